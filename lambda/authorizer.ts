@@ -1,0 +1,141 @@
+// The API Gateway Lambda authorizer for Stytch B2B sessions.
+//
+//   event ──► credential ──► verdict ──► response
+//
+// Everything slow happens once per container, outside the handler: configuration is validated, and
+// the project's key set starts downloading while the runtime initialises.
+
+import type {
+  APIGatewayRequestAuthorizerEvent,
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewayTokenAuthorizerEvent,
+  Context,
+} from "aws-lambda";
+import { loadAuthorizerConfig, type AuthorizerConfig } from "./lib/config";
+import { findCredential, type Credential } from "./lib/credentials";
+import {
+  AuthorizerError,
+  CredentialRejectedError,
+  MissingCredentialError,
+  RejectedByStytchError,
+  RevokedSessionError,
+  UpstreamFaultError,
+  type ReasonCode,
+} from "./lib/errors";
+import { JwksCache } from "./lib/jwks-cache";
+import { logDecision, logger, type VerdictPath } from "./lib/log";
+import { allowResponse, type AllowResponse } from "./lib/policy";
+import { createSecretProvider } from "./lib/project-secret";
+import { decideVerdict, type SessionVerdictDeps } from "./lib/session-verdict";
+import { StytchClient } from "./lib/stytch-client";
+import { VerdictCache } from "./lib/verdict-cache";
+
+/** Every event shape API Gateway sends to a Lambda authorizer: REST TOKEN and REQUEST, HTTP API 1.0 and 2.0. */
+export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
+
+/** The authorizer handler: resolves with an Allow, or rejects with `Unauthorized` (401) or a fault (500 → 503). */
+export type AuthorizerHandler = (event: AuthorizerEvent, context?: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">) => Promise<AllowResponse>;
+
+/** The message API Gateway turns into a 401. It must be exactly this. */
+export const UNAUTHORIZED = "Unauthorized";
+/** The message of every fault. API Gateway answers 500; the stack's gateway responses turn that into 503. */
+export const UPSTREAM_FAULT = "Authorizer upstream fault";
+
+/** Time kept back from the Lambda's remaining time, so we always answer before being killed. */
+const DEADLINE_SAFETY_MS = 500;
+
+/** Per-container state: built once, shared by every invocation of a warm container. */
+export interface AuthorizerRuntime extends SessionVerdictDeps {}
+
+/**
+ * Builds the per-container runtime from validated configuration.
+ * @throws ConfigurationError
+ */
+export function createAuthorizerRuntime(config: AuthorizerConfig): AuthorizerRuntime {
+  const verdictCache = new VerdictCache();
+  const jwksCache = new JwksCache({
+    jwksUrl: config.jwksUrl,
+    timeoutMs: config.jwksTimeoutMs,
+    // A key vanished from the project's key set: forget every verdict, some may rest on that key.
+    onKeysRemoved: () => verdictCache.clear(),
+  });
+  const stytch = new StytchClient({
+    apiUrl: config.apiUrl,
+    projectId: config.projectId,
+    secret: createSecretProvider(config.secret!),
+    timeoutMs: config.apiTimeoutMs,
+  });
+  return { config, jwksCache, stytch, verdictCache };
+}
+
+/**
+ * Creates an authorizer handler for an environment. Configuration is validated here, once; an invalid
+ * configuration yields a handler that answers every request with a fault, never an Allow.
+ */
+export function createAuthorizer(env: Readonly<Record<string, string | undefined>> = process.env): AuthorizerHandler {
+  let runtime: AuthorizerRuntime | undefined;
+  let startupError: AuthorizerError | undefined;
+  try {
+    runtime = createAuthorizerRuntime(loadAuthorizerConfig(env));
+    runtime.jwksCache.prefetch();
+  } catch (error) {
+    startupError = error as AuthorizerError;
+    logger.error("invalid authorizer configuration", { reason: "bad_config", detail: (error as Error).message });
+  }
+
+  return async function handler(event, context) {
+    const started = performance.now();
+    let credential: Credential | undefined;
+    try {
+      if (!runtime) throw startupError;
+      credential = findCredential(event, runtime.config);
+      if (!credential) throw new MissingCredentialError("no credential in the Authorization header or Stytch cookies");
+      const verdict = await decideVerdict(credential, deadlineOf(context, runtime.config), runtime);
+      const response = allowResponse(event, verdict.memberSession.memberId, verdict.context, runtime.config.httpApiResponse);
+      logDecision({
+        outcome: "allow",
+        path: verdict.path,
+        latencyMs: elapsed(started),
+        credentialKind: credential.kind,
+        credentialSource: credential.source,
+        memberId: verdict.memberSession.memberId,
+        organizationId: verdict.memberSession.organizationId,
+      });
+      return response;
+    } catch (error) {
+      const denied = error instanceof CredentialRejectedError;
+      const reason: ReasonCode = error instanceof AuthorizerError ? error.reason : "internal_error";
+      logDecision({
+        outcome: denied ? "deny" : "fault",
+        reason,
+        path: credential ? pathOf(error) : "none",
+        latencyMs: elapsed(started),
+        credentialKind: credential?.kind,
+        credentialSource: credential?.source,
+        ...(denied ? {} : { detail: (error as Error)?.message }),
+      });
+      // Fail closed: a denial is exactly "Unauthorized" (401); anything else, known fault or bug, is a 500.
+      throw new Error(denied ? UNAUTHORIZED : UPSTREAM_FAULT);
+    }
+  };
+}
+
+/** The Lambda entry point, wired to the container's environment. */
+export const handler: AuthorizerHandler = createAuthorizer();
+
+function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefined, config: AuthorizerConfig): number {
+  const now = Date.now();
+  const remaining = typeof context?.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() - DEADLINE_SAFETY_MS : Infinity;
+  return now + Math.max(0, Math.min(config.apiTimeoutMs, remaining));
+}
+
+/** Whether a failure came from the Stytch API (remote) or from local checks. */
+function pathOf(error: unknown): VerdictPath {
+  if (error instanceof RevokedSessionError || error instanceof RejectedByStytchError) return "remote";
+  if (error instanceof UpstreamFaultError) return error.reason === "jwks_unavailable" || error.reason === "bad_config" || error.reason === "bad_event" ? "local" : "remote";
+  return "local";
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}

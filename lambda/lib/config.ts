@@ -1,0 +1,150 @@
+// Configuration from the environment, validated once per container. An invalid configuration never
+// throws at import time (that would only turn into an opaque init failure); callers keep the error and
+// answer every request with a fault instead, so a broken deploy can never Allow.
+
+import { ConfigurationError } from "./errors";
+
+/** Where the Stytch project secret comes from. */
+export type SecretSource = { readonly kind: "value"; readonly value: string } | { readonly kind: "arn"; readonly arn: string };
+
+/** The validated, frozen settings shared by every handler that talks to Stytch. */
+export interface StytchConfig {
+  readonly projectId: string;
+  /** Base URL of the Stytch API (or the project's custom domain), without a trailing slash. */
+  readonly apiUrl: string;
+  /** `{apiUrl}/v1/b2b/sessions/jwks/{projectId}` */
+  readonly jwksUrl: string;
+  /** Accepted `iss` values: `stytch.com/{projectId}` and the API base URL (Stytch uses it for custom domains). */
+  readonly issuers: readonly string[];
+  readonly secret: SecretSource | undefined;
+  /** Overall deadline for one Stytch API exchange, retries included. */
+  readonly apiTimeoutMs: number;
+}
+
+/** Settings of the authorizer itself. */
+export interface AuthorizerConfig extends StytchConfig {
+  /** JWTs older than this (by `iat`) are checked with Stytch. `0` = every JWT (strict mode). */
+  readonly maxTokenAgeSeconds: number | undefined;
+  readonly clockToleranceSeconds: number;
+  readonly jwtCookieName: string;
+  readonly sessionCookieName: string;
+  readonly jwksTimeoutMs: number;
+  /** How long an opaque session token's positive result may be reused. `0` (default) = never. */
+  readonly sessionTokenCacheSeconds: number;
+  /** Response format for HTTP API payload 2.0 events. */
+  readonly httpApiResponse: "simple" | "iam";
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const PROJECT_ID = /^project-(test|live)-[A-Za-z0-9-]{1,64}$/;
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+
+/**
+ * Reads the settings every Stytch-facing handler needs.
+ * @throws ConfigurationError naming the variable at fault (never its value)
+ */
+export function loadStytchConfig(env: Env): StytchConfig {
+  const projectId = env.STYTCH_PROJECT_ID?.trim() ?? "";
+  if (!PROJECT_ID.test(projectId)) {
+    throw new ConfigurationError("STYTCH_PROJECT_ID is missing or is not a Stytch project ID (project-test-… or project-live-…)");
+  }
+  const apiUrl = parseApiUrl(env.STYTCH_API_URL, projectId);
+  const secretValue = env.STYTCH_SECRET;
+  const secretArn = env.STYTCH_SECRET_ARN?.trim();
+  if (secretValue !== undefined && secretArn) {
+    throw new ConfigurationError("set STYTCH_SECRET or STYTCH_SECRET_ARN, not both");
+  }
+  let secret: SecretSource | undefined;
+  if (secretArn) {
+    if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(secretArn)) {
+      throw new ConfigurationError("STYTCH_SECRET_ARN is not a Secrets Manager secret ARN");
+    }
+    secret = { kind: "arn", arn: secretArn };
+  } else if (secretValue !== undefined) {
+    if (secretValue.trim() === "") throw new ConfigurationError("STYTCH_SECRET is empty");
+    secret = { kind: "value", value: secretValue.trim() };
+  }
+  return Object.freeze({
+    projectId,
+    apiUrl,
+    jwksUrl: `${apiUrl}/v1/b2b/sessions/jwks/${projectId}`,
+    issuers: Object.freeze(unique([`stytch.com/${projectId}`, apiUrl])),
+    secret,
+    apiTimeoutMs: intSetting(env, "STYTCH_API_TIMEOUT_MS", 5_000, 100, 10_000),
+  });
+}
+
+/**
+ * Reads and validates the authorizer's configuration.
+ * @throws ConfigurationError naming the variable at fault (never its value)
+ */
+export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
+  const stytch = loadStytchConfig(env);
+  if (!stytch.secret) {
+    // Without a secret the fallback paths (opaque tokens, expired JWTs) could never work.
+    throw new ConfigurationError("set STYTCH_SECRET (local) or STYTCH_SECRET_ARN (deployed)");
+  }
+  const maxAge = env.STYTCH_MAX_TOKEN_AGE_SECONDS;
+  const httpApiResponse = (env.STYTCH_HTTP_API_RESPONSE ?? "simple").trim();
+  if (httpApiResponse !== "simple" && httpApiResponse !== "iam") {
+    throw new ConfigurationError('STYTCH_HTTP_API_RESPONSE must be "simple" or "iam"');
+  }
+  return Object.freeze({
+    ...stytch,
+    maxTokenAgeSeconds:
+      maxAge === undefined || maxAge.trim() === "" ? undefined : intSetting(env, "STYTCH_MAX_TOKEN_AGE_SECONDS", 0, 0, 86_400),
+    clockToleranceSeconds: intSetting(env, "STYTCH_CLOCK_TOLERANCE_SECONDS", 5, 0, 60),
+    jwtCookieName: cookieName(env, "STYTCH_JWT_COOKIE_NAME", "stytch_session_jwt"),
+    sessionCookieName: cookieName(env, "STYTCH_SESSION_COOKIE_NAME", "stytch_session"),
+    jwksTimeoutMs: intSetting(env, "STYTCH_JWKS_TIMEOUT_MS", 2_000, 100, 10_000),
+    sessionTokenCacheSeconds: intSetting(env, "STYTCH_SESSION_TOKEN_CACHE_SECONDS", 0, 0, 300),
+    httpApiResponse,
+  });
+}
+
+/** True for hosts that never leave the machine: only these may use plain http. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+function parseApiUrl(raw: string | undefined, projectId: string): string {
+  if (raw === undefined || raw.trim() === "") {
+    // Stytch's own SDK rule: live projects talk to api.stytch.com, everything else to test.stytch.com.
+    return projectId.startsWith("project-live-") ? "https://api.stytch.com" : "https://test.stytch.com";
+  }
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigurationError("STYTCH_API_URL is not a URL");
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+    throw new ConfigurationError("STYTCH_API_URL must use https (plain http is allowed only for loopback hosts)");
+  }
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
+    throw new ConfigurationError("STYTCH_API_URL must be a bare origin such as https://login.example.com");
+  }
+  return url.origin;
+}
+
+function intSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigurationError(`${name} must be a whole number`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new ConfigurationError(`${name} must be between ${min} and ${max}`);
+  return value;
+}
+
+function cookieName(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!COOKIE_NAME.test(raw)) throw new ConfigurationError(`${name} is not a valid cookie name`);
+  return raw;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,139 @@
+// The small failure tree of the authorizer. Every leaf says what failed and carries a stable reason
+// code for logs. The two branches decide what API Gateway answers:
+//
+//   AuthorizerError
+//   ├── CredentialRejectedError  → throw "Unauthorized" → 401 (the caller must sign in again)
+//   └── UpstreamFaultError       → any other error      → 500, mapped to 503 by the stack's gateway
+//                                                          responses (an outage must never log users out)
+//
+// Messages never contain a credential, a cookie or a secret.
+
+/** Stable, token-free reason codes, written to logs for every denial and fault. */
+export type ReasonCode =
+  // denials (401)
+  | "missing_credential"
+  | "malformed"
+  | "unsupported_algorithm"
+  | "unknown_kid"
+  | "bad_signature"
+  | "wrong_issuer"
+  | "wrong_audience"
+  | "not_yet_valid"
+  | "not_member_session"
+  | "revoked"
+  | "rejected_by_stytch"
+  // faults (503)
+  | "upstream_unavailable"
+  | "upstream_rate_limited"
+  | "upstream_timeout"
+  | "upstream_credentials_rejected"
+  | "jwks_unavailable"
+  | "secret_unavailable"
+  | "bad_config"
+  | "bad_event"
+  // a bug: never expected, still never an Allow
+  | "internal_error";
+
+/** Root of every failure the authorizer produces on purpose. */
+export abstract class AuthorizerError extends Error {
+  /** The stable reason code logged for this failure. */
+  abstract readonly reason: ReasonCode;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The credential is absent, forged, malformed, or names a dead session: the caller gets 401. */
+export abstract class CredentialRejectedError extends AuthorizerError {}
+
+/** Something the authorizer depends on failed; the caller is not at fault: 503, never 401, never Allow. */
+export abstract class UpstreamFaultError extends AuthorizerError {}
+
+export class MissingCredentialError extends CredentialRejectedError {
+  readonly reason = "missing_credential";
+}
+
+export class MalformedCredentialError extends CredentialRejectedError {
+  readonly reason = "malformed";
+}
+
+export class UnsupportedAlgorithmError extends CredentialRejectedError {
+  readonly reason = "unsupported_algorithm";
+}
+
+export class UnknownKeyError extends CredentialRejectedError {
+  readonly reason = "unknown_kid";
+}
+
+export class BadSignatureError extends CredentialRejectedError {
+  readonly reason = "bad_signature";
+}
+
+export class WrongIssuerError extends CredentialRejectedError {
+  readonly reason = "wrong_issuer";
+}
+
+export class WrongAudienceError extends CredentialRejectedError {
+  readonly reason = "wrong_audience";
+}
+
+export class NotYetValidError extends CredentialRejectedError {
+  readonly reason = "not_yet_valid";
+}
+
+/** Authentic, but not a B2B member session (e.g. an M2M token signed with the same project keys). */
+export class NotMemberSessionError extends CredentialRejectedError {
+  readonly reason = "not_member_session";
+}
+
+/** Stytch says the session does not exist any more (revoked or expired): 404 `session_not_found`. */
+export class RevokedSessionError extends CredentialRejectedError {
+  readonly reason = "revoked";
+}
+
+/** Stytch refused the credential with another 4xx (e.g. 400 `unable_to_parse_session_jwt`). */
+export class RejectedByStytchError extends CredentialRejectedError {
+  readonly reason = "rejected_by_stytch";
+}
+
+/** Stytch answered 5xx, an unreadable body, or could not be reached. */
+export class UpstreamUnavailableError extends UpstreamFaultError {
+  readonly reason = "upstream_unavailable";
+}
+
+/** Stytch answered 429: our project is rate limited. */
+export class UpstreamRateLimitedError extends UpstreamFaultError {
+  readonly reason = "upstream_rate_limited";
+}
+
+/** Stytch did not answer within the request's deadline. */
+export class UpstreamTimeoutError extends UpstreamFaultError {
+  readonly reason = "upstream_timeout";
+}
+
+/** Stytch rejected OUR project credentials (wrong secret, wrong project): a configuration fault, not the caller's. */
+export class UpstreamCredentialsRejectedError extends UpstreamFaultError {
+  readonly reason = "upstream_credentials_rejected";
+}
+
+/** No usable key set could be obtained (and none is cached). */
+export class JwksUnavailableError extends UpstreamFaultError {
+  readonly reason = "jwks_unavailable";
+}
+
+/** The project secret could not be read from Secrets Manager. */
+export class SecretUnavailableError extends UpstreamFaultError {
+  readonly reason = "secret_unavailable";
+}
+
+/** The environment configuration is invalid; the authorizer refuses every request until it is fixed. */
+export class ConfigurationError extends UpstreamFaultError {
+  readonly reason = "bad_config";
+}
+
+/** The event is not one API Gateway sends to an authorizer (no parsable method or route ARN). */
+export class UnsupportedEventError extends UpstreamFaultError {
+  readonly reason = "bad_event";
+}

@@ -1,0 +1,36 @@
+// Structured, token-free logging. Every line about a request carries a reason code instead of the
+// credential: a token, a cookie or a secret is never passed to the logger, so it cannot leak.
+
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { ReasonCode } from "./errors";
+
+/** The shared Powertools logger (JSON, level from POWERTOOLS_LOG_LEVEL, default INFO). */
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "stytch-authorizer" });
+
+/** Which way a verdict was reached. */
+export type VerdictPath = "cache" | "local" | "remote" | "none";
+
+/** One authorization decision, as logged. Contains no credential material by construction. */
+export interface DecisionRecord {
+  readonly outcome: "allow" | "deny" | "fault";
+  readonly reason?: ReasonCode;
+  readonly path: VerdictPath;
+  readonly latencyMs: number;
+  readonly credentialKind?: "session_jwt" | "session_token";
+  readonly credentialSource?: "authorization" | "cookie";
+  readonly memberId?: string;
+  readonly organizationId?: string;
+  /** For faults: what failed, in words that never include a credential. */
+  readonly detail?: string;
+}
+
+/**
+ * Logs a decision. Allows reached locally are DEBUG (they are the hot path and would dominate the
+ * authorizer's cost); remote allows are INFO, denials INFO, faults ERROR.
+ */
+export function logDecision(record: DecisionRecord): void {
+  if (record.outcome === "fault") logger.error("authorizer fault", { ...record });
+  else if (record.outcome === "deny") logger.info("request denied", { ...record });
+  else if (record.path === "remote") logger.info("request allowed", { ...record });
+  else if (logger.getLevelName() === "DEBUG" || logger.getLevelName() === "TRACE") logger.debug("request allowed", { ...record });
+}

@@ -1,0 +1,73 @@
+// The answer to API Gateway: an IAM policy (REST, HTTP API 1.0, or 2.0 in "iam" mode) or a simple
+// response (HTTP API 2.0), carrying the member's flat context.
+//
+// The Allow always covers the whole stage (`…/{apiId}/{stage}/*/*`), never just the method ARN of the
+// current request: API Gateway caches the policy under the credential, and a single-method Allow would
+// turn into a 403 on every other route for the rest of the TTL (the famous caching bug).
+
+import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult, PolicyDocument } from "aws-lambda";
+import type { AuthorizerContext } from "../member-context";
+import { UnsupportedEventError } from "./errors";
+
+/** The fields of an authorizer event that say where the request is going. */
+export interface RouteCarrier {
+  readonly version?: string;
+  readonly methodArn?: string;
+  readonly routeArn?: string;
+}
+
+/** What the authorizer returns on Allow. */
+export type AllowResponse = APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
+
+const stagePolicies = new Map<string, PolicyDocument>();
+const STAGE_POLICY_LIMIT = 64;
+
+/**
+ * Builds the Allow response for an event.
+ * @param principalId the member ID
+ * @param httpApiResponse the response format configured for HTTP API payload 2.0
+ * @throws UnsupportedEventError when the event has no parsable method or route ARN
+ */
+export function allowResponse(event: RouteCarrier, principalId: string, context: AuthorizerContext, httpApiResponse: "simple" | "iam"): AllowResponse {
+  if (event.version === "2.0" && httpApiResponse === "simple") return { isAuthorized: true, context };
+  return { principalId, policyDocument: stagePolicy(event.methodArn ?? event.routeArn), context };
+}
+
+/**
+ * The execute-api ARN covering every method and resource of the request's API stage, e.g.
+ * `arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/prod/*\/*`. The partition is kept (aws, aws-cn, aws-us-gov).
+ * @throws UnsupportedEventError for anything that is not an execute-api method or route ARN
+ */
+export function stageResourceArn(methodArn: string | undefined): string {
+  // arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/{verb}/{path…}
+  const match = typeof methodArn === "string" ? /^(arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+\/[^/\s]+)\/[^\s]*$/.exec(methodArn) : null;
+  if (!match) throw new UnsupportedEventError("event has no execute-api method or route ARN");
+  return `${match[1]}/*/*`;
+}
+
+function stagePolicy(methodArn: string | undefined): PolicyDocument {
+  const stageEnd = stageArnLength(methodArn);
+  const prefix = stageEnd > 0 ? (methodArn as string).slice(0, stageEnd) : undefined;
+  const known = prefix === undefined ? undefined : stagePolicies.get(prefix);
+  if (known) return known;
+  const resource = stageResourceArn(methodArn);
+  const policy: PolicyDocument = Object.freeze({
+    Version: "2012-10-17",
+    Statement: [Object.freeze({ Action: "execute-api:Invoke", Effect: "Allow", Resource: resource })],
+  }) as PolicyDocument;
+  if (prefix !== undefined) {
+    if (stagePolicies.size >= STAGE_POLICY_LIMIT) stagePolicies.clear();
+    stagePolicies.set(prefix, policy);
+  }
+  return policy;
+}
+
+/** Length of `arn:…:{apiId}/{stage}` within a method ARN, or -1. A cheap key for the policy cache. */
+function stageArnLength(methodArn: string | undefined): number {
+  if (typeof methodArn !== "string") return -1;
+  const apiStart = methodArn.indexOf(":", methodArn.indexOf(":", methodArn.indexOf(":", methodArn.indexOf(":", methodArn.indexOf(":") + 1) + 1) + 1) + 1);
+  if (apiStart < 0) return -1;
+  const stageSlash = methodArn.indexOf("/", apiStart);
+  if (stageSlash < 0) return -1;
+  return methodArn.indexOf("/", stageSlash + 1);
+}

@@ -1,0 +1,198 @@
+// The Stytch API, for the few requests local verification cannot answer: POST
+// /v1/b2b/sessions/authenticate. It owns the deadline, the single retry, the coalescing of identical
+// in-flight calls, and the mapping of Stytch's answers to our failure tree.
+
+import {
+  RejectedByStytchError,
+  RevokedSessionError,
+  UpstreamCredentialsRejectedError,
+  UpstreamRateLimitedError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+  type AuthorizerError,
+} from "./errors";
+import { isTimeout, readTextCapped, ResponseTooLargeError } from "./http";
+
+/** Exactly one session credential, as Stytch's request body names it. */
+export type SessionCredential = { readonly session_token: string } | { readonly session_jwt: string };
+
+/** The subset of Stytch's `member_session` object the authorizer and the refresh endpoint use. */
+export interface StytchMemberSession {
+  readonly member_session_id: string;
+  readonly member_id: string;
+  readonly organization_id: string;
+  readonly organization_slug?: string;
+  readonly started_at?: string;
+  readonly last_accessed_at?: string;
+  readonly expires_at: string;
+  readonly authentication_factors?: unknown[];
+  readonly roles?: string[];
+  readonly custom_claims?: Record<string, unknown>;
+}
+
+/** The 200 response of `POST /v1/b2b/sessions/authenticate` (fields we use; the rest pass through). */
+export interface StytchAuthenticateResponse {
+  readonly request_id: string;
+  readonly status_code: number;
+  readonly member_session: StytchMemberSession;
+  readonly session_token?: string;
+  readonly session_jwt?: string;
+  readonly member?: { readonly member_id?: string; readonly email_address?: string } & Record<string, unknown>;
+  readonly organization?: { readonly organization_id?: string; readonly organization_slug?: string } & Record<string, unknown>;
+}
+
+/** Options of one authenticate call. */
+export interface AuthenticateOptions {
+  /** Absolute deadline (epoch ms) for the whole exchange, retries included. */
+  readonly deadline: number;
+  /** Extends the session to now + N minutes (5 … 527040). Omitted: the session is not extended. */
+  readonly sessionDurationMinutes?: number;
+}
+
+/** How to reach one Stytch project. */
+export interface StytchClientOptions {
+  readonly apiUrl: string;
+  readonly projectId: string;
+  /** Resolves the project secret (from the environment, or Secrets Manager once per container). */
+  readonly secret: () => Promise<string>;
+  /** Upper bound of one exchange, retries included. */
+  readonly timeoutMs: number;
+  /** Largest response body accepted. Default 1 MiB. */
+  readonly maxResponseBytes?: number;
+}
+
+// Stytch error types that mean OUR project credentials were refused, not the caller's session.
+const PROJECT_CREDENTIAL_ERRORS = new Set([
+  "unauthorized_credentials",
+  "invalid_secret_authentication",
+  "invalid_project_id_authentication",
+  "unauthorized_project_id_live",
+  "unauthorized_project_id_test",
+  "cname_required_for_http_only_cookies",
+  "cname_invalid_for_http_only_cookies",
+]);
+
+/** Below this much time left, a retry could not finish anyway. */
+const MIN_RETRY_BUDGET_MS = 250;
+
+/**
+ * A minimal Stytch B2B sessions client over `fetch`.
+ *
+ * - One deadline covers every attempt: at most `timeoutMs`, and never past the caller's deadline.
+ * - At most one retry, with jitter, and only after a fast failure (connection error or 5xx). Never
+ *   after a 4xx: those are answers, not faults. Never after 429: retrying makes rate limiting worse.
+ * - Identical credentials in flight at the same moment share one call.
+ */
+export class StytchClient {
+  /** Number of HTTP requests sent, for tests and the benchmark. */
+  requestsSent = 0;
+  private readonly inflight = new Map<string, Promise<StytchAuthenticateResponse>>();
+  private readonly authenticateUrl: string;
+
+  constructor(private readonly options: StytchClientOptions) {
+    this.authenticateUrl = `${options.apiUrl}/v1/b2b/sessions/authenticate`;
+  }
+
+  /**
+   * Authenticates a session credential with Stytch.
+   * @throws a CredentialRejectedError when Stytch refuses the session, an UpstreamFaultError otherwise
+   */
+  authenticate(credential: SessionCredential, options: AuthenticateOptions): Promise<StytchAuthenticateResponse> {
+    const key = `${"session_jwt" in credential ? `j:${credential.session_jwt}` : `t:${credential.session_token}`}|${options.sessionDurationMinutes ?? ""}`;
+    const shared = this.inflight.get(key);
+    if (shared) return shared;
+    const call = this.exchange(credential, options).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, call);
+    return call;
+  }
+
+  private async exchange(credential: SessionCredential, options: AuthenticateOptions): Promise<StytchAuthenticateResponse> {
+    const deadline = Math.min(options.deadline, Date.now() + this.options.timeoutMs);
+    const secret = await this.options.secret();
+    const body = JSON.stringify(
+      options.sessionDurationMinutes === undefined ? credential : { ...credential, session_duration_minutes: options.sessionDurationMinutes },
+    );
+    const authorization = `Basic ${Buffer.from(`${this.options.projectId}:${secret}`).toString("base64")}`;
+    let lastFault: AuthorizerError | undefined;
+    for (let attempt = 1; attempt <= 2; attempt += 1) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      try {
+        return await this.attempt(body, authorization, remaining);
+      } catch (error) {
+        if (!(error instanceof RetryableFault)) throw error;
+        lastFault = error.fault;
+        // Retry once, after a short jittered pause, if the budget still allows a real attempt.
+        const pause = 50 + Math.floor(Math.random() * 100);
+        if (attempt === 2 || deadline - Date.now() - pause < MIN_RETRY_BUDGET_MS) break;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+    throw lastFault ?? new UpstreamTimeoutError("no time left for a Stytch call");
+  }
+
+  private async attempt(body: string, authorization: string, timeoutMs: number): Promise<StytchAuthenticateResponse> {
+    this.requestsSent += 1;
+    let response: Response;
+    try {
+      response = await fetch(this.authenticateUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", authorization },
+        body,
+        redirect: "error",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not answer in time", { cause: error });
+      throw new RetryableFault(new UpstreamUnavailableError("Stytch could not be reached", { cause: error }));
+    }
+    let text: string;
+    try {
+      text = await readTextCapped(response, this.options.maxResponseBytes ?? 1_048_576);
+    } catch (error) {
+      if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not finish answering in time", { cause: error });
+      if (error instanceof ResponseTooLargeError) throw new UpstreamUnavailableError("Stytch answered with an oversized body");
+      throw new RetryableFault(new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error }));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const status = response.status;
+    if (status === 200) {
+      if (!isAuthenticateResponse(json)) throw new UpstreamUnavailableError("Stytch answered 200 without a member session");
+      return json;
+    }
+    const errorType = typeof (json as { error_type?: unknown })?.error_type === "string" ? (json as { error_type: string }).error_type : "unknown";
+    if (status >= 500) throw new RetryableFault(new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`));
+    if (status === 429) throw new UpstreamRateLimitedError(`Stytch answered 429 (${errorType})`);
+    // A 401 is about OUR credentials: the session itself travels in the body, and a dead session is a 404.
+    if (status === 401 || PROJECT_CREDENTIAL_ERRORS.has(errorType)) {
+      throw new UpstreamCredentialsRejectedError(`Stytch refused the project credentials (${status} ${errorType})`);
+    }
+    if (status === 404) throw new RevokedSessionError(`Stytch has no such live session (${errorType})`);
+    if (status >= 400) throw new RejectedByStytchError(`Stytch refused the session (${status} ${errorType})`);
+    throw new UpstreamUnavailableError(`Stytch answered an unexpected ${status}`);
+  }
+}
+
+/** Internal marker: this fault may be retried once. */
+class RetryableFault extends Error {
+  constructor(readonly fault: AuthorizerError) {
+    super(fault.message);
+  }
+}
+
+function isAuthenticateResponse(value: unknown): value is StytchAuthenticateResponse {
+  const session = (value as { member_session?: Record<string, unknown> } | null)?.member_session;
+  return (
+    typeof session === "object" &&
+    session !== null &&
+    typeof session.member_session_id === "string" &&
+    typeof session.member_id === "string" &&
+    typeof session.organization_id === "string" &&
+    typeof session.expires_at === "string"
+  );
+}

@@ -1,0 +1,146 @@
+// The member, both ways: the authorizer encodes a MemberSession into API Gateway's flat context,
+// and downstream Lambdas decode it back with getMemberContext(). One module owns both directions,
+// so the keys cannot drift apart.
+
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer } from "aws-lambda";
+
+/** How the member authenticated to this request. */
+export type AuthMethod = "jwt" | "session_token";
+
+/** The authenticated Stytch B2B member session, as downstream code sees it. */
+export interface MemberSession {
+  readonly memberId: string;
+  readonly memberSessionId: string;
+  readonly organizationId: string;
+  readonly organizationSlug: string;
+  /** RBAC roles of the session (includes `stytch_member`). */
+  readonly roles: readonly string[];
+  readonly authMethod: AuthMethod;
+  /** The SESSION's expiry (RFC 3339), not the 5-minute JWT's. */
+  readonly sessionExpiresAt: string;
+  readonly email?: string;
+  /** The session's custom claims (empty when none, or when they were too large for the context). */
+  readonly customClaims: Readonly<Record<string, unknown>>;
+}
+
+/** The exact context keys. Users' code and mapping templates may read them as `$context.authorizer.<key>`. */
+export const CONTEXT_KEYS = Object.freeze({
+  memberId: "member_id",
+  memberSessionId: "member_session_id",
+  organizationId: "organization_id",
+  organizationSlug: "organization_slug",
+  roles: "roles",
+  authMethod: "auth_method",
+  sessionExpiresAt: "session_expires_at",
+  email: "email",
+  customClaims: "custom_claims",
+  customClaimsTruncated: "custom_claims_truncated",
+} as const);
+
+/** Custom claims larger than this (as JSON) are left out of the context, and `custom_claims_truncated` is set. */
+export const MAX_CUSTOM_CLAIMS_JSON_LENGTH = 2_048;
+
+/** API Gateway's flat context: only strings, numbers and booleans survive (objects or arrays give a 500). */
+export type AuthorizerContext = Record<string, string | number | boolean>;
+
+/**
+ * Encodes a member session into API Gateway's flat authorizer context.
+ * Arrays and objects become JSON strings, because API Gateway rejects nested values.
+ */
+export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
+  const context: AuthorizerContext = {
+    [CONTEXT_KEYS.memberId]: session.memberId,
+    [CONTEXT_KEYS.memberSessionId]: session.memberSessionId,
+    [CONTEXT_KEYS.organizationId]: session.organizationId,
+    [CONTEXT_KEYS.organizationSlug]: session.organizationSlug,
+    [CONTEXT_KEYS.roles]: JSON.stringify(session.roles),
+    [CONTEXT_KEYS.authMethod]: session.authMethod,
+    [CONTEXT_KEYS.sessionExpiresAt]: session.sessionExpiresAt,
+    [CONTEXT_KEYS.customClaims]: "{}",
+  };
+  if (session.email) context[CONTEXT_KEYS.email] = session.email;
+  for (const _ in session.customClaims) {
+    // Only pay for JSON.stringify when there is something to encode.
+    const json = JSON.stringify(session.customClaims);
+    if (json.length <= MAX_CUSTOM_CLAIMS_JSON_LENGTH) context[CONTEXT_KEYS.customClaims] = json;
+    else context[CONTEXT_KEYS.customClaimsTruncated] = true;
+    break;
+  }
+  return context;
+}
+
+/** Thrown by {@link getMemberContext} when the event carries no authorizer context from this authorizer. */
+export class MissingMemberContextError extends Error {
+  constructor(message = "no Stytch member in the request's authorizer context: is the route behind the Stytch authorizer?") {
+    super(message);
+    this.name = "MissingMemberContextError";
+  }
+}
+
+type ContextBag = Record<string, unknown>;
+
+/** Events that can carry our context: REST proxy (v1) and HTTP API (v2, `authorizer.lambda`). */
+export type EventWithMemberContext =
+  | Pick<APIGatewayProxyEvent, "requestContext">
+  | Pick<APIGatewayProxyEventV2WithLambdaAuthorizer<ContextBag>, "requestContext">;
+
+/**
+ * Reads the authenticated member from a downstream Lambda's event.
+ *
+ * Works for REST API proxy events (`requestContext.authorizer.*`, values arrive as strings) and for
+ * HTTP API events (`requestContext.authorizer.lambda.*`).
+ * @throws MissingMemberContextError when the event has no context from the Stytch authorizer
+ */
+export function getMemberContext(event: EventWithMemberContext): MemberSession {
+  const authorizer = (event?.requestContext as { authorizer?: ContextBag } | undefined)?.authorizer;
+  if (!authorizer || typeof authorizer !== "object") throw new MissingMemberContextError();
+  const bag = (typeof authorizer.lambda === "object" && authorizer.lambda !== null ? authorizer.lambda : authorizer) as ContextBag;
+
+  const memberId = requiredString(bag, CONTEXT_KEYS.memberId);
+  const authMethod = requiredString(bag, CONTEXT_KEYS.authMethod);
+  if (authMethod !== "jwt" && authMethod !== "session_token") {
+    throw new MissingMemberContextError(`authorizer context has an unknown ${CONTEXT_KEYS.authMethod}`);
+  }
+  const email = bag[CONTEXT_KEYS.email];
+  return {
+    memberId,
+    memberSessionId: requiredString(bag, CONTEXT_KEYS.memberSessionId),
+    organizationId: requiredString(bag, CONTEXT_KEYS.organizationId),
+    organizationSlug: requiredString(bag, CONTEXT_KEYS.organizationSlug),
+    roles: parseJson(bag, CONTEXT_KEYS.roles, (v): v is string[] => Array.isArray(v) && v.every((r) => typeof r === "string")),
+    authMethod,
+    sessionExpiresAt: requiredString(bag, CONTEXT_KEYS.sessionExpiresAt),
+    ...(typeof email === "string" && email !== "" ? { email } : {}),
+    customClaims:
+      bag[CONTEXT_KEYS.customClaims] === undefined
+        ? {}
+        : parseJson(bag, CONTEXT_KEYS.customClaims, (v): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)),
+  };
+}
+
+/** True when the member's session has the given RBAC role. */
+export function hasRole(member: Pick<MemberSession, "roles">, role: string): boolean {
+  return member.roles.includes(role);
+}
+
+function requiredString(bag: ContextBag, key: string): string {
+  const value = bag[key];
+  if (typeof value !== "string" || value === "") {
+    throw new MissingMemberContextError(`authorizer context has no ${key}: is the route behind the Stytch authorizer?`);
+  }
+  return value;
+}
+
+function parseJson<T>(bag: ContextBag, key: string, guard: (value: unknown) => value is T): T {
+  const raw = bag[key];
+  let value: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new MissingMemberContextError(`authorizer context ${key} is not valid JSON`);
+    }
+  }
+  if (!guard(value)) throw new MissingMemberContextError(`authorizer context ${key} has the wrong shape`);
+  return value;
+}

@@ -1,0 +1,523 @@
+// End-to-end behaviour of the authorizer handler against the loopback Stytch emulator: real HTTP,
+// real RSA keys, real JWKS. Each `createAuthorizer()` is a cold container.
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT, type AuthorizerHandler } from "../lambda/authorizer";
+import { logger } from "../lambda/lib/log";
+import { startStytchEmulator, type CreatedSession, type StytchEmulator } from "./emulator/stytch-emulator";
+import { startSecretsManagerEmulator, type SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
+import { httpV1Event, httpV2Event, restRequestEvent, STAGE_RESOURCE, tokenEvent, ROUTE_ARN } from "./support/authorizer-events";
+import { forgeries } from "./support/forgeries";
+
+let stytch: StytchEmulator;
+let logLines: string[];
+
+function envFor(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    STYTCH_PROJECT_ID: stytch.projectId,
+    STYTCH_SECRET: stytch.secret,
+    STYTCH_API_URL: stytch.url,
+    ...overrides,
+  };
+}
+
+function bearer(token: string) {
+  return restRequestEvent({ Authorization: `Bearer ${token}` });
+}
+
+/** Runs the handler and reports the outcome API Gateway would see. */
+async function outcome(handler: AuthorizerHandler, event: Parameters<AuthorizerHandler>[0]): Promise<"allow" | "401" | "500"> {
+  try {
+    await handler(event);
+    return "allow";
+  } catch (error) {
+    return (error as Error).message === UNAUTHORIZED ? "401" : "500";
+  }
+}
+
+beforeAll(async () => {
+  stytch = await startStytchEmulator();
+});
+
+afterAll(async () => {
+  await stytch.close();
+});
+
+beforeEach(() => {
+  stytch.resetCounters();
+  stytch.faults.authenticate = "none";
+  stytch.faults.jwks = "none";
+  logLines = [];
+  for (const method of ["log", "info", "warn", "error", "debug"] as const) {
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      logLines.push(args.map(String).join(" "));
+    });
+  }
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  logger.setLogLevel("INFO");
+});
+
+describe("allowing a valid session JWT", () => {
+  test("a valid JWT in the Authorization header is allowed locally with the member's context and a stage-wide policy", async () => {
+    const session = stytch.createSession({ roles: ["editor"], organizationSlug: "acme", customClaims: { plan: "pro" } });
+    const handler = createAuthorizer(envFor());
+    const response = await handler(bearer(session.sessionJwt));
+    expect(response).toEqual({
+      principalId: session.memberId,
+      policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: STAGE_RESOURCE }] },
+      context: {
+        member_id: session.memberId,
+        member_session_id: session.memberSessionId,
+        organization_id: session.organizationId,
+        organization_slug: "acme",
+        roles: JSON.stringify(session.roles),
+        auth_method: "jwt",
+        session_expires_at: session.expiresAt,
+        email: session.email,
+        custom_claims: JSON.stringify({ plan: "pro" }),
+      },
+    });
+    expect(stytch.calls.authenticate).toBe(0);
+    expect(stytch.calls.jwks).toBe(1);
+  });
+
+  test("a REST TOKEN event is allowed, with or without the Bearer prefix", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, tokenEvent(`Bearer ${session.sessionJwt}`))).toBe("allow");
+    expect(await outcome(handler, tokenEvent(session.sessionJwt))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
+  test("an HTTP API 2.0 event gets a simple response, and the JWT may come from the cookies array", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    const response = await handler(httpV2Event({}, ["theme=dark", `stytch_session_jwt=${session.sessionJwt}`]));
+    expect(response).toMatchObject({ isAuthorized: true, context: { member_id: session.memberId, auth_method: "jwt" } });
+    expect(response).not.toHaveProperty("policyDocument");
+  });
+
+  test("an HTTP API 2.0 event gets an IAM policy over the route's stage when configured for iam responses", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_HTTP_API_RESPONSE: "iam" }));
+    const response = await handler(httpV2Event({ authorization: `Bearer ${session.sessionJwt}` }));
+    expect(response).toMatchObject({
+      principalId: session.memberId,
+      policyDocument: { Statement: [{ Effect: "Allow", Resource: ROUTE_ARN.replace("/GET/me", "/*/*") }] },
+    });
+  });
+
+  test("an HTTP API 1.0 event gets an IAM policy", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    const response = await handler(httpV1Event({ authorization: session.sessionJwt }));
+    expect(response).toMatchObject({ principalId: session.memberId, policyDocument: { Statement: [{ Resource: STAGE_RESOURCE }] } });
+  });
+
+  test("the Stytch JWT cookie in a REST REQUEST Cookie header is allowed", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    const response = await handler(restRequestEvent({ Cookie: `a=b; stytch_session_jwt=${session.sessionJwt}; stytch_session=${session.sessionToken}` }));
+    expect(response).toMatchObject({ context: { auth_method: "jwt" } });
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
+  test("a repeated JWT is answered from the verdict cache", async () => {
+    logger.setLogLevel("DEBUG");
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    await handler(bearer(session.sessionJwt));
+    await handler(bearer(session.sessionJwt));
+    const paths = logLines.filter((line) => line.includes("request allowed")).map((line) => JSON.parse(line).path);
+    expect(paths).toEqual(["local", "cache"]);
+  });
+
+  test("a remembered verdict never outlives the JWT's exp", async () => {
+    /**
+     * A JWT valid for two more seconds is verified locally and remembered. Once its exp passes, the
+     * same string must not be allowed from memory: it is authentic but expired, so it goes to Stytch.
+     */
+    const session = stytch.createSession();
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 298, nbf: now - 298, exp: now + 2 });
+    const handler = createAuthorizer(envFor({ STYTCH_CLOCK_TOLERANCE_SECONDS: "0" }));
+    expect(await outcome(handler, bearer(jwt))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect(await outcome(handler, bearer(jwt))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(1);
+    expect(stytch.authenticateRequests[0]?.body).toEqual({ session_jwt: jwt });
+  });
+});
+
+describe("denying bad or absent credentials without calling Stytch", () => {
+  test("a request without any credential is Unauthorized", async () => {
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, restRequestEvent({ Accept: "application/json" }))).toBe("401");
+    expect(await outcome(handler, httpV2Event({}))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
+  test("every forgery class is Unauthorized and never reaches the Stytch API", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    await handler(bearer(session.sessionJwt)); // warm the key set
+    const results: Record<string, string> = {};
+    for (const [name, token] of Object.entries(forgeries(stytch, session.memberSessionId))) {
+      results[name] = await outcome(handler, bearer(token));
+    }
+    expect(Object.entries(results).filter(([, verdict]) => verdict !== "401")).toEqual([]);
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
+  test("a forged JWT in a cookie is not rescued by a valid session cookie next to it", async () => {
+    const session = stytch.createSession();
+    const forged = forgeries(stytch, session.memberSessionId)["tampered payload"]!;
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, restRequestEvent({ cookie: `stytch_session_jwt=${forged}; stytch_session=${session.sessionToken}` }))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
+  test("each denial is logged with its reason code and never with the credential", async () => {
+    const session = stytch.createSession();
+    const tokens = forgeries(stytch, session.memberSessionId);
+    const handler = createAuthorizer(envFor());
+    await outcome(handler, bearer(tokens["wrong issuer"]!));
+    await outcome(handler, bearer(tokens["tampered payload"]!));
+    await outcome(handler, bearer(tokens["RS384 with the project key"]!));
+    await outcome(handler, restRequestEvent({}));
+    const reasons = logLines.filter((line) => line.includes("request denied")).map((line) => JSON.parse(line).reason);
+    expect(reasons).toEqual(["wrong_issuer", "bad_signature", "unsupported_algorithm", "missing_credential"]);
+    const everything = logLines.join("\n");
+    for (const token of [tokens["wrong issuer"]!, tokens["tampered payload"]!, session.sessionJwt, stytch.secret]) {
+      expect(everything).not.toContain(token.split(".").pop());
+    }
+  });
+});
+
+describe("falling back to the Stytch API only where local verification cannot answer", () => {
+  test("an opaque session token is checked with Stytch using HTTP Basic auth and only the token", async () => {
+    const session = stytch.createSession({ roles: ["admin"] });
+    const handler = createAuthorizer(envFor());
+    const response = await handler(restRequestEvent({ Cookie: `stytch_session=${session.sessionToken}` }));
+    expect(response).toMatchObject({
+      principalId: session.memberId,
+      context: { auth_method: "session_token", organization_id: session.organizationId, roles: JSON.stringify(session.roles), email: session.email },
+    });
+    expect(stytch.authenticateRequests).toEqual([
+      { body: { session_token: session.sessionToken }, authorization: `Basic ${Buffer.from(`${stytch.projectId}:${stytch.secret}`).toString("base64")}` },
+    ]);
+  });
+
+  test("opaque-token verdicts are not reused: a revoked session is refused at once", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    const event = bearer(session.sessionToken);
+    expect(await outcome(handler, event)).toBe("allow");
+    stytch.revokeSession(session.memberSessionId);
+    expect(await outcome(handler, event)).toBe("401");
+    expect(stytch.calls.authenticate).toBe(2);
+  });
+
+  test("with STYTCH_SESSION_TOKEN_CACHE_SECONDS an opaque-token verdict is reused within the TTL", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_SESSION_TOKEN_CACHE_SECONDS: "60" }));
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("identical credentials in flight at the same moment share one Stytch call", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    stytch.setLatency("authenticate", 100);
+    try {
+      const verdicts = await Promise.all(Array.from({ length: 10 }, () => outcome(handler, bearer(session.sessionToken))));
+      expect(verdicts).toEqual(Array(10).fill("allow"));
+      expect(stytch.calls.authenticate).toBe(1);
+    } finally {
+      stytch.setLatency("authenticate", 0);
+    }
+  });
+
+  test("an authentic but expired JWT is checked with Stytch and allowed while its session lives", async () => {
+    const session = stytch.createSession();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 900, nbf: now - 900, exp: now - 600 });
+    const handler = createAuthorizer(envFor());
+    const response = await handler(bearer(expired));
+    expect(response).toMatchObject({ principalId: session.memberId, context: { auth_method: "jwt", member_session_id: session.memberSessionId } });
+    expect(stytch.authenticateRequests.map((request) => request.body)).toEqual([{ session_jwt: expired }]);
+  });
+
+  test("an authentic but expired JWT of a revoked session is Unauthorized, with reason revoked", async () => {
+    const session = stytch.createSession();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 900, nbf: now - 900, exp: now - 600 });
+    stytch.revokeSession(session.memberSessionId);
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(expired))).toBe("401");
+    expect(logLines.some((line) => line.includes('"reason": "revoked"') || line.includes('"reason":"revoked"'))).toBe(true);
+  });
+
+  test("a JWT older than the maximum token age is checked with Stytch; a younger one is not", async () => {
+    const session = stytch.createSession();
+    const now = Math.floor(Date.now() / 1000);
+    const old = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 120, nbf: now - 120, exp: now + 180 });
+    const handler = createAuthorizer(envFor({ STYTCH_MAX_TOKEN_AGE_SECONDS: "60", STYTCH_CLOCK_TOLERANCE_SECONDS: "0" }));
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(0);
+    expect(await outcome(handler, bearer(old))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("strict mode (max token age 0) refuses a fresh JWT of a revoked session, which the default mode still allows", async () => {
+    /**
+     * Stytch's documented trade-off: a session JWT verifies locally for its 5 minutes even after the
+     * session is revoked. Strict mode sends every JWT to Stytch, so revocation takes effect at once.
+     */
+    const session = stytch.createSession();
+    stytch.revokeSession(session.memberSessionId);
+    expect(await outcome(createAuthorizer(envFor()), bearer(session.sessionJwt))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(0);
+    expect(await outcome(createAuthorizer(envFor({ STYTCH_MAX_TOKEN_AGE_SECONDS: "0" })), bearer(session.sessionJwt))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("strict mode still denies a forged JWT locally", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_MAX_TOKEN_AGE_SECONDS: "0" }));
+    expect(await outcome(handler, bearer(forgeries(stytch, session.memberSessionId)["tampered payload"]!))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+});
+
+describe("treating upstream faults as faults, never as Unauthorized and never as Allow", () => {
+  test("Stytch 500 is a fault after exactly one retry", async () => {
+    const session = stytch.createSession();
+    stytch.faults.authenticate = "500";
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("500");
+    expect(stytch.calls.authenticate).toBe(2);
+    expect(logLines.some((line) => line.includes("upstream_unavailable"))).toBe(true);
+  });
+
+  test("a single Stytch 503 is retried and the request allowed", async () => {
+    const session = stytch.createSession();
+    stytch.failNext("authenticate", "503");
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(2);
+  });
+
+  test("a dropped connection is retried once", async () => {
+    const session = stytch.createSession();
+    stytch.failNext("authenticate", "reset");
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(2);
+  });
+
+  test("Stytch 429 is a fault and is not retried", async () => {
+    const session = stytch.createSession();
+    stytch.faults.authenticate = "429";
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("500");
+    expect(stytch.calls.authenticate).toBe(1);
+    expect(logLines.some((line) => line.includes("upstream_rate_limited"))).toBe(true);
+  });
+
+  test("a hanging Stytch is a fault within the configured deadline", async () => {
+    const session = stytch.createSession();
+    stytch.faults.authenticate = "hang";
+    const handler = createAuthorizer(envFor({ STYTCH_API_TIMEOUT_MS: "300" }));
+    const started = Date.now();
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("500");
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(stytch.calls.authenticate).toBe(1);
+    expect(logLines.some((line) => line.includes("upstream_timeout"))).toBe(true);
+  });
+
+  test("the deadline never runs past the Lambda's remaining time", async () => {
+    const session = stytch.createSession();
+    stytch.faults.authenticate = "hang";
+    const handler = createAuthorizer(envFor({ STYTCH_API_TIMEOUT_MS: "10000" }));
+    const started = Date.now();
+    const context = { awsRequestId: "req-1", getRemainingTimeInMillis: () => 800 };
+    await expect(handler(bearer(session.sessionToken), context)).rejects.toThrow(UPSTREAM_FAULT);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  test("a wrong project secret is a fault, not Unauthorized", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_SECRET: "secret-test-wrong-wrong-wrong-wrong-wrong" }));
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("500");
+    expect(stytch.calls.authenticate).toBe(1);
+    expect(logLines.some((line) => line.includes("upstream_credentials_rejected"))).toBe(true);
+  });
+
+  test("an unreachable JWKS on a cold container sends a well-formed JWT to Stytch", async () => {
+    const session = stytch.createSession();
+    stytch.faults.jwks = "500";
+    const handler = createAuthorizer(envFor());
+    const response = await handler(bearer(session.sessionJwt));
+    expect(response).toMatchObject({ principalId: session.memberId, context: { auth_method: "jwt" } });
+    expect(stytch.authenticateRequests.map((request) => request.body)).toEqual([{ session_jwt: session.sessionJwt }]);
+  });
+
+  test("with no JWKS, a JWT for another project is still denied without a Stytch call", async () => {
+    const session = stytch.createSession();
+    stytch.faults.jwks = "hang";
+    const handler = createAuthorizer(envFor({ STYTCH_JWKS_TIMEOUT_MS: "200" }));
+    expect(await outcome(handler, bearer(forgeries(stytch, session.memberSessionId)["wrong audience"]!))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
+  test("no JWKS and no Stytch API is a fault", async () => {
+    const session = stytch.createSession();
+    stytch.faults.jwks = "oversized";
+    stytch.faults.authenticate = "503";
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("500");
+    expect(logLines.some((line) => line.includes("JWKS fetch failed"))).toBe(true);
+  });
+
+  test("an outage at Stytch does not affect a valid JWT once the keys are cached", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    stytch.faults.jwks = "500";
+    stytch.faults.authenticate = "500";
+    const other = stytch.createSession();
+    expect(await outcome(handler, bearer(other.sessionJwt))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+});
+
+describe("the key set in a warm container", () => {
+  test("50 concurrent requests on a cold container cause exactly one JWKS fetch", async () => {
+    const sessions: CreatedSession[] = Array.from({ length: 50 }, () => stytch.createSession());
+    stytch.setLatency("jwks", 50);
+    try {
+      const handler = createAuthorizer(envFor());
+      const verdicts = await Promise.all(sessions.map((session) => outcome(handler, bearer(session.sessionJwt))));
+      expect(verdicts).toEqual(Array(50).fill("allow"));
+      expect(stytch.calls.jwks).toBe(1);
+      expect(stytch.calls.authenticate).toBe(0);
+    } finally {
+      stytch.setLatency("jwks", 0);
+    }
+  });
+
+  test("a JWT signed with a freshly rotated key triggers one refetch and is allowed", async () => {
+    const handler = createAuthorizer(envFor());
+    const before = stytch.createSession();
+    expect(await outcome(handler, bearer(before.sessionJwt))).toBe("allow");
+    stytch.rotateKeys();
+    const after = stytch.createSession();
+    expect(await outcome(handler, bearer(after.sessionJwt))).toBe("allow");
+    expect(await outcome(handler, bearer(before.sessionJwt))).toBe("allow");
+    expect(stytch.calls.jwks).toBe(2);
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
+  test("a flood of random kids costs at most two JWKS fetches and no Stytch call", async () => {
+    const session = stytch.createSession();
+    const payload = stytch.sessionPayload(session.memberSessionId);
+    const handler = createAuthorizer(envFor());
+    const verdicts: string[] = [];
+    for (let i = 0; i < 100; i += 1) {
+      const token = stytch.signJwt({ alg: "RS256", typ: "JWT", kid: `jwk-test-${i.toString().padStart(8, "0")}` }, payload);
+      verdicts.push(await outcome(handler, bearer(token)));
+    }
+    expect(new Set(verdicts)).toEqual(new Set(["401"]));
+    expect(stytch.calls.jwks).toBeLessThanOrEqual(2);
+    expect(stytch.calls.authenticate).toBe(0);
+    // The genuine key still works during the penalty.
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+  });
+});
+
+describe("configuration", () => {
+  test.each([
+    ["a missing project ID", { STYTCH_PROJECT_ID: undefined }],
+    ["a malformed project ID", { STYTCH_PROJECT_ID: "my-project" }],
+    ["no secret at all", { STYTCH_SECRET: undefined }],
+    ["a plain-http API URL on a public host", { STYTCH_API_URL: "http://api.example.com" }],
+    ["an invalid max token age", { STYTCH_MAX_TOKEN_AGE_SECONDS: "-5" }],
+  ])("%s makes every request a fault, even one with a valid JWT", async (_name, overrides) => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor(overrides));
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("500");
+    expect(await outcome(handler, restRequestEvent({}))).toBe("500");
+    expect(logLines.some((line) => line.includes("bad_config"))).toBe(true);
+  });
+
+  test("an event without a method or route ARN is a fault, not an Allow", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, tokenEvent(session.sessionJwt, "not-an-arn"))).toBe("500");
+  });
+});
+
+describe("the project secret from Secrets Manager", () => {
+  let secretsManager: SecretsManagerEmulator;
+  const secretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stytch-project-secret-AbCdEf";
+  const saved: Record<string, string | undefined> = {};
+
+  beforeAll(async () => {
+    secretsManager = await startSecretsManagerEmulator();
+    for (const [name, value] of Object.entries(secretsManager.sdkEnvironment())) {
+      saved[name] = process.env[name];
+      process.env[name] = value;
+    }
+  });
+
+  afterAll(async () => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await secretsManager.close();
+  });
+
+  beforeEach(() => {
+    secretsManager.failing = false;
+    secretsManager.calls.getSecretValue = 0;
+  });
+
+  test("the secret is read once per container and used for Stytch calls", async () => {
+    secretsManager.secrets.set(secretArn, JSON.stringify({ secret: stytch.secret }));
+    const handler = createAuthorizer(envFor({ STYTCH_SECRET: undefined, STYTCH_SECRET_ARN: secretArn }));
+    for (let i = 0; i < 3; i += 1) {
+      expect(await outcome(handler, bearer(stytch.createSession().sessionToken))).toBe("allow");
+    }
+    expect(secretsManager.calls.getSecretValue).toBe(1);
+    expect(stytch.calls.authenticate).toBe(3);
+  });
+
+  test("a valid JWT never waits for Secrets Manager", async () => {
+    secretsManager.failing = true;
+    const handler = createAuthorizer(envFor({ STYTCH_SECRET: undefined, STYTCH_SECRET_ARN: secretArn }));
+    expect(await outcome(handler, bearer(stytch.createSession().sessionJwt))).toBe("allow");
+    expect(secretsManager.calls.getSecretValue).toBe(0);
+  });
+
+  test("an unreadable secret is a fault for requests that need Stytch", async () => {
+    secretsManager.failing = true;
+    const handler = createAuthorizer(envFor({ STYTCH_SECRET: undefined, STYTCH_SECRET_ARN: secretArn }));
+    expect(await outcome(handler, bearer(stytch.createSession().sessionToken))).toBe("500");
+    expect(stytch.calls.authenticate).toBe(0);
+    expect(logLines.some((line) => line.includes("secret_unavailable"))).toBe(true);
+  });
+
+  test("an empty secret is a configuration fault", async () => {
+    secretsManager.secrets.set(secretArn, "");
+    const handler = createAuthorizer(envFor({ STYTCH_SECRET: undefined, STYTCH_SECRET_ARN: secretArn }));
+    expect(await outcome(handler, bearer(stytch.createSession().sessionToken))).toBe("500");
+    expect(logLines.some((line) => line.includes("bad_config"))).toBe(true);
+  });
+});

@@ -1,0 +1,69 @@
+// Hand-made hostile tokens: each one is a classic way to get a JWT accepted without the private key.
+
+import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import type { StytchEmulator } from "../emulator/stytch-emulator";
+
+export function b64url(value: unknown): string {
+  return Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+}
+
+/** The emulator's current public key as PEM: what an attacker can download. */
+export function publicKeyPem(stytch: StytchEmulator): string {
+  const jwk = stytch.jwks().keys.find((key) => key.kid === stytch.currentKid) as Record<string, string>;
+  return createPublicKey({ key: { kty: "RSA", n: jwk.n!, e: jwk.e! }, format: "jwk" }).export({ type: "spki", format: "pem" }).toString();
+}
+
+let foreignKey: KeyObject | undefined;
+/** An RSA key that is not the project's. */
+export function foreignPrivateKey(): KeyObject {
+  return (foreignKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey);
+}
+
+/**
+ * Every forgery class, built from a real session's payload. None of these may be allowed, and none
+ * may cost a Stytch API call.
+ */
+export function forgeries(stytch: StytchEmulator, memberSessionId: string): Record<string, string> {
+  const payload = stytch.sessionPayload(memberSessionId);
+  const kid = stytch.currentKid;
+  const header = { alg: "RS256", kid, typ: "JWT" };
+  const genuine = stytch.signJwt(header, payload);
+  const [h, p, s] = genuine.split(".") as [string, string, string];
+  const now = Math.floor(Date.now() / 1000);
+  const hsHeader = b64url({ alg: "HS256", kid, typ: "JWT" });
+  const hsPayload = b64url(payload);
+  const hsSignature = createHmac("sha256", publicKeyPem(stytch)).update(`${hsHeader}.${hsPayload}`).digest("base64url");
+  return {
+    "alg none": `${b64url({ alg: "none", kid, typ: "JWT" })}.${b64url(payload)}.`,
+    "alg none with a junk signature": `${b64url({ alg: "none", kid, typ: "JWT" })}.${b64url(payload)}.${s}`,
+    "HS256 keyed with the public key": `${hsHeader}.${hsPayload}.${hsSignature}`,
+    "RS384 with the project key": stytch.signJwt({ ...header, alg: "RS384" }, payload, { algorithm: "RS384" }),
+    "PS256 with the project key": stytch.signJwt({ ...header, alg: "PS256" }, payload, { algorithm: "PS256" }),
+    "RS256 header over an RS512 signature": stytch.signJwt(header, payload, { algorithm: "RS512" }),
+    "tampered payload": `${h}.${b64url({ ...payload, sub: "member-test-attacker" })}.${s}`,
+    "tampered roles": `${h}.${b64url({ ...payload, "https://stytch.com/session": { ...(payload["https://stytch.com/session"] as object), roles: ["stytch_admin"] } })}.${s}`,
+    "signature from another key with the project kid": stytch.signJwt(header, payload, { key: foreignPrivateKey() }),
+    "truncated signature": `${h}.${p}.${s.slice(0, 100)}`,
+    "signature of another token": `${h}.${b64url({ ...payload, iat: now - 1 })}.${s}`,
+    "wrong issuer": stytch.signJwt(header, { ...payload, iss: "stytch.com/project-test-00000000-0000-0000-0000-000000000000" }),
+    "issuer with https scheme": stytch.signJwt(header, { ...payload, iss: `https://${payload.iss as string}` }),
+    "wrong audience": stytch.signJwt(header, { ...payload, aud: ["project-test-00000000-0000-0000-0000-000000000000"] }),
+    "future nbf": stytch.signJwt(header, { ...payload, nbf: now + 3_600 }),
+    "missing exp": stytch.signJwt(header, { ...payload, exp: undefined }),
+    "string exp": stytch.signJwt(header, { ...payload, exp: String(now + 300) }),
+    "no typ": stytch.signJwt({ alg: "RS256", kid }, payload),
+    "no kid": stytch.signJwt({ alg: "RS256", typ: "JWT" }, payload),
+    "random kid": stytch.signJwt({ ...header, kid: "jwk-test-00000000-0000-0000-0000-000000000000" }, payload),
+    "M2M token without member claims": stytch.signJwt(header, {
+      ...payload,
+      "https://stytch.com/session": undefined,
+      "https://stytch.com/organization": undefined,
+      scope: "read:users",
+    }),
+    "crit header": stytch.signJwt({ ...header, crit: ["exp"] }, payload),
+    "two segments": `${h}.${p}`,
+    "four segments": `${h}.${p}.${s}.${s}`,
+    "garbage": "not-a-token-at-all!!",
+    "short garbage": "abc",
+  };
+}
