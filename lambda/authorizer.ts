@@ -23,7 +23,7 @@ import {
   type ReasonCode,
 } from "./lib/errors";
 import { JwksCache } from "./lib/jwks-cache";
-import { logDecision, logger, type VerdictPath } from "./lib/log";
+import { logDecision, logger, type DecisionRecord, type VerdictPath } from "./lib/log";
 import { allowResponse, type AllowResponse } from "./lib/policy";
 import { createSecretProvider } from "./lib/project-secret";
 import { decideVerdict, type SessionVerdictDeps } from "./lib/session-verdict";
@@ -68,11 +68,23 @@ export function createAuthorizerRuntime(config: AuthorizerConfig): AuthorizerRun
   return { config, jwksCache, stytch, verdictCache };
 }
 
+/** Options of {@link createAuthorizer}. */
+export interface AuthorizerOptions {
+  /** Observes every decision (the same token-free record that is logged), e.g. for the local dev server's request log. */
+  readonly onDecision?: (record: DecisionRecord) => void;
+}
+
 /**
  * Creates an authorizer handler for an environment. Configuration is validated here, once; an invalid
  * configuration yields a handler that answers every request with a fault, never an Allow.
  */
-export function createAuthorizer(env: Readonly<Record<string, string | undefined>> = process.env): AuthorizerHandler {
+export function createAuthorizer(env: Readonly<Record<string, string | undefined>> = process.env, options: AuthorizerOptions = {}): AuthorizerHandler {
+  const decided = options.onDecision
+    ? (record: DecisionRecord) => {
+        logDecision(record);
+        options.onDecision!(record);
+      }
+    : logDecision;
   let runtime: AuthorizerRuntime | undefined;
   let startupError: AuthorizerError | undefined;
   try {
@@ -92,7 +104,7 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
       if (!credential) throw new MissingCredentialError("no credential in the Authorization header or Stytch cookies");
       const verdict = await decideVerdict(credential, deadlineOf(context, runtime.config), runtime);
       const response = allowResponse(event, verdict.memberSession.memberId, verdict.context, runtime.config.httpApiResponse);
-      logDecision({
+      decided({
         outcome: "allow",
         path: verdict.path,
         latencyMs: elapsed(started),
@@ -105,7 +117,7 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
     } catch (error) {
       const denied = error instanceof CredentialRejectedError;
       const reason: ReasonCode = error instanceof AuthorizerError ? error.reason : "internal_error";
-      logDecision({
+      decided({
         outcome: denied ? "deny" : "fault",
         reason,
         path: credential ? pathOf(error) : "none",

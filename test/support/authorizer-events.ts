@@ -45,6 +45,7 @@ export function httpV1Event(headers: Record<string, string>, methodArn = METHOD_
 export function httpV2Event(headers: Record<string, string>, cookies?: string[], routeArn = ROUTE_ARN): APIGatewayRequestAuthorizerEventV2 {
   const lower: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = value;
+  // API Gateway omits `cookies` when the request has none, although @types/aws-lambda declares it required.
   return {
     version: "2.0",
     type: "REQUEST",
@@ -56,5 +57,5 @@ export function httpV2Event(headers: Record<string, string>, cookies?: string[],
     ...(cookies ? { cookies } : {}),
     headers: lower,
     requestContext: {} as APIGatewayRequestAuthorizerEventV2["requestContext"],
-  };
+  } as APIGatewayRequestAuthorizerEventV2;
 }
