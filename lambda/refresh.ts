@@ -1,4 +1,209 @@
-// Placeholder: being written by the core engineer. Exports `handler`.
-export const handler = async (_event: unknown): Promise<unknown> => {
-  throw new Error("not implemented");
-};
+// POST /auth/refresh: exchanges a Stytch session credential (cookie, Authorization header or JSON body)
+// for a fresh 5-minute session JWT, and rotates the session cookies.
+//
+//   event ──► request ──► credential ──► Stytch sessions/authenticate ──► JSON + Set-Cookie
+//
+// The route is public by design: an authorizer would reject the expired JWTs it exists to refresh.
+// So it screens JWTs itself (forged or foreign JWTs never reach Stytch) and refuses credentialed
+// requests from origins outside the allow-list.
+
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { loadRefreshConfig, type RefreshConfig } from "./lib/config";
+import { classifyCredential, findCredential, type Credential } from "./lib/credentials";
+import { AuthorizerError, CredentialRejectedError, MissingCredentialError, type ReasonCode } from "./lib/errors";
+import { JwksCache } from "./lib/jwks-cache";
+import { logger } from "./lib/log";
+import { createSecretProvider } from "./lib/project-secret";
+import { clearedCookie, sessionCookie, type SessionCookieOptions } from "./lib/session-cookies";
+import { screenSessionJwt, type ScreeningDeps } from "./lib/session-verdict";
+import { StytchClient } from "./lib/stytch-client";
+
+/** REST (v1) or HTTP API (v2) proxy event. */
+export type RefreshEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
+/** The matching proxy result. */
+export type RefreshResult = APIGatewayProxyResult | APIGatewayProxyStructuredResultV2;
+/** The refresh endpoint's handler. */
+export type RefreshHandler = (event: RefreshEvent) => Promise<RefreshResult>;
+
+/** The JSON body of a 200. The opaque session token appears only when REFRESH_RETURN_SESSION_TOKEN=true. */
+export interface RefreshResponseBody {
+  readonly session_jwt: string;
+  readonly session_expires_at: string;
+  readonly member_id: string;
+  readonly organization_id: string;
+  readonly session_token?: string;
+}
+
+/** Largest request body accepted; a credential plus a duration fit in a fraction of it. */
+export const MAX_BODY_BYTES = 8_192;
+/** Seconds a client should wait after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+const BODY_FIELDS = new Set(["session_token", "session_jwt", "session_duration_minutes"]);
+
+/** A request the endpoint refuses to read: 400. */
+class BadRequestError extends Error {}
+
+/** The normalised request, whatever the event version. */
+interface RefreshRequest {
+  readonly method: string;
+  readonly origin: string | undefined;
+  readonly body: string | undefined;
+  readonly v2: boolean;
+  readonly event: RefreshEvent;
+}
+
+interface RefreshRuntime {
+  readonly config: RefreshConfig;
+  readonly stytch: StytchClient;
+  readonly screening: ScreeningDeps;
+  readonly cookies: SessionCookieOptions;
+}
+
+/**
+ * Creates the refresh handler for an environment; configuration is validated once, here. An invalid
+ * configuration yields a handler that answers 503 to every request.
+ */
+export function createRefreshHandler(env: Readonly<Record<string, string | undefined>> = process.env): RefreshHandler {
+  let runtime: RefreshRuntime | undefined;
+  try {
+    const config = loadRefreshConfig(env);
+    runtime = {
+      config,
+      stytch: new StytchClient({ apiUrl: config.apiUrl, projectId: config.projectId, secret: createSecretProvider(config.secret!), timeoutMs: config.apiTimeoutMs }),
+      // Expiry and age are Stytch's to judge here: only authenticity and tenancy are screened.
+      screening: {
+        config: { ...config, maxTokenAgeSeconds: undefined },
+        jwksCache: new JwksCache({ jwksUrl: config.jwksUrl, timeoutMs: config.jwksTimeoutMs }),
+      },
+      cookies: { httpOnly: config.cookieHttpOnly, domain: config.cookieDomain },
+    };
+  } catch (error) {
+    logger.error("invalid refresh configuration", { reason: "bad_config", detail: (error as Error).message });
+  }
+
+  return async function handler(event) {
+    const request = readRequest(event);
+    const allowedOrigin = request.origin !== undefined && runtime?.config.allowedOrigins.includes(request.origin) ? request.origin : undefined;
+    const respond = (status: number, body: unknown, extra: { headers?: Record<string, string>; cookies?: string[] } = {}) =>
+      result(request, status, body, { ...corsHeaders(allowedOrigin), ...extra.headers }, extra.cookies);
+
+    if (request.method === "OPTIONS") {
+      if (!allowedOrigin) return respond(403, { message: "origin not allowed" });
+      return result(request, 204, undefined, {
+        ...corsHeaders(allowedOrigin),
+        "access-control-allow-methods": "POST, OPTIONS",
+        "access-control-allow-headers": "content-type, authorization",
+        "access-control-max-age": "600",
+      });
+    }
+    if (request.method !== "POST") return respond(405, { message: "method not allowed" }, { headers: { allow: "POST, OPTIONS" } });
+    // A browser sends Origin on cross-origin POSTs; one we did not allow must not ride the member's cookies.
+    if (request.origin !== undefined && !allowedOrigin) return respond(403, { message: "origin not allowed" });
+    if (!runtime) return respond(503, { message: "service unavailable" }, { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
+
+    const { config, stytch, screening, cookies } = runtime;
+    let reason: ReasonCode | "bad_request" | undefined;
+    try {
+      const { credential, sessionDurationMinutes } = readCredential(request, config);
+      if (credential.kind === "session_jwt") await screenSessionJwt(credential.value, screening);
+      const answer = await stytch.authenticate(credential.kind === "session_jwt" ? { session_jwt: credential.value } : { session_token: credential.value }, {
+        deadline: Date.now() + config.apiTimeoutMs,
+        ...(sessionDurationMinutes === undefined ? {} : { sessionDurationMinutes }),
+      });
+      const session = answer.member_session;
+      if (!answer.session_jwt) throw new Error("Stytch answered without a session JWT");
+      const setCookies = [sessionCookie(config.jwtCookieName, answer.session_jwt, session.expires_at, cookies)];
+      if (answer.session_token) setCookies.push(sessionCookie(config.sessionCookieName, answer.session_token, session.expires_at, cookies));
+      const body: RefreshResponseBody = {
+        session_jwt: answer.session_jwt,
+        session_expires_at: session.expires_at,
+        member_id: session.member_id,
+        organization_id: session.organization_id,
+        ...(config.returnSessionToken && answer.session_token ? { session_token: answer.session_token } : {}),
+      };
+      logger.info("session refreshed", { status: 200, credentialKind: credential.kind, credentialSource: credential.source, memberId: session.member_id });
+      return respond(200, body, { cookies: setCookies });
+    } catch (error) {
+      if (error instanceof BadRequestError) {
+        reason = "bad_request";
+        logger.info("refresh refused", { status: 400, reason, detail: error.message });
+        return respond(400, { message: error.message });
+      }
+      if (error instanceof CredentialRejectedError) {
+        reason = error.reason;
+        logger.info("refresh refused", { status: 401, reason });
+        return respond(401, { message: "Unauthorized", reason }, { cookies: [clearedCookie(config.jwtCookieName, cookies), clearedCookie(config.sessionCookieName, cookies)] });
+      }
+      reason = error instanceof AuthorizerError ? error.reason : "internal_error";
+      logger.error("refresh failed", { status: 503, reason, detail: (error as Error)?.message });
+      // An outage is not a logout: the cookies stay, and the client is told to come back.
+      return respond(503, { message: "Stytch is unavailable; try again shortly", reason }, { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
+    }
+  };
+}
+
+/** The Lambda entry point, wired to the container's environment. */
+export const handler: RefreshHandler = createRefreshHandler();
+
+function readRequest(event: RefreshEvent): RefreshRequest {
+  const v2 = (event as APIGatewayProxyEventV2).version === "2.0";
+  const method = (v2 ? (event as APIGatewayProxyEventV2).requestContext?.http?.method : (event as APIGatewayProxyEvent).httpMethod) ?? "";
+  let origin: string | undefined;
+  for (const name in event.headers ?? {}) if (name.toLowerCase() === "origin") origin = event.headers[name] ?? undefined;
+  let body = event.body ?? undefined;
+  if (body !== undefined && event.isBase64Encoded) body = Buffer.from(body, "base64").toString("utf8");
+  return { method: method.toUpperCase(), origin, body, v2, event };
+}
+
+/** The credential: from the JSON body if it names one, else the Authorization header, else the Stytch cookies. */
+function readCredential(request: RefreshRequest, config: RefreshConfig): { credential: Credential; sessionDurationMinutes?: number } {
+  const fields = parseBody(request.body);
+  let sessionDurationMinutes: number | undefined;
+  const duration = fields.session_duration_minutes;
+  if (duration !== undefined) {
+    if (config.maxSessionDurationMinutes === 0) throw new BadRequestError("session_duration_minutes is not allowed: session extension is disabled");
+    if (typeof duration !== "number" || !Number.isInteger(duration) || duration < 5 || duration > config.maxSessionDurationMinutes) {
+      throw new BadRequestError(`session_duration_minutes must be a whole number from 5 to ${config.maxSessionDurationMinutes}`);
+    }
+    sessionDurationMinutes = duration;
+  }
+  const { session_token: token, session_jwt: jwt } = fields;
+  if (token !== undefined && jwt !== undefined) throw new BadRequestError("send session_token or session_jwt, not both");
+  const value = token ?? jwt;
+  if (value !== undefined) {
+    if (typeof value !== "string" || value === "") throw new BadRequestError("session_token and session_jwt must be non-empty strings");
+    const credential = classifyCredential(value, "body");
+    if (credential.kind !== (token !== undefined ? "session_token" : "session_jwt")) throw new BadRequestError("the credential does not match its field name");
+    return { credential, ...(sessionDurationMinutes === undefined ? {} : { sessionDurationMinutes }) };
+  }
+  const event = request.event as RefreshEvent & { cookies?: string[]; multiValueHeaders?: Record<string, string[] | undefined> };
+  const credential = findCredential({ headers: event.headers, multiValueHeaders: event.multiValueHeaders ?? null, cookies: event.cookies ?? null }, config);
+  if (!credential) throw new MissingCredentialError("no session credential in the body, the Authorization header or the Stytch cookies");
+  return { credential, ...(sessionDurationMinutes === undefined ? {} : { sessionDurationMinutes }) };
+}
+
+function parseBody(body: string | undefined): Record<string, unknown> {
+  if (body === undefined || body.trim() === "") return {};
+  if (Buffer.byteLength(body) > MAX_BODY_BYTES) throw new BadRequestError(`body exceeds ${MAX_BODY_BYTES} bytes`);
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new BadRequestError("body is not JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new BadRequestError("body is not a JSON object");
+  for (const key of Object.keys(value)) if (!BODY_FIELDS.has(key)) throw new BadRequestError(`unknown field ${JSON.stringify(key.slice(0, 64))}`);
+  return value as Record<string, unknown>;
+}
+
+function corsHeaders(origin: string | undefined): Record<string, string> {
+  return origin ? { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "Origin" } : { vary: "Origin" };
+}
+
+function result(request: RefreshRequest, statusCode: number, body: unknown, headers: Record<string, string>, cookies?: string[]): RefreshResult {
+  const allHeaders: Record<string, string> = { "cache-control": "no-store", ...headers };
+  if (body !== undefined) allHeaders["content-type"] = "application/json";
+  const text = body === undefined ? "" : JSON.stringify(body);
+  if (request.v2) return { statusCode, headers: allHeaders, body: text, ...(cookies?.length ? { cookies } : {}) };
+  return { statusCode, headers: allHeaders, body: text, ...(cookies?.length ? { multiValueHeaders: { "Set-Cookie": cookies } } : {}) };
+}

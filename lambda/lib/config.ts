@@ -19,6 +19,9 @@ export interface StytchConfig {
   readonly secret: SecretSource | undefined;
   /** Overall deadline for one Stytch API exchange, retries included. */
   readonly apiTimeoutMs: number;
+  /** Cookie names of the Stytch frontend SDK (its `cookieOptions.jwtCookieName` / `opaqueTokenCookieName`). */
+  readonly jwtCookieName: string;
+  readonly sessionCookieName: string;
 }
 
 /** Settings of the authorizer itself. */
@@ -26,8 +29,6 @@ export interface AuthorizerConfig extends StytchConfig {
   /** JWTs older than this (by `iat`) are checked with Stytch. `0` = every JWT (strict mode). */
   readonly maxTokenAgeSeconds: number | undefined;
   readonly clockToleranceSeconds: number;
-  readonly jwtCookieName: string;
-  readonly sessionCookieName: string;
   readonly jwksTimeoutMs: number;
   /** How long an opaque session token's positive result may be reused. `0` (default) = never. */
   readonly sessionTokenCacheSeconds: number;
@@ -72,6 +73,8 @@ export function loadStytchConfig(env: Env): StytchConfig {
     issuers: Object.freeze(unique([`stytch.com/${projectId}`, apiUrl])),
     secret,
     apiTimeoutMs: intSetting(env, "STYTCH_API_TIMEOUT_MS", 5_000, 100, 10_000),
+    jwtCookieName: cookieName(env, "STYTCH_JWT_COOKIE_NAME", "stytch_session_jwt"),
+    sessionCookieName: cookieName(env, "STYTCH_SESSION_COOKIE_NAME", "stytch_session"),
   });
 }
 
@@ -95,11 +98,60 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
     maxTokenAgeSeconds:
       maxAge === undefined || maxAge.trim() === "" ? undefined : intSetting(env, "STYTCH_MAX_TOKEN_AGE_SECONDS", 0, 0, 86_400),
     clockToleranceSeconds: intSetting(env, "STYTCH_CLOCK_TOLERANCE_SECONDS", 5, 0, 60),
-    jwtCookieName: cookieName(env, "STYTCH_JWT_COOKIE_NAME", "stytch_session_jwt"),
-    sessionCookieName: cookieName(env, "STYTCH_SESSION_COOKIE_NAME", "stytch_session"),
     jwksTimeoutMs: intSetting(env, "STYTCH_JWKS_TIMEOUT_MS", 2_000, 100, 10_000),
     sessionTokenCacheSeconds: intSetting(env, "STYTCH_SESSION_TOKEN_CACHE_SECONDS", 0, 0, 300),
     httpApiResponse,
+  });
+}
+
+/** Settings of the refresh endpoint. */
+export interface RefreshConfig extends StytchConfig {
+  /** Claim rules for screening JWTs before they are sent to Stytch (expiry is not checked: refreshing expired JWTs is the point). */
+  readonly clockToleranceSeconds: number;
+  readonly jwksTimeoutMs: number;
+  /** Origins allowed to call the endpoint with credentials (exact match, e.g. `https://app.example.com`). */
+  readonly allowedOrigins: readonly string[];
+  /** Upper bound for a client-requested `session_duration_minutes`; `0` = clients may not extend sessions. */
+  readonly maxSessionDurationMinutes: number;
+  readonly cookieHttpOnly: boolean;
+  readonly cookieDomain: string | undefined;
+  /** Whether the opaque session token may appear in the response body (it is always set as a cookie). */
+  readonly returnSessionToken: boolean;
+}
+
+/**
+ * Reads and validates the refresh endpoint's configuration.
+ * @throws ConfigurationError naming the variable at fault (never its value)
+ */
+export function loadRefreshConfig(env: Env): RefreshConfig {
+  const stytch = loadStytchConfig(env);
+  if (!stytch.secret) throw new ConfigurationError("set STYTCH_SECRET (local) or STYTCH_SECRET_ARN (deployed)");
+  const origins = (env.REFRESH_ALLOWED_ORIGINS ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== "");
+  for (const origin of origins) {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigurationError("REFRESH_ALLOWED_ORIGINS holds something that is not an origin");
+    }
+    if (parsed.origin !== origin || (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)))) {
+      throw new ConfigurationError("REFRESH_ALLOWED_ORIGINS entries must be exact https origins (http only for loopback), without a trailing slash");
+    }
+  }
+  const domain = env.REFRESH_COOKIE_DOMAIN?.trim();
+  if (domain && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(domain)) throw new ConfigurationError("REFRESH_COOKIE_DOMAIN is not a domain");
+  return Object.freeze({
+    ...stytch,
+    clockToleranceSeconds: intSetting(env, "STYTCH_CLOCK_TOLERANCE_SECONDS", 5, 0, 60),
+    jwksTimeoutMs: intSetting(env, "STYTCH_JWKS_TIMEOUT_MS", 2_000, 100, 10_000),
+    allowedOrigins: Object.freeze(origins),
+    maxSessionDurationMinutes: intSetting(env, "REFRESH_MAX_SESSION_DURATION_MINUTES", 0, 0, 527_040),
+    cookieHttpOnly: boolSetting(env, "REFRESH_COOKIE_HTTP_ONLY", false),
+    cookieDomain: domain || undefined,
+    returnSessionToken: boolSetting(env, "REFRESH_RETURN_SESSION_TOKEN", false),
   });
 }
 
@@ -136,6 +188,14 @@ function intSetting(env: Env, name: string, fallback: number, min: number, max: 
   const value = Number(raw.trim());
   if (value < min || value > max) throw new ConfigurationError(`${name} must be between ${min} and ${max}`);
   return value;
+}
+
+function boolSetting(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new ConfigurationError(`${name} must be "true" or "false"`);
 }
 
 function cookieName(env: Env, name: string, fallback: string): string {

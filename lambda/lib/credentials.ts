@@ -8,7 +8,7 @@ import { MalformedCredentialError } from "./errors";
 export interface Credential {
   readonly kind: "session_jwt" | "session_token";
   readonly value: string;
-  readonly source: "authorization" | "cookie";
+  readonly source: "authorization" | "cookie" | "body";
 }
 
 /** Cookie names to look for, in order: the JWT first, then the opaque session token. */
@@ -46,18 +46,23 @@ export function findCredential(event: CredentialCarrier, names: CookieNames): Cr
   // header is the caller's mistake to see, not something to paper over.
   if (authorization !== undefined && authorization.trim() !== "") {
     const value = authorization.trim().replace(BEARER, "");
-    return classify(value, "authorization");
+    return classifyCredential(value, "authorization");
   }
   const jar = cookieJar(event);
   if (!jar) return undefined;
   const jwt = jar.get(names.jwtCookieName);
-  if (jwt) return classify(jwt, "cookie");
+  if (jwt) return classifyCredential(jwt, "cookie");
   const token = jar.get(names.sessionCookieName);
-  if (token) return classify(token, "cookie");
+  if (token) return classifyCredential(token, "cookie");
   return undefined;
 }
 
-function classify(value: string, source: Credential["source"]): Credential {
+/**
+ * Classifies a credential by its shape alone: a compact JWS is a session JWT, a base64url string of
+ * Stytch's token length is a session token, anything else is malformed.
+ * @throws MalformedCredentialError
+ */
+export function classifyCredential(value: string, source: Credential["source"]): Credential {
   if (value.length > MAX_CREDENTIAL_LENGTH) throw new MalformedCredentialError("credential is too long");
   if (JWT_SHAPE.test(value)) return { kind: "session_jwt", value, source };
   if (SESSION_TOKEN_SHAPE.test(value)) return { kind: "session_token", value, source };

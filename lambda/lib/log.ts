@@ -17,7 +17,7 @@ export interface DecisionRecord {
   readonly path: VerdictPath;
   readonly latencyMs: number;
   readonly credentialKind?: "session_jwt" | "session_token";
-  readonly credentialSource?: "authorization" | "cookie";
+  readonly credentialSource?: "authorization" | "cookie" | "body";
   readonly memberId?: string;
   readonly organizationId?: string;
   /** For faults: what failed, in words that never include a credential. */

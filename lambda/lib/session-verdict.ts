@@ -11,7 +11,16 @@ import type { Credential } from "./credentials";
 import { JwksUnavailableError } from "./errors";
 import type { JwksCache } from "./jwks-cache";
 import type { VerdictPath } from "./log";
-import { checkClaims, emailOf, parseSessionJwt, toMemberSession, verifySignature } from "./session-jwt";
+import type { KeyObject } from "node:crypto";
+import {
+  checkClaims,
+  emailOf,
+  parseSessionJwt,
+  toMemberSession,
+  verifySignature,
+  type ClaimRules,
+  type ParsedSessionJwt,
+} from "./session-jwt";
 import type { StytchAuthenticateResponse, StytchClient } from "./stytch-client";
 import { VerdictCache } from "./verdict-cache";
 
@@ -49,20 +58,51 @@ export function decideVerdict(credential: Credential, deadline: number, deps: Se
     verifySignature(jwt, key);
     return settleAuthenticJwt(credential, jwt.payload, nowMs, deadline, deps);
   }
-  return deps.jwksCache.getKey(jwt.header.kid).then(
-    (fetchedKey) => {
-      verifySignature(jwt, fetchedKey);
-      return settleAuthenticJwt(credential, jwt.payload, Date.now(), deadline, deps);
-    },
-    (error: unknown) => {
-      if (!(error instanceof JwksUnavailableError)) throw error;
-      // No key set at all. The token cannot be verified here, but a token that is not even shaped
-      // like one of this project's member sessions is still denied without a Stytch call.
-      checkClaims(jwt.payload, deps.config, Math.floor(Date.now() / 1000));
-      toMemberSession(jwt.payload);
-      return authenticateRemotely(credential, deadline, deps);
-    },
+  return verifyWithFetchedKey(jwt, deps).then((authenticity) =>
+    authenticity === "verified" ? settleAuthenticJwt(credential, jwt.payload, Date.now(), deadline, deps) : authenticateRemotely(credential, deadline, deps),
   );
+}
+
+/** What screening needs: the claim rules and the key set. */
+export interface ScreeningDeps {
+  readonly config: ClaimRules;
+  readonly jwksCache: JwksCache;
+}
+
+/**
+ * Screens a session JWT before it may be sent to Stytch by a handler that always calls Stytch (the
+ * refresh endpoint): it must be authentic and one of this project's member sessions; its age does
+ * not matter, since exchanging stale JWTs is the point.
+ * @throws a CredentialRejectedError for a forged, foreign or malformed JWT
+ */
+export async function screenSessionJwt(token: string, deps: ScreeningDeps): Promise<void> {
+  const jwt = parseSessionJwt(token);
+  const key = deps.jwksCache.cachedKey(jwt.header.kid);
+  if (key) verifySignature(jwt, key);
+  else if ((await verifyWithFetchedKey(jwt, deps)) === "unverifiable") return;
+  checkClaims(jwt.payload, deps.config, Math.floor(Date.now() / 1000));
+  toMemberSession(jwt.payload);
+}
+
+/**
+ * The slow path of signature verification: fetch the key first.
+ * @returns "verified", or "unverifiable" when no key set can be obtained at all; in that case the
+ *   token was still checked for everything but its signature
+ */
+async function verifyWithFetchedKey(jwt: ParsedSessionJwt, deps: ScreeningDeps): Promise<"verified" | "unverifiable"> {
+  let key: KeyObject;
+  try {
+    key = await deps.jwksCache.getKey(jwt.header.kid);
+  } catch (error) {
+    if (!(error instanceof JwksUnavailableError)) throw error;
+    // No key set at all. The token cannot be verified here, but a token that is not even shaped
+    // like one of this project's member sessions is still denied without a Stytch call.
+    checkClaims(jwt.payload, deps.config, Math.floor(Date.now() / 1000));
+    toMemberSession(jwt.payload);
+    return "unverifiable";
+  }
+  verifySignature(jwt, key);
+  return "verified";
 }
 
 function settleAuthenticJwt(
