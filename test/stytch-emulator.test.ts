@@ -1,0 +1,606 @@
+/**
+ * Behaviour tests of the Stytch B2B emulator itself, over real HTTP (fetch) and cross-checked with jose, so that
+ * the tests of the authorizer can trust what the emulator serves.
+ */
+import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from "jose";
+import type { JWTPayload, JWTVerifyResult } from "jose";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startStytchEmulator, type StytchEmulator } from "./emulator/stytch-emulator";
+
+let stytch: StytchEmulator;
+
+beforeAll(async () => {
+  stytch = await startStytchEmulator();
+});
+
+afterAll(async () => {
+  await stytch.close();
+});
+
+beforeEach(() => {
+  stytch.resetCounters();
+  stytch.faults.authenticate = "none";
+  stytch.faults.jwks = "none";
+  stytch.setLatency("authenticate", 0);
+  stytch.setLatency("jwks", 0);
+});
+
+// --- helpers -----------------------------------------------------------------------------------------------------
+
+const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+const RFC3339_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+interface ErrorBody {
+  status_code: number;
+  request_id: string;
+  error_type: string;
+  error_message: string;
+  error_url: string;
+}
+
+interface JwksBody {
+  keys: Array<Record<string, unknown>>;
+  request_id: string;
+  status_code: number;
+}
+
+interface AuthenticateBody {
+  request_id: string;
+  status_code: number;
+  session_token: string;
+  session_jwt: string;
+  member_session: {
+    member_session_id: string;
+    member_id: string;
+    organization_id: string;
+    organization_slug: string;
+    started_at: string;
+    last_accessed_at: string;
+    expires_at: string;
+    authentication_factors: Array<{ type: string; delivery_method: string; email_factor: { email_address: string } }>;
+    roles: string[];
+    custom_claims: Record<string, unknown>;
+  };
+  member: {
+    organization_id: string;
+    member_id: string;
+    email_address: string;
+    status: string;
+    roles: Array<{ role_id: string; sources: Array<{ type: string }> }>;
+  };
+  organization: { organization_id: string; organization_slug: string; organization_name: string };
+}
+
+interface SessionClaim {
+  id: string;
+  started_at: string;
+  last_accessed_at: string;
+  expires_at: string;
+  attributes: { user_agent: string; ip_address: string };
+  authentication_factors: unknown[];
+  roles: string[];
+}
+
+function basicAuth(projectId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${projectId}:${secret}`).toString("base64")}`;
+}
+
+async function post<T>(
+  path: string,
+  body: unknown,
+  authorization: string | null = basicAuth(stytch.projectId, stytch.secret),
+): Promise<{ status: number; contentType: string | null; body: T }> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (authorization !== null) headers.authorization = authorization;
+  const res = await fetch(`${stytch.url}${path}`, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, contentType: res.headers.get("content-type"), body: (await res.json()) as T };
+}
+
+const authenticate = <T = AuthenticateBody>(body: unknown, authorization?: string | null) =>
+  post<T>("/v1/b2b/sessions/authenticate", body, authorization);
+
+async function getJwks(projectId = stytch.projectId): Promise<{ status: number; body: JwksBody }> {
+  const res = await fetch(`${stytch.url}/v1/b2b/sessions/jwks/${projectId}`);
+  return { status: res.status, body: (await res.json()) as JwksBody };
+}
+
+/** Verifies like the Stytch SDK does locally (reference §5.3), against the key set served over HTTP. */
+async function verifyLocally(jwt: string): Promise<JWTVerifyResult<JWTPayload>> {
+  const { body } = await getJwks();
+  return jwtVerify(jwt, createLocalJWKSet(body), {
+    issuer: stytch.issuer,
+    audience: stytch.projectId,
+    typ: "JWT",
+    algorithms: ["RS256"],
+  });
+}
+
+function expectStytchError(status: number, body: unknown, expectedStatus: number, errorType: string): void {
+  expect(status).toBe(expectedStatus);
+  const error = body as ErrorBody;
+  expect(error).toEqual({
+    status_code: expectedStatus,
+    request_id: expect.stringMatching(new RegExp(`^request-id-test-${UUID}$`)),
+    error_type: errorType,
+    error_message: expect.any(String),
+    error_url: `https://stytch.com/docs/api-reference/b2b/api/errors/${expectedStatus}#${errorType}`,
+  });
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+// --- tests -------------------------------------------------------------------------------------------------------
+
+describe("JWKS endpoint", () => {
+  it("serves the public signing key in Stytch's JWK shape without any authentication", async () => {
+    const res = await fetch(`${stytch.url}/v1/b2b/sessions/jwks/${stytch.projectId}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const body = (await res.json()) as JwksBody;
+
+    expect(body.status_code).toBe(200);
+    expect(body.request_id).toMatch(new RegExp(`^request-id-test-${UUID}$`));
+    expect(body.keys).toHaveLength(1);
+    const [key] = body.keys;
+    expect(key).toEqual({
+      kty: "RSA",
+      use: "sig",
+      key_ops: ["verify"],
+      alg: "RS256",
+      kid: stytch.currentKid,
+      n: expect.stringMatching(/^[A-Za-z0-9_-]{342}$/), // 2048-bit modulus
+      e: "AQAB",
+    });
+    expect(stytch.currentKid).toMatch(new RegExp(`^jwk-test-${UUID}$`));
+    expect(stytch.jwks()).toEqual({ keys: body.keys });
+    expect(stytch.calls).toEqual({ jwks: 1, authenticate: 0, revoke: 0, total: 1 });
+  });
+
+  it("answers 404 in Stytch's error shape for another project's key set and for unknown routes", async () => {
+    const otherProject = await getJwks("project-test-00000000-0000-4000-8000-000000000000");
+    expectStytchError(otherProject.status, otherProject.body, 404, "project_not_found");
+
+    const res = await fetch(`${stytch.url}/v1/b2b/sessions/nope`);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expectStytchError(res.status, await res.json(), 404, "route_not_found");
+    expect(stytch.calls).toEqual({ jwks: 1, authenticate: 0, revoke: 0, total: 2 });
+  });
+});
+
+describe("session JWTs", () => {
+  it("mints B2B session JWTs that jose verifies against the served key set, with Stytch's claims", async () => {
+    const session = stytch.createSession({
+      email: "ada@globex.example",
+      roles: ["editor"],
+      organizationSlug: "globex",
+      customClaims: { tier: "gold", iss: "ignored: reserved claim" },
+    });
+    expect(session.sessionToken).toMatch(/^[A-Za-z0-9_-]{44}$/);
+    expect(session.memberId).toMatch(new RegExp(`^member-test-${UUID}$`));
+    expect(session.organizationId).toMatch(new RegExp(`^organization-test-${UUID}$`));
+    expect(session.memberSessionId).toMatch(new RegExp(`^session-test-${UUID}$`));
+    expect(session.roles).toEqual(["stytch_member", "editor"]);
+    expect(session.expiresAt).toMatch(RFC3339_SECONDS);
+
+    const { payload, protectedHeader } = await verifyLocally(session.sessionJwt);
+    expect(protectedHeader).toEqual({ alg: "RS256", kid: stytch.currentKid, typ: "JWT" });
+    expect(payload.iss).toBe(`stytch.com/${stytch.projectId}`);
+    expect(payload.aud).toEqual([stytch.projectId]);
+    expect(payload.sub).toBe(session.memberId);
+    expect(payload.nbf).toBe(payload.iat);
+    expect(payload.exp! - payload.iat!).toBe(300);
+    expect(Math.abs(payload.iat! - nowSeconds())).toBeLessThanOrEqual(2);
+    expect(payload).not.toHaveProperty("jti");
+
+    const sessionClaim = payload["https://stytch.com/session"] as SessionClaim;
+    expect(sessionClaim).toEqual({
+      id: session.memberSessionId,
+      started_at: expect.stringMatching(RFC3339_SECONDS),
+      last_accessed_at: expect.stringMatching(RFC3339_SECONDS),
+      expires_at: session.expiresAt, // the session's expiry, 60 minutes out, not the JWT's
+      attributes: { user_agent: "", ip_address: "" },
+      authentication_factors: [
+        {
+          type: "magic_link",
+          delivery_method: "email",
+          last_authenticated_at: expect.stringMatching(RFC3339_SECONDS),
+          email_factor: { email_id: expect.stringMatching(/^email-test-/), email_address: "ada@globex.example" },
+        },
+      ],
+      roles: ["stytch_member", "editor"],
+    });
+    expect(Date.parse(sessionClaim.expires_at) / 1000 - Date.parse(sessionClaim.started_at) / 1000).toBe(3600);
+    expect(payload["https://stytch.com/organization"]).toEqual({
+      organization_id: session.organizationId,
+      slug: "globex",
+    });
+    expect(payload.tier).toBe("gold");
+
+    await expect(
+      jwtVerify(session.sessionJwt, createLocalJWKSet(stytch.jwks()), { audience: "project-test-someone-else" }),
+    ).rejects.toMatchObject({ code: "ERR_JWT_CLAIM_VALIDATION_FAILED", claim: "aud" });
+  });
+
+  it("gives the same slug the same organization and the same email in it the same member", () => {
+    const first = stytch.createSession({ organizationSlug: "initech", email: "bob@initech.example" });
+    const again = stytch.createSession({ organizationSlug: "initech", email: "bob@initech.example" });
+    const colleague = stytch.createSession({ organizationSlug: "initech" });
+    const elsewhere = stytch.createSession({ organizationSlug: "umbrella", email: "bob@initech.example" });
+
+    expect(again.organizationId).toBe(first.organizationId);
+    expect(again.memberId).toBe(first.memberId);
+    expect(again.memberSessionId).not.toBe(first.memberSessionId);
+    expect(colleague.organizationId).toBe(first.organizationId);
+    expect(colleague.memberId).not.toBe(first.memberId);
+    expect(colleague.email).toMatch(/^member-\d+@example\.com$/);
+    expect(elsewhere.organizationId).not.toBe(first.organizationId);
+    expect(elsewhere.memberId).not.toBe(first.memberId);
+  });
+
+  it("signs forgeries verbatim with the requested algorithm and builds tamperable payloads", async () => {
+    const session = stytch.createSession();
+    const payload = stytch.sessionPayload(session.memberSessionId, { sub: "member-test-forged", exp: undefined });
+    expect(payload.sub).toBe("member-test-forged");
+    expect(payload).not.toHaveProperty("exp");
+    expect(payload["https://stytch.com/organization"]).toEqual({
+      organization_id: session.organizationId,
+      slug: "acme",
+    });
+
+    const header = { alg: "PS256", kid: stytch.currentKid }; // no typ, on purpose
+    const forged = stytch.signJwt(header, payload, { algorithm: "PS256" });
+    expect(decodeProtectedHeader(forged)).toEqual(header);
+    expect(decodeJwt(forged)).toEqual(payload);
+    const pssKey = await importJWK({ ...stytch.jwks().keys[0], alg: "PS256" }, "PS256");
+    await expect(compactVerify(forged, pssKey)).resolves.toBeTruthy();
+    // ...which an RS256-only verifier must refuse.
+    await expect(verifyLocally(forged)).rejects.toThrow();
+  });
+});
+
+describe("POST /v1/b2b/sessions/authenticate", () => {
+  it("authenticates a session token and returns the session, a fresh JWT, the member and the org", async () => {
+    const session = stytch.createSession({ email: "carol@acme.example", roles: ["admin"] });
+    const res = await authenticate({ session_token: session.sessionToken });
+
+    expect(res.status).toBe(200);
+    expect(res.contentType).toBe("application/json");
+    const body = res.body;
+    expect(body.status_code).toBe(200);
+    expect(body.request_id).toMatch(new RegExp(`^request-id-test-${UUID}$`));
+    expect(body.session_token).toBe(session.sessionToken);
+    expect(body.member_session).toMatchObject({
+      member_session_id: session.memberSessionId,
+      member_id: session.memberId,
+      organization_id: session.organizationId,
+      organization_slug: "acme",
+      expires_at: session.expiresAt,
+      roles: ["stytch_member", "admin"],
+      custom_claims: {},
+    });
+    expect(body.member_session.started_at).toMatch(RFC3339_SECONDS);
+    expect(body.member_session.last_accessed_at).toMatch(RFC3339_SECONDS);
+    expect(body.member_session.authentication_factors).toEqual([
+      expect.objectContaining({
+        type: "magic_link",
+        delivery_method: "email",
+        email_factor: expect.objectContaining({ email_address: "carol@acme.example" }),
+      }),
+    ]);
+    expect(body.member).toMatchObject({
+      organization_id: session.organizationId,
+      member_id: session.memberId,
+      email_address: "carol@acme.example",
+      status: "active",
+      roles: [
+        { role_id: "stytch_member", sources: [{ type: "direct_assignment", details: {} }] },
+        { role_id: "admin", sources: [{ type: "direct_assignment", details: {} }] },
+      ],
+    });
+    expect(body.organization).toMatchObject({ organization_id: session.organizationId, organization_slug: "acme" });
+
+    const { payload } = await verifyLocally(body.session_jwt);
+    expect(payload.sub).toBe(session.memberId);
+    expect(payload.exp! - payload.iat!).toBe(300);
+
+    expect(stytch.authenticateRequests).toEqual([
+      {
+        body: { session_token: session.sessionToken },
+        authorization: basicAuth(stytch.projectId, stytch.secret),
+      },
+    ]);
+  });
+
+  it("accepts a session JWT that has expired and answers with a fresh one", async () => {
+    const session = stytch.createSession();
+    const now = nowSeconds();
+    const expired = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 900, exp: now - 600 });
+    await expect(verifyLocally(expired)).rejects.toMatchObject({ code: "ERR_JWT_EXPIRED" });
+
+    const res = await authenticate({ session_jwt: expired });
+    expect(res.status).toBe(200);
+    expect(res.body.member_session.member_session_id).toBe(session.memberSessionId);
+    expect(res.body.session_token).toBe(session.sessionToken);
+    expect(res.body.session_jwt).not.toBe(expired);
+    const { payload } = await verifyLocally(res.body.session_jwt);
+    expect(payload.iat).toBeGreaterThanOrEqual(now);
+  });
+
+  it("rejects malformed, tampered or non-RS256 JWTs with 400 unable_to_parse_session_jwt", async () => {
+    const session = stytch.createSession();
+    const [header, , signature] = session.sessionJwt.split(".");
+    const tamperedPayload = Buffer.from(
+      JSON.stringify(stytch.sessionPayload(session.memberSessionId, { tier: "platinum" })),
+    ).toString("base64url");
+    const payload = stytch.sessionPayload(session.memberSessionId);
+    const rs384 = stytch.signJwt({ alg: "RS384", kid: stytch.currentKid, typ: "JWT" }, payload, { algorithm: "RS384" });
+    // Valid RS256 signature bytes under a header that claims another algorithm: only RS256 is acceptable.
+    const mislabelled = stytch.signJwt({ alg: "HS256", kid: stytch.currentKid, typ: "JWT" }, payload);
+
+    for (const jwt of ["not-a-jwt", `${header}.${tamperedPayload}.${signature}`, rs384, mislabelled]) {
+      const res = await authenticate<ErrorBody>({ session_jwt: jwt });
+      expectStytchError(res.status, res.body, 400, "unable_to_parse_session_jwt");
+    }
+  });
+
+  it("rejects a wrong secret, a wrong project or no credentials with 401 unauthorized_credentials", async () => {
+    const session = stytch.createSession();
+    const attempts = [
+      basicAuth(stytch.projectId, "secret-test-wrong"),
+      basicAuth("project-test-other", stytch.secret),
+      `Bearer ${stytch.secret}`,
+      null,
+    ];
+    for (const authorization of attempts) {
+      const res = await authenticate<ErrorBody>({ session_token: session.sessionToken }, authorization);
+      expectStytchError(res.status, res.body, 401, "unauthorized_credentials");
+    }
+    expect(stytch.calls.authenticate).toBe(4);
+    expect(stytch.authenticateRequests.map((r) => r.authorization)).toEqual([
+      attempts[0],
+      attempts[1],
+      attempts[2],
+      undefined,
+    ]);
+  });
+
+  it("insists on exactly one of session_token and session_jwt, and on a JSON body", async () => {
+    const session = stytch.createSession();
+    const both = await authenticate<ErrorBody>({
+      session_token: session.sessionToken,
+      session_jwt: session.sessionJwt,
+    });
+    expectStytchError(both.status, both.body, 400, "too_many_session_arguments");
+
+    const neither = await authenticate<ErrorBody>({ session_duration_minutes: 60 });
+    expectStytchError(neither.status, neither.body, 400, "no_session_arguments");
+
+    const notJson = await authenticate<ErrorBody>("session_token=abc");
+    expectStytchError(notJson.status, notJson.body, 400, "invalid_request");
+    expect(stytch.authenticateRequests.at(-1)?.body).toBe("session_token=abc");
+  });
+
+  it("answers 404 session_not_found for unknown, revoked and expired sessions", async () => {
+    const unknown = await authenticate<ErrorBody>({ session_token: "x".repeat(44) });
+    expectStytchError(unknown.status, unknown.body, 404, "session_not_found");
+    expect(unknown.body.error_message).toBe("Session could not be found.");
+
+    const revoked = stytch.createSession();
+    expect(stytch.revokeSession(revoked.sessionToken)).toBe(true);
+    expect(stytch.revokeSession(revoked.memberSessionId)).toBe(false); // already gone
+    for (const body of [{ session_token: revoked.sessionToken }, { session_jwt: revoked.sessionJwt }]) {
+      const res = await authenticate<ErrorBody>(body);
+      expectStytchError(res.status, res.body, 404, "session_not_found");
+    }
+    // The JWT itself still verifies locally: a revoked session's JWT is valid until it expires (reference §7).
+    await expect(verifyLocally(revoked.sessionJwt)).resolves.toBeTruthy();
+
+    const expired = stytch.createSession({ durationMinutes: 0 });
+    const res = await authenticate<ErrorBody>({ session_token: expired.sessionToken });
+    expectStytchError(res.status, res.body, 404, "session_not_found");
+  });
+
+  it("sets the session expiry to now plus session_duration_minutes and rejects out-of-range values", async () => {
+    const session = stytch.createSession({ durationMinutes: 60 });
+    const before = nowSeconds();
+    const extended = await authenticate({ session_token: session.sessionToken, session_duration_minutes: 1440 });
+    const after = nowSeconds();
+
+    expect(extended.status).toBe(200);
+    const expiresAt = Date.parse(extended.body.member_session.expires_at) / 1000;
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 1440 * 60);
+    expect(expiresAt).toBeLessThanOrEqual(after + 1440 * 60);
+    const claim = decodeJwt(extended.body.session_jwt)["https://stytch.com/session"] as SessionClaim;
+    expect(claim.expires_at).toBe(extended.body.member_session.expires_at);
+
+    // Without session_duration_minutes the session is not extended.
+    const plain = await authenticate({ session_token: session.sessionToken });
+    expect(plain.body.member_session.expires_at).toBe(extended.body.member_session.expires_at);
+
+    for (const minutes of [4, 527041, 30.5, "60"]) {
+      const res = await authenticate<ErrorBody>({
+        session_token: session.sessionToken,
+        session_duration_minutes: minutes,
+      });
+      expectStytchError(res.status, res.body, 400, "invalid_session_duration_minutes");
+    }
+  });
+
+  it("merges session_custom_claims into the session and the JWTs minted from then on", async () => {
+    const session = stytch.createSession({ customClaims: { plan: "free", locale: "en" } });
+    const res = await authenticate({
+      session_token: session.sessionToken,
+      session_custom_claims: { plan: "pro", locale: null, sub: "member-test-evil" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.member_session.custom_claims).toEqual({ plan: "pro" });
+    const payload = decodeJwt(res.body.session_jwt);
+    expect(payload.plan).toBe("pro");
+    expect(payload).not.toHaveProperty("locale");
+    expect(payload.sub).toBe(session.memberId);
+  });
+});
+
+describe("POST /v1/b2b/sessions/revoke", () => {
+  it("revokes by member_session_id, session_jwt or member_id, and answers 404 for unknown sessions", async () => {
+    const byId = stytch.createSession();
+    const byJwt = stytch.createSession();
+    const first = stytch.createSession({ email: "dave@acme.example" });
+    const second = stytch.createSession({ email: "dave@acme.example" });
+
+    for (const body of [
+      { member_session_id: byId.memberSessionId },
+      { session_jwt: byJwt.sessionJwt },
+      { member_id: first.memberId },
+    ]) {
+      const res = await post<{ request_id: string; status_code: number }>("/v1/b2b/sessions/revoke", body);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ request_id: expect.stringMatching(/^request-id-test-/), status_code: 200 });
+    }
+    for (const session of [byId, byJwt, first, second]) {
+      const res = await authenticate<ErrorBody>({ session_token: session.sessionToken });
+      expect(res.body.error_type).toBe("session_not_found");
+    }
+
+    const again = await post<ErrorBody>("/v1/b2b/sessions/revoke", { member_session_id: byId.memberSessionId });
+    expectStytchError(again.status, again.body, 404, "session_not_found");
+    const unauthenticated = await post<ErrorBody>("/v1/b2b/sessions/revoke", { member_id: first.memberId }, null);
+    expectStytchError(unauthenticated.status, unauthenticated.body, 401, "unauthorized_credentials");
+    expect(stytch.calls.revoke).toBe(5);
+  });
+});
+
+describe("fault injection", () => {
+  it("fails only the next N requests, then serves normally, and counts every call", async () => {
+    const session = stytch.createSession();
+    stytch.failNext("authenticate", "503", 2);
+    stytch.failNext("authenticate", "429");
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await authenticate<ErrorBody>({ session_token: session.sessionToken });
+      statuses.push(res.status);
+      if (res.status === 429) expectStytchError(res.status, res.body, 429, "too_many_requests");
+    }
+    expect(statuses).toEqual([503, 503, 429, 200]);
+    expect(stytch.calls).toEqual({ jwks: 0, authenticate: 4, revoke: 0, total: 4 });
+    expect(stytch.authenticateRequests).toHaveLength(4);
+
+    stytch.resetCounters();
+    expect(stytch.calls).toEqual({ jwks: 0, authenticate: 0, revoke: 0, total: 0 });
+    expect(stytch.authenticateRequests).toEqual([]);
+  });
+
+  it("keeps failing while a persistent fault is set, with one-shot faults taking precedence", async () => {
+    stytch.faults.jwks = "500";
+    const first = await getJwks();
+    expectStytchError(first.status, first.body, 500, "internal_server_error");
+    stytch.failNext("jwks", "429");
+    expect((await getJwks()).status).toBe(429);
+    expect((await getJwks()).status).toBe(500);
+
+    stytch.faults.jwks = "none";
+    expect((await getJwks()).status).toBe(200);
+    expect(stytch.calls.jwks).toBe(4);
+  });
+
+  it("resets the connection without an HTTP response", async () => {
+    stytch.failNext("jwks", "reset");
+    await expect(fetch(`${stytch.url}/v1/b2b/sessions/jwks/${stytch.projectId}`)).rejects.toThrow(TypeError);
+    expect((await getJwks()).status).toBe(200);
+    expect(stytch.calls.jwks).toBe(2);
+  });
+
+  it("serves an oversized or a non-JSON key set with status 200 when asked", async () => {
+    const url = `${stytch.url}/v1/b2b/sessions/jwks/${stytch.projectId}`;
+    stytch.failNext("jwks", "oversized");
+    const oversized = await fetch(url);
+    expect(oversized.status).toBe(200);
+    const text = await oversized.text();
+    expect(Buffer.byteLength(text)).toBeGreaterThan(1024 * 1024);
+    expect((JSON.parse(text) as JwksBody).keys).toEqual(stytch.jwks().keys);
+
+    stytch.failNext("jwks", "garbage");
+    const garbage = await fetch(url);
+    expect(garbage.status).toBe(200);
+    await expect(garbage.json()).rejects.toThrow(SyntaxError);
+    expect(() => stytch.failNext("authenticate", "garbage")).toThrow();
+  });
+
+  it("delays responses by the configured latency", async () => {
+    stytch.setLatency("jwks", 150);
+    const started = performance.now();
+    expect((await getJwks()).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it("hangs until the client gives up, and close() ends hanging connections promptly", async () => {
+    const own = await startStytchEmulator();
+    const session = own.createSession();
+    const request = (signal?: AbortSignal) =>
+      fetch(`${own.url}/v1/b2b/sessions/authenticate`, {
+        method: "POST",
+        headers: { authorization: basicAuth(own.projectId, own.secret), "content-type": "application/json" },
+        body: JSON.stringify({ session_token: session.sessionToken }),
+        signal,
+      });
+    own.faults.authenticate = "hang";
+
+    const started = performance.now();
+    await expect(request(AbortSignal.timeout(150))).rejects.toMatchObject({ name: "TimeoutError" });
+    expect(performance.now() - started).toBeLessThan(1000);
+
+    const stillHanging = request();
+    const outcome = stillHanging.then(
+      () => "answered",
+      () => "connection closed",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closing = performance.now();
+    await own.close();
+    expect(performance.now() - closing).toBeLessThan(500);
+    await expect(outcome).resolves.toBe("connection closed");
+    expect(own.calls.authenticate).toBe(2);
+  });
+});
+
+describe("key rotation", () => {
+  it("rotates to a new signing key while still serving the previous one, then retires it", async () => {
+    const before = stytch.createSession();
+    const oldKid = stytch.currentKid;
+    const { newKid, previousKid } = stytch.rotateKeys();
+    expect(previousKid).toBe(oldKid);
+    expect(newKid).not.toBe(oldKid);
+    expect(stytch.currentKid).toBe(newKid);
+    expect(newKid).toMatch(new RegExp(`^jwk-test-${UUID}$`));
+
+    const served = (await getJwks()).body.keys.map((k) => k.kid);
+    expect(served).toHaveLength(2);
+    expect(served).toEqual(expect.arrayContaining([oldKid, newKid]));
+
+    const after = stytch.createSession();
+    expect(decodeProtectedHeader(after.sessionJwt).kid).toBe(newKid);
+    await expect(verifyLocally(before.sessionJwt)).resolves.toBeTruthy();
+    await expect(verifyLocally(after.sessionJwt)).resolves.toBeTruthy();
+    const signedWithPrevious = stytch.signJwt(
+      { alg: "RS256", kid: oldKid, typ: "JWT" },
+      stytch.sessionPayload(after.memberSessionId),
+      { key: "previous" },
+    );
+    await expect(verifyLocally(signedWithPrevious)).resolves.toBeTruthy();
+
+    stytch.retireKey(oldKid);
+    expect((await getJwks()).body.keys.map((k) => k.kid)).toEqual([newKid]);
+    await expect(verifyLocally(before.sessionJwt)).rejects.toMatchObject({ code: "ERR_JWKS_NO_MATCHING_KEY" });
+    // The API still recognises JWTs of a key it has retired from the JWKS, and re-mints them with the current key.
+    const refreshed = await authenticate({ session_jwt: before.sessionJwt });
+    expect(refreshed.status).toBe(200);
+    expect(decodeProtectedHeader(refreshed.body.session_jwt).kid).toBe(newKid);
+
+    expect(() => stytch.retireKey(newKid)).toThrow();
+  });
+});
