@@ -106,7 +106,8 @@ export function getMemberContext(event: EventWithMemberContext): MemberSession {
     memberId,
     memberSessionId: requiredString(bag, CONTEXT_KEYS.memberSessionId),
     organizationId: requiredString(bag, CONTEXT_KEYS.organizationId),
-    organizationSlug: requiredString(bag, CONTEXT_KEYS.organizationSlug),
+    // Present but possibly empty: Stytch organizations have slugs, yet a token without one is still a member session.
+    organizationSlug: typeof bag[CONTEXT_KEYS.organizationSlug] === "string" ? (bag[CONTEXT_KEYS.organizationSlug] as string) : requiredString(bag, CONTEXT_KEYS.organizationSlug),
     roles: parseJson(bag, CONTEXT_KEYS.roles, (v): v is string[] => Array.isArray(v) && v.every((r) => typeof r === "string")),
     authMethod,
     sessionExpiresAt: requiredString(bag, CONTEXT_KEYS.sessionExpiresAt),

@@ -46,28 +46,15 @@ export function stageResourceArn(methodArn: string | undefined): string {
 }
 
 function stagePolicy(methodArn: string | undefined): PolicyDocument {
-  const stageEnd = stageArnLength(methodArn);
-  const prefix = stageEnd > 0 ? (methodArn as string).slice(0, stageEnd) : undefined;
-  const known = prefix === undefined ? undefined : stagePolicies.get(prefix);
-  if (known) return known;
+  // Validate every time (a cheap regex); only the policy object is reused per stage.
   const resource = stageResourceArn(methodArn);
+  const known = stagePolicies.get(resource);
+  if (known) return known;
   const policy: PolicyDocument = Object.freeze({
     Version: "2012-10-17",
     Statement: [Object.freeze({ Action: "execute-api:Invoke", Effect: "Allow", Resource: resource })],
   }) as PolicyDocument;
-  if (prefix !== undefined) {
-    if (stagePolicies.size >= STAGE_POLICY_LIMIT) stagePolicies.clear();
-    stagePolicies.set(prefix, policy);
-  }
+  if (stagePolicies.size >= STAGE_POLICY_LIMIT) stagePolicies.clear();
+  stagePolicies.set(resource, policy);
   return policy;
-}
-
-/** Length of `arn:…:{apiId}/{stage}` within a method ARN, or -1. A cheap key for the policy cache. */
-function stageArnLength(methodArn: string | undefined): number {
-  if (typeof methodArn !== "string") return -1;
-  const apiStart = methodArn.indexOf(":", methodArn.indexOf(":", methodArn.indexOf(":", methodArn.indexOf(":", methodArn.indexOf(":") + 1) + 1) + 1) + 1);
-  if (apiStart < 0) return -1;
-  const stageSlash = methodArn.indexOf("/", apiStart);
-  if (stageSlash < 0) return -1;
-  return methodArn.indexOf("/", stageSlash + 1);
 }

@@ -1,0 +1,219 @@
+// Unit tests for lambda/lib/policy.ts: the Allow answer to API Gateway, always covering the whole
+// stage so that a cached policy never turns into a 403 on the next route.
+
+import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
+import { describe, expect, test } from "vitest";
+import { UnsupportedEventError } from "../lambda/lib/errors";
+import { allowResponse, stageResourceArn, type AllowResponse } from "../lambda/lib/policy";
+import type { AuthorizerContext } from "../lambda/member-context";
+
+const MEMBER_ID = "member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f";
+const CONTEXT: AuthorizerContext = {
+  member_id: MEMBER_ID,
+  member_session_id: "member-session-test-4b6e4c5f-1e9f-4f0a-8f6e-0c1b2d3e4f50",
+  organization_id: "organization-test-07971b06-ac8b-4cdb-9c15-63b17e653931",
+  organization_slug: "acme",
+  roles: '["stytch_member","editor"]',
+  auth_method: "jwt",
+  session_expires_at: "2030-01-01T00:00:00Z",
+  custom_claims: "{}",
+};
+
+/** Asserts that `fn` throws UnsupportedEventError with reason "bad_event". */
+function expectBadEvent(fn: () => unknown): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(UnsupportedEventError);
+  expect((caught as UnsupportedEventError).reason).toBe("bad_event");
+}
+
+/** The single Resource of an IAM-policy answer. */
+function resourceOf(response: AllowResponse): unknown {
+  const policy = (response as APIGatewayAuthorizerResult).policyDocument;
+  expect(policy.Version).toBe("2012-10-17");
+  expect(policy.Statement).toHaveLength(1);
+  const statement = policy.Statement[0] as { Action: unknown; Effect: unknown; Resource: unknown };
+  expect(statement.Action).toBe("execute-api:Invoke");
+  expect(statement.Effect).toBe("Allow");
+  return statement.Resource;
+}
+
+describe("unit tests policy", () => {
+  describe("stageResourceArn", () => {
+    test.each([
+      ["a REST method ARN", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*"],
+      [
+        "a nested path",
+        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/DELETE/orders/42/items/7",
+        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*",
+      ],
+      ["the root resource", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/GET/", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/*/*"],
+      [
+        "the HTTP API $default stage",
+        "arn:aws:execute-api:eu-central-1:123456789012:x7y8z9/$default/POST/orders",
+        "arn:aws:execute-api:eu-central-1:123456789012:x7y8z9/$default/*/*",
+      ],
+      ["an ANY method", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/ANY/proxy", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*"],
+      [
+        "the aws-cn partition",
+        "arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/prod/GET/orders",
+        "arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/prod/*/*",
+      ],
+      [
+        "the aws-us-gov partition",
+        "arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:a1b2c3d4e5/prod/PUT/orders/1",
+        "arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:a1b2c3d4e5/prod/*/*",
+      ],
+    ])("%s maps to the whole stage", (_, methodArn, expected) => {
+      expect(stageResourceArn(methodArn)).toBe(expected);
+    });
+
+    test.each([
+      ["an empty string", ""],
+      ["garbage", "not-an-arn"],
+      ["a Lambda function ARN", "arn:aws:lambda:eu-west-1:123456789012:function:orders/prod/GET/orders"],
+      ["an S3 ARN", "arn:aws:s3:::bucket/prod/GET/orders"],
+      ["a non-AWS partition", "arn:gcp:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders"],
+      ["a short account ID", "arn:aws:execute-api:eu-west-1:1234:a1b2c3d4e5/prod/GET/orders"],
+      ["no stage", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5"],
+      ["a stage but no method", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod"],
+      ["an empty stage", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5//GET/orders"],
+      ["a wildcard API ID", "arn:aws:execute-api:eu-west-1:123456789012:*/prod/GET/orders"],
+      ["whitespace in the path", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/or ders"],
+    ])("%s is rejected", (_, arn) => {
+      expectBadEvent(() => stageResourceArn(arn));
+    });
+
+    test("a missing ARN is rejected", () => {
+      expectBadEvent(() => stageResourceArn(undefined));
+    });
+  });
+
+  describe("allowResponse", () => {
+    test("a REST event gets a stage-wide IAM policy, the member as principal, and the context", () => {
+      const response = allowResponse({ methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders/42" }, MEMBER_ID, CONTEXT, "simple");
+      expect(response).toEqual({
+        principalId: MEMBER_ID,
+        policyDocument: {
+          Version: "2012-10-17",
+          Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*" }],
+        },
+        context: CONTEXT,
+      });
+    });
+
+    test("two different methods on the same stage get the same stage-wide resource", () => {
+      /**
+       * The famous caching bug: API Gateway caches the first answer under the credential. If the
+       * Allow named only GET /orders, the same member's POST /invoices would get a 403 from the
+       * cache for the rest of the TTL, without the authorizer ever running again. Both answers
+       * must therefore cover every method and path of the stage.
+       */
+      const first = allowResponse({ methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders" }, MEMBER_ID, CONTEXT, "iam");
+      const second = allowResponse({ methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/invoices/9/lines" }, MEMBER_ID, CONTEXT, "iam");
+      expect(resourceOf(first)).toBe("arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*");
+      expect(resourceOf(second)).toBe("arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*");
+    });
+
+    test("different stages and APIs get their own resources", () => {
+      /**
+       * The policy is memoised per stage; the memo must never hand one stage's policy to another.
+       */
+      const arns = [
+        ["arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/x", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*"],
+        ["arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/staging/GET/x", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/staging/*/*"],
+        ["arn:aws:execute-api:eu-west-1:123456789012:zzz999/prod/GET/x", "arn:aws:execute-api:eu-west-1:123456789012:zzz999/prod/*/*"],
+        ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/x", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*"],
+        ["arn:aws:execute-api:eu-west-1:210987654321:a1b2c3d4e5/prod/GET/x", "arn:aws:execute-api:eu-west-1:210987654321:a1b2c3d4e5/prod/*/*"],
+      ];
+      for (let round = 0; round < 2; round++) {
+        for (const [methodArn, expected] of arns) {
+          expect(resourceOf(allowResponse({ methodArn }, MEMBER_ID, CONTEXT, "iam"))).toBe(expected);
+        }
+      }
+    });
+
+    test("more stages than the policy memo holds still get correct resources", () => {
+      for (let i = 0; i < 200; i++) {
+        const response = allowResponse({ methodArn: `arn:aws:execute-api:eu-west-1:123456789012:api${i}/prod/GET/x` }, MEMBER_ID, CONTEXT, "iam");
+        expect(resourceOf(response)).toBe(`arn:aws:execute-api:eu-west-1:123456789012:api${i}/prod/*/*`);
+      }
+    });
+
+    test("the principal and context of each answer belong to that answer's member", () => {
+      const methodArn = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders";
+      const otherContext: AuthorizerContext = { ...CONTEXT, member_id: "member-test-other" };
+      const first = allowResponse({ methodArn }, MEMBER_ID, CONTEXT, "iam") as APIGatewayAuthorizerResult;
+      const second = allowResponse({ methodArn }, "member-test-other", otherContext, "iam") as APIGatewayAuthorizerResult;
+      expect(first.principalId).toBe(MEMBER_ID);
+      expect(first.context).toBe(CONTEXT);
+      expect(second.principalId).toBe("member-test-other");
+      expect(second.context).toBe(otherContext);
+    });
+
+    test('an HTTP API 2.0 event in "simple" mode gets a simple response with the context', () => {
+      const response = allowResponse(
+        { version: "2.0", routeArn: "arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/GET/orders" },
+        MEMBER_ID,
+        CONTEXT,
+        "simple"
+      ) as APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
+      expect(response).toEqual({ isAuthorized: true, context: CONTEXT });
+      expect(response).not.toHaveProperty("policyDocument");
+      expect(response).not.toHaveProperty("principalId");
+    });
+
+    test('an HTTP API 2.0 event in "iam" mode gets a policy built from its routeArn', () => {
+      const response = allowResponse(
+        { version: "2.0", routeArn: "arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/GET/orders/{id}" },
+        MEMBER_ID,
+        CONTEXT,
+        "iam"
+      );
+      expect(resourceOf(response)).toBe("arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/*/*");
+      expect((response as APIGatewayAuthorizerResult).principalId).toBe(MEMBER_ID);
+      expect((response as APIGatewayAuthorizerResult).context).toEqual(CONTEXT);
+      expect(response).not.toHaveProperty("isAuthorized");
+    });
+
+    test('an HTTP API 1.0 event gets a policy even when "simple" is configured', () => {
+      /**
+       * Payload 1.0 only understands IAM policies; the simple format exists for 2.0 alone.
+       */
+      const response = allowResponse(
+        { version: "1.0", methodArn: "arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/GET/orders" },
+        MEMBER_ID,
+        CONTEXT,
+        "simple"
+      );
+      expect(resourceOf(response)).toBe("arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/*/*");
+      expect((response as APIGatewayAuthorizerResult).principalId).toBe(MEMBER_ID);
+    });
+
+    test("an event without any ARN is rejected when a policy is needed", () => {
+      expectBadEvent(() => allowResponse({}, MEMBER_ID, CONTEXT, "iam"));
+      expectBadEvent(() => allowResponse({ version: "1.0" }, MEMBER_ID, CONTEXT, "simple"));
+      expectBadEvent(() => allowResponse({ version: "2.0" }, MEMBER_ID, CONTEXT, "iam"));
+    });
+
+    test("an unparsable or non-execute-api ARN is rejected", () => {
+      expectBadEvent(() => allowResponse({ methodArn: "arn:aws:lambda:eu-west-1:123456789012:function:orders" }, MEMBER_ID, CONTEXT, "iam"));
+      expectBadEvent(() => allowResponse({ methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod" }, MEMBER_ID, CONTEXT, "iam"));
+      expectBadEvent(() => allowResponse({ version: "2.0", routeArn: "nonsense" }, MEMBER_ID, CONTEXT, "iam"));
+    });
+
+    test("an invalid ARN is rejected even after a valid one of the same stage was answered", () => {
+      /**
+       * The stage policy is memoised by its ARN prefix; the memo must not let a malformed ARN
+       * through just because its prefix looks like a stage seen before.
+       */
+      const stage = "arn:aws:execute-api:eu-west-1:123456789012:memo1/prod";
+      expect(resourceOf(allowResponse({ methodArn: `${stage}/GET/orders` }, MEMBER_ID, CONTEXT, "iam"))).toBe(`${stage}/*/*`);
+      expectBadEvent(() => allowResponse({ methodArn: `${stage}/GET/or ders` }, MEMBER_ID, CONTEXT, "iam"));
+    });
+  });
+});
