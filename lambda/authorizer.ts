@@ -132,8 +132,17 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
   };
 }
 
-/** The Lambda entry point, wired to the container's environment. */
-export const handler: AuthorizerHandler = createAuthorizer();
+/**
+ * The Lambda entry point, wired to the container's environment. When the environment names a project
+ * (always, when deployed) it is built during init, so the key set downloads before the first request;
+ * otherwise (a test importing this module for its factory) it is built on first use.
+ */
+export const handler: AuthorizerHandler = process.env.STYTCH_PROJECT_ID
+  ? createAuthorizer()
+  : (() => {
+      let built: AuthorizerHandler | undefined;
+      return (event, context) => (built ??= createAuthorizer())(event, context);
+    })();
 
 function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefined, config: AuthorizerConfig): number {
   const now = Date.now();

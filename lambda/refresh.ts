@@ -142,8 +142,16 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
   };
 }
 
-/** The Lambda entry point, wired to the container's environment. */
-export const handler: RefreshHandler = createRefreshHandler();
+/**
+ * The Lambda entry point, wired to the container's environment: built during init when the environment
+ * names a project (always, when deployed), otherwise on first use.
+ */
+export const handler: RefreshHandler = process.env.STYTCH_PROJECT_ID
+  ? createRefreshHandler()
+  : (() => {
+      let built: RefreshHandler | undefined;
+      return (event) => (built ??= createRefreshHandler())(event);
+    })();
 
 function readRequest(event: RefreshEvent): RefreshRequest {
   const v2 = (event as APIGatewayProxyEventV2).version === "2.0";

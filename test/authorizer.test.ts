@@ -3,7 +3,6 @@
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT, type AuthorizerHandler } from "../lambda/authorizer";
-import { logger } from "../lambda/lib/log";
 import { startStytchEmulator, type CreatedSession, type StytchEmulator } from "./emulator/stytch-emulator";
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
 import { httpV1Event, httpV2Event, restRequestEvent, STAGE_RESOURCE, tokenEvent, ROUTE_ARN } from "./support/authorizer-events";
@@ -57,7 +56,6 @@ beforeEach(() => {
 
 afterEach(() => {
   vi.restoreAllMocks();
-  logger.setLogLevel("INFO");
 });
 
 describe("allowing a valid session JWT", () => {
@@ -126,13 +124,30 @@ describe("allowing a valid session JWT", () => {
   });
 
   test("a repeated JWT is answered from the verdict cache", async () => {
-    logger.setLogLevel("DEBUG");
     const session = stytch.createSession();
-    const handler = createAuthorizer(envFor());
+    const paths: string[] = [];
+    const handler = createAuthorizer(envFor(), { onDecision: (record) => paths.push(record.path) });
     await handler(bearer(session.sessionJwt));
     await handler(bearer(session.sessionJwt));
-    const paths = logLines.filter((line) => line.includes("request allowed")).map((line) => JSON.parse(line).path);
     expect(paths).toEqual(["local", "cache"]);
+  });
+
+  test("a remembered verdict is forgotten when its signing key leaves the key set", async () => {
+    /**
+     * Stytch retires a key (end of the rotation overlap, or an emergency). A token verified with that
+     * key must not keep being allowed from memory; it is checked again and its kid is now unknown.
+     */
+    const session = stytch.createSession();
+    const paths: string[] = [];
+    const handler = createAuthorizer(envFor(), { onDecision: (record) => paths.push(`${record.outcome}:${record.path}`) });
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    const { previousKid, newKid } = stytch.rotateKeys();
+    stytch.retireKey(previousKid);
+    // A token signed with the new key makes the cache refetch the key set, which no longer has the old key.
+    expect(await outcome(handler, bearer(stytch.createSession().sessionJwt))).toBe("allow");
+    expect(stytch.currentKid).toBe(newKid);
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("401");
+    expect(paths).toEqual(["allow:local", "allow:local", "deny:local"]);
   });
 
   test("a remembered verdict never outlives the JWT's exp", async () => {

@@ -11,6 +11,7 @@ import type {
 import { describe, expect, test } from "vitest";
 import { findCredential, MAX_CREDENTIAL_LENGTH, type CookieNames } from "../lambda/lib/credentials";
 import { MalformedCredentialError } from "../lambda/lib/errors";
+import { parseSessionJwt } from "../lambda/lib/session-jwt";
 
 const NAMES: CookieNames = { jwtCookieName: "stytch_session_jwt", sessionCookieName: "stytch_session" };
 
@@ -229,8 +230,9 @@ describe("unit tests credentials", () => {
        */
       const rest = requestEvent({ Authorization: "Bearer not a token!", Cookie: `stytch_session_jwt=${JWT}` });
       expectMalformed(() => findCredential(rest, NAMES));
+      // A dotted value is the header's JWT candidate (parsed strictly later), still never the cookie.
       const v2 = httpApiV2Event({ authorization: "Bearer a.b" }, [`stytch_session_jwt=${JWT}`]);
-      expectMalformed(() => findCredential(v2, NAMES));
+      expect(findCredential(v2, NAMES)).toEqual({ kind: "session_jwt", value: "a.b", source: "authorization" });
     });
 
     test("a blank Authorization header is treated as absent, so the cookie is used", () => {
@@ -307,12 +309,24 @@ describe("unit tests credentials", () => {
     });
 
     test.each([
-      ["garbage with spaces and punctuation", "not a token!"],
       ["two segments", "a.b"],
       ["four segments", "a.b.c.d"],
       ["an empty JWT segment", "a..c"],
       ["a trailing dot", "a.b.c."],
       ["standard base64 characters in a JWT", "a+b.c/d.e"],
+    ])("%s is a JWT candidate that the JWT parser rejects as malformed", (_, value) => {
+      /**
+       * Classification only decides the kind, so a repeated, remembered JWT costs no regex. The
+       * strict structure check of a JWT lives in one place, session-jwt.ts, and always runs before
+       * a JWT is verified or sent anywhere.
+       */
+      const credential = findCredential(tokenEvent(`Bearer ${value}`), NAMES);
+      expect(credential?.kind).toBe("session_jwt");
+      expectMalformed(() => parseSessionJwt(credential!.value));
+    });
+
+    test.each([
+      ["garbage with spaces and punctuation", "not a token!"],
       ["a token that is too short", "a".repeat(23)],
       ["a token that is too long for a session token", "a".repeat(129)],
       ["three = of padding", `${"a".repeat(41)}===`],

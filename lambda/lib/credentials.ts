@@ -29,7 +29,6 @@ export interface CredentialCarrier {
 /** Longest credential considered at all; Stytch JWTs with 4 KB of custom claims stay far below. */
 export const MAX_CREDENTIAL_LENGTH = 16_384;
 
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 // Stytch session tokens are 44 base64url characters; allow some room for format changes.
 const SESSION_TOKEN_SHAPE = /^[A-Za-z0-9_-]{24,128}={0,2}$/;
 const BEARER = /^bearer\s+/i;
@@ -45,8 +44,10 @@ export function findCredential(event: CredentialCarrier, names: CookieNames): Cr
   // An explicit Authorization header wins, and is never silently replaced by a cookie: a malformed
   // header is the caller's mistake to see, not something to paper over.
   if (authorization !== undefined && authorization.trim() !== "") {
-    const value = authorization.trim().replace(BEARER, "");
-    return classifyCredential(value, "authorization");
+    const trimmed = authorization.trim();
+    // slice() shares the header's characters instead of copying them (this runs on every request).
+    const scheme = BEARER.exec(trimmed);
+    return classifyCredential(scheme ? trimmed.slice(scheme[0].length) : trimmed, "authorization");
   }
   const jar = cookieJar(event);
   if (!jar) return undefined;
@@ -58,13 +59,14 @@ export function findCredential(event: CredentialCarrier, names: CookieNames): Cr
 }
 
 /**
- * Classifies a credential by its shape alone: a compact JWS is a session JWT, a base64url string of
- * Stytch's token length is a session token, anything else is malformed.
+ * Classifies a credential by its shape: anything with a dot can only be a session JWT (parsed strictly
+ * by session-jwt.ts, and only when no remembered verdict answers first, which keeps a repeated token
+ * cheap); a base64url string of Stytch's token length is a session token; anything else is malformed.
  * @throws MalformedCredentialError
  */
 export function classifyCredential(value: string, source: Credential["source"]): Credential {
   if (value.length > MAX_CREDENTIAL_LENGTH) throw new MalformedCredentialError("credential is too long");
-  if (JWT_SHAPE.test(value)) return { kind: "session_jwt", value, source };
+  if (value.includes(".")) return { kind: "session_jwt", value, source };
   if (SESSION_TOKEN_SHAPE.test(value)) return { kind: "session_token", value, source };
   throw new MalformedCredentialError("credential is neither a session JWT nor a session token");
 }

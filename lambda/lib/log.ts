@@ -7,6 +7,10 @@ import type { ReasonCode } from "./errors";
 /** The shared Powertools logger (JSON, level from POWERTOOLS_LOG_LEVEL, default INFO). */
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "stytch-authorizer" });
 
+// Decided once at start-up: asking the logger its level re-reads the environment on every call,
+// which would cost more than the rest of a cached verdict.
+const LOG_LOCAL_ALLOWS = /^(DEBUG|TRACE)$/i.test(process.env.POWERTOOLS_LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ?? "");
+
 /** Which way a verdict was reached. */
 export type VerdictPath = "cache" | "local" | "remote" | "none";
 
@@ -25,12 +29,13 @@ export interface DecisionRecord {
 }
 
 /**
- * Logs a decision. Allows reached locally are DEBUG (they are the hot path and would dominate the
- * authorizer's cost); remote allows are INFO, denials INFO, faults ERROR.
+ * Logs a decision. Allows reached locally (or from the verdict cache) are logged only when the log level
+ * is DEBUG at start-up: they are the hot path, and a log line would cost more than the verdict. Remote
+ * allows and denials are INFO, faults ERROR.
  */
 export function logDecision(record: DecisionRecord): void {
   if (record.outcome === "fault") logger.error("authorizer fault", { ...record });
   else if (record.outcome === "deny") logger.info("request denied", { ...record });
   else if (record.path === "remote") logger.info("request allowed", { ...record });
-  else if (logger.getLevelName() === "DEBUG" || logger.getLevelName() === "TRACE") logger.debug("request allowed", { ...record });
+  else if (LOG_LOCAL_ALLOWS) logger.debug("request allowed", { ...record });
 }

@@ -20,7 +20,7 @@ export interface RouteCarrier {
 export type AllowResponse = APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
 
 const stagePolicies = new Map<string, PolicyDocument>();
-const STAGE_POLICY_LIMIT = 64;
+const STAGE_POLICY_LIMIT = 512;
 
 /**
  * Builds the Allow response for an event.
@@ -46,15 +46,15 @@ export function stageResourceArn(methodArn: string | undefined): string {
 }
 
 function stagePolicy(methodArn: string | undefined): PolicyDocument {
-  // Validate every time (a cheap regex); only the policy object is reused per stage.
-  const resource = stageResourceArn(methodArn);
-  const known = stagePolicies.get(resource);
+  // Keyed by the exact ARN, so each distinct ARN is validated once; the map stays small (routes × stages).
+  const known = methodArn === undefined ? undefined : stagePolicies.get(methodArn);
   if (known) return known;
+  const resource = stageResourceArn(methodArn);
   const policy: PolicyDocument = Object.freeze({
     Version: "2012-10-17",
     Statement: [Object.freeze({ Action: "execute-api:Invoke", Effect: "Allow", Resource: resource })],
   }) as PolicyDocument;
   if (stagePolicies.size >= STAGE_POLICY_LIMIT) stagePolicies.clear();
-  stagePolicies.set(resource, policy);
+  stagePolicies.set(methodArn as string, policy);
   return policy;
 }

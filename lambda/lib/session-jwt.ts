@@ -57,6 +57,9 @@ const ORGANIZATION_CLAIM = "https://stytch.com/organization";
 // Registered claims, never custom claims (the same set Stytch's Node SDK strips).
 const REGISTERED_CLAIMS = new Set(["aud", "exp", "iat", "iss", "jti", "nbf", "sub", SESSION_CLAIM, ORGANIZATION_CLAIM]);
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+// Exactly three non-empty base64url segments. Buffer's decoder would silently skip other characters
+// (and accept "+" and "/"), so the alphabet is checked here, once, before anything is decoded.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 // Headers repeat across tokens (same alg, kid, typ), so a validated header segment is parsed once.
 const headerCache = new Map<string, SessionJwtHeader>();
@@ -68,11 +71,9 @@ const HEADER_CACHE_LIMIT = 32;
  * @throws MalformedCredentialError or UnsupportedAlgorithmError
  */
 export function parseSessionJwt(token: string): ParsedSessionJwt {
+  if (!COMPACT_JWS.test(token)) throw new MalformedCredentialError("not a compact JWS of base64url segments");
   const firstDot = token.indexOf(".");
   const secondDot = token.indexOf(".", firstDot + 1);
-  if (firstDot <= 0 || secondDot <= firstDot + 1 || secondDot === token.length - 1 || token.indexOf(".", secondDot + 1) !== -1) {
-    throw new MalformedCredentialError("not a compact JWS");
-  }
   const headerSegment = token.slice(0, firstDot);
   const payloadSegment = token.slice(firstDot + 1, secondDot);
   const signatureSegment = token.slice(secondDot + 1);

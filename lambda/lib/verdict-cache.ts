@@ -13,29 +13,40 @@ export interface CachedVerdict {
   readonly notAfterMs: number;
 }
 
+interface Entry {
+  readonly credential: string;
+  readonly verdict: CachedVerdict;
+}
+
 /**
  * An insertion-ordered map with a hard cap: when full, the oldest entry goes. Memory stays bounded
  * however many distinct tokens arrive.
+ *
+ * Entries are found by a short key (a JWT's signature segment) and then compared in full, so a lookup
+ * hashes a few hundred characters instead of the whole token. Two tokens sharing a signature segment
+ * but differing elsewhere are different credentials: the full comparison makes that a miss.
  */
 export class VerdictCache {
-  private readonly entries = new Map<string, CachedVerdict>();
+  private readonly entries = new Map<string, Entry>();
 
   constructor(private readonly maxEntries = 2_048) {}
 
   /** The verdict for this exact credential, if remembered and still valid at `nowMs`. */
   get(credential: string, nowMs: number): CachedVerdict | undefined {
-    const entry = this.entries.get(credential);
-    if (entry === undefined) return undefined;
-    if (entry.notAfterMs > nowMs) return entry;
-    this.entries.delete(credential);
+    const key = keyOf(credential);
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.credential !== credential) return undefined;
+    if (entry.verdict.notAfterMs > nowMs) return entry.verdict;
+    this.entries.delete(key);
     return undefined;
   }
 
   set(credential: string, verdict: CachedVerdict): void {
-    if (this.entries.size >= this.maxEntries && !this.entries.has(credential)) {
+    const key = keyOf(credential);
+    if (this.entries.size >= this.maxEntries && !this.entries.has(key)) {
       this.entries.delete(this.entries.keys().next().value as string);
     }
-    this.entries.set(credential, verdict);
+    this.entries.set(key, { credential, verdict });
   }
 
   /** Forgets everything, e.g. when a signing key disappeared from the project's key set. */
@@ -46,4 +57,10 @@ export class VerdictCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+/** The signature segment of a JWT (unique per signed content), or the whole opaque token. */
+function keyOf(credential: string): string {
+  const lastDot = credential.lastIndexOf(".");
+  return lastDot === -1 ? credential : credential.slice(lastDot + 1);
 }
