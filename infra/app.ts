@@ -1,0 +1,34 @@
+/**
+ * CDK app entry (`cdk.json` runs it): the {@link StytchApiStack} demo, checked by cdk-nag's
+ * AwsSolutions rules on every synth.
+ *
+ * Project id: `-c stytchProjectId=…`, else `STYTCH_PROJECT_ID`, else an obviously fake test id
+ * (with a warning) so `cdk synth` works on a fresh clone.
+ *
+ * @module
+ */
+import { App, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { StytchApiStack } from "./stytch-api-stack";
+
+/** Placeholder project id for synthesizing without a Stytch project. */
+export const FAKE_PROJECT_ID = "project-test-00000000-0000-0000-0000-000000000000";
+
+const app = new App();
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+
+let projectId: unknown = app.node.tryGetContext("stytchProjectId") ?? process.env.STYTCH_PROJECT_ID;
+if (typeof projectId !== "string" || projectId === "") {
+  console.warn(
+    `WARNING: no Stytch project id (pass -c stytchProjectId=project-… or set STYTCH_PROJECT_ID); using the fake ${FAKE_PROJECT_ID}. Do not deploy this.`,
+  );
+  projectId = FAKE_PROJECT_ID;
+}
+
+new StytchApiStack(app, "StytchAuthorizerDemo", {
+  projectId: projectId as string,
+  description: "Stytch B2B session authorizer demo: REST and HTTP APIs with a Lambda authorizer",
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
+
+app.synth();

@@ -1,0 +1,81 @@
+/**
+ * The single route table of the demo API.
+ *
+ * The CDK stack (`infra/stytch-api-stack.ts`) and the local dev server both read this table,
+ * so a route is added, removed or re-secured in exactly one place. This module is plain data:
+ * it imports no CDK code, so a Node server can load it cheaply.
+ *
+ * @module
+ */
+import * as path from "node:path";
+
+/**
+ * How a route is protected.
+ *
+ * - `"stytch"`: the Stytch session authorizer runs first; the handler reads the member from the
+ *   authorizer context.
+ * - `"none"`: public; the handler authenticates the request itself (if at all).
+ */
+export type RouteAuthorization = "stytch" | "none";
+
+/** One HTTP route of the API and the Lambda handler that serves it. */
+export interface ApiRoute {
+  /** HTTP method. */
+  readonly method: "GET" | "POST";
+  /** Resource path, starting with `/`, without a stage prefix, e.g. `"/me"` or `"/auth/refresh"`. */
+  readonly path: string;
+  /** Construct id of the function serving the route; routes with the same id share one function. */
+  readonly functionId: "Me" | "Refresh";
+  /** Handler source file, relative to the repository root, e.g. `"lambda/me.ts"`. */
+  readonly entry: string;
+  /** Name of the exported handler function in {@link ApiRoute.entry}. */
+  readonly handler: "handler";
+  /** Whether the Stytch authorizer protects the route. */
+  readonly authorization: RouteAuthorization;
+  /** One-line description, used for documentation and resource descriptions. */
+  readonly description: string;
+}
+
+/** Every route of the demo API, in the order they are created. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  {
+    method: "GET",
+    path: "/me",
+    functionId: "Me",
+    entry: "lambda/me.ts",
+    handler: "handler",
+    authorization: "stytch",
+    description: "The calling member, read from the authorizer context",
+  },
+  {
+    method: "POST",
+    path: "/auth/refresh",
+    functionId: "Refresh",
+    entry: "lambda/refresh.ts",
+    handler: "handler",
+    authorization: "none",
+    description: "Exchanges a Stytch session credential for a fresh session JWT and cookies",
+  },
+];
+
+/** Handler file of the Lambda authorizer, relative to the repository root. */
+export const AUTHORIZER_ENTRY = "lambda/authorizer.ts";
+
+/** Absolute path of the repository root (the directory holding `package.json`). */
+export const REPO_ROOT: string = path.resolve(__dirname, "..");
+
+/**
+ * Resolves a repository-relative entry such as `"lambda/me.ts"` to an absolute path.
+ *
+ * @throws Error if the entry is absolute or escapes the repository root.
+ */
+export function resolveEntry(entry: string): string {
+  if (path.isAbsolute(entry)) {
+    throw new Error(`Route entry must be relative to the repository root, got ${entry}`);
+  }
+  const resolved = path.resolve(REPO_ROOT, entry);
+  if (!resolved.startsWith(REPO_ROOT + path.sep)) {
+    throw new Error(`Route entry ${entry} resolves outside the repository root`);
+  }
+  return resolved;
+}

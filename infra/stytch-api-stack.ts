@@ -1,0 +1,395 @@
+/**
+ * The demo stack: one {@link StytchAuthorizer} protecting the same routes ({@link API_ROUTES})
+ * on a REST API and on an HTTP API, with CORS, access logs, throttling and cdk-nag clean.
+ *
+ * @module
+ */
+import { type Acknowledgment, Aws, CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import * as apigateway from "aws-cdk-lib/aws-apigateway";
+import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as wafv2 from "aws-cdk-lib/aws-wafv2";
+import type { Construct, IConstruct } from "constructs";
+import { createBundledFunction, DEFAULT_LOG_RETENTION } from "./lambda-defaults";
+import { API_ROUTES, type ApiRoute } from "./routes";
+import {
+  StytchAuthorizer,
+  type StytchAuthorizerProps,
+  StytchRefreshFunction,
+  type StytchRefreshFunctionProps,
+  validateOrigins,
+} from "./stytch-authorizer";
+
+/** Throttling applied to every route of a stage. */
+export interface StageThrottle {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Burst capacity in requests. */
+  readonly burstLimit: number;
+}
+
+/** Default stage throttling of both APIs. */
+export const DEFAULT_THROTTLE: StageThrottle = { rateLimit: 100, burstLimit: 200 };
+
+/** Seconds a client should wait before retrying after an authorizer fault (REST 503 `Retry-After`). */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** Properties of {@link StytchApiStack}. */
+export interface StytchApiStackProps extends StackProps {
+  /** Stytch project id (`project-test-…` or `project-live-…`). */
+  readonly projectId: string;
+  /**
+   * Browser origins allowed to call the APIs with credentials. The first one is also the
+   * `Access-Control-Allow-Origin` of REST gateway (error) responses, which cannot vary by request.
+   *
+   * @default ["http://localhost:3000"]
+   */
+  readonly allowedOrigins?: readonly string[];
+  /** Options passed through to the {@link StytchAuthorizer}. @default - construct defaults */
+  readonly authorizer?: Omit<StytchAuthorizerProps, "projectId">;
+  /** Options passed through to the {@link StytchRefreshFunction}. @default - construct defaults */
+  readonly refresh?: Omit<StytchRefreshFunctionProps, "authorizer" | "allowedOrigins" | "entry">;
+  /** Stage throttling of both APIs. @default 100 requests/s, burst 200 */
+  readonly throttle?: StageThrottle;
+  /** Retention of the API access log groups. @default one month */
+  readonly accessLogRetention?: logs.RetentionDays;
+  /** Active X-Ray tracing on the REST stage and all functions. @default false */
+  readonly tracing?: boolean;
+  /**
+   * REST execution logging (ERROR level, no request/response data) and per-method metrics.
+   * Needs the account-and-region-wide API Gateway CloudWatch Logs role
+   * (`AWS::ApiGateway::Account`), which this stack deliberately does not own
+   * (`@aws-cdk/aws-apigateway:disableCloudWatchRole`); deployment fails without it. Access logs
+   * are always on.
+   *
+   * @default false
+   */
+  readonly restExecutionLogging?: boolean;
+  /** ARN of a regional WAFv2 web ACL to associate with the REST stage. @default - no WAF */
+  readonly webAclArn?: string;
+}
+
+/**
+ * Demo stack: every route of {@link API_ROUTES} on a REST API and on an HTTP API, protected by
+ * one {@link StytchAuthorizer}.
+ *
+ * Error semantics: on the REST API, gateway responses make an authorizer fault
+ * (`AUTHORIZER_FAILURE`, `AUTHORIZER_CONFIGURATION_ERROR`) a 503 with `Retry-After`, so a Stytch
+ * outage never reads as "logged out"; 401 and 403 carry JSON bodies and CORS headers. HTTP APIs
+ * have no gateway responses: an authorizer fault there is a 500 (still never 401), with
+ * API Gateway's own body.
+ */
+export class StytchApiStack extends Stack {
+  /** The Stytch authorizer shared by both APIs. */
+  public readonly authorizer: StytchAuthorizer;
+  /** The REST API. */
+  public readonly restApi: apigateway.RestApi;
+  /** The HTTP API. */
+  public readonly httpApi: apigwv2.HttpApi;
+  /** The HTTP API's `$default` stage. */
+  public readonly httpStage: apigwv2.HttpStage;
+  /** The route functions by {@link ApiRoute.functionId}, each shared by both APIs. */
+  public readonly functions: ReadonlyMap<ApiRoute["functionId"], lambda.IFunction>;
+
+  /**
+   * @param scope the app
+   * @param id stack id
+   * @param props stack settings; `projectId` is required
+   * @throws Error on invalid settings, e.g. an allowed origin that is not an exact origin
+   */
+  constructor(scope: Construct, id: string, props: StytchApiStackProps) {
+    super(scope, id, props);
+    const origins = validateOrigins(props.allowedOrigins ?? ["http://localhost:3000"]);
+    const throttle = props.throttle ?? DEFAULT_THROTTLE;
+    const logRetention = props.accessLogRetention ?? DEFAULT_LOG_RETENTION;
+    const tracing = props.tracing ?? false;
+
+    this.authorizer = new StytchAuthorizer(this, "Auth", {
+      tracing,
+      ...props.authorizer,
+      projectId: props.projectId,
+    });
+
+    // One factory per function id; the Record type makes a new id in the table a compile error here.
+    const factories: Record<ApiRoute["functionId"], (route: ApiRoute) => lambda.IFunction> = {
+      Me: (route) =>
+        createBundledFunction(this, route.functionId, {
+          entry: route.entry,
+          handler: route.handler,
+          description: route.description,
+          tracing,
+        }),
+      Refresh: (route) =>
+        new StytchRefreshFunction(this, route.functionId, {
+          tracing,
+          ...props.refresh,
+          authorizer: this.authorizer,
+          allowedOrigins: origins,
+          entry: route.entry,
+        }).function,
+    };
+    const functions = new Map<ApiRoute["functionId"], lambda.IFunction>();
+    const functionFor = (route: ApiRoute): lambda.IFunction => {
+      let fn = functions.get(route.functionId);
+      if (!fn) {
+        fn = factories[route.functionId](route);
+        functions.set(route.functionId, fn);
+      }
+      return fn;
+    };
+    this.functions = functions;
+
+    this.restApi = this.createRestApi(props, origins, throttle, logRetention, tracing);
+    ({ api: this.httpApi, stage: this.httpStage } = this.createHttpApi(origins, throttle, logRetention));
+
+    const requestValidator = this.restApi.addRequestValidator("RequestValidator", {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    for (const route of API_ROUTES) {
+      const fn = functionFor(route);
+      const isPublic = route.authorization === "none";
+
+      const method = this.restApi.root.resourceForPath(route.path).addMethod(
+        route.method,
+        new apigateway.LambdaIntegration(fn),
+        isPublic
+          ? { authorizationType: apigateway.AuthorizationType.NONE, requestValidator }
+          : { authorizer: this.authorizer.restAuthorizer, requestValidator },
+      );
+      acknowledgeRestRoute(method, route);
+
+      const [httpRoute] = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${route.functionId}Integration`, fn),
+        authorizer: isPublic ? new apigwv2.HttpNoneAuthorizer() : this.authorizer.httpAuthorizer,
+      });
+      if (isPublic) acknowledgePublicRoute(httpRoute, route);
+    }
+
+    // RestApi adds an "Endpoint" output with a generated name; RestApiUrl below replaces it.
+    this.restApi.node.tryRemoveChild("Endpoint");
+    new CfnOutput(this, "RestApiUrl", { value: this.restApi.url, description: "REST API base URL (stage v1)" });
+    new CfnOutput(this, "HttpApiUrl", { value: this.httpStage.url, description: "HTTP API base URL ($default stage)" });
+    new CfnOutput(this, "StytchSecretArn", {
+      value: this.authorizer.secret.secretArn,
+      description: "Secrets Manager secret holding the Stytch project secret",
+    });
+    new CfnOutput(this, "PutStytchSecretCommand", {
+      value: Fn.join("", [
+        "aws secretsmanager put-secret-value --region ",
+        Aws.REGION,
+        " --secret-id ",
+        this.authorizer.secret.secretArn,
+        ' --secret-string "$STYTCH_SECRET"',
+      ]),
+      description: "Run with STYTCH_SECRET set to the project secret from the Stytch dashboard",
+    });
+  }
+
+  private createRestApi(
+    props: StytchApiStackProps,
+    origins: readonly string[],
+    throttle: StageThrottle,
+    logRetention: logs.RetentionDays,
+    tracing: boolean,
+  ): apigateway.RestApi {
+    const accessLogs = new logs.LogGroup(this, "RestAccessLogs", { retention: logRetention });
+    const executionLogging = props.restExecutionLogging ?? false;
+    const api = new apigateway.RestApi(this, "RestApi", {
+      restApiName: `${this.stackName}-rest`,
+      description: "Stytch B2B session authorizer demo (REST API)",
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      // Matches @aws-cdk/aws-apigateway:disableCloudWatchRole: the account-wide logging role is not this stack's.
+      cloudWatchRole: false,
+      defaultCorsPreflightOptions: {
+        allowOrigins: [...origins],
+        allowCredentials: true,
+        allowMethods: ["GET", "POST", "OPTIONS"],
+        allowHeaders: ["Authorization", "Content-Type"],
+        maxAge: Duration.hours(1),
+      },
+      deployOptions: {
+        stageName: "v1",
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(REST_ACCESS_LOG_FIELDS)),
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+        tracingEnabled: tracing,
+        ...(executionLogging
+          ? { loggingLevel: apigateway.MethodLoggingLevel.ERROR, dataTraceEnabled: false, metricsEnabled: true }
+          : {}),
+      },
+    });
+
+    const cors = {
+      "Access-Control-Allow-Origin": `'${origins[0]}'`,
+      "Access-Control-Allow-Credentials": "'true'",
+      Vary: "'Origin'",
+    };
+    const json = (message: string, reason: string) => ({ "application/json": JSON.stringify({ message, reason }) });
+    api.addGatewayResponse("Unauthorized", {
+      type: apigateway.ResponseType.UNAUTHORIZED,
+      statusCode: "401",
+      responseHeaders: { ...cors, "WWW-Authenticate": "'Bearer'", "Cache-Control": "'no-store'" },
+      templates: json("Unauthorized", "unauthorized"),
+    });
+    api.addGatewayResponse("AccessDenied", {
+      type: apigateway.ResponseType.ACCESS_DENIED,
+      statusCode: "403",
+      responseHeaders: { ...cors, "Cache-Control": "'no-store'" },
+      templates: json("Forbidden", "forbidden"),
+    });
+    for (const [id, type] of [
+      ["AuthorizerFailure", apigateway.ResponseType.AUTHORIZER_FAILURE],
+      ["AuthorizerConfigurationError", apigateway.ResponseType.AUTHORIZER_CONFIGURATION_ERROR],
+    ] as const) {
+      api.addGatewayResponse(id, {
+        type,
+        statusCode: "503",
+        responseHeaders: { ...cors, "Retry-After": `'${RETRY_AFTER_SECONDS}'`, "Cache-Control": "'no-store'" },
+        templates: json("Service Unavailable", "authorizer_unavailable"),
+      });
+    }
+    api.addGatewayResponse("Default4xx", { type: apigateway.ResponseType.DEFAULT_4XX, responseHeaders: cors });
+    api.addGatewayResponse("Default5xx", { type: apigateway.ResponseType.DEFAULT_5XX, responseHeaders: cors });
+
+    const stage = api.deploymentStage;
+    if (!executionLogging) {
+      acknowledge(stage, {
+        id: "AwsSolutions-APIG6",
+        reason:
+          "Execution logging needs the account-and-region-wide API Gateway CloudWatch role, which this stack deliberately does not own (disableCloudWatchRole); JSON access logs with authorizer status, latency and error are on. Enable with restExecutionLogging once the account has the role",
+      });
+    }
+    if (props.webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, "RestWebAcl", {
+        resourceArn: stage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    } else {
+      acknowledge(stage, {
+        id: "AwsSolutions-APIG3",
+        reason:
+          "WAF is opt-in for the demo (pass webAclArn) because a web ACL has a fixed monthly cost; the stage is throttled and every protected route is authorized",
+      });
+    }
+    return api;
+  }
+
+  private createHttpApi(
+    origins: readonly string[],
+    throttle: StageThrottle,
+    logRetention: logs.RetentionDays,
+  ): { api: apigwv2.HttpApi; stage: apigwv2.HttpStage } {
+    const accessLogs = new logs.LogGroup(this, "HttpAccessLogs", { retention: logRetention });
+    const api = new apigwv2.HttpApi(this, "HttpApi", {
+      apiName: `${this.stackName}-http`,
+      description: "Stytch B2B session authorizer demo (HTTP API)",
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: [...origins],
+        allowCredentials: true,
+        allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
+        allowHeaders: ["authorization", "content-type"],
+        maxAge: Duration.hours(1),
+      },
+    });
+    const stage = api.addStage("DefaultStage", {
+      stageName: "$default",
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: apigateway.AccessLogFormat.custom(JSON.stringify(HTTP_ACCESS_LOG_FIELDS)),
+      },
+    });
+    return { api, stage };
+  }
+}
+
+/** REST access log line (JSON). Authorizer fields show why a request was denied or failed. */
+export const REST_ACCESS_LOG_FIELDS = {
+  requestId: "$context.requestId",
+  extendedRequestId: "$context.extendedRequestId",
+  requestTime: "$context.requestTimeEpoch",
+  ip: "$context.identity.sourceIp",
+  userAgent: "$context.identity.userAgent",
+  method: "$context.httpMethod",
+  resourcePath: "$context.resourcePath",
+  status: "$context.status",
+  responseLength: "$context.responseLength",
+  responseLatency: "$context.responseLatency",
+  errorResponseType: "$context.error.responseType",
+  errorMessage: "$context.error.message",
+  authorizerStatus: "$context.authorizer.status",
+  authorizerIntegrationStatus: "$context.authorizer.integrationStatus",
+  authorizerLatency: "$context.authorizer.latency",
+  authorizerRequestId: "$context.authorizer.requestId",
+  authorizerError: "$context.authorizer.error",
+  principalId: "$context.authorizer.principalId",
+  integrationStatus: "$context.integration.status",
+  integrationLatency: "$context.integration.latency",
+  integrationError: "$context.integration.error",
+} as const;
+
+/** HTTP API access log line (JSON); HTTP APIs expose fewer authorizer variables than REST. */
+export const HTTP_ACCESS_LOG_FIELDS = {
+  requestId: "$context.requestId",
+  requestTime: "$context.requestTimeEpoch",
+  ip: "$context.identity.sourceIp",
+  userAgent: "$context.identity.userAgent",
+  method: "$context.httpMethod",
+  routeKey: "$context.routeKey",
+  status: "$context.status",
+  responseLength: "$context.responseLength",
+  responseLatency: "$context.responseLatency",
+  errorResponseType: "$context.error.responseType",
+  errorMessage: "$context.error.message",
+  authorizerError: "$context.authorizer.error",
+  integrationStatus: "$context.integration.status",
+  integrationLatency: "$context.integration.latency",
+  integrationError: "$context.integration.error",
+} as const;
+
+/**
+ * Why a public route may be public, by function. A public route without an entry here gets no
+ * acknowledgement, so cdk-nag fails until someone writes down the reason.
+ */
+const PUBLIC_ROUTE_REASONS: Partial<Record<ApiRoute["functionId"], string>> = {
+  Refresh:
+    "The refresh route authenticates the Stytch session credential itself; an authorizer would reject the expired JWTs it exists to refresh",
+};
+
+/** cdk-nag acknowledgements of a REST method, at the method itself. */
+function acknowledgeRestRoute(method: apigateway.Method, route: ApiRoute): void {
+  if (route.authorization === "stytch") {
+    acknowledge(method, {
+      id: "AwsSolutions-COG4",
+      reason: "This API authenticates Stytch B2B members with a Lambda authorizer; Cognito is not the identity provider",
+    });
+    return;
+  }
+  if (acknowledgePublicRoute(method, route)) {
+    acknowledge(method, {
+      id: "AwsSolutions-COG4",
+      reason: "Public by design (see APIG4); members are Stytch B2B sessions, so Cognito is not the identity provider",
+    });
+  }
+}
+
+/** Acknowledges APIG4 on a route without an authorizer if the route has a documented reason. */
+function acknowledgePublicRoute(construct: IConstruct, route: ApiRoute): boolean {
+  const reason = PUBLIC_ROUTE_REASONS[route.functionId];
+  if (reason === undefined) return false;
+  acknowledge(construct, { id: "AwsSolutions-APIG4", reason });
+  return true;
+}
+
+/** Acknowledges a cdk-nag finding on the construct's CloudFormation resource: the narrowest scope. */
+function acknowledge(construct: IConstruct, acknowledgment: Acknowledgment): void {
+  Validations.of(construct.node.defaultChild ?? construct).acknowledge(acknowledgment);
+}

@@ -1,0 +1,60 @@
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { describe, expect, test } from "vitest";
+import { API_ROUTES, AUTHORIZER_ENTRY, REPO_ROOT, resolveEntry } from "../infra/routes";
+
+describe("route table", () => {
+  test("every route has a unique method and path", () => {
+    const keys = API_ROUTES.map((route) => `${route.method} ${route.path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys).toEqual(expect.arrayContaining(["GET /me", "POST /auth/refresh"]));
+  });
+
+  test("paths start with a slash and carry no stage prefix, trailing slash or parameters", () => {
+    for (const route of API_ROUTES) {
+      expect(route.path).toMatch(/^(\/[a-z0-9-]+)+$/);
+    }
+  });
+
+  test("/me is protected by the Stytch authorizer and the refresh route is public", () => {
+    const byKey = new Map(API_ROUTES.map((route) => [`${route.method} ${route.path}`, route]));
+    expect(byKey.get("GET /me")?.authorization).toBe("stytch");
+    expect(byKey.get("POST /auth/refresh")?.authorization).toBe("none");
+  });
+
+  test("every handler file and the authorizer file exist in the repository", () => {
+    for (const entry of [...API_ROUTES.map((route) => route.entry), AUTHORIZER_ENTRY]) {
+      expect(existsSync(resolveEntry(entry)), entry).toBe(true);
+    }
+  });
+
+  test("routes that share a function id share one handler file", () => {
+    const entries = new Map<string, Set<string>>();
+    for (const route of API_ROUTES) {
+      entries.set(route.functionId, (entries.get(route.functionId) ?? new Set()).add(`${route.entry}#${route.handler}`));
+    }
+    for (const [functionId, files] of entries) expect(files.size, functionId).toBe(1);
+  });
+
+  test("every route has a description", () => {
+    for (const route of API_ROUTES) expect(route.description.length).toBeGreaterThan(10);
+  });
+});
+
+describe("resolveEntry", () => {
+  test("resolves a repository-relative entry to an absolute path under the repository root", () => {
+    expect(REPO_ROOT).toBe(path.resolve(__dirname, ".."));
+    expect(resolveEntry("lambda/me.ts")).toBe(path.join(REPO_ROOT, "lambda", "me.ts"));
+  });
+
+  test("rejects absolute entries and entries that escape the repository", () => {
+    expect(() => resolveEntry("/etc/passwd")).toThrow(/relative/);
+    expect(() => resolveEntry("../outside.ts")).toThrow(/outside/);
+  });
+});
+
+test("the route table imports no CDK code, so a plain Node server can load it cheaply", () => {
+  const source = readFileSync(path.join(REPO_ROOT, "infra", "routes.ts"), "utf8");
+  const imports = [...source.matchAll(/^import .* from "([^"]+)";$/gm)].map((match) => match[1]);
+  expect(imports).toEqual(["node:path"]);
+});

@@ -1,0 +1,425 @@
+import { App, Duration, Stack } from "aws-cdk-lib";
+import * as apigateway from "aws-cdk-lib/aws-apigateway";
+import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { existsSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { describe, expect, test } from "vitest";
+import { FEATURE_FLAGS } from "../infra/feature-flags";
+import {
+  StytchAuthorizer,
+  type StytchAuthorizerProps,
+  StytchRefreshFunction,
+  type StytchRefreshFunctionProps,
+} from "../infra/stytch-authorizer";
+
+const PROJECT_ID = "project-test-11111111-2222-3333-4444-555555555555";
+const EXISTING_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stytch-AbCdEf";
+
+/** A fast app: no asset bundling, no built-in CloudFormation validation, the project's feature flags. */
+function fastApp(): App {
+  return new App({
+    context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] },
+    builtinCloudFormationValidation: false,
+  });
+}
+
+/**
+ * A user's own stack shape: their own REST API and HTTP API with their own handler, and the
+ * construct attached to one route of each in a few lines.
+ */
+function userStack(
+  props: Partial<StytchAuthorizerProps> = {},
+  extend?: (stack: Stack, auth: StytchAuthorizer) => void,
+) {
+  const app = fastApp();
+  const stack = new Stack(app, "UserStack", { env: { account: "123456789012", region: "eu-west-1" } });
+  const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID, ...props });
+  const orders = new lambda.Function(stack, "Orders", {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: "index.handler",
+    code: lambda.Code.fromInline("exports.handler = async () => ({ statusCode: 200 })"),
+  });
+
+  const rest = new apigateway.RestApi(stack, "UserRestApi", { cloudWatchRole: false });
+  rest.root.addResource("orders").addMethod("GET", new apigateway.LambdaIntegration(orders), {
+    authorizer: auth.restAuthorizer,
+  });
+
+  const http = new apigwv2.HttpApi(stack, "UserHttpApi");
+  http.addRoutes({
+    path: "/orders",
+    methods: [apigwv2.HttpMethod.GET],
+    integration: new HttpLambdaIntegration("OrdersIntegration", orders),
+    authorizer: auth.httpAuthorizer,
+  });
+  extend?.(stack, auth);
+  return { app, stack, auth, template: Template.fromStack(stack) };
+}
+
+function authorizerEnvironment(template: Template): Record<string, unknown> {
+  const functions = template.findResources("AWS::Lambda::Function", {
+    Properties: { Description: Match.stringLikeRegexp("authorizer") },
+  });
+  const [fn] = Object.values(functions);
+  return fn.Properties.Environment.Variables;
+}
+
+function secretLogicalId(template: Template): string {
+  const ids = Object.keys(template.findResources("AWS::SecretsManager::Secret"));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+describe("the authorizer function", () => {
+  test("runs Node.js 24 on arm64 with 512 MB, a 10 s timeout and its own log group", () => {
+    const { template } = userStack();
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("authorizer"),
+      Runtime: "nodejs24.x",
+      Architectures: ["arm64"],
+      Handler: "index.handler",
+      MemorySize: 512,
+      Timeout: 10,
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp("^AuthFunctionLogGroup") } },
+      ReservedConcurrentExecutions: Match.absent(),
+      TracingConfig: Match.absent(),
+    });
+    template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
+  });
+
+  test("gets the project id, the secret's ARN and the simple HTTP API response mode, and nothing optional", () => {
+    const { template } = userStack();
+    expect(authorizerEnvironment(template)).toEqual({
+      STYTCH_PROJECT_ID: PROJECT_ID,
+      STYTCH_SECRET_ARN: { Ref: secretLogicalId(template) },
+      STYTCH_HTTP_API_RESPONSE: "simple",
+      POWERTOOLS_SERVICE_NAME: "stytch-authorizer",
+    });
+  });
+
+  test("turns the optional settings into environment variables", () => {
+    const { template } = userStack({
+      apiUrl: "https://login.example.com/",
+      maxTokenAge: Duration.minutes(2),
+      clockTolerance: Duration.seconds(3),
+      jwtCookieName: "jwt",
+      sessionCookieName: "sess",
+      environment: { POWERTOOLS_LOG_LEVEL: "DEBUG" },
+    });
+    expect(authorizerEnvironment(template)).toMatchObject({
+      STYTCH_API_URL: "https://login.example.com",
+      STYTCH_MAX_TOKEN_AGE_SECONDS: "120",
+      STYTCH_CLOCK_TOLERANCE_SECONDS: "3",
+      STYTCH_JWT_COOKIE_NAME: "jwt",
+      STYTCH_SESSION_COOKIE_NAME: "sess",
+      POWERTOOLS_LOG_LEVEL: "DEBUG",
+    });
+  });
+
+  test("has an execution role without AWS managed policies", () => {
+    const { template } = userStack();
+    const roles = template.findResources("AWS::IAM::Role", {
+      Properties: { Description: Match.stringLikeRegexp("^Execution role of Function") },
+    });
+    expect(Object.keys(roles)).toHaveLength(1);
+    for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  test("enables active X-Ray tracing when asked", () => {
+    const { template } = userStack({ tracing: true });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("authorizer"),
+      TracingConfig: { Mode: "Active" },
+    });
+  });
+});
+
+describe("the Stytch secret", () => {
+  test("is created with a generated placeholder whose value is never in the template", () => {
+    const { template } = userStack();
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 32 }),
+      SecretString: Match.absent(),
+    });
+    const json = JSON.stringify(template.toJSON());
+    expect(json).not.toContain('"SecretString"');
+    expect(json).not.toContain("resolve:secretsmanager");
+    expect(json).not.toMatch(/"STYTCH_SECRET"/);
+  });
+
+  test("is readable by the authorizer function, and only that secret", () => {
+    const { template } = userStack();
+    const secretId = secretLogicalId(template);
+    const policies = template.findResources("AWS::IAM::Policy", {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp("^AuthFunctionRole") }] },
+    });
+    const statements = Object.values(policies).flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    const secretStatements = statements.filter((s) => JSON.stringify(s.Action).includes("secretsmanager"));
+    expect(secretStatements).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+        Resource: { Ref: secretId },
+      },
+    ]);
+    // The only other permission: writing to its own log group.
+    const others = statements.filter((s) => !secretStatements.includes(s));
+    expect(others).toHaveLength(1);
+    expect(others[0]).toMatchObject({ Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"] });
+    expect(others[0].Resource["Fn::GetAtt"][0]).toMatch(/^AuthFunctionLogGroup/);
+  });
+
+  test("an existing secret is used as given: no new secret, its ARN in the environment and the grant", () => {
+    const app = fastApp();
+    const stack = new Stack(app, "Existing", { env: { account: "123456789012", region: "eu-west-1" } });
+    const secret = secretsmanager.Secret.fromSecretCompleteArn(stack, "Given", EXISTING_SECRET_ARN);
+    const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID, secret });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    expect(auth.secret).toBe(secret);
+    expect(authorizerEnvironment(template).STYTCH_SECRET_ARN).toBe(EXISTING_SECRET_ARN);
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], Resource: EXISTING_SECRET_ARN }),
+        ]),
+      },
+    });
+  });
+});
+
+describe("the REST authorizer", () => {
+  test("is a REQUEST authorizer with caching off and no identity source by default", () => {
+    const { template } = userStack();
+    template.hasResourceProperties("AWS::ApiGateway::Authorizer", {
+      Type: "REQUEST",
+      AuthorizerResultTtlInSeconds: 0,
+      IdentitySource: Match.absent(),
+      Name: "Auth-RestAuthorizer",
+    });
+  });
+
+  test("in header mode, caches by the Authorization header for 300 s", () => {
+    const { template } = userStack({ identity: "header" });
+    template.hasResourceProperties("AWS::ApiGateway::Authorizer", {
+      Type: "REQUEST",
+      IdentitySource: "method.request.header.Authorization",
+      AuthorizerResultTtlInSeconds: 300,
+    });
+  });
+
+  test("is not created until requested, so a stack without a REST API still synthesizes", () => {
+    const app = fastApp();
+    const stack = new Stack(app, "HttpOnly");
+    const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID });
+    const http = new apigwv2.HttpApi(stack, "Api");
+    http.addRoutes({
+      path: "/x",
+      methods: [apigwv2.HttpMethod.GET],
+      integration: new HttpLambdaIntegration("X", auth.function),
+      authorizer: auth.httpAuthorizer,
+    });
+    expect(() => app.synth()).not.toThrow();
+    Template.fromStack(stack).resourceCountIs("AWS::ApiGateway::Authorizer", 0);
+  });
+});
+
+describe("the HTTP API authorizer", () => {
+  test("uses payload format 2.0 with simple responses, no identity source and no caching by default", () => {
+    const { template } = userStack();
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+      AuthorizerType: "REQUEST",
+      AuthorizerPayloadFormatVersion: "2.0",
+      EnableSimpleResponses: true,
+      IdentitySource: [],
+      AuthorizerResultTtlInSeconds: 0,
+    });
+  });
+
+  test("in header mode, caches by the Authorization header", () => {
+    const { template } = userStack({ identity: "header", resultsCacheTtl: Duration.seconds(60) });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+      IdentitySource: ["$request.header.Authorization"],
+      AuthorizerResultTtlInSeconds: 60,
+    });
+  });
+});
+
+describe("attached to a user's own APIs", () => {
+  test("protects the user's REST method and HTTP route, and API Gateway may invoke the function", () => {
+    const { app, template } = userStack();
+    const restAuthorizerId = Object.keys(template.findResources("AWS::ApiGateway::Authorizer"))[0];
+    template.hasResourceProperties("AWS::ApiGateway::Method", {
+      HttpMethod: "GET",
+      AuthorizationType: "CUSTOM",
+      AuthorizerId: { Ref: restAuthorizerId },
+    });
+    const httpAuthorizerId = Object.keys(template.findResources("AWS::ApiGatewayV2::Authorizer"))[0];
+    template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+      RouteKey: "GET /orders",
+      AuthorizationType: "CUSTOM",
+      AuthorizerId: { Ref: httpAuthorizerId },
+    });
+    // One invoke permission per authorizer, scoped to that authorizer.
+    const permissions = template.findResources("AWS::Lambda::Permission", {
+      Properties: {
+        FunctionName: { "Fn::GetAtt": [Match.stringLikeRegexp("^AuthFunction"), "Arn"] },
+        Principal: "apigateway.amazonaws.com",
+      },
+    });
+    expect(Object.keys(permissions)).toHaveLength(2);
+    for (const permission of Object.values(permissions)) {
+      expect(JSON.stringify(permission.Properties.SourceArn)).toContain("/authorizers/");
+    }
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test("offers a second authorizer per API type for a second API", () => {
+    const { template } = userStack({}, (stack, auth) => {
+      const second = new apigateway.RestApi(stack, "SecondApi", { cloudWatchRole: false });
+      second.root.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Second") });
+      const secondHttp = new apigwv2.HttpApi(stack, "SecondHttpApi");
+      secondHttp.addRoutes({
+        path: "/y",
+        methods: [apigwv2.HttpMethod.GET],
+        integration: new HttpLambdaIntegration("Y", auth.function),
+        authorizer: auth.newHttpAuthorizer("SecondHttp"),
+      });
+    });
+    template.resourceCountIs("AWS::ApiGateway::Authorizer", 2);
+    template.resourceCountIs("AWS::ApiGatewayV2::Authorizer", 2);
+  });
+
+  test("the construct itself passes cdk-nag AwsSolutions, with tracing on too", () => {
+    for (const tracing of [false, true]) {
+      const { auth } = userStack({ tracing });
+      const report = new AwsSolutionsChecks().validateScope(auth);
+      expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+    }
+  });
+});
+
+describe("props validation", () => {
+  const build = (props: Partial<StytchAuthorizerProps>) => () =>
+    new StytchAuthorizer(new Stack(fastApp(), "S"), "Auth", { projectId: PROJECT_ID, ...props });
+
+  test("a cache TTL above 300 s throws unless allowLongCache is set", () => {
+    expect(build({ identity: "header", resultsCacheTtl: Duration.seconds(301) })).toThrow(/allowLongCache/);
+    const auth = build({ identity: "header", resultsCacheTtl: Duration.minutes(15), allowLongCache: true })();
+    expect(auth.resultsCacheTtl.toSeconds()).toBe(900);
+    expect(build({ identity: "header", resultsCacheTtl: Duration.hours(2), allowLongCache: true })).toThrow(/3600/);
+  });
+
+  test("a cache TTL in header-or-cookie mode throws, because that mode cannot cache", () => {
+    expect(build({ resultsCacheTtl: Duration.seconds(60) })).toThrow(/identity: "header"/);
+    expect(build({ resultsCacheTtl: Duration.seconds(0) })).not.toThrow();
+  });
+
+  test("apiUrl must be an https base URL", () => {
+    expect(build({ apiUrl: "http://login.example.com" })).toThrow(/https/);
+    expect(build({ apiUrl: "https://login.example.com/v1" })).toThrow(/base URL/);
+    expect(build({ apiUrl: "login.example.com" })).toThrow(/not a URL/);
+  });
+
+  test("the timeout may not exceed the 10 s HTTP API authorizer limit", () => {
+    expect(build({ timeout: Duration.seconds(11) })).toThrow(/10 seconds/);
+  });
+
+  test("the project id must be a Stytch project id", () => {
+    expect(build({ projectId: "secret-test-abc" })).toThrow(/projectId/);
+  });
+
+  test("clock tolerance, token age and cookie names are range-checked", () => {
+    expect(build({ clockTolerance: Duration.seconds(61) })).toThrow(/clockTolerance/);
+    expect(build({ maxTokenAge: Duration.days(2) })).toThrow(/maxTokenAge/);
+    expect(build({ jwtCookieName: "bad name;" })).toThrow(/cookie name/);
+  });
+
+  test("extra environment may neither override construct variables nor carry the secret", () => {
+    expect(build({ environment: { STYTCH_PROJECT_ID: "project-test-x" } })).toThrow(/override STYTCH_PROJECT_ID/);
+    expect(build({ environment: { STYTCH_SECRET: "secret-test-abc" } })).toThrow(/secret/);
+  });
+});
+
+describe("StytchRefreshFunction", () => {
+  function refreshStack(props: Partial<StytchRefreshFunctionProps> = {}) {
+    const stack = new Stack(fastApp(), "S");
+    const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID, apiUrl: "https://login.example.com" });
+    new StytchRefreshFunction(stack, "Refresh", {
+      authorizer: auth,
+      allowedOrigins: ["https://app.example.com", "http://localhost:3000"],
+      ...props,
+    });
+    return Template.fromStack(stack);
+  }
+
+  test("shares the authorizer's Stytch settings and adds the refresh settings", () => {
+    const template = refreshStack({ cookieDomain: "example.com", maxSessionDuration: Duration.days(1) });
+    const secretId = secretLogicalId(template);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: "Stytch B2B session refresh",
+      Runtime: "nodejs24.x",
+      Architectures: ["arm64"],
+      Environment: {
+        Variables: {
+          STYTCH_PROJECT_ID: PROJECT_ID,
+          STYTCH_SECRET_ARN: { Ref: secretId },
+          STYTCH_API_URL: "https://login.example.com",
+          POWERTOOLS_SERVICE_NAME: "stytch-refresh",
+          REFRESH_ALLOWED_ORIGINS: "https://app.example.com,http://localhost:3000",
+          REFRESH_MAX_SESSION_DURATION_MINUTES: "1440",
+          REFRESH_COOKIE_HTTP_ONLY: "false",
+          REFRESH_COOKIE_DOMAIN: "example.com",
+          REFRESH_RETURN_SESSION_TOKEN: "false",
+        },
+      },
+    });
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: Match.stringLikeRegexp("^RefreshFunctionRole") }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(["secretsmanager:GetSecretValue"]), Resource: { Ref: secretId } })]),
+      },
+    });
+  });
+
+  test("disables session extension and omits the cookie domain by default", () => {
+    const template = refreshStack();
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: "Stytch B2B session refresh",
+      Environment: {
+        Variables: Match.objectLike({ REFRESH_MAX_SESSION_DURATION_MINUTES: "0", REFRESH_COOKIE_DOMAIN: Match.absent() }),
+      },
+    });
+  });
+
+  test("rejects wildcard, path-bearing and plain-http remote origins, and bad session durations", () => {
+    expect(() => refreshStack({ allowedOrigins: ["*"] })).toThrow(/not a URL/);
+    expect(() => refreshStack({ allowedOrigins: ["https://app.example.com/"] })).toThrow(/exactly/);
+    expect(() => refreshStack({ allowedOrigins: ["http://app.example.com"] })).toThrow(/https/);
+    expect(() => refreshStack({ allowedOrigins: [] })).toThrow(/at least one/);
+    expect(() => refreshStack({ maxSessionDuration: Duration.minutes(3) })).toThrow(/maxSessionDuration/);
+  });
+});
+
+test("bundles the authorizer with the local esbuild into a small index.js", () => {
+  const app = new App({
+    context: { ...FEATURE_FLAGS, "aws:cdk:enable-asset-metadata": true },
+    builtinCloudFormationValidation: false,
+  });
+  const stack = new Stack(app, "Bundled");
+  const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID });
+  const assembly = app.synth();
+  const template = assembly.getStackByName("Bundled").template;
+  const logicalId = stack.getLogicalId(auth.function.node.defaultChild as lambda.CfnFunction);
+  const assetPath: string = template.Resources[logicalId].Metadata["aws:asset:path"];
+  const indexJs = path.join(assembly.directory, assetPath, "index.js");
+  expect(existsSync(indexJs)).toBe(true);
+  const size = statSync(indexJs).size;
+  expect(size).toBeGreaterThan(0);
+  expect(size).toBeLessThan(64 * 1024);
+});
