@@ -1,0 +1,34 @@
+// A minimal API Gateway authorizer built on aws-jwt-verify, for reference only: its bundle size and
+// cold start are measured next to ours by bench/run.ts. It checks the signature with the project's
+// JWKS and the standard claims, and nothing Stytch-specific (no fallback to the Stytch API).
+
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import { JwtVerifier } from "aws-jwt-verify";
+import { allowPolicy, bearerToken } from "./minimal-policy";
+
+const projectId = process.env.STYTCH_PROJECT_ID ?? "";
+const apiUrl = process.env.STYTCH_API_URL || (projectId.startsWith("project-live-") ? "https://api.stytch.com" : "https://test.stytch.com");
+
+// Built at init; the JWKS is downloaded on the first verification and then cached by the verifier.
+const verifier = JwtVerifier.create({
+  issuer: `stytch.com/${projectId}`,
+  audience: projectId,
+  jwksUri: `${apiUrl}/v1/b2b/sessions/jwks/${projectId}`,
+});
+
+/** REST REQUEST authorizer: Allow for a valid Stytch B2B session JWT, `Unauthorized` otherwise. */
+export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+  const token = bearerToken(event);
+  if (!token) throw new Error("Unauthorized");
+  let payload;
+  try {
+    payload = await verifier.verify(token);
+  } catch {
+    throw new Error("Unauthorized");
+  }
+  const organization = payload["https://stytch.com/organization"] as { organization_id?: string } | undefined;
+  return allowPolicy(String(payload.sub), event.methodArn, {
+    member_id: String(payload.sub),
+    organization_id: organization?.organization_id ?? "",
+  });
+}
