@@ -391,6 +391,22 @@ describe("treating upstream faults as faults, never as Unauthorized and never as
     expect(stytch.calls.authenticate).toBe(0);
   });
 
+  test("with no JWKS, a JWT with characters outside base64url is denied without a Stytch call", async () => {
+    /**
+     * With keys, an altered character fails the signature. Without keys nothing verifies the
+     * signature, so the parser's strict alphabet check is what keeps such a token away from Stytch.
+     */
+    const session = stytch.createSession();
+    const [h, p, sig] = session.sessionJwt.split(".") as [string, string, string];
+    stytch.faults.jwks = "500";
+    const handler = createAuthorizer(envFor());
+    // Node's lenient decoder skips characters outside the alphabet, so this payload still decodes to the same JSON.
+    const altered = `${p.slice(0, 8)}!!!!${p.slice(8)}`;
+    expect(Buffer.from(altered, "base64url").equals(Buffer.from(p, "base64url"))).toBe(true);
+    expect(await outcome(handler, bearer(`${h}.${altered}.${sig}`))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
   test("no JWKS and no Stytch API is a fault", async () => {
     const session = stytch.createSession();
     stytch.faults.jwks = "oversized";

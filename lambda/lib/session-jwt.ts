@@ -31,6 +31,8 @@ export interface ParsedSessionJwt {
   /** `base64url(header) + "." + base64url(payload)`, the bytes the signature covers. */
   readonly signingInput: Buffer;
   readonly signature: Buffer;
+  /** The token as received. */
+  readonly raw: string;
 }
 
 /** The claim rules of one project. */
@@ -57,8 +59,11 @@ const ORGANIZATION_CLAIM = "https://stytch.com/organization";
 // Registered claims, never custom claims (the same set Stytch's Node SDK strips).
 const REGISTERED_CLAIMS = new Set(["aud", "exp", "iat", "iss", "jti", "nbf", "sub", SESSION_CLAIM, ORGANIZATION_CLAIM]);
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
-// Exactly three non-empty base64url segments. Buffer's decoder would silently skip other characters
-// (and accept "+" and "/"), so the alphabet is checked here, once, before anything is decoded.
+// Buffer's base64url decoder silently skips characters outside the alphabet (and accepts "+" and "/").
+// The signature segment is therefore checked strictly. The other two segments need no scan on the hot
+// path: the signature covers their exact characters, so any alteration fails verification. The one path
+// that cannot verify a signature (no key set at all) checks the whole token with assertCompactJws().
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 // Headers repeat across tokens (same alg, kid, typ), so a validated header segment is parsed once.
@@ -71,19 +76,31 @@ const HEADER_CACHE_LIMIT = 32;
  * @throws MalformedCredentialError or UnsupportedAlgorithmError
  */
 export function parseSessionJwt(token: string): ParsedSessionJwt {
-  if (!COMPACT_JWS.test(token)) throw new MalformedCredentialError("not a compact JWS of base64url segments");
   const firstDot = token.indexOf(".");
   const secondDot = token.indexOf(".", firstDot + 1);
+  if (firstDot <= 0 || secondDot <= firstDot + 1 || secondDot === token.length - 1 || token.indexOf(".", secondDot + 1) !== -1) {
+    throw new MalformedCredentialError("not a compact JWS");
+  }
   const headerSegment = token.slice(0, firstDot);
   const payloadSegment = token.slice(firstDot + 1, secondDot);
   const signatureSegment = token.slice(secondDot + 1);
+  if (!BASE64URL.test(signatureSegment)) throw new MalformedCredentialError("signature is not base64url");
   const header = headerCache.get(headerSegment) ?? parseHeader(headerSegment);
   return {
     header,
     payload: decodeJsonObject(payloadSegment, "payload"),
     signingInput: Buffer.from(token.slice(0, secondDot), "latin1"),
     signature: decodeSegment(signatureSegment, "signature"),
+    raw: token,
   };
+}
+
+/**
+ * Checks that every segment is strictly base64url. Needed only where no signature will be verified.
+ * @throws MalformedCredentialError
+ */
+export function assertCompactJws(token: string): void {
+  if (!COMPACT_JWS.test(token)) throw new MalformedCredentialError("not a compact JWS of base64url segments");
 }
 
 /**

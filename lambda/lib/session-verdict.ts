@@ -13,6 +13,7 @@ import type { JwksCache } from "./jwks-cache";
 import type { VerdictPath } from "./log";
 import type { KeyObject } from "node:crypto";
 import {
+  assertCompactJws,
   checkClaims,
   emailOf,
   parseSessionJwt,
@@ -97,6 +98,7 @@ async function verifyWithFetchedKey(jwt: ParsedSessionJwt, deps: ScreeningDeps):
     if (!(error instanceof JwksUnavailableError)) throw error;
     // No key set at all. The token cannot be verified here, but a token that is not even shaped
     // like one of this project's member sessions is still denied without a Stytch call.
+    assertCompactJws(jwt.raw);
     checkClaims(jwt.payload, deps.config, Math.floor(Date.now() / 1000));
     toMemberSession(jwt.payload);
     return "unverifiable";

@@ -22,9 +22,9 @@ interface Entry {
  * An insertion-ordered map with a hard cap: when full, the oldest entry goes. Memory stays bounded
  * however many distinct tokens arrive.
  *
- * Entries are found by a short key (a JWT's signature segment) and then compared in full, so a lookup
- * hashes a few hundred characters instead of the whole token. Two tokens sharing a signature segment
- * but differing elsewhere are different credentials: the full comparison makes that a miss.
+ * Entries are found by a short key (the tail of a JWT's signature) and then compared in full, so a
+ * lookup hashes 43 characters instead of the whole token. Two tokens sharing that tail but differing
+ * elsewhere are different credentials: the full comparison makes that a miss.
  */
 export class VerdictCache {
   private readonly entries = new Map<string, Entry>();
@@ -59,8 +59,11 @@ export class VerdictCache {
   }
 }
 
-/** The signature segment of a JWT (unique per signed content), or the whole opaque token. */
+/**
+ * The last 43 characters (258 bits) of a JWT's signature, or the whole opaque token. An RSA signature
+ * is indistinguishable from random, so its tail identifies the signed content; the full comparison on
+ * lookup keeps any look-alike out.
+ */
 function keyOf(credential: string): string {
-  const lastDot = credential.lastIndexOf(".");
-  return lastDot === -1 ? credential : credential.slice(lastDot + 1);
+  return credential.length > 64 ? credential.slice(-43) : credential;
 }
