@@ -23,7 +23,7 @@ import {
   type ReasonCode,
 } from "./lib/errors";
 import { JwksCache } from "./lib/jwks-cache";
-import { logDecision, logger, type DecisionRecord, type VerdictPath } from "./lib/log";
+import { logDecision, logger, logsAllow, type DecisionRecord, type VerdictPath } from "./lib/log";
 import { allowResponse, type AllowResponse } from "./lib/policy";
 import { createSecretProvider } from "./lib/project-secret";
 import { decideVerdict, type SessionVerdictDeps } from "./lib/session-verdict";
@@ -79,6 +79,7 @@ export interface AuthorizerOptions {
  * configuration yields a handler that answers every request with a fault, never an Allow.
  */
 export function createAuthorizer(env: Readonly<Record<string, string | undefined>> = process.env, options: AuthorizerOptions = {}): AuthorizerHandler {
+  const observed = options.onDecision !== undefined;
   const decided = options.onDecision
     ? (record: DecisionRecord) => {
         logDecision(record);
@@ -104,15 +105,17 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
       if (!credential) throw new MissingCredentialError("no credential in the Authorization header or Stytch cookies");
       const verdict = await decideVerdict(credential, deadlineOf(context, runtime.config), runtime);
       const response = allowResponse(event, verdict.memberSession.memberId, verdict.context, runtime.config.httpApiResponse);
-      decided({
-        outcome: "allow",
-        path: verdict.path,
-        latencyMs: elapsed(started),
-        credentialKind: credential.kind,
-        credentialSource: credential.source,
-        memberId: verdict.memberSession.memberId,
-        organizationId: verdict.memberSession.organizationId,
-      });
+      if (observed || logsAllow(verdict.path)) {
+        decided({
+          outcome: "allow",
+          path: verdict.path,
+          latencyMs: elapsed(started),
+          credentialKind: credential.kind,
+          credentialSource: credential.source,
+          memberId: verdict.memberSession.memberId,
+          organizationId: verdict.memberSession.organizationId,
+        });
+      }
       return response;
     } catch (error) {
       const denied = error instanceof CredentialRejectedError;

@@ -34,8 +34,14 @@ export interface DecisionRecord {
  * allows and denials are INFO, faults ERROR.
  */
 export function logDecision(record: DecisionRecord): void {
+  if (record.outcome === "allow" && !logsAllow(record.path)) return;
   if (record.outcome === "fault") logger.error("authorizer fault", { ...record });
   else if (record.outcome === "deny") logger.info("request denied", { ...record });
   else if (record.path === "remote") logger.info("request allowed", { ...record });
-  else if (LOG_LOCAL_ALLOWS) logger.debug("request allowed", { ...record });
+  else logger.debug("request allowed", { ...record });
+}
+
+/** Whether an allow reached this way is logged at all; lets the hot path skip building the record. */
+export function logsAllow(path: VerdictPath): boolean {
+  return path === "remote" || LOG_LOCAL_ALLOWS;
 }
