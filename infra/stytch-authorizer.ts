@@ -68,8 +68,10 @@ export interface StytchConnectionProps {
    */
   readonly apiUrl?: string;
   /**
-   * Reject session JWTs issued longer ago than this (Stytch's `max_token_age_seconds`), even if
-   * not yet expired; older JWTs go to the Stytch API instead (1 s to 1 day).
+   * Session JWTs issued longer ago than this (Stytch's `max_token_age_seconds`) are not trusted
+   * locally, even if not yet expired: they go to the Stytch API instead (0 s to 1 day).
+   * `Duration.seconds(0)` is strict mode: every JWT is checked with Stytch, so a revoked session
+   * is refused at once, at the price of one Stytch call per request.
    *
    * @default - no age limit beyond the JWT's `exp`
    */
@@ -377,7 +379,7 @@ function stytchEnvironment(props: StytchConnectionProps, secret: secretsmanager.
   if (props.apiUrl !== undefined) env.STYTCH_API_URL = validateApiUrl(props.apiUrl);
   if (props.maxTokenAge !== undefined) {
     const seconds = props.maxTokenAge.toSeconds();
-    if (seconds < 1 || seconds > 86_400) throw new Error(`maxTokenAge must be between 1 second and 1 day, got ${seconds} s`);
+    if (seconds < 0 || seconds > 86_400) throw new Error(`maxTokenAge must be between 0 (strict mode) and 1 day, got ${seconds} s`);
     env.STYTCH_MAX_TOKEN_AGE_SECONDS = String(seconds);
   }
   if (props.clockTolerance !== undefined) {

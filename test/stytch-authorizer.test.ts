@@ -337,6 +337,8 @@ describe("props validation", () => {
   test("clock tolerance, token age and cookie names are range-checked", () => {
     expect(build({ clockTolerance: Duration.seconds(61) })).toThrow(/clockTolerance/);
     expect(build({ maxTokenAge: Duration.days(2) })).toThrow(/maxTokenAge/);
+    // Zero is strict mode (every JWT checked with Stytch), not a mistake.
+    expect(build({ maxTokenAge: Duration.seconds(0) })).not.toThrow();
     expect(build({ jwtCookieName: "bad name;" })).toThrow(/cookie name/);
   });
 
