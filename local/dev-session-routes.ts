@@ -1,0 +1,139 @@
+// `POST /dev/login` and `POST /dev/logout`: stand-ins for the Stytch frontend SDK's login and logout, served
+// only with the embedded emulator. They are not in the route table because they are never deployed: in
+// production, sessions come from a real Stytch login flow.
+
+import type { StytchEmulator } from "../test/emulator/stytch-emulator";
+import { jsonResponse, type HttpResponse } from "./proxy-response";
+
+/** The dev-only routes, as `METHOD path`. */
+export const DEV_ROUTES = Object.freeze([
+  { method: "POST", path: "/dev/login" },
+  { method: "POST", path: "/dev/logout" },
+] as const);
+
+/** The session cookie names: the Stytch frontend SDK's (`stytch_session`, `stytch_session_jwt`) unless configured otherwise. */
+export interface SessionCookieNames {
+  readonly sessionCookieName: string;
+  readonly jwtCookieName: string;
+}
+
+const LOGIN_KEYS = new Set(["roles", "organization_slug", "email"]);
+const ROLE = /^[A-Za-z0-9_.:-]{1,128}$/;
+const SLUG = /^[a-z0-9._~-]{2,128}$/;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
+
+/**
+ * Answers a dev-only route, or returns `undefined` when `method path` is not one.
+ * @param body the raw request body (login: optional JSON `{roles?, organization_slug?, email?}`)
+ * @param headers Node's lower-cased request headers (logout reads `authorization` and `cookie`)
+ */
+export function devSessionRoute(
+  stytch: StytchEmulator,
+  cookieNames: SessionCookieNames,
+  method: string,
+  path: string,
+  body: Buffer,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): HttpResponse | undefined {
+  if (method === "POST" && path === "/dev/login") return login(stytch, cookieNames, body);
+  if (method === "POST" && path === "/dev/logout") return logout(stytch, cookieNames, headers);
+  return undefined;
+}
+
+/** Creates a demo member session and hands out its credentials the way the Stytch frontend SDK stores them. */
+function login(stytch: StytchEmulator, { sessionCookieName, jwtCookieName }: SessionCookieNames, body: Buffer): HttpResponse {
+  const parsed = parseLoginBody(body);
+  if (typeof parsed === "string") return jsonResponse(400, { message: parsed });
+  const session = stytch.createSession({
+    ...(parsed.roles ? { roles: parsed.roles } : {}),
+    ...(parsed.organization_slug ? { organizationSlug: parsed.organization_slug } : {}),
+    ...(parsed.email ? { email: parsed.email } : {}),
+  });
+  const expires = new Date(session.expiresAt).toUTCString();
+  return jsonResponse(
+    200,
+    {
+      session_token: session.sessionToken,
+      session_jwt: session.sessionJwt,
+      member_id: session.memberId,
+      organization_id: session.organizationId,
+    },
+    { "set-cookie": [sdkCookie(sessionCookieName, session.sessionToken, expires), sdkCookie(jwtCookieName, session.sessionJwt, expires)] },
+  );
+}
+
+/** Revokes the session named by the request's credential (Bearer header first, then the cookies) and clears the cookies. */
+function logout(
+  stytch: StytchEmulator,
+  { sessionCookieName, jwtCookieName }: SessionCookieNames,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): HttpResponse {
+  const credential = bearer(headers.authorization) ?? cookie(headers.cookie, sessionCookieName) ?? cookie(headers.cookie, jwtCookieName);
+  const cleared = { "set-cookie": [clearedCookie(sessionCookieName), clearedCookie(jwtCookieName)] };
+  // Clear the cookies even when the session is unknown: they are dead either way, and the browser should forget them.
+  if (!credential || !stytch.revokeSession(credential)) return jsonResponse(401, { message: "Unauthorized" }, cleared);
+  return jsonResponse(200, { revoked: true }, cleared);
+}
+
+interface LoginRequest {
+  roles?: string[];
+  organization_slug?: string;
+  email?: string;
+}
+
+/** The validated login body, or an error message for a 400. */
+function parseLoginBody(body: Buffer): LoginRequest | string {
+  const text = body.toString("utf8").trim();
+  if (text === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "body is not valid JSON";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "body must be a JSON object";
+  const request = value as Record<string, unknown>;
+  // Unknown keys are refused rather than ignored, so a typo such as "organizationSlug" is not silently dropped.
+  const unknown = Object.keys(request).filter((key) => !LOGIN_KEYS.has(key));
+  if (unknown.length > 0) return `unknown field(s) ${unknown.join(", ")}; allowed: roles, organization_slug, email`;
+  const { roles, organization_slug, email } = request;
+  if (roles !== undefined && !(Array.isArray(roles) && roles.length <= 32 && roles.every((role) => typeof role === "string" && ROLE.test(role)))) {
+    return "roles must be an array of role IDs (letters, digits, _ . : -)";
+  }
+  if (organization_slug !== undefined && !(typeof organization_slug === "string" && SLUG.test(organization_slug))) {
+    return "organization_slug must be 2-128 lower-case letters, digits or . _ ~ -";
+  }
+  if (email !== undefined && !(typeof email === "string" && EMAIL.test(email))) return "email must be an email address";
+  return request as LoginRequest;
+}
+
+/**
+ * A cookie as the Stytch frontend SDK writes it: readable by scripts (no HttpOnly), `SameSite=Lax`, expiring
+ * with the session. No `Secure`: the SDK leaves it off on plain-http localhost, where browsers would drop it.
+ */
+function sdkCookie(name: string, value: string, expires: string): string {
+  return `${name}=${value}; Path=/; SameSite=Lax; Expires=${expires}`;
+}
+
+function clearedCookie(name: string): string {
+  return `${name}=; Path=/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
+}
+
+function bearer(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  const match = value === undefined ? null : /^\s*Bearer\s+(\S+)\s*$/i.exec(value);
+  return match?.[1];
+}
+
+function cookie(header: string | string[] | undefined, name: string): string | undefined {
+  const line = Array.isArray(header) ? header.join("; ") : header;
+  if (!line) return undefined;
+  for (const pair of line.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0 && pair.slice(0, eq).trim() === name) {
+      const value = pair.slice(eq + 1).trim();
+      if (value !== "") return value;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,253 @@
+// The whole API on localhost: every route of the shared route table, behind the real authorizer, served the
+// way the deployed REST API serves it (v1 proxy events, IAM policy evaluation, gateway responses), with an
+// embedded Stytch emulator unless real Stytch credentials are configured.
+//
+//   HTTP request ──► route table ──► REQUEST authorizer event ──► authorizer ──► policy check ──► handler ──► HTTP
+//
+// The deployed stack and this server read the same table (infra/routes.ts), so a route cannot exist in one only.
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { API_ROUTES, type ApiRoute } from "../infra/routes";
+import { isLoopbackHost, loadAuthorizerConfig } from "../lambda/lib/config";
+import type { DecisionRecord } from "../lambda/lib/log";
+import { startStytchEmulator, type StytchEmulator } from "../test/emulator/stytch-emulator";
+import { authorize, type AuthorizerFunction } from "./api-gateway-authorization";
+import { lambdaContext, proxyEvent, requestAuthorizerEvent, type LocalRequest } from "./api-gateway-events";
+import { DEV_ROUTES, devSessionRoute } from "./dev-session-routes";
+import { assertSameHandlerBinding, handlerEnvironment, injectEnv, loadHandlers, userSetting } from "./handler-environment";
+import { BAD_GATEWAY, fromProxyResult, jsonResponse, writeResponse, type HttpResponse } from "./proxy-response";
+import { formatRequestLine, type LogSink } from "./request-log";
+
+/** One entry of the shared route table (re-exported from infra/routes.ts for callers of this module). */
+export type { ApiRoute };
+
+/** Options of {@link startLocalApi}. */
+export interface LocalApiOptions {
+  /** Port to listen on; default 3000, `0` for an ephemeral port (see {@link LocalApi.url}). */
+  readonly port?: number;
+  /** Address to bind. Only loopback: the embedded Stytch hands out valid sessions to anyone who asks. */
+  readonly host?: "127.0.0.1";
+  /**
+   * Where settings come from; default `process.env`. `STYTCH_PROJECT_ID` + `STYTCH_SECRET` select real Stytch;
+   * every other `STYTCH_*` and `REFRESH_*` setting is passed to the authorizer and the handlers
+   * (e.g. `STYTCH_MAX_TOKEN_AGE_SECONDS: "0"` for strict mode).
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** No request log and no start-up line (tests). */
+  readonly quiet?: boolean;
+  /** Where the request log goes; default `console.log`. */
+  readonly log?: LogSink;
+  /**
+   * Use this running emulator instead of starting one (it is not closed by {@link LocalApi.close}). Lets two
+   * servers, e.g. a default and a strict-mode one, see the same sessions.
+   */
+  readonly stytch?: StytchEmulator;
+}
+
+/** A running local API. Always {@link LocalApi.close} it. */
+export interface LocalApi {
+  /** Base URL, e.g. `http://127.0.0.1:3000` (no trailing slash). */
+  readonly url: string;
+  /** `"emulator"`: the embedded Stytch; `"stytch"`: the real Stytch API of the configured project. */
+  readonly mode: "emulator" | "stytch";
+  /** The embedded emulator (emulator mode only): create sessions, inject faults, count calls. */
+  readonly stytch?: StytchEmulator;
+  /** The routes served: the shared route table. Dev-only routes (`/dev/login`, `/dev/logout`) come on top in emulator mode. */
+  readonly routes: readonly ApiRoute[];
+  /** Stops listening, closes the emulator it started and restores `process.env`. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** API Gateway's payload limit; larger requests get 413 before any Lambda runs. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** The Lambda timeout the handlers are told about (through `context.getRemainingTimeInMillis()`). */
+const HANDLER_TIMEOUT_MS = 10_000;
+
+/**
+ * Starts the local API.
+ *
+ * Routing, as documented for the local server (where it differs from a REST API, for the sake of clear errors):
+ * - a path that is not in the table → 404 `{"message":"Not Found"}` (REST: 403 "Missing Authentication Token");
+ * - a known path with another method → 405 with an `Allow` header;
+ * - `OPTIONS` on a known path → 204 with `Allow` (no CORS needed: the walkthrough is same-origin);
+ * - routes with `authorization: "stytch"` run the real authorizer first; `"none"` routes never do, and their
+ *   proxy event has no `requestContext.authorizer`, whatever credential the request carries.
+ *
+ * @throws when the configuration is invalid, the port is taken, or a route's handler cannot be loaded
+ */
+export async function startLocalApi(options: LocalApiOptions = {}): Promise<LocalApi> {
+  const env = options.env ?? process.env;
+  const host = options.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host)) throw new Error(`the local API only binds to loopback addresses, not ${JSON.stringify(host)}`);
+  const log: LogSink = options.quiet ? () => undefined : (options.log ?? ((line) => console.log(line)));
+  const errorLog = options.quiet ? () => undefined : (line: string) => console.error(line);
+
+  const projectId = userSetting(env, "STYTCH_PROJECT_ID");
+  const secret = userSetting(env, "STYTCH_SECRET");
+  const mode: LocalApi["mode"] = projectId && secret && !options.stytch ? "stytch" : "emulator";
+  const ownsEmulator = mode === "emulator" && !options.stytch;
+  const stytch = mode === "emulator" ? (options.stytch ?? (await startStytchEmulator())) : undefined;
+
+  const server = createServer();
+  let restoreEnv = () => {};
+  const stop = async () => {
+    await closeServer(server);
+    if (ownsEmulator) await stytch?.close();
+    restoreEnv();
+  };
+
+  try {
+    await listen(server, options.port ?? 3000, host);
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${host}:${port}`;
+
+    // Handlers read their configuration from process.env when first imported, so it must be in place before.
+    const handlerEnv = handlerEnvironment(env, port, stytch ? { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } : undefined);
+    // Fails fast, naming the variable at fault, instead of answering every request with a 503.
+    const authorizerConfig = loadAuthorizerConfig(handlerEnv);
+    assertSameHandlerBinding(handlerEnv); // before process.env is touched
+    restoreEnv = injectEnv(handlerEnv);
+    const handlers = await loadHandlers(API_ROUTES, handlerEnv);
+    // Imported only now: the module also builds the Lambda's default handler from process.env at import.
+    const { createAuthorizer } = await import("../lambda/authorizer");
+
+    const decisions = new AsyncLocalStorage<RequestScope>();
+    const authorizer = createAuthorizer(handlerEnv, {
+      // Called inside the authorizer's invocation, so the store is the request being authorized.
+      onDecision: (record) => {
+        const scope = decisions.getStore();
+        if (scope) scope.decision = record;
+      },
+    }) as AuthorizerFunction;
+    const routesByPath = groupByPath(API_ROUTES);
+
+    server.on("request", (req, res) => {
+      const started = performance.now();
+      const scope: RequestScope = {};
+      const method = (req.method ?? "GET").toUpperCase();
+      const target = new URL(req.url ?? "/", "http://localhost");
+      decisions
+        .run(scope, () => answer(req, method, target))
+        .catch((error: unknown) => {
+          errorLog(`local API error on ${method} ${target.pathname}: ${(error as Error)?.stack ?? String(error)}`);
+          return jsonResponse(500, { message: "local API error" });
+        })
+        .then((response) => {
+          writeResponse(res, response);
+          log(formatRequestLine({ method, path: target.pathname, status: response.statusCode, decision: scope.decision, gatewayNote: scope.note, latencyMs: performance.now() - started }));
+        })
+        .catch(() => res.destroy());
+    });
+
+    async function answer(req: IncomingMessage, method: string, target: URL): Promise<HttpResponse> {
+      const dev = stytch !== undefined && DEV_ROUTES.some((route) => route.path === target.pathname);
+      const atPath = routesByPath.get(target.pathname);
+      if (!atPath && !dev) return jsonResponse(404, { message: "Not Found" });
+      const allowed: string[] = (dev ? DEV_ROUTES.filter((r) => r.path === target.pathname) : atPath!).map((r) => r.method);
+      const allow = [...allowed, "OPTIONS"].join(", ");
+      if (method === "OPTIONS") return { statusCode: 204, headers: { allow }, body: Buffer.alloc(0) };
+      const route = atPath?.find((r) => r.method === method);
+      if (!route && !(dev && allowed.includes(method))) return jsonResponse(405, { message: "Method Not Allowed" }, { allow });
+
+      const body = await readBody(req);
+      if (!body) return jsonResponse(413, { message: "Request Too Long" });
+      if (!route) return devSessionRoute(stytch!, authorizerConfig, method, target.pathname, body, req.headers)!;
+
+      const request: LocalRequest = {
+        method,
+        path: target.pathname,
+        searchParams: target.searchParams,
+        rawHeaders: req.rawHeaders,
+        body,
+        sourceIp: (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""),
+        requestId: randomUUID(),
+        receivedAt: Date.now(),
+      };
+      let authorizerContext;
+      if (route.authorization === "stytch") {
+        const outcome = await authorize(authorizer, requestAuthorizerEvent(route, request));
+        const scope = decisions.getStore()!;
+        if (outcome.kind === "reject") {
+          // The authorizer's own reason code is in the decision record; only note what the gateway added.
+          if (outcome.note !== "unauthorized" && outcome.note !== "authorizer_failure") scope.note = outcome.note;
+          return { ...outcome.response, body: Buffer.from(outcome.response.body) };
+        }
+        if (outcome.note) scope.note = outcome.note;
+        authorizerContext = outcome.authorizer;
+      }
+      try {
+        const result = await handlers.get(route)!(proxyEvent(route, request, authorizerContext), lambdaContext(route.functionId, request.requestId, HANDLER_TIMEOUT_MS));
+        return fromProxyResult(result);
+      } catch (error) {
+        // A failing or malformed integration is a 502 in API Gateway; the cause goes to the terminal.
+        errorLog(`${route.functionId} (${route.entry}) failed: ${(error as Error)?.stack ?? String(error)}`);
+        return BAD_GATEWAY;
+      }
+    }
+
+    log(
+      stytch
+        ? `Stytch: embedded emulator at ${stytch.url} (project ${stytch.projectId})`
+        : `Stytch: real Stytch at ${authorizerConfig.apiUrl} (project ${authorizerConfig.projectId})`,
+    );
+    let closing: Promise<void> | undefined;
+    return { url, mode, ...(stytch ? { stytch } : {}), routes: API_ROUTES, close: () => (closing ??= stop()) };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+interface RequestScope {
+  decision?: DecisionRecord;
+  note?: string;
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// HTTP plumbing
+// ------------------------------------------------------------------------------------------------------------
+
+function groupByPath(routes: readonly ApiRoute[]): Map<string, ApiRoute[]> {
+  const byPath = new Map<string, ApiRoute[]>();
+  for (const route of routes) {
+    const atPath = byPath.get(route.path) ?? [];
+    if (atPath.some((r) => r.method === route.method)) throw new Error(`the route table has ${route.method} ${route.path} twice`);
+    atPath.push(route);
+    byPath.set(route.path, atPath);
+  }
+  return byPath;
+}
+
+/** The request body, or `undefined` when it exceeds API Gateway's limit. */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    // Keep reading (and dropping) an oversized body: leaving the loop would destroy the socket before the 413.
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  }
+  return size <= MAX_BODY_BYTES ? Buffer.concat(chunks) : undefined;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive connections (fetch keeps them) would hold close() open; nobody is waiting for them.
+    server.closeAllConnections();
+  });
+}

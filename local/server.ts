@@ -1,0 +1,50 @@
+// `npm start`: the whole API on http://127.0.0.1:$PORT (default 3000), with an embedded Stytch unless
+// STYTCH_PROJECT_ID and STYTCH_SECRET are set. Prints the routes and a curl walkthrough; Ctrl+C stops it.
+
+export {}; // a module, not a global script
+
+async function main(): Promise<void> {
+  const port = parsePort(process.env.PORT);
+  // The authorizer's structured log would repeat every denial the request log already shows, so only its
+  // warnings and faults are printed unless asked otherwise. Set before the authorizer's logger is created.
+  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  const { startLocalApi } = await import("./local-api");
+  const { banner } = await import("./walkthrough");
+
+  const api = await startLocalApi({ port });
+  console.log(`\n${banner(api)}\n`);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    // Ctrl+C reaches npm, tsx and this process alike, and tsx may relay it once more: ignore repeats.
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the local API`);
+    setTimeout(() => process.exit(1), 5_000).unref(); // never hang on the way out
+    api.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return 3000;
+  const port = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || port > 65_535) {
+    console.error(`PORT must be a port number (0-65535), not ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return port;
+}
+
+main().catch((error: unknown) => {
+  console.error(`npm start failed: ${(error as Error)?.message ?? String(error)}`);
+  if ((error as NodeJS.ErrnoException)?.code === "EADDRINUSE") console.error("Another server has the port; try e.g. PORT=3001 npm start");
+  process.exit(1);
+});

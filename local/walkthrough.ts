@@ -1,0 +1,72 @@
+// The banner of `npm start`: what is served, in which mode, and a curl walkthrough that works when pasted
+// into a bash shell. Kept apart from the CLI so a test can run the exact text it prints.
+
+import type { LocalApi } from "./local-api";
+
+/** The route table entries the walkthrough talks about, found by their handler file rather than by path. */
+const ME_ENTRY = "lambda/me.ts";
+const REFRESH_ENTRY = "lambda/refresh.ts";
+
+/** The start-up banner: URL, mode, the served routes and (in emulator mode) the curl walkthrough. */
+export function banner(api: Pick<LocalApi, "url" | "mode" | "routes">): string {
+  const lines = [
+    `Local API listening on ${api.url} (${api.mode === "emulator" ? "emulator mode: embedded Stytch, no account needed" : "stytch mode: your Stytch project"})`,
+    "",
+    ...api.routes.map((r) => `  ${r.method.padEnd(5)} ${r.path.padEnd(16)} ${r.authorization === "stytch" ? "authorizer" : "public    "}  ${r.description}`),
+    ...(api.mode === "emulator"
+      ? [`  POST  ${"/dev/login".padEnd(16)} dev only    creates a demo member session`, `  POST  ${"/dev/logout".padEnd(16)} dev only    revokes it`]
+      : []),
+    "",
+    ...(api.mode === "emulator" ? ["Try it (paste into bash):", ...curlWalkthrough(api).map((line) => `  ${line}`)] : stytchModeHint(api)),
+    "",
+    "Ctrl+C to stop.",
+  ];
+  return lines.join("\n");
+}
+
+/** The curl walkthrough, one shell line per element (comments included). Emulator mode only: it logs in via /dev/login. */
+export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[] {
+  const me = api.routes.find((r) => r.entry === ME_ENTRY);
+  const refresh = api.routes.find((r) => r.entry === REFRESH_ENTRY);
+  const url = api.url;
+  const lines = [
+    "# 1. Log in as a demo member; the cookie jar gets stytch_session and stytch_session_jwt",
+    `curl -s -c cookies.txt -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"roles":["admin"]}' | tee login.json; echo`,
+    `JWT=$(node -p 'require("./login.json").session_jwt'); TOKEN=$(node -p 'require("./login.json").session_token')`,
+  ];
+  if (me) {
+    lines.push(
+      `# 2. ${me.method} ${me.path} with the session JWT as a bearer token`,
+      `curl -s -w '\\n' ${url}${me.path} -H "Authorization: Bearer $JWT"`,
+      `# 3. ${me.method} ${me.path} with only the cookie jar, as a browser would`,
+      `curl -s -w '\\n' -b cookies.txt ${url}${me.path}`,
+    );
+  }
+  if (refresh) {
+    lines.push(
+      `# 4. Refresh with the cookie jar: a new session JWT, and the stytch_session_jwt cookie rotated in the jar`,
+      `curl -s -w '\\n' -b cookies.txt -c cookies.txt -X ${refresh.method} ${url}${refresh.path}`,
+    );
+  }
+  lines.push("# 5. Log out: revokes the session and clears both cookies", `curl -s -w '\\n' -b cookies.txt -c cookies.txt -X POST ${url}/dev/logout`);
+  if (me) {
+    lines.push(
+      "# 6. The opaque session token is dead at once: 401",
+      `curl -s -i -w '\\n' ${url}${me.path} -H "Authorization: Bearer $TOKEN"`,
+      "# 7. The JWT still works until it expires (at most 5 minutes), unless the server runs with STYTCH_MAX_TOKEN_AGE_SECONDS=0",
+      `curl -s -w '\\n' ${url}${me.path} -H "Authorization: Bearer $JWT"`,
+    );
+  }
+  return lines;
+}
+
+function stytchModeHint(api: Pick<LocalApi, "url" | "routes">): string[] {
+  const me = api.routes.find((r) => r.entry === ME_ENTRY);
+  if (!me) return [];
+  return [
+    "Sign in through your app (Stytch frontend SDK), copy its stytch_session_jwt cookie, then:",
+    "  JWT='<the cookie value>'",
+    `  curl -s -w '\\n' ${api.url}${me.path} -H "Authorization: Bearer $JWT"`,
+    "(/dev/login and /dev/logout exist only with the embedded emulator: unset STYTCH_PROJECT_ID and STYTCH_SECRET.)",
+  ];
+}

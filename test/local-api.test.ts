@@ -1,0 +1,311 @@
+// End-to-end tests of the local API (`npm start`) over real HTTP: the route table behind the real authorizer,
+// the embedded Stytch emulator, the dev login/logout routes and the request log.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { API_ROUTES } from "../infra/routes";
+import { logger } from "../lambda/lib/log";
+import { startLocalApi, type LocalApi } from "../local/local-api";
+
+const ME = API_ROUTES.find((route) => route.entry === "lambda/me.ts")!;
+const REFRESH = API_ROUTES.find((route) => route.entry === "lambda/refresh.ts")!;
+
+let api: LocalApi;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  // The handlers' own structured logs would drown the test output; the log-leak test turns them back on.
+  logger.setLogLevel("SILENT");
+  // env: {} keeps the tests on the embedded emulator even if the shell has real Stytch credentials.
+  api = await startLocalApi({ port: 0, env: {}, log: (line) => logLines.push(line) });
+});
+
+afterAll(async () => {
+  await api?.close();
+});
+
+afterEach(() => {
+  if (api?.stytch) api.stytch.faults.authenticate = "none";
+});
+
+interface Login {
+  session_token: string;
+  session_jwt: string;
+  member_id: string;
+  organization_id: string;
+}
+
+async function login(body?: unknown): Promise<{ status: number; json: Login; cookies: string[] }> {
+  const res = await fetch(`${api.url}/dev/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: (await res.json()) as Login, cookies: res.headers.getSetCookie() };
+}
+
+function getMe(headers: Record<string, string> = {}, base = api.url): Promise<Response> {
+  return fetch(`${base}${ME.path}`, { method: ME.method, headers });
+}
+
+function cookie(setCookies: string[], name: string): string | undefined {
+  return setCookies.find((line) => line.startsWith(`${name}=`));
+}
+
+function cleared(setCookie: string | undefined): boolean {
+  return setCookie !== undefined && /=;/.test(setCookie) && (/Max-Age=0/i.test(setCookie) || /Expires=Thu, 01 Jan 1970/i.test(setCookie));
+}
+
+/** The log line of the request answered last. */
+function lastLogLine(): string {
+  return logLines[logLines.length - 1] ?? "";
+}
+
+describe("the local API", () => {
+  it("says at start-up that it runs on the embedded emulator", () => {
+    expect(api.mode).toBe("emulator");
+    expect(api.stytch).toBeDefined();
+    expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(logLines[0]).toContain(`embedded emulator at ${api.stytch!.url}`);
+  });
+
+  it("runs against a configured Stytch project (stytch mode), passing its settings through, without dev routes", async () => {
+    const stytch = api.stytch!;
+    // "Real" Stytch here is the same emulator, named through the variables a developer would set.
+    const configured = await startLocalApi({ port: 0, quiet: true, env: { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } });
+    try {
+      expect(configured.mode).toBe("stytch");
+      expect(configured.stytch).toBeUndefined();
+      expect((await fetch(`${configured.url}/dev/login`, { method: "POST" })).status).toBe(404);
+      const { json } = await login();
+      expect((await getMe({ authorization: `Bearer ${json.session_token}` }, configured.url)).status).toBe(200);
+    } finally {
+      await configured.close();
+    }
+  });
+
+  it("fails at start-up on an invalid configuration, or on a second Stytch emulator in the same process, and cleans up", async () => {
+    const before = { ...process.env };
+    await expect(startLocalApi({ port: 0, quiet: true, env: { STYTCH_PROJECT_ID: "not-a-project", STYTCH_SECRET: "s" } })).rejects.toThrow(/STYTCH_PROJECT_ID/);
+    // The handler modules already hold the first emulator's settings; a second one would silently be ignored.
+    await expect(startLocalApi({ port: 0, quiet: true, env: {} })).rejects.toThrow(/already loaded/);
+    expect(process.env).toEqual(before);
+  });
+
+  it("answers 401 Unauthorized to a request without any credential", async () => {
+    const res = await getMe();
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ message: "Unauthorized" });
+    expect(lastLogLine()).toMatch(/^GET \/me 401 authorizer=missing_credential \d+\.\dms$/);
+  });
+
+  it("answers 401 to a garbage bearer token and to an unknown session token", async () => {
+    expect((await getMe({ authorization: "Bearer not a token at all" })).status).toBe(401);
+    expect((await getMe({ authorization: `Bearer ${"x".repeat(44)}` })).status).toBe(401);
+  });
+
+  it("logs in a demo member with the four fields and both cookies set like the Stytch SDK", async () => {
+    const { status, json, cookies } = await login();
+    expect(status).toBe(200);
+    expect(json.session_token).toMatch(/^[A-Za-z0-9_-]{44}$/);
+    expect(json.session_jwt.split(".")).toHaveLength(3);
+    expect(json.member_id).toMatch(/^member-test-/);
+    expect(json.organization_id).toMatch(/^organization-test-/);
+    expect(cookie(cookies, "stytch_session")).toMatch(new RegExp(`^stytch_session=${json.session_token}; Path=/; SameSite=Lax; Expires=\\w{3}, `));
+    expect(cookie(cookies, "stytch_session_jwt")).toMatch(new RegExp(`^stytch_session_jwt=${json.session_jwt.replace(/\./g, "\\.")}; Path=/; SameSite=Lax; Expires=`));
+    // Scripts must read them (the SDK writes them with document.cookie), and plain-http localhost would drop Secure ones.
+    for (const line of cookies) expect(line).not.toMatch(/HttpOnly|Secure/i);
+  });
+
+  it("refuses a login body that is not JSON, or has unknown or invalid fields, with 400", async () => {
+    const post = (body: string) => fetch(`${api.url}/dev/login`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    for (const body of ["{not json", "[]", '{"organizationSlug":"acme"}', '{"roles":"admin"}', '{"roles":[""]}', '{"email":"nobody"}', '{"organization_slug":"A B"}']) {
+      const res = await post(body);
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as { message: string }).message).toBeTruthy();
+    }
+  });
+
+  it("answers GET /me with the member who logged in, for the JWT as a bearer token", async () => {
+    const { json } = await login({ roles: ["admin", "editor"], organization_slug: "globex", email: "ada@globex.example" });
+    const res = await getMe({ authorization: `Bearer ${json.session_jwt}` });
+    expect(res.status).toBe(200);
+    const { member } = (await res.json()) as { member: Record<string, unknown> };
+    expect(member).toMatchObject({ memberId: json.member_id, organizationId: json.organization_id, organizationSlug: "globex", email: "ada@globex.example", authMethod: "jwt" });
+    expect(Array.isArray(member.roles)).toBe(true);
+    expect(new Set(member.roles as string[])).toEqual(new Set(["stytch_member", "admin", "editor"]));
+    expect(lastLogLine()).toMatch(/^GET \/me 200 authorizer=allow:(local|cache) /);
+  });
+
+  it("answers GET /me for a browser that only has the stytch_session cookie, via the session token", async () => {
+    const { json } = await login({ roles: ["viewer"] });
+    const res = await getMe({ cookie: `stytch_session=${json.session_token}` });
+    expect(res.status).toBe(200);
+    const { member } = (await res.json()) as { member: Record<string, unknown> };
+    expect(member).toMatchObject({ memberId: json.member_id, organizationId: json.organization_id, authMethod: "session_token" });
+    expect(member.roles).toEqual(expect.arrayContaining(["viewer"]));
+    expect(lastLogLine()).toContain("authorizer=allow:remote");
+  });
+
+  it("refreshes with the session cookie: a new JWT in the body and the stytch_session_jwt cookie rotated", async () => {
+    const { json } = await login();
+    // JWTs minted within the same second can be identical; make sure the refreshed one is minted later.
+    await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 20));
+    const res = await fetch(`${api.url}${REFRESH.path}`, { method: REFRESH.method, headers: { cookie: `stytch_session=${json.session_token}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { session_jwt: string; member_id: string; organization_id: string; session_expires_at: string };
+    expect(body).toMatchObject({ member_id: json.member_id, organization_id: json.organization_id });
+    expect(body.session_jwt.split(".")).toHaveLength(3);
+    expect(body.session_jwt).not.toBe(json.session_jwt);
+    const jwtCookie = cookie(res.headers.getSetCookie(), "stytch_session_jwt");
+    expect(jwtCookie?.split(";")[0]).toBe(`stytch_session_jwt=${body.session_jwt}`);
+    // The refreshed JWT is a working credential.
+    expect((await getMe({ authorization: `Bearer ${body.session_jwt}` })).status).toBe(200);
+  });
+
+  describe("after POST /dev/logout", () => {
+    let strict: LocalApi | undefined;
+    afterAll(async () => {
+      await strict?.close();
+    });
+
+    it("rejects the opaque token and refresh at once, while the unexpired JWT works until strict mode is on", async () => {
+      const { json } = await login();
+      // A strict-mode server on the same emulator, so it sees the same sessions and revocations.
+      strict = await startLocalApi({ port: 0, quiet: true, env: { STYTCH_MAX_TOKEN_AGE_SECONDS: "0" }, stytch: api.stytch });
+      expect((await getMe({ authorization: `Bearer ${json.session_jwt}` }, strict.url)).status).toBe(200);
+
+      const logout = await fetch(`${api.url}/dev/logout`, { method: "POST", headers: { cookie: `stytch_session=${json.session_token}; stytch_session_jwt=${json.session_jwt}` } });
+      expect(logout.status).toBe(200);
+      expect(cleared(cookie(logout.headers.getSetCookie(), "stytch_session"))).toBe(true);
+      expect(cleared(cookie(logout.headers.getSetCookie(), "stytch_session_jwt"))).toBe(true);
+
+      const opaque = await getMe({ authorization: `Bearer ${json.session_token}` });
+      expect(opaque.status).toBe(401);
+      expect(lastLogLine()).toContain("authorizer=revoked");
+
+      const refresh = await fetch(`${api.url}${REFRESH.path}`, { method: REFRESH.method, headers: { cookie: `stytch_session=${json.session_token}` } });
+      expect(refresh.status).toBe(401);
+      expect(cleared(cookie(refresh.headers.getSetCookie(), "stytch_session"))).toBe(true);
+      expect(cleared(cookie(refresh.headers.getSetCookie(), "stytch_session_jwt"))).toBe(true);
+
+      // The JWT is verified locally and has not expired: it keeps working (the documented revocation lag)...
+      expect((await getMe({ authorization: `Bearer ${json.session_jwt}` })).status).toBe(200);
+      // ...unless every JWT is checked with Stytch.
+      expect((await getMe({ authorization: `Bearer ${json.session_jwt}` }, strict.url)).status).toBe(401);
+    });
+
+    it("answers 401 to a logout without a credential or for an unknown session, and still clears the cookies", async () => {
+      const none = await fetch(`${api.url}/dev/logout`, { method: "POST" });
+      expect(none.status).toBe(401);
+      expect(cleared(cookie(none.headers.getSetCookie(), "stytch_session"))).toBe(true);
+      const unknown = await fetch(`${api.url}/dev/logout`, { method: "POST", headers: { authorization: `Bearer ${"y".repeat(44)}` } });
+      expect(unknown.status).toBe(401);
+    });
+  });
+
+  it("answers 503 with Retry-After for an opaque token while Stytch is down, and still 200 for a valid JWT", async () => {
+    const { json } = await login();
+    api.stytch!.faults.authenticate = "500";
+    const opaque = await getMe({ authorization: `Bearer ${json.session_token}` });
+    expect(opaque.status).toBe(503);
+    expect(opaque.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await opaque.json()).toMatchObject({ message: "Service Unavailable" });
+    expect(lastLogLine()).toMatch(/ 503 authorizer=upstream_/);
+    const jwt = await getMe({ authorization: `Bearer ${json.session_jwt}` });
+    expect(jwt.status).toBe(200);
+  });
+
+  it("never runs the authorizer on public routes, even for a valid JWT, and gives them no authorizer context", async () => {
+    const { json } = await login();
+    const publicRoutes = API_ROUTES.filter((route) => route.authorization === "none");
+    expect(publicRoutes.length).toBeGreaterThan(0);
+    for (const route of publicRoutes) {
+      const res = await fetch(`${api.url}${route.path}`, { method: route.method, headers: { authorization: `Bearer ${json.session_jwt}` } });
+      expect(res.headers.get("x-amzn-errortype"), route.path).toBeNull();
+      expect(lastLogLine()).toMatch(new RegExp(`^${route.method} ${route.path} \\d+ authorizer=- `));
+    }
+  });
+
+  it("answers 404 for unknown paths, 405 with Allow for other methods, and 204 to OPTIONS, without running the authorizer", async () => {
+    const { json } = await login();
+    const unknown = await fetch(`${api.url}/nope`, { headers: { authorization: `Bearer ${json.session_jwt}` } });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ message: "Not Found" });
+    expect(lastLogLine()).toContain("authorizer=-");
+    // The path only matches exactly: no trailing slash, no sub-paths, no stage prefix.
+    for (const path of [`${ME.path}/`, `${ME.path}/x`, `/local${ME.path}`]) expect((await fetch(`${api.url}${path}`)).status, path).toBe(404);
+
+    const wrong = await fetch(`${api.url}${ME.path}`, { method: "DELETE", headers: { authorization: `Bearer ${json.session_jwt}` } });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe(`${ME.method}, OPTIONS`);
+    expect(lastLogLine()).toContain("authorizer=-");
+
+    const options = await fetch(`${api.url}${ME.path}`, { method: "OPTIONS" });
+    expect(options.status).toBe(204);
+    expect(options.headers.get("allow")).toBe(`${ME.method}, OPTIONS`);
+  });
+
+  it("serves exactly the routes of the shared route table", async () => {
+    expect(api.routes).toBe(API_ROUTES);
+    const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+    for (const route of API_ROUTES) {
+      const res = await fetch(`${api.url}${route.path}`, { method: route.method });
+      expect([404, 405], `${route.method} ${route.path}`).not.toContain(res.status);
+      if (route.authorization === "stytch") {
+        // The gateway's own 401: the authorizer ran and found no credential.
+        expect(res.status).toBe(401);
+        expect(res.headers.get("x-amzn-errortype")).toBe("UnauthorizedException");
+        expect(lastLogLine()).toContain("authorizer=missing_credential");
+      } else {
+        expect(res.headers.get("x-amzn-errortype")).toBeNull();
+        expect(lastLogLine()).toContain("authorizer=-");
+      }
+      const atPath = API_ROUTES.filter((r) => r.path === route.path).map((r) => r.method);
+      const options = await fetch(`${api.url}${route.path}`, { method: "OPTIONS" });
+      expect(options.status).toBe(204);
+      expect(options.headers.get("allow")?.split(", ").sort()).toEqual([...atPath, "OPTIONS"].sort());
+      for (const method of methods.filter((m) => !atPath.includes(m as never))) {
+        expect((await fetch(`${api.url}${route.path}`, { method })).status, `${method} ${route.path}`).toBe(405);
+      }
+    }
+  });
+
+  it("never writes a JWT or session token to the request log or the console", async () => {
+    // Captured without being printed; the handlers log at INFO here, so their denial and fault lines are included.
+    const spies = (["log", "info", "warn", "error", "debug"] as const).map((name) => vi.spyOn(console, name).mockImplementation(() => undefined));
+    logger.setLogLevel("INFO");
+    const before = logLines.length;
+    try {
+      const { json, cookies } = await login();
+      const jar = cookies.map((line) => line.split(";")[0]).join("; ");
+      await getMe({ authorization: `Bearer ${json.session_jwt}` });
+      await getMe({ cookie: jar });
+      await getMe({ cookie: `stytch_session=${json.session_token}` });
+      await fetch(`${api.url}${ME.path}?token=${json.session_jwt}`);
+      await fetch(`${api.url}${ME.path}/${json.session_jwt}`);
+      await fetch(`${api.url}/${json.session_token}`);
+      const refreshed = await fetch(`${api.url}${REFRESH.path}`, { method: REFRESH.method, headers: { cookie: jar } });
+      const refreshedJwt = refreshed.ok ? ((await refreshed.json()) as { session_jwt: string }).session_jwt : "unused";
+      await fetch(`${api.url}/dev/logout`, { method: "POST", headers: { cookie: jar } });
+      await getMe({ authorization: `Bearer ${json.session_token}` }); // revoked → denial logged
+      api.stytch!.faults.authenticate = "500";
+      await getMe({ cookie: `stytch_session=${json.session_token}` }); // fault logged
+
+      const lines = logLines.slice(before);
+      expect(lines).toHaveLength(11);
+      const consoleText = spies.flatMap((spy) => spy.mock.calls.map((args) => args.map((arg) => (typeof arg === "string" ? arg : JSON.stringify(arg))).join(" ")));
+      for (const text of [...lines, ...consoleText]) {
+        for (const secret of [json.session_jwt, json.session_token, refreshedJwt, json.session_jwt.split(".")[2]!, json.session_token.slice(0, 16)]) {
+          expect(text).not.toContain(secret);
+        }
+        expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/); // no JWT of any kind
+      }
+      // The capture works: the authorizer's own denial and fault lines are in it.
+      expect(consoleText.join("\n")).toMatch(/revoked[\s\S]*upstream_unavailable/);
+      expect(lines.some((line) => line.startsWith(`GET ${ME.path}/… 404 authorizer=- `))).toBe(true);
+    } finally {
+      logger.setLogLevel("SILENT");
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+});
