@@ -1,10 +1,11 @@
 // End-to-end behaviour of the authorizer handler against the loopback Stytch emulator: real HTTP,
 // real RSA keys, real JWKS. Each `createAuthorizer()` is a cold container.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT, type AuthorizerHandler } from "../lambda/authorizer";
-import { startStytchEmulator, type CreatedSession, type StytchEmulator } from "./emulator/stytch-emulator";
-import { startSecretsManagerEmulator, type SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
+import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
+import type { CreatedSession, StytchEmulator } from "./emulator/stytch-emulator";
+import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 import { httpV1Event, httpV2Event, restRequestEvent, STAGE_RESOURCE, tokenEvent, ROUTE_ARN } from "./support/authorizer-events";
 import { forgeries } from "./support/forgeries";
 
@@ -34,18 +35,9 @@ async function outcome(handler: AuthorizerHandler, event: Parameters<AuthorizerH
   }
 }
 
-beforeAll(async () => {
-  stytch = await startStytchEmulator();
-});
-
-afterAll(async () => {
-  await stytch.close();
-});
+useStytchEmulator((emulator) => (stytch = emulator));
 
 beforeEach(() => {
-  stytch.resetCounters();
-  stytch.faults.authenticate = "none";
-  stytch.faults.jwks = "none";
   logLines = [];
   for (const method of ["log", "info", "warn", "error", "debug"] as const) {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
@@ -497,28 +489,7 @@ describe("configuration", () => {
 describe("the project secret from Secrets Manager", () => {
   let secretsManager: SecretsManagerEmulator;
   const secretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stytch-project-secret-AbCdEf";
-  const saved: Record<string, string | undefined> = {};
-
-  beforeAll(async () => {
-    secretsManager = await startSecretsManagerEmulator();
-    for (const [name, value] of Object.entries(secretsManager.sdkEnvironment())) {
-      saved[name] = process.env[name];
-      process.env[name] = value;
-    }
-  });
-
-  afterAll(async () => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-    await secretsManager.close();
-  });
-
-  beforeEach(() => {
-    secretsManager.failing = false;
-    secretsManager.calls.getSecretValue = 0;
-  });
+  useSecretsManagerEmulator((emulator) => (secretsManager = emulator));
 
   test("the secret is read once per container and used for Stytch calls", async () => {
     secretsManager.secrets.set(secretArn, JSON.stringify({ secret: stytch.secret }));

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { isLoopbackHost, loadAuthorizerConfig, loadStytchConfig } from "../lambda/lib/config";
 import { ConfigurationError } from "../lambda/lib/errors";
+import { thrownBy } from "./support/thrown";
 
 const PROJECT_ID = "project-test-1befd812-e9e6-49fe-bdc1-c8df2bfa702a";
 const LIVE_PROJECT_ID = "project-live-1befd812-e9e6-49fe-bdc1-c8df2bfa702a";
@@ -17,12 +18,7 @@ function env(overrides: Record<string, string | undefined> = {}): Record<string,
 
 /** Runs `fn`, asserts it threw a ConfigurationError, and returns it for further checks. */
 function configError(fn: () => unknown): ConfigurationError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
+  const caught = thrownBy(fn);
   expect(caught).toBeInstanceOf(ConfigurationError);
   expect((caught as ConfigurationError).reason).toBe("bad_config");
   return caught as ConfigurationError;

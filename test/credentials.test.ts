@@ -12,6 +12,7 @@ import { describe, expect, test } from "vitest";
 import { findCredential, MAX_CREDENTIAL_LENGTH, type CookieNames } from "../lambda/lib/credentials";
 import { MalformedCredentialError } from "../lambda/lib/errors";
 import { parseSessionJwt } from "../lambda/lib/session-jwt";
+import { thrownBy } from "./support/thrown";
 
 const NAMES: CookieNames = { jwtCookieName: "stytch_session_jwt", sessionCookieName: "stytch_session" };
 
@@ -74,12 +75,7 @@ function httpApiV2Event(headers: Record<string, string>, cookies: string[] = [])
 
 /** Asserts that `fn` throws MalformedCredentialError with reason "malformed". */
 function expectMalformed(fn: () => unknown): MalformedCredentialError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
+  const caught = thrownBy(fn);
   expect(caught).toBeInstanceOf(MalformedCredentialError);
   expect((caught as MalformedCredentialError).reason).toBe("malformed");
   return caught as MalformedCredentialError;

@@ -13,6 +13,7 @@ import {
   type AuthorizerContext,
   type MemberSession,
 } from "../lambda/member-context";
+import { thrownBy } from "./support/thrown";
 
 const MEMBER: MemberSession = {
   memberId: "member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f",
@@ -72,12 +73,7 @@ function httpApiEvent(context: Record<string, unknown>): Pick<APIGatewayProxyEve
 
 /** Asserts that `fn` throws MissingMemberContextError, and returns its message. */
 function expectMissing(fn: () => unknown): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
+  const caught = thrownBy(fn);
   expect(caught).toBeInstanceOf(MissingMemberContextError);
   expect((caught as Error).name).toBe("MissingMemberContextError");
   return (caught as Error).message;

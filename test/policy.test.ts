@@ -6,6 +6,7 @@ import { describe, expect, test } from "vitest";
 import { UnsupportedEventError } from "../lambda/lib/errors";
 import { allowResponse, stageResourceArn, type AllowResponse } from "../lambda/lib/policy";
 import type { AuthorizerContext } from "../lambda/member-context";
+import { thrownBy } from "./support/thrown";
 
 const MEMBER_ID = "member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f";
 const CONTEXT: AuthorizerContext = {
@@ -21,12 +22,7 @@ const CONTEXT: AuthorizerContext = {
 
 /** Asserts that `fn` throws UnsupportedEventError with reason "bad_event". */
 function expectBadEvent(fn: () => unknown): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
+  const caught = thrownBy(fn);
   expect(caught).toBeInstanceOf(UnsupportedEventError);
   expect((caught as UnsupportedEventError).reason).toBe("bad_event");
 }

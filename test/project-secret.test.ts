@@ -1,9 +1,10 @@
 // The project secret: a value from the environment, or read once from Secrets Manager with the AWS SDK.
 
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { ConfigurationError, SecretUnavailableError } from "../lambda/lib/errors";
 import { createSecretProvider, extractSecret } from "../lambda/lib/project-secret";
-import { startSecretsManagerEmulator, type SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
+import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
+import { useSecretsManagerEmulator } from "./support/fixtures";
 
 describe("extracting the secret from a SecretString", () => {
   test.each([
@@ -22,23 +23,7 @@ describe("extracting the secret from a SecretString", () => {
 describe("reading the secret from Secrets Manager", () => {
   let secretsManager: SecretsManagerEmulator;
   const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stytch-AbCdEf";
-  const saved: Record<string, string | undefined> = {};
-
-  beforeAll(async () => {
-    secretsManager = await startSecretsManagerEmulator();
-    for (const [name, value] of Object.entries(secretsManager.sdkEnvironment())) {
-      saved[name] = process.env[name];
-      process.env[name] = value;
-    }
-  });
-
-  afterAll(async () => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-    await secretsManager.close();
-  });
+  useSecretsManagerEmulator((emulator) => (secretsManager = emulator));
 
   test("the secret is read once and then served from memory", async () => {
     secretsManager.secrets.set(arn, "secret-test-from-secrets-manager");

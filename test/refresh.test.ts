@@ -1,9 +1,10 @@
 // The refresh endpoint against the loopback Stytch emulator: one test (at least) per status code.
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createRefreshHandler, MAX_BODY_BYTES, type RefreshHandler } from "../lambda/refresh";
-import { startStytchEmulator, type StytchEmulator } from "./emulator/stytch-emulator";
+import type { StytchEmulator } from "./emulator/stytch-emulator";
+import { useStytchEmulator } from "./support/fixtures";
 import { forgeries } from "./support/forgeries";
 
 let stytch: StytchEmulator;
@@ -64,19 +65,7 @@ async function call(handler: RefreshHandler, event: APIGatewayProxyEvent | APIGa
   return (await handler(event)) as APIGatewayProxyResult;
 }
 
-beforeAll(async () => {
-  stytch = await startStytchEmulator();
-});
-
-afterAll(async () => {
-  await stytch.close();
-});
-
-beforeEach(() => {
-  stytch.resetCounters();
-  stytch.faults.authenticate = "none";
-  stytch.faults.jwks = "none";
-});
+useStytchEmulator((emulator) => (stytch = emulator));
 
 describe("200: a live session gets a fresh JWT and rotated cookies", () => {
   test("the session cookie is exchanged for a new JWT, with cookies that expire with the session", async () => {

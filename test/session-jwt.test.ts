@@ -15,6 +15,7 @@ import {
   type AuthorizerError,
 } from "../lambda/lib/errors";
 import { checkClaims, parseSessionJwt, toMemberSession, verifySignature, type ClaimRules } from "../lambda/lib/session-jwt";
+import { thrownBy } from "./support/thrown";
 
 const PROJECT_ID = "project-test-1befd812-e9e6-49fe-bdc1-c8df2bfa702a";
 const KID = "jwk-test-e9745fbf-3b44-491b-b402-aff8f13eec69";
@@ -87,12 +88,7 @@ const GOOD_JWT = signJwt(HEADER, memberPayload());
 
 /** Runs `fn`, asserts the exact error class and reason code, and returns the error. */
 function expectError<E extends AuthorizerError>(fn: () => unknown, errorClass: abstract new (...args: never[]) => E, reason: string): E {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
+  const caught = thrownBy(fn);
   expect(caught).toBeInstanceOf(errorClass);
   expect((caught as E).constructor).toBe(errorClass);
   expect((caught as E).reason).toBe(reason);

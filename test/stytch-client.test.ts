@@ -1,7 +1,7 @@
 // The Stytch sessions client over real HTTP against the emulator: wire format, error mapping,
 // the single retry, the shared deadline and the coalescing of identical calls.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   RejectedByStytchError,
   RevokedSessionError,
@@ -11,7 +11,8 @@ import {
   UpstreamUnavailableError,
 } from "../lambda/lib/errors";
 import { StytchClient } from "../lambda/lib/stytch-client";
-import { startStytchEmulator, type StytchEmulator } from "./emulator/stytch-emulator";
+import type { StytchEmulator } from "./emulator/stytch-emulator";
+import { useStytchEmulator } from "./support/fixtures";
 
 let stytch: StytchEmulator;
 
@@ -26,18 +27,7 @@ function client(overrides: { secret?: string; timeoutMs?: number } = {}): Stytch
 
 const soon = () => Date.now() + 5_000;
 
-beforeAll(async () => {
-  stytch = await startStytchEmulator();
-});
-
-afterAll(async () => {
-  await stytch.close();
-});
-
-beforeEach(() => {
-  stytch.resetCounters();
-  stytch.faults.authenticate = "none";
-});
+useStytchEmulator((emulator) => (stytch = emulator));
 
 describe("the request", () => {
   test("sends HTTP Basic project credentials and exactly the one credential given", async () => {

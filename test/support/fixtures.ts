@@ -1,0 +1,54 @@
+// Shared vitest fixtures: one emulator per test file, reset before every test.
+
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { startSecretsManagerEmulator, type SecretsManagerEmulator } from "../emulator/secrets-manager-emulator";
+import { startStytchEmulator, type StytchEmulator } from "../emulator/stytch-emulator";
+
+/**
+ * Starts one Stytch emulator for the enclosing file or describe block, hands it over through `use`,
+ * and before each test zeroes its counters and switches its faults off.
+ */
+export function useStytchEmulator(use: (emulator: StytchEmulator) => void): void {
+  let emulator: StytchEmulator | undefined;
+  beforeAll(async () => {
+    emulator = await startStytchEmulator();
+    use(emulator);
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+  beforeEach(() => {
+    emulator!.resetCounters();
+    emulator!.faults.authenticate = "none";
+    emulator!.faults.jwks = "none";
+  });
+}
+
+/**
+ * Starts a Secrets Manager emulator for the enclosing describe block and points the AWS SDK at it
+ * (endpoint, region, dummy credentials) through the environment, restoring the environment afterwards.
+ * Before each test it stops failing and zeroes its call counter.
+ */
+export function useSecretsManagerEmulator(use: (emulator: SecretsManagerEmulator) => void): void {
+  let emulator: SecretsManagerEmulator | undefined;
+  const saved: Record<string, string | undefined> = {};
+  beforeAll(async () => {
+    emulator = await startSecretsManagerEmulator();
+    for (const [name, value] of Object.entries(emulator.sdkEnvironment())) {
+      saved[name] = process.env[name];
+      process.env[name] = value;
+    }
+    use(emulator);
+  });
+  afterAll(async () => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await emulator?.close();
+  });
+  beforeEach(() => {
+    emulator!.failing = false;
+    emulator!.calls.getSecretValue = 0;
+  });
+}
