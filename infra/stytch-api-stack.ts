@@ -120,6 +120,8 @@ export class StytchApiStack extends Stack {
           handler: route.handler,
           description: route.description,
           tracing,
+          // REST APIs leave CORS headers on real responses to the function.
+          environment: { CORS_ALLOWED_ORIGINS: origins.join(",") },
         }),
       Refresh: (route) =>
         new StytchRefreshFunction(this, route.functionId, {

@@ -5,20 +5,37 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyResult } from "aws-lambda";
 import { getMemberContext, MissingMemberContextError } from "./member-context";
 
+// REST APIs leave CORS on actual responses to the integration (HTTP APIs add the headers themselves),
+// so a browser app on an allowed origin needs them from here to read the answer of a credentialed call.
+const ALLOWED_ORIGINS = new Set(
+  (process.env.CORS_ALLOWED_ORIGINS ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean),
+);
+
 /** `GET /me`: the member as JSON, for REST (v1) and HTTP API (v2) events. */
 export async function handler(
   event: APIGatewayProxyEvent | APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>,
 ): Promise<APIGatewayProxyResult> {
+  const cors = corsHeaders(event.headers ?? {});
   try {
     const member = getMemberContext(event);
-    return json(200, { member });
+    return json(200, { member }, cors);
   } catch (error) {
     // Only reachable when the route was deployed without the authorizer: a server-side mistake.
-    if (error instanceof MissingMemberContextError) return json(500, { message: "route is not behind the Stytch authorizer" });
+    if (error instanceof MissingMemberContextError) return json(500, { message: "route is not behind the Stytch authorizer" }, cors);
     throw error;
   }
 }
 
-function json(statusCode: number, body: unknown): APIGatewayProxyResult {
-  return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify(body) };
+function corsHeaders(headers: Record<string, string | undefined>): Record<string, string> {
+  let origin: string | undefined;
+  for (const name in headers) if (name.toLowerCase() === "origin") origin = headers[name];
+  if (origin === undefined || !ALLOWED_ORIGINS.has(origin)) return {};
+  return { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "Origin" };
+}
+
+function json(statusCode: number, body: unknown, headers: Record<string, string>): APIGatewayProxyResult {
+  return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store", ...headers }, body: JSON.stringify(body) };
 }

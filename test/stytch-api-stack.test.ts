@@ -143,9 +143,9 @@ describe("StytchApiStack", () => {
     }
   });
 
-  test("the me function gets no environment; the refresh function gets the refresh settings and reads the secret", () => {
+  test("the me function gets only the CORS allow-list; the refresh function gets the refresh settings and reads the secret", () => {
     const me = stack.getLogicalId(stack.functions.get("Me")!.node.defaultChild as never);
-    expect(resources[me].Properties.Environment).toBeUndefined();
+    expect(resources[me].Properties.Environment).toEqual({ Variables: { CORS_ALLOWED_ORIGINS: ORIGINS.join(",") } });
     const refresh = stack.getLogicalId(stack.functions.get("Refresh")!.node.defaultChild as never);
     const [[secretId]] = ofType("AWS::SecretsManager::Secret");
     expect(resources[refresh].Properties.Environment.Variables).toMatchObject({
