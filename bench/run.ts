@@ -185,7 +185,7 @@ async function main(): Promise<void> {
     memoryTokens === MEMORY_TOKENS_GOAL
       ? `${MEMORY_TOKENS_GOAL.toLocaleString("en-US")} distinct tokens (signing + handling estimated at ${goalSeconds.toFixed(0)} s, within the ${MEMORY_BUDGET_SECONDS} s budget)`
       : `${memoryTokens.toLocaleString("en-US")} distinct tokens (${MEMORY_TOKENS_GOAL.toLocaleString("en-US")} would take ~${goalSeconds.toFixed(0)} s to sign and handle, over the ${MEMORY_BUDGET_SECONDS} s budget${process.env.BENCH_MEMORY_TOKENS ? "; set by BENCH_MEMORY_TOKENS" : ""})`;
-  console.log(`\nMemory: ${memoryNote}, each signed with RS256 and sent once through a fresh handler…`);
+  console.log(`\nMemory: ${memoryNote}, each signed with RS256 and sent twice (the verdict cache keeps a JWT from its second sighting) through a fresh handler…`);
   // Growth is judged from a point well past the cache's cap (at least twice the cap, and a quarter of the stream).
   const reference = Math.min(memoryTokens, Math.max(2 * VERDICT_CACHE_CAP, Math.round(0.25 * memoryTokens)));
   const checkpoints = [VERDICT_CACHE_CAP, reference, ...[0.1, 0.5, 0.75].map((f) => Math.round(f * memoryTokens))];

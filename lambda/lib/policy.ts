@@ -45,10 +45,17 @@ export function stageResourceArn(methodArn: string | undefined): string {
   return `${match[1]}/*/*`;
 }
 
+let lastPolicy: { readonly methodArn: string; readonly policy: PolicyDocument } | undefined;
+
 function stagePolicy(methodArn: string | undefined): PolicyDocument {
+  // A warm container mostly sees the same few ARNs: compare with the last one before hashing.
+  if (lastPolicy !== undefined && lastPolicy.methodArn === methodArn) return lastPolicy.policy;
   // Keyed by the exact ARN, so each distinct ARN is validated once; the map stays small (routes × stages).
   const known = methodArn === undefined ? undefined : stagePolicies.get(methodArn);
-  if (known) return known;
+  if (known) {
+    lastPolicy = { methodArn: methodArn as string, policy: known };
+    return known;
+  }
   const resource = stageResourceArn(methodArn);
   const policy: PolicyDocument = Object.freeze({
     Version: "2012-10-17",
@@ -56,5 +63,6 @@ function stagePolicy(methodArn: string | undefined): PolicyDocument {
   }) as PolicyDocument;
   if (stagePolicies.size >= STAGE_POLICY_LIMIT) stagePolicies.clear();
   stagePolicies.set(methodArn as string, policy);
+  lastPolicy = { methodArn: methodArn as string, policy };
   return policy;
 }

@@ -67,8 +67,10 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 // Headers repeat across tokens (same alg, kid, typ), so a validated header segment is parsed once.
+// The last one is checked first: comparing two short strings is cheaper than hashing one.
 const headerCache = new Map<string, SessionJwtHeader>();
 const HEADER_CACHE_LIMIT = 32;
+let lastHeader: { readonly segment: string; readonly header: SessionJwtHeader } | undefined;
 
 /**
  * Splits and decodes a compact JWS, and checks the header: `alg` must be RS256, `typ` JWT, a `kid`
@@ -85,7 +87,7 @@ export function parseSessionJwt(token: string): ParsedSessionJwt {
   const payloadSegment = token.slice(firstDot + 1, secondDot);
   const signatureSegment = token.slice(secondDot + 1);
   if (!BASE64URL.test(signatureSegment)) throw new MalformedCredentialError("signature is not base64url");
-  const header = headerCache.get(headerSegment) ?? parseHeader(headerSegment);
+  const header = lastHeader?.segment === headerSegment ? lastHeader.header : (headerCache.get(headerSegment) ?? parseHeader(headerSegment));
   return {
     header,
     payload: decodeJsonObject(payloadSegment, "payload"),
@@ -220,6 +222,7 @@ function parseHeader(segment: string): SessionJwtHeader {
   const parsed: SessionJwtHeader = Object.freeze({ alg: "RS256", kid: header.kid });
   if (headerCache.size >= HEADER_CACHE_LIMIT) headerCache.delete(headerCache.keys().next().value as string);
   headerCache.set(segment, parsed);
+  lastHeader = { segment, header: parsed };
   return parsed;
 }
 

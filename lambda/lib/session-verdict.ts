@@ -119,7 +119,7 @@ function settleAuthenticJwt(
   const memberSession = toMemberSession(payload);
   if (claims.status !== "valid") return authenticateRemotely(credential, deadline, deps);
   const context = toAuthorizerContext(memberSession);
-  deps.verdictCache.set(credential.value, { memberSession, context, notAfterMs: claims.notAfterMs });
+  deps.verdictCache.offer(credential.value, { memberSession, context, notAfterMs: claims.notAfterMs });
   return { memberSession, context, path: "local" };
 }
 

@@ -18,16 +18,25 @@ interface Entry {
   readonly verdict: CachedVerdict;
 }
 
+/** Keys offered once and not yet admitted; cleared wholesale when this many accumulate. */
+const DOORKEEPER_LIMIT = 8_192;
+
 /**
  * An insertion-ordered map with a hard cap: when full, the oldest entry goes. Memory stays bounded
  * however many distinct tokens arrive.
  *
- * Entries are found by a short key (the tail of a JWT's signature) and then compared in full, so a
- * lookup hashes 43 characters instead of the whole token. Two tokens sharing that tail but differing
- * elsewhere are different credentials: the full comparison makes that a miss.
+ * Entries are found by a numeric key folded from the credential's last characters (for a JWT, its
+ * signature, which is indistinguishable from random) and then compared in full, so a lookup neither
+ * hashes the token nor trusts a look-alike: two credentials that share a key are still different
+ * credentials, and the full comparison makes that a miss.
+ *
+ * Locally verified JWTs are admitted on their second sighting ({@link VerdictCache.offer}): a JWT seen
+ * once costs one RSA verification either way, and keeping every one-off token would only make the
+ * garbage collector carry thousands of verdicts nobody asks for again.
  */
 export class VerdictCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<number, Entry>();
+  private readonly seenOnce = new Set<number>();
 
   constructor(private readonly maxEntries = 2_048) {}
 
@@ -41,17 +50,30 @@ export class VerdictCache {
     return undefined;
   }
 
+  /** Remembers a verdict now. */
   set(credential: string, verdict: CachedVerdict): void {
     const key = keyOf(credential);
     if (this.entries.size >= this.maxEntries && !this.entries.has(key)) {
-      this.entries.delete(this.entries.keys().next().value as string);
+      this.entries.delete(this.entries.keys().next().value as number);
     }
     this.entries.set(key, { credential, verdict });
+  }
+
+  /** Remembers a verdict if this credential was offered before (second sighting); otherwise notes it. */
+  offer(credential: string, verdict: CachedVerdict): void {
+    const key = keyOf(credential);
+    if (this.seenOnce.delete(key)) {
+      this.set(credential, verdict);
+      return;
+    }
+    if (this.seenOnce.size >= DOORKEEPER_LIMIT) this.seenOnce.clear();
+    this.seenOnce.add(key);
   }
 
   /** Forgets everything, e.g. when a signing key disappeared from the project's key set. */
   clear(): void {
     this.entries.clear();
+    this.seenOnce.clear();
   }
 
   get size(): number {
@@ -60,10 +82,11 @@ export class VerdictCache {
 }
 
 /**
- * The last 43 characters (258 bits) of a JWT's signature, or the whole opaque token. An RSA signature
- * is indistinguishable from random, so its tail identifies the signed content; the full comparison on
- * lookup keeps any look-alike out.
+ * Folds the last seven characters (7 bits each: base64url is ASCII) into an exact integer below 2^49.
+ * No allocation, and no string that would keep the whole request header alive.
  */
-function keyOf(credential: string): string {
-  return credential.length > 64 ? credential.slice(-43) : credential;
+function keyOf(credential: string): number {
+  let key = 0;
+  for (let i = Math.max(0, credential.length - 7); i < credential.length; i += 1) key = key * 128 + (credential.charCodeAt(i) & 127);
+  return key;
 }
