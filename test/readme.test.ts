@@ -1,0 +1,25 @@
+// The README's first screen shows the walkthrough `npm start` prints; this keeps the two from drifting.
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, test } from "vitest";
+import { API_ROUTES } from "../infra/routes";
+import { curlWalkthrough } from "../local/walkthrough";
+
+const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+
+test("the README starts with the two commands of a fresh machine", () => {
+  const firstBlock = /```bash\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+  expect(firstBlock).toMatch(/^npm install && npm start\b/m);
+  expect(firstBlock).toMatch(/^npm test\b/m);
+});
+
+test("the README shows exactly the curl walkthrough that npm start prints on the default port", () => {
+  const printed = curlWalkthrough({ url: "http://127.0.0.1:3000", routes: API_ROUTES }).join("\n");
+  expect(readme).toContain(printed);
+});
+
+test(".ci/run runs the README's test command", () => {
+  const ci = readFileSync(join(__dirname, "..", ".ci", "run"), "utf8");
+  expect(ci).toMatch(/^npm test$/m);
+});
