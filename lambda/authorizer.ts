@@ -62,7 +62,7 @@ export function createAuthorizerRuntime(config: AuthorizerConfig): AuthorizerRun
   const stytch = new StytchClient({
     apiUrl: config.apiUrl,
     projectId: config.projectId,
-    secret: createSecretProvider(config.secret!),
+    secret: createSecretProvider(config.secret),
     timeoutMs: config.apiTimeoutMs,
   });
   return { config, jwksCache, stytch, verdictCache };

@@ -22,14 +22,17 @@ export interface StytchConfig {
   /** Cookie names of the Stytch frontend SDK (its `cookieOptions.jwtCookieName` / `opaqueTokenCookieName`). */
   readonly jwtCookieName: string;
   readonly sessionCookieName: string;
+  /** Tolerance for `exp`, `nbf` and `iat` wherever a session JWT is checked. */
+  readonly clockToleranceSeconds: number;
+  readonly jwksTimeoutMs: number;
 }
 
 /** Settings of the authorizer itself. */
 export interface AuthorizerConfig extends StytchConfig {
+  /** Required: without it the fallback paths (opaque tokens, expired JWTs) could never work. */
+  readonly secret: SecretSource;
   /** JWTs older than this (by `iat`) are checked with Stytch. `0` = every JWT (strict mode). */
   readonly maxTokenAgeSeconds: number | undefined;
-  readonly clockToleranceSeconds: number;
-  readonly jwksTimeoutMs: number;
   /** How long an opaque session token's positive result may be reused. `0` (default) = never. */
   readonly sessionTokenCacheSeconds: number;
   /** Response format for HTTP API payload 2.0 events. */
@@ -75,6 +78,8 @@ export function loadStytchConfig(env: Env): StytchConfig {
     apiTimeoutMs: intSetting(env, "STYTCH_API_TIMEOUT_MS", 5_000, 100, 10_000),
     jwtCookieName: cookieName(env, "STYTCH_JWT_COOKIE_NAME", "stytch_session_jwt"),
     sessionCookieName: cookieName(env, "STYTCH_SESSION_COOKIE_NAME", "stytch_session"),
+    clockToleranceSeconds: intSetting(env, "STYTCH_CLOCK_TOLERANCE_SECONDS", 5, 0, 60),
+    jwksTimeoutMs: intSetting(env, "STYTCH_JWKS_TIMEOUT_MS", 2_000, 100, 10_000),
   });
 }
 
@@ -84,10 +89,7 @@ export function loadStytchConfig(env: Env): StytchConfig {
  */
 export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
   const stytch = loadStytchConfig(env);
-  if (!stytch.secret) {
-    // Without a secret the fallback paths (opaque tokens, expired JWTs) could never work.
-    throw new ConfigurationError("set STYTCH_SECRET (local) or STYTCH_SECRET_ARN (deployed)");
-  }
+  const secret = requireSecret(stytch);
   const maxAge = env.STYTCH_MAX_TOKEN_AGE_SECONDS;
   const httpApiResponse = (env.STYTCH_HTTP_API_RESPONSE ?? "simple").trim();
   if (httpApiResponse !== "simple" && httpApiResponse !== "iam") {
@@ -95,10 +97,9 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
   }
   return Object.freeze({
     ...stytch,
+    secret,
     maxTokenAgeSeconds:
       maxAge === undefined || maxAge.trim() === "" ? undefined : intSetting(env, "STYTCH_MAX_TOKEN_AGE_SECONDS", 0, 0, 86_400),
-    clockToleranceSeconds: intSetting(env, "STYTCH_CLOCK_TOLERANCE_SECONDS", 5, 0, 60),
-    jwksTimeoutMs: intSetting(env, "STYTCH_JWKS_TIMEOUT_MS", 2_000, 100, 10_000),
     sessionTokenCacheSeconds: intSetting(env, "STYTCH_SESSION_TOKEN_CACHE_SECONDS", 0, 0, 300),
     httpApiResponse,
   });
@@ -106,9 +107,8 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
 
 /** Settings of the refresh endpoint. */
 export interface RefreshConfig extends StytchConfig {
-  /** Claim rules for screening JWTs before they are sent to Stytch (expiry is not checked: refreshing expired JWTs is the point). */
-  readonly clockToleranceSeconds: number;
-  readonly jwksTimeoutMs: number;
+  /** Required: every refresh is a Stytch call. */
+  readonly secret: SecretSource;
   /** Origins allowed to call the endpoint with credentials (exact match, e.g. `https://app.example.com`). */
   readonly allowedOrigins: readonly string[];
   /** Upper bound for a client-requested `session_duration_minutes`; `0` = clients may not extend sessions. */
@@ -125,7 +125,7 @@ export interface RefreshConfig extends StytchConfig {
  */
 export function loadRefreshConfig(env: Env): RefreshConfig {
   const stytch = loadStytchConfig(env);
-  if (!stytch.secret) throw new ConfigurationError("set STYTCH_SECRET (local) or STYTCH_SECRET_ARN (deployed)");
+  const secret = requireSecret(stytch);
   const origins = (env.REFRESH_ALLOWED_ORIGINS ?? "")
     .split(",")
     .map((origin) => origin.trim())
@@ -137,7 +137,7 @@ export function loadRefreshConfig(env: Env): RefreshConfig {
     } catch {
       throw new ConfigurationError("REFRESH_ALLOWED_ORIGINS holds something that is not an origin");
     }
-    if (parsed.origin !== origin || (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)))) {
+    if (parsed.origin !== origin || !isHttpsOrLoopback(parsed)) {
       throw new ConfigurationError("REFRESH_ALLOWED_ORIGINS entries must be exact https origins (http only for loopback), without a trailing slash");
     }
   }
@@ -145,8 +145,7 @@ export function loadRefreshConfig(env: Env): RefreshConfig {
   if (domain && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(domain)) throw new ConfigurationError("REFRESH_COOKIE_DOMAIN is not a domain");
   return Object.freeze({
     ...stytch,
-    clockToleranceSeconds: intSetting(env, "STYTCH_CLOCK_TOLERANCE_SECONDS", 5, 0, 60),
-    jwksTimeoutMs: intSetting(env, "STYTCH_JWKS_TIMEOUT_MS", 2_000, 100, 10_000),
+    secret,
     allowedOrigins: Object.freeze(origins),
     maxSessionDurationMinutes: intSetting(env, "REFRESH_MAX_SESSION_DURATION_MINUTES", 0, 0, 527_040),
     cookieHttpOnly: boolSetting(env, "REFRESH_COOKIE_HTTP_ONLY", false),
@@ -172,13 +171,23 @@ function parseApiUrl(raw: string | undefined, projectId: string): string {
   } catch {
     throw new ConfigurationError("STYTCH_API_URL is not a URL");
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+  if (!isHttpsOrLoopback(url)) {
     throw new ConfigurationError("STYTCH_API_URL must use https (plain http is allowed only for loopback hosts)");
   }
   if (url.username || url.password || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
     throw new ConfigurationError("STYTCH_API_URL must be a bare origin such as https://login.example.com");
   }
   return url.origin;
+}
+
+/** https, or plain http to a loopback host (tests and the local emulator). */
+function isHttpsOrLoopback(url: URL): boolean {
+  return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
+}
+
+function requireSecret(config: StytchConfig): SecretSource {
+  if (!config.secret) throw new ConfigurationError("set STYTCH_SECRET (local) or STYTCH_SECRET_ARN (deployed)");
+  return config.secret;
 }
 
 function intSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
