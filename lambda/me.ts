@@ -3,6 +3,7 @@
 // invokes it after the authorizer allowed the request.
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyResult } from "aws-lambda";
+import { credentialedCorsHeaders, requestOrigin } from "./lib/cors";
 import { getMemberContext, MissingMemberContextError } from "./member-context";
 
 // REST APIs leave CORS on actual responses to the integration (HTTP APIs add the headers themselves),
@@ -18,7 +19,8 @@ const ALLOWED_ORIGINS = new Set(
 export async function handler(
   event: APIGatewayProxyEvent | APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>,
 ): Promise<APIGatewayProxyResult> {
-  const cors = corsHeaders(event.headers ?? {});
+  const origin = requestOrigin(event.headers);
+  const cors = origin !== undefined && ALLOWED_ORIGINS.has(origin) ? credentialedCorsHeaders(origin) : {};
   try {
     const member = getMemberContext(event);
     return json(200, { member }, cors);
@@ -27,13 +29,6 @@ export async function handler(
     if (error instanceof MissingMemberContextError) return json(500, { message: "route is not behind the Stytch authorizer" }, cors);
     throw error;
   }
-}
-
-function corsHeaders(headers: Record<string, string | undefined>): Record<string, string> {
-  let origin: string | undefined;
-  for (const name in headers) if (name.toLowerCase() === "origin") origin = headers[name];
-  if (origin === undefined || !ALLOWED_ORIGINS.has(origin)) return {};
-  return { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "Origin" };
 }
 
 function json(statusCode: number, body: unknown, headers: Record<string, string>): APIGatewayProxyResult {

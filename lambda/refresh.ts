@@ -9,6 +9,7 @@
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { loadRefreshConfig, type RefreshConfig } from "./lib/config";
+import { credentialedCorsHeaders, requestOrigin } from "./lib/cors";
 import { classifyCredential, findCredential, type Credential } from "./lib/credentials";
 import { AuthorizerError, CredentialRejectedError, MissingCredentialError, type ReasonCode } from "./lib/errors";
 import { JwksCache } from "./lib/jwks-cache";
@@ -69,7 +70,7 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
     const config = loadRefreshConfig(env);
     runtime = {
       config,
-      stytch: new StytchClient({ apiUrl: config.apiUrl, projectId: config.projectId, secret: createSecretProvider(config.secret!), timeoutMs: config.apiTimeoutMs }),
+      stytch: new StytchClient({ apiUrl: config.apiUrl, projectId: config.projectId, secret: createSecretProvider(config.secret), timeoutMs: config.apiTimeoutMs }),
       // Expiry and age are Stytch's to judge here: only authenticity and tenancy are screened.
       screening: {
         config: { ...config, maxTokenAgeSeconds: undefined },
@@ -156,8 +157,7 @@ export const handler: RefreshHandler = process.env.STYTCH_PROJECT_ID
 function readRequest(event: RefreshEvent): RefreshRequest {
   const v2 = (event as APIGatewayProxyEventV2).version === "2.0";
   const method = (v2 ? (event as APIGatewayProxyEventV2).requestContext?.http?.method : (event as APIGatewayProxyEvent).httpMethod) ?? "";
-  let origin: string | undefined;
-  for (const name in event.headers ?? {}) if (name.toLowerCase() === "origin") origin = event.headers[name] ?? undefined;
+  const origin = requestOrigin(event.headers);
   let body = event.body ?? undefined;
   if (body !== undefined && event.isBase64Encoded) body = Buffer.from(body, "base64").toString("utf8");
   return { method: method.toUpperCase(), origin, body, v2, event };
@@ -205,7 +205,7 @@ function parseBody(body: string | undefined): Record<string, unknown> {
 }
 
 function corsHeaders(origin: string | undefined): Record<string, string> {
-  return origin ? { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "Origin" } : { vary: "Origin" };
+  return origin ? credentialedCorsHeaders(origin) : { vary: "Origin" };
 }
 
 function result(request: RefreshRequest, statusCode: number, body: unknown, headers: Record<string, string>, cookies?: string[]): RefreshResult {
