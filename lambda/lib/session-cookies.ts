@@ -5,8 +5,6 @@
 export interface SessionCookieOptions {
   readonly httpOnly: boolean;
   readonly domain: string | undefined;
-  /** Omit `Secure` only for plain-http loopback development; deployed cookies are always Secure. */
-  readonly secure?: boolean;
 }
 
 const EPOCH = new Date(0).toUTCString();
@@ -31,7 +29,7 @@ function serialize(name: string, value: string, expires: string | undefined, opt
   const parts = [`${name}=${value}`, "Path=/"];
   if (expires) parts.push(`Expires=${expires}`);
   if (options.domain) parts.push(`Domain=${options.domain}`);
-  if (options.secure !== false) parts.push("Secure");
+  parts.push("Secure");
   if (options.httpOnly) parts.push("HttpOnly");
   parts.push("SameSite=Lax");
   return parts.join("; ");
