@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   console.log(`POWERTOOLS_LOG_LEVEL=INFO (production default: local Allows are not logged at INFO)`);
 
   // The project's own emulator: real RSA keys, real JWKS, counts every call.
-  const { startStytchEmulator } = await import("../test/emulator/stytch-emulator");
+  const { startStytchEmulator } = await import("../local/stytch-emulator");
   const emulator = await startStytchEmulator();
   const fronts: Record<string, TlsFront> = {};
   for (const name of ["ours", "ours-module-import", "ours-memory", "jose", "stytch-sdk", "aws-jwt-verify", "cold-ours", "cold-stytch-sdk", "cold-aws-jwt-verify"]) {

@@ -6,7 +6,7 @@
 // verifier can answer one of them from a cache filled by another: "first seen" really is first seen.
 
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
-import type { StytchEmulator } from "../test/emulator/stytch-emulator";
+import type { StytchEmulator } from "../local/stytch-emulator";
 
 /** The method ARN of every benchmark event (a REST API stage `prod`, resource `/me`). */
 export const METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/me";

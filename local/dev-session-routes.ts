@@ -2,7 +2,7 @@
 // only with the embedded emulator. They are not in the route table because they are never deployed: in
 // production, sessions come from a real Stytch login flow.
 
-import type { StytchEmulator } from "../test/emulator/stytch-emulator";
+import type { StytchEmulator } from "./stytch-emulator";
 import { jsonResponse, type HttpResponse } from "./proxy-response";
 
 /** The dev-only routes, as `METHOD path`. */

@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { API_ROUTES, type ApiRoute } from "../infra/routes";
 import { isLoopbackHost, loadAuthorizerConfig } from "../lambda/lib/config";
 import type { DecisionRecord } from "../lambda/lib/log";
-import { startStytchEmulator, type StytchEmulator } from "../test/emulator/stytch-emulator";
+import { startStytchEmulator, type StytchEmulator } from "./stytch-emulator";
 import { authorize, type AuthorizerFunction } from "./api-gateway-authorization";
 import { lambdaContext, proxyEvent, requestAuthorizerEvent, type LocalRequest } from "./api-gateway-events";
 import { DEV_ROUTES, devSessionRoute } from "./dev-session-routes";

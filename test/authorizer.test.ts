@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT, type AuthorizerHandler } from "../lambda/authorizer";
 import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
-import type { CreatedSession, StytchEmulator } from "./emulator/stytch-emulator";
+import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
 import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 import { httpV1Event, httpV2Event, restRequestEvent, STAGE_RESOURCE, tokenEvent, ROUTE_ARN } from "./support/authorizer-events";
 import { forgeries } from "./support/forgeries";

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { JwksUnavailableError, UnknownKeyError } from "../lambda/lib/errors";
 import { JwksCache, parseJwks, type JwksCacheOptions } from "../lambda/lib/jwks-cache";
-import { startStytchEmulator, type StytchEmulator } from "./emulator/stytch-emulator";
+import { startStytchEmulator, type StytchEmulator } from "../local/stytch-emulator";
 
 let stytch: StytchEmulator;
 let clock: number;

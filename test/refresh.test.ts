@@ -3,7 +3,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { describe, expect, test } from "vitest";
 import { createRefreshHandler, MAX_BODY_BYTES, type RefreshHandler } from "../lambda/refresh";
-import type { StytchEmulator } from "./emulator/stytch-emulator";
+import type { StytchEmulator } from "../local/stytch-emulator";
 import { useStytchEmulator } from "./support/fixtures";
 import { forgeries } from "./support/forgeries";
 

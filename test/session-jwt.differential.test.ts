@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CredentialRejectedError } from "../lambda/lib/errors";
 import { parseJwks } from "../lambda/lib/jwks-cache";
 import { checkClaims, parseSessionJwt, toMemberSession, verifySignature, type ClaimRules } from "../lambda/lib/session-jwt";
-import { startStytchEmulator, type StytchEmulator } from "./emulator/stytch-emulator";
+import { startStytchEmulator, type StytchEmulator } from "../local/stytch-emulator";
 import { b64url, foreignPrivateKey } from "./support/forgeries";
 
 type Verdict = "valid" | "stale" | "denied";

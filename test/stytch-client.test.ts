@@ -11,7 +11,7 @@ import {
   UpstreamUnavailableError,
 } from "../lambda/lib/errors";
 import { StytchClient } from "../lambda/lib/stytch-client";
-import type { StytchEmulator } from "./emulator/stytch-emulator";
+import type { StytchEmulator } from "../local/stytch-emulator";
 import { useStytchEmulator } from "./support/fixtures";
 
 let stytch: StytchEmulator;

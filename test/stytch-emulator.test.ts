@@ -5,7 +5,7 @@
 import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import type { JWTPayload, JWTVerifyResult } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startStytchEmulator, type StytchEmulator } from "./emulator/stytch-emulator";
+import { startStytchEmulator, type StytchEmulator } from "../local/stytch-emulator";
 
 let stytch: StytchEmulator;
 

@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from "../emulator/secrets-manager-emulator";
-import { startStytchEmulator, type StytchEmulator } from "../emulator/stytch-emulator";
+import { startStytchEmulator, type StytchEmulator } from "../../local/stytch-emulator";
 
 /**
  * Starts one Stytch emulator for the enclosing file or describe block, hands it over through `use`,

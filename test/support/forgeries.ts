@@ -1,7 +1,7 @@
 // Hand-made hostile tokens: each one is a classic way to get a JWT accepted without the private key.
 
 import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import type { StytchEmulator } from "../emulator/stytch-emulator";
+import type { StytchEmulator } from "../../local/stytch-emulator";
 
 export function b64url(value: unknown): string {
   return Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
