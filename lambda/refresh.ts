@@ -9,7 +9,7 @@
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { loadRefreshConfig, type RefreshConfig } from "./lib/config";
-import { credentialedCorsHeaders, requestOrigin } from "./lib/cors";
+import { corsHeadersFor, requestOrigin } from "./lib/cors";
 import { classifyCredential, findCredential, type Credential } from "./lib/credentials";
 import { AuthorizerError, CredentialRejectedError, MissingCredentialError, type ReasonCode } from "./lib/errors";
 import { JwksCache } from "./lib/jwks-cache";
@@ -84,14 +84,16 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
 
   return async function handler(event) {
     const request = readRequest(event);
-    const allowedOrigin = request.origin !== undefined && runtime?.config.allowedOrigins.includes(request.origin) ? request.origin : undefined;
+    const allowedOrigins = runtime?.config.allowedOrigins ?? [];
+    const allowedOrigin = request.origin !== undefined && allowedOrigins.includes(request.origin) ? request.origin : undefined;
+    const cors = corsHeadersFor(allowedOrigin, allowedOrigins);
     const respond = (status: number, body: unknown, extra: { headers?: Record<string, string>; cookies?: string[] } = {}) =>
-      result(request, status, body, { ...corsHeaders(allowedOrigin), ...extra.headers }, extra.cookies);
+      result(request, status, body, { ...cors, ...extra.headers }, extra.cookies);
 
     if (request.method === "OPTIONS") {
       if (!allowedOrigin) return respond(403, { message: "origin not allowed" });
       return result(request, 204, undefined, {
-        ...corsHeaders(allowedOrigin),
+        ...cors,
         "access-control-allow-methods": "POST, OPTIONS",
         "access-control-allow-headers": "content-type, authorization",
         "access-control-max-age": "600",
@@ -202,10 +204,6 @@ function parseBody(body: string | undefined): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new BadRequestError("body is not a JSON object");
   for (const key of Object.keys(value)) if (!BODY_FIELDS.has(key)) throw new BadRequestError(`unknown field ${JSON.stringify(key.slice(0, 64))}`);
   return value as Record<string, unknown>;
-}
-
-function corsHeaders(origin: string | undefined): Record<string, string> {
-  return origin ? credentialedCorsHeaders(origin) : { vary: "Origin" };
 }
 
 function result(request: RefreshRequest, statusCode: number, body: unknown, headers: Record<string, string>, cookies?: string[]): RefreshResult {

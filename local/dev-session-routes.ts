@@ -1,4 +1,5 @@
-// `POST /dev/login` and `POST /dev/logout`: stand-ins for the Stytch frontend SDK's login and logout, served
+// `POST /dev/login` and `POST /dev/logout`: stand-ins for the Stytch frontend SDK's login and logout, and
+// `POST /dev/stytch-outage`: the emulator's fault switch, so that a browser can see a Stytch outage. Served
 // only with the embedded emulator. They are not in the route table because they are never deployed: in
 // production, sessions come from a real Stytch login flow.
 
@@ -9,6 +10,7 @@ import { jsonResponse, type HttpResponse } from "./proxy-response";
 export const DEV_ROUTES = Object.freeze([
   { method: "POST", path: "/dev/login" },
   { method: "POST", path: "/dev/logout" },
+  { method: "POST", path: "/dev/stytch-outage" },
 ] as const);
 
 /** The session cookie names: the Stytch frontend SDK's (`stytch_session`, `stytch_session_jwt`) unless configured otherwise. */
@@ -37,7 +39,22 @@ export function devSessionRoute(
 ): HttpResponse | undefined {
   if (method === "POST" && path === "/dev/login") return login(stytch, cookieNames, body);
   if (method === "POST" && path === "/dev/logout") return logout(stytch, cookieNames, headers);
+  if (method === "POST" && path === "/dev/stytch-outage") return outage(stytch, body);
   return undefined;
+}
+
+/** `{"outage": true}`: every sessions/authenticate call fails with a Stytch 500 until `{"outage": false}`. */
+function outage(stytch: StytchEmulator, body: Buffer): HttpResponse {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString("utf8"));
+  } catch {
+    value = undefined;
+  }
+  const on = (value as { outage?: unknown } | undefined)?.outage;
+  if (typeof on !== "boolean" || Object.keys(value as object).length !== 1) return jsonResponse(400, { message: 'body must be {"outage": true} or {"outage": false}' });
+  stytch.faults.authenticate = on ? "500" : "none";
+  return jsonResponse(200, { outage: on });
 }
 
 /** Creates a demo member session and hands out its credentials the way the Stytch frontend SDK stores them. */

@@ -26,10 +26,11 @@ export function userSetting(env: Env, name: string): string | undefined {
 
 /**
  * The environment of the authorizer and the handlers: the user's `STYTCH_*` and `REFRESH_*` settings, the
- * emulator's coordinates in emulator mode, and local defaults: refresh accepts the server's own origins, and
- * its cookies are readable by scripts, as the Stytch frontend SDK's are.
+ * emulator's coordinates in emulator mode, and local defaults: `/me` and refresh accept the browser origins
+ * of `allowedOrigins` (as the stack's `allowedOrigins` does for both functions), and refresh's cookies are
+ * readable by scripts, as the Stytch frontend SDK's are.
  */
-export function handlerEnvironment(env: Env, port: number, emulator: Record<string, string> | undefined): Record<string, string | undefined> {
+export function handlerEnvironment(env: Env, allowedOrigins: readonly string[], emulator: Record<string, string> | undefined): Record<string, string | undefined> {
   const result: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(env)) {
     if ((name.startsWith("STYTCH_") || name.startsWith("REFRESH_")) && value !== undefined && !(env === process.env && injected.get(name) === value)) {
@@ -40,7 +41,8 @@ export function handlerEnvironment(env: Env, port: number, emulator: Record<stri
     Object.assign(result, emulator);
     delete result.STYTCH_SECRET_ARN; // the emulator's secret is the secret; an ARN as well would be a configuration error
   }
-  result.REFRESH_ALLOWED_ORIGINS ??= `http://localhost:${port},http://127.0.0.1:${port}`;
+  result.CORS_ALLOWED_ORIGINS = allowedOrigins.join(",");
+  result.REFRESH_ALLOWED_ORIGINS ??= result.CORS_ALLOWED_ORIGINS;
   result.REFRESH_COOKIE_HTTP_ONLY ??= "false";
   return result;
 }
@@ -86,7 +88,7 @@ function bindingOf(env: Env): string {
  * Node caches modules per process, and handler modules read process.env once, at import. So the first local API
  * of a process decides their Stytch project; a later one with another project would silently talk to the wrong
  * Stytch, and is refused instead (share the emulator with `options.stytch`, or use one process per project).
- * For the same reason, refresh's default allowed origins are those of the first local API of the process.
+ * For the same reason, the allowed origins of `/me` and refresh are those of the first local API of the process.
  * @throws when the handlers of this process were loaded for other Stytch settings
  */
 export function assertSameHandlerBinding(env: Env): void {

@@ -8,17 +8,21 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { API_ROUTES, type ApiRoute } from "../infra/routes";
-import { isLoopbackHost, loadAuthorizerConfig } from "../lambda/lib/config";
+import { isLoopbackHost, loadAuthorizerConfig, parseAllowedOrigins } from "../lambda/lib/config";
+import { requestOrigin } from "../lambda/lib/cors";
 import type { DecisionRecord } from "../lambda/lib/log";
 import { startStytchEmulator, type StytchEmulator } from "./stytch-emulator";
 import { authorize, type AuthorizerFunction } from "./api-gateway-authorization";
 import { lambdaContext, proxyEvent, requestAuthorizerEvent, type LocalRequest } from "./api-gateway-events";
+import { startDemoPage, type DemoPage } from "./demo-page";
 import { DEV_ROUTES, devSessionRoute } from "./dev-session-routes";
+import { preflightResponse, withGatewayCors } from "./gateway-cors";
 import { assertSameHandlerBinding, handlerEnvironment, injectEnv, loadHandlers, userSetting } from "./handler-environment";
 import { BAD_GATEWAY, fromProxyResult, jsonResponse, writeResponse, type HttpResponse } from "./proxy-response";
+import { closeServer, listen } from "./http-server";
 import { formatRequestLine, type LogSink } from "./request-log";
 
 /** One entry of the shared route table (re-exported from infra/routes.ts for callers of this module). */
@@ -28,12 +32,18 @@ export type { ApiRoute };
 export interface LocalApiOptions {
   /** Port to listen on; default 3000, `0` for an ephemeral port (see {@link LocalApi.url}). */
   readonly port?: number;
+  /**
+   * Also serve the demo page, from this port (`0`: ephemeral), on the same host: a second origin, same-site with
+   * the API, so that the Stytch cookies (`SameSite=Lax`) ride its credentialed calls. Default: no demo page.
+   */
+  readonly demoPort?: number;
   /** Address to bind. Only loopback: the embedded Stytch hands out valid sessions to anyone who asks. */
   readonly host?: "127.0.0.1";
   /**
    * Where settings come from; default `process.env`. `STYTCH_PROJECT_ID` + `STYTCH_SECRET` select real Stytch;
    * every other `STYTCH_*` and `REFRESH_*` setting is passed to the authorizer and the handlers
-   * (e.g. `STYTCH_MAX_TOKEN_AGE_SECONDS: "0"` for strict mode).
+   * (e.g. `STYTCH_MAX_TOKEN_AGE_SECONDS: "0"` for strict mode). `CORS_ALLOWED_ORIGINS` (comma-separated exact
+   * origins) replaces the default browser allow-list: the demo page's origins.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** No request log and no start-up line (tests). */
@@ -57,6 +67,13 @@ export interface LocalApi {
   readonly stytch?: StytchEmulator;
   /** The routes served: the shared route table. Dev-only routes (`/dev/login`, `/dev/logout`) come on top in emulator mode. */
   readonly routes: readonly ApiRoute[];
+  /** The demo page's URL (with {@link LocalApiOptions.demoPort}), e.g. `http://127.0.0.1:3001`. */
+  readonly demoUrl?: string;
+  /**
+   * Browser origins with credentialed access (CORS), as the deployed stack's `allowedOrigins`: preflights, the
+   * gateway's own responses, `/me`, refresh (unless `REFRESH_ALLOWED_ORIGINS` is set) and the dev routes.
+   */
+  readonly allowedOrigins: readonly string[];
   /** Stops listening, closes the emulator it started and restores `process.env`. Idempotent. */
   close(): Promise<void>;
 }
@@ -72,9 +89,15 @@ const HANDLER_TIMEOUT_MS = 10_000;
  * Routing, as documented for the local server (where it differs from a REST API, for the sake of clear errors):
  * - a path that is not in the table → 404 `{"message":"Not Found"}` (REST: 403 "Missing Authentication Token");
  * - a known path with another method → 405 with an `Allow` header;
- * - `OPTIONS` on a known path → 204 with `Allow` (no CORS needed: the walkthrough is same-origin);
+ * - `OPTIONS` on a known path → the gateway's CORS preflight: 204 with `Allow`, plus the allowed methods and
+ *   headers for an allowed origin (the handler never sees it, as with the stack's MOCK preflight methods);
+ * - responses the gateway produces itself (401/403/503 from the authorizer, 404, 405, 413, 502) carry credentialed
+ *   CORS headers for allowed origins, like the stack's gateway responses; handlers set their own;
  * - routes with `authorization: "stytch"` run the real authorizer first; `"none"` routes never do, and their
  *   proxy event has no `requestContext.authorizer`, whatever credential the request carries.
+ *
+ * The server listens only once everything is loaded: a connection accepted earlier would find no request
+ * handler and never be answered (finding 9.2g). Until then, connections are refused.
  *
  * @throws when the configuration is invalid, the port is taken, or a route's handler cannot be loaded
  */
@@ -92,20 +115,25 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   const stytch = mode === "emulator" ? (options.stytch ?? (await startStytchEmulator())) : undefined;
 
   const server = createServer();
+  let demo: DemoPage | undefined;
+  let apiPort: number | undefined = options.port === 0 ? undefined : (options.port ?? 3000);
   let restoreEnv = () => {};
   const stop = async () => {
     await closeServer(server);
+    await demo?.close();
     if (ownsEmulator) await stytch?.close();
     restoreEnv();
   };
 
   try {
-    await listen(server, options.port ?? 3000, host);
-    const port = (server.address() as AddressInfo).port;
-    const url = `http://${host}:${port}`;
+    // The demo page first: its origins are the API's default allow-list, which the handlers read at import.
+    // It only serves files, so it is ready as soon as it listens (it says "starting" while the API port is unknown).
+    if (options.demoPort !== undefined) demo = await startDemoPage({ host, port: options.demoPort, apiPort: () => apiPort, mode, routes: API_ROUTES });
+    const configuredOrigins = userSetting(env, "CORS_ALLOWED_ORIGINS");
+    const allowedOrigins = configuredOrigins ? parseAllowedOrigins({ CORS_ALLOWED_ORIGINS: configuredOrigins }, "CORS_ALLOWED_ORIGINS") : (demo?.origins ?? []);
 
     // Handlers read their configuration from process.env when first imported, so it must be in place before.
-    const handlerEnv = handlerEnvironment(env, port, stytch ? { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } : undefined);
+    const handlerEnv = handlerEnvironment(env, allowedOrigins, stytch ? { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } : undefined);
     // Fails fast, naming the variable at fault, instead of answering every request with a 503.
     const authorizerConfig = loadAuthorizerConfig(handlerEnv);
     assertSameHandlerBinding(handlerEnv); // before process.env is touched
@@ -129,11 +157,12 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       const scope: RequestScope = {};
       const method = (req.method ?? "GET").toUpperCase();
       const target = new URL(req.url ?? "/", "http://localhost");
+      const origin = requestOrigin(req.headers as Record<string, string | undefined>);
       decisions
-        .run(scope, () => answer(req, method, target))
+        .run(scope, () => answer(req, method, target, origin))
         .catch((error: unknown) => {
           errorLog(`local API error on ${method} ${target.pathname}: ${(error as Error)?.stack ?? String(error)}`);
-          return jsonResponse(500, { message: "local API error" });
+          return withGatewayCors(jsonResponse(500, { message: "local API error" }), origin, allowedOrigins);
         })
         .then((response) => {
           writeResponse(res, response);
@@ -142,19 +171,25 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         .catch(() => res.destroy());
     });
 
-    async function answer(req: IncomingMessage, method: string, target: URL): Promise<HttpResponse> {
+    async function answer(req: IncomingMessage, method: string, target: URL, origin: string | undefined): Promise<HttpResponse> {
+      // What the gateway answers itself carries its CORS headers; the handlers' answers are theirs alone.
+      const gateway = (response: HttpResponse) => withGatewayCors(response, origin, allowedOrigins);
       const dev = stytch !== undefined && DEV_ROUTES.some((route) => route.path === target.pathname);
       const atPath = routesByPath.get(target.pathname);
-      if (!atPath && !dev) return jsonResponse(404, { message: "Not Found" });
+      if (!atPath && !dev) return gateway(jsonResponse(404, { message: "Not Found" }));
       const allowed: string[] = (dev ? DEV_ROUTES.filter((r) => r.path === target.pathname) : atPath!).map((r) => r.method);
       const allow = [...allowed, "OPTIONS"].join(", ");
-      if (method === "OPTIONS") return { statusCode: 204, headers: { allow }, body: Buffer.alloc(0) };
+      if (method === "OPTIONS") return preflightResponse(origin, allowedOrigins, allow);
       const route = atPath?.find((r) => r.method === method);
-      if (!route && !(dev && allowed.includes(method))) return jsonResponse(405, { message: "Method Not Allowed" }, { allow });
+      if (!route && !(dev && allowed.includes(method))) return gateway(jsonResponse(405, { message: "Method Not Allowed" }, { allow }));
 
       const body = await readBody(req);
-      if (!body) return jsonResponse(413, { message: "Request Too Long" });
-      if (!route) return devSessionRoute(stytch!, authorizerConfig, method, target.pathname, body, req.headers)!;
+      if (!body) return gateway(jsonResponse(413, { message: "Request Too Long" }));
+      if (!route) {
+        // Like refresh: a page on another origin must not log members in or out with their cookies.
+        if (origin !== undefined && !allowedOrigins.includes(origin)) return gateway(jsonResponse(403, { message: "origin not allowed" }));
+        return gateway(devSessionRoute(stytch!, authorizerConfig, method, target.pathname, body, req.headers)!);
+      }
 
       const request: LocalRequest = {
         method,
@@ -173,7 +208,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         if (outcome.kind === "reject") {
           // The authorizer's own reason code is in the decision record; only note what the gateway added.
           if (outcome.note !== "unauthorized" && outcome.note !== "authorizer_failure") scope.note = outcome.note;
-          return { ...outcome.response, body: Buffer.from(outcome.response.body) };
+          return gateway({ ...outcome.response, body: Buffer.from(outcome.response.body) });
         }
         if (outcome.note) scope.note = outcome.note;
         authorizerContext = outcome.authorizer;
@@ -184,9 +219,14 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       } catch (error) {
         // A failing or malformed integration is a 502 in API Gateway; the cause goes to the terminal.
         errorLog(`${route.functionId} (${route.entry}) failed: ${(error as Error)?.stack ?? String(error)}`);
-        return BAD_GATEWAY;
+        return gateway(BAD_GATEWAY);
       }
     }
+
+    // Ready: only now may connections be accepted.
+    await listen(server, options.port ?? 3000, host);
+    apiPort = (server.address() as AddressInfo).port;
+    const url = `http://${host}:${apiPort}`;
 
     log(
       stytch
@@ -194,7 +234,15 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         : `Stytch: real Stytch at ${authorizerConfig.apiUrl} (project ${authorizerConfig.projectId})`,
     );
     let closing: Promise<void> | undefined;
-    return { url, mode, ...(stytch ? { stytch } : {}), routes: API_ROUTES, close: () => (closing ??= stop()) };
+    return {
+      url,
+      mode,
+      ...(stytch ? { stytch } : {}),
+      routes: API_ROUTES,
+      ...(demo ? { demoUrl: demo.url } : {}),
+      allowedOrigins,
+      close: () => (closing ??= stop()),
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -231,23 +279,4 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
     if (size <= MAX_BODY_BYTES) chunks.push(chunk);
   }
   return size <= MAX_BODY_BYTES ? Buffer.concat(chunks) : undefined;
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    // Keep-alive connections (fetch keeps them) would hold close() open; nobody is waiting for them.
-    server.closeAllConnections();
-  });
 }

@@ -126,7 +126,27 @@ export interface RefreshConfig extends StytchConfig {
 export function loadRefreshConfig(env: Env): RefreshConfig {
   const stytch = loadStytchConfig(env);
   const secret = requireSecret(stytch);
-  const origins = (env.REFRESH_ALLOWED_ORIGINS ?? "")
+  const origins = parseAllowedOrigins(env, "REFRESH_ALLOWED_ORIGINS");
+  const domain = env.REFRESH_COOKIE_DOMAIN?.trim();
+  if (domain && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(domain)) throw new ConfigurationError("REFRESH_COOKIE_DOMAIN is not a domain");
+  return Object.freeze({
+    ...stytch,
+    secret,
+    allowedOrigins: origins,
+    maxSessionDurationMinutes: intSetting(env, "REFRESH_MAX_SESSION_DURATION_MINUTES", 0, 0, 527_040),
+    cookieHttpOnly: boolSetting(env, "REFRESH_COOKIE_HTTP_ONLY", false),
+    cookieDomain: domain || undefined,
+    returnSessionToken: boolSetting(env, "REFRESH_RETURN_SESSION_TOKEN", false),
+  });
+}
+
+/**
+ * A comma-separated list of browser origins allowed to make credentialed calls (CORS), e.g.
+ * `https://app.example.com,http://localhost:3001`. Empty or unset: none.
+ * @throws ConfigurationError when an entry is not an exact origin, or is plain http to a non-loopback host
+ */
+export function parseAllowedOrigins(env: Env, name: string): readonly string[] {
+  const origins = (env[name] ?? "")
     .split(",")
     .map((origin) => origin.trim())
     .filter((origin) => origin !== "");
@@ -135,23 +155,13 @@ export function loadRefreshConfig(env: Env): RefreshConfig {
     try {
       parsed = new URL(origin);
     } catch {
-      throw new ConfigurationError("REFRESH_ALLOWED_ORIGINS holds something that is not an origin");
+      throw new ConfigurationError(`${name} holds something that is not an origin`);
     }
     if (parsed.origin !== origin || !isHttpsOrLoopback(parsed)) {
-      throw new ConfigurationError("REFRESH_ALLOWED_ORIGINS entries must be exact https origins (http only for loopback), without a trailing slash");
+      throw new ConfigurationError(`${name} entries must be exact https origins (http only for loopback), without a trailing slash`);
     }
   }
-  const domain = env.REFRESH_COOKIE_DOMAIN?.trim();
-  if (domain && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(domain)) throw new ConfigurationError("REFRESH_COOKIE_DOMAIN is not a domain");
-  return Object.freeze({
-    ...stytch,
-    secret,
-    allowedOrigins: Object.freeze(origins),
-    maxSessionDurationMinutes: intSetting(env, "REFRESH_MAX_SESSION_DURATION_MINUTES", 0, 0, 527_040),
-    cookieHttpOnly: boolSetting(env, "REFRESH_COOKIE_HTTP_ONLY", false),
-    cookieDomain: domain || undefined,
-    returnSessionToken: boolSetting(env, "REFRESH_RETURN_SESSION_TOKEN", false),
-  });
+  return Object.freeze(origins);
 }
 
 /** True for hosts that never leave the machine: only these may use plain http. */

@@ -9,7 +9,15 @@ export function requestOrigin(headers: Readonly<Record<string, string | undefine
   return origin;
 }
 
-/** The headers that let `origin`, and only it, read a credentialed response. */
+/**
+ * The headers that let `origin`, and only it, read a credentialed response. `Retry-After` is exposed because
+ * it is not a CORS-safelisted response header: without this, a page could see a 503 but not when to retry.
+ */
 export function credentialedCorsHeaders(origin: string): Record<string, string> {
-  return { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "Origin" };
+  return { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", "access-control-expose-headers": "Retry-After", vary: "Origin" };
+}
+
+/** Credentialed CORS headers when `origin` is in the allow-list (exact match); otherwise only `Vary: Origin`. */
+export function corsHeadersFor(origin: string | undefined, allowedOrigins: readonly string[]): Record<string, string> {
+  return origin !== undefined && allowedOrigins.includes(origin) ? credentialedCorsHeaders(origin) : { vary: "Origin" };
 }
