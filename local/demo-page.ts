@@ -55,6 +55,7 @@ export async function startDemoPage(options: DemoPageOptions): Promise<DemoPage>
       res.end(req.method === "HEAD" ? undefined : body);
     };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain; charset=utf-8", "Method Not Allowed\n", { allow: "GET, HEAD" });
+    if (pathname === "/favicon.ico") return send(204, "image/x-icon", ""); // no icon, and no 404 in the console
     if (!entry) return send(404, "text/plain; charset=utf-8", "Not Found\n");
     if (apiPort === undefined) return send(503, "text/plain; charset=utf-8", "The local API is starting; reload in a moment.\n", { "retry-after": "1" });
     readFile(path.join(STATIC_DIR, entry.file)).then(

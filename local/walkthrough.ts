@@ -7,14 +7,21 @@ import type { LocalApi } from "./local-api";
 const ME_ENTRY = "lambda/me.ts";
 const REFRESH_ENTRY = "lambda/refresh.ts";
 
-/** The start-up banner: URL, mode, the served routes and (in emulator mode) the curl walkthrough. */
-export function banner(api: Pick<LocalApi, "url" | "mode" | "routes">): string {
+/** The start-up banner: the API and demo page URLs, mode, the served routes and (in emulator mode) the curl walkthrough. */
+export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl">): string {
   const lines = [
-    `Local API listening on ${api.url} (${api.mode === "emulator" ? "emulator mode: embedded Stytch, no account needed" : "stytch mode: your Stytch project"})`,
+    `API: ${api.url}`,
+    ...(api.demoUrl ? [`Demo page: ${api.demoUrl}`] : []),
     "",
-    ...api.routes.map((r) => `  ${r.method.padEnd(5)} ${r.path.padEnd(16)} ${r.authorization === "stytch" ? "authorizer" : "public    "}  ${r.description}`),
+    api.mode === "emulator" ? "Emulator mode: embedded Stytch, no account needed." : "Stytch mode: your Stytch project.",
+    "",
+    ...api.routes.map((r) => `  ${r.method.padEnd(5)} ${r.path.padEnd(19)} ${r.authorization === "stytch" ? "authorizer" : "public    "}  ${r.description}`),
     ...(api.mode === "emulator"
-      ? [`  POST  ${"/dev/login".padEnd(16)} dev only    creates a demo member session`, `  POST  ${"/dev/logout".padEnd(16)} dev only    revokes it`]
+      ? [
+          `  POST  ${"/dev/login".padEnd(19)} dev only    creates a demo member session`,
+          `  POST  ${"/dev/logout".padEnd(19)} dev only    revokes it`,
+          `  POST  ${"/dev/stytch-outage".padEnd(19)} dev only    {"outage":true} makes the emulated Stytch answer 500`,
+        ]
       : []),
     "",
     ...(api.mode === "emulator" ? ["Try it (paste into bash):", ...curlWalkthrough(api).map((line) => `  ${line}`)] : stytchModeHint(api)),
