@@ -2,10 +2,10 @@
 // and load the handlers afterwards; a request arriving in between found no request listener and was never
 // answered. This file runs in its own worker, so the handler modules load from scratch (asynchronously) here.
 
-import { createServer } from "node:net";
 import { afterAll, expect, test } from "vitest";
 import { logger } from "../lambda/lib/log";
 import { startLocalApi, type LocalApi } from "../local/local-api";
+import { freePort } from "./support/npm-start";
 
 let api: LocalApi | undefined;
 
@@ -40,14 +40,3 @@ test("every connection the local API accepts during start-up gets an answer, bec
   expect(answers.length).toBeGreaterThan(0);
   expect(answers.filter((status) => status !== 401)).toEqual([]);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
