@@ -11,12 +11,15 @@ const REFRESH = API_ROUTES.find((route) => route.entry === "lambda/refresh.ts")!
 
 let api: LocalApi;
 const logLines: string[] = [];
+/** The browser app allowed to call the API with credentials (the demo page's role in npm start). */
+const APP_ORIGIN = "http://localhost:5173";
+const FOREIGN_ORIGIN = "http://127.0.0.1:6666";
 
 beforeAll(async () => {
   // The handlers' own structured logs would drown the test output; the log-leak test turns them back on.
   logger.setLogLevel("SILENT");
-  // env: {} keeps the tests on the embedded emulator even if the shell has real Stytch credentials.
-  api = await startLocalApi({ port: 0, env: {}, log: (line) => logLines.push(line) });
+  // An explicit env keeps the tests on the embedded emulator even if the shell has real Stytch credentials.
+  api = await startLocalApi({ port: 0, env: { CORS_ALLOWED_ORIGINS: APP_ORIGIN }, log: (line) => logLines.push(line) });
 });
 
 afterAll(async () => {
@@ -268,6 +271,93 @@ describe("the local API", () => {
         expect((await fetch(`${api.url}${route.path}`, { method })).status, `${method} ${route.path}`).toBe(405);
       }
     }
+  });
+
+  describe("CORS, as the deployed REST API's preflights and gateway responses do it", () => {
+    const corsOf = (res: Response) => ({
+      origin: res.headers.get("access-control-allow-origin"),
+      credentials: res.headers.get("access-control-allow-credentials"),
+      vary: res.headers.get("vary"),
+    });
+
+    it("answers a preflight from an allowed origin with the stack's methods, headers and max-age, and a foreign one with none", async () => {
+      const preflight = (origin: string) =>
+        fetch(`${api.url}${ME.path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" } });
+      const allowed = await preflight(APP_ORIGIN);
+      expect(allowed.status).toBe(204);
+      expect(corsOf(allowed)).toEqual({ origin: APP_ORIGIN, credentials: "true", vary: "Origin" });
+      expect(allowed.headers.get("access-control-allow-methods")).toBe("GET,POST,OPTIONS");
+      expect(allowed.headers.get("access-control-allow-headers")).toBe("Authorization,Content-Type");
+      expect(allowed.headers.get("access-control-max-age")).toBe("3600");
+      expect(lastLogLine()).toMatch(/^OPTIONS \/me 204 authorizer=- /); // the authorizer never runs for a preflight
+
+      const foreign = await preflight(FOREIGN_ORIGIN);
+      expect(foreign.status).toBe(204);
+      expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+      expect(foreign.headers.get("access-control-allow-methods")).toBeNull();
+    });
+
+    it("puts credentialed CORS on the gateway's own 401, 503 (exposing Retry-After) and 404 for an allowed origin only", async () => {
+      const unauthorized = await getMe({ origin: APP_ORIGIN });
+      expect(unauthorized.status).toBe(401);
+      expect(corsOf(unauthorized)).toEqual({ origin: APP_ORIGIN, credentials: "true", vary: "Origin" });
+      expect(await unauthorized.json()).toEqual({ message: "Unauthorized", reason: "unauthorized" });
+
+      const { json } = await login();
+      api.stytch!.faults.authenticate = "500";
+      const unavailable = await getMe({ origin: APP_ORIGIN, authorization: `Bearer ${json.session_token}` });
+      expect(unavailable.status).toBe(503);
+      expect(corsOf(unavailable).origin).toBe(APP_ORIGIN);
+      expect(unavailable.headers.get("retry-after")).toBe("5");
+      // Not a CORS-safelisted response header: without this, a page sees the 503 but not when to retry.
+      expect(unavailable.headers.get("access-control-expose-headers")).toBe("Retry-After");
+
+      const notFound = await fetch(`${api.url}/nope`, { headers: { origin: APP_ORIGIN } });
+      expect(corsOf(notFound).origin).toBe(APP_ORIGIN);
+
+      const foreign = await getMe({ origin: FOREIGN_ORIGIN });
+      expect(foreign.status).toBe(401);
+      expect(corsOf(foreign)).toEqual({ origin: null, credentials: null, vary: "Origin" });
+    });
+
+    it("lets the handlers answer CORS themselves: /me and refresh accept the same allowed origins", async () => {
+      const { json } = await login();
+      const me = await getMe({ origin: APP_ORIGIN, cookie: `stytch_session_jwt=${json.session_jwt}` });
+      expect(me.status).toBe(200);
+      expect(corsOf(me)).toEqual({ origin: APP_ORIGIN, credentials: "true", vary: "Origin" });
+      const refresh = await fetch(`${api.url}${REFRESH.path}`, { method: REFRESH.method, headers: { origin: APP_ORIGIN, cookie: `stytch_session=${json.session_token}` } });
+      expect(refresh.status).toBe(200);
+      expect(corsOf(refresh).origin).toBe(APP_ORIGIN);
+      const foreignRefresh = await fetch(`${api.url}${REFRESH.path}`, { method: REFRESH.method, headers: { origin: FOREIGN_ORIGIN, cookie: `stytch_session=${json.session_token}` } });
+      expect(foreignRefresh.status).toBe(403);
+      expect(corsOf(foreignRefresh).origin).toBeNull();
+    });
+
+    it("refuses dev login, logout and the outage switch from a foreign origin with 403, and serves them with CORS to an allowed one", async () => {
+      for (const path of ["/dev/login", "/dev/logout", "/dev/stytch-outage"]) {
+        const res = await fetch(`${api.url}${path}`, { method: "POST", headers: { origin: FOREIGN_ORIGIN } });
+        expect(res.status, path).toBe(403);
+      }
+      expect(api.stytch!.faults.authenticate).toBe("none");
+      const allowed = await fetch(`${api.url}/dev/login`, { method: "POST", headers: { origin: APP_ORIGIN } });
+      expect(allowed.status).toBe(200);
+      expect(corsOf(allowed).origin).toBe(APP_ORIGIN);
+    });
+
+    it("switches the emulated Stytch outage on and off over HTTP, refusing any other body", async () => {
+      const post = (body: string) => fetch(`${api.url}/dev/stytch-outage`, { method: "POST", body });
+      expect((await post('{"outage":true}')).status).toBe(200);
+      expect(api.stytch!.faults.authenticate).toBe("500");
+      expect((await post('{"outage":false}')).status).toBe(200);
+      expect(api.stytch!.faults.authenticate).toBe("none");
+      for (const body of ["", "{}", '{"outage":"yes"}', '{"outage":true,"x":1}', "nope"]) expect((await post(body)).status, body).toBe(400);
+    });
+
+    it("refuses at start-up a CORS_ALLOWED_ORIGINS entry that is not an exact origin", async () => {
+      for (const origins of ["*", "http://localhost:5173/", "http://app.example.com"]) {
+        await expect(startLocalApi({ port: 0, quiet: true, env: { CORS_ALLOWED_ORIGINS: origins }, stytch: api.stytch })).rejects.toThrow(/CORS_ALLOWED_ORIGINS/);
+      }
+    });
   });
 
   it("never writes a JWT or session token to the request log or the console", async () => {
