@@ -27,6 +27,8 @@ export interface LocalRequest {
   readonly requestId: string;
   /** When the request arrived (epoch milliseconds). */
   readonly receivedAt: number;
+  /** Values of the route's `{name}` path segments, URL-decoded; absent for a route without any. */
+  readonly pathParameters?: Readonly<Record<string, string>>;
 }
 
 /** The route a request matched: its method and its resource path (the route table's `path`). */
@@ -68,7 +70,7 @@ export function requestAuthorizerEvent(route: MatchedRoute, request: LocalReques
     headers,
     multiValueHeaders,
     ...query,
-    pathParameters: null,
+    pathParameters: request.pathParameters ? { ...request.pathParameters } : null,
     stageVariables: null,
     requestContext: requestContext(route, request, headers),
   };
@@ -93,7 +95,7 @@ export function proxyEvent(
     headers,
     multiValueHeaders,
     ...queryMaps(request.searchParams),
-    pathParameters: null,
+    pathParameters: request.pathParameters ? { ...request.pathParameters } : null,
     stageVariables: null,
     requestContext: { ...requestContext(route, request, headers), authorizer },
     body,

@@ -23,6 +23,7 @@ import { preflightResponse, withGatewayCors } from "./gateway-cors";
 import { assertSameHandlerBinding, handlerEnvironment, injectEnv, loadHandlers, userSetting } from "./handler-environment";
 import { BAD_GATEWAY, fromProxyResult, jsonResponse, writeResponse, type HttpResponse } from "./proxy-response";
 import { closeServer, listen } from "./http-server";
+import { matchPath } from "./route-match";
 import { formatRequestLine, type LogSink } from "./request-log";
 
 /** One entry of the shared route table (re-exported from infra/routes.ts for callers of this module). */
@@ -88,6 +89,7 @@ const HANDLER_TIMEOUT_MS = 10_000;
  *
  * Routing, as documented for the local server (where it differs from a REST API, for the sake of clear errors):
  * - a path that is not in the table → 404 `{"message":"Not Found"}` (REST: 403 "Missing Authentication Token");
+ *   a `{name}` segment of a route's path matches one non-empty segment, and literal paths win over templates;
  * - a known path with another method → 405 with an `Allow` header;
  * - `OPTIONS` on a known path → the gateway's CORS preflight: 204 with `Allow`, plus the allowed methods and
  *   headers for an allowed origin (the handler never sees it, as with the stack's MOCK preflight methods);
@@ -175,7 +177,8 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       // What the gateway answers itself carries its CORS headers; the handlers' answers are theirs alone.
       const gateway = (response: HttpResponse) => withGatewayCors(response, origin, allowedOrigins);
       const dev = stytch !== undefined && DEV_ROUTES.some((route) => route.path === target.pathname);
-      const atPath = routesByPath.get(target.pathname);
+      const match = matchPath(routesByPath, target.pathname);
+      const atPath = match?.routes;
       if (!atPath && !dev) return gateway(jsonResponse(404, { message: "Not Found" }));
       const allowed: string[] = (dev ? DEV_ROUTES.filter((r) => r.path === target.pathname) : atPath!).map((r) => r.method);
       const allow = [...allowed, "OPTIONS"].join(", ");
@@ -200,6 +203,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         sourceIp: (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""),
         requestId: randomUUID(),
         receivedAt: Date.now(),
+        ...(match?.pathParameters ? { pathParameters: match.pathParameters } : {}),
       };
       let authorizerContext;
       if (route.authorization === "stytch") {

@@ -8,6 +8,7 @@ import { authorize, AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS } from "../local/api-
 import { ContextShapeError, methodArnOf, proxyEvent, requestAuthorizerEvent, stringifyContext, type LocalRequest } from "../local/api-gateway-events";
 import { fromProxyResult, MalformedProxyResultError } from "../local/proxy-response";
 import { formatRequestLine, maskPath } from "../local/request-log";
+import { matchPath } from "../local/route-match";
 
 const ROUTE = { method: "GET", path: "/me" };
 const ARN = "arn:aws:execute-api:local:000000000000:localapi/local/GET/me";
@@ -198,5 +199,34 @@ describe("the request log line", () => {
     expect(maskPath("/me/eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl/x")).toBe("/me/…/x");
     expect(maskPath("/t/lTkhIleqvmDdWUUs2IFe90fYAlbmdaN4oYsJS-wXbEzH")).toBe("/t/…");
     expect(maskPath("/auth/refresh")).toBe("/auth/refresh");
+  });
+});
+
+describe("matching a request path to the route table", () => {
+  const table = new Map<string, string[]>([
+    ["/me", ["me"]],
+    ["/orgs/{organization_id}/documents", ["documents"]],
+    ["/orgs/mine/documents", ["literal"]],
+  ]);
+
+  it("prefers the literal path, else fills each {name} segment with one decoded, non-empty segment", () => {
+    expect(matchPath(table, "/me")).toEqual({ routes: ["me"] });
+    expect(matchPath(table, "/orgs/mine/documents")).toEqual({ routes: ["literal"] });
+    expect(matchPath(table, "/orgs/organization-test-1/documents")).toEqual({ routes: ["documents"], pathParameters: { organization_id: "organization-test-1" } });
+    expect(matchPath(table, "/orgs/a%20b/documents")?.pathParameters).toEqual({ organization_id: "a b" });
+  });
+
+  it("matches nothing for empty, extra or missing segments, or malformed percent-encoding", () => {
+    for (const path of ["/orgs//documents", "/orgs/x/documents/", "/orgs/x/y/documents", "/orgs/documents", "/orgs/%E0%A4%A/documents", "/me/"]) {
+      expect(matchPath(table, path), path).toBeUndefined();
+    }
+  });
+
+  it("passes the path parameters to the authorizer and the handler, as a REST API does", () => {
+    const req = request({ path: "/orgs/o-1/documents", pathParameters: { organization_id: "o-1" } });
+    const route = { method: "GET", path: "/orgs/{organization_id}/documents" };
+    expect(requestAuthorizerEvent(route, req)).toMatchObject({ resource: route.path, path: "/orgs/o-1/documents", pathParameters: { organization_id: "o-1" } });
+    expect(requestAuthorizerEvent(route, req).methodArn).toBe("arn:aws:execute-api:local:000000000000:localapi/local/GET/orgs/o-1/documents");
+    expect(proxyEvent(route, req).pathParameters).toEqual({ organization_id: "o-1" });
   });
 });
