@@ -226,6 +226,23 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
     expect(await act("me")).toMatchObject({ status: 200 });
   });
 
+  it("works the same when the page is opened on localhost: it then calls the API on localhost, same-site again", async () => {
+    const local = await browser.newPage();
+    try {
+      const localhostDemo = demoUrl.replace("127.0.0.1", "localhost");
+      await local.goto(localhostDemo);
+      expect(await local.evaluate(() => (globalThis as unknown as DemoWindow & { demo: { api: string } }).demo.api)).toBe(apiUrl.replace("127.0.0.1", "localhost"));
+      await local.click("#login");
+      await local.waitForFunction(() => (globalThis as unknown as DemoWindow).demo.member !== null, { timeout: 10_000 });
+      const all = await local.evaluate(() => (globalThis as unknown as DemoWindow).demo.results);
+      expect(all.map((r) => [r.label, r.status])).toEqual([["login", 200], ["me", 200]]);
+      const jar = (await browser.cookies()).filter((cookie) => cookie.domain === "localhost").map((cookie) => cookie.name);
+      expect(jar.sort()).toEqual(["stytch_session", "stytch_session_jwt"]);
+    } finally {
+      await local.close();
+    }
+  });
+
   it("logs out: both cookies leave the jar, and GET /me is then a readable 401", async () => {
     expect(await act("logout")).toMatchObject({ status: 200 });
     const jar = await cookies();

@@ -29,6 +29,9 @@ function serialize(name: string, value: string, expires: string | undefined, opt
   const parts = [`${name}=${value}`, "Path=/"];
   if (expires) parts.push(`Expires=${expires}`);
   if (options.domain) parts.push(`Domain=${options.domain}`);
+  // Always Secure, even for `npm start` on http://127.0.0.1: browsers treat loopback origins as potentially
+  // trustworthy and keep Secure cookies from them (Chromium: test/browser-demo.test.ts; Firefox since 75 for
+  // localhost). So no "insecure" switch exists that could reach a deployment by mistake.
   parts.push("Secure");
   if (options.httpOnly) parts.push("HttpOnly");
   parts.push("SameSite=Lax");
