@@ -15,12 +15,15 @@ let server: NpmStart;
 let child: ChildProcess;
 let port: number;
 let url: string;
+let demoUrl: string;
 const output = () => server.output();
 
 beforeAll(async () => {
   port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  server = spawnNpmStart({ PORT: String(port), DEMO_PORT: String(await freePort()) });
+  const demoPort = await freePort();
+  demoUrl = `http://127.0.0.1:${demoPort}`;
+  server = spawnNpmStart({ PORT: String(port), DEMO_PORT: String(demoPort) });
   child = server.child;
   await waitFor(() => output().includes(BANNER_END), 20_000, () => `no banner; output so far:\n${output()}`);
 }, 30_000);
@@ -30,7 +33,7 @@ afterAll(() => server?.kill());
 describe("npm start", () => {
   it("prints the API and demo page URLs as two lines, its mode, and answers a dev login and GET /me over HTTP", async () => {
     expect(output()).toMatch(new RegExp(`^API: ${url}$`, "m"));
-    expect(output()).toMatch(/^Demo page: http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(output()).toMatch(new RegExp(`^Demo page: ${demoUrl}$`, "m"));
     expect(output()).toContain("Emulator mode: embedded Stytch");
     const login = await fetch(`${url}/dev/login`, { method: "POST", body: JSON.stringify({ roles: ["admin"] }) });
     expect(login.status).toBe(200);
@@ -69,8 +72,9 @@ describe("npm start", () => {
     process.kill(-child.pid!, "SIGINT");
     await exited;
     await waitFor(() => output().includes("stopping the local API"), 5_000, output);
-    // The server itself (not just npx) is gone: nothing listens on the port any more.
+    // The server itself (not just npx) is gone: nothing listens on either port any more.
     await waitFor(async () => (await fetch(url).then(() => false, () => true)), 5_000, () => "the port still answers");
+    await waitFor(async () => (await fetch(demoUrl).then(() => false, () => true)), 5_000, () => "the demo page still answers");
   });
 });
 
