@@ -118,7 +118,8 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
 
   const server = createServer();
   let demo: DemoPage | undefined;
-  let apiPort: number | undefined = options.port === 0 ? undefined : (options.port ?? 3000);
+  /** Known once the API listens; until then the demo page says it is starting rather than serve a page whose calls fail. */
+  let apiPort: number | undefined;
   let restoreEnv = () => {};
   const stop = async () => {
     await closeServer(server);
@@ -129,7 +130,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
 
   try {
     // The demo page first: its origins are the API's default allow-list, which the handlers read at import.
-    // It only serves files, so it is ready as soon as it listens (it says "starting" while the API port is unknown).
+    // It only serves files, so it is ready as soon as it listens (it answers 503 "starting" until the API listens).
     if (options.demoPort !== undefined) demo = await startDemoPage({ host, port: options.demoPort, apiPort: () => apiPort, mode, routes: API_ROUTES });
     const configuredOrigins = userSetting(env, "CORS_ALLOWED_ORIGINS");
     const allowedOrigins = configuredOrigins ? parseAllowedOrigins({ CORS_ALLOWED_ORIGINS: configuredOrigins }, "CORS_ALLOWED_ORIGINS") : (demo?.origins ?? []);

@@ -9,20 +9,26 @@ const REFRESH_ENTRY = "lambda/refresh.ts";
 
 /** The start-up banner: the API and demo page URLs, mode, the served routes and (in emulator mode) the curl walkthrough. */
 export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl">): string {
+  const devRoutes =
+    api.mode === "emulator"
+      ? [
+          { method: "POST", path: "/dev/login", access: "dev only  ", description: "creates a demo member session" },
+          { method: "POST", path: "/dev/logout", access: "dev only  ", description: "revokes it" },
+          { method: "POST", path: "/dev/stytch-outage", access: "dev only  ", description: '{"outage":true} makes the emulated Stytch answer 500' },
+        ]
+      : [];
+  const served = [
+    ...api.routes.map((r) => ({ method: r.method, path: r.path, access: r.authorization === "stytch" ? "authorizer" : "public    ", description: r.description })),
+    ...devRoutes,
+  ];
+  const width = Math.max(...served.map((r) => r.path.length)) + 1;
   const lines = [
     `API: ${api.url}`,
     ...(api.demoUrl ? [`Demo page: ${api.demoUrl}`] : []),
     "",
     api.mode === "emulator" ? "Emulator mode: embedded Stytch, no account needed." : "Stytch mode: your Stytch project.",
     "",
-    ...api.routes.map((r) => `  ${r.method.padEnd(5)} ${r.path.padEnd(19)} ${r.authorization === "stytch" ? "authorizer" : "public    "}  ${r.description}`),
-    ...(api.mode === "emulator"
-      ? [
-          `  POST  ${"/dev/login".padEnd(19)} dev only    creates a demo member session`,
-          `  POST  ${"/dev/logout".padEnd(19)} dev only    revokes it`,
-          `  POST  ${"/dev/stytch-outage".padEnd(19)} dev only    {"outage":true} makes the emulated Stytch answer 500`,
-        ]
-      : []),
+    ...served.map((r) => `  ${r.method.padEnd(5)} ${r.path.padEnd(width)} ${r.access}  ${r.description}`),
     "",
     ...(api.mode === "emulator" ? ["Try it (paste into bash):", ...curlWalkthrough(api).map((line) => `  ${line}`)] : stytchModeHint(api)),
     "",
