@@ -73,7 +73,7 @@ function gatewayResponse(statusCode: number, errorType: string, body: unknown, e
   });
 }
 
-// As configured in infra/stytch-api-stack.ts (minus the CORS headers: the local API is same-origin).
+// As configured in infra/stytch-api-stack.ts; the CORS headers are added per request (local/gateway-cors.ts).
 const UNAUTHORIZED = gatewayResponse(
   401,
   "UnauthorizedException",
