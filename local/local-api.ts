@@ -139,6 +139,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     const handlerEnv = handlerEnvironment(env, allowedOrigins, stytch ? { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } : undefined);
     // Fails fast, naming the variable at fault, instead of answering every request with a 503.
     const authorizerConfig = loadAuthorizerConfig(handlerEnv);
+    assertBrowserCanStoreCookies(handlerEnv.REFRESH_COOKIE_DOMAIN, host);
     assertSameHandlerBinding(handlerEnv); // before process.env is touched
     restoreEnv = injectEnv(handlerEnv);
     const handlers = await loadHandlers(API_ROUTES, handlerEnv);
@@ -251,6 +252,18 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * A browser drops every cookie whose `Domain` does not cover the host that sets it, silently: refresh would
+ * answer 200 and the member would still hold the old JWT. On loopback no other domain can, so say it at start-up.
+ * @throws when REFRESH_COOKIE_DOMAIN names another host than the local API's
+ */
+function assertBrowserCanStoreCookies(cookieDomain: string | undefined, host: string): void {
+  const domain = cookieDomain?.trim().replace(/^\./, "");
+  if (domain && domain !== host) {
+    throw new Error(`REFRESH_COOKIE_DOMAIN=${domain} cannot be set by ${host}: browsers would drop every refreshed cookie; unset it for npm start`);
   }
 }
 

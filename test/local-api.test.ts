@@ -353,6 +353,10 @@ describe("the local API", () => {
       for (const body of ["", "{}", '{"outage":"yes"}', '{"outage":true,"x":1}', "nope"]) expect((await post(body)).status, body).toBe(400);
     });
 
+    it("refuses at start-up a cookie Domain that a browser would refuse from the local API", async () => {
+      await expect(startLocalApi({ port: 0, quiet: true, env: { REFRESH_COOKIE_DOMAIN: "example.com" }, stytch: api.stytch })).rejects.toThrow(/REFRESH_COOKIE_DOMAIN=example\.com/);
+    });
+
     it("refuses at start-up a CORS_ALLOWED_ORIGINS entry that is not an exact origin", async () => {
       for (const origins of ["*", "http://localhost:5173/", "http://app.example.com"]) {
         await expect(startLocalApi({ port: 0, quiet: true, env: { CORS_ALLOWED_ORIGINS: origins }, stytch: api.stytch })).rejects.toThrow(/CORS_ALLOWED_ORIGINS/);
