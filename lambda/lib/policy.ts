@@ -8,6 +8,9 @@
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult, PolicyDocument } from "aws-lambda";
 import type { AuthorizerContext } from "../member-context";
 import { UnsupportedEventError } from "./errors";
+import type { RouteAccess } from "./route-access";
+import type { RoutePermissions } from "./route-permissions";
+import { buildRoutePolicy, type PolicyMember } from "./route-policy";
 
 /** The fields of an authorizer event that say where the request is going. */
 export interface RouteCarrier {
@@ -31,6 +34,56 @@ const STAGE_POLICY_LIMIT = 512;
 export function allowResponse(event: RouteCarrier, principalId: string, context: AuthorizerContext, httpApiResponse: "simple" | "iam"): AllowResponse {
   if (event.version === "2.0" && httpApiResponse === "simple") return { isAuthorized: true, context };
   return { principalId, policyDocument: stagePolicy(event.methodArn ?? event.routeArn), context };
+}
+
+/**
+ * Builds the response when a route table is configured.
+ *
+ * - HTTP API 2.0 `simple`: `{isAuthorized}` for this request's route (false → 403), with the context only when true.
+ * - Otherwise: the member's policy for every route of the stage (lambda/lib/route-policy.ts). It depends only on
+ *   the token and the stage, never on the request that triggered it, so API Gateway's result cache stays correct.
+ * @throws UnsupportedEventError when the event has no parsable method or route ARN
+ * @throws PolicyTooLargeError when the member's policy cannot be made small enough
+ */
+export function routeResponse(
+  event: RouteCarrier,
+  principalId: string,
+  context: AuthorizerContext,
+  httpApiResponse: "simple" | "iam",
+  table: RoutePermissions,
+  member: PolicyMember,
+  access: RouteAccess,
+): AllowResponse {
+  if (event.version === "2.0" && httpApiResponse === "simple") {
+    return access.outcome === "allowed" ? { isAuthorized: true, context } : ({ isAuthorized: false } as AllowResponse);
+  }
+  return { principalId, policyDocument: memberPolicy(stagePrefix(event.methodArn ?? event.routeArn), table, member, access), context };
+}
+
+// Per table (one per container; tests build several), then per member key.
+const memberPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument>>();
+const MEMBER_POLICY_LIMIT = 1_024;
+
+/** One policy per (stage, organization, roles, policy version): members alike share it, and the hot path is a lookup. */
+function memberPolicy(prefix: string, table: RoutePermissions, member: PolicyMember, access: RouteAccess): PolicyDocument {
+  const key = `${prefix}\n${member.organizationId}\n${member.organizationSlug}\n${access.policyRoles.version}\n${member.roles.join("\n")}`;
+  let policies = memberPolicies.get(table);
+  if (!policies) memberPolicies.set(table, (policies = new Map()));
+  let policy = policies.get(key);
+  if (!policy) {
+    policy = Object.freeze(buildRoutePolicy(table, member, access.policyRoles.roles, prefix)) as PolicyDocument;
+    if (policies.size >= MEMBER_POLICY_LIMIT) policies.clear();
+    policies.set(key, policy);
+  }
+  return policy;
+}
+
+/**
+ * `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}` of a method or route ARN.
+ * @throws UnsupportedEventError for anything that is not an execute-api method or route ARN
+ */
+export function stagePrefix(methodArn: string | undefined): string {
+  return stageResourceArn(methodArn).slice(0, -4);
 }
 
 /**
