@@ -48,15 +48,19 @@ export function routeTokens(route: PermissionedRoute, binding: TenantBinding = {
   return tokens;
 }
 
+/** The methods an `ANY` route stands for. Written out, because a leading `*` in an ARN would also swallow path segments. */
+export const HTTP_METHODS = Object.freeze(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+
 /**
- * The IAM pattern for a route: tenancy segments bound to `binding` (or `*` when unbound), every other
- * parameter `*`, `ANY` as `*`. E.g. `GET /orgs/{organization_id}/documents/{id}` → `GET/orgs/o1/documents/*`.
+ * The IAM patterns for a route: tenancy segments bound to `binding` (or `*` when unbound), every other
+ * parameter `*`, one pattern per method (`ANY` written out). E.g. `GET /orgs/{organization_id}/documents/{id}`
+ * → `GET/orgs/o1/documents/*`.
  */
-export function routeGlob(route: PermissionedRoute, binding: TenantBinding = {}): string {
+export function routeGlobs(route: PermissionedRoute, binding: TenantBinding = {}): string[] {
   const path = route.segments
     .map((segment) => (segment.kind === "literal" ? segment.value : segment.kind === "tenant" && binding[segment.name] !== undefined ? binding[segment.name] : "*"))
     .join("/");
-  return `${route.method === "ANY" ? "*" : route.method}/${path}`;
+  return (route.method === "ANY" ? HTTP_METHODS : [route.method]).map((method) => `${method}/${path}`);
 }
 
 /** Whether some string matches both token sequences. */

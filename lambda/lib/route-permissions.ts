@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { globTokens, intersects, routeGlob, routeTokens } from "./arn-patterns";
+import { globTokens, intersects, routeGlobs, routeTokens } from "./arn-patterns";
 import { ConfigurationError } from "./errors";
 
 /** What one route needs: a Stytch permission, or only an authenticated member of any organization. */
@@ -148,8 +148,8 @@ function assertTenancyExpressible(routes: readonly PermissionedRoute[], origin: 
   if (tenantRoutes.length === 0) return;
   const foreign = tenantRoutes.map((route) => ({ route, tokens: routeTokens(route, OTHER_ORGANIZATION) }));
   for (const route of routes) {
-    const own = globTokens(routeGlob(route, MEMBER_ORGANIZATION));
-    const leak = foreign.find((other) => intersects(own, other.tokens));
+    const own = routeGlobs(route, MEMBER_ORGANIZATION).map(globTokens);
+    const leak = foreign.find((other) => own.some((tokens) => intersects(tokens, other.tokens)));
     if (leak) {
       throw new ConfigurationError(
         `${origin}: "${route.routeKey}" would also match "${leak.route.routeKey}" for other organizations; give it a literal prefix or an organization parameter`,

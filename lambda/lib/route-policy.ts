@@ -13,7 +13,7 @@
 //          Deny statements are recomputed after every merge.
 
 import type { PolicyDocument } from "aws-lambda";
-import { globTokens, intersects, routeGlob, routeTokens, type PatternToken, type TenantBinding } from "./arn-patterns";
+import { globTokens, intersects, routeGlobs, routeTokens, type PatternToken, type TenantBinding } from "./arn-patterns";
 import { PolicyTooLargeError } from "./errors";
 import { hasPermission, type PolicyRole } from "./permission-check";
 import type { PermissionedRoute, RoutePermissions } from "./route-permissions";
@@ -40,8 +40,8 @@ interface CompiledRoute {
   readonly route: PermissionedRoute;
   /** Every request of the route, in any organization. */
   readonly tokens: PatternToken[];
-  /** The route's pattern with every parameter `*`: its Deny statement. */
-  readonly denyGlob: string;
+  /** The route's patterns with every parameter `*`: its Deny statement. */
+  readonly denyGlobs: readonly string[];
 }
 
 interface CompiledTable {
@@ -73,7 +73,7 @@ export function buildRoutePolicy(
   const forbidden: CompiledRoute[] = [];
   for (const entry of compiled.routes) (mayCall(entry.route, member, policyRoles, binding) ? permitted : forbidden).push(entry);
 
-  let allows = unique(permitted.map((entry) => routeGlob(entry.route, binding)));
+  let allows = unique(permitted.flatMap((entry) => routeGlobs(entry.route, binding)));
   let document = render(allows, forbidden, stagePrefix);
   for (const merge of mergeSteps(allows)) {
     if (byteLength(document) <= budgetBytes) break;
@@ -99,7 +99,7 @@ function render(allows: readonly string[], forbidden: readonly CompiledRoute[], 
     return { Version: "2012-10-17", Statement: [{ Action: INVOKE, Effect: "Deny", Resource: `${stagePrefix}/*/*` }] };
   }
   const allowTokens = allows.map(globTokens);
-  const denies = unique(forbidden.filter((entry) => allowTokens.some((tokens) => intersects(tokens, entry.tokens))).map((entry) => entry.denyGlob));
+  const denies = unique(forbidden.filter((entry) => allowTokens.some((tokens) => intersects(tokens, entry.tokens))).flatMap((entry) => entry.denyGlobs));
   const statement: PolicyDocument["Statement"] = [{ Action: INVOKE, Effect: "Allow", Resource: allows.map((glob) => `${stagePrefix}/${glob}`) }];
   if (denies.length > 0) statement.push({ Action: INVOKE, Effect: "Deny", Resource: denies.map((glob) => `${stagePrefix}/${glob}`) });
   return { Version: "2012-10-17", Statement: statement };
@@ -155,7 +155,7 @@ function compile(table: RoutePermissions): CompiledTable {
   let compiled = compiledTables.get(table);
   if (!compiled) {
     compiled = {
-      routes: table.routes.map((route) => ({ route, tokens: routeTokens(route), denyGlob: routeGlob(route) })),
+      routes: table.routes.map((route) => ({ route, tokens: routeTokens(route), denyGlobs: routeGlobs(route) })),
       foreign: table.routes.filter((route) => route.segments.some((segment) => segment.kind === "tenant")).map((route) => routeTokens(route, OTHER_ORGANIZATION)),
     };
     compiledTables.set(table, compiled);
