@@ -181,6 +181,30 @@ describe("size", () => {
     expect(Buffer.byteLength(JSON.stringify(exact))).toBeGreaterThan(POLICY_BUDGET_BYTES);
   });
 
+  test("merging never writes a pattern that reaches another organization's route, even under budget pressure", () => {
+    const table = parseRoutePermissions(
+      JSON.stringify({
+        "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" },
+        "POST /orgs/{organization_id}/documents": { resource_id: "documents", action: "write" },
+        "ANY /orgs/{organization_id}/files/{proxy+}": "authenticated",
+      }),
+      "test",
+    );
+    const exact = buildRoutePolicy(table, member(["editor"]), ROLES, PREFIX);
+    // A method-merged `*\/orgs/{ORG}/documents` would match GET/orgs/{OTHER}/files/x/orgs/{ORG}/documents.
+    const leak = `/orgs/${OTHER}/files/x/orgs/${ORG}/documents`;
+    expect(gateway(exact, "GET", leak)).toBe("403");
+    const budget = Buffer.byteLength(JSON.stringify(exact)) - 1;
+    let merged: unknown;
+    try {
+      merged = buildRoutePolicy(table, member(["editor"]), ROLES, PREFIX, budget);
+    } catch (error) {
+      expect(error).toBeInstanceOf(PolicyTooLargeError);
+      return;
+    }
+    expect(gateway(merged, "GET", leak)).toBe("403");
+  });
+
   test("a policy that cannot be merged small enough is a fault, never a wider Allow", () => {
     const error = thrownBy(() => buildRoutePolicy(largeTable(), member(["reader"]), largeRoles, PREFIX, 100));
     expect(error).toBeInstanceOf(PolicyTooLargeError);
