@@ -7,7 +7,6 @@
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
@@ -23,13 +22,6 @@ const ACTIONS = ["read", "write", "delete", "export"];
 const ROLE_IDS = ["stytch_member", "stytch_admin", "viewer", "editor", "admin", "auditor", "custom-a", "custom-b"];
 const ROUNDS = 12;
 const MEMBERS_PER_ROUND = 6;
-
-// stytch 14.2.0 builds its sessions client with the project-only PolicyCache, whose `getOrgPolicy` does not
-// exist, so every authorization_check throws a TypeError. Its own B2BPolicyCache (same module) has it; the test
-// installs that one, which is what the SDK's authenticateJwtLocal expects to call.
-const sdkRbacLocal = createRequire(__filename)(path.join(path.dirname(require.resolve("stytch")), "shared", "rbac_local.js")) as {
-  B2BPolicyCache: new (rbac: unknown) => unknown;
-};
 
 let stytch: StytchEmulator;
 let front: TlsFront;
@@ -95,7 +87,6 @@ describe("our route decisions equal the Stytch SDK's authorization_check", () =>
     const other = stytch.createSession({ organizationSlug: otherSlug });
 
     const sdk = new B2BClient({ project_id: stytch.projectId, secret: stytch.secret, custom_base_url: front.url });
-    (sdk.sessions as unknown as { policyCache: unknown }).policyCache = new sdkRbacLocal.B2BPolicyCache(sdk.rbac);
 
     let record: DecisionRecord | undefined;
     const ours = createAuthorizer(
