@@ -63,7 +63,7 @@ function httpEvent(token: string, routeKey: string, pathParameters: Record<strin
     headers: { authorization: `Bearer ${token}` },
     pathParameters,
     requestContext: {} as APIGatewayRequestAuthorizerEventV2["requestContext"],
-  } as APIGatewayRequestAuthorizerEventV2;
+  } as unknown as APIGatewayRequestAuthorizerEventV2;
 }
 
 /** What the client sees from a REST API: 200 when the policy covers the request's ARN. */
