@@ -33,6 +33,8 @@ export interface LocalRequest {
 export interface MatchedRoute {
   readonly method: string;
   readonly path: string;
+  /** The values of the route's `{name}` segments in this request (null when the route has none). */
+  readonly pathParameters?: Record<string, string> | null;
 }
 
 /** An authorizer context as API Gateway passes it on: every value a string (or null). */
@@ -68,7 +70,7 @@ export function requestAuthorizerEvent(route: MatchedRoute, request: LocalReques
     headers,
     multiValueHeaders,
     ...query,
-    pathParameters: null,
+    pathParameters: route.pathParameters ?? null,
     stageVariables: null,
     requestContext: requestContext(route, request, headers),
   };
@@ -93,7 +95,7 @@ export function proxyEvent(
     headers,
     multiValueHeaders,
     ...queryMaps(request.searchParams),
-    pathParameters: null,
+    pathParameters: route.pathParameters ?? null,
     stageVariables: null,
     requestContext: { ...requestContext(route, request, headers), authorizer },
     body,

@@ -10,6 +10,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { routePermissionTableOf } from "../infra/route-permission-table";
 import { API_ROUTES, type ApiRoute } from "../infra/routes";
 import { isLoopbackHost, loadAuthorizerConfig } from "../lambda/lib/config";
 import type { DecisionRecord } from "../lambda/lib/log";
@@ -106,6 +107,10 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
 
     // Handlers read their configuration from process.env when first imported, so it must be in place before.
     const handlerEnv = handlerEnvironment(env, port, stytch ? { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } : undefined);
+    // Per-route permissions from the shared route table, as the deployed construct compiles them (unless set by hand).
+    if (!handlerEnv.STYTCH_ROUTE_PERMISSIONS && !handlerEnv.STYTCH_ROUTE_PERMISSIONS_FILE) {
+      handlerEnv.STYTCH_ROUTE_PERMISSIONS = JSON.stringify(routePermissionTableOf(API_ROUTES).toJSON());
+    }
     // Fails fast, naming the variable at fault, instead of answering every request with a 503.
     const authorizerConfig = loadAuthorizerConfig(handlerEnv);
     assertSameHandlerBinding(handlerEnv); // before process.env is touched
@@ -144,7 +149,8 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
 
     async function answer(req: IncomingMessage, method: string, target: URL): Promise<HttpResponse> {
       const dev = stytch !== undefined && DEV_ROUTES.some((route) => route.path === target.pathname);
-      const atPath = routesByPath.get(target.pathname);
+      const matched = matchPath(routesByPath, target.pathname);
+      const atPath = matched?.routes;
       if (!atPath && !dev) return jsonResponse(404, { message: "Not Found" });
       const allowed: string[] = (dev ? DEV_ROUTES.filter((r) => r.path === target.pathname) : atPath!).map((r) => r.method);
       const allow = [...allowed, "OPTIONS"].join(", ");
@@ -167,8 +173,9 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         receivedAt: Date.now(),
       };
       let authorizerContext;
+      const routed = { ...route, pathParameters: matched!.pathParameters };
       if (route.authorization === "stytch") {
-        const outcome = await authorize(authorizer, requestAuthorizerEvent(route, request));
+        const outcome = await authorize(authorizer, requestAuthorizerEvent(routed, request));
         const scope = decisions.getStore()!;
         if (outcome.kind === "reject") {
           // The authorizer's own reason code is in the decision record; only note what the gateway added.
@@ -179,7 +186,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         authorizerContext = outcome.authorizer;
       }
       try {
-        const result = await handlers.get(route)!(proxyEvent(route, request, authorizerContext), lambdaContext(route.functionId, request.requestId, HANDLER_TIMEOUT_MS));
+        const result = await handlers.get(route)!(proxyEvent(routed, request, authorizerContext), lambdaContext(route.functionId, request.requestId, HANDLER_TIMEOUT_MS));
         return fromProxyResult(result);
       } catch (error) {
         // A failing or malformed integration is a 502 in API Gateway; the cause goes to the terminal.
@@ -219,6 +226,36 @@ function groupByPath(routes: readonly ApiRoute[]): Map<string, ApiRoute[]> {
     byPath.set(route.path, atPath);
   }
   return byPath;
+}
+
+/**
+ * The routes of a request path and its path parameters, as API Gateway matches them: an exact path first,
+ * else the template with the most literal segments (`{name}` matches one non-empty segment).
+ */
+function matchPath(byPath: Map<string, ApiRoute[]>, requestPath: string): { routes: ApiRoute[]; pathParameters: Record<string, string> | null } | undefined {
+  const exact = byPath.get(requestPath);
+  if (exact) return { routes: exact, pathParameters: null };
+  const parts = requestPath.split("/");
+  let best: { routes: ApiRoute[]; pathParameters: Record<string, string>; literals: number } | undefined;
+  for (const [template, routes] of byPath) {
+    const pattern = template.split("/");
+    if (pattern.length !== parts.length) continue;
+    const pathParameters: Record<string, string> = {};
+    let literals = 0;
+    const fits = pattern.every((segment, i) => {
+      const name = /^\{(\w+)\}$/.exec(segment)?.[1];
+      if (name === undefined) return segment === parts[i] && ++literals > 0;
+      if (parts[i] === "") return false;
+      try {
+        pathParameters[name] = decodeURIComponent(parts[i]!);
+      } catch {
+        return false;
+      }
+      return true;
+    });
+    if (fits && (!best || literals > best.literals)) best = { routes, pathParameters, literals };
+  }
+  return best && { routes: best.routes, pathParameters: best.pathParameters };
 }
 
 /** The request body, or `undefined` when it exceeds API Gateway's limit. */
