@@ -211,10 +211,10 @@ export class StytchAuthorizer extends Construct {
     });
     this.secret.grantRead(this.function);
 
-    this.httpAuthorizer = this.newHttpAuthorizer("StytchSession");
-
     this.routePermissions = props.routePermissions;
     if (props.routePermissions) attachRoutePermissions(this.function, props.routePermissions);
+
+    this.httpAuthorizer = this.newHttpAuthorizer("StytchSession");
   }
 
   /** The per-route permissions this authorizer enforces, if any (add routes to it as they are attached). */
@@ -263,7 +263,9 @@ export class StytchAuthorizer extends Construct {
       authorizerName: `${this.node.id}-${id}`,
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       identitySource: header ? ["$request.header.Authorization"] : [],
-      resultsCacheTtl: this.resultsCacheTtl,
+      // An HTTP API caches a simple answer per identity source, not per route: with per-route permissions one
+      // route's answer must never be reused for another, so those answers are not cached (REST caches policies, which is safe).
+      resultsCacheTtl: this.routePermissions ? Duration.seconds(0) : this.resultsCacheTtl,
     });
   }
 }

@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import { Template } from "aws-cdk-lib/assertions";
+import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { describe, expect, test } from "vitest";
 import { parseRoutePermissions } from "../lambda/lib/route-permissions";
@@ -79,6 +81,21 @@ describe("compiling the table", () => {
     expect(() => table.add("GET", "/a", { resourceId: "documents", action: "read" })).toThrow(/twice/);
     expect(() => table.add("get", "/a", "authenticated")).toThrow(/method/);
     expect(() => table.add("GET", "a/b", "authenticated")).toThrow(/resource path/);
+  });
+});
+
+describe("result caching", () => {
+  test("with per-route permissions the HTTP API's simple answers are never cached; REST policies still are", () => {
+    const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] }, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, "Cached", { env: { account: "123456789012", region: "eu-west-1" } });
+    const table = new RoutePermissionTable().add("GET", "/me", "authenticated");
+    const auth = new StytchAuthorizer(stack, "Auth", { projectId: "project-test-11111111-2222-3333-4444-555555555555", identity: "header", routePermissions: table });
+    const fn = new lambda.Function(stack, "Fn", { runtime: lambda.Runtime.NODEJS_LATEST, handler: "index.handler", code: lambda.Code.fromInline("exports.handler=async()=>({})") });
+    new apigateway.RestApi(stack, "Rest").root.addResource("me").addMethod("GET", new apigateway.LambdaIntegration(fn), { authorizer: auth.restAuthorizer });
+    new apigwv2.HttpApi(stack, "Http").addRoutes({ path: "/me", methods: [apigwv2.HttpMethod.GET], integration: new HttpLambdaIntegration("Me", fn), authorizer: auth.httpAuthorizer });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", { AuthorizerResultTtlInSeconds: 0 });
+    template.hasResourceProperties("AWS::ApiGateway::Authorizer", { AuthorizerResultTtlInSeconds: 300 });
   });
 });
 
