@@ -4,6 +4,9 @@
 // The Allow always covers the whole stage (`…/{apiId}/{stage}/*/*`), never just the method ARN of the
 // current request: API Gateway caches the policy under the credential, and a single-method Allow would
 // turn into a 403 on every other route for the rest of the TTL (the famous caching bug).
+//
+// With a route table (per-route permissions), routeResponse() answers instead: the member's own policy for
+// every route of the stage (lambda/lib/route-policy.ts), equally independent of the triggering request.
 
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult, PolicyDocument } from "aws-lambda";
 import type { AuthorizerContext } from "../member-context";
