@@ -60,8 +60,18 @@ export function routeResponse(
   if (event.version === "2.0" && httpApiResponse === "simple") {
     return access.outcome === "allowed" ? { isAuthorized: true, context } : ({ isAuthorized: false } as AllowResponse);
   }
-  return { principalId, policyDocument: memberPolicy(stagePrefix(event.methodArn ?? event.routeArn), table, member, access), context };
+  const prefix = stagePrefix(event.methodArn ?? event.routeArn);
+  // The verdict cache hands back the same member object for a repeated token: remember its policy on it.
+  const known = policyOfMember.get(member);
+  if (known && known.table === table && known.prefix === prefix && known.version === access.policyRoles.version) {
+    return { principalId, policyDocument: known.policy, context };
+  }
+  const policy = memberPolicy(prefix, table, member, access);
+  policyOfMember.set(member, { table, prefix, version: access.policyRoles.version, policy });
+  return { principalId, policyDocument: policy, context };
 }
+
+const policyOfMember = new WeakMap<PolicyMember, { table: RoutePermissions; prefix: string; version: string; policy: PolicyDocument }>();
 
 // Per table (one per container; tests build several), then per member key.
 const memberPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument>>();
@@ -86,8 +96,13 @@ function memberPolicy(prefix: string, table: RoutePermissions, member: PolicyMem
  * @throws UnsupportedEventError for anything that is not an execute-api method or route ARN
  */
 export function stagePrefix(methodArn: string | undefined): string {
-  return stageResourceArn(methodArn).slice(0, -4);
+  if (methodArn !== undefined && methodArn === lastPrefix?.methodArn) return lastPrefix.prefix;
+  const prefix = stageResourceArn(methodArn).slice(0, -4);
+  lastPrefix = { methodArn: methodArn as string, prefix };
+  return prefix;
 }
+
+let lastPrefix: { readonly methodArn: string; readonly prefix: string } | undefined;
 
 /**
  * The execute-api ARN covering every method and resource of the request's API stage, e.g.
