@@ -18,6 +18,13 @@ import * as path from "node:path";
  */
 export type RouteAuthorization = "stytch" | "none";
 
+/**
+ * What a route behind the authorizer needs (issue 10): a Stytch RBAC permission, checked in the member's own
+ * organization, or `"authenticated"` (any member of any role). Path parameters named `{organization_id}` or
+ * `{organization_slug}` must be the member's own organization.
+ */
+export type RoutePermission = { readonly resourceId: string; readonly action: string } | "authenticated";
+
 /** One HTTP route of the API and the Lambda handler that serves it. */
 export interface ApiRoute {
   /** HTTP method. */
@@ -25,13 +32,15 @@ export interface ApiRoute {
   /** Resource path, starting with `/`, without a stage prefix, e.g. `"/me"` or `"/auth/refresh"`. */
   readonly path: string;
   /** Construct id of the function serving the route; routes with the same id share one function. */
-  readonly functionId: "Me" | "Refresh";
+  readonly functionId: "Me" | "Refresh" | "OrganizationData";
   /** Handler source file, relative to the repository root, e.g. `"lambda/me.ts"`. */
   readonly entry: string;
   /** Name of the exported handler function in {@link ApiRoute.entry}. */
   readonly handler: "handler";
   /** Whether the Stytch authorizer protects the route. */
   readonly authorization: RouteAuthorization;
+  /** For routes behind the authorizer: the permission the route needs (compiled into the authorizer's route table). */
+  readonly permission?: RoutePermission;
   /** One-line description, used for documentation and resource descriptions. */
   readonly description: string;
 }
@@ -45,7 +54,48 @@ export const API_ROUTES: readonly ApiRoute[] = [
     entry: "lambda/me.ts",
     handler: "handler",
     authorization: "stytch",
+    permission: "authenticated",
     description: "The calling member, read from the authorizer context",
+  },
+  {
+    method: "GET",
+    path: "/orgs/{organization_id}/documents",
+    functionId: "OrganizationData",
+    entry: "lambda/organization-data.ts",
+    handler: "handler",
+    authorization: "stytch",
+    permission: { resourceId: "documents", action: "read" },
+    description: "Documents of the member's organization (viewer, editor, admin)",
+  },
+  {
+    method: "POST",
+    path: "/orgs/{organization_id}/documents",
+    functionId: "OrganizationData",
+    entry: "lambda/organization-data.ts",
+    handler: "handler",
+    authorization: "stytch",
+    permission: { resourceId: "documents", action: "write" },
+    description: "Adds a document to the member's organization (editor, admin)",
+  },
+  {
+    method: "GET",
+    path: "/orgs/{organization_id}/billing",
+    functionId: "OrganizationData",
+    entry: "lambda/organization-data.ts",
+    handler: "handler",
+    authorization: "stytch",
+    permission: { resourceId: "billing", action: "read" },
+    description: "Billing of the member's organization (admin only)",
+  },
+  {
+    method: "GET",
+    path: "/by-slug/{organization_slug}/documents",
+    functionId: "OrganizationData",
+    entry: "lambda/organization-data.ts",
+    handler: "handler",
+    authorization: "stytch",
+    permission: { resourceId: "documents", action: "read" },
+    description: "The same documents, addressed by organization slug",
   },
   {
     method: "POST",

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import * as path from "node:path";
 import { type Acknowledgment, Aws, CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
@@ -13,7 +14,8 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct, IConstruct } from "constructs";
 import { createBundledFunction, DEFAULT_LOG_RETENTION } from "./lambda-defaults";
-import { API_ROUTES, type ApiRoute } from "./routes";
+import { RoutePermissionTable } from "./route-permission-table";
+import { API_ROUTES, REPO_ROOT, type ApiRoute } from "./routes";
 import {
   StytchAuthorizer,
   type StytchAuthorizerProps,
@@ -108,6 +110,8 @@ export class StytchApiStack extends Stack {
 
     this.authorizer = new StytchAuthorizer(this, "Auth", {
       tracing,
+      // Per-route permissions, checked at synth against the demo project's checked-in policy (infra/rbac-policy.json).
+      routePermissions: new RoutePermissionTable({ policyFile: path.join(REPO_ROOT, "infra", "rbac-policy.json") }),
       ...props.authorizer,
       projectId: props.projectId,
     });
@@ -122,6 +126,13 @@ export class StytchApiStack extends Stack {
           tracing,
           // REST APIs leave CORS headers on real responses to the function.
           environment: { CORS_ALLOWED_ORIGINS: origins.join(",") },
+        }),
+      OrganizationData: (route) =>
+        createBundledFunction(this, route.functionId, {
+          entry: route.entry,
+          handler: route.handler,
+          description: route.description,
+          tracing,
         }),
       Refresh: (route) =>
         new StytchRefreshFunction(this, route.functionId, {
@@ -162,6 +173,8 @@ export class StytchApiStack extends Stack {
           : { authorizer: this.authorizer.restAuthorizer, requestValidator },
       );
       acknowledgeRestRoute(method, route);
+      // The route's permission is declared where it is attached; the authorizer compiles the table at synth.
+      if (!isPublic) this.authorizer.routePermissions?.add(route.method, route.path, route.permission ?? "authenticated");
 
       const [httpRoute] = this.httpApi.addRoutes({
         path: route.path,

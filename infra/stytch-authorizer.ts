@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { attachRoutePermissions, type RoutePermissionTable } from "./route-permission-table";
 import { Duration, Token, Validations } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
@@ -128,6 +129,13 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
   readonly resultsCacheTtl?: Duration;
   /** Allow `resultsCacheTtl` above 300 s (API Gateway's limit of 3600 s still applies). @default false */
   readonly allowLongCache?: boolean;
+  /**
+   * Per-route permissions (Stytch RBAC and tenancy): declare each route's permission where it is attached
+   * (`routePermissions.add("GET", "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" })`);
+   * the table is compiled into the authorizer at synth time. Unset: any member may call any route.
+   * @default no per-route permissions
+   */
+  readonly routePermissions?: RoutePermissionTable;
 }
 
 /**
@@ -203,8 +211,14 @@ export class StytchAuthorizer extends Construct {
     });
     this.secret.grantRead(this.function);
 
+    this.routePermissions = props.routePermissions;
+    if (props.routePermissions) attachRoutePermissions(this.function, props.routePermissions);
+
     this.httpAuthorizer = this.newHttpAuthorizer("StytchSession");
   }
+
+  /** The per-route permissions this authorizer enforces, if any (add routes to it as they are attached). */
+  public readonly routePermissions?: RoutePermissionTable;
 
   /**
    * Authorizer for one REST API (a REQUEST authorizer). Created on first access, because a REST
@@ -249,7 +263,9 @@ export class StytchAuthorizer extends Construct {
       authorizerName: `${this.node.id}-${id}`,
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       identitySource: header ? ["$request.header.Authorization"] : [],
-      resultsCacheTtl: this.resultsCacheTtl,
+      // An HTTP API caches a simple answer per identity source, not per route: with per-route permissions one
+      // route's answer must never be reused for another, so those answers are not cached (REST caches policies, which is safe).
+      resultsCacheTtl: this.routePermissions ? Duration.seconds(0) : this.resultsCacheTtl,
     });
   }
 }

@@ -24,8 +24,10 @@ import {
 } from "./lib/errors";
 import { JwksCache } from "./lib/jwks-cache";
 import { logDecision, logger, logsAllow, type DecisionRecord, type VerdictPath } from "./lib/log";
-import { allowResponse, type AllowResponse } from "./lib/policy";
+import { allowResponse, routeResponse, type AllowResponse } from "./lib/policy";
 import { createSecretProvider } from "./lib/project-secret";
+import { RbacPolicyCache } from "./lib/rbac-policy-cache";
+import { decideRouteAccess, type RouteAccess } from "./lib/route-access";
 import { decideVerdict, type SessionVerdictDeps } from "./lib/session-verdict";
 import { StytchClient } from "./lib/stytch-client";
 import { VerdictCache } from "./lib/verdict-cache";
@@ -45,7 +47,10 @@ export const UPSTREAM_FAULT = "Authorizer upstream fault";
 const DEADLINE_SAFETY_MS = 500;
 
 /** Per-container state: built once, shared by every invocation of a warm container. */
-export interface AuthorizerRuntime extends SessionVerdictDeps {}
+export interface AuthorizerRuntime extends SessionVerdictDeps {
+  /** Stytch's RBAC policies, when a route table is configured. */
+  readonly rbacPolicies?: RbacPolicyCache;
+}
 
 /**
  * Builds the per-container runtime from validated configuration.
@@ -65,7 +70,8 @@ export function createAuthorizerRuntime(config: AuthorizerConfig): AuthorizerRun
     secret: createSecretProvider(config.secret),
     timeoutMs: config.apiTimeoutMs,
   });
-  return { config, jwksCache, stytch, verdictCache };
+  const rbacPolicies = config.routePermissions ? new RbacPolicyCache({ source: stytch }) : undefined;
+  return { config, jwksCache, stytch, verdictCache, ...(rbacPolicies ? { rbacPolicies } : {}) };
 }
 
 /** Options of {@link createAuthorizer}. */
@@ -103,13 +109,27 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
       if (!runtime) throw startupError;
       credential = findCredential(event, runtime.config);
       if (!credential) throw new MissingCredentialError("no credential in the Authorization header or Stytch cookies");
-      const pending = decideVerdict(credential, deadlineOf(context, runtime.config), runtime);
+      const deadline = deadlineOf(context, runtime.config);
+      const pending = decideVerdict(credential, deadline, runtime);
       // Most verdicts are synchronous (cache or cached key): skip the extra microtask of an await.
       const verdict = pending instanceof Promise ? await pending : pending;
-      const response = allowResponse(event, verdict.memberSession.memberId, verdict.context, runtime.config.httpApiResponse);
-      if (observed || logsAllow(verdict.path)) {
+      // Permission: with a route table, what this member may call (tenancy first, then Stytch RBAC).
+      const table = runtime.config.routePermissions;
+      let access: RouteAccess | undefined;
+      if (table) {
+        const deciding = decideRouteAccess(event, verdict.memberSession, table, runtime.rbacPolicies!, deadline);
+        access = deciding instanceof Promise ? await deciding : deciding;
+      }
+      const response = access
+        ? routeResponse(event, verdict.memberSession.memberId, verdict.context, runtime.config.httpApiResponse, table!, verdict.memberSession, access)
+        : allowResponse(event, verdict.memberSession.memberId, verdict.context, runtime.config.httpApiResponse);
+      // A valid member refused this route: 403 (never 401), logged with its reason even on the hot path.
+      const forbidden = access?.outcome !== undefined && access.outcome !== "allowed" ? access.outcome : undefined;
+      if (forbidden || observed || logsAllow(verdict.path)) {
         decided({
-          outcome: "allow",
+          outcome: forbidden ? "forbidden" : "allow",
+          ...(forbidden ? { reason: forbidden } : {}),
+          ...(access?.routeKey ? { routeKey: access.routeKey } : {}),
           path: verdict.path,
           latencyMs: elapsed(started),
           credentialKind: credential.kind,

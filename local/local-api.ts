@@ -10,6 +10,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { routePermissionTableOf } from "../infra/route-permission-table";
 import { API_ROUTES, type ApiRoute } from "../infra/routes";
 import { isLoopbackHost, loadAuthorizerConfig, parseAllowedOrigins } from "../lambda/lib/config";
 import { requestOrigin } from "../lambda/lib/cors";
@@ -137,6 +138,10 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
 
     // Handlers read their configuration from process.env when first imported, so it must be in place before.
     const handlerEnv = handlerEnvironment(env, allowedOrigins, stytch ? { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } : undefined);
+    // Per-route permissions from the shared route table, as the deployed construct compiles them (unless set by hand).
+    if (!handlerEnv.STYTCH_ROUTE_PERMISSIONS && !handlerEnv.STYTCH_ROUTE_PERMISSIONS_FILE) {
+      handlerEnv.STYTCH_ROUTE_PERMISSIONS = JSON.stringify(routePermissionTableOf(API_ROUTES).toJSON());
+    }
     // Fails fast, naming the variable at fault, instead of answering every request with a 503.
     const authorizerConfig = loadAuthorizerConfig(handlerEnv);
     assertBrowserCanStoreCookies(handlerEnv.REFRESH_COOKIE_DOMAIN, host);
@@ -287,6 +292,10 @@ function groupByPath(routes: readonly ApiRoute[]): Map<string, ApiRoute[]> {
   return byPath;
 }
 
+/**
+ * The routes of a request path and its path parameters, as API Gateway matches them: an exact path first,
+ * else the template with the most literal segments (`{name}` matches one non-empty segment).
+ */
 /** The request body, or `undefined` when it exceeds API Gateway's limit. */
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];

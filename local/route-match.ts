@@ -2,7 +2,7 @@
 // and `{name}` path parameters that each match one segment.
 
 /**
- * The routes serving a request path: the exact path if the table has it, else the first template whose `{name}`
+ * The routes serving a request path: the exact path if the table has it, else the template with the most literal segments whose `{name}`
  * segments each match one non-empty segment, with those segments' decoded values.
  */
 export function matchPath<Route>(
@@ -12,13 +12,15 @@ export function matchPath<Route>(
   const exact = routesByPath.get(pathname);
   if (exact) return { routes: exact };
   const segments = pathname.split("/");
+  let best: { routes: readonly Route[]; pathParameters: Record<string, string>; literals: number } | undefined;
   for (const [template, routes] of routesByPath) {
     const parts = template.split("/");
     if (!template.includes("{") || parts.length !== segments.length) continue;
     const pathParameters: Record<string, string> = {};
+    let literals = 0;
     const matches = parts.every((part, i) => {
       const name = /^\{([A-Za-z0-9_]+)\}$/.exec(part)?.[1];
-      if (name === undefined) return part === segments[i];
+      if (name === undefined) return part === segments[i] && ++literals > 0;
       if (segments[i] === "") return false;
       try {
         pathParameters[name] = decodeURIComponent(segments[i]!);
@@ -27,7 +29,8 @@ export function matchPath<Route>(
       }
       return true;
     });
-    if (matches) return { routes, pathParameters };
+    // API Gateway prefers the resource with more literal segments (`/orgs/by-slug/x` over `/orgs/{id}/x`).
+    if (matches && (!best || literals > best.literals)) best = { routes, pathParameters, literals };
   }
-  return undefined;
+  return best && { routes: best.routes, pathParameters: best.pathParameters };
 }

@@ -4,6 +4,8 @@
  * - `GET  /v1/b2b/sessions/jwks/{project_id}`
  * - `POST /v1/b2b/sessions/authenticate`
  * - `POST /v1/b2b/sessions/revoke`
+ * - `GET  /v1/b2b/rbac/policy` (the project's RBAC policy; {@link DEMO_RBAC_POLICY} unless replaced)
+ * - `GET  /v1/b2b/rbac/organizations/{organization_id}` (an organization's custom roles)
  *
  * The wire format follows `stytch-b2b-sessions.md` (the shared reference). Where that reference marks a
  * behaviour UNVERIFIED, the choice made here is flagged with an `UNVERIFIED:` comment, so that a reader can tell
@@ -114,6 +116,56 @@ export type FaultMode = "none" | "500" | "503" | "429" | "hang" | "reset";
  */
 export type JwksFaultMode = FaultMode | "oversized" | "garbage";
 
+/** One permission of an RBAC role, in Stytch's wire format (reference §6.1). */
+export interface RbacPermission {
+  resource_id: string;
+  actions: string[];
+}
+
+/** One RBAC role, in Stytch's wire format. */
+export interface RbacRole {
+  role_id: string;
+  description?: string;
+  permissions: RbacPermission[];
+}
+
+/** The `policy` object of `GET /v1/b2b/rbac/policy`. */
+export interface RbacPolicy {
+  roles: RbacRole[];
+  resources: Array<{ resource_id: string; description?: string; actions: string[] }>;
+  scopes: Array<{ scope: string; description?: string; permissions: RbacPermission[] }>;
+}
+
+/**
+ * The demo project policy of `npm start` and the tests: Stytch's two default roles, and viewer, editor and
+ * admin over the `documents` and `billing` resources.
+ */
+export const DEMO_RBAC_POLICY: Readonly<RbacPolicy> = Object.freeze({
+  roles: [
+    { role_id: "stytch_member", description: "Granted to every member", permissions: [{ resource_id: "stytch.self", actions: ["*"] }] },
+    {
+      role_id: "stytch_admin",
+      description: "Granted to organization admins",
+      permissions: ["stytch.organization", "stytch.member", "stytch.sso", "stytch.self"].map((resource_id) => ({ resource_id, actions: ["*"] })),
+    },
+    { role_id: "viewer", description: "Reads documents", permissions: [{ resource_id: "documents", actions: ["read"] }] },
+    { role_id: "editor", description: "Reads and writes documents", permissions: [{ resource_id: "documents", actions: ["read", "write"] }] },
+    {
+      role_id: "admin",
+      description: "Everything, billing included",
+      permissions: [
+        { resource_id: "documents", actions: ["*"] },
+        { resource_id: "billing", actions: ["read", "write"] },
+      ],
+    },
+  ],
+  resources: [
+    { resource_id: "documents", description: "Documents of an organization", actions: ["read", "write", "delete"] },
+    { resource_id: "billing", description: "Invoices and payment details", actions: ["read", "write"] },
+  ],
+  scopes: [{ scope: "read:documents", description: "Read documents", permissions: [{ resource_id: "documents", actions: ["read"] }] }],
+});
+
 /** A running emulator. Create one with {@link startStytchEmulator}; always {@link StytchEmulator.close} it. */
 export interface StytchEmulator {
   /** Base URL, e.g. `"http://127.0.0.1:41234"` (no trailing slash). */
@@ -123,7 +175,7 @@ export interface StytchEmulator {
   /** `iss` of the JWTs this emulator mints. */
   readonly issuer: string;
   /** Call counters, per endpoint, counting every HTTP request received (also the faulted ones). */
-  readonly calls: { jwks: number; authenticate: number; revoke: number; total: number };
+  readonly calls: { jwks: number; authenticate: number; revoke: number; rbacPolicy: number; organizationPolicy: number; total: number };
   /**
    * Every authenticate request body as received (parsed JSON, or the raw string if not JSON), plus its
    * Authorization header, newest last.
@@ -133,14 +185,24 @@ export interface StytchEmulator {
   resetCounters(): void;
 
   /** Persistent fault switches, read on every request. */
-  faults: { authenticate: FaultMode; jwks: JwksFaultMode };
+  faults: { authenticate: FaultMode; jwks: JwksFaultMode; rbac: FaultMode };
   /**
    * One-shot faults: the next `count` (default 1) requests to `endpoint` fail with `mode`, then behaviour returns
    * to {@link StytchEmulator.faults}. Successive calls queue up. `"oversized"` and `"garbage"` are JWKS-only.
    */
-  failNext(endpoint: "authenticate" | "jwks", mode: JwksFaultMode, count?: number): void;
+  failNext(endpoint: "authenticate" | "jwks" | "rbac", mode: JwksFaultMode, count?: number): void;
   /** Delay every response of `endpoint` (faulted ones included) by `ms` milliseconds (0 = none). */
-  setLatency(endpoint: "authenticate" | "jwks", ms: number): void;
+  setLatency(endpoint: "authenticate" | "jwks" | "rbac", ms: number): void;
+
+  /** The project RBAC policy served by `GET /v1/b2b/rbac/policy`; replace it to change roles (a deep copy is served). */
+  rbacPolicy: RbacPolicy;
+  /**
+   * Whether the project has organization policies (a private beta at Stytch). When false, the organization
+   * endpoint answers an error, which Stytch's SDK and our authorizer read as "no custom roles".
+   */
+  organizationPoliciesEnabled: boolean;
+  /** Sets an organization's custom roles (by organization ID or slug; the organization is created if new). */
+  setOrganizationRoles(organization: string, roles: RbacRole[]): void;
 
   /** Creates a member session (and its member and organization when new), as a completed login would. */
   createSession(options?: CreateSessionOptions): CreatedSession;
@@ -222,12 +284,14 @@ export async function startStytchEmulator(options: StytchEmulatorOptions = {}): 
 // ---------------------------------------------------------------------------------------------------------------
 
 type JsonObject = Record<string, unknown>;
-type Endpoint = "jwks" | "authenticate" | "revoke" | "other";
+type Endpoint = "jwks" | "authenticate" | "revoke" | "rbacPolicy" | "organizationPolicy" | "other";
 type Algorithm = "RS256" | "RS384" | "RS512" | "PS256";
 
 const JWKS_PATH_PREFIX = "/v1/b2b/sessions/jwks/";
 const AUTHENTICATE_PATH = "/v1/b2b/sessions/authenticate";
 const REVOKE_PATH = "/v1/b2b/sessions/revoke";
+const RBAC_POLICY_PATH = "/v1/b2b/rbac/policy";
+const ORGANIZATION_POLICY_PREFIX = "/v1/b2b/rbac/organizations/";
 
 const SESSION_CLAIM = "https://stytch.com/session";
 const ORGANIZATION_CLAIM = "https://stytch.com/organization";
@@ -307,9 +371,12 @@ class Emulator implements StytchEmulator {
   readonly projectId: string;
   readonly secret: string;
   readonly issuer: string;
-  readonly calls = { jwks: 0, authenticate: 0, revoke: 0, total: 0 };
+  readonly calls = { jwks: 0, authenticate: 0, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 0 };
+  rbacPolicy: RbacPolicy = structuredClone(DEMO_RBAC_POLICY) as RbacPolicy;
+  organizationPoliciesEnabled = true;
+  readonly #organizationRoles = new Map<string, RbacRole[]>();
   readonly authenticateRequests: Array<{ body: unknown; authorization: string | undefined }> = [];
-  faults: { authenticate: FaultMode; jwks: JwksFaultMode } = { authenticate: "none", jwks: "none" };
+  faults: { authenticate: FaultMode; jwks: JwksFaultMode; rbac: FaultMode } = { authenticate: "none", jwks: "none", rbac: "none" };
 
   readonly #host: string;
   readonly #keyBits: number;
@@ -336,8 +403,8 @@ class Emulator implements StytchEmulator {
   readonly #sessionsByToken = new Map<string, SessionRecord>();
   #memberCounter = 0;
 
-  readonly #oneShotFaults: { authenticate: JwksFaultMode[]; jwks: JwksFaultMode[] } = { authenticate: [], jwks: [] };
-  readonly #latencyMs = { authenticate: 0, jwks: 0 };
+  readonly #oneShotFaults: { authenticate: JwksFaultMode[]; jwks: JwksFaultMode[]; rbac: JwksFaultMode[] } = { authenticate: [], jwks: [], rbac: [] };
+  readonly #latencyMs = { authenticate: 0, jwks: 0, rbac: 0 };
 
   constructor(
     options: StytchEmulatorOptions,
@@ -388,21 +455,28 @@ class Emulator implements StytchEmulator {
     this.calls.jwks = 0;
     this.calls.authenticate = 0;
     this.calls.revoke = 0;
+    this.calls.rbacPolicy = 0;
+    this.calls.organizationPolicy = 0;
     this.calls.total = 0;
     this.authenticateRequests.length = 0;
   }
 
-  failNext(endpoint: "authenticate" | "jwks", mode: JwksFaultMode, count = 1): void {
+  failNext(endpoint: "authenticate" | "jwks" | "rbac", mode: JwksFaultMode, count = 1): void {
     if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer`);
-    if (endpoint === "authenticate" && (mode === "oversized" || mode === "garbage")) {
+    if (endpoint !== "jwks" && (mode === "oversized" || mode === "garbage")) {
       throw new TypeError(`fault "${mode}" only applies to the jwks endpoint`);
     }
     for (let i = 0; i < count; i++) this.#oneShotFaults[endpoint].push(mode);
   }
 
-  setLatency(endpoint: "authenticate" | "jwks", ms: number): void {
+  setLatency(endpoint: "authenticate" | "jwks" | "rbac", ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latency must be a non-negative number of ms`);
     this.#latencyMs[endpoint] = ms;
+  }
+
+  setOrganizationRoles(organization: string, roles: RbacRole[]): void {
+    const record = this.#organizationsById.get(organization) ?? this.#organizationFor(organization, nowSeconds());
+    this.#organizationRoles.set(record.organizationId, structuredClone(roles));
   }
 
   // --- sessions ------------------------------------------------------------------------------------------------
@@ -526,17 +600,15 @@ class Emulator implements StytchEmulator {
     if (endpoint !== "other") this.calls[endpoint]++;
     // The one-shot fault is taken on arrival, so "fail the next request" means the next one received, even if
     // several are in flight at once.
-    const fault: JwksFaultMode =
-      endpoint === "authenticate" || endpoint === "jwks"
-        ? (this.#oneShotFaults[endpoint].shift() ?? this.faults[endpoint])
-        : "none";
+    const switches = faultSwitchOf(endpoint);
+    const fault: JwksFaultMode = switches ? (this.#oneShotFaults[switches].shift() ?? this.faults[switches]) : "none";
 
     readBody(req).then(
       (raw) => {
         if (endpoint === "authenticate") {
           this.authenticateRequests.push({ body: parseJsonOrRaw(raw), authorization: req.headers.authorization });
         }
-        const latency = endpoint === "authenticate" || endpoint === "jwks" ? this.#latencyMs[endpoint] : 0;
+        const latency = switches ? this.#latencyMs[switches] : 0;
         this.#after(latency, () => this.#respond(req, res, endpoint, pathname, fault, raw));
       },
       () => {
@@ -632,8 +704,28 @@ class Emulator implements StytchEmulator {
       this.#requireBasicAuth(req);
       return this.#revoke(parseJsonBody(raw));
     }
+    if (endpoint === "rbacPolicy" && req.method === "GET") {
+      this.#requireBasicAuth(req);
+      return { request_id: this.#id("request-id"), status_code: 200, policy: structuredClone(this.rbacPolicy) };
+    }
+    if (endpoint === "organizationPolicy" && req.method === "GET") {
+      this.#requireBasicAuth(req);
+      return this.#organizationPolicy(safeDecode(pathname.slice(ORGANIZATION_POLICY_PREFIX.length)));
+    }
     // UNVERIFIED: error_type for an unknown route (or a known route with the wrong method).
     throw new StytchApiError(404, "route_not_found", `Route ${req.method ?? "?"} ${pathname} not found.`);
+  }
+
+  /** `GET /v1/b2b/rbac/organizations/{organization_id}`, reference §6.1. */
+  #organizationPolicy(organizationId: string): JsonObject {
+    // UNVERIFIED: how Stytch answers projects without the organization-policy beta; 403 here, "no custom roles" to clients.
+    if (!this.organizationPoliciesEnabled) {
+      throw new StytchApiError(403, "feature_not_enabled", "Organization RBAC policies are not enabled for this project.");
+    }
+    // UNVERIFIED: error_type for an unknown organization.
+    if (!this.#organizationsById.has(organizationId)) throw new StytchApiError(404, "organization_not_found", "Organization could not be found.");
+    const roles = this.#organizationRoles.get(organizationId) ?? [];
+    return { request_id: this.#id("request-id"), status_code: 200, org_policy: { roles: structuredClone(roles) } };
   }
 
   #requireBasicAuth(req: IncomingMessage): void {
@@ -899,7 +991,16 @@ function classify(pathname: string): Endpoint {
   if (pathname.startsWith(JWKS_PATH_PREFIX)) return "jwks";
   if (pathname === AUTHENTICATE_PATH) return "authenticate";
   if (pathname === REVOKE_PATH) return "revoke";
+  if (pathname === RBAC_POLICY_PATH) return "rbacPolicy";
+  if (pathname.startsWith(ORGANIZATION_POLICY_PREFIX)) return "organizationPolicy";
   return "other";
+}
+
+/** Which fault switch and latency setting governs an endpoint (both RBAC endpoints share one). */
+function faultSwitchOf(endpoint: Endpoint): "authenticate" | "jwks" | "rbac" | undefined {
+  if (endpoint === "authenticate" || endpoint === "jwks") return endpoint;
+  if (endpoint === "rbacPolicy" || endpoint === "organizationPolicy") return "rbac";
+  return undefined;
 }
 
 function nowSeconds(): number {

@@ -6,6 +6,7 @@ import type { LocalApi } from "./local-api";
 /** The route table entries the walkthrough talks about, found by their handler file rather than by path. */
 const ME_ENTRY = "lambda/me.ts";
 const REFRESH_ENTRY = "lambda/refresh.ts";
+const ORGANIZATION_DATA_ENTRY = "lambda/organization-data.ts";
 
 /** The start-up banner: the API and demo page URLs, mode, the served routes and (in emulator mode) the curl walkthrough. */
 export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl">): string {
@@ -41,32 +42,51 @@ export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl"
 export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[] {
   const me = api.routes.find((r) => r.entry === ME_ENTRY);
   const refresh = api.routes.find((r) => r.entry === REFRESH_ENTRY);
+  const organizationRoute = (method: string, resource: string) =>
+    api.routes.find((r) => r.entry === ORGANIZATION_DATA_ENTRY && r.method === method && r.path === `/orgs/{organization_id}/${resource}`);
+  const documents = organizationRoute("GET", "documents");
+  const billing = organizationRoute("GET", "billing");
   const url = api.url;
+  let step = 0;
   const lines = [
-    "# 1. Log in as a demo member; the cookie jar gets stytch_session and stytch_session_jwt",
+    `# ${++step}. Log in as a demo member (an admin); the cookie jar gets stytch_session and stytch_session_jwt`,
     `curl -s -c cookies.txt -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"roles":["admin"]}' | tee login.json; echo`,
-    `JWT=$(node -p 'require("./login.json").session_jwt'); TOKEN=$(node -p 'require("./login.json").session_token')`,
+    `JWT=$(node -p 'require("./login.json").session_jwt'); TOKEN=$(node -p 'require("./login.json").session_token'); ORG=$(node -p 'require("./login.json").organization_id')`,
   ];
   if (me) {
     lines.push(
-      `# 2. ${me.method} ${me.path} with the session JWT as a bearer token`,
+      `# ${++step}. ${me.method} ${me.path} with the session JWT as a bearer token`,
       `curl -s -w '\\n' ${url}${me.path} -H "Authorization: Bearer $JWT"`,
-      `# 3. ${me.method} ${me.path} with only the cookie jar, as a browser would`,
+      `# ${++step}. ${me.method} ${me.path} with only the cookie jar, as a browser would`,
       `curl -s -w '\\n' -b cookies.txt ${url}${me.path}`,
+    );
+  }
+  if (documents && billing) {
+    const at = (route: { path: string }, organization: string) => `${url}${route.path.replace("{organization_id}", organization)}`;
+    lines.push(
+      `# ${++step}. Per-route permissions: the admin may read billing of their own organization: 200`,
+      `curl -s -w '  HTTP %{http_code}\\n' ${at(billing, "$ORG")} -H "Authorization: Bearer $JWT"`,
+      `# ${++step}. A viewer of the same organization reads documents (200) but not billing: 403 (a valid member, never a 401)`,
+      `VIEWER=$(curl -s -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"roles":["viewer"]}' | node -p 'JSON.parse(require("fs").readFileSync(0)).session_jwt')`,
+      `curl -s -w '  HTTP %{http_code}\\n' ${at(documents, "$ORG")} -H "Authorization: Bearer $VIEWER"`,
+      `curl -s -w '  HTTP %{http_code}\\n' ${at(billing, "$ORG")} -H "Authorization: Bearer $VIEWER"`,
+      `# ${++step}. Another organization's path: 403 even for an admin (tenancy comes first)`,
+      `OTHER=$(curl -s -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"organization_slug":"globex"}' | node -p 'JSON.parse(require("fs").readFileSync(0)).organization_id')`,
+      `curl -s -w '  HTTP %{http_code}\\n' ${at(documents, "$OTHER")} -H "Authorization: Bearer $JWT"`,
     );
   }
   if (refresh) {
     lines.push(
-      `# 4. Refresh with the cookie jar: a new session JWT, and the stytch_session_jwt cookie rotated in the jar`,
+      `# ${++step}. Refresh with the cookie jar: a new session JWT, and the stytch_session_jwt cookie rotated in the jar`,
       `curl -s -w '\\n' -b cookies.txt -c cookies.txt -X ${refresh.method} ${url}${refresh.path}`,
     );
   }
-  lines.push("# 5. Log out: revokes the session and clears both cookies", `curl -s -w '\\n' -b cookies.txt -c cookies.txt -X POST ${url}/dev/logout`);
+  lines.push(`# ${++step}. Log out: revokes the session and clears both cookies`, `curl -s -w '\\n' -b cookies.txt -c cookies.txt -X POST ${url}/dev/logout`);
   if (me) {
     lines.push(
-      "# 6. The opaque session token is dead at once: 401",
+      `# ${++step}. The opaque session token is dead at once: 401`,
       `curl -s -i -w '\\n' ${url}${me.path} -H "Authorization: Bearer $TOKEN"`,
-      "# 7. The JWT still works until it expires (at most 5 minutes), unless the server runs with STYTCH_MAX_TOKEN_AGE_SECONDS=0",
+      `# ${++step}. The JWT still works until it expires (at most 5 minutes), unless the server runs with STYTCH_MAX_TOKEN_AGE_SECONDS=0`,
       `curl -s -w '\\n' ${url}${me.path} -H "Authorization: Bearer $JWT"`,
     );
   }

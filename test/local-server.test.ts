@@ -62,6 +62,9 @@ describe("npm start", () => {
       expect(stdout).toContain('{"revoked":true}');
       expect(stdout).toMatch(/HTTP\/1\.1 401 Unauthorized/);
       expect(stdout).not.toMatch(/HTTP\/1\.1 5\d\d/);
+      // Per-route permissions: admin billing 200, viewer documents 200, viewer billing 403, another organization 403.
+      expect([...stdout.matchAll(/ HTTP (\d{3})$/gm)].map((match) => match[1]), stdout).toEqual(["200", "200", "403", "403"]);
+      expect(stdout).toContain('"billing":{"plan"');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -10,10 +10,22 @@ describe("route table", () => {
     expect(keys).toEqual(expect.arrayContaining(["GET /me", "POST /auth/refresh"]));
   });
 
-  test("paths start with a slash and carry no stage prefix, trailing slash or parameters", () => {
+  test("paths start with a slash and carry no stage prefix or trailing slash; parameters are whole segments", () => {
     for (const route of API_ROUTES) {
-      expect(route.path).toMatch(/^(\/[a-z0-9-]+)+$/);
+      expect(route.path).toMatch(/^(\/([a-z0-9-]+|\{[a-z_]+\}))+$/);
     }
+  });
+
+  test("every route behind the authorizer declares its permission; public routes declare none", () => {
+    for (const route of API_ROUTES) expect(route.permission !== undefined, `${route.method} ${route.path}`).toBe(route.authorization === "stytch");
+  });
+
+  test("the agreed demo routes keep their paths and permissions (the demo page calls them)", () => {
+    const byKey = new Map(API_ROUTES.map((route) => [`${route.method} ${route.path}`, route.permission]));
+    expect(byKey.get("GET /orgs/{organization_id}/documents")).toEqual({ resourceId: "documents", action: "read" });
+    expect(byKey.get("POST /orgs/{organization_id}/documents")).toEqual({ resourceId: "documents", action: "write" });
+    expect(byKey.get("GET /orgs/{organization_id}/billing")).toEqual({ resourceId: "billing", action: "read" });
+    expect(byKey.get("GET /me")).toBe("authenticated");
   });
 
   test("/me is protected by the Stytch authorizer and the refresh route is public", () => {

@@ -5,7 +5,7 @@
 import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import type { JWTPayload, JWTVerifyResult } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startStytchEmulator, type StytchEmulator } from "../local/stytch-emulator";
+import { DEMO_RBAC_POLICY, startStytchEmulator, type StytchEmulator } from "../local/stytch-emulator";
 
 let stytch: StytchEmulator;
 
@@ -23,6 +23,7 @@ beforeEach(() => {
   stytch.faults.jwks = "none";
   stytch.setLatency("authenticate", 0);
   stytch.setLatency("jwks", 0);
+  stytch.faults.rbac = "none";
 });
 
 // --- helpers -----------------------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ describe("JWKS endpoint", () => {
     });
     expect(stytch.currentKid).toMatch(new RegExp(`^jwk-test-${UUID}$`));
     expect(stytch.jwks()).toEqual({ keys: body.keys });
-    expect(stytch.calls).toEqual({ jwks: 1, authenticate: 0, revoke: 0, total: 1 });
+    expect(stytch.calls).toEqual({ jwks: 1, authenticate: 0, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 1 });
   });
 
   it("answers 404 in Stytch's error shape for another project's key set and for unknown routes", async () => {
@@ -167,7 +168,7 @@ describe("JWKS endpoint", () => {
     const res = await fetch(`${stytch.url}/v1/b2b/sessions/nope`);
     expect(res.headers.get("content-type")).toBe("application/json");
     expectStytchError(res.status, await res.json(), 404, "route_not_found");
-    expect(stytch.calls).toEqual({ jwks: 1, authenticate: 0, revoke: 0, total: 2 });
+    expect(stytch.calls).toEqual({ jwks: 1, authenticate: 0, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 2 });
   });
 });
 
@@ -487,11 +488,11 @@ describe("fault injection", () => {
       if (res.status === 429) expectStytchError(res.status, res.body, 429, "too_many_requests");
     }
     expect(statuses).toEqual([503, 503, 429, 200]);
-    expect(stytch.calls).toEqual({ jwks: 0, authenticate: 4, revoke: 0, total: 4 });
+    expect(stytch.calls).toEqual({ jwks: 0, authenticate: 4, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 4 });
     expect(stytch.authenticateRequests).toHaveLength(4);
 
     stytch.resetCounters();
-    expect(stytch.calls).toEqual({ jwks: 0, authenticate: 0, revoke: 0, total: 0 });
+    expect(stytch.calls).toEqual({ jwks: 0, authenticate: 0, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 0 });
     expect(stytch.authenticateRequests).toEqual([]);
   });
 
@@ -565,6 +566,69 @@ describe("fault injection", () => {
     expect(performance.now() - closing).toBeLessThan(500);
     await expect(outcome).resolves.toBe("connection closed");
     expect(own.calls.authenticate).toBe(2);
+  });
+});
+
+describe("RBAC policies (reference §6.1)", () => {
+  async function get(path: string, authorization: string | null = basicAuth(stytch.projectId, stytch.secret)) {
+    const res = await fetch(`${stytch.url}${path}`, { headers: authorization === null ? {} : { authorization } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it("GET /v1/b2b/rbac/policy answers the project policy in Stytch's format: viewer, editor, admin over documents and billing", async () => {
+    const { status, body } = await get("/v1/b2b/rbac/policy");
+    expect(status).toBe(200);
+    expect(body).toEqual({ request_id: expect.stringMatching(new RegExp(`^request-id-test-${UUID}$`)), status_code: 200, policy: DEMO_RBAC_POLICY });
+    const roles = (body.policy as typeof DEMO_RBAC_POLICY).roles.map((role) => role.role_id);
+    expect(roles).toEqual(["stytch_member", "stytch_admin", "viewer", "editor", "admin"]);
+    expect((body.policy as typeof DEMO_RBAC_POLICY).resources.map((resource) => resource.resource_id)).toEqual(["documents", "billing"]);
+    expect(stytch.calls.rbacPolicy).toBe(1);
+  });
+
+  it("GET /v1/b2b/rbac/organizations/{organization_id} answers the organization's custom roles (none by default)", async () => {
+    const { organizationId } = stytch.createSession({ organizationSlug: "rbac-custom" });
+    expect((await get(`/v1/b2b/rbac/organizations/${organizationId}`)).body.org_policy).toEqual({ roles: [] });
+    stytch.setOrganizationRoles("rbac-custom", [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    const { status, body } = await get(`/v1/b2b/rbac/organizations/${organizationId}`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ status_code: 200, org_policy: { roles: [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }] } });
+    expect(stytch.calls.organizationPolicy).toBe(2);
+  });
+
+  it("both need the project's Basic credentials; an unknown organization and a project without the feature are errors", async () => {
+    const wrong = await get("/v1/b2b/rbac/policy", basicAuth(stytch.projectId, "secret-test-wrong"));
+    expectStytchError(wrong.status, wrong.body, 401, "unauthorized_credentials");
+    const unknown = await get("/v1/b2b/rbac/organizations/organization-test-unknown");
+    expectStytchError(unknown.status, unknown.body, 404, "organization_not_found");
+    const { organizationId } = stytch.createSession();
+    stytch.organizationPoliciesEnabled = false;
+    try {
+      const disabled = await get(`/v1/b2b/rbac/organizations/${organizationId}`);
+      expectStytchError(disabled.status, disabled.body, 403, "feature_not_enabled");
+    } finally {
+      stytch.organizationPoliciesEnabled = true;
+    }
+  });
+
+  it("one fault switch covers both endpoints, persistent or one-shot", async () => {
+    const { organizationId } = stytch.createSession();
+    stytch.failNext("rbac", "429");
+    expect((await get("/v1/b2b/rbac/policy")).status).toBe(429);
+    expect((await get("/v1/b2b/rbac/policy")).status).toBe(200);
+    stytch.faults.rbac = "503";
+    expect((await get("/v1/b2b/rbac/policy")).status).toBe(503);
+    expect((await get(`/v1/b2b/rbac/organizations/${organizationId}`)).status).toBe(503);
+    expect(() => stytch.failNext("rbac", "garbage")).toThrow(/jwks/);
+  });
+
+  it("a replaced policy is served as set (tests generate their own)", async () => {
+    const saved = stytch.rbacPolicy;
+    stytch.rbacPolicy = { roles: [{ role_id: "r", permissions: [] }], resources: [], scopes: [] };
+    try {
+      expect((await get("/v1/b2b/rbac/policy")).body.policy).toEqual({ roles: [{ role_id: "r", permissions: [] }], resources: [], scopes: [] });
+    } finally {
+      stytch.rbacPolicy = saved;
+    }
   });
 });
 

@@ -3,6 +3,7 @@
 // answer every request with a fault instead, so a broken deploy can never Allow.
 
 import { ConfigurationError } from "./errors";
+import { loadRoutePermissions, type RoutePermissions } from "./route-permissions";
 
 /** Where the Stytch project secret comes from. */
 export type SecretSource = { readonly kind: "value"; readonly value: string } | { readonly kind: "arn"; readonly arn: string };
@@ -37,6 +38,8 @@ export interface AuthorizerConfig extends StytchConfig {
   readonly sessionTokenCacheSeconds: number;
   /** Response format for HTTP API payload 2.0 events. */
   readonly httpApiResponse: "simple" | "iam";
+  /** Per-route permissions (STYTCH_ROUTE_PERMISSIONS or STYTCH_ROUTE_PERMISSIONS_FILE); `undefined` = every route for any member. */
+  readonly routePermissions: RoutePermissions | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -102,6 +105,7 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
       maxAge === undefined || maxAge.trim() === "" ? undefined : intSetting(env, "STYTCH_MAX_TOKEN_AGE_SECONDS", 0, 0, 86_400),
     sessionTokenCacheSeconds: intSetting(env, "STYTCH_SESSION_TOKEN_CACHE_SECONDS", 0, 0, 300),
     httpApiResponse,
+    routePermissions: loadRoutePermissions(env),
   });
 }
 

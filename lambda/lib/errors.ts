@@ -22,6 +22,9 @@ export type ReasonCode =
   | "not_member_session"
   | "revoked"
   | "rejected_by_stytch"
+  // refusals of a valid member (403): the route's permission or organization is not theirs
+  | "permission_denied"
+  | "tenancy_mismatch"
   // faults (503)
   | "upstream_unavailable"
   | "upstream_rate_limited"
@@ -31,6 +34,8 @@ export type ReasonCode =
   | "secret_unavailable"
   | "bad_config"
   | "bad_event"
+  | "rbac_policy_unavailable"
+  | "policy_too_large"
   // a bug: never expected, still never an Allow
   | "internal_error";
 
@@ -136,4 +141,14 @@ export class ConfigurationError extends UpstreamFaultError {
 /** The event is not one API Gateway sends to an authorizer (no parsable method or route ARN). */
 export class UnsupportedEventError extends UpstreamFaultError {
   readonly reason = "bad_event";
+}
+
+/** No RBAC policy could be obtained from Stytch and none is cached: per-route permissions cannot be decided. */
+export class RbacPolicyUnavailableError extends UpstreamFaultError {
+  readonly reason = "rbac_policy_unavailable";
+}
+
+/** The member's per-route IAM policy cannot be made small enough for API Gateway, even merged. */
+export class PolicyTooLargeError extends UpstreamFaultError {
+  readonly reason = "policy_too_large";
 }

@@ -16,7 +16,8 @@ export type VerdictPath = "cache" | "local" | "remote" | "none";
 
 /** One authorization decision, as logged. Contains no credential material by construction. */
 export interface DecisionRecord {
-  readonly outcome: "allow" | "deny" | "fault";
+  /** `forbidden`: a valid member without the route's permission or organization (403). */
+  readonly outcome: "allow" | "deny" | "forbidden" | "fault";
   readonly reason?: ReasonCode;
   readonly path: VerdictPath;
   readonly latencyMs: number;
@@ -24,6 +25,8 @@ export interface DecisionRecord {
   readonly credentialSource?: "authorization" | "cookie" | "body";
   readonly memberId?: string;
   readonly organizationId?: string;
+  /** With a route table: the route key decided. */
+  readonly routeKey?: string;
   /** For faults: what failed, in words that never include a credential. */
   readonly detail?: string;
 }
@@ -37,6 +40,7 @@ export function logDecision(record: DecisionRecord): void {
   if (record.outcome === "allow" && !logsAllow(record.path)) return;
   if (record.outcome === "fault") logger.error("authorizer fault", { ...record });
   else if (record.outcome === "deny") logger.info("request denied", { ...record });
+  else if (record.outcome === "forbidden") logger.info("request forbidden", { ...record });
   else if (record.path === "remote") logger.info("request allowed", { ...record });
   else logger.debug("request allowed", { ...record });
 }

@@ -4,10 +4,16 @@
 // The Allow always covers the whole stage (`…/{apiId}/{stage}/*/*`), never just the method ARN of the
 // current request: API Gateway caches the policy under the credential, and a single-method Allow would
 // turn into a 403 on every other route for the rest of the TTL (the famous caching bug).
+//
+// With a route table (per-route permissions), routeResponse() answers instead: the member's own policy for
+// every route of the stage (lambda/lib/route-policy.ts), equally independent of the triggering request.
 
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult, PolicyDocument } from "aws-lambda";
 import type { AuthorizerContext } from "../member-context";
 import { UnsupportedEventError } from "./errors";
+import type { RouteAccess } from "./route-access";
+import type { RoutePermissions } from "./route-permissions";
+import { buildRoutePolicy, type PolicyMember } from "./route-policy";
 
 /** The fields of an authorizer event that say where the request is going. */
 export interface RouteCarrier {
@@ -32,6 +38,71 @@ export function allowResponse(event: RouteCarrier, principalId: string, context:
   if (event.version === "2.0" && httpApiResponse === "simple") return { isAuthorized: true, context };
   return { principalId, policyDocument: stagePolicy(event.methodArn ?? event.routeArn), context };
 }
+
+/**
+ * Builds the response when a route table is configured.
+ *
+ * - HTTP API 2.0 `simple`: `{isAuthorized}` for this request's route (false → 403), with the context only when true.
+ * - Otherwise: the member's policy for every route of the stage (lambda/lib/route-policy.ts). It depends only on
+ *   the token and the stage, never on the request that triggered it, so API Gateway's result cache stays correct.
+ * @throws UnsupportedEventError when the event has no parsable method or route ARN
+ * @throws PolicyTooLargeError when the member's policy cannot be made small enough
+ */
+export function routeResponse(
+  event: RouteCarrier,
+  principalId: string,
+  context: AuthorizerContext,
+  httpApiResponse: "simple" | "iam",
+  table: RoutePermissions,
+  member: PolicyMember,
+  access: RouteAccess,
+): AllowResponse {
+  if (event.version === "2.0" && httpApiResponse === "simple") {
+    return access.outcome === "allowed" ? { isAuthorized: true, context } : ({ isAuthorized: false } as AllowResponse);
+  }
+  const prefix = stagePrefix(event.methodArn ?? event.routeArn);
+  // The verdict cache hands back the same member object for a repeated token: remember its policy on it.
+  const known = policyOfMember.get(member);
+  if (known && known.table === table && known.prefix === prefix && known.version === access.policyRoles.version) {
+    return { principalId, policyDocument: known.policy, context };
+  }
+  const policy = memberPolicy(prefix, table, member, access);
+  policyOfMember.set(member, { table, prefix, version: access.policyRoles.version, policy });
+  return { principalId, policyDocument: policy, context };
+}
+
+const policyOfMember = new WeakMap<PolicyMember, { table: RoutePermissions; prefix: string; version: string; policy: PolicyDocument }>();
+
+// Per table (one per container; tests build several), then per member key.
+const memberPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument>>();
+const MEMBER_POLICY_LIMIT = 1_024;
+
+/** One policy per (stage, organization, roles, policy version): members alike share it, and the hot path is a lookup. */
+function memberPolicy(prefix: string, table: RoutePermissions, member: PolicyMember, access: RouteAccess): PolicyDocument {
+  const key = `${prefix}\n${member.organizationId}\n${member.organizationSlug}\n${access.policyRoles.version}\n${member.roles.join("\n")}`;
+  let policies = memberPolicies.get(table);
+  if (!policies) memberPolicies.set(table, (policies = new Map()));
+  let policy = policies.get(key);
+  if (!policy) {
+    policy = Object.freeze(buildRoutePolicy(table, member, access.policyRoles.roles, prefix)) as PolicyDocument;
+    if (policies.size >= MEMBER_POLICY_LIMIT) policies.clear();
+    policies.set(key, policy);
+  }
+  return policy;
+}
+
+/**
+ * `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}` of a method or route ARN.
+ * @throws UnsupportedEventError for anything that is not an execute-api method or route ARN
+ */
+export function stagePrefix(methodArn: string | undefined): string {
+  if (methodArn !== undefined && methodArn === lastPrefix?.methodArn) return lastPrefix.prefix;
+  const prefix = stageResourceArn(methodArn).slice(0, -4);
+  lastPrefix = { methodArn: methodArn as string, prefix };
+  return prefix;
+}
+
+let lastPrefix: { readonly methodArn: string; readonly prefix: string } | undefined;
 
 /**
  * The execute-api ARN covering every method and resource of the request's API stage, e.g.

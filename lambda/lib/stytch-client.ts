@@ -12,6 +12,7 @@ import {
   type AuthorizerError,
 } from "./errors";
 import { isTimeout, readTextCapped, ResponseTooLargeError } from "./http";
+import type { PolicyRole } from "./permission-check";
 
 /** Exactly one session credential, as Stytch's request body names it. */
 export type SessionCredential = { readonly session_token: string } | { readonly session_jwt: string };
@@ -106,6 +107,57 @@ export class StytchClient {
     return call;
   }
 
+  // The RBAC reads: one attempt each (the policy cache keeps a stale copy and retries later), Basic auth, the
+  // same fault mapping as authenticate. An organization policy Stytch will not give (400/403/404: the feature
+  // is not enabled for the project) counts as no custom roles, as in Stytch's SDK.
+
+  /** `GET /v1/b2b/rbac/policy`: the project's RBAC roles. @throws UpstreamFaultError */
+  async projectRoles(deadline: number): Promise<readonly PolicyRole[]> {
+    const json = await this.rbacGet("/v1/b2b/rbac/policy", deadline);
+    return policyRoles((json as { policy?: { roles?: unknown } }).policy?.roles);
+  }
+
+  /** `GET /v1/b2b/rbac/organizations/{organization_id}`: the custom roles, none when the feature is off. @throws UpstreamFaultError */
+  async organizationRoles(organizationId: string, deadline: number): Promise<readonly PolicyRole[]> {
+    const json = await this.rbacGet(`/v1/b2b/rbac/organizations/${encodeURIComponent(organizationId)}`, deadline, true);
+    return json === undefined ? [] : policyRoles((json as { org_policy?: { roles?: unknown } }).org_policy?.roles ?? []);
+  }
+
+  private async rbacGet(path: string, deadline: number, absentIsEmpty = false): Promise<unknown> {
+    const options = this.options;
+    const remaining = Math.min(deadline, Date.now() + options.timeoutMs) - Date.now();
+    if (remaining <= 0) throw new UpstreamTimeoutError("no time left for a Stytch call");
+    const authorization = `Basic ${Buffer.from(`${options.projectId}:${await options.secret()}`).toString("base64")}`;
+    this.requestsSent += 1;
+    let status: number;
+    let text: string;
+    try {
+      const response = await fetch(`${options.apiUrl}${path}`, {
+        headers: { accept: "application/json", authorization },
+        redirect: "error",
+        signal: AbortSignal.timeout(remaining),
+      });
+      status = response.status;
+      text = await readTextCapped(response, options.maxResponseBytes ?? 1_048_576);
+    } catch (error) {
+      if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not answer in time", { cause: error });
+      throw new UpstreamUnavailableError("Stytch could not be reached", { cause: error });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (status === 200) return json ?? {};
+    const errorType = typeof (json as { error_type?: unknown })?.error_type === "string" ? (json as { error_type: string }).error_type : "unknown";
+    if (status === 429) throw new UpstreamRateLimitedError(`Stytch answered 429 (${errorType})`);
+    if (status === 401 || PROJECT_CREDENTIAL_ERRORS.has(errorType)) throw new UpstreamCredentialsRejectedError(`Stytch refused the project credentials (${status} ${errorType})`);
+    // UNVERIFIED: the status Stytch gives when organization policies are not enabled for a project.
+    if (absentIsEmpty && (status === 400 || status === 403 || status === 404)) return undefined;
+    throw new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`);
+  }
+
   private async exchange(credential: SessionCredential, options: AuthenticateOptions): Promise<StytchAuthenticateResponse> {
     const deadline = Math.min(options.deadline, Date.now() + this.options.timeoutMs);
     const secret = await this.options.secret();
@@ -176,6 +228,23 @@ export class StytchClient {
     if (status >= 400) throw new RejectedByStytchError(`Stytch refused the session (${status} ${errorType})`);
     throw new UpstreamUnavailableError(`Stytch answered an unexpected ${status}`);
   }
+}
+
+/** Validates the wire format of policy roles; anything else is an unreadable answer (a fault, never an Allow). */
+function policyRoles(value: unknown): readonly PolicyRole[] {
+  const valid =
+    Array.isArray(value) &&
+    value.every(
+      (role) =>
+        typeof role?.role_id === "string" &&
+        Array.isArray(role.permissions) &&
+        role.permissions.every(
+          (permission: { resource_id?: unknown; actions?: unknown }) =>
+            typeof permission?.resource_id === "string" && Array.isArray(permission.actions) && permission.actions.every((action) => typeof action === "string"),
+        ),
+    );
+  if (!valid) throw new UpstreamUnavailableError("Stytch answered with an unreadable RBAC policy");
+  return Object.freeze(value.map((role: PolicyRole) => Object.freeze({ role_id: role.role_id, permissions: role.permissions.map((p) => ({ resource_id: p.resource_id, actions: [...p.actions] })) })));
 }
 
 /** Internal marker: this fault may be retried once. */

@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from "../emulator/secrets-manager-emulator";
-import { startStytchEmulator, type StytchEmulator } from "../../local/stytch-emulator";
+import { DEMO_RBAC_POLICY, startStytchEmulator, type RbacPolicy, type StytchEmulator } from "../../local/stytch-emulator";
 
 /**
  * Starts one Stytch emulator for the enclosing file or describe block, hands it over through `use`,
@@ -21,6 +21,9 @@ export function useStytchEmulator(use: (emulator: StytchEmulator) => void): void
     emulator!.resetCounters();
     emulator!.faults.authenticate = "none";
     emulator!.faults.jwks = "none";
+    emulator!.faults.rbac = "none";
+    emulator!.rbacPolicy = structuredClone(DEMO_RBAC_POLICY) as RbacPolicy;
+    emulator!.organizationPoliciesEnabled = true;
   });
 }
 

@@ -1,0 +1,137 @@
+/**
+ * The authorizer's route table, compiled from the routes as they are attached (issue 10).
+ *
+ * Each protected route declares what it needs where it is attached (`table.add("GET",
+ * "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" })`); the construct writes
+ * the compiled table into the authorizer's `STYTCH_ROUTE_PERMISSIONS` when the app synthesizes, so routes
+ * added after the authorizer was created are included. Optionally the table is checked at synth time
+ * against a checked-in copy of the Stytch RBAC policy: a route naming a resource or an action the policy
+ * does not define fails the synth instead of refusing every caller in production.
+ *
+ * This module is plain data plus one CDK helper; it does not import the authorizer's code.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { Lazy } from "aws-cdk-lib";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type { ApiRoute, RoutePermission } from "./routes";
+
+/** The environment variable the authorizer reads its table from. */
+export const ROUTE_PERMISSIONS_VARIABLE = "STYTCH_ROUTE_PERMISSIONS";
+/**
+ * Lambda allows 4 KB for all environment variables of a function together; the Stytch settings take a few
+ * hundred bytes, so a table above this size must be shipped as a file (STYTCH_ROUTE_PERMISSIONS_FILE).
+ */
+export const ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES = 3_072;
+
+/** The JSON form of one entry, as the authorizer reads it. */
+export type RoutePermissionJson = "authenticated" | { readonly resource_id: string; readonly action: string };
+
+/** The parts of a Stytch RBAC policy the synth-time check reads (`GET /v1/b2b/rbac/policy`'s `policy`). */
+export interface RbacPolicyResources {
+  readonly resources: ReadonlyArray<{ readonly resource_id: string; readonly actions: readonly string[] }>;
+}
+
+/** Options of {@link RoutePermissionTable}. */
+export interface RoutePermissionTableOptions {
+  /**
+   * A checked-in Stytch RBAC policy (the JSON of `GET /v1/b2b/rbac/policy`, or its `policy` object). When set,
+   * synth fails for a route whose resource or action the policy does not define.
+   */
+  readonly policyFile?: string;
+}
+
+const METHOD = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY)$/;
+const PATH = /^\/$|^(\/([A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_-]*\+?\}))+$/;
+
+/** Route key → permission, in the order routes were attached. */
+export class RoutePermissionTable {
+  private readonly entries = new Map<string, RoutePermissionJson>();
+
+  constructor(readonly options: RoutePermissionTableOptions = {}) {}
+
+  /**
+   * Declares what a route needs.
+   * @throws Error for a malformed method or path, or a route declared twice with different permissions
+   */
+  add(method: string, path: string, permission: RoutePermission): this {
+    if (!METHOD.test(method)) throw new Error(`route permissions: ${method} is not an API Gateway method`);
+    if (!PATH.test(path)) throw new Error(`route permissions: ${path} is not an API Gateway resource path`);
+    const key = `${method} ${path}`;
+    const json: RoutePermissionJson = permission === "authenticated" ? "authenticated" : { resource_id: permission.resourceId, action: permission.action };
+    const known = this.entries.get(key);
+    if (known !== undefined && JSON.stringify(known) !== JSON.stringify(json)) throw new Error(`route permissions: ${key} declared twice with different permissions`);
+    this.entries.set(key, json);
+    return this;
+  }
+
+  /** The number of routes declared. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The table as the authorizer reads it. */
+  toJSON(): Record<string, RoutePermissionJson> {
+    return Object.fromEntries(this.entries);
+  }
+
+  /** Problems that must fail the synth: an empty or oversized table, and names the policy file does not define. */
+  validate(): string[] {
+    const problems: string[] = [];
+    if (this.entries.size === 0) problems.push("route permissions: no route was declared");
+    const bytes = Buffer.byteLength(JSON.stringify(this.toJSON()));
+    if (bytes > ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES) {
+      problems.push(
+        `route permissions: the table is ${bytes} bytes, more than Lambda's 4 KB environment can hold next to the Stytch settings; ship it as a JSON file in the function's asset and set STYTCH_ROUTE_PERMISSIONS_FILE`,
+      );
+    }
+    if (this.options.policyFile !== undefined) problems.push(...checkAgainstPolicy(this.toJSON(), readRbacPolicyFile(this.options.policyFile)));
+    return problems;
+  }
+}
+
+/** The table of a route list: every route behind the authorizer with its declared permission. */
+export function routePermissionTableOf(routes: readonly ApiRoute[], options?: RoutePermissionTableOptions): RoutePermissionTable {
+  const table = new RoutePermissionTable(options);
+  for (const route of routes) if (route.authorization === "stytch") table.add(route.method, route.path, route.permission ?? "authenticated");
+  return table;
+}
+
+/**
+ * Checks a table against a Stytch policy: every resource a route names must exist, with the action among its
+ * actions. (Roles are not checked: which roles grant what is the policy's business, and may change.)
+ */
+export function checkAgainstPolicy(table: Readonly<Record<string, RoutePermissionJson>>, policy: RbacPolicyResources): string[] {
+  const actions = new Map(policy.resources.map((resource) => [resource.resource_id, new Set(resource.actions)]));
+  const problems: string[] = [];
+  for (const [routeKey, permission] of Object.entries(table)) {
+    if (permission === "authenticated") continue;
+    const defined = actions.get(permission.resource_id);
+    if (!defined) problems.push(`route permissions: ${routeKey} names resource "${permission.resource_id}", which the RBAC policy does not define`);
+    else if (!defined.has(permission.action)) {
+      problems.push(`route permissions: ${routeKey} names action "${permission.action}", which resource "${permission.resource_id}" does not define`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Reads a checked-in Stytch RBAC policy: the whole `GET /v1/b2b/rbac/policy` answer or just its `policy` object.
+ * @throws Error when the file is unreadable or has no `resources` list
+ */
+export function readRbacPolicyFile(file: string): RbacPolicyResources {
+  const json = JSON.parse(readFileSync(file, "utf8")) as { policy?: RbacPolicyResources } & Partial<RbacPolicyResources>;
+  const policy = json.policy ?? json;
+  if (!Array.isArray(policy.resources)) throw new Error(`${file} is not a Stytch RBAC policy (no resources list)`);
+  return policy as RbacPolicyResources;
+}
+
+/**
+ * Gives an authorizer function its route table: the environment variable is filled in at synth time (so
+ * routes declared later count), and the synth fails on any problem {@link RoutePermissionTable.validate} finds.
+ */
+export function attachRoutePermissions(fn: lambda.Function, table: RoutePermissionTable): void {
+  fn.addEnvironment(ROUTE_PERMISSIONS_VARIABLE, Lazy.string({ produce: () => JSON.stringify(table.toJSON()) }));
+  fn.node.addValidation({ validate: () => table.validate() });
+}

@@ -1,0 +1,57 @@
+// The one home of the RBAC decision: may this member do `action` on `resource_id` in this organization?
+// It is Stytch's local check, step for step as the official SDK performs it (stytch-node `rbac_local`):
+//
+//   1. tenancy first: the member's organization must be the one checked;
+//   2. the subject roles are the session's roles (JWT claim, or `member_session.roles` from Stytch);
+//   3. keep the policy roles (project + organization) whose role_id is among them;
+//   4. allowed if one of their permissions names exactly the resource and lists the action or "*".
+//
+// No resource wildcard, no deny rule: implicit role assignments are already resolved into the session's roles.
+
+/** One permission of a Stytch policy role, in Stytch's wire format. */
+export interface PolicyPermission {
+  readonly resource_id: string;
+  readonly actions: readonly string[];
+}
+
+/** One role of a Stytch project or organization policy, in Stytch's wire format. */
+export interface PolicyRole {
+  readonly role_id: string;
+  readonly permissions: readonly PolicyPermission[];
+}
+
+/** The member facts the check reads. */
+export interface PermissionSubject {
+  readonly organizationId: string;
+  readonly roles: readonly string[];
+}
+
+/** What is being checked, as Stytch's `authorization_check` names it. */
+export interface AuthorizationCheck {
+  readonly organization_id: string;
+  readonly resource_id: string;
+  readonly action: string;
+}
+
+/** The outcome, with the reason code we log for a refusal. */
+export type PermissionOutcome = "allowed" | "tenancy_mismatch" | "permission_denied";
+
+/**
+ * Stytch's local authorization check.
+ * @param policyRoles the project policy's roles followed by the member's organization's custom roles
+ */
+export function checkPermission(policyRoles: readonly PolicyRole[], subject: PermissionSubject, check: AuthorizationCheck): PermissionOutcome {
+  if (subject.organizationId !== check.organization_id) return "tenancy_mismatch";
+  return hasPermission(policyRoles, subject.roles, check.resource_id, check.action) ? "allowed" : "permission_denied";
+}
+
+/** Steps 2–4 of the check, for callers that have settled tenancy themselves (the policy builder binds it into ARNs). */
+export function hasPermission(policyRoles: readonly PolicyRole[], subjectRoles: readonly string[], resourceId: string, action: string): boolean {
+  for (const role of policyRoles) {
+    if (!subjectRoles.includes(role.role_id)) continue;
+    for (const permission of role.permissions) {
+      if (permission.resource_id === resourceId && (permission.actions.includes(action) || permission.actions.includes("*"))) return true;
+    }
+  }
+  return false;
+}

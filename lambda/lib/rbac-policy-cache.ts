@@ -1,0 +1,158 @@
+// The project's RBAC policy and each organization's custom roles, cached in the warm container.
+//
+// - Single flight: a cold burst of requests shares one fetch per policy.
+// - Bounded age: a copy older than 5 minutes (the official SDK's PolicyCache.CacheTTL) is refetched before
+//   it is used, so a role change reaches every container within 5 minutes.
+// - Stale if error: when a refetch fails, the last good copy keeps answering (for at most 24 hours), and the
+//   next refetch waits 30 seconds, so an outage does not add a timeout to every request.
+// - No copy at all and no answer: a fault (503). Never an Allow, never a 401.
+
+import { RbacPolicyUnavailableError, type AuthorizerError } from "./errors";
+import type { PolicyRole } from "./permission-check";
+
+/** The roles that decide for one organization: the project policy's, then the organization's custom roles. */
+export interface PolicyRoles {
+  readonly roles: readonly PolicyRole[];
+  /** Changes whenever the content changes; equal versions of the same organization mean equal roles. */
+  readonly version: string;
+}
+
+/** Where policies come from (the Stytch client, in production). */
+export interface RbacPolicySource {
+  /** `GET /v1/b2b/rbac/policy`: the project policy's roles. */
+  projectRoles(deadline: number): Promise<readonly PolicyRole[]>;
+  /** `GET /v1/b2b/rbac/organizations/{organization_id}`: the custom roles; empty when the feature is off. */
+  organizationRoles(organizationId: string, deadline: number): Promise<readonly PolicyRole[]>;
+}
+
+/** Options of {@link RbacPolicyCache}. */
+export interface RbacPolicyCacheOptions {
+  readonly source: RbacPolicySource;
+  /** Age after which a copy is refetched before use. Default 5 minutes, as Stytch's SDK. */
+  readonly maxAgeMs?: number;
+  /** How long a copy may keep answering while refetches fail. Default 24 hours. */
+  readonly maxStaleMs?: number;
+  /** Pause between failed refetches while a stale copy answers. Default 30 seconds. */
+  readonly retryAfterErrorMs?: number;
+  /** Organizations remembered at once (oldest forgotten first). Default 1,024. */
+  readonly maxOrganizations?: number;
+}
+
+/** Caches the project policy and organization policies; see the module comment for the rules. */
+export class RbacPolicyCache {
+  /** Fetches started, for tests and metrics. */
+  fetches = 0;
+  private readonly project: PolicySlot;
+  private readonly organizations = new Map<string, PolicySlot>();
+  private readonly combined = new Map<string, PolicyRoles>();
+  private readonly maxOrganizations: number;
+  private readonly timing: SlotTiming;
+
+  constructor(private readonly options: RbacPolicyCacheOptions) {
+    this.timing = {
+      maxAgeMs: options.maxAgeMs ?? 300_000,
+      maxStaleMs: options.maxStaleMs ?? 86_400_000,
+      retryAfterErrorMs: options.retryAfterErrorMs ?? 30_000,
+    };
+    this.maxOrganizations = options.maxOrganizations ?? 1_024;
+    this.project = new PolicySlot("project policy", this.timing, (deadline) => {
+      this.fetches += 1;
+      return options.source.projectRoles(deadline);
+    });
+  }
+
+  /**
+   * The decisive roles for an organization: synchronously when both copies are fresh (the hot path).
+   * @param deadline absolute epoch ms for any fetch this call starts
+   * @throws RbacPolicyUnavailableError when a policy has never been obtained and cannot be fetched now
+   */
+  rolesFor(organizationId: string, deadline: number): PolicyRoles | Promise<PolicyRoles> {
+    const now = Date.now();
+    const organization = this.organizationSlot(organizationId);
+    const project = this.project.get(now, deadline);
+    const custom = organization.get(now, deadline);
+    if (project instanceof Promise || custom instanceof Promise) {
+      return Promise.all([project, custom]).then(() => this.combine(organizationId, organization));
+    }
+    return this.combine(organizationId, organization);
+  }
+
+  private combine(organizationId: string, organization: PolicySlot): PolicyRoles {
+    const version = `${this.project.generation}.${organization.generation}`;
+    const known = this.combined.get(organizationId);
+    if (known && known.version === version) return known;
+    // The SDK's order: project roles, then the organization's (role IDs may repeat; any match grants).
+    const combined: PolicyRoles = Object.freeze({ roles: Object.freeze([...this.project.roles!, ...organization.roles!]), version });
+    this.combined.set(organizationId, combined);
+    return combined;
+  }
+
+  private organizationSlot(organizationId: string): PolicySlot {
+    let slot = this.organizations.get(organizationId);
+    if (slot) return slot;
+    if (this.organizations.size >= this.maxOrganizations) {
+      const oldest = this.organizations.keys().next().value as string;
+      this.organizations.delete(oldest);
+      this.combined.delete(oldest);
+    }
+    slot = new PolicySlot("organization policy", this.timing, (deadline) => {
+      this.fetches += 1;
+      return this.options.source.organizationRoles(organizationId, deadline);
+    });
+    this.organizations.set(organizationId, slot);
+    return slot;
+  }
+}
+
+interface SlotTiming {
+  readonly maxAgeMs: number;
+  readonly maxStaleMs: number;
+  readonly retryAfterErrorMs: number;
+}
+
+/** One cached policy with its own freshness, single-flight refetch and stale-if-error state. */
+class PolicySlot {
+  roles: readonly PolicyRole[] | undefined;
+  /** Bumped when a fetch brings different content. */
+  generation = 0;
+  private fingerprint = "";
+  private fetchedAt = 0;
+  private failedAt = Number.NEGATIVE_INFINITY;
+  private inflight: Promise<void> | undefined;
+
+  constructor(
+    private readonly what: string,
+    private readonly timing: SlotTiming,
+    private readonly fetch: (deadline: number) => Promise<readonly PolicyRole[]>,
+  ) {}
+
+  /** Resolves when `roles` is usable; synchronously (undefined) when it already is. */
+  get(now: number, deadline: number): undefined | Promise<void> {
+    if (this.roles !== undefined) {
+      const age = now - this.fetchedAt;
+      if (age < this.timing.maxAgeMs) return undefined;
+      // Stale, and the last refetch failed a moment ago: keep answering with the copy instead of waiting again.
+      if (age < this.timing.maxStaleMs && now - this.failedAt < this.timing.retryAfterErrorMs) return undefined;
+    }
+    return (this.inflight ??= this.refetch(deadline).finally(() => (this.inflight = undefined)));
+  }
+
+  private async refetch(deadline: number): Promise<void> {
+    try {
+      const roles = await this.fetch(deadline);
+      const fingerprint = JSON.stringify(roles);
+      if (fingerprint !== this.fingerprint) {
+        this.fingerprint = fingerprint;
+        this.roles = roles;
+        this.generation += 1;
+      }
+      this.fetchedAt = Date.now();
+      this.failedAt = Number.NEGATIVE_INFINITY;
+    } catch (error) {
+      this.failedAt = Date.now();
+      if (this.roles !== undefined && Date.now() - this.fetchedAt < this.timing.maxStaleMs) return; // stale if error
+      const cause = error as AuthorizerError;
+      throw new RbacPolicyUnavailableError(`no RBAC ${this.what}: ${cause?.reason ?? "error"}: ${cause?.message ?? String(error)}`, { cause: error });
+    }
+  }
+}

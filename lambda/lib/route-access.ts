@@ -1,0 +1,86 @@
+// The permission decision of one request, between the verdict (who) and the response (what they may do).
+//
+// - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, tenancy from
+//   `pathParameters` (organization first, as Stytch's SDK), then the permission.
+// - REST and `iam` mode answer with the member's policy for every route (lambda/lib/route-policy.ts); the
+//   per-request outcome computed here only feeds the decision log, where the route is known (REQUEST events).
+
+import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2, APIGatewayTokenAuthorizerEvent } from "aws-lambda";
+import type { MemberSession } from "../member-context";
+import { checkPermission, type PermissionOutcome } from "./permission-check";
+import type { PolicyRoles, RbacPolicyCache } from "./rbac-policy-cache";
+import { findRoute, restRouteKey, type PermissionedRoute, type RoutePermissions } from "./route-permissions";
+
+type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
+
+/** The permission decision for one request. */
+export interface RouteAccess {
+  /** The decisive policy roles of the member's organization (project + custom roles). */
+  readonly policyRoles: PolicyRoles;
+  /**
+   * This request's outcome, when the event names its route (HTTP API 2.0, REST REQUEST); `undefined` for
+   * TOKEN events, whose policy still decides every route. An unlisted route is `permission_denied`.
+   */
+  readonly outcome: PermissionOutcome | undefined;
+  /** The route key decided, for the log. */
+  readonly routeKey: string | undefined;
+}
+
+/**
+ * Decides a request's route permission for a member; synchronously when the policies are cached.
+ * @throws RbacPolicyUnavailableError (503) when no policy can be had
+ */
+export function decideRouteAccess(
+  event: AuthorizerEvent,
+  member: MemberSession,
+  table: RoutePermissions,
+  policies: RbacPolicyCache,
+  deadline: number,
+): RouteAccess | Promise<RouteAccess> {
+  const roles = policies.rolesFor(member.organizationId, deadline);
+  return roles instanceof Promise ? roles.then((resolved) => settle(event, member, table, resolved)) : settle(event, member, table, roles);
+}
+
+function settle(event: AuthorizerEvent, member: MemberSession, table: RoutePermissions, policyRoles: PolicyRoles): RouteAccess {
+  const request = requestedRoute(event);
+  if (request === undefined) return { policyRoles, outcome: undefined, routeKey: undefined };
+  const route = findRoute(table, request.routeKey);
+  // With a table, a route it does not list is closed to everyone.
+  if (!route) return { policyRoles, outcome: "permission_denied", routeKey: request.routeKey };
+  return { policyRoles, outcome: decideRoute(route, member, policyRoles, request.pathParameters), routeKey: route.routeKey };
+}
+
+/**
+ * One route for one member: every tenancy parameter must name the member's own organization (the SDK's
+ * tenancy check, first), then the route's permission must be granted by one of the member's roles.
+ */
+export function decideRoute(
+  route: PermissionedRoute,
+  member: Pick<MemberSession, "organizationId" | "organizationSlug" | "roles">,
+  policyRoles: PolicyRoles,
+  pathParameters: Readonly<Record<string, string | undefined>> | null | undefined,
+): PermissionOutcome {
+  for (const segment of route.segments) {
+    if (segment.kind !== "tenant") continue;
+    const requested = pathParameters?.[segment.name];
+    const own = segment.name === "organization_id" ? member.organizationId : member.organizationSlug;
+    // A missing parameter or an empty own slug can never prove tenancy.
+    if (requested === undefined || own === "" || requested !== own) return "tenancy_mismatch";
+  }
+  if (route.permission === "authenticated") return "allowed";
+  return checkPermission(policyRoles.roles, member, {
+    organization_id: member.organizationId,
+    resource_id: route.permission.resourceId,
+    action: route.permission.action,
+  });
+}
+
+/** The route key and path parameters an event names, if it names them. */
+function requestedRoute(event: AuthorizerEvent): { routeKey: string; pathParameters: Record<string, string | undefined> | null | undefined } | undefined {
+  if ("routeKey" in event && typeof event.routeKey === "string") return { routeKey: event.routeKey, pathParameters: event.pathParameters };
+  if (event.type === "REQUEST" && "httpMethod" in event) {
+    const routeKey = restRouteKey(event);
+    if (routeKey !== undefined) return { routeKey, pathParameters: event.pathParameters };
+  }
+  return undefined;
+}

@@ -1,0 +1,209 @@
+// The route table: which Stytch RBAC permission each API Gateway route needs. Parsed and validated once
+// per container (from STYTCH_ROUTE_PERMISSIONS, or from a JSON file shipped with the function when the
+// table outgrows Lambda's 4 KB environment), then only read.
+//
+// Route keys are API Gateway's: `GET /orgs/{organization_id}/documents`, `ANY /items/{proxy+}`. The path
+// parameters `{organization_id}` and `{organization_slug}` are tenancy: they are bound to the member's own
+// organization. Every other parameter is free.
+
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { globTokens, intersects, routeGlobs, routeTokens } from "./arn-patterns";
+import { ConfigurationError } from "./errors";
+
+/** What one route needs: a Stytch permission, or only an authenticated member of any organization. */
+export type RoutePermission = { readonly resourceId: string; readonly action: string } | "authenticated";
+
+/** One segment of a route's path. */
+export type PathSegment =
+  | { readonly kind: "literal"; readonly value: string }
+  /** `{organization_id}` or `{organization_slug}`: must be the member's own organization. */
+  | { readonly kind: "tenant"; readonly name: "organization_id" | "organization_slug" }
+  | { readonly kind: "param"; readonly name: string }
+  /** `{name+}`: one or more segments; only last. */
+  | { readonly kind: "greedy"; readonly name: string };
+
+/** A parsed, validated route. */
+export interface PermissionedRoute {
+  /** The route key exactly as API Gateway spells it, e.g. `GET /orgs/{organization_id}/documents`. */
+  readonly routeKey: string;
+  /** Upper-case method, or `ANY`. */
+  readonly method: string;
+  readonly segments: readonly PathSegment[];
+  readonly permission: RoutePermission;
+}
+
+/** The validated route table. Routes are in the order given. */
+export interface RoutePermissions {
+  readonly routes: readonly PermissionedRoute[];
+  /** By route key, for HTTP API events (which carry `routeKey`) and REST REQUEST events (`httpMethod resource`). */
+  readonly byRouteKey: ReadonlyMap<string, PermissionedRoute>;
+}
+
+/** The tenancy parameter names and what they bind to. */
+export const TENANT_PARAMETERS = Object.freeze(["organization_id", "organization_slug"] as const);
+
+const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]);
+const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=:@-]+$/;
+const PARAMETER = /^\{([A-Za-z_][A-Za-z0-9_-]{0,127})(\+?)\}$/;
+// Stytch resource IDs and actions: printable, no wildcard in a route's requirement (`*` is a policy grant,
+// never something a route asks for), bounded length.
+const PERMISSION_PART = /^[A-Za-z0-9_.:\-/]{1,128}$/;
+/** More routes than any real API has; bounds the policy builder's work. */
+const MAX_ROUTES = 1_000;
+
+/**
+ * Parses and validates a route table given as JSON text.
+ * @param origin names where the text came from, for error messages (never the text itself)
+ * @throws ConfigurationError naming the offending route key
+ */
+export function parseRoutePermissions(json: string, origin: string): RoutePermissions {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new ConfigurationError(`${origin} is not valid JSON`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigurationError(`${origin} must be a JSON object from route keys to permissions`);
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) throw new ConfigurationError(`${origin} lists no routes`);
+  if (entries.length > MAX_ROUTES) throw new ConfigurationError(`${origin} lists more than ${MAX_ROUTES} routes`);
+  const routes = entries.map(([routeKey, permission]) => parseRoute(routeKey, permission, origin));
+  const byRouteKey = new Map<string, PermissionedRoute>();
+  const byShape = new Map<string, string>();
+  for (const route of routes) {
+    // API Gateway treats `/a/{x}` and `/a/{y}` as the same resource: two entries would be ambiguous.
+    const shape = `${route.method} /${route.segments.map((s) => (s.kind === "literal" ? s.value : s.kind === "greedy" ? "{+}" : "{}")).join("/")}`;
+    const twin = byShape.get(shape);
+    if (twin !== undefined) throw new ConfigurationError(`${origin}: routes "${twin}" and "${route.routeKey}" are the same route`);
+    byShape.set(shape, route.routeKey);
+    byRouteKey.set(route.routeKey, route);
+  }
+  assertTenancyExpressible(routes, origin);
+  return Object.freeze({ routes: Object.freeze(routes), byRouteKey });
+}
+
+/** Lambda's limit for all environment variables of a function together: larger tables go into a file. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4_096;
+
+/**
+ * Reads the route table of the environment, once per container:
+ * - `STYTCH_ROUTE_PERMISSIONS`: the table as JSON text;
+ * - `STYTCH_ROUTE_PERMISSIONS_FILE`: a JSON file shipped with the function (relative paths are resolved
+ *   against `LAMBDA_TASK_ROOT`, else the working directory), for tables beyond Lambda's 4 KB environment.
+ * Neither: `undefined`, and every route is open to any authenticated member (the behaviour without RBAC).
+ * @throws ConfigurationError when both are set, the file cannot be read, or the table is invalid
+ */
+export function loadRoutePermissions(env: Readonly<Record<string, string | undefined>>): RoutePermissions | undefined {
+  const inline = env.STYTCH_ROUTE_PERMISSIONS?.trim();
+  const file = env.STYTCH_ROUTE_PERMISSIONS_FILE?.trim();
+  if (inline && file) throw new ConfigurationError("set STYTCH_ROUTE_PERMISSIONS or STYTCH_ROUTE_PERMISSIONS_FILE, not both");
+  if (inline) return parseRoutePermissions(inline, "STYTCH_ROUTE_PERMISSIONS");
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), file), "utf8");
+  } catch {
+    throw new ConfigurationError("STYTCH_ROUTE_PERMISSIONS_FILE cannot be read");
+  }
+  return parseRoutePermissions(text, "STYTCH_ROUTE_PERMISSIONS_FILE");
+}
+
+/**
+ * A route's permission requirement in the table's JSON form: `{"resource_id", "action"}` or `"authenticated"`.
+ * The inverse of parsing, used by the CDK construct to compile the table.
+ */
+export function permissionJson(permission: RoutePermission): unknown {
+  return permission === "authenticated" ? "authenticated" : { resource_id: permission.resourceId, action: permission.action };
+}
+
+/** The route key of a request in a REST REQUEST event (`httpMethod` + `resource`), or undefined for other events. */
+export function restRouteKey(event: { readonly httpMethod?: unknown; readonly resource?: unknown }): string | undefined {
+  return typeof event.httpMethod === "string" && typeof event.resource === "string" ? `${event.httpMethod} ${event.resource}` : undefined;
+}
+
+/** Finds the table entry of a route key, falling back to the `ANY` route of the same path. */
+export function findRoute(table: RoutePermissions, routeKey: string): PermissionedRoute | undefined {
+  const exact = table.byRouteKey.get(routeKey);
+  if (exact) return exact;
+  const space = routeKey.indexOf(" ");
+  return space > 0 ? table.byRouteKey.get(`ANY ${routeKey.slice(space + 1)}`) : undefined;
+}
+
+// Stand-ins for two different organizations: no real ID or slug contains control characters.
+const MEMBER_ORGANIZATION = { organization_id: "\u0001", organization_slug: "\u0002" };
+const OTHER_ORGANIZATION = { organization_id: "\u0003", organization_slug: "\u0004" };
+
+/**
+ * Refuses tables whose IAM policy could let a member into another organization. A member's policy lists each
+ * route with the member's own organization written in; a generic parameter or a greedy path becomes `*`. If
+ * such a `*` can also match an organization route (`GET /{proxy+}` next to `GET /orgs/{organization_id}/…`),
+ * the policy would cover that route for every organization, and IAM cannot say "every organization but
+ * yours". Such a table is a configuration error, never a silent cross-tenant Allow.
+ */
+function assertTenancyExpressible(routes: readonly PermissionedRoute[], origin: string): void {
+  const tenantRoutes = routes.filter((route) => route.segments.some((segment) => segment.kind === "tenant"));
+  if (tenantRoutes.length === 0) return;
+  const foreign = tenantRoutes.map((route) => ({ route, tokens: routeTokens(route, OTHER_ORGANIZATION) }));
+  for (const route of routes) {
+    const own = routeGlobs(route, MEMBER_ORGANIZATION).map(globTokens);
+    const leak = foreign.find((other) => own.some((tokens) => intersects(tokens, other.tokens)));
+    if (leak) {
+      throw new ConfigurationError(
+        `${origin}: "${route.routeKey}" would also match "${leak.route.routeKey}" for other organizations; give it a literal prefix or an organization parameter`,
+      );
+    }
+  }
+}
+
+function parseRoute(routeKey: string, permission: unknown, origin: string): PermissionedRoute {
+  const match = /^([A-Z]+) (\/[^\s]*)$/.exec(routeKey);
+  if (!match || !METHODS.has(match[1]!)) {
+    throw new ConfigurationError(`${origin}: "${printable(routeKey)}" is not a route key such as "GET /orgs/{organization_id}/documents"`);
+  }
+  const [, method, path] = match as unknown as [string, string, string];
+  const segments: PathSegment[] = [];
+  const names = new Set<string>();
+  const parts = path === "/" ? [] : path.slice(1).split("/");
+  parts.forEach((part, index) => {
+    const parameter = PARAMETER.exec(part);
+    if (parameter) {
+      const [, name, greedy] = parameter as unknown as [string, string, string];
+      if (names.has(name)) throw new ConfigurationError(`${origin}: "${routeKey}" names {${name}} twice`);
+      names.add(name);
+      if (greedy) {
+        if (index !== parts.length - 1) throw new ConfigurationError(`${origin}: "${routeKey}" has a greedy parameter that is not last`);
+        if (isTenant(name)) throw new ConfigurationError(`${origin}: "${routeKey}": {${name}} cannot be greedy`);
+        segments.push({ kind: "greedy", name });
+      } else {
+        segments.push(isTenant(name) ? { kind: "tenant", name } : { kind: "param", name });
+      }
+    } else if (LITERAL_SEGMENT.test(part)) {
+      segments.push({ kind: "literal", value: part });
+    } else {
+      throw new ConfigurationError(`${origin}: "${printable(routeKey)}" has an empty or invalid path segment`);
+    }
+  });
+  return Object.freeze({ routeKey, method, segments: Object.freeze(segments), permission: parsePermission(permission, routeKey, origin) });
+}
+
+function parsePermission(value: unknown, routeKey: string, origin: string): RoutePermission {
+  if (value === "authenticated") return "authenticated";
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const { resource_id: resourceId, action, ...rest } = value as Record<string, unknown>;
+    if (Object.keys(rest).length === 0 && typeof resourceId === "string" && typeof action === "string" && PERMISSION_PART.test(resourceId) && PERMISSION_PART.test(action)) {
+      return Object.freeze({ resourceId, action });
+    }
+  }
+  throw new ConfigurationError(`${origin}: "${routeKey}" needs {"resource_id": "…", "action": "…"} (no wildcards) or "authenticated"`);
+}
+
+function isTenant(name: string): name is "organization_id" | "organization_slug" {
+  return name === "organization_id" || name === "organization_slug";
+}
+
+function printable(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}

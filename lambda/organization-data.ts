@@ -1,0 +1,45 @@
+// The demo handler behind the permissioned organization routes (documents and billing). It checks nothing
+// itself: with a route table, the authorizer has already decided that this member may call this route in
+// this organization (tenancy and RBAC), so the handler only reads the member and answers.
+
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyResult } from "aws-lambda";
+import { getMemberContext, MissingMemberContextError } from "./member-context";
+
+type Event = APIGatewayProxyEvent | APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>;
+
+/** `GET|POST /orgs/{organization_id}/documents`, `GET /orgs/{organization_id}/billing`, `GET /by-slug/{organization_slug}/documents`. */
+export async function handler(event: Event): Promise<APIGatewayProxyResult> {
+  let member;
+  try {
+    member = getMemberContext(event);
+  } catch (error) {
+    // Only reachable when the route was deployed without the authorizer: a server-side mistake.
+    if (error instanceof MissingMemberContextError) return json(500, { message: "route is not behind the Stytch authorizer" });
+    throw error;
+  }
+  const [method, resource] = routeOf(event);
+  const organization = { organization_id: member.organizationId, organization_slug: member.organizationSlug };
+  if (resource.endsWith("/billing")) return json(200, { organization, billing: { plan: "team", seats: 25, next_invoice: "2027-01-01" } });
+  if (method === "POST") return json(201, { organization, document: { id: "doc-3", title: "New document", created_by: member.memberId } });
+  return json(200, {
+    organization,
+    documents: [
+      { id: "doc-1", title: "Quarterly plan" },
+      { id: "doc-2", title: "Security review" },
+    ],
+  });
+}
+
+/** The method and the route's resource path, for REST (v1) and HTTP API (v2) events. */
+function routeOf(event: Event): [string, string] {
+  if ("routeKey" in event && typeof event.routeKey === "string") {
+    const [method = "", resource = ""] = event.routeKey.split(" ");
+    return [method, resource];
+  }
+  const rest = event as APIGatewayProxyEvent;
+  return [rest.httpMethod, rest.resource];
+}
+
+function json(statusCode: number, body: unknown): APIGatewayProxyResult {
+  return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify(body) };
+}

@@ -1,0 +1,272 @@
+// The authorizer with a route table, end to end against the loopback Stytch emulator: real JWTs, real
+// RBAC policy endpoints. REST answers are judged by evaluating the returned policy as API Gateway does.
+
+import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2 } from "aws-lambda";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT, type AuthorizerHandler } from "../lambda/authorizer";
+import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
+import { evaluatePolicy } from "../local/iam-policy-evaluator";
+import { useStytchEmulator } from "./support/fixtures";
+import { restRequestEvent, tokenEvent } from "./support/authorizer-events";
+
+const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
+const HTTP_PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default";
+const TABLE = {
+  "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" },
+  "POST /orgs/{organization_id}/documents": { resource_id: "documents", action: "write" },
+  "GET /orgs/{organization_id}/billing": { resource_id: "billing", action: "read" },
+  "GET /by-slug/{organization_slug}/documents": { resource_id: "documents", action: "read" },
+  "GET /me": "authenticated",
+};
+
+let stytch: StytchEmulator;
+let logLines: string[];
+useStytchEmulator((emulator) => (stytch = emulator));
+
+beforeEach(() => {
+  logLines = [];
+  for (const method of ["log", "info", "warn", "error", "debug"] as const) {
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void logLines.push(args.map(String).join(" ")));
+  }
+});
+afterEach(() => vi.restoreAllMocks());
+
+function authorizer(overrides: Record<string, string | undefined> = {}): AuthorizerHandler {
+  return createAuthorizer({
+    STYTCH_PROJECT_ID: stytch.projectId,
+    STYTCH_SECRET: stytch.secret,
+    STYTCH_API_URL: stytch.url,
+    STYTCH_ROUTE_PERMISSIONS: JSON.stringify(TABLE),
+    ...overrides,
+  });
+}
+
+/** A REST REQUEST event for a concrete request to a route of the table. */
+function restEvent(token: string, routeKey: string, pathParameters: Record<string, string> = {}): APIGatewayRequestAuthorizerEvent {
+  const [method, resource] = routeKey.split(" ") as [string, string];
+  const path = resource.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name]!);
+  return { ...restRequestEvent({ Authorization: `Bearer ${token}` }, `${PREFIX}/${method}${path}`), httpMethod: method, resource, path, pathParameters };
+}
+
+/** An HTTP API payload 2.0 event for a concrete request. */
+function httpEvent(token: string, routeKey: string, pathParameters: Record<string, string> = {}): APIGatewayRequestAuthorizerEventV2 {
+  const [method, resource] = routeKey.split(" ") as [string, string];
+  const path = resource.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name]!);
+  return {
+    version: "2.0",
+    type: "REQUEST",
+    routeArn: `${HTTP_PREFIX}/${method}${path}`,
+    identitySource: [],
+    routeKey,
+    rawPath: path,
+    rawQueryString: "",
+    headers: { authorization: `Bearer ${token}` },
+    pathParameters,
+    requestContext: {} as APIGatewayRequestAuthorizerEventV2["requestContext"],
+  } as unknown as APIGatewayRequestAuthorizerEventV2;
+}
+
+/** What the client sees from a REST API: 200 when the policy covers the request's ARN. */
+async function restStatus(handler: AuthorizerHandler, event: APIGatewayRequestAuthorizerEvent): Promise<200 | 401 | 403 | 503> {
+  try {
+    const response = (await handler(event)) as { policyDocument: unknown };
+    return evaluatePolicy(response.policyDocument, event.methodArn) === "allow" ? 200 : 403;
+  } catch (error) {
+    return (error as Error).message === UNAUTHORIZED ? 401 : 503;
+  }
+}
+
+/** What the client sees from an HTTP API in simple mode. */
+async function httpStatus(handler: AuthorizerHandler, event: APIGatewayRequestAuthorizerEventV2): Promise<200 | 401 | 403 | 503> {
+  try {
+    return ((await handler(event)) as { isAuthorized: boolean }).isAuthorized ? 200 : 403;
+  } catch (error) {
+    return (error as Error).message === UNAUTHORIZED ? 401 : 503;
+  }
+}
+
+function decisionLog(): Array<Record<string, unknown>> {
+  return logLines.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function session(roles: string[], organizationSlug = "acme"): CreatedSession {
+  return stytch.createSession({ roles, organizationSlug });
+}
+
+describe("REST: the policy covers exactly the routes the member may call", () => {
+  test("a viewer reads documents (200), cannot write (403) or see billing (403), and /me is open to every member", async () => {
+    const handler = authorizer();
+    const viewer = session(["viewer"]);
+    const org = { organization_id: viewer.organizationId };
+    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org))).toBe(200);
+    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "POST /orgs/{organization_id}/documents", org))).toBe(403);
+    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", org))).toBe(403);
+    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /me"))).toBe(200);
+  });
+
+  test("a refusal is logged as forbidden with reason permission_denied and the route key, never as a 401", async () => {
+    const handler = authorizer();
+    const viewer = session(["viewer"]);
+    await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: viewer.organizationId }));
+    const record = decisionLog().find((line) => line.message === "request forbidden");
+    expect(record).toMatchObject({ outcome: "forbidden", reason: "permission_denied", routeKey: "GET /orgs/{organization_id}/billing", memberId: viewer.memberId });
+    expect(JSON.stringify(logLines)).not.toContain(viewer.sessionJwt);
+  });
+
+  test("another organization's path is a 403 with reason tenancy_mismatch, even for an admin", async () => {
+    const handler = authorizer();
+    const admin = session(["admin"]);
+    const other = session(["admin"], "globex");
+    expect(await restStatus(handler, restEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: admin.organizationId }))).toBe(200);
+    expect(await restStatus(handler, restEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: other.organizationId }))).toBe(403);
+    expect(decisionLog().find((line) => line.message === "request forbidden")).toMatchObject({ reason: "tenancy_mismatch" });
+    expect(await restStatus(handler, restEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "acme" }))).toBe(200);
+    expect(await restStatus(handler, restEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "globex" }))).toBe(403);
+  });
+
+  test("the policy depends only on the token: the same document whichever route triggered the authorizer", async () => {
+    const handler = authorizer();
+    const editor = session(["editor"]);
+    const org = { organization_id: editor.organizationId };
+    const first = (await handler(restEvent(editor.sessionJwt, "GET /me"))) as { policyDocument: unknown };
+    const second = (await handler(restEvent(editor.sessionJwt, "GET /orgs/{organization_id}/billing", org))) as { policyDocument: unknown };
+    expect(second.policyDocument).toEqual(first.policyDocument);
+    // API Gateway's result cache would reuse `first` for the documents route: it must answer right there too.
+    expect(evaluatePolicy(first.policyDocument, `${PREFIX}/POST/orgs/${editor.organizationId}/documents`)).toBe("allow");
+    expect(evaluatePolicy(first.policyDocument, `${PREFIX}/GET/orgs/${editor.organizationId}/billing`)).toBe("implicit_deny");
+  });
+
+  test("TOKEN events get the same member policy; the route is decided by API Gateway against it", async () => {
+    const handler = authorizer();
+    const viewer = session(["viewer"]);
+    const response = (await handler(tokenEvent(viewer.sessionJwt, `${PREFIX}/GET/me`))) as { policyDocument: unknown };
+    expect(evaluatePolicy(response.policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/documents`)).toBe("allow");
+    expect(evaluatePolicy(response.policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/billing`)).toBe("implicit_deny");
+  });
+
+  test("the context keeps the member fields", async () => {
+    const viewer = session(["viewer"]);
+    const response = (await authorizer()(restEvent(viewer.sessionJwt, "GET /me"))) as { context: Record<string, unknown> };
+    expect(response.context).toMatchObject({ member_id: viewer.memberId, organization_id: viewer.organizationId, organization_slug: "acme" });
+  });
+
+  test("opaque session tokens: the roles come from Stytch's member_session", async () => {
+    const handler = authorizer();
+    const editor = session(["editor"]);
+    const org = { organization_id: editor.organizationId };
+    expect(await restStatus(handler, restEvent(editor.sessionToken, "POST /orgs/{organization_id}/documents", org))).toBe(200);
+    expect(await restStatus(handler, restEvent(editor.sessionToken, "GET /orgs/{organization_id}/billing", org))).toBe(403);
+    expect(stytch.calls.authenticate).toBe(2);
+  });
+
+  test("HTTP API in iam mode answers with the same kind of policy", async () => {
+    const viewer = session(["viewer"]);
+    const event = httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", { organization_id: viewer.organizationId });
+    const response = (await authorizer({ STYTCH_HTTP_API_RESPONSE: "iam" })(event)) as { policyDocument: unknown };
+    expect(evaluatePolicy(response.policyDocument, event.routeArn)).toBe("allow");
+    expect(evaluatePolicy(response.policyDocument, `${HTTP_PREFIX}/GET/orgs/${viewer.organizationId}/billing`)).toBe("implicit_deny");
+  });
+});
+
+describe("HTTP API simple mode: routeKey and pathParameters", () => {
+  test("allowed: isAuthorized true with the context; missing permission: isAuthorized false (403), never 401", async () => {
+    const handler = authorizer();
+    const viewer = session(["viewer"]);
+    const org = { organization_id: viewer.organizationId };
+    const allowed = await handler(httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org));
+    expect(allowed).toMatchObject({ isAuthorized: true, context: { member_id: viewer.memberId } });
+    expect(await handler(httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", org))).toEqual({ isAuthorized: false });
+  });
+
+  test("tenancy by ID and by slug comes first: another organization is refused whatever the roles", async () => {
+    const handler = authorizer();
+    const admin = session(["admin"]);
+    expect(await httpStatus(handler, httpEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: "organization-test-someone-else" }))).toBe(403);
+    expect(await httpStatus(handler, httpEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "acme" }))).toBe(200);
+    expect(await httpStatus(handler, httpEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "globex" }))).toBe(403);
+    const reasons = decisionLog().filter((line) => line.outcome === "forbidden").map((line) => line.reason);
+    expect(reasons).toEqual(["tenancy_mismatch", "tenancy_mismatch"]);
+  });
+
+  test("a route the table does not list is closed to everyone", async () => {
+    const admin = session(["admin"]);
+    expect(await httpStatus(authorizer(), httpEvent(admin.sessionJwt, "DELETE /orgs/{organization_id}/documents", { organization_id: admin.organizationId }))).toBe(403);
+  });
+
+  test("bad credentials are still 401 before any permission is looked at", async () => {
+    expect(await httpStatus(authorizer(), httpEvent("not-a-token", "GET /me"))).toBe(401);
+    expect(stytch.calls.rbacPolicy).toBe(0);
+  });
+});
+
+describe("Stytch's policies", () => {
+  test("custom organization roles grant permissions in their organization only", async () => {
+    const auditor = session(["auditor"], "initech");
+    stytch.setOrganizationRoles("initech", [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    const elsewhere = session(["auditor"], "hooli");
+    const handler = authorizer();
+    expect(await httpStatus(handler, httpEvent(auditor.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: auditor.organizationId }))).toBe(200);
+    expect(await httpStatus(handler, httpEvent(elsewhere.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: elsewhere.organizationId }))).toBe(403);
+  });
+
+  test("a project without organization policies counts as no custom roles, not as a fault", async () => {
+    stytch.organizationPoliciesEnabled = false;
+    const editor = session(["editor"]);
+    const handler = authorizer();
+    expect(await httpStatus(handler, httpEvent(editor.sessionJwt, "POST /orgs/{organization_id}/documents", { organization_id: editor.organizationId }))).toBe(200);
+    expect(stytch.calls.organizationPolicy).toBe(1);
+  });
+
+  test("a 30-way cold burst fetches the project policy and the organization policy once each", async () => {
+    const members = Array.from({ length: 30 }, (_, i) => session([i % 2 ? "viewer" : "admin"]));
+    const handler = authorizer();
+    const statuses = await Promise.all(
+      members.map((m) => httpStatus(handler, httpEvent(m.sessionJwt, "GET /orgs/{organization_id}/documents", { organization_id: m.organizationId }))),
+    );
+    expect(statuses).toEqual(Array(30).fill(200));
+    expect(stytch.calls.rbacPolicy).toBe(1);
+    expect(stytch.calls.organizationPolicy).toBe(1);
+  });
+
+  test("no policy and no cached copy: a fault (503), never an Allow and never a 401", async () => {
+    stytch.faults.rbac = "503";
+    const admin = session(["admin"]);
+    expect(await httpStatus(authorizer(), httpEvent(admin.sessionJwt, "GET /me"))).toBe(503);
+    expect(await restStatus(authorizer(), restEvent(admin.sessionJwt, "GET /me"))).toBe(503);
+    expect(decisionLog().find((line) => line.outcome === "fault")).toMatchObject({ reason: "rbac_policy_unavailable" });
+  });
+
+  test("a policy Stytch answers in an unreadable shape is a fault too", async () => {
+    stytch.rbacPolicy = { roles: [{ role_id: "admin", permissions: "everything" }] } as never;
+    const admin = session(["admin"]);
+    await expect(authorizer()(httpEvent(admin.sessionJwt, "GET /me"))).rejects.toThrow(UPSTREAM_FAULT);
+  });
+
+  test("a policy fault after a good fetch keeps answering with the cached policy", async () => {
+    const handler = authorizer();
+    const viewer = session(["viewer"]);
+    const event = httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", { organization_id: viewer.organizationId });
+    expect(await httpStatus(handler, event)).toBe(200);
+    stytch.faults.rbac = "500";
+    expect(await httpStatus(handler, event)).toBe(200);
+    expect(stytch.calls.rbacPolicy).toBe(1);
+  });
+
+  test("without a table nothing changes: one stage-wide Allow and no policy fetch", async () => {
+    const viewer = session(["viewer"]);
+    const response = (await authorizer({ STYTCH_ROUTE_PERMISSIONS: undefined })(restEvent(viewer.sessionJwt, "GET /me"))) as { policyDocument: { Statement: Array<{ Resource: string }> } };
+    expect(response.policyDocument.Statement[0]!.Resource).toBe(`${PREFIX}/*/*`);
+    expect(stytch.calls.rbacPolicy).toBe(0);
+  });
+
+  test("an invalid table is a configuration fault for every request", async () => {
+    const viewer = session(["viewer"]);
+    expect(await httpStatus(authorizer({ STYTCH_ROUTE_PERMISSIONS: '{"GET /x": "public"}' }), httpEvent(viewer.sessionJwt, "GET /me"))).toBe(503);
+  });
+});

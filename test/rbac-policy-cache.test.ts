@@ -1,0 +1,139 @@
+// The RBAC policy cache over the real Stytch client and the loopback emulator: single flight, the
+// 5-minute refresh, stale-if-error, and faults when there is no copy at all.
+
+import { afterEach, describe, expect, test, vi } from "vitest";
+import { RbacPolicyUnavailableError } from "../lambda/lib/errors";
+import { RbacPolicyCache } from "../lambda/lib/rbac-policy-cache";
+import { StytchClient } from "../lambda/lib/stytch-client";
+import type { StytchEmulator } from "../local/stytch-emulator";
+import { useStytchEmulator } from "./support/fixtures";
+
+let stytch: StytchEmulator;
+useStytchEmulator((emulator) => (stytch = emulator));
+afterEach(() => vi.useRealTimers());
+
+function client(secret = stytch.secret): StytchClient {
+  return new StytchClient({ apiUrl: stytch.url, projectId: stytch.projectId, secret: async () => secret, timeoutMs: 2_000 });
+}
+
+const soon = () => Date.now() + 2_000;
+
+describe("fetching", () => {
+  test("combines the project roles and the organization's custom roles, project first, in Stytch's wire format", async () => {
+    const { organizationId } = stytch.createSession({ organizationSlug: "initech" });
+    stytch.setOrganizationRoles(organizationId, [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    const policies = await new RbacPolicyCache({ source: client() }).rolesFor(organizationId, soon());
+    expect(policies.roles.map((role) => role.role_id)).toEqual(["stytch_member", "stytch_admin", "viewer", "editor", "admin", "auditor"]);
+    expect(policies.roles.at(-1)).toEqual({ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] });
+  });
+
+  test("a second request within 5 minutes is answered synchronously, without a fetch", async () => {
+    const { organizationId } = stytch.createSession();
+    const cache = new RbacPolicyCache({ source: client() });
+    await cache.rolesFor(organizationId, soon());
+    const again = cache.rolesFor(organizationId, soon());
+    expect(again).not.toBeInstanceOf(Promise);
+    expect(stytch.calls.rbacPolicy + stytch.calls.organizationPolicy).toBe(2);
+  });
+
+  test("30 concurrent cold requests share one fetch of each policy", async () => {
+    const { organizationId } = stytch.createSession();
+    stytch.setLatency("rbac", 50);
+    try {
+      const cache = new RbacPolicyCache({ source: client() });
+      const all = await Promise.all(Array.from({ length: 30 }, () => cache.rolesFor(organizationId, soon())));
+      expect(new Set(all).size).toBe(1);
+      expect(stytch.calls.rbacPolicy).toBe(1);
+      expect(stytch.calls.organizationPolicy).toBe(1);
+    } finally {
+      stytch.setLatency("rbac", 0);
+    }
+  });
+});
+
+describe("age", () => {
+  test("after 5 minutes the policy is fetched again before it is used, and a change is seen", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { organizationId } = stytch.createSession();
+    const cache = new RbacPolicyCache({ source: client() });
+    const first = await cache.rolesFor(organizationId, soon());
+    vi.setSystemTime(Date.now() + 299_000);
+    expect(cache.rolesFor(organizationId, soon())).toBe(first);
+    stytch.rbacPolicy = { ...stytch.rbacPolicy, roles: [{ role_id: "viewer", permissions: [] }] };
+    vi.setSystemTime(Date.now() + 2_000);
+    const second = await cache.rolesFor(organizationId, soon());
+    expect(second.roles.map((role) => role.role_id)).toEqual(["viewer"]);
+    expect(second.version).not.toBe(first.version);
+    expect(stytch.calls.rbacPolicy).toBe(2);
+  });
+
+  test("an unchanged policy keeps its version across refreshes (member policies stay cached)", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { organizationId } = stytch.createSession();
+    const cache = new RbacPolicyCache({ source: client() });
+    const first = await cache.rolesFor(organizationId, soon());
+    vi.setSystemTime(Date.now() + 301_000);
+    expect((await cache.rolesFor(organizationId, soon())).version).toBe(first.version);
+  });
+});
+
+describe("faults", () => {
+  test("stale if error: a failed refresh keeps the last copy, and waits 30 s before trying again", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { organizationId } = stytch.createSession();
+    const cache = new RbacPolicyCache({ source: client() });
+    const first = await cache.rolesFor(organizationId, soon());
+    stytch.faults.rbac = "503";
+    vi.setSystemTime(Date.now() + 301_000);
+    expect(await cache.rolesFor(organizationId, soon())).toBe(first);
+    const fetched = stytch.calls.rbacPolicy + stytch.calls.organizationPolicy;
+    expect(cache.rolesFor(organizationId, soon())).toBe(first); // synchronous: no fetch during the pause
+    expect(stytch.calls.rbacPolicy + stytch.calls.organizationPolicy).toBe(fetched);
+    vi.setSystemTime(Date.now() + 31_000);
+    await cache.rolesFor(organizationId, soon());
+    expect(stytch.calls.rbacPolicy + stytch.calls.organizationPolicy).toBeGreaterThan(fetched);
+  });
+
+  test("a stale copy is not used past 24 hours", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { organizationId } = stytch.createSession();
+    const cache = new RbacPolicyCache({ source: client() });
+    await cache.rolesFor(organizationId, soon());
+    stytch.faults.rbac = "500";
+    vi.setSystemTime(Date.now() + 86_400_000);
+    await expect(cache.rolesFor(organizationId, soon())).rejects.toBeInstanceOf(RbacPolicyUnavailableError);
+  });
+
+  test.each([
+    ["a 500", "500"],
+    ["a 429", "429"],
+    ["a reset connection", "reset"],
+  ] as const)("no copy and %s: RbacPolicyUnavailableError (503), once per burst", async (_name, mode) => {
+    const { organizationId } = stytch.createSession();
+    stytch.faults.rbac = mode;
+    const cache = new RbacPolicyCache({ source: client() });
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => cache.rolesFor(organizationId, soon())));
+    expect(results.every((result) => result.status === "rejected" && result.reason instanceof RbacPolicyUnavailableError)).toBe(true);
+    expect(stytch.calls.rbacPolicy).toBe(1);
+  });
+
+  test("a hanging Stytch is cut off at the deadline", async () => {
+    const { organizationId } = stytch.createSession();
+    stytch.faults.rbac = "hang";
+    const started = Date.now();
+    await expect(new RbacPolicyCache({ source: client() }).rolesFor(organizationId, Date.now() + 300)).rejects.toThrow(/upstream_timeout/);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  test("a wrong project secret is a fault naming the credentials, not a missing policy", async () => {
+    const { organizationId } = stytch.createSession();
+    await expect(new RbacPolicyCache({ source: client("secret-test-wrong") }).rolesFor(organizationId, soon())).rejects.toThrow(/upstream_credentials_rejected/);
+  });
+
+  test("the organization endpoint of a project without the feature counts as no custom roles", async () => {
+    stytch.organizationPoliciesEnabled = false;
+    const { organizationId } = stytch.createSession();
+    const policies = await new RbacPolicyCache({ source: client() }).rolesFor(organizationId, soon());
+    expect(policies.roles).toHaveLength(5);
+  });
+});

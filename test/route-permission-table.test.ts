@@ -1,0 +1,132 @@
+// The CDK side of per-route permissions: routes declare their permission where they are attached, the
+// construct compiles the table into the authorizer at synth, and an optional synth-time check against a
+// checked-in Stytch policy fails on names the policy does not define.
+
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { App, Stack } from "aws-cdk-lib";
+import * as apigateway from "aws-cdk-lib/aws-apigateway";
+import { Template } from "aws-cdk-lib/assertions";
+import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { describe, expect, test } from "vitest";
+import { parseRoutePermissions } from "../lambda/lib/route-permissions";
+import { FEATURE_FLAGS } from "../infra/feature-flags";
+import { checkAgainstPolicy, readRbacPolicyFile, RoutePermissionTable, routePermissionTableOf } from "../infra/route-permission-table";
+import { API_ROUTES, REPO_ROOT } from "../infra/routes";
+import { StytchAuthorizer } from "../infra/stytch-authorizer";
+import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
+
+const POLICY_FILE = path.join(REPO_ROOT, "infra", "rbac-policy.json");
+
+/** A user's stack: their REST API, the construct, and routes declared where they are attached. */
+function synth(declare: (table: RoutePermissionTable, attach: (method: string, pathText: string) => void) => void, policyFile?: string) {
+  const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] }, builtinCloudFormationValidation: false });
+  const stack = new Stack(app, "UserStack", { env: { account: "123456789012", region: "eu-west-1" } });
+  const table = new RoutePermissionTable(policyFile ? { policyFile } : {});
+  const auth = new StytchAuthorizer(stack, "Auth", { projectId: "project-test-11111111-2222-3333-4444-555555555555", routePermissions: table });
+  const api = new apigateway.RestApi(stack, "Api");
+  const fn = new lambda.Function(stack, "Fn", { runtime: lambda.Runtime.NODEJS_LATEST, handler: "index.handler", code: lambda.Code.fromInline("exports.handler=async()=>({statusCode:200})") });
+  const attach = (method: string, pathText: string) => {
+    api.root.resourceForPath(pathText).addMethod(method, new apigateway.LambdaIntegration(fn), { authorizer: auth.restAuthorizer });
+  };
+  declare(table, attach);
+  return () => Template.fromStack(stack);
+}
+
+function authorizerEnvironment(template: Template): Record<string, string> {
+  const authorizer = Object.values(template.findResources("AWS::Lambda::Function")).find((resource) =>
+    String((resource as { Properties: { Description?: string } }).Properties.Description ?? "").startsWith("Stytch B2B session authorizer"),
+  ) as { Properties: { Environment: { Variables: Record<string, string> } } };
+  return authorizer.Properties.Environment.Variables;
+}
+
+describe("compiling the table", () => {
+  test("the shared route table compiles to exactly the routes behind the authorizer, and the authorizer accepts it", () => {
+    const json = routePermissionTableOf(API_ROUTES).toJSON();
+    expect(json).toEqual({
+      "GET /me": "authenticated",
+      "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" },
+      "POST /orgs/{organization_id}/documents": { resource_id: "documents", action: "write" },
+      "GET /orgs/{organization_id}/billing": { resource_id: "billing", action: "read" },
+      "GET /by-slug/{organization_slug}/documents": { resource_id: "documents", action: "read" },
+    });
+    expect(parseRoutePermissions(JSON.stringify(json), "compiled").routes).toHaveLength(5);
+  });
+
+  test("routes declared after the authorizer was created still reach its environment (compiled at synth)", () => {
+    const template = synth((table, attach) => {
+      attach("GET", "/orgs/{organization_id}/documents");
+      table.add("GET", "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" });
+      attach("GET", "/me");
+      table.add("GET", "/me", "authenticated");
+    })();
+    expect(JSON.parse(authorizerEnvironment(template).STYTCH_ROUTE_PERMISSIONS!)).toEqual({
+      "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" },
+      "GET /me": "authenticated",
+    });
+  });
+
+  test("the demo stack's authorizer carries the compiled shared table", async () => {
+    const { StytchApiStack } = await import("../infra/stytch-api-stack");
+    const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] }, builtinCloudFormationValidation: false });
+    const stack = new StytchApiStack(app, "Demo", { projectId: "project-test-11111111-2222-3333-4444-555555555555", env: { account: "123456789012", region: "eu-west-1" } });
+    const variables = authorizerEnvironment(Template.fromStack(stack));
+    expect(JSON.parse(variables.STYTCH_ROUTE_PERMISSIONS!)).toEqual(routePermissionTableOf(API_ROUTES).toJSON());
+  });
+
+  test("declaring a route twice with different permissions, or a malformed route, fails at once", () => {
+    const table = new RoutePermissionTable().add("GET", "/a", "authenticated");
+    expect(() => table.add("GET", "/a", { resourceId: "documents", action: "read" })).toThrow(/twice/);
+    expect(() => table.add("get", "/a", "authenticated")).toThrow(/method/);
+    expect(() => table.add("GET", "a/b", "authenticated")).toThrow(/resource path/);
+  });
+});
+
+describe("result caching", () => {
+  test("with per-route permissions the HTTP API's simple answers are never cached; REST policies still are", () => {
+    const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] }, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, "Cached", { env: { account: "123456789012", region: "eu-west-1" } });
+    const table = new RoutePermissionTable().add("GET", "/me", "authenticated");
+    const auth = new StytchAuthorizer(stack, "Auth", { projectId: "project-test-11111111-2222-3333-4444-555555555555", identity: "header", routePermissions: table });
+    const fn = new lambda.Function(stack, "Fn", { runtime: lambda.Runtime.NODEJS_LATEST, handler: "index.handler", code: lambda.Code.fromInline("exports.handler=async()=>({})") });
+    new apigateway.RestApi(stack, "Rest").root.addResource("me").addMethod("GET", new apigateway.LambdaIntegration(fn), { authorizer: auth.restAuthorizer });
+    new apigwv2.HttpApi(stack, "Http").addRoutes({ path: "/me", methods: [apigwv2.HttpMethod.GET], integration: new HttpLambdaIntegration("Me", fn), authorizer: auth.httpAuthorizer });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", { AuthorizerResultTtlInSeconds: 0 });
+    template.hasResourceProperties("AWS::ApiGateway::Authorizer", { AuthorizerResultTtlInSeconds: 300 });
+  });
+});
+
+describe("synth-time checks", () => {
+  test("a route naming a resource or an action the checked-in policy does not define fails the synth", () => {
+    const build = synth((table, attach) => {
+      attach("GET", "/orgs/{organization_id}/payroll");
+      table.add("GET", "/orgs/{organization_id}/payroll", { resourceId: "payroll", action: "read" });
+      attach("DELETE", "/orgs/{organization_id}/billing");
+      table.add("DELETE", "/orgs/{organization_id}/billing", { resourceId: "billing", action: "delete" });
+    }, POLICY_FILE);
+    expect(build).toThrow(/names resource "payroll", which the RBAC policy does not define/);
+    expect(build).toThrow(/names action "delete", which resource "billing" does not define/);
+  });
+
+  test("the same routes synthesize without a policy file (the check is optional)", () => {
+    expect(synth((table, attach) => {
+      attach("GET", "/orgs/{organization_id}/payroll");
+      table.add("GET", "/orgs/{organization_id}/payroll", { resourceId: "payroll", action: "read" });
+    })).not.toThrow();
+  });
+
+  test("a table beyond Lambda's 4 KB environment fails the synth and names the file way", () => {
+    const build = synth((table) => {
+      for (let i = 0; i < 60; i++) table.add("GET", `/orgs/{organization_id}/collection-${i}`, { resourceId: "documents", action: "read" });
+    });
+    expect(build).toThrow(/4 KB environment.*STYTCH_ROUTE_PERMISSIONS_FILE/);
+  });
+
+  test("the checked-in policy file is the emulator's demo policy (they cannot drift apart)", () => {
+    expect(JSON.parse(readFileSync(POLICY_FILE, "utf8"))).toEqual({ policy: DEMO_RBAC_POLICY });
+    expect(checkAgainstPolicy(routePermissionTableOf(API_ROUTES).toJSON(), readRbacPolicyFile(POLICY_FILE))).toEqual([]);
+  });
+});
