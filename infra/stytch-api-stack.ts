@@ -133,6 +133,7 @@ export class StytchApiStack extends Stack {
           handler: route.handler,
           description: route.description,
           tracing,
+          environment: { CORS_ALLOWED_ORIGINS: origins.join(",") },
         }),
       Refresh: (route) =>
         new StytchRefreshFunction(this, route.functionId, {

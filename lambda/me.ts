@@ -3,15 +3,12 @@
 // invokes it after the authorizer allowed the request.
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyResult } from "aws-lambda";
-import { corsHeadersFor, requestOrigin } from "./lib/cors";
+import { corsHeadersFor, downstreamAllowedOrigins, requestOrigin } from "./lib/cors";
 import { getMemberContext, MissingMemberContextError } from "./member-context";
 
 // REST APIs leave CORS on actual responses to the integration (HTTP APIs add the headers themselves),
 // so a browser app on an allowed origin needs them from here to read the answer of a credentialed call.
-const ALLOWED_ORIGINS: readonly string[] = (process.env.CORS_ALLOWED_ORIGINS ?? "")
-  .split(",")
-  .map((origin) => origin.trim())
-  .filter(Boolean);
+const ALLOWED_ORIGINS = downstreamAllowedOrigins();
 
 /** `GET /me`: the member as JSON, for REST (v1) and HTTP API (v2) events. */
 export async function handler(

@@ -21,3 +21,14 @@ export function credentialedCorsHeaders(origin: string): Record<string, string> 
 export function corsHeadersFor(origin: string | undefined, allowedOrigins: readonly string[]): Record<string, string> {
   return origin !== undefined && allowedOrigins.includes(origin) ? credentialedCorsHeaders(origin) : { vary: "Origin" };
 }
+
+/**
+ * The origins a downstream handler answers with credentialed CORS: `CORS_ALLOWED_ORIGINS`, comma-separated.
+ * REST APIs leave CORS on real responses to the integration, so such handlers must add the headers themselves.
+ */
+export function downstreamAllowedOrigins(env: Readonly<Record<string, string | undefined>> = process.env): readonly string[] {
+  return (env.CORS_ALLOWED_ORIGINS ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+}
