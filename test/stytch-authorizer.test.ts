@@ -131,7 +131,7 @@ describe("the authorizer function", () => {
   });
 
   test("enables active X-Ray tracing when asked", () => {
-    const { template } = userStack({ tracing: true });
+    const { template } = userStack({ tracing: lambda.Tracing.ACTIVE });
     template.hasResourceProperties("AWS::Lambda::Function", {
       Description: Match.stringLikeRegexp("authorizer"),
       TracingConfig: { Mode: "Active" },
@@ -296,7 +296,7 @@ describe("attached to a user's own APIs", () => {
   });
 
   test("the construct itself passes cdk-nag AwsSolutions, with tracing on too", () => {
-    for (const tracing of [false, true]) {
+    for (const tracing of [undefined, lambda.Tracing.ACTIVE]) {
       const { auth } = userStack({ tracing });
       const report = new AwsSolutionsChecks().validateScope(auth);
       expect(report.violations.map((v) => v.ruleName)).toEqual([]);
@@ -403,7 +403,7 @@ describe("StytchRefreshFunction", () => {
     expect(() => refreshStack({ allowedOrigins: ["*"] })).toThrow(/not a URL/);
     expect(() => refreshStack({ allowedOrigins: ["https://app.example.com/"] })).toThrow(/exactly/);
     expect(() => refreshStack({ allowedOrigins: ["http://app.example.com"] })).toThrow(/https/);
-    expect(() => refreshStack({ allowedOrigins: [] })).toThrow(/at least one/);
+    expect(() => refreshStack({ allowedOrigins: [] })).not.toThrow();
     expect(() => refreshStack({ maxSessionDuration: Duration.minutes(3) })).toThrow(/maxSessionDuration/);
   });
 });
