@@ -37,7 +37,7 @@ function readmeBlocks(section: string, language: string): string[] {
 function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
   const result = spawnSync(command, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+    throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${(result.stdout + result.stderr).slice(-4000)}`);
   }
   return result.stdout;
 }
