@@ -373,6 +373,8 @@ class StytchRequestAuthorizer extends apigateway.RequestAuthorizer {
  * "logged out"), all with CORS headers so that browsers can read them.
  */
 function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: string | undefined): void {
+  // Another Stytch authorizer on the same API already added them (API Gateway allows one per type).
+  if (restApi.node.tryFindChild("StytchUnauthorized")) return;
   const origin = allowOrigin ?? restApi.root.defaultCorsPreflightOptions?.allowOrigins[0] ?? "*";
   const cors: Record<string, string> =
     origin === "*"
