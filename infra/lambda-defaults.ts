@@ -21,7 +21,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct, IConstruct } from "constructs";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT, resolveEntry } from "./routes";
+import { AUTHORIZER_ENTRY, REPO_ROOT, resolveEntry } from "./routes";
 
 /** Lambda runtime of every function: the newest Node.js runtime aws-cdk-lib knows (cdk-nag L1). */
 export const LAMBDA_RUNTIME: lambda.Runtime = lambda.Runtime.NODEJS_24_X;
@@ -47,7 +47,7 @@ export const DEFAULT_BUNDLING: nodejs.BundlingOptions = {
 
 /** The handlers the package ships prebuilt, by bundle name, with their source files (relative to the repository root). */
 export const PACKAGED_HANDLERS = {
-  authorizer: "lambda/authorizer.ts",
+  authorizer: AUTHORIZER_ENTRY,
   refresh: "lambda/refresh.ts",
 } as const;
 

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { FEATURE_FLAGS } from "../infra/feature-flags";
+import { PACKAGED_HANDLERS } from "../infra/lambda-defaults";
 import { API_ROUTES, REPO_ROOT } from "../infra/routes";
 import {
   DEFAULT_THROTTLE,
@@ -397,6 +398,11 @@ describe("configuration", () => {
     const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, "cdk.json"), "utf8"));
     expect(cdkJson.context).toEqual(FEATURE_FLAGS);
     expect(cdkJson.app).toMatch(/infra\/app\.ts$/);
+  });
+
+  test("the refresh route serves the handler the package ships prebuilt (StytchRefreshFunction deploys it, not the route's entry)", () => {
+    const refresh = API_ROUTES.filter((route) => route.functionId === "Refresh");
+    expect(refresh.map((route) => route.entry)).toEqual(refresh.map(() => PACKAGED_HANDLERS.refresh));
   });
 
   test("a wildcard or malformed allowed origin is rejected", () => {
