@@ -6,11 +6,15 @@
 //
 // It needs the npm registry (or a warm npm cache), like `npm install` itself.
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { StytchEmulator } from "../local/stytch-emulator";
+import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
+import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 
 const REPO = path.resolve(__dirname, "..");
 const README = readFileSync(path.join(REPO, "README.md"), "utf8");
@@ -178,6 +182,46 @@ describe("the packed tarball in a separate CDK app", () => {
     });
     expect(deployed).toHaveLength(1);
     expect(authorizerFn.Properties.Code.S3Key).toContain(deployed[0].replace(/^asset\./, ""));
+  });
+
+  describe("the installed prebuilt authorizer, run as Lambda runs it", () => {
+    let stytch: StytchEmulator;
+    let secretsManager: SecretsManagerEmulator;
+    useStytchEmulator((emulator) => (stytch = emulator));
+    useSecretsManagerEmulator((emulator) => (secretsManager = emulator));
+
+    test("allows a Stytch session token, reading the project secret from Secrets Manager with the runtime's AWS SDK", async () => {
+      /**
+       * A separate node process loads the bundle exactly as deployed. The AWS SDK is external to the
+       * bundle (Lambda's runtime provides it): NODE_PATH stands in for the runtime's copy.
+       */
+      const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stytch-Consum";
+      secretsManager.secrets.set(arn, JSON.stringify({ secret: stytch.secret }));
+      const session = stytch.createSession({ roles: ["admin"] });
+      const bundle = path.join(scratch, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js");
+      const script = `require(${JSON.stringify(bundle)}).handler({ type: "TOKEN", authorizationToken: "Bearer " + process.env.TOKEN, methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" }).then((r) => console.log(JSON.stringify(r)), (e) => { console.log(JSON.stringify({ error: e.message })); })`;
+      const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
+        cwd: scratch,
+        env: {
+          PATH: process.env.PATH,
+          NODE_PATH: path.join(REPO, "node_modules"),
+          ...secretsManager.sdkEnvironment(),
+          STYTCH_PROJECT_ID: stytch.projectId,
+          STYTCH_SECRET_ARN: arn,
+          STYTCH_API_URL: stytch.url,
+          POWERTOOLS_LOG_LEVEL: "ERROR",
+          TOKEN: session.sessionToken,
+        },
+      });
+      const response = JSON.parse(stdout.trim().split("\n").pop() ?? "{}");
+      expect(response).toMatchObject({
+        principalId: session.memberId,
+        policyDocument: { Statement: [{ Effect: "Allow", Resource: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/*/*" }] },
+        context: { member_id: session.memberId, auth_method: "session_token", roles: JSON.stringify(session.roles) },
+      });
+      expect(stytch.calls.authenticate).toBe(1);
+      expect(secretsManager.calls.getSecretValue).toBe(1);
+    });
   });
 
   test.skipIf(!cfnLintAvailable() && process.env.CI !== "true")("cfn-lint finds no errors in the template", () => {
