@@ -5,6 +5,8 @@
  *
  * @example
  * ```ts
+ * import { StytchAuthorizer } from "stytch-b2b-apigw-authorizer/cdk";
+ *
  * const auth = new StytchAuthorizer(this, "Auth", { projectId: "project-live-…" });
  * // REST API
  * api.root.addResource("orders").addMethod("GET", integration, { authorizer: auth.restAuthorizer });
@@ -375,7 +377,7 @@ class StytchRequestAuthorizer extends apigateway.RequestAuthorizer {
 function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: string | undefined): void {
   // Another Stytch authorizer on the same API already added them (API Gateway allows one per type).
   if (restApi.node.tryFindChild("StytchUnauthorized")) return;
-  const origin = allowOrigin ?? restApi.root.defaultCorsPreflightOptions?.allowOrigins[0] ?? "*";
+  const origin = allowOrigin ?? corsOriginOf(restApi) ?? "*";
   const cors: Record<string, string> =
     origin === "*"
       ? { "Access-Control-Allow-Origin": "'*'" }
@@ -399,6 +401,16 @@ function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: string |
       responseHeaders: { ...cors, ...headers, "Cache-Control": "'no-store'" },
       templates: json(message, reason),
     });
+  }
+}
+
+/** The first origin of a REST API's default CORS preflight options, if it has any. */
+function corsOriginOf(restApi: apigateway.IRestApi): string | undefined {
+  try {
+    return restApi.root.defaultCorsPreflightOptions?.allowOrigins[0];
+  } catch {
+    // An API imported with RestApi.fromRestApiId has no root resource to ask.
+    return undefined;
   }
 }
 

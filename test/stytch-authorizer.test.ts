@@ -220,6 +220,18 @@ describe("gateway responses when attached to a REST API", () => {
     expect(explicit?.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]).toBe("'https://shop.example.com'");
   });
 
+  test("an imported REST API gets them too", () => {
+    const { template } = userStack({}, (stack, auth) => {
+      const imported = apigateway.RestApi.fromRestApiId(stack, "Imported", "a1b2c3d4e5");
+      const resource = apigateway.Resource.fromResourceAttributes(stack, "ImportedRoot", { restApi: imported, resourceId: "r00t", path: "/" });
+      resource.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Imported") });
+    });
+    const onImported = Object.values(template.findResources("AWS::ApiGateway::GatewayResponse")).filter(
+      (r) => r.Properties.RestApiId === "a1b2c3d4e5",
+    );
+    expect(onImported.map((r) => r.Properties.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"])).toEqual(["'*'", "'*'", "'*'", "'*'"]);
+  });
+
   test("they can be turned off, and an HTTP-only stack gets none", () => {
     userStack({ gatewayResponses: false }).template.resourceCountIs("AWS::ApiGateway::GatewayResponse", 0);
   });
