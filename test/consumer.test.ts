@@ -70,7 +70,10 @@ describe("the packed tarball in a separate CDK app", () => {
         name: "consumer-app",
         private: true,
         dependencies: { "aws-cdk-lib": OLDER_AWS_CDK_LIB, constructs: PACKAGE.devDependencies.constructs },
-        devDependencies: { "@types/aws-lambda": PACKAGE.devDependencies["@types/aws-lambda"] },
+        devDependencies: {
+          "@types/aws-lambda": PACKAGE.devDependencies["@types/aws-lambda"],
+          "@types/node": PACKAGE.devDependencies["@types/node"],
+        },
       }),
     );
     run("npm", ["install", `./${TARBALL}`, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], scratch);
@@ -88,8 +91,9 @@ describe("the packed tarball in a separate CDK app", () => {
           module: "nodenext",
           moduleResolution: "nodenext",
           strict: true,
-          skipLibCheck: true,
-          types: [],
+          // Library checking on: the package's .d.ts must hold against this older aws-cdk-lib.
+          skipLibCheck: false,
+          types: ["node"],
           outDir: "out",
         },
         files: ["app.ts", "handlers.ts"],
