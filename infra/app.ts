@@ -4,6 +4,9 @@
  *
  * Project id: `-c stytchProjectId=…`, else `STYTCH_PROJECT_ID`, else an obviously fake test id
  * (with a warning) so `cdk synth` works on a fresh clone.
+ * Browser origins: `-c allowedOrigins=https://app.example.com,https://admin.example.com` (none by
+ * default, with a loud warning: the deployed demo must not trust a developer's localhost).
+ * `-c createCloudWatchRole=false` where the account already has API Gateway's logging role.
  *
  * @module
  */
@@ -25,8 +28,21 @@ if (typeof projectId !== "string" || projectId === "") {
   projectId = FAKE_PROJECT_ID;
 }
 
+const allowedOrigins = String(app.node.tryGetContext("allowedOrigins") ?? "")
+  .split(",")
+  .map((origin) => origin.trim())
+  .filter((origin) => origin !== "");
+if (allowedOrigins.length === 0) {
+  console.warn(
+    "WARNING: no allowed origins (pass -c allowedOrigins=https://app.example.com[,…]): the APIs send no CORS headers, so no browser page on another origin can call them.",
+  );
+}
+const createCloudWatchRole = String(app.node.tryGetContext("createCloudWatchRole") ?? "true") !== "false";
+
 new StytchApiStack(app, "StytchAuthorizerDemo", {
   projectId: projectId as string,
+  allowedOrigins,
+  createCloudWatchRole,
   description: "Stytch B2B session authorizer demo: REST and HTTP APIs with a Lambda authorizer",
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

@@ -7,7 +7,10 @@
  */
 /** Feature flag name → value, as in `cdk.json`'s `context`. */
 export const FEATURE_FLAGS = {
-  /** No account-wide API Gateway CloudWatch role (and no AWS managed policy) from RestApi. */
+  /**
+   * RestApi creates no account-wide API Gateway CloudWatch role unless asked; the demo stack asks
+   * explicitly (`createCloudWatchRole`), so a user's other APIs never get one by surprise.
+   */
   "@aws-cdk/aws-apigateway:disableCloudWatchRole": true,
   /** A changed authorizer redeploys the REST API. */
   "@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId": true,

@@ -5,16 +5,23 @@
  * Each decision lives here once; the authorizer, the refresh function and the demo handlers all
  * call {@link createBundledFunction}.
  *
+ * Where the code comes from: the installed package ships prebuilt bundles of the authorizer and
+ * refresh handlers (`dist/assets/<name>/index.js`, built at pack time by `npm run build`), used
+ * with `Code.fromAsset`, so a consuming app needs no esbuild, no Docker and no particular lock file.
+ * A source checkout has no such bundles and bundles from `lambda/*.ts` with the local esbuild.
+ *
  * @module
  */
-import { Duration, Token, Validations } from "aws-cdk-lib";
+import * as cdk from "aws-cdk-lib";
+import { Duration, Token } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
-import type { Construct } from "constructs";
+import type { Construct, IConstruct } from "constructs";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT, resolveEntry } from "./routes";
+import { AUTHORIZER_ENTRY, REPO_ROOT, resolveEntry } from "./routes";
 
 /** Lambda runtime of every function: the newest Node.js runtime aws-cdk-lib knows (cdk-nag L1). */
 export const LAMBDA_RUNTIME: lambda.Runtime = lambda.Runtime.NODEJS_24_X;
@@ -38,6 +45,30 @@ export const DEFAULT_BUNDLING: nodejs.BundlingOptions = {
   forceDockerBundling: false,
 };
 
+/** The handlers the package ships prebuilt, by bundle name, with their source files (relative to the repository root). */
+export const PACKAGED_HANDLERS = {
+  authorizer: AUTHORIZER_ENTRY,
+  refresh: "lambda/refresh.ts",
+} as const;
+
+/** Name of a prebuilt handler bundle. */
+export type PackagedHandler = keyof typeof PACKAGED_HANDLERS;
+
+/**
+ * Directory of the prebuilt bundles: `dist/assets` next to the compiled `dist/infra` of the
+ * installed package. In a source checkout (`infra/*.ts`) it does not exist.
+ */
+export const PREBUILT_ASSETS_DIR: string = path.resolve(__dirname, "..", "assets");
+
+/**
+ * The prebuilt bundle directory of a handler (holding `index.js`), or undefined when this is a
+ * source checkout and the handler must be bundled from source.
+ */
+export function prebuiltBundle(name: PackagedHandler): string | undefined {
+  const dir = path.join(PREBUILT_ASSETS_DIR, name);
+  return existsSync(path.join(dir, "index.js")) ? dir : undefined;
+}
+
 /** Default memory size in MB. */
 export const DEFAULT_MEMORY_MB = 512;
 
@@ -52,8 +83,11 @@ export const DEFAULT_LOG_RETENTION: logs.RetentionDays = logs.RetentionDays.ONE_
 
 /** Options of {@link createBundledFunction}. */
 export interface BundledFunctionOptions {
-  /** Handler file relative to the repository root, e.g. `"lambda/me.ts"`. */
-  readonly entry: string;
+  /**
+   * The code: a packaged handler (its prebuilt bundle when installed, else bundled from source),
+   * or a handler file relative to the repository root, e.g. `"lambda/me.ts"` (always bundled).
+   */
+  readonly entry: { readonly packaged: PackagedHandler } | string;
   /** Name of the exported handler. @default "handler" */
   readonly handler?: string;
   /** Function description. */
@@ -66,8 +100,10 @@ export interface BundledFunctionOptions {
   readonly timeout?: Duration;
   /** Retention of the function's log group. @default one month */
   readonly logRetention?: logs.RetentionDays;
-  /** Active X-Ray tracing. @default false */
-  readonly tracing?: boolean;
+  /** X-Ray tracing mode. @default - no tracing */
+  readonly tracing?: lambda.Tracing;
+  /** Reserved concurrent executions. @default - none (the account's unreserved pool) */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -80,7 +116,7 @@ export function createBundledFunction(
   scope: Construct,
   id: string,
   options: BundledFunctionOptions,
-): nodejs.NodejsFunction {
+): lambda.Function {
   const memorySize = options.memorySize ?? DEFAULT_MEMORY_MB;
   if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
     throw new Error(`${id}: memorySize must be an integer between 128 and 10240 MB, got ${memorySize}`);
@@ -101,9 +137,7 @@ export function createBundledFunction(
   // Least privilege instead of the AWS managed AWSLambdaBasicExecutionRole (logs:* on *).
   logGroup.grantWrite(role);
 
-  const fn = new nodejs.NodejsFunction(scope, id, {
-    entry: resolveEntry(options.entry),
-    handler: options.handler ?? "handler",
+  const common = {
     description: options.description,
     runtime: LAMBDA_RUNTIME,
     architecture: LAMBDA_ARCHITECTURE,
@@ -111,20 +145,51 @@ export function createBundledFunction(
     timeout,
     role,
     logGroup,
-    tracing: options.tracing ? lambda.Tracing.ACTIVE : undefined,
+    tracing: options.tracing,
+    reservedConcurrentExecutions: options.reservedConcurrentExecutions,
     environment: options.environment ? { ...options.environment } : undefined,
-    depsLockFilePath: DEPS_LOCK_FILE,
-    projectRoot: REPO_ROOT,
-    bundling: DEFAULT_BUNDLING,
-  });
+  } satisfies lambda.FunctionOptions & { runtime: lambda.Runtime };
+  const handler = options.handler ?? "handler";
+  const prebuilt = typeof options.entry === "string" ? undefined : prebuiltBundle(options.entry.packaged);
+  const fn = prebuilt
+    ? new lambda.Function(scope, id, {
+        ...common,
+        code: lambda.Code.fromAsset(prebuilt),
+        handler: `index.${handler}`,
+      })
+    : new nodejs.NodejsFunction(scope, id, {
+        ...common,
+        entry: resolveEntry(typeof options.entry === "string" ? options.entry : PACKAGED_HANDLERS[options.entry.packaged]),
+        handler,
+        depsLockFilePath: DEPS_LOCK_FILE,
+        projectRoot: REPO_ROOT,
+        bundling: DEFAULT_BUNDLING,
+      });
 
   const defaultPolicy = role.node.tryFindChild("DefaultPolicy");
-  if (options.tracing && defaultPolicy) {
-    Validations.of(defaultPolicy.node.defaultChild ?? defaultPolicy).acknowledge({
+  if (options.tracing === lambda.Tracing.ACTIVE && defaultPolicy) {
+    acknowledgeFinding(defaultPolicy, {
       id: "AwsSolutions-IAM5[Resource::*]",
       reason:
         "Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions; the wildcard covers only these two actions",
     });
   }
   return fn;
+}
+
+/** A cdk-nag 3 acknowledgement: the finding's rule id and why it does not apply. */
+export interface FindingAcknowledgement {
+  readonly id: string;
+  readonly reason: string;
+}
+
+/**
+ * Acknowledges a validation finding (cdk-nag 3) on a construct's CloudFormation resource, the
+ * narrowest scope. `Validations` came to aws-cdk-lib after the oldest release this package
+ * supports; there is no cdk-nag 3 without it, so an older aws-cdk-lib simply skips this.
+ */
+export function acknowledgeFinding(construct: IConstruct, acknowledgement: FindingAcknowledgement): void {
+  // Feature-detected, so the package's peer range can reach below the release that added it.
+  const validations = (cdk as { Validations?: typeof cdk.Validations }).Validations;
+  validations?.of(construct.node.defaultChild ?? construct).acknowledge(acknowledgement);
 }

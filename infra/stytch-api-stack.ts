@@ -5,11 +5,11 @@
  * @module
  */
 import * as path from "node:path";
-import { type Acknowledgment, Aws, CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { type Acknowledgment, Annotations, Aws, CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct, IConstruct } from "constructs";
@@ -17,12 +17,15 @@ import { createBundledFunction, DEFAULT_LOG_RETENTION } from "./lambda-defaults"
 import { RoutePermissionTable } from "./route-permission-table";
 import { API_ROUTES, REPO_ROOT, type ApiRoute } from "./routes";
 import {
+  RETRY_AFTER_SECONDS,
   StytchAuthorizer,
   type StytchAuthorizerProps,
   StytchRefreshFunction,
   type StytchRefreshFunctionProps,
   validateOrigins,
 } from "./stytch-authorizer";
+
+export { RETRY_AFTER_SECONDS };
 
 /** Throttling applied to every route of a stage. */
 export interface StageThrottle {
@@ -35,9 +38,6 @@ export interface StageThrottle {
 /** Default stage throttling of both APIs. */
 export const DEFAULT_THROTTLE: StageThrottle = { rateLimit: 100, burstLimit: 200 };
 
-/** Seconds a client should wait before retrying after an authorizer fault (REST 503 `Retry-After`). */
-export const RETRY_AFTER_SECONDS = 5;
-
 /** Properties of {@link StytchApiStack}. */
 export interface StytchApiStackProps extends StackProps {
   /** Stytch project id (`project-test-…` or `project-live-…`). */
@@ -45,14 +45,25 @@ export interface StytchApiStackProps extends StackProps {
   /**
    * Browser origins allowed to call the APIs with credentials. The first one is also the
    * `Access-Control-Allow-Origin` of REST gateway (error) responses, which cannot vary by request.
+   * `infra/app.ts` reads them from context: `-c allowedOrigins=https://app.example.com,https://admin.example.com`.
    *
-   * @default ["http://localhost:3000"]
+   * @default - none: no CORS, so no browser page on another origin may call the APIs (synth warns)
    */
   readonly allowedOrigins?: readonly string[];
+  /**
+   * Create the account-and-region-wide API Gateway CloudWatch Logs role (`AWS::ApiGateway::Account`)
+   * that REST access and execution logs need. A fresh account has none, and a REST stage with
+   * logging fails to deploy without it. Set `false` where the account already has one
+   * (`aws apigateway get-account` shows a `cloudwatchRoleArn`), e.g. when another stack owns it.
+   * The role is retained when the stack is deleted, because other APIs may rely on it.
+   *
+   * @default true
+   */
+  readonly createCloudWatchRole?: boolean;
   /** Options passed through to the {@link StytchAuthorizer}. @default - construct defaults */
   readonly authorizer?: Omit<StytchAuthorizerProps, "projectId">;
   /** Options passed through to the {@link StytchRefreshFunction}. @default - construct defaults */
-  readonly refresh?: Omit<StytchRefreshFunctionProps, "authorizer" | "allowedOrigins" | "entry">;
+  readonly refresh?: Omit<StytchRefreshFunctionProps, "authorizer" | "allowedOrigins">;
   /** Stage throttling of both APIs. @default 100 requests/s, burst 200 */
   readonly throttle?: StageThrottle;
   /** Retention of the API access log groups. @default one month */
@@ -61,12 +72,10 @@ export interface StytchApiStackProps extends StackProps {
   readonly tracing?: boolean;
   /**
    * REST execution logging (ERROR level, no request/response data) and per-method metrics.
-   * Needs the account-and-region-wide API Gateway CloudWatch Logs role
-   * (`AWS::ApiGateway::Account`), which this stack deliberately does not own
-   * (`@aws-cdk/aws-apigateway:disableCloudWatchRole`); deployment fails without it. Access logs
-   * are always on.
+   * Needs the account-and-region-wide API Gateway CloudWatch Logs role (see
+   * {@link createCloudWatchRole}). Access logs are always on.
    *
-   * @default false
+   * @default - on when this stack creates the CloudWatch role
    */
   readonly restExecutionLogging?: boolean;
   /** ARN of a regional WAFv2 web ACL to associate with the REST stage. @default - no WAF */
@@ -103,10 +112,16 @@ export class StytchApiStack extends Stack {
    */
   constructor(scope: Construct, id: string, props: StytchApiStackProps) {
     super(scope, id, props);
-    const origins = validateOrigins(props.allowedOrigins ?? ["http://localhost:3000"]);
+    const origins = validateOrigins(props.allowedOrigins ?? [], { allowEmpty: true });
+    if (origins.length === 0) {
+      Annotations.of(this).addWarningV2(
+        "stytch:noAllowedOrigins",
+        "No allowed origins: no browser page on another origin may call these APIs (no CORS). Pass -c allowedOrigins=https://app.example.com[,…] for your frontend",
+      );
+    }
     const throttle = props.throttle ?? DEFAULT_THROTTLE;
     const logRetention = props.accessLogRetention ?? DEFAULT_LOG_RETENTION;
-    const tracing = props.tracing ?? false;
+    const tracing = props.tracing ? lambda.Tracing.ACTIVE : undefined;
 
     this.authorizer = new StytchAuthorizer(this, "Auth", {
       tracing,
@@ -125,7 +140,7 @@ export class StytchApiStack extends Stack {
           description: route.description,
           tracing,
           // REST APIs leave CORS headers on real responses to the function.
-          environment: { CORS_ALLOWED_ORIGINS: origins.join(",") },
+          environment: origins.length > 0 ? { CORS_ALLOWED_ORIGINS: origins.join(",") } : undefined,
         }),
       OrganizationData: (route) =>
         createBundledFunction(this, route.functionId, {
@@ -133,7 +148,7 @@ export class StytchApiStack extends Stack {
           handler: route.handler,
           description: route.description,
           tracing,
-          environment: { CORS_ALLOWED_ORIGINS: origins.join(",") },
+          environment: origins.length > 0 ? { CORS_ALLOWED_ORIGINS: origins.join(",") } : undefined,
         }),
       Refresh: (route) =>
         new StytchRefreshFunction(this, route.functionId, {
@@ -141,7 +156,6 @@ export class StytchApiStack extends Stack {
           ...props.refresh,
           authorizer: this.authorizer,
           allowedOrigins: origins,
-          entry: route.entry,
         }).function,
     };
     const functions = new Map<ApiRoute["functionId"], lambda.IFunction>();
@@ -155,7 +169,7 @@ export class StytchApiStack extends Stack {
     };
     this.functions = functions;
 
-    this.restApi = this.createRestApi(props, origins, throttle, logRetention, tracing);
+    this.restApi = this.createRestApi(props, origins, throttle, logRetention, props.tracing ?? false);
     ({ api: this.httpApi, stage: this.httpStage } = this.createHttpApi(origins, throttle, logRetention));
 
     const requestValidator = this.restApi.addRequestValidator("RequestValidator", {
@@ -214,20 +228,26 @@ export class StytchApiStack extends Stack {
     tracing: boolean,
   ): apigateway.RestApi {
     const accessLogs = new logs.LogGroup(this, "RestAccessLogs", { retention: logRetention });
-    const executionLogging = props.restExecutionLogging ?? false;
+    const cloudWatchRole = props.createCloudWatchRole ?? true;
+    const executionLogging = props.restExecutionLogging ?? cloudWatchRole;
     const api = new apigateway.RestApi(this, "RestApi", {
       restApiName: `${this.stackName}-rest`,
       description: "Stytch B2B session authorizer demo (REST API)",
       endpointTypes: [apigateway.EndpointType.REGIONAL],
-      // Matches @aws-cdk/aws-apigateway:disableCloudWatchRole: the account-wide logging role is not this stack's.
-      cloudWatchRole: false,
-      defaultCorsPreflightOptions: {
-        allowOrigins: [...origins],
-        allowCredentials: true,
-        allowMethods: ["GET", "POST", "OPTIONS"],
-        allowHeaders: ["Authorization", "Content-Type"],
-        maxAge: Duration.hours(1),
-      },
+      // REST access logs need the account-wide API Gateway logging role; a fresh account has none,
+      // and the first deploy would fail. Retained on delete: other APIs in the account rely on it.
+      cloudWatchRole,
+      ...(origins.length > 0
+        ? {
+            defaultCorsPreflightOptions: {
+              allowOrigins: [...origins],
+              allowCredentials: true,
+              allowMethods: ["GET", "POST", "OPTIONS"],
+              allowHeaders: ["Authorization", "Content-Type"],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
       deployOptions: {
         stageName: "v1",
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
@@ -241,44 +261,32 @@ export class StytchApiStack extends Stack {
       },
     });
 
-    const cors = {
-      "Access-Control-Allow-Origin": `'${origins[0]}'`,
-      "Access-Control-Allow-Credentials": "'true'",
-      Vary: "'Origin'",
-    };
-    const json = (message: string, reason: string) => ({ "application/json": JSON.stringify({ message, reason }) });
-    api.addGatewayResponse("Unauthorized", {
-      type: apigateway.ResponseType.UNAUTHORIZED,
-      statusCode: "401",
-      responseHeaders: { ...cors, "WWW-Authenticate": "'Bearer'", "Cache-Control": "'no-store'" },
-      templates: json("Unauthorized", "unauthorized"),
-    });
-    api.addGatewayResponse("AccessDenied", {
-      type: apigateway.ResponseType.ACCESS_DENIED,
-      statusCode: "403",
-      responseHeaders: { ...cors, "Cache-Control": "'no-store'" },
-      templates: json("Forbidden", "forbidden"),
-    });
-    for (const [id, type] of [
-      ["AuthorizerFailure", apigateway.ResponseType.AUTHORIZER_FAILURE],
-      ["AuthorizerConfigurationError", apigateway.ResponseType.AUTHORIZER_CONFIGURATION_ERROR],
-    ] as const) {
-      api.addGatewayResponse(id, {
-        type,
-        statusCode: "503",
-        responseHeaders: { ...cors, "Retry-After": `'${RETRY_AFTER_SECONDS}'`, "Cache-Control": "'no-store'" },
-        templates: json("Service Unavailable", "authorizer_unavailable"),
+    // 401, 403 and the authorizer's 503 come from the StytchAuthorizer when it is attached; the
+    // remaining 4xx and 5xx get CORS headers here, so that browsers can read them too.
+    if (origins.length > 0) {
+      const cors = {
+        "Access-Control-Allow-Origin": `'${origins[0]}'`,
+        "Access-Control-Allow-Credentials": "'true'",
+        Vary: "'Origin'",
+      };
+      api.addGatewayResponse("Default4xx", { type: apigateway.ResponseType.DEFAULT_4XX, responseHeaders: cors });
+      api.addGatewayResponse("Default5xx", { type: apigateway.ResponseType.DEFAULT_5XX, responseHeaders: cors });
+    }
+    const role = api.node.tryFindChild("CloudWatchRole");
+    if (role) {
+      acknowledge(role, {
+        id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        reason:
+          "The account-wide API Gateway logging role uses the AWS managed policy AWS documents for it; it serves every API in the account and region, so it cannot be scoped to this stack's log groups",
       });
     }
-    api.addGatewayResponse("Default4xx", { type: apigateway.ResponseType.DEFAULT_4XX, responseHeaders: cors });
-    api.addGatewayResponse("Default5xx", { type: apigateway.ResponseType.DEFAULT_5XX, responseHeaders: cors });
 
     const stage = api.deploymentStage;
     if (!executionLogging) {
       acknowledge(stage, {
         id: "AwsSolutions-APIG6",
         reason:
-          "Execution logging needs the account-and-region-wide API Gateway CloudWatch role, which this stack deliberately does not own (disableCloudWatchRole); JSON access logs with authorizer status, latency and error are on. Enable with restExecutionLogging once the account has the role",
+          "Execution logging was turned off (restExecutionLogging: false); JSON access logs with authorizer status, latency and error are on",
       });
     }
     if (props.webAclArn) {
@@ -306,13 +314,16 @@ export class StytchApiStack extends Stack {
       apiName: `${this.stackName}-http`,
       description: "Stytch B2B session authorizer demo (HTTP API)",
       createDefaultStage: false,
-      corsPreflight: {
-        allowOrigins: [...origins],
-        allowCredentials: true,
-        allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
-        allowHeaders: ["authorization", "content-type"],
-        maxAge: Duration.hours(1),
-      },
+      corsPreflight:
+        origins.length > 0
+          ? {
+              allowOrigins: [...origins],
+              allowCredentials: true,
+              allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
+              allowHeaders: ["authorization", "content-type"],
+              maxAge: Duration.hours(1),
+            }
+          : undefined,
     });
     const stage = api.addStage("DefaultStage", {
       stageName: "$default",

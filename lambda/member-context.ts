@@ -2,8 +2,6 @@
 // and downstream Lambdas decode it back with getMemberContext(). One module owns both directions,
 // so the keys cannot drift apart.
 
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer } from "aws-lambda";
-
 /** How the member authenticated to this request. */
 export type AuthMethod = "jwt" | "session_token";
 
@@ -84,10 +82,21 @@ export class MissingMemberContextError extends Error {
 
 type ContextBag = Record<string, unknown>;
 
-/** Events that can carry our context: REST proxy (v1) and HTTP API (v2, `authorizer.lambda`). */
-export type EventWithMemberContext =
-  | Pick<APIGatewayProxyEvent, "requestContext">
-  | Pick<APIGatewayProxyEventV2WithLambdaAuthorizer<ContextBag>, "requestContext">;
+/**
+ * Every API Gateway proxy event a downstream handler is typed with: `APIGatewayProxyEvent` (REST,
+ * HTTP API payload 1.0), `APIGatewayProxyEventV2` and `APIGatewayProxyEventV2WithLambdaAuthorizer<…>`
+ * (HTTP API payload 2.0), and the events of the matching `…Handler` types.
+ *
+ * Structural on purpose: it names no `@types/aws-lambda` type, so any version of those types
+ * fits, and the package needs none. Events of JWT or IAM authorizers are refused at compile time:
+ * they can never carry this authorizer's context.
+ */
+export interface EventWithMemberContext {
+  readonly requestContext: {
+    readonly requestId: string;
+    readonly authorizer?: { readonly lambda?: unknown; readonly jwt?: never; readonly iam?: never } | null;
+  };
+}
 
 /**
  * Reads the authenticated member from a downstream Lambda's event.

@@ -23,3 +23,13 @@ test(".ci/run runs the README's test command", () => {
   const ci = readFileSync(join(__dirname, "..", ".ci", "run"), "utf8");
   expect(ci).toMatch(/^npm test$/m);
 });
+
+test('"Attach to your own API" is one complete app file that imports the package (the consumer test compiles and synthesizes it)', () => {
+  const section = readme.slice(readme.indexOf("\n## Attach to your own API\n"), readme.indexOf("\n## Deploy\n"));
+  const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  expect(blocks).toHaveLength(1);
+  expect(blocks[0]).toMatch(/^import /);
+  expect(blocks[0]).toMatch(/^import \{ StytchAuthorizer \} from "stytch-b2b-apigw-authorizer\/cdk";$/m);
+  expect(blocks[0].trimEnd()).toMatch(/\napp\.synth\(\);$/);
+  expect(blocks[0]).not.toContain("…");
+});

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { FEATURE_FLAGS } from "../infra/feature-flags";
+import { PACKAGED_HANDLERS } from "../infra/lambda-defaults";
 import { API_ROUTES, REPO_ROOT } from "../infra/routes";
 import {
   DEFAULT_THROTTLE,
@@ -165,12 +166,34 @@ describe("StytchApiStack", () => {
     ]);
   });
 
-  test("no secret value and no account-wide API Gateway role or AWS managed policy is in the template", () => {
+  test("no secret value is in the template, and the function roles have no AWS managed policy", () => {
     const json = JSON.stringify(template.toJSON());
     expect(json).not.toContain('"SecretString"');
     expect(json).not.toMatch(/"STYTCH_SECRET"/);
-    template.resourceCountIs("AWS::ApiGateway::Account", 0);
-    for (const [, role] of ofType("AWS::IAM::Role")) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const functionRoles = ofType("AWS::IAM::Role").filter(([, role]) => JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes("lambda.amazonaws.com"));
+    expect(functionRoles).toHaveLength(3);
+    for (const [, role] of functionRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  test("creates the account's API Gateway logging role, which REST access logs need on a fresh account, and keeps it on delete", () => {
+    template.resourceCountIs("AWS::ApiGateway::Account", 1);
+    const [[, account]] = ofType("AWS::ApiGateway::Account") as Array<[string, { Properties: Record<string, any>; DeletionPolicy?: string }]>;
+    expect(account.DeletionPolicy).toBe("Retain");
+    const roleId = account.Properties.CloudWatchRoleArn["Fn::GetAtt"][0];
+    expect(JSON.stringify(resources[roleId].Properties.AssumeRolePolicyDocument)).toContain("apigateway.amazonaws.com");
+    // With the role in place, REST execution logging (errors only, no request data) is on too.
+    template.hasResourceProperties("AWS::ApiGateway::Stage", {
+      MethodSettings: Match.arrayWith([Match.objectLike({ LoggingLevel: "ERROR", DataTraceEnabled: false })]),
+    });
+  });
+
+  test("skips the logging role where the account already has one", () => {
+    const app = fastApp(true);
+    const demo = demoStack(app, { createCloudWatchRole: false });
+    expect(() => app.synth()).not.toThrow();
+    const skipped = Template.fromStack(demo);
+    skipped.resourceCountIs("AWS::ApiGateway::Account", 0);
+    expect(JSON.stringify(skipped.toJSON())).not.toContain("AmazonAPIGatewayPushToCloudWatchLogs");
   });
 
   describe("REST gateway responses", () => {
@@ -307,8 +330,8 @@ describe("cdk-nag AwsSolutions", () => {
     expect(unacknowledged).toEqual([
       "AwsSolutions-APIG3",
       "AwsSolutions-APIG4",
-      "AwsSolutions-APIG6",
       "AwsSolutions-COG4",
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
       "AwsSolutions-SMG4",
     ]);
     const acknowledged = demo.node
@@ -346,6 +369,13 @@ describe("cdk-nag AwsSolutions", () => {
     expect(acknowledgedIds(demo)).not.toContain("AwsSolutions-APIG6");
   });
 
+  test("with execution logging off, APIG6 is acknowledged and synthesis stays clean", () => {
+    const app = fastApp(true);
+    const demo = demoStack(app, { restExecutionLogging: false });
+    expect(() => app.synth()).not.toThrow();
+    expect(acknowledgedIds(demo)).toContain("AwsSolutions-APIG6");
+  });
+
   test("with a web ACL, the REST stage is associated with it and needs no APIG3 acknowledgement", () => {
     const app = fastApp(true);
     const webAclArn = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/demo/abc";
@@ -370,19 +400,41 @@ describe("configuration", () => {
     expect(cdkJson.app).toMatch(/infra\/app\.ts$/);
   });
 
+  test("the refresh route serves the handler the package ships prebuilt (StytchRefreshFunction deploys it, not the route's entry)", () => {
+    const refresh = API_ROUTES.filter((route) => route.functionId === "Refresh");
+    expect(refresh.map((route) => route.entry)).toEqual(refresh.map(() => PACKAGED_HANDLERS.refresh));
+  });
+
   test("a wildcard or malformed allowed origin is rejected", () => {
     expect(() => demoStack(fastApp(), { allowedOrigins: ["*"] })).toThrow(/origin/);
     expect(() => demoStack(fastApp(), { allowedOrigins: ["https://app.example.com/"] })).toThrow(/origin/);
   });
 
-  test("the first allowed origin is the gateway responses' origin; localhost is the default", () => {
+  test("the first allowed origin is the gateway responses' origin", () => {
     const app = fastApp();
-    const demo = new StytchApiStack(app, "Defaults", { projectId: PROJECT_ID });
+    const demo = demoStack(app, { allowedOrigins: ["https://app.example.com", "https://admin.example.com"] });
     Template.fromStack(demo).hasResourceProperties("AWS::ApiGateway::GatewayResponse", {
       ResponseType: "UNAUTHORIZED",
       ResponseParameters: Match.objectLike({
-        "gatewayresponse.header.Access-Control-Allow-Origin": "'http://localhost:3000'",
+        "gatewayresponse.header.Access-Control-Allow-Origin": "'https://app.example.com'",
+        "gatewayresponse.header.Access-Control-Allow-Credentials": "'true'",
       }),
     });
+  });
+
+  test("without allowed origins nothing trusts a browser origin (no localhost default), and synthesis warns", () => {
+    const app = fastApp(true);
+    const demo = new StytchApiStack(app, "Defaults", { projectId: PROJECT_ID });
+    const assembly = app.synth();
+    const defaults = Template.fromStack(demo);
+    const json = JSON.stringify(defaults.toJSON());
+    expect(json).not.toContain("localhost");
+    expect(json).not.toContain("Access-Control-Allow-Credentials");
+    defaults.resourcePropertiesCountIs("AWS::ApiGatewayV2::Api", { CorsConfiguration: Match.anyValue() }, 0);
+    defaults.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ REFRESH_ALLOWED_ORIGINS: "" }) },
+    });
+    const warnings = assembly.getStackByName("Defaults").messages.filter((m) => m.level === "warning");
+    expect(warnings.map((m) => String(m.entry.data)).join("\n")).toMatch(/No allowed origins.*-c allowedOrigins=/);
   });
 });

@@ -1,6 +1,7 @@
 import { App, Duration, Stack } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaResponseType } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -10,6 +11,7 @@ import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { FEATURE_FLAGS } from "../infra/feature-flags";
+import { LAMBDA_RUNTIME } from "../infra/lambda-defaults";
 import {
   StytchAuthorizer,
   type StytchAuthorizerProps,
@@ -35,6 +37,7 @@ function fastApp(): App {
 function userStack(
   props: Partial<StytchAuthorizerProps> = {},
   extend?: (stack: Stack, auth: StytchAuthorizer) => void,
+  restApiProps: apigateway.RestApiProps = {},
 ) {
   const app = fastApp();
   const stack = new Stack(app, "UserStack", { env: { account: "123456789012", region: "eu-west-1" } });
@@ -45,7 +48,7 @@ function userStack(
     code: lambda.Code.fromInline("exports.handler = async () => ({ statusCode: 200 })"),
   });
 
-  const rest = new apigateway.RestApi(stack, "UserRestApi", { cloudWatchRole: false });
+  const rest = new apigateway.RestApi(stack, "UserRestApi", { cloudWatchRole: false, ...restApiProps });
   rest.root.addResource("orders").addMethod("GET", new apigateway.LambdaIntegration(orders), {
     authorizer: auth.restAuthorizer,
   });
@@ -131,11 +134,115 @@ describe("the authorizer function", () => {
   });
 
   test("enables active X-Ray tracing when asked", () => {
-    const { template } = userStack({ tracing: true });
+    const { template } = userStack({ tracing: lambda.Tracing.ACTIVE });
     template.hasResourceProperties("AWS::Lambda::Function", {
       Description: Match.stringLikeRegexp("authorizer"),
       TracingConfig: { Mode: "Active" },
     });
+  });
+});
+
+test("the tests run on the Node.js major the functions deploy with", () => {
+  // npm scripts run on the `node` devDependency, so `npm test` and CI use Lambda's runtime major.
+  expect(LAMBDA_RUNTIME.name).toBe(`nodejs${process.versions.node.split(".")[0]}.x`);
+});
+
+describe("function options", () => {
+  test("reserved concurrency, memory, timeout and log retention reach the function", () => {
+    const { template } = userStack({ reservedConcurrentExecutions: 25, memorySize: 1024, timeout: Duration.seconds(6) });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("authorizer"),
+      ReservedConcurrentExecutions: 25,
+      MemorySize: 1024,
+      Timeout: 6,
+    });
+  });
+
+  test("an alias with provisioned concurrency is what both API types invoke", () => {
+    const { template } = userStack({ alias: { aliasName: "live", provisionedConcurrentExecutions: 2 } });
+    const [aliasId] = Object.keys(template.findResources("AWS::Lambda::Alias"));
+    template.hasResourceProperties("AWS::Lambda::Alias", {
+      Name: "live",
+      ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 },
+    });
+    expect(JSON.stringify(template.findResources("AWS::ApiGateway::Authorizer"))).toContain(aliasId);
+    expect(JSON.stringify(template.findResources("AWS::ApiGatewayV2::Authorizer"))).toContain(aliasId);
+    const permissions = template.findResources("AWS::Lambda::Permission", { Properties: { Principal: "apigateway.amazonaws.com" } });
+    const onAlias = Object.values(permissions).filter((p) => JSON.stringify(p.Properties.FunctionName).includes(aliasId));
+    expect(onAlias).toHaveLength(2);
+  });
+
+  test("an IAM HTTP response type switches the authorizer resource and the function together", () => {
+    const { template } = userStack({ httpResponseType: HttpLambdaResponseType.IAM });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", { EnableSimpleResponses: Match.absent() });
+    expect(authorizerEnvironment(template).STYTCH_HTTP_API_RESPONSE).toBe("iam");
+  });
+
+  test("authorizerName names the authorizers in API Gateway", () => {
+    const { template } = userStack({ authorizerName: "orders-stytch" });
+    template.hasResourceProperties("AWS::ApiGateway::Authorizer", { Name: "orders-stytch" });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", { Name: "orders-stytch" });
+  });
+});
+
+describe("gateway responses when attached to a REST API", () => {
+  const responses = (template: Template) =>
+    new Map(
+      Object.values(template.findResources("AWS::ApiGateway::GatewayResponse")).map((r) => [r.Properties.ResponseType, r.Properties]),
+    );
+
+  test("401, 403 and a 503 with Retry-After for both fault types, with CORS for the API's first allowed origin", () => {
+    const { template } = userStack({}, undefined, {
+      defaultCorsPreflightOptions: { allowOrigins: ["https://app.example.com", "https://admin.example.com"], allowCredentials: true },
+    });
+    const found = responses(template);
+    expect([...found.keys()].sort()).toEqual(["ACCESS_DENIED", "AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE", "UNAUTHORIZED"]);
+    const cors = {
+      "gatewayresponse.header.Access-Control-Allow-Origin": "'https://app.example.com'",
+      "gatewayresponse.header.Access-Control-Allow-Credentials": "'true'",
+    };
+    expect(found.get("UNAUTHORIZED")).toMatchObject({
+      StatusCode: "401",
+      ResponseParameters: { ...cors, "gatewayresponse.header.WWW-Authenticate": "'Bearer'" },
+      ResponseTemplates: { "application/json": JSON.stringify({ message: "Unauthorized", reason: "unauthorized" }) },
+    });
+    expect(found.get("ACCESS_DENIED")).toMatchObject({ StatusCode: "403", ResponseParameters: cors });
+    for (const fault of ["AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"]) {
+      expect(found.get(fault)).toMatchObject({ StatusCode: "503", ResponseParameters: { ...cors, "gatewayresponse.header.Retry-After": "'5'" } });
+    }
+  });
+
+  test("an API without CORS settings gets a wildcard origin without credentials; an explicit origin wins", () => {
+    const plain = responses(userStack().template).get("UNAUTHORIZED");
+    expect(plain?.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]).toBe("'*'");
+    expect(plain?.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Credentials"]).toBeUndefined();
+    const explicit = responses(userStack({ gatewayResponseAllowOrigin: "https://shop.example.com" }).template).get("AUTHORIZER_FAILURE");
+    expect(explicit?.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]).toBe("'https://shop.example.com'");
+  });
+
+  test("an imported REST API gets them too", () => {
+    const { template } = userStack({}, (stack, auth) => {
+      const imported = apigateway.RestApi.fromRestApiId(stack, "Imported", "a1b2c3d4e5");
+      const resource = apigateway.Resource.fromResourceAttributes(stack, "ImportedRoot", { restApi: imported, resourceId: "r00t", path: "/" });
+      resource.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Imported") });
+    });
+    const onImported = Object.values(template.findResources("AWS::ApiGateway::GatewayResponse")).filter(
+      (r) => r.Properties.RestApiId === "a1b2c3d4e5",
+    );
+    expect(onImported.map((r) => r.Properties.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"])).toEqual(["'*'", "'*'", "'*'", "'*'"]);
+  });
+
+  test("they can be turned off, and an HTTP-only stack gets none", () => {
+    userStack({ gatewayResponses: false }).template.resourceCountIs("AWS::ApiGateway::GatewayResponse", 0);
+  });
+
+  test("a second REST API gets its own set; a second authorizer on the same API adds none", () => {
+    const { template } = userStack({}, (stack, auth) => {
+      const second = new apigateway.RestApi(stack, "SecondApi", { cloudWatchRole: false });
+      second.root.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Second") });
+      second.root.addResource("x").addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Second2") });
+    });
+    template.resourceCountIs("AWS::ApiGateway::GatewayResponse", 8);
   });
 });
 
@@ -172,6 +279,33 @@ describe("the Stytch secret", () => {
     expect(others).toHaveLength(1);
     expect(others[0]).toMatchObject({ Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"] });
     expect(others[0].Resource["Fn::GetAtt"][0]).toMatch(/^AuthFunctionLogGroup/);
+  });
+
+  test("the placeholder is retained when the stack is deleted or the construct replaced", () => {
+    const { template } = userStack();
+    template.hasResource("AWS::SecretsManager::Secret", { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+  });
+
+  test("a secret ARN names an existing secret: complete ARNs exactly, partial ARNs with Secrets Manager's suffix wildcard", () => {
+    for (const [arn, resource] of [
+      [EXISTING_SECRET_ARN, EXISTING_SECRET_ARN],
+      ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/stytch", { "Fn::Join": ["", ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/stytch-??????"]] }],
+    ] as const) {
+      const { template } = userStack({ secretArn: arn });
+      template.resourceCountIs("AWS::SecretsManager::Secret", 0);
+      expect(authorizerEnvironment(template).STYTCH_SECRET_ARN).toBe(arn);
+      const statements = Object.values(template.findResources("AWS::IAM::Policy")).flatMap((p) => p.Properties.PolicyDocument.Statement);
+      const grant = statements.find((st) => JSON.stringify(st.Action).includes("GetSecretValue"));
+      expect(JSON.stringify(grant.Resource)).toContain(typeof resource === "string" ? resource : "prod/stytch-??????");
+    }
+    expect(() => userStack({ secretArn: "prod/stytch" })).toThrow(/secretArn/);
+    expect(() =>
+      userStack({}, undefined, {}) && new StytchAuthorizer(new Stack(fastApp(), "Both"), "Auth", {
+        projectId: PROJECT_ID,
+        secretArn: EXISTING_SECRET_ARN,
+        secret: secretsmanager.Secret.fromSecretCompleteArn(new Stack(fastApp(), "Other"), "S", EXISTING_SECRET_ARN),
+      }),
+    ).toThrow(/not both/);
   });
 
   test("an existing secret is used as given: no new secret, its ARN in the environment and the grant", () => {
@@ -296,7 +430,7 @@ describe("attached to a user's own APIs", () => {
   });
 
   test("the construct itself passes cdk-nag AwsSolutions, with tracing on too", () => {
-    for (const tracing of [false, true]) {
+    for (const tracing of [undefined, lambda.Tracing.ACTIVE]) {
       const { auth } = userStack({ tracing });
       const report = new AwsSolutionsChecks().validateScope(auth);
       expect(report.violations.map((v) => v.ruleName)).toEqual([]);
@@ -403,7 +537,7 @@ describe("StytchRefreshFunction", () => {
     expect(() => refreshStack({ allowedOrigins: ["*"] })).toThrow(/not a URL/);
     expect(() => refreshStack({ allowedOrigins: ["https://app.example.com/"] })).toThrow(/exactly/);
     expect(() => refreshStack({ allowedOrigins: ["http://app.example.com"] })).toThrow(/https/);
-    expect(() => refreshStack({ allowedOrigins: [] })).toThrow(/at least one/);
+    expect(() => refreshStack({ allowedOrigins: [] })).not.toThrow();
     expect(() => refreshStack({ maxSessionDuration: Duration.minutes(3) })).toThrow(/maxSessionDuration/);
   });
 });

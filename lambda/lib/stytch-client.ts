@@ -54,8 +54,11 @@ export interface AuthenticateOptions {
 export interface StytchClientOptions {
   readonly apiUrl: string;
   readonly projectId: string;
-  /** Resolves the project secret (from the environment, or Secrets Manager once per container). */
-  readonly secret: () => Promise<string>;
+  /**
+   * Resolves the project secret (from the environment, or Secrets Manager). Its optional
+   * `credentialsRejected` hears when Stytch refuses the project credentials, so that it can re-read.
+   */
+  readonly secret: (() => Promise<string>) & { readonly credentialsRejected?: () => void };
   /** Upper bound of one exchange, retries included. */
   readonly timeoutMs: number;
   /** Largest response body accepted. Default 1 MiB. */
@@ -222,6 +225,8 @@ export class StytchClient {
     if (status === 429) throw new UpstreamRateLimitedError(`Stytch answered 429 (${errorType})`);
     // A 401 is about OUR credentials: the session itself travels in the body, and a dead session is a 404.
     if (status === 401 || PROJECT_CREDENTIAL_ERRORS.has(errorType)) {
+      // The secret may have been replaced (put-secret-value) since this container read it.
+      this.options.secret.credentialsRejected?.();
       throw new UpstreamCredentialsRejectedError(`Stytch refused the project credentials (${status} ${errorType})`);
     }
     if (status === 404) throw new RevokedSessionError(`Stytch has no such live session (${errorType})`);

@@ -1,0 +1,21 @@
+/**
+ * The package's CDK entry (`import … from "stytch-b2b-apigw-authorizer/cdk"`): the constructs.
+ * `aws-cdk-lib` and `constructs` are peer dependencies; the Lambda code ships prebuilt.
+ *
+ * @module
+ */
+export {
+  MAX_AUTHORIZER_TIMEOUT,
+  MAX_SAFE_CACHE_TTL,
+  RETRY_AFTER_SECONDS,
+  StytchAuthorizer,
+  type StytchAuthorizerAliasOptions,
+  type StytchAuthorizerProps,
+  type StytchConnectionProps,
+  type StytchFunctionOptions,
+  type StytchIdentityMode,
+  StytchRefreshFunction,
+  type StytchRefreshFunctionProps,
+} from "./stytch-authorizer";
+export { RoutePermissionTable, type RoutePermissionTableOptions, type RbacPolicyResources } from "./route-permission-table";
+export type { RoutePermission } from "./routes";
