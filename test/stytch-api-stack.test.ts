@@ -171,7 +171,7 @@ describe("StytchApiStack", () => {
     expect(json).not.toContain('"SecretString"');
     expect(json).not.toMatch(/"STYTCH_SECRET"/);
     const functionRoles = ofType("AWS::IAM::Role").filter(([, role]) => JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes("lambda.amazonaws.com"));
-    expect(functionRoles).toHaveLength(3);
+    expect(functionRoles).toHaveLength(4);
     for (const [, role] of functionRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
