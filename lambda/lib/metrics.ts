@@ -3,7 +3,7 @@
 // At most one EMF record per invocation, and usually none on the hot path: a Powertools publish costs
 // about 10 µs (measured), five times a cached verdict. So allows from the verdict cache and from local
 // verification are counted in memory and published as one record per path at most once per flush
-// interval (default 1 s), from inside the invocation that crosses it, stamped with the time of the first
+// interval (default 1 s), from inside the first invocation after it, stamped with the time of the first
 // allow counted. Denials, faults and Stytch-API allows publish their own record at once: they are rare,
 // and they are what an alarm must see without delay. What happened meanwhile (Stytch attempts, key-set
 // downloads, the cold start) rides on the next record. A container that is shut down loses at most one
@@ -30,7 +30,7 @@ export interface DecisionMetricsOptions {
   readonly service: string;
   /** Where `POWERTOOLS_METRICS_NAMESPACE` and `POWERTOOLS_SERVICE_NAME` are read; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** Longest time batched hot-path allows wait before they are published, in ms. Default 1000. */
+  /** How often batched hot-path allows may be published, in ms. Default 1000. */
   readonly flushIntervalMs?: number;
   /** Clock, for tests. */
   readonly now?: () => number;
@@ -68,7 +68,8 @@ interface AllowBatch {
   count: number;
   /** When the first allow of the batch was counted (epoch ms): the record's timestamp. */
   since: number;
-  publishedAt: number;
+  /** The flush tick in which the batch was last published. */
+  publishedTick: number;
 }
 
 /**
@@ -78,12 +79,13 @@ interface AllowBatch {
  */
 export class DecisionMetrics {
   private readonly metrics: Metrics;
-  private readonly flushIntervalMs: number;
   private readonly now: () => number;
+  /** Advanced by an unref'd timer once per flush interval, so the hot path compares integers instead of reading the clock. */
+  private tick = 0;
   private coldStart = true;
   private readonly batches: Record<"cache" | "local", AllowBatch> = {
-    cache: { count: 0, since: 0, publishedAt: Number.NEGATIVE_INFINITY },
-    local: { count: 0, since: 0, publishedAt: Number.NEGATIVE_INFINITY },
+    cache: { count: 0, since: 0, publishedTick: -1 },
+    local: { count: 0, since: 0, publishedTick: -1 },
   };
   private stytchLatencies: number[] = [];
   private stytchErrors = 0;
@@ -94,8 +96,10 @@ export class DecisionMetrics {
 
   constructor(options: DecisionMetricsOptions) {
     const env = options.env ?? process.env;
-    this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
     this.now = options.now ?? Date.now;
+    // A frozen Lambda runs no timers: after a thaw the tick advances on the first turn of the event loop,
+    // so the batch held across the freeze goes out with the next hot-path allow, stamped with its own time.
+    setInterval(() => (this.tick += 1), options.flushIntervalMs ?? 1_000).unref();
     let namespace = env[METRICS_NAMESPACE_ENV]?.trim() || DEFAULT_METRICS_NAMESPACE;
     if (!NAMESPACE.test(namespace)) {
       // Metrics are not a trust decision: a bad namespace must not stop the authorizer, only be visible.
@@ -116,12 +120,11 @@ export class DecisionMetrics {
       return true;
     }
     const batch = this.batches[path];
-    const now = this.now();
-    if (batch.count++ === 0) batch.since = now;
-    if (now - batch.publishedAt < this.flushIntervalMs) return false;
+    if (batch.count++ === 0) batch.since = this.now();
+    if (batch.publishedTick === this.tick) return false;
     this.publish("allow", path, undefined, batch.count, batch.since);
     batch.count = 0;
-    batch.publishedAt = now;
+    batch.publishedTick = this.tick;
     return true;
   }
 
