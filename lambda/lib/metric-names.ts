@@ -8,6 +8,12 @@ export const DEFAULT_METRICS_NAMESPACE = "StytchAuthorizer";
 /** Environment variable naming the namespace (Powertools' own). */
 export const METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE";
 
+/** Environment variable naming the `service` dimension's value (Powertools' own). */
+export const SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME";
+
+/** What CloudWatch accepts as a namespace: 1-255 of these characters, and not AWS's own prefix. */
+export const METRICS_NAMESPACE_PATTERN = /^(?!AWS\/)[0-9A-Za-z.\-_/#: ]{1,255}$/;
+
 /** Values of the `service` dimension (Powertools' default dimension, from `POWERTOOLS_SERVICE_NAME`). */
 export const SERVICE_NAMES = {
   authorizer: "stytch-authorizer",

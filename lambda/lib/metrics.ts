@@ -19,6 +19,8 @@ import {
   DIMENSION,
   METRIC,
   METRICS_NAMESPACE_ENV,
+  METRICS_NAMESPACE_PATTERN,
+  SERVICE_NAME_ENV,
   type DecisionOutcome,
   type DecisionPath,
   type StytchErrorClass,
@@ -39,8 +41,6 @@ export interface DecisionMetricsOptions {
 /** Why a decision has no `reason`: an allow. Any other reason is a closed set of codes (see errors.ts). */
 export type DecisionReason = ReasonCode | "bad_request";
 
-/** CloudWatch namespace rules: 1-255 of these characters, and not AWS's own prefix. */
-const NAMESPACE = /^(?!AWS\/)[0-9A-Za-z.\-_/#: ]{1,255}$/;
 /** Powertools publishes by itself once a metric holds this many values; stay below it. */
 const MAX_VALUES = 100;
 
@@ -101,12 +101,12 @@ export class DecisionMetrics {
     // so the batch held across the freeze goes out with the next hot-path allow, stamped with its own time.
     setInterval(() => (this.tick += 1), options.flushIntervalMs ?? 1_000).unref();
     let namespace = env[METRICS_NAMESPACE_ENV]?.trim() || DEFAULT_METRICS_NAMESPACE;
-    if (!NAMESPACE.test(namespace)) {
+    if (!METRICS_NAMESPACE_PATTERN.test(namespace)) {
       // Metrics are not a trust decision: a bad namespace must not stop the authorizer, only be visible.
       logger.error("invalid metrics namespace; using the default", { reason: "bad_config", detail: `${METRICS_NAMESPACE_ENV} is not a CloudWatch namespace` });
       namespace = DEFAULT_METRICS_NAMESPACE;
     }
-    this.metrics = new Metrics({ namespace, serviceName: env.POWERTOOLS_SERVICE_NAME?.trim() || options.service, logger });
+    this.metrics = new Metrics({ namespace, serviceName: env[SERVICE_NAME_ENV]?.trim() || options.service, logger });
   }
 
   /**
