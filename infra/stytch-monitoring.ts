@@ -116,6 +116,17 @@ export interface StytchMonitoringProps {
   readonly dashboardName?: string;
 }
 
+/** What one alarm watches for. */
+interface AlarmSpec {
+  readonly threshold: number;
+  /** Breach at the threshold (counts), or only above it (rates, durations, ages). */
+  readonly atOrAbove: boolean;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  /** What it means, and where the runbook is. */
+  readonly description: string;
+}
+
 /** (outcome, path) pairs that can occur: a cached verdict is always an allow, and a missing credential never reaches Stytch. */
 const AUTHORIZER_DECISIONS: ReadonlyArray<readonly [DecisionOutcome, DecisionPath]> = [
   ["allow", "cache"],
@@ -163,91 +174,80 @@ export class StytchMonitoring extends Construct {
 
     const alarms: Partial<Record<keyof StytchMonitoringAlarms, cloudwatch.Alarm>> = {};
     const settings = props.alarms ?? {};
-    const add = (name: keyof StytchMonitoringAlarms, alarm: cloudwatch.Alarm) => {
+    /** One alarm: missing data never breaches (no traffic is not an outage); the topic hears ALARM and OK. */
+    const alarm = (name: keyof StytchMonitoringAlarms, metric: cloudwatch.Metric | cloudwatch.MathExpression, spec: AlarmSpec) => {
+      const created = metric.createAlarm(this, `${name[0]!.toUpperCase()}${name.slice(1)}Alarm`, {
+        alarmDescription: spec.description,
+        threshold: spec.threshold,
+        comparisonOperator: spec.atOrAbove ? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD : cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: spec.evaluationPeriods,
+        datapointsToAlarm: spec.datapointsToAlarm,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
       if (props.alarmTopic) {
-        alarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
-        alarm.addOkAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+        created.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+        created.addOkAction(new cloudwatchActions.SnsAction(props.alarmTopic));
       }
-      alarms[name] = alarm;
+      alarms[name] = created;
     };
 
     if (settings.faultRate !== false) {
       const o = settings.faultRate ?? {};
       const threshold = positive("faultRate.thresholdPercent", o.thresholdPercent ?? 5);
-      add(
-        "faultRate",
-        this.faultRate(SERVICE_NAMES.authorizer, periodOf(o), o.minimumDecisions ?? 20).createAlarm(this, "FaultRateAlarm", {
-          alarmDescription: `Stytch authorizer: more than ${threshold} % of decisions were faults (503: Stytch, key set, secret or configuration failing). Denials (401) never count. Runbook: README, Operate, "Fault rate".`,
-          threshold,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          ...evaluation(o, 1),
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
+      alarm("faultRate", this.faultRate(SERVICE_NAMES.authorizer, periodOf(o), o.minimumDecisions ?? 20), {
+        threshold,
+        atOrAbove: false,
+        ...evaluation(o, 1),
+        description: `Stytch authorizer: more than ${threshold} % of decisions were faults (503: Stytch, key set, secret or configuration failing). Denials (401) never count. Runbook: README, Operate, "Fault rate".`,
+      });
     }
 
     if (settings.stytchErrors !== false) {
       const o = settings.stytchErrors ?? {};
       const threshold = positive("stytchErrors.threshold", o.threshold ?? 5);
       const services = props.refreshFunction ? [SERVICE_NAMES.authorizer, SERVICE_NAMES.refresh] : [SERVICE_NAMES.authorizer];
-      const errors = this.sumOf(METRIC.stytchErrors, services, periodOf(o), "Stytch API errors");
-      add(
-        "stytchErrors",
-        errors.createAlarm(this, "StytchErrorsAlarm", {
-          alarmDescription: `Stytch API: ${threshold} or more failed attempts (5xx or unreachable, 429, timeout, project credentials refused) in a period. Runbook: README, Operate, "Stytch errors".`,
-          threshold,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          ...evaluation(o, 1),
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
+      alarm("stytchErrors", this.sumOf(METRIC.stytchErrors, services, periodOf(o), "Stytch API errors"), {
+        threshold,
+        atOrAbove: true,
+        ...evaluation(o, 1),
+        description: `Stytch API: ${threshold} or more failed attempts (5xx or unreachable, 429, timeout, project credentials refused) in a period. Runbook: README, Operate, "Stytch errors".`,
+      });
     }
 
     if (settings.duration !== false) {
       const o = settings.duration ?? {};
       const timeoutMs = (authorizer.timeout ?? Duration.seconds(3)).toMilliseconds();
       const thresholdMs = o.threshold ? o.threshold.toMilliseconds() : Token.isUnresolved(timeoutMs) ? 8_000 : Math.round(timeoutMs * 0.8);
-      add(
-        "duration",
-        authorizer.metricDuration({ statistic: "p99", period: periodOf(o) }).createAlarm(this, "DurationAlarm", {
-          alarmDescription: `Stytch authorizer: p99 duration above ${thresholdMs} ms, close to the function's timeout (a timed-out authorizer is a 500 for the caller). Runbook: README, Operate, "Duration".`,
-          threshold: thresholdMs,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          ...evaluation(o, 3),
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
+      alarm("duration", authorizer.metricDuration({ statistic: "p99", period: periodOf(o) }), {
+        threshold: thresholdMs,
+        atOrAbove: false,
+        ...evaluation(o, 3),
+        description: `Stytch authorizer: p99 duration above ${thresholdMs} ms, close to the function's timeout (a timed-out authorizer is a 500 for the caller). Runbook: README, Operate, "Duration".`,
+      });
     }
 
     if (settings.throttles !== false) {
       const o = settings.throttles ?? {};
-      add(
-        "throttles",
-        authorizer.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: periodOf(o) }).createAlarm(this, "ThrottlesAlarm", {
-          alarmDescription: `Stytch authorizer: throttled invocations (each is a request API Gateway could not authorize: a 500). Runbook: README, Operate, "Throttles".`,
-          threshold: positive("throttles.threshold", o.threshold ?? 1),
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          ...evaluation(o, 1),
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
+      alarm("throttles", authorizer.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: periodOf(o) }), {
+        threshold: positive("throttles.threshold", o.threshold ?? 1),
+        atOrAbove: true,
+        ...evaluation(o, 1),
+        description: `Stytch authorizer: throttled invocations (each is a request API Gateway could not authorize: a 500). Runbook: README, Operate, "Throttles".`,
+      });
     }
 
     if (settings.keySetStale !== false) {
       const o = settings.keySetStale ?? {};
       const staleAfter = (o.staleAfter ?? Duration.minutes(15)).toSeconds();
+      const periods = evaluation(o, 3);
       // Minimum, not Maximum: the first request after an idle spell legitimately uses an old set while the
       // background refresh runs; only a set that stays old for every request means the refreshes fail.
-      add(
-        "keySetStale",
-        this.metric(METRIC.keySetAge, SERVICE_NAMES.authorizer, {}, cloudwatch.Stats.MINIMUM, periodOf(o)).createAlarm(this, "KeySetStaleAlarm", {
-          alarmDescription: `Stytch authorizer: every request for ${evaluation(o, 3).evaluationPeriods} periods used a key set (JWKS) older than ${staleAfter} s; key-set refreshes are failing, and a Stytch key rotation would now log users out. Runbook: README, Operate, "Key set stale".`,
-          threshold: staleAfter,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          ...evaluation(o, 3),
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
+      alarm("keySetStale", this.metric(METRIC.keySetAge, SERVICE_NAMES.authorizer, {}, cloudwatch.Stats.MINIMUM, periodOf(o)), {
+        threshold: staleAfter,
+        atOrAbove: false,
+        ...periods,
+        description: `Stytch authorizer: every request for ${periods.evaluationPeriods} periods used a key set (JWKS) older than ${staleAfter} s; key-set refreshes are failing, and a Stytch key rotation would now log users out. Runbook: README, Operate, "Key set stale".`,
+      });
     }
     this.alarms = alarms;
 
