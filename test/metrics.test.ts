@@ -252,14 +252,17 @@ describe("the authorizer's EMF record", () => {
 describe("the authorizer's log lines", () => {
   test("a denial is logged with the Lambda context (request id, cold start, function name) and without the token", async () => {
     const handler = createAuthorizer(envFor());
-    const context = lambdaContext();
     const forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.";
-    await invoke(handler, forged, context);
-    const line = logLines.find((l) => l.includes("request denied"));
-    expect(line).toBeDefined();
-    const record = JSON.parse(line!) as Record<string, unknown>;
-    expect(record).toMatchObject({ function_request_id: context.awsRequestId, cold_start: expect.any(Boolean), function_name: "stytch-authorizer-fn", outcome: "deny" });
-    expect(line).not.toContain(forged);
+    const contexts = [lambdaContext(), lambdaContext()];
+    for (const context of contexts) await invoke(handler, forged, context);
+    const lines = logLines.filter((l) => l.includes("request denied")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    for (const [i, line] of lines.entries()) {
+      expect(line).toMatchObject({ function_request_id: contexts[i]!.awsRequestId, function_name: "stytch-authorizer-fn", outcome: "deny", reason: "malformed" });
+      expect(typeof line.cold_start).toBe("boolean");
+    }
+    expect(lines[1]!.cold_start).toBe(false); // only a container's first invocation is a cold start
+    expect(logLines.join("\n")).not.toContain(forged);
   });
 });
 
