@@ -1,7 +1,7 @@
 // CloudWatch metrics of the authorizer and the refresh endpoint, as EMF through Powertools Metrics.
 //
 // At most one EMF record per invocation, and usually none on the hot path: a Powertools publish costs
-// about 10 µs (measured), five times a cached verdict. So allows from the verdict cache and from local
+// about 10 µs (measured), as much as five to ten cached verdicts. So allows from the verdict cache and from local
 // verification are counted in memory and published as one record per path at most once per flush
 // interval (default 1 s), from inside the first invocation after it, stamped with the time of the first
 // allow counted. Denials, faults and Stytch-API allows publish their own record at once: they are rare,
@@ -34,11 +34,11 @@ export interface DecisionMetricsOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** How often batched hot-path allows may be published, in ms. Default 1000. */
   readonly flushIntervalMs?: number;
-  /** Clock, for tests. */
+  /** Clock (epoch ms) for record timestamps and the key set's age; for tests. */
   readonly now?: () => number;
 }
 
-/** Why a decision has no `reason`: an allow. Any other reason is a closed set of codes (see errors.ts). */
+/** A denial's or fault's reason: the authorizer's closed set of codes (errors.ts), plus the refresh endpoint's `bad_request`. */
 export type DecisionReason = ReasonCode | "bad_request";
 
 /** Powertools publishes by itself once a metric holds this many values; stay below it. */
