@@ -122,9 +122,7 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
           memberId: verdict.memberSession.memberId,
           organizationId: verdict.memberSession.organizationId,
         }, context);
-      } else if (metrics.allowed(verdict.path)) {
-        addLambdaContext(context); // this invocation wrote a metrics record; its logs (if any) are its own
-      }
+      } else metrics.allowed(verdict.path, context);
       return response;
     } catch (error) {
       const denied = error instanceof CredentialRejectedError;

@@ -266,6 +266,35 @@ describe("the authorizer's log lines", () => {
   });
 });
 
+describe("the cold start in the log lines", () => {
+  /** A fresh module graph (a fresh Powertools logger), as in a new on-demand container. */
+  async function freshContainer(): Promise<AuthorizerHandler> {
+    vi.resetModules();
+    vi.stubEnv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"); // Powertools reports cold starts only for on-demand containers
+    const fresh = (await import("../lambda/authorizer")) as typeof import("../lambda/authorizer");
+    return fresh.createAuthorizer(envFor());
+  }
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+  const denialLine = () => JSON.parse(logLines.find((l) => l.includes("request denied"))!) as Record<string, unknown>;
+
+  test("a container's first invocation is logged as its cold start", async () => {
+    const handler = await freshContainer();
+    await invoke(handler, "not-a-token-at-all!!");
+    expect(denialLine()).toMatchObject({ function_request_id: `request-${requestCounter}`, cold_start: true });
+  });
+
+  test("a container whose first invocation is a silent allow does not report its first denial as the cold start", async () => {
+    const handler = await freshContainer();
+    const session = stytch.createSession();
+    expect(await invoke(handler, session.sessionJwt)).toHaveLength(1); // allowed locally: nothing logged at INFO
+    expect(logLines.filter((l) => l.includes("request denied"))).toEqual([]);
+    await invoke(handler, "not-a-token-at-all!!");
+    expect(denialLine()).toMatchObject({ function_request_id: `request-${requestCounter}`, cold_start: false });
+  });
+});
+
 describe("the refresh endpoint's EMF record", () => {
   function refreshEvent(body: unknown) {
     return {

@@ -13,7 +13,8 @@
 
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { AuthorizerError, type ReasonCode } from "./errors";
-import { logger } from "./log";
+import type { Context } from "aws-lambda";
+import { addLambdaContext, logger } from "./log";
 import {
   DEFAULT_METRICS_NAMESPACE,
   DIMENSION,
@@ -111,10 +112,12 @@ export class DecisionMetrics {
 
   /**
    * Records an allow; the hot path's only metrics work. Cache and local allows are batched (see the
-   * module comment); any other path publishes at once.
+   * module comment); any other path publishes at once. An invocation that writes a record also tags the
+   * logger with its Lambda context: the container's first invocation always writes one, so it is the one
+   * Powertools reports as the cold start, although an allow logs nothing.
    * @returns true when this call wrote an EMF record
    */
-  allowed(path: DecisionPath): boolean {
+  allowed(path: DecisionPath, context?: Partial<Context>): boolean {
     if (path !== "cache" && path !== "local") {
       this.publish("allow", path, undefined, 1, undefined);
       return true;
@@ -122,6 +125,7 @@ export class DecisionMetrics {
     const batch = this.batches[path];
     if (batch.count++ === 0) batch.since = this.now();
     if (batch.publishedTick === this.tick) return false;
+    addLambdaContext(context);
     this.publish("allow", path, undefined, batch.count, batch.since);
     batch.count = 0;
     batch.publishedTick = this.tick;
