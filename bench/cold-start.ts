@@ -34,13 +34,14 @@ export function coldStart(probePath: string, bundlePath: string, env: NodeJS.Pro
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
       stdout += chunk;
-      if (arrived === undefined && stdout.includes("\n")) arrived = process.hrtime.bigint();
+      // The handler writes its EMF metrics record to stdout too: the probe's report is the line that counts.
+      if (arrived === undefined && stdout.split("\n").slice(0, -1).some(isProbeReport)) arrived = process.hrtime.bigint();
     });
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => (stderr += chunk));
     child.on("error", reject);
     child.on("close", (code) => {
-      const line = stdout.split("\n").find((l) => l.startsWith("{"));
+      const line = stdout.split("\n").find(isProbeReport);
       const report = line ? (JSON.parse(line) as { effect?: string; principalId?: string; bootedMs?: number; loadedMs?: number; allowMs?: number; error?: string }) : {};
       if (code !== 0 || arrived === undefined || report.effect !== "Allow" || report.principalId !== expectedSub) {
         reject(new Error(`cold start of ${bundlePath} did not Allow (exit ${code}): ${report.error ?? stdout.trim()} ${stderr.trim()}`));
@@ -49,4 +50,9 @@ export function coldStart(probePath: string, bundlePath: string, env: NodeJS.Pro
       resolve({ spawnToAllowMs: Number(arrived - started) / 1e6, bootedMs: report.bootedMs!, loadedMs: report.loadedMs!, allowMs: report.allowMs! });
     });
   });
+}
+
+/** The probe's one JSON line (`{"effect":…}` or `{"error":…}`), as opposed to the handler's own output. */
+function isProbeReport(line: string): boolean {
+  return line.startsWith('{"effect"') || line.startsWith('{"error"');
 }

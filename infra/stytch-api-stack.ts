@@ -24,6 +24,7 @@ import {
   type StytchRefreshFunctionProps,
   validateOrigins,
 } from "./stytch-authorizer";
+import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitoring";
 
 export { RETRY_AFTER_SECONDS };
 
@@ -80,6 +81,8 @@ export interface StytchApiStackProps extends StackProps {
   readonly restExecutionLogging?: boolean;
   /** ARN of a regional WAFv2 web ACL to associate with the REST stage. @default - no WAF */
   readonly webAclArn?: string;
+  /** Alarms and dashboard of the authorizer and the refresh function. @default - every alarm and the dashboard, no notifications */
+  readonly monitoring?: Omit<StytchMonitoringProps, "authorizerFunction" | "refreshFunction">;
 }
 
 /**
@@ -103,6 +106,8 @@ export class StytchApiStack extends Stack {
   public readonly httpStage: apigwv2.HttpStage;
   /** The route functions by {@link ApiRoute.functionId}, each shared by both APIs. */
   public readonly functions: ReadonlyMap<ApiRoute["functionId"], lambda.IFunction>;
+  /** Alarms and dashboard. */
+  public readonly monitoring: StytchMonitoring;
 
   /**
    * @param scope the app
@@ -199,6 +204,13 @@ export class StytchApiStack extends Stack {
       });
       if (isPublic) acknowledgePublicRoute(httpRoute, route);
     }
+
+    this.monitoring = new StytchMonitoring(this, "Monitoring", {
+      ...props.monitoring,
+      authorizerFunction: this.authorizer.function,
+      // The Refresh factory above returns StytchRefreshFunction.function, a NodejsFunction.
+      refreshFunction: functions.get("Refresh") as lambda.Function | undefined,
+    });
 
     // RestApi adds an "Endpoint" output with a generated name; RestApiUrl below replaces it.
     this.restApi.node.tryRemoveChild("Endpoint");

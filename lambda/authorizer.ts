@@ -23,7 +23,9 @@ import {
   type ReasonCode,
 } from "./lib/errors";
 import { JwksCache } from "./lib/jwks-cache";
-import { logDecision, logger, logsAllow, type DecisionRecord, type VerdictPath } from "./lib/log";
+import { addLambdaContext, logDecision, logger, logsAllow, type DecisionRecord, type VerdictPath } from "./lib/log";
+import { SERVICE_NAMES } from "./lib/metric-names";
+import { DecisionMetrics } from "./lib/metrics";
 import { allowResponse, routeResponse, type AllowResponse } from "./lib/policy";
 import { createSecretProvider } from "./lib/project-secret";
 import { RbacPolicyCache } from "./lib/rbac-policy-cache";
@@ -56,19 +58,21 @@ export interface AuthorizerRuntime extends SessionVerdictDeps {
  * Builds the per-container runtime from validated configuration.
  * @throws ConfigurationError
  */
-export function createAuthorizerRuntime(config: AuthorizerConfig): AuthorizerRuntime {
+export function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMetrics): AuthorizerRuntime {
   const verdictCache = new VerdictCache();
   const jwksCache = new JwksCache({
     jwksUrl: config.jwksUrl,
     timeoutMs: config.jwksTimeoutMs,
     // A key vanished from the project's key set: forget every verdict, some may rest on that key.
     onKeysRemoved: () => verdictCache.clear(),
+    onRefresh: metrics?.jwksRefreshed,
   });
   const stytch = new StytchClient({
     apiUrl: config.apiUrl,
     projectId: config.projectId,
     secret: createSecretProvider(config.secret),
     timeoutMs: config.apiTimeoutMs,
+    onAttempt: metrics?.stytchAttempt,
   });
   const rbacPolicies = config.routePermissions ? new RbacPolicyCache({ source: stytch }) : undefined;
   return { config, jwksCache, stytch, verdictCache, ...(rbacPolicies ? { rbacPolicies } : {}) };
@@ -86,16 +90,17 @@ export interface AuthorizerOptions {
  */
 export function createAuthorizer(env: Readonly<Record<string, string | undefined>> = process.env, options: AuthorizerOptions = {}): AuthorizerHandler {
   const observed = options.onDecision !== undefined;
-  const decided = options.onDecision
-    ? (record: DecisionRecord) => {
-        logDecision(record);
-        options.onDecision!(record);
-      }
-    : logDecision;
+  const metrics = new DecisionMetrics({ env, service: SERVICE_NAMES.authorizer });
+  const decided = (record: DecisionRecord, context: Parameters<AuthorizerHandler>[1]) => {
+    addLambdaContext(context);
+    metrics.decided(record.outcome, record.path, record.reason);
+    logDecision(record);
+    options.onDecision?.(record);
+  };
   let runtime: AuthorizerRuntime | undefined;
   let startupError: AuthorizerError | undefined;
   try {
-    runtime = createAuthorizerRuntime(loadAuthorizerConfig(env));
+    runtime = createAuthorizerRuntime(loadAuthorizerConfig(env), metrics);
     runtime.jwksCache.prefetch();
   } catch (error) {
     startupError = error as AuthorizerError;
@@ -136,8 +141,8 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
           credentialSource: credential.source,
           memberId: verdict.memberSession.memberId,
           organizationId: verdict.memberSession.organizationId,
-        });
-      }
+        }, context);
+      } else metrics.allowed(verdict.path, context);
       return response;
     } catch (error) {
       const denied = error instanceof CredentialRejectedError;
@@ -150,7 +155,7 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
         credentialKind: credential?.kind,
         credentialSource: credential?.source,
         ...(denied ? {} : { detail: (error as Error)?.message }),
-      });
+      }, context);
       // Fail closed: a denial is exactly "Unauthorized" (401); anything else, known fault or bug, is a 500.
       throw new Error(denied ? UNAUTHORIZED : UPSTREAM_FAULT);
     }

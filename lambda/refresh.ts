@@ -7,13 +7,15 @@
 // So it screens JWTs itself (forged or foreign JWTs never reach Stytch) and refuses credentialed
 // requests from origins outside the allow-list.
 
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { loadRefreshConfig, type RefreshConfig } from "./lib/config";
 import { corsHeadersFor, requestOrigin } from "./lib/cors";
 import { classifyCredential, findCredential, type Credential } from "./lib/credentials";
 import { AuthorizerError, CredentialRejectedError, MissingCredentialError, type ReasonCode } from "./lib/errors";
 import { JwksCache } from "./lib/jwks-cache";
-import { logger } from "./lib/log";
+import { addLambdaContext, logger } from "./lib/log";
+import { SERVICE_NAMES, type DecisionPath } from "./lib/metric-names";
+import { DecisionMetrics } from "./lib/metrics";
 import { createSecretProvider } from "./lib/project-secret";
 import { clearedCookie, sessionCookie, type SessionCookieOptions } from "./lib/session-cookies";
 import { screenSessionJwt, type ScreeningDeps } from "./lib/session-verdict";
@@ -24,7 +26,7 @@ export type RefreshEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 /** The matching proxy result. */
 export type RefreshResult = APIGatewayProxyResult | APIGatewayProxyStructuredResultV2;
 /** The refresh endpoint's handler. */
-export type RefreshHandler = (event: RefreshEvent) => Promise<RefreshResult>;
+export type RefreshHandler = (event: RefreshEvent, context?: Partial<Context>) => Promise<RefreshResult>;
 
 /** The JSON body of a 200. The opaque session token appears only when REFRESH_RETURN_SESSION_TOKEN=true. */
 export interface RefreshResponseBody {
@@ -66,15 +68,22 @@ interface RefreshRuntime {
  */
 export function createRefreshHandler(env: Readonly<Record<string, string | undefined>> = process.env): RefreshHandler {
   let runtime: RefreshRuntime | undefined;
+  const metrics = new DecisionMetrics({ env, service: SERVICE_NAMES.refresh });
   try {
     const config = loadRefreshConfig(env);
     runtime = {
       config,
-      stytch: new StytchClient({ apiUrl: config.apiUrl, projectId: config.projectId, secret: createSecretProvider(config.secret), timeoutMs: config.apiTimeoutMs }),
+      stytch: new StytchClient({
+        apiUrl: config.apiUrl,
+        projectId: config.projectId,
+        secret: createSecretProvider(config.secret),
+        timeoutMs: config.apiTimeoutMs,
+        onAttempt: metrics.stytchAttempt,
+      }),
       // Expiry and age are Stytch's to judge here: only authenticity and tenancy are screened.
       screening: {
         config: { ...config, maxTokenAgeSeconds: undefined },
-        jwksCache: new JwksCache({ jwksUrl: config.jwksUrl, timeoutMs: config.jwksTimeoutMs }),
+        jwksCache: new JwksCache({ jwksUrl: config.jwksUrl, timeoutMs: config.jwksTimeoutMs, onRefresh: metrics.jwksRefreshed }),
       },
       cookies: { httpOnly: config.cookieHttpOnly, domain: config.cookieDomain },
     };
@@ -82,7 +91,8 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
     logger.error("invalid refresh configuration", { reason: "bad_config", detail: (error as Error).message });
   }
 
-  return async function handler(event) {
+  return async function handler(event, context) {
+    addLambdaContext(context);
     const request = readRequest(event);
     const allowedOrigins = runtime?.config.allowedOrigins ?? [];
     const allowedOrigin = request.origin !== undefined && allowedOrigins.includes(request.origin) ? request.origin : undefined;
@@ -102,13 +112,19 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
     if (request.method !== "POST") return respond(405, { message: "method not allowed" }, { headers: { allow: "POST, OPTIONS" } });
     // A browser sends Origin on cross-origin POSTs; one we did not allow must not ride the member's cookies.
     if (request.origin !== undefined && !allowedOrigin) return respond(403, { message: "origin not allowed" });
-    if (!runtime) return respond(503, { message: "service unavailable" }, { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
+    if (!runtime) {
+      metrics.decided("fault", "none", "bad_config");
+      return respond(503, { message: "service unavailable" }, { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
+    }
 
     const { config, stytch, screening, cookies } = runtime;
     let reason: ReasonCode | "bad_request" | undefined;
+    let path: DecisionPath = "none"; // for metrics: how far the request got
     try {
       const { credential, sessionDurationMinutes } = readCredential(request, config);
+      path = "local";
       if (credential.kind === "session_jwt") await screenSessionJwt(credential.value, screening);
+      path = "remote";
       const answer = await stytch.authenticate(credential.kind === "session_jwt" ? { session_jwt: credential.value } : { session_token: credential.value }, {
         deadline: Date.now() + config.apiTimeoutMs,
         ...(sessionDurationMinutes === undefined ? {} : { sessionDurationMinutes }),
@@ -124,20 +140,24 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
         organization_id: session.organization_id,
         ...(config.returnSessionToken && answer.session_token ? { session_token: answer.session_token } : {}),
       };
+      metrics.decided("allow", path);
       logger.info("session refreshed", { status: 200, credentialKind: credential.kind, credentialSource: credential.source, memberId: session.member_id });
       return respond(200, body, { cookies: setCookies });
     } catch (error) {
       if (error instanceof BadRequestError) {
         reason = "bad_request";
+        metrics.decided("deny", path, reason);
         logger.info("refresh refused", { status: 400, reason, detail: error.message });
         return respond(400, { message: error.message });
       }
       if (error instanceof CredentialRejectedError) {
         reason = error.reason;
+        metrics.decided("deny", path, reason);
         logger.info("refresh refused", { status: 401, reason });
         return respond(401, { message: "Unauthorized", reason }, { cookies: [clearedCookie(config.jwtCookieName, cookies), clearedCookie(config.sessionCookieName, cookies)] });
       }
       reason = error instanceof AuthorizerError ? error.reason : "internal_error";
+      metrics.decided("fault", path, reason);
       logger.error("refresh failed", { status: 503, reason, detail: (error as Error)?.message });
       // An outage is not a logout: the cookies stay, and the client is told to come back.
       return respond(503, { message: "Stytch is unavailable; try again shortly", reason }, { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
@@ -153,7 +173,7 @@ export const handler: RefreshHandler = process.env.STYTCH_PROJECT_ID
   ? createRefreshHandler()
   : (() => {
       let built: RefreshHandler | undefined;
-      return (event) => (built ??= createRefreshHandler())(event);
+      return (event, context) => (built ??= createRefreshHandler())(event, context);
     })();
 
 function readRequest(event: RefreshEvent): RefreshRequest {

@@ -57,6 +57,8 @@ export interface LocalApiOptions {
    * servers, e.g. a default and a strict-mode one, see the same sessions.
    */
   readonly stytch?: StytchEmulator;
+  /** Observes every authorizer decision (the token-free record), e.g. for `npm start`'s exit summary. */
+  readonly onDecision?: (record: DecisionRecord) => void;
 }
 
 /** A running local API. Always {@link LocalApi.close} it. */
@@ -157,6 +159,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       onDecision: (record) => {
         const scope = decisions.getStore();
         if (scope) scope.decision = record;
+        options.onDecision?.(record);
       },
     }) as AuthorizerFunction;
     const routesByPath = groupByPath(API_ROUTES);

@@ -11,10 +11,14 @@ async function main(): Promise<void> {
   // The authorizer's structured log would repeat every denial the request log already shows, so only its
   // warnings and faults are printed unless asked otherwise. Set before the authorizer's logger is created.
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  // EMF records would flood the terminal; the decision summary printed on exit shows what they would count.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   const { startLocalApi } = await import("./local-api");
   const { banner } = await import("./walkthrough");
+  const { DecisionSummary } = await import("./decision-summary");
 
-  const api = await startLocalApi({ port, demoPort });
+  const decisions = new DecisionSummary();
+  const api = await startLocalApi({ port, demoPort, onDecision: decisions.add });
   console.log(`\n${banner(api)}\n`);
 
   let stopping = false;
@@ -22,7 +26,7 @@ async function main(): Promise<void> {
     // Ctrl+C reaches npm, tsx and this process alike, and tsx may relay it once more: ignore repeats.
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping the local API`);
+    console.log(`\n${signal}: stopping the local API\n${decisions.line()}`);
     setTimeout(() => process.exit(1), 5_000).unref(); // never hang on the way out
     api.close().then(
       () => process.exit(0),

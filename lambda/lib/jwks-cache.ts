@@ -26,6 +26,8 @@ export interface JwksCacheOptions {
   readonly maxFailureBackoffMs?: number;
   /** Called after a refresh dropped a kid, so anything verified with it can be forgotten. */
   readonly onKeysRemoved?: () => void;
+  /** Called when a key-set download finishes, with whether it succeeded (for metrics). */
+  readonly onRefresh?: (ok: boolean) => void;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
@@ -141,6 +143,7 @@ export class JwksCache {
     this.inflight = this.fetchKeySet()
       .then((keys) => {
         this.install(keys);
+        this.options.onRefresh?.(true);
         return true;
       })
       .catch((error: unknown) => {
@@ -153,6 +156,7 @@ export class JwksCache {
           consecutiveFailures: this.consecutiveFailures,
           keysCached: this.keys.size,
         });
+        this.options.onRefresh?.(false);
         return false;
       })
       .finally(() => {

@@ -2,6 +2,7 @@
 // credential: a token, a cookie or a secret is never passed to the logger, so it cannot leak.
 
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { Context } from "aws-lambda";
 import type { ReasonCode } from "./errors";
 
 /** The shared Powertools logger (JSON, level from POWERTOOLS_LOG_LEVEL, default INFO). */
@@ -48,4 +49,13 @@ export function logDecision(record: DecisionRecord): void {
 /** Whether an allow reached this way is logged at all; lets the hot path skip building the record. */
 export function logsAllow(path: VerdictPath): boolean {
   return path === "remote" || LOG_LOCAL_ALLOWS;
+}
+
+/**
+ * Tags the log lines that follow with the invocation's Lambda context: `function_request_id` (the request
+ * id to search for), `cold_start`, `function_name`, version, ARN and memory. Call it before logging about an
+ * invocation, and in the first invocation of a container (Powertools counts the first call as the cold start).
+ */
+export function addLambdaContext(context: Partial<Context> | undefined): void {
+  if (context?.awsRequestId) logger.addContext(context as Context);
 }

@@ -63,6 +63,8 @@ export interface StytchClientOptions {
   readonly timeoutMs: number;
   /** Largest response body accepted. Default 1 MiB. */
   readonly maxResponseBytes?: number;
+  /** Called after every HTTP attempt with its latency and the error it ended in, if any (for metrics). */
+  readonly onAttempt?: (latencyMs: number, error?: unknown) => void;
 }
 
 // Stytch error types that mean OUR project credentials were refused, not the caller's session.
@@ -173,7 +175,7 @@ export class StytchClient {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
       try {
-        return await this.attempt(body, authorization, remaining);
+        return await this.observedAttempt(body, authorization, remaining);
       } catch (error) {
         if (!(error instanceof RetryableFault)) throw error;
         lastFault = error.fault;
@@ -184,6 +186,19 @@ export class StytchClient {
       }
     }
     throw lastFault ?? new UpstreamTimeoutError("no time left for a Stytch call");
+  }
+
+  private async observedAttempt(body: string, authorization: string, timeoutMs: number): Promise<StytchAuthenticateResponse> {
+    const started = performance.now();
+    let failure: unknown;
+    try {
+      return await this.attempt(body, authorization, timeoutMs);
+    } catch (error) {
+      failure = error instanceof RetryableFault ? error.fault : error;
+      throw error;
+    } finally {
+      this.options.onAttempt?.(performance.now() - started, failure);
+    }
   }
 
   private async attempt(body: string, authorization: string, timeoutMs: number): Promise<StytchAuthenticateResponse> {

@@ -1,0 +1,78 @@
+// The metrics contract: every CloudWatch name the handlers emit (lambda/lib/metrics.ts) and the monitoring
+// construct alarms on (infra/stytch-monitoring.ts). Plain data only, so infra/ can import it without pulling
+// in handler code, and a renamed metric cannot leave an alarm watching nothing.
+
+/** Namespace used when `POWERTOOLS_METRICS_NAMESPACE` is not set. */
+export const DEFAULT_METRICS_NAMESPACE = "StytchAuthorizer";
+
+/** Environment variable naming the namespace (Powertools' own). */
+export const METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE";
+
+/** Environment variable naming the `service` dimension's value (Powertools' own). */
+export const SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME";
+
+/** What CloudWatch accepts as a namespace: 1-255 of these characters, and not AWS's own prefix. */
+export const METRICS_NAMESPACE_PATTERN = /^(?!AWS\/)[0-9A-Za-z.\-_/#: ]{1,255}$/;
+
+/** Values of the `service` dimension (Powertools' default dimension, from `POWERTOOLS_SERVICE_NAME`). */
+export const SERVICE_NAMES = {
+  authorizer: "stytch-authorizer",
+  refresh: "stytch-refresh",
+} as const;
+
+/** Metric names. */
+export const METRIC = {
+  /** Count: one per decision (allow, deny or fault). Read with the Sum statistic: hot-path allows arrive batched. */
+  decisions: "Decisions",
+  /** Milliseconds: one value per HTTP attempt to the Stytch API. */
+  stytchLatency: "StytchLatency",
+  /** Count: failed Stytch API attempts (5xx or unreachable, 429, timeout, our credentials refused). */
+  stytchErrors: "StytchErrors",
+  /** Count: successful key-set (JWKS) downloads. */
+  jwksRefreshes: "JwksRefreshes",
+  /** Count: failed key-set downloads. */
+  jwksRefreshFailures: "JwksRefreshFailures",
+  /** Seconds since the key set in use was downloaded. */
+  keySetAge: "KeySetAge",
+  /** Count: 1 in the first metrics record of each new container. */
+  coldStarts: "ColdStart",
+} as const;
+
+/** Dimension names. Never an id: member, organization and session ids go to the log record only. */
+export const DIMENSION = {
+  service: "service",
+  outcome: "outcome",
+  path: "path",
+  reason: "reason",
+  errorClass: "errorClass",
+} as const;
+
+/**
+ * The dimension sets of every metrics record. Every metric of a record is published under each set the
+ * record carries: `[service]` (totals) and `[service, outcome, path]` always, `[service, reason]` for a
+ * denial or fault, `[service, errorClass]` when a Stytch attempt failed. The sets share no key but
+ * `service`, so each record stays one small EMF object.
+ */
+export const DIMENSION_SETS = {
+  total: [DIMENSION.service],
+  byOutcomeAndPath: [DIMENSION.service, DIMENSION.outcome, DIMENSION.path],
+  byReason: [DIMENSION.service, DIMENSION.reason],
+  byErrorClass: [DIMENSION.service, DIMENSION.errorClass],
+} as const;
+
+/**
+ * Values of the `outcome` dimension: allow, deny (401), forbidden (a valid member refused a route by the
+ * route table: 403, with reason `permission_denied` or `tenancy_mismatch`), fault (503).
+ */
+export const OUTCOMES = ["allow", "deny", "forbidden", "fault"] as const;
+/** Values of the `path` dimension: verdict cache, local JWT verification, Stytch API, or no credential to judge. */
+export const PATHS = ["cache", "local", "remote", "none"] as const;
+/** Values of the `errorClass` dimension. `5xx` also covers an unreachable Stytch or a broken answer. */
+export const STYTCH_ERROR_CLASSES = ["5xx", "429", "timeout", "credentials"] as const;
+
+/** A decision's outcome. */
+export type DecisionOutcome = (typeof OUTCOMES)[number];
+/** Which way a decision was reached. */
+export type DecisionPath = (typeof PATHS)[number];
+/** The class of a failed Stytch API attempt. */
+export type StytchErrorClass = (typeof STYTCH_ERROR_CLASSES)[number];

@@ -1,0 +1,367 @@
+// The EMF records the real handlers write, against the loopback Stytch emulator (real HTTP, real keys):
+// names, units, dimension sets and values for allows, denials and faults, one record per invocation at
+// most, and never an id in a dimension. Plus the batching of hot-path allows, on a fake clock.
+
+import type { Context } from "aws-lambda";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { createAuthorizer, type AuthorizerHandler } from "../lambda/authorizer";
+import { DIMENSION, DIMENSION_SETS, METRIC, OUTCOMES, PATHS, SERVICE_NAMES, STYTCH_ERROR_CLASSES } from "../lambda/lib/metric-names";
+import { DecisionMetrics } from "../lambda/lib/metrics";
+import { createRefreshHandler } from "../lambda/refresh";
+import type { StytchEmulator } from "../local/stytch-emulator";
+import { restRequestEvent } from "./support/authorizer-events";
+import { useStytchEmulator } from "./support/fixtures";
+import { foreignPrivateKey } from "./support/forgeries";
+
+/** One EMF record as written (the parts the tests read). */
+interface EmfRecord {
+  _aws: { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };
+  [key: string]: unknown;
+}
+
+let stytch: StytchEmulator;
+let emf: EmfRecord[];
+let logLines: string[];
+const savedDisabled = process.env.POWERTOOLS_METRICS_DISABLED;
+
+useStytchEmulator((emulator) => (stytch = emulator));
+
+beforeAll(() => {
+  // The test setup runs Powertools in dev mode, which turns metrics off unless told otherwise.
+  process.env.POWERTOOLS_METRICS_DISABLED = "false";
+});
+afterAll(() => {
+  if (savedDisabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+  else process.env.POWERTOOLS_METRICS_DISABLED = savedDisabled;
+});
+
+beforeEach(() => {
+  emf = [];
+  logLines = [];
+  // In dev mode Powertools writes metrics and logs through the global console: EMF records are the
+  // single-line JSON objects with an `_aws` key, everything else is a log line.
+  for (const method of ["log", "info", "warn", "error", "debug"] as const) {
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      const line = args.map(String).join(" ");
+      try {
+        const parsed = JSON.parse(line) as Partial<EmfRecord>;
+        if (parsed && typeof parsed === "object" && "_aws" in parsed) return void emf.push(parsed as EmfRecord);
+      } catch {
+        // not JSON: a log line
+      }
+      logLines.push(line);
+    });
+  }
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function envFor(overrides: Record<string, string | undefined> = {}) {
+  return { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url, ...overrides };
+}
+
+let requestCounter = 0;
+function lambdaContext(): Context {
+  requestCounter += 1;
+  return {
+    awsRequestId: `request-${requestCounter}`,
+    functionName: "stytch-authorizer-fn",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:stytch-authorizer-fn",
+    memoryLimitInMB: "512",
+    getRemainingTimeInMillis: () => 10_000,
+  } as Context;
+}
+
+/** Runs one invocation and returns the EMF records it wrote (the test asserts how many). */
+async function invoke(handler: AuthorizerHandler, token: string | undefined, context = lambdaContext()): Promise<EmfRecord[]> {
+  const before = emf.length;
+  await handler(restRequestEvent(token === undefined ? {} : { Authorization: `Bearer ${token}` }), context).catch(() => undefined);
+  return emf.slice(before);
+}
+
+function metricDefinitions(record: EmfRecord): Record<string, string> {
+  return Object.fromEntries(record._aws.CloudWatchMetrics[0]!.Metrics.map((m) => [m.Name, m.Unit]));
+}
+
+function dimensionSets(record: EmfRecord): string[][] {
+  return record._aws.CloudWatchMetrics[0]!.Dimensions;
+}
+
+/** Every value a dimension may take: anything else (an id, a token) would be a leak and a cardinality bomb. */
+const ALLOWED_DIMENSION_VALUES: Record<string, RegExp | readonly string[]> = {
+  [DIMENSION.service]: Object.values(SERVICE_NAMES),
+  [DIMENSION.outcome]: OUTCOMES,
+  [DIMENSION.path]: PATHS,
+  [DIMENSION.errorClass]: STYTCH_ERROR_CLASSES,
+  [DIMENSION.reason]: /^[a-z_]{3,40}$/,
+};
+
+function assertLowCardinality(record: EmfRecord, ids: readonly string[]): void {
+  for (const set of dimensionSets(record)) {
+    for (const name of set) {
+      const value = record[name];
+      expect(typeof value, `dimension ${name}`).toBe("string");
+      const allowed = ALLOWED_DIMENSION_VALUES[name];
+      expect(allowed, `unexpected dimension ${name}`).toBeDefined();
+      if (Array.isArray(allowed)) expect(allowed).toContain(value);
+      else expect(value).toMatch(allowed as RegExp);
+    }
+  }
+  const text = JSON.stringify(record);
+  for (const id of ids) expect(text).not.toContain(id);
+}
+
+describe("the authorizer's EMF record", () => {
+  test("an allow: Decisions=1 under [service] and [service, outcome, path], with the cold start, the key-set download and its age", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    const records = await invoke(handler, session.sessionJwt);
+    expect(records).toHaveLength(1);
+    const [record] = records as [EmfRecord];
+    expect(record._aws.CloudWatchMetrics[0]!.Namespace).toBe("StytchAuthorizer");
+    expect(dimensionSets(record)).toEqual([[...DIMENSION_SETS.total], [...DIMENSION_SETS.byOutcomeAndPath]]);
+    expect(record).toMatchObject({ service: "stytch-authorizer", outcome: "allow", path: "local" });
+    expect(metricDefinitions(record)).toEqual({
+      [METRIC.decisions]: "Count",
+      [METRIC.jwksRefreshes]: "Count",
+      [METRIC.keySetAge]: "Seconds",
+      [METRIC.coldStarts]: "Count",
+    });
+    expect(record[METRIC.decisions]).toBe(1);
+    expect(record[METRIC.coldStarts]).toBe(1);
+    expect(record[METRIC.jwksRefreshes]).toBe(1);
+    expect(record[METRIC.keySetAge]).toBe(0);
+    expect(record).not.toHaveProperty(DIMENSION.reason);
+    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionJwt]);
+  });
+
+  test("repeated allows within a second write one record per path, not one per invocation", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    expect(await invoke(handler, session.sessionJwt)).toHaveLength(1); // local: the container's first record
+    expect(await invoke(handler, session.sessionJwt)).toHaveLength(0); // local again (the cache admits on second sighting): counted
+    const cached = await invoke(handler, session.sessionJwt); // the cache path's first allow opens its own batch
+    expect(cached).toHaveLength(1);
+    expect(cached[0]).toMatchObject({ outcome: "allow", path: "cache", [METRIC.decisions]: 1 });
+    expect(cached[0]).not.toHaveProperty(METRIC.coldStarts);
+    for (let i = 0; i < 20; i++) expect(await invoke(handler, session.sessionJwt)).toHaveLength(0);
+  });
+
+  test("a denial: outcome deny with its reason under [service, reason], and no cold start a second time", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    await invoke(handler, session.sessionJwt);
+    const forged = stytch.signJwt({ alg: "RS256", kid: stytch.currentKid, typ: "JWT" }, stytch.sessionPayload(session.memberSessionId), { key: foreignPrivateKey() });
+    const records = await invoke(handler, forged);
+    expect(records).toHaveLength(1);
+    const [record] = records as [EmfRecord];
+    expect(dimensionSets(record)).toEqual([[...DIMENSION_SETS.total], [...DIMENSION_SETS.byOutcomeAndPath], [...DIMENSION_SETS.byReason]]);
+    expect(record).toMatchObject({ service: "stytch-authorizer", outcome: "deny", path: "local", reason: "bad_signature", [METRIC.decisions]: 1 });
+    expect(metricDefinitions(record)).toEqual({ [METRIC.decisions]: "Count", [METRIC.keySetAge]: "Seconds" });
+    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, forged]);
+  });
+
+  test("a request without a credential is a denial on path none", async () => {
+    const handler = createAuthorizer(envFor());
+    const [record] = (await invoke(handler, undefined)) as [EmfRecord];
+    expect(record).toMatchObject({ outcome: "deny", path: "none", reason: "missing_credential", [METRIC.decisions]: 1 });
+  });
+
+  test("a fault: Stytch answers 500 twice; StytchErrors=2 of class 5xx, two latencies, the fault's reason", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    stytch.faults.authenticate = "500";
+    const records = await invoke(handler, session.sessionToken);
+    expect(records).toHaveLength(1);
+    const [record] = records as [EmfRecord];
+    expect(dimensionSets(record)).toEqual([
+      [...DIMENSION_SETS.total],
+      [...DIMENSION_SETS.byOutcomeAndPath],
+      [...DIMENSION_SETS.byReason],
+      [...DIMENSION_SETS.byErrorClass],
+    ]);
+    expect(record).toMatchObject({
+      service: "stytch-authorizer",
+      outcome: "fault",
+      path: "remote",
+      reason: "upstream_unavailable",
+      errorClass: "5xx",
+      [METRIC.decisions]: 1,
+      [METRIC.stytchErrors]: 2,
+    });
+    expect(metricDefinitions(record)).toMatchObject({ [METRIC.stytchErrors]: "Count", [METRIC.stytchLatency]: "Milliseconds" });
+    const latencies = record[METRIC.stytchLatency] as number[];
+    expect(latencies).toHaveLength(2);
+    for (const latency of latencies) expect(latency).toBeGreaterThan(0);
+    expect(stytch.calls.authenticate).toBe(2);
+    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionToken]);
+  });
+
+  test.each([
+    ["429", "429", "upstream_rate_limited", {}],
+    ["hang", "timeout", "upstream_timeout", { STYTCH_API_TIMEOUT_MS: "300" }],
+  ] as const)("Stytch fault %s is counted as error class %s", async (fault, errorClass, reason, env) => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor(env));
+    stytch.faults.authenticate = fault;
+    const [record] = (await invoke(handler, session.sessionToken)) as [EmfRecord];
+    expect(record).toMatchObject({ outcome: "fault", path: "remote", reason, errorClass, [METRIC.stytchErrors]: 1 });
+  });
+
+  test("a wrong project secret is error class credentials", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_SECRET: "secret-test-wrong-wrong-wrong-wrong-wrong-wrong" }));
+    const [record] = (await invoke(handler, session.sessionToken)) as [EmfRecord];
+    expect(record).toMatchObject({ outcome: "fault", reason: "upstream_credentials_rejected", errorClass: "credentials", [METRIC.stytchErrors]: 1 });
+  });
+
+  test("an opaque token allowed by Stytch: an immediate record on path remote with one latency and no error", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    const [record] = (await invoke(handler, session.sessionToken)) as [EmfRecord];
+    expect(record).toMatchObject({ outcome: "allow", path: "remote", [METRIC.decisions]: 1 });
+    expect(record[METRIC.stytchLatency]).toBeGreaterThan(0);
+    expect(record).not.toHaveProperty(METRIC.stytchErrors);
+    expect(record).not.toHaveProperty(DIMENSION.errorClass);
+    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionToken]);
+  });
+
+  test("a key-set outage: JwksRefreshFailures counted, the JWT goes to Stytch", async () => {
+    stytch.faults.jwks = "500";
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    const [record] = (await invoke(handler, session.sessionJwt)) as [EmfRecord];
+    expect(record).toMatchObject({ outcome: "allow", path: "remote" });
+    expect(record[METRIC.jwksRefreshFailures]).toBeGreaterThanOrEqual(1);
+    expect(record).not.toHaveProperty(METRIC.keySetAge); // no key set was ever in use
+  });
+
+  test("the namespace comes from POWERTOOLS_METRICS_NAMESPACE; an invalid one falls back to the default and says so", async () => {
+    const custom = createAuthorizer(envFor({ POWERTOOLS_METRICS_NAMESPACE: "Acme/Auth" }));
+    const [record] = (await invoke(custom, undefined)) as [EmfRecord];
+    expect(record._aws.CloudWatchMetrics[0]!.Namespace).toBe("Acme/Auth");
+    const invalid = createAuthorizer(envFor({ POWERTOOLS_METRICS_NAMESPACE: "AWS/Lambda" }));
+    const [fallback] = (await invoke(invalid, undefined)) as [EmfRecord];
+    expect(fallback._aws.CloudWatchMetrics[0]!.Namespace).toBe("StytchAuthorizer");
+    expect(logLines.some((line) => line.includes("invalid metrics namespace"))).toBe(true);
+  });
+});
+
+describe("the authorizer's log lines", () => {
+  test("a denial is logged with the Lambda context (request id, cold start, function name) and without the token", async () => {
+    const handler = createAuthorizer(envFor());
+    const forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.";
+    const contexts = [lambdaContext(), lambdaContext()];
+    for (const context of contexts) await invoke(handler, forged, context);
+    const lines = logLines.filter((l) => l.includes("request denied")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    for (const [i, line] of lines.entries()) {
+      expect(line).toMatchObject({ function_request_id: contexts[i]!.awsRequestId, function_name: "stytch-authorizer-fn", outcome: "deny", reason: "malformed" });
+      expect(typeof line.cold_start).toBe("boolean");
+    }
+    expect(lines[1]!.cold_start).toBe(false); // only a container's first invocation is a cold start
+    expect(logLines.join("\n")).not.toContain(forged);
+  });
+});
+
+describe("the cold start in the log lines", () => {
+  /** A fresh module graph (a fresh Powertools logger), as in a new on-demand container. */
+  async function freshContainer(): Promise<AuthorizerHandler> {
+    vi.resetModules();
+    vi.stubEnv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"); // Powertools reports cold starts only for on-demand containers
+    const fresh = (await import("../lambda/authorizer")) as typeof import("../lambda/authorizer");
+    return fresh.createAuthorizer(envFor());
+  }
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+  const denialLine = () => JSON.parse(logLines.find((l) => l.includes("request denied"))!) as Record<string, unknown>;
+
+  test("a container's first invocation is logged as its cold start", async () => {
+    const handler = await freshContainer();
+    await invoke(handler, "not-a-token-at-all!!");
+    expect(denialLine()).toMatchObject({ function_request_id: `request-${requestCounter}`, cold_start: true });
+  });
+
+  test("a container whose first invocation is a silent allow does not report its first denial as the cold start", async () => {
+    const handler = await freshContainer();
+    const session = stytch.createSession();
+    expect(await invoke(handler, session.sessionJwt)).toHaveLength(1); // allowed locally: nothing logged at INFO
+    expect(logLines.filter((l) => l.includes("request denied"))).toEqual([]);
+    await invoke(handler, "not-a-token-at-all!!");
+    expect(denialLine()).toMatchObject({ function_request_id: `request-${requestCounter}`, cold_start: false });
+  });
+});
+
+describe("the refresh endpoint's EMF record", () => {
+  function refreshEvent(body: unknown) {
+    return {
+      httpMethod: "POST",
+      path: "/auth/refresh",
+      headers: { "content-type": "application/json" },
+      multiValueHeaders: {},
+      body: JSON.stringify(body),
+      isBase64Encoded: false,
+    } as unknown as Parameters<ReturnType<typeof createRefreshHandler>>[0];
+  }
+
+  test("a refresh is an allow on path remote under service stytch-refresh; a dead session a denial", async () => {
+    const session = stytch.createSession();
+    const handler = createRefreshHandler(envFor());
+    let before = emf.length;
+    expect((await handler(refreshEvent({ session_token: session.sessionToken }), lambdaContext())).statusCode).toBe(200);
+    let records = emf.slice(before);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ service: "stytch-refresh", outcome: "allow", path: "remote", [METRIC.decisions]: 1, [METRIC.coldStarts]: 1 });
+    expect(records[0]![METRIC.stytchLatency]).toBeGreaterThan(0);
+    assertLowCardinality(records[0]!, [session.memberId, session.organizationId, session.memberSessionId, session.sessionToken]);
+
+    stytch.revokeSession(session.sessionToken);
+    before = emf.length;
+    expect((await handler(refreshEvent({ session_token: session.sessionToken }), lambdaContext())).statusCode).toBe(401);
+    records = emf.slice(before);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ service: "stytch-refresh", outcome: "deny", path: "remote", reason: "revoked" });
+  });
+});
+
+describe("batching of hot-path allows", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setInterval"] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test("cache allows are published once per interval, as one count stamped with the first allow's time", () => {
+    let now = 1_800_000_000_000;
+    const metrics = new DecisionMetrics({ service: "stytch-authorizer", flushIntervalMs: 1_000, now: () => now, env: {} });
+    expect(metrics.allowed("cache")).toBe(true); // the first one opens the container's record
+    expect(emf).toHaveLength(1);
+    const firstPending = (now += 100);
+    for (let i = 0; i < 5; i++) {
+      expect(metrics.allowed("cache")).toBe(false);
+      now += 100;
+    }
+    vi.advanceTimersByTime(1_000);
+    expect(emf).toHaveLength(1); // nothing is written between invocations
+    expect(metrics.allowed("cache")).toBe(true);
+    expect(emf).toHaveLength(2);
+    expect(emf[1]).toMatchObject({ outcome: "allow", path: "cache", [METRIC.decisions]: 6 });
+    expect(emf[1]!._aws.Timestamp).toBe(firstPending);
+    expect(metrics.allowed("cache")).toBe(false);
+  });
+
+  test("a denial is never held back, and local and cache allows are batched separately", () => {
+    const metrics = new DecisionMetrics({ service: "stytch-authorizer", env: {} });
+    metrics.allowed("cache");
+    metrics.allowed("local");
+    expect(emf.map((r) => r.path)).toEqual(["cache", "local"]);
+    metrics.allowed("cache");
+    metrics.decided("deny", "local", "bad_signature");
+    expect(emf).toHaveLength(3);
+    expect(emf[2]).toMatchObject({ outcome: "deny", reason: "bad_signature", [METRIC.decisions]: 1 });
+  });
+});
