@@ -26,6 +26,8 @@ import { JwksCache } from "./lib/jwks-cache";
 import { logDecision, logger, logsAllow, type DecisionRecord, type VerdictPath } from "./lib/log";
 import { allowResponse, type AllowResponse } from "./lib/policy";
 import { createSecretProvider } from "./lib/project-secret";
+import { RejectionCache } from "./lib/rejection-cache";
+import { SessionJwtVerifier } from "./lib/session-jwt";
 import { decideVerdict, type SessionVerdictDeps } from "./lib/session-verdict";
 import { StytchClient } from "./lib/stytch-client";
 import { VerdictCache } from "./lib/verdict-cache";
@@ -56,6 +58,7 @@ export function createAuthorizerRuntime(config: AuthorizerConfig): AuthorizerRun
   const jwksCache = new JwksCache({
     jwksUrl: config.jwksUrl,
     timeoutMs: config.jwksTimeoutMs,
+    clockSkewMs: config.clockToleranceSeconds * 1000,
     // A key vanished from the project's key set: forget every verdict, some may rest on that key.
     onKeysRemoved: () => verdictCache.clear(),
   });
@@ -65,7 +68,7 @@ export function createAuthorizerRuntime(config: AuthorizerConfig): AuthorizerRun
     secret: createSecretProvider(config.secret),
     timeoutMs: config.apiTimeoutMs,
   });
-  return { config, jwksCache, stytch, verdictCache };
+  return { config, jwksCache, stytch, verdictCache, rejectionCache: new RejectionCache(), sessionJwts: new SessionJwtVerifier(config) };
 }
 
 /** Options of {@link createAuthorizer}. */

@@ -16,6 +16,7 @@ import { JwksCache } from "./lib/jwks-cache";
 import { logger } from "./lib/log";
 import { createSecretProvider } from "./lib/project-secret";
 import { clearedCookie, sessionCookie, type SessionCookieOptions } from "./lib/session-cookies";
+import { SessionJwtVerifier } from "./lib/session-jwt";
 import { screenSessionJwt, type ScreeningDeps } from "./lib/session-verdict";
 import { StytchClient } from "./lib/stytch-client";
 
@@ -73,8 +74,8 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
       stytch: new StytchClient({ apiUrl: config.apiUrl, projectId: config.projectId, secret: createSecretProvider(config.secret), timeoutMs: config.apiTimeoutMs }),
       // Expiry and age are Stytch's to judge here: only authenticity and tenancy are screened.
       screening: {
-        config: { ...config, maxTokenAgeSeconds: undefined },
-        jwksCache: new JwksCache({ jwksUrl: config.jwksUrl, timeoutMs: config.jwksTimeoutMs }),
+        sessionJwts: new SessionJwtVerifier({ ...config, maxTokenAgeSeconds: undefined }),
+        jwksCache: new JwksCache({ jwksUrl: config.jwksUrl, timeoutMs: config.jwksTimeoutMs, clockSkewMs: config.clockToleranceSeconds * 1000 }),
       },
       cookies: { httpOnly: config.cookieHttpOnly, domain: config.cookieDomain },
     };

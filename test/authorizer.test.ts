@@ -115,35 +115,37 @@ describe("allowing a valid session JWT", () => {
     expect(stytch.calls.authenticate).toBe(0);
   });
 
-  test("a repeated JWT is answered from the verdict cache from its third request on", async () => {
+  test("a repeated JWT is answered from the verdict cache from its second request on", async () => {
     /**
-     * The cache admits a locally verified JWT on its second sighting: one-off tokens never occupy it,
-     * and a member's session JWT, which comes back with every request for five minutes, is verified
-     * twice and then remembered.
+     * A member's session JWT comes back with every request for five minutes, so the cache admits it on
+     * its first successful verification: each token costs one verification, not two.
      */
     const session = stytch.createSession();
     const paths: string[] = [];
     const handler = createAuthorizer(envFor(), { onDecision: (record) => paths.push(record.path) });
     for (let i = 0; i < 4; i += 1) await handler(bearer(session.sessionJwt));
-    expect(paths).toEqual(["local", "local", "cache", "cache"]);
+    expect(paths).toEqual(["local", "cache", "cache", "cache"]);
   });
 
   test("a remembered verdict is forgotten when its signing key leaves the key set", async () => {
     /**
      * Stytch retires a key (end of the rotation overlap, or an emergency). A token verified with that
      * key must not keep being allowed from memory; it is checked again and its kid is now unknown.
+     * The token was issued a minute ago, so the key set fetched since then settles it: 401.
      */
     const session = stytch.createSession();
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 60, nbf: now - 60, exp: now + 240 });
     const paths: string[] = [];
     const handler = createAuthorizer(envFor(), { onDecision: (record) => paths.push(`${record.outcome}:${record.path}`) });
-    for (let i = 0; i < 3; i += 1) expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    for (let i = 0; i < 3; i += 1) expect(await outcome(handler, bearer(jwt))).toBe("allow");
     const { previousKid, newKid } = stytch.rotateKeys();
     stytch.retireKey(previousKid);
     // A token signed with the new key makes the cache refetch the key set, which no longer has the old key.
     expect(await outcome(handler, bearer(stytch.createSession().sessionJwt))).toBe("allow");
     expect(stytch.currentKid).toBe(newKid);
-    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("401");
-    expect(paths).toEqual(["allow:local", "allow:local", "allow:cache", "allow:local", "deny:local"]);
+    expect(await outcome(handler, bearer(jwt))).toBe("401");
+    expect(paths).toEqual(["allow:local", "allow:cache", "allow:cache", "allow:local", "deny:local"]);
   });
 
   test("a remembered verdict never outlives the JWT's exp", async () => {
@@ -451,20 +453,63 @@ describe("the key set in a warm container", () => {
     expect(stytch.calls.authenticate).toBe(0);
   });
 
-  test("a flood of random kids costs at most two JWKS fetches and no Stytch call", async () => {
+  test("a flood of invented kids never allows, never reaches Stytch, and costs at most one JWKS fetch per interval", async () => {
+    /**
+     * Tokens issued just now with invented kids could be signed with a key Stytch has just published,
+     * so they get a retryable fault (never a 401 that would log a member out) while the key set may
+     * not be refetched yet; tokens issued before our key set was fetched are plainly unknown: 401.
+     */
+    const session = stytch.createSession();
+    const payload = stytch.sessionPayload(session.memberSessionId);
+    const now = Math.floor(Date.now() / 1000);
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    const fresh: string[] = [];
+    const old: string[] = [];
+    for (let i = 0; i < 50; i += 1) {
+      const kid = `jwk-test-${i.toString().padStart(8, "0")}`;
+      fresh.push(await outcome(handler, bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, payload))));
+      old.push(await outcome(handler, bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, { ...payload, iat: now - 60, nbf: now - 60 }))));
+    }
+    expect(new Set(fresh)).toEqual(new Set(["500"]));
+    expect(new Set(old)).toEqual(new Set(["401"]));
+    // The warm-up fetch, plus one refetch for the first fresh invented kid (the test runs well inside 3 s).
+    expect(stytch.calls.jwks).toBe(2);
+    expect(stytch.calls.authenticate).toBe(0);
+    expect(logLines.some((line) => line.includes("kid_not_yet_known"))).toBe(true);
+    // The genuine key still works meanwhile.
+    expect(await outcome(handler, bearer(stytch.createSession().sessionJwt))).toBe("allow");
+  });
+
+  test("a key published right after an invented kid arrived is never answered 401, and is allowed once the key set may be refetched", async () => {
+    /**
+     * Finding 9d: someone sends an invented kid (the key set is refetched), then Stytch rotates and
+     * signs with the new key at once. Until the next refetch is allowed (3 s after the last) the new
+     * JWT gets a retryable fault, never a 401; then it is allowed, even though invented kids keep coming.
+     */
     const session = stytch.createSession();
     const payload = stytch.sessionPayload(session.memberSessionId);
     const handler = createAuthorizer(envFor());
-    const verdicts: string[] = [];
-    for (let i = 0; i < 100; i += 1) {
-      const token = stytch.signJwt({ alg: "RS256", typ: "JWT", kid: `jwk-test-${i.toString().padStart(8, "0")}` }, payload);
-      verdicts.push(await outcome(handler, bearer(token)));
-    }
-    expect(new Set(verdicts)).toEqual(new Set(["401"]));
-    expect(stytch.calls.jwks).toBeLessThanOrEqual(2);
-    expect(stytch.calls.authenticate).toBe(0);
-    // The genuine key still works during the penalty.
     expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    const invented = () => bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid: `jwk-test-invented-${Math.random()}` }, payload));
+    expect(await outcome(handler, invented())).toBe("500");
+    const { newKid } = stytch.rotateKeys();
+    const rotated = stytch.createSession().sessionJwt;
+    const published = Date.now();
+    const verdicts: string[] = [];
+    while (Date.now() - published < 5_000) {
+      await outcome(handler, invented());
+      const verdict = await outcome(handler, bearer(rotated));
+      verdicts.push(verdict);
+      if (verdict === "allow") break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(verdicts.at(-1)).toBe("allow");
+    expect(verdicts).not.toContain("401");
+    expect(Date.now() - published).toBeLessThan(5_000);
+    expect(stytch.currentKid).toBe(newKid);
+    expect(stytch.calls.authenticate).toBe(0);
+    expect(stytch.calls.jwks).toBeLessThanOrEqual(4);
   });
 });
 
