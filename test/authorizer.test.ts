@@ -8,6 +8,7 @@ import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
 import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 import { httpV1Event, httpV2Event, restRequestEvent, STAGE_RESOURCE, tokenEvent, ROUTE_ARN } from "./support/authorizer-events";
 import { forgeries } from "./support/forgeries";
+import { contextBytes, MAX_CONTEXT_BYTES } from "../lambda/member-context";
 
 let stytch: StytchEmulator;
 let logLines: string[];
@@ -72,6 +73,34 @@ describe("allowing a valid session JWT", () => {
     });
     expect(stytch.calls.authenticate).toBe(0);
     expect(stytch.calls.jwks).toBe(1);
+  });
+
+  test("an authentic session with huge slug, email and custom claims is allowed with a context inside API Gateway's limits", async () => {
+    /**
+     * Finding 9f: a 5 KB slug plus 4 KB of email gave a 9.4 KB context, which can push the response
+     * past API Gateway's limits. The member's identity stays; the over-long email is left out, with a
+     * logged reason, instead of failing the request, and the custom claims still fit the budget.
+     */
+    const session = stytch.createSession({
+      organizationSlug: "s".repeat(5_000),
+      email: `${"e".repeat(4_000)}@example.com`,
+      customClaims: { plan: "p".repeat(1_500) },
+    });
+    const handler = createAuthorizer(envFor());
+    const response = await handler(bearer(session.sessionJwt));
+    const context = (response as { context: Record<string, string | number | boolean> }).context;
+    expect(context).toMatchObject({
+      member_id: session.memberId,
+      member_session_id: session.memberSessionId,
+      organization_id: session.organizationId,
+      organization_slug: "s".repeat(5_000),
+      auth_method: "jwt",
+      custom_claims: JSON.stringify({ plan: "p".repeat(1_500) }),
+    });
+    expect(context).not.toHaveProperty("email");
+    expect(context).not.toHaveProperty("custom_claims_truncated");
+    expect(contextBytes(context)).toBeLessThanOrEqual(MAX_CONTEXT_BYTES);
+    expect(logLines.some((line) => line.includes("context_too_large"))).toBe(true);
   });
 
   test("a REST TOKEN event is allowed, with or without the Bearer prefix", async () => {
@@ -186,6 +215,22 @@ describe("denying bad or absent credentials without calling Stytch", () => {
     expect(stytch.calls.authenticate).toBe(0);
   });
 
+  test.each([
+    ["exp of 1e300", { exp: 1e300 }],
+    ["exp past 8.64e12", { exp: 8.64e12 + 1 }],
+    ["iat of 1e300", { iat: 1e300 }],
+  ])("an authentic JWT with %s is Unauthorized (malformed), not a fault", async (_, overrides) => {
+    /** Finding 9b: the RangeError of `new Date(1e300 * 1000).toISOString()` used to become a 503. */
+    const session = stytch.createSession();
+    const payload = stytch.sessionPayload(session.memberSessionId, overrides);
+    const { expires_at: _expiresAt, ...sessionClaim } = payload["https://stytch.com/session"] as Record<string, unknown>;
+    const token = stytch.signJwt({ alg: "RS256", typ: "JWT", kid: stytch.currentKid }, { ...payload, "https://stytch.com/session": sessionClaim });
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(token))).toBe("401");
+    expect(logLines.some((line) => line.includes('"reason":"malformed"') || line.includes('"reason": "malformed"'))).toBe(true);
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
   test("a forged JWT in a cookie is not rescued by a valid session cookie next to it", async () => {
     const session = stytch.createSession();
     const forged = forgeries(stytch, session.memberSessionId)["tampered payload"]!;
@@ -241,6 +286,69 @@ describe("falling back to the Stytch API only where local verification cannot an
     expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
     expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
     expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("STYTCH_SESSION_TOKEN_CACHE_SECONDS never caches a JWT's remote verdict: in strict mode a revoked session's JWT is refused at once", async () => {
+    /**
+     * Finding 9c: the opaque-token cache also kept JWT verdicts, so with a 300 s cache in strict mode a
+     * revoked session's JWT stayed allowed for 300 s. Strict mode sends a JWT to Stytch precisely so
+     * that its answer is fresh.
+     */
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_SESSION_TOKEN_CACHE_SECONDS: "300", STYTCH_MAX_TOKEN_AGE_SECONDS: "0" }));
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    stytch.revokeSession(session.memberSessionId);
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(2);
+  });
+
+  test("a cached opaque-token verdict never outlives the session's expires_at, however long the cache setting", async () => {
+    /**
+     * Mutation-testing finding 9 §3: with STYTCH_SESSION_TOKEN_CACHE_SECONDS longer than the time the
+     * session has left, the cached verdict must still end with the session.
+     */
+    const session = stytch.createSession({ durationMinutes: 2 / 60 });
+    const handler = createAuthorizer(envFor({ STYTCH_SESSION_TOKEN_CACHE_SECONDS: "300" }));
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(session.expiresAt) - Date.now()) + 100));
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(2);
+  });
+
+  test("replaying a dead opaque token costs one Stytch call, not one per request", async () => {
+    /**
+     * Finding 9e: Stytch's 404 session_not_found is definitive, so it is remembered briefly; a stranger
+     * replaying one dead credential no longer spends our Stytch rate limit on every request.
+     */
+    const session = stytch.createSession();
+    stytch.revokeSession(session.memberSessionId);
+    const handler = createAuthorizer(envFor());
+    for (let i = 0; i < 5; i += 1) expect(await outcome(handler, bearer(session.sessionToken))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("replaying an expired JWT of a revoked session costs one Stytch call", async () => {
+    const session = stytch.createSession();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 900, nbf: now - 900, exp: now - 600 });
+    stytch.revokeSession(session.memberSessionId);
+    const handler = createAuthorizer(envFor());
+    for (let i = 0; i < 5; i += 1) expect(await outcome(handler, bearer(expired))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("faults are never remembered as rejections: after a 429 or a 500 the next request asks Stytch again", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    stytch.faults.authenticate = "429";
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("500");
+    stytch.faults.authenticate = "500";
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("500");
+    stytch.faults.authenticate = "none";
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(4);
   });
 
   test("identical credentials in flight at the same moment share one Stytch call", async () => {
