@@ -5,8 +5,9 @@
 
 import { importJWK } from "jose";
 import type { webcrypto } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "./errors";
-import { readTextCapped } from "./http";
 import { logger } from "./log";
 
 /** A project key, imported once per kid as a WebCrypto key (jose's fastest input). */
@@ -204,18 +205,48 @@ export class JwksCache {
 
   private async fetchKeySet(): Promise<Map<string, VerificationKey>> {
     this.stats.fetches += 1;
-    const response = await fetch(this.options.jwksUrl, {
-      headers: { accept: "application/json" },
-      redirect: "error",
-      signal: AbortSignal.timeout(this.options.timeoutMs),
-    });
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new Error(`JWKS endpoint answered HTTP ${response.status}`);
-    }
-    const text = await readTextCapped(response, this.options.maxResponseBytes ?? 65_536);
+    const text = await getTextCapped(this.options.jwksUrl, this.options.timeoutMs, this.options.maxResponseBytes ?? 65_536);
     return parseJwks(JSON.parse(text));
   }
+}
+
+/**
+ * GETs a small JSON document with node:http(s), within `timeoutMs` and `maxBytes`; redirects are not
+ * followed. Not the global `fetch`: its first use loads undici, which measured as the largest part of
+ * the authorizer's cold start, and the key set is fetched during init.
+ * @throws Error on a network error, a timeout, a status other than 200, or a body over the cap
+ */
+export function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith("https:") ? httpsRequest : httpRequest;
+    const request = send(url, { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        reject(new Error(`JWKS endpoint answered HTTP ${response.statusCode}`));
+        return;
+      }
+      if (Number(response.headers["content-length"]) > maxBytes) {
+        response.destroy();
+        reject(new Error(`JWKS response exceeds ${maxBytes} bytes`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let total = 0;
+      response.on("data", (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > maxBytes) {
+          response.destroy();
+          reject(new Error(`JWKS response exceeds ${maxBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on("end", () => resolve(Buffer.concat(chunks, total).toString("utf8")));
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+    request.end();
+  });
 }
 
 /**
