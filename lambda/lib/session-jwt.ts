@@ -142,14 +142,15 @@ export class SessionJwtVerifier {
   /**
    * Verifies `token` (already in strict compact form) with `key`. jose checks the signature before
    * any claim, so an expired or too old answer is only ever given for an authentic token.
-   * @param nowSeconds the current time in whole seconds (as jose counts it)
+   * @param nowSeconds the current time in whole seconds, for tests; by default jose reads the clock
    * @throws a CredentialRejectedError for anything forged, foreign, malformed or not a member session
    */
-  async verify(token: string, key: VerificationKey, nowSeconds: number): Promise<AuthenticSessionJwt> {
+  async verify(token: string, key: VerificationKey, nowSeconds?: number): Promise<AuthenticSessionJwt> {
     let payload: JWTPayload;
     let stale: "expired" | "too_old" | undefined;
     try {
-      ({ payload } = await jwtVerify(token, key, { ...this.options, currentDate: new Date(nowSeconds * 1000) }));
+      const options = nowSeconds === undefined ? this.options : { ...this.options, currentDate: new Date(nowSeconds * 1000) };
+      ({ payload } = await jwtVerify(token, key, options));
     } catch (error) {
       // Thrown only after the signature verified and every other claim passed: authentic but stale.
       if (!(error instanceof joseErrors.JWTExpired)) throw rejectionOf(error);

@@ -71,7 +71,7 @@ export async function screenSessionJwt(token: string, deps: ScreeningDeps): Prom
   const { kid } = sessionJwtHeader(token);
   const key = deps.jwksCache.cachedKey(kid) ?? (await fetchKey(token, kid, deps));
   // Expired or too old is fine here: only authenticity and tenancy are screened.
-  if (key) await deps.sessionJwts.verify(token, key, Math.floor(Date.now() / 1000));
+  if (key) await deps.sessionJwts.verify(token, key);
 }
 
 async function verifyLocally(credential: Credential, deadline: number, deps: SessionVerdictDeps): Promise<Verdict> {
@@ -81,7 +81,7 @@ async function verifyLocally(credential: Credential, deadline: number, deps: Ses
   const { kid } = sessionJwtHeader(token);
   const key = deps.jwksCache.cachedKey(kid) ?? (await fetchKey(token, kid, deps));
   if (!key) return authenticateRemotely(credential, deadline, deps);
-  const jwt = await deps.sessionJwts.verify(token, key, Math.floor(Date.now() / 1000));
+  const jwt = await deps.sessionJwts.verify(token, key);
   // Authentic but stale: only Stytch can say whether the session still lives.
   if (jwt.status !== "valid") return authenticateRemotely(credential, deadline, deps);
   const context = contextOf(jwt.memberSession);
