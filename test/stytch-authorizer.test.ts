@@ -423,5 +423,5 @@ test("bundles the authorizer with the local esbuild into a small index.js", () =
   expect(existsSync(indexJs)).toBe(true);
   const size = statSync(indexJs).size;
   expect(size).toBeGreaterThan(0);
-  expect(size).toBeLessThan(64 * 1024);
+  expect(size).toBeLessThanOrEqual(96 * 1024); // issue 9: jose inside, budget 96 KiB
 });
