@@ -161,7 +161,7 @@ function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefin
 /** Whether a failure came from the Stytch API (remote) or from local checks. */
 function pathOf(error: unknown): VerdictPath {
   if (error instanceof RevokedSessionError || error instanceof RejectedByStytchError) return "remote";
-  if (error instanceof UpstreamFaultError) return error.reason === "jwks_unavailable" || error.reason === "bad_config" || error.reason === "bad_event" ? "local" : "remote";
+  if (error instanceof UpstreamFaultError) return error.reason === "jwks_unavailable" || error.reason === "kid_not_yet_known" || error.reason === "bad_config" || error.reason === "bad_event" ? "local" : "remote";
   return "local";
 }
 

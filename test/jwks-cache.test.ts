@@ -153,6 +153,26 @@ describe("unknown kids", () => {
     expect(stytch.calls.jwks).toBe(2);
   });
 
+  test("a key set requested before a token was issued never settles that token's kid, however late its answer arrived", async () => {
+    /**
+     * What counts is when the key set was asked for, not when the answer arrived: a slow response may
+     * predate a key published while it was on its way.
+     */
+    const cache = cacheWith({ unknownKidRefetchIntervalMs: 60_000 });
+    stytch.setLatency("jwks", 50);
+    try {
+      const requestedAt = clock;
+      const first = cache.getKey(stytch.currentKid, requestedAt);
+      clock += 10_000; // the answer takes "10 s" on the hand-driven clock
+      const newKid = cache.getKey("jwk-test-published-meanwhile", requestedAt + 1_000);
+      await first;
+      await expect(newKid).rejects.toBeInstanceOf(KeyNotYetKnownError);
+      expect(stytch.calls.jwks).toBe(1);
+    } finally {
+      stytch.setLatency("jwks", 0);
+    }
+  });
+
   test("the fetch of a cold cache counts as the unknown kid's refetch", async () => {
     const cache = cacheWith();
     await expect(cache.getKey("jwk-test-made-up", issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);

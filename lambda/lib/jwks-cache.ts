@@ -69,6 +69,8 @@ export class JwksCache {
   readonly stats: JwksCacheStats = { fetches: 0, failures: 0 };
   private keys = new Map<string, VerificationKey>();
   private fetchedAt = Number.NEGATIVE_INFINITY;
+  /** When the request for the installed key set was sent: Stytch's answer is at least this recent. */
+  private requestedAt = Number.NEGATIVE_INFINITY;
   private inflight: Promise<boolean> | undefined;
   private lastFetchStartedAt = Number.NEGATIVE_INFINITY;
   private lastKidRefetchAt = Number.NEGATIVE_INFINITY;
@@ -147,7 +149,7 @@ export class JwksCache {
    */
   private holdsEveryKeyUsedBy(issuedAtMs: number): boolean {
     const skew = this.options.clockSkewMs ?? 5_000;
-    return this.fetchedAt > issuedAtMs + skew || issuedAtMs > this.now() + skew;
+    return this.requestedAt > issuedAtMs + skew || issuedAtMs > this.now() + skew;
   }
 
   /** True while the cached keys may be used (fetched successfully, not older than the stale limit). */
@@ -163,10 +165,10 @@ export class JwksCache {
   private refresh(): Promise<boolean> {
     if (this.inflight) return this.inflight;
     if (this.inBackoff()) return Promise.resolve(false);
-    this.lastFetchStartedAt = this.now();
+    const requestedAt = (this.lastFetchStartedAt = this.now());
     this.inflight = this.fetchKeySet()
       .then((keys) => {
-        this.install(keys);
+        this.install(keys, requestedAt);
         return true;
       })
       .catch((error: unknown) => {
@@ -194,11 +196,12 @@ export class JwksCache {
     return this.now() - this.lastFailureAt < backoff;
   }
 
-  private install(keys: Map<string, VerificationKey>): void {
+  private install(keys: Map<string, VerificationKey>, requestedAt: number): void {
     let removed = false;
     for (const kid of this.keys.keys()) if (!keys.has(kid)) removed = true;
     this.keys = keys;
     this.fetchedAt = this.now();
+    this.requestedAt = requestedAt;
     this.consecutiveFailures = 0;
     if (removed) this.options.onKeysRemoved?.();
   }
