@@ -219,7 +219,7 @@ export class JwksCache {
  * the authorizer's cold start, and the key set is fetched during init.
  * @throws Error on a network error, a timeout, a status other than 200, or a body over the cap
  */
-export function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
+function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const send = url.startsWith("https:") ? httpsRequest : httpRequest;
     const request = send(url, { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
