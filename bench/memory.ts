@@ -1,6 +1,5 @@
-// Memory under a stream of distinct tokens. Each token is sent twice, because the verdict cache admits
-// a JWT on its second sighting: so every token is verified and then remembered, the worst case for the
-// cache's memory. The cache is capped (2048 entries), so the heap must level off once the cap is
+// Memory under a stream of distinct tokens. The verdict cache admits a JWT on its first verification, so
+// every token is remembered: the worst case for the cache's memory. The cache is capped (2048 entries), so the heap must level off once the cap is
 // reached, however many tokens follow.
 
 import type { AuthorizerHandler } from "../lambda/authorizer";
@@ -30,8 +29,7 @@ export function heapUsedAfterGc(): number {
 }
 
 /**
- * Sends `count` distinct, freshly signed tokens through `handler` one after another (each twice, so the
- * verdict cache keeps it), and samples the
+ * Sends `count` distinct, freshly signed tokens through `handler` one after another, and samples the
  * heap (after GC) before, at each of `checkpoints` (token counts), and after.
  * @throws when any token is not allowed for its own member: the measurement would be meaningless
  */
@@ -44,10 +42,8 @@ export async function measureMemory(handler: AuthorizerHandler, mint: TokenMint,
   for (let i = 1; i <= count; i++) {
     // Tokens are signed one at a time and dropped right after use: only what the handler keeps stays alive.
     const token = mint.mint();
-    for (let sighting = 0; sighting < 2; sighting++) {
-      const result = await handler(restRequestEvent(token.jwt));
-      if (!("principalId" in result) || result.principalId !== token.sub) throw new Error(`memory phase: token ${i} was not allowed for its member`);
-    }
+    const result = await handler(restRequestEvent(token.jwt));
+    if (!("principalId" in result) || result.principalId !== token.sub) throw new Error(`memory phase: token ${i} was not allowed for its member`);
     if (marks.has(i)) samples.push({ tokens: i, heapUsedBytes: heapUsedAfterGc() });
   }
   const heapAfterBytes = heapUsedAfterGc();

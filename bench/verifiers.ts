@@ -1,19 +1,28 @@
 // The rows of the latency table: the floor, three peers and our handler, each fed the same tokens with
-// its key set already warm. Each row turns a round's tokens into its own inputs (outside the timed
+// its key set already warm; and the mixed-traffic rows, where each token is used 10 times, interleaved. Each row turns a round's tokens into its own inputs (outside the timed
 // region), makes one call per input, and names the member in each result so that every single answer
 // can be checked: a verifier that rejects the tokens would invalidate the comparison.
 
 import { createPublicKey, verify as rsaVerify, type JsonWebKey, type KeyObject } from "node:crypto";
 import { JwtVerifier } from "aws-jwt-verify";
-import { createRemoteJWKSet, jwtVerify } from "jose";
+import { compactVerify, createRemoteJWKSet, importJWK, jwtVerify, type JWTVerifyOptions } from "jose";
 import { B2BClient } from "stytch";
 import type { AuthorizerHandler } from "../lambda/authorizer";
 import { freshCopies, restRequestEvent, type MintedToken } from "./tokens";
 
-/** The tokens of one round: distinct first-seen tokens, plus one more for the repeated-token row. */
+/** How many times each token of the mixed-traffic stream is used. */
+export const USES_PER_TOKEN = 10;
+
+/** The tokens of one round: distinct first-seen tokens, one more for the repeated-token row, and the mixed stream. */
 export interface RoundTokens {
   readonly tokens: readonly MintedToken[];
   readonly repeated: MintedToken;
+  /**
+   * Mixed traffic: as many requests as `tokens`, made of `tokens.length / USES_PER_TOKEN` further fresh
+   * tokens, each used {@link USES_PER_TOKEN} times in a shuffled order, as clients reuse a JWT during
+   * its five minutes. Distinct from `tokens`, so no other row has seen them.
+   */
+  readonly mixed: readonly MintedToken[];
 }
 
 /** What a row needs for one timed batch. */
@@ -27,7 +36,21 @@ export interface PreparedBatch {
 
 /** One row of the table. */
 export interface BenchRow {
-  readonly id: "floor" | "aws-jwt-verify" | "jose" | "stytch-sdk" | "ours-first-seen" | "ours-repeated";
+  readonly id:
+    | "floor"
+    | "aws-jwt-verify"
+    | "jose"
+    | "jose-cached-key"
+    | "jose-compact-verify"
+    | "stytch-sdk"
+    | "ours-first-seen"
+    | "ours-repeated"
+    | "ours-mixed"
+    | "aws-jwt-verify-mixed"
+    | "jose-mixed"
+    | "stytch-sdk-mixed";
+  /** Rows of the mixed-traffic table (the same stream for every one of them). */
+  readonly mixed?: boolean;
   readonly label: string;
   /** Synchronous calls are timed without `await`, so the floor is not charged for a microtask per call. */
   readonly sync: boolean;
@@ -44,7 +67,7 @@ export interface RowSetup {
   /** The emulator's JWKS document (for the floor's key and aws-jwt-verify's cacheJwks). */
   readonly jwks: { keys: Array<Record<string, unknown>> };
   /** HTTPS origins (loopback TLS fronts of the emulator), one per consumer, so fetches can be counted apart. */
-  readonly urls: { readonly jose: string; readonly stytchSdk: string; readonly awsJwtVerify: string };
+  readonly urls: { readonly jose: string; readonly stytchSdk: string; readonly awsJwtVerify: string; readonly ours: string };
   /** Our handler, built by createAuthorizer(env) and already warm. */
   readonly handler: AuthorizerHandler;
 }
@@ -55,6 +78,13 @@ const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 3_000, awsRequestId: "b
 const jwtInputs = (round: RoundTokens): PreparedBatch => ({
   inputs: freshCopies(round.tokens.map((t) => t.jwt)),
   expected: round.tokens.map((t) => t.sub),
+});
+
+// The mixed stream gets fresh string copies too, but one per token (not per request): a client sends the
+// same string again, and the Lambda runtime hands each request its own copy, as restRequestEvent does.
+const mixedJwtInputs = (round: RoundTokens): PreparedBatch => ({
+  inputs: freshCopies(round.mixed.map((t) => t.jwt)),
+  expected: round.mixed.map((t) => t.sub),
 });
 
 const policySub = (result: unknown): string | undefined => {
@@ -92,6 +122,10 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
 
   const joseJwks = createRemoteJWKSet(new URL(`${setup.urls.jose}${jwksPath}`));
   const joseOptions = { issuer, audience: projectId, algorithms: ["RS256"], typ: "JWT" };
+  // Bare jwtVerify with the key imported once as a CryptoKey, and the options our verifier passes:
+  // the yardstick for our first-seen overhead.
+  const joseKey = await importJWK({ ...(setup.jwks.keys[0] as JsonWebKey), alg: "RS256" } as Parameters<typeof importJWK>[0], "RS256");
+  const joseCachedKeyOptions: JWTVerifyOptions = { ...joseOptions, issuer: [issuer, setup.urls.ours], requiredClaims: ["exp", "nbf", "iat"], clockTolerance: 5 };
 
   const stytch = new B2BClient({ project_id: projectId, secret: setup.secret, custom_base_url: setup.urls.stytchSdk });
 
@@ -119,6 +153,23 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
       prepare: jwtInputs,
       call: (jwt) => jwtVerify(jwt as string, joseJwks, joseOptions),
       subOf: (result) => (result as { payload: { sub?: string } }).payload.sub,
+    },
+    {
+      id: "jose-cached-key",
+      label: "jose jwtVerify, CryptoKey imported once",
+      sync: false,
+      prepare: jwtInputs,
+      call: (jwt) => jwtVerify(jwt as string, joseKey, joseCachedKeyOptions),
+      subOf: (result) => (result as { payload: { sub?: string } }).payload.sub,
+    },
+    {
+      // For reference only: the signature alone, no claims (what jwtVerify adds on top of it).
+      id: "jose-compact-verify",
+      label: "jose compactVerify (signature only), CryptoKey",
+      sync: false,
+      prepare: jwtInputs,
+      call: async (jwt) => JSON.parse(new TextDecoder().decode((await compactVerify(jwt as string, joseKey, { algorithms: ["RS256"] })).payload)) as unknown,
+      subOf: (payload) => (payload as { sub?: string }).sub,
     },
     {
       id: "stytch-sdk",
@@ -152,10 +203,26 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
       call: (event) => setup.handler(event as Parameters<AuthorizerHandler>[0], LAMBDA_CONTEXT),
       subOf: policySub,
     },
+    {
+      id: "ours-mixed",
+      label: "ours: handler(event)→policy",
+      sync: false,
+      mixed: true,
+      prepare: (round) => ({ inputs: round.mixed.map((t) => restRequestEvent(t.jwt)), expected: round.mixed.map((t) => t.sub) }),
+      call: (event) => setup.handler(event as Parameters<AuthorizerHandler>[0], LAMBDA_CONTEXT),
+      subOf: policySub,
+    },
   ];
+
+  // The peers on the mixed stream: the same calls, fed the stream (none of them remembers a verdict).
+  for (const id of ["aws-jwt-verify", "jose", "stytch-sdk"] as const) {
+    const row = rows.find((candidate) => candidate.id === id)!;
+    rows.push({ ...row, id: `${id}-mixed`, mixed: true, prepare: mixedJwtInputs });
+  }
 
   // Warm every key set (jose and the SDK download their JWKS here) and check that each row accepts a token.
   for (const row of rows) {
+    if (row.id === "ours-mixed") continue; // the same handler as ours-first-seen, already warm
     const result = await row.call(row.id.startsWith("ours") ? restRequestEvent(warmToken.jwt) : warmToken.jwt);
     if (row.subOf(result) !== warmToken.sub) throw new Error(`${row.id} rejected a valid token while warming`);
   }

@@ -29,7 +29,9 @@ import { DecisionMetrics } from "./lib/metrics";
 import { allowResponse, routeResponse, type AllowResponse } from "./lib/policy";
 import { createSecretProvider } from "./lib/project-secret";
 import { RbacPolicyCache } from "./lib/rbac-policy-cache";
+import { RejectionCache } from "./lib/rejection-cache";
 import { decideRouteAccess, type RouteAccess } from "./lib/route-access";
+import { SessionJwtVerifier } from "./lib/session-jwt";
 import { decideVerdict, type SessionVerdictDeps } from "./lib/session-verdict";
 import { StytchClient } from "./lib/stytch-client";
 import { VerdictCache } from "./lib/verdict-cache";
@@ -63,6 +65,7 @@ export function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: Deci
   const jwksCache = new JwksCache({
     jwksUrl: config.jwksUrl,
     timeoutMs: config.jwksTimeoutMs,
+    clockSkewMs: config.clockToleranceSeconds * 1000,
     // A key vanished from the project's key set: forget every verdict, some may rest on that key.
     onKeysRemoved: () => verdictCache.clear(),
     onRefresh: metrics?.jwksRefreshed,
@@ -75,7 +78,15 @@ export function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: Deci
     onAttempt: metrics?.stytchAttempt,
   });
   const rbacPolicies = config.routePermissions ? new RbacPolicyCache({ source: stytch }) : undefined;
-  return { config, jwksCache, stytch, verdictCache, ...(rbacPolicies ? { rbacPolicies } : {}) };
+  return {
+    config,
+    jwksCache,
+    stytch,
+    verdictCache,
+    rejectionCache: new RejectionCache(),
+    sessionJwts: new SessionJwtVerifier(config),
+    ...(rbacPolicies ? { rbacPolicies } : {}),
+  };
 }
 
 /** Options of {@link createAuthorizer}. */
@@ -183,7 +194,7 @@ function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefin
 /** Whether a failure came from the Stytch API (remote) or from local checks. */
 function pathOf(error: unknown): VerdictPath {
   if (error instanceof RevokedSessionError || error instanceof RejectedByStytchError) return "remote";
-  if (error instanceof UpstreamFaultError) return error.reason === "jwks_unavailable" || error.reason === "bad_config" || error.reason === "bad_event" ? "local" : "remote";
+  if (error instanceof UpstreamFaultError) return error.reason === "jwks_unavailable" || error.reason === "kid_not_yet_known" || error.reason === "bad_config" || error.reason === "bad_event" ? "local" : "remote";
   return "local";
 }
 

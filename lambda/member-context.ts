@@ -41,12 +41,26 @@ export type ContextKey = (typeof CONTEXT_KEYS)[keyof typeof CONTEXT_KEYS];
 /** Custom claims larger than this (as JSON) are left out of the context, and `custom_claims_truncated` is set. */
 export const MAX_CUSTOM_CLAIMS_JSON_LENGTH = 2_048;
 
+/**
+ * Budget of the whole context in UTF-8 bytes (keys plus values): the one authorizer-result size API
+ * Gateway documents (8 KB, for WebSocket APIs; REST and HTTP APIs document none). Custom claims are
+ * included only if the context stays within it.
+ */
+export const MAX_CONTEXT_BYTES = 8_192;
+
+/** Longer email addresses are left out of the context: no deliverable address is longer (RFC 5321 §4.5.3.1). */
+export const MAX_EMAIL_LENGTH = 254;
+
 /** API Gateway's flat context: only strings, numbers and booleans survive (objects or arrays give a 500). */
 export type AuthorizerContext = Record<string, string | number | boolean>;
 
 /**
  * Encodes a member session into API Gateway's flat authorizer context.
  * Arrays and objects become JSON strings, because API Gateway rejects nested values.
+ * The member's identity (ids, slug, roles, auth method, session expiry) always stays; what could push
+ * the response past API Gateway's limits is left out instead of failing the request: an email longer
+ * than {@link MAX_EMAIL_LENGTH}, and custom claims over {@link MAX_CUSTOM_CLAIMS_JSON_LENGTH} or over
+ * the {@link MAX_CONTEXT_BYTES} budget (then `custom_claims_truncated` is `true`).
  */
 export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
   // A literal with fixed keys (checked against CONTEXT_KEYS below) lets V8 build it from one shape;
@@ -61,15 +75,22 @@ export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
     session_expires_at: session.sessionExpiresAt,
     custom_claims: "{}",
   } satisfies Record<Exclude<ContextKey, "email" | "custom_claims_truncated">, string>;
-  if (session.email) context.email = session.email;
+  if (session.email && session.email.length <= MAX_EMAIL_LENGTH) context.email = session.email;
   for (const _ in session.customClaims) {
     // Only pay for JSON.stringify when there is something to encode.
     const json = JSON.stringify(session.customClaims);
-    if (json.length <= MAX_CUSTOM_CLAIMS_JSON_LENGTH) context.custom_claims = json;
+    if (json.length <= MAX_CUSTOM_CLAIMS_JSON_LENGTH && contextBytes(context) - 2 + Buffer.byteLength(json) <= MAX_CONTEXT_BYTES) context.custom_claims = json;
     else context.custom_claims_truncated = true;
     break;
   }
   return context;
+}
+
+/** UTF-8 bytes of a context's keys and values, as API Gateway would carry them. */
+export function contextBytes(context: AuthorizerContext): number {
+  let bytes = 0;
+  for (const key in context) bytes += key.length + Buffer.byteLength(String(context[key]));
+  return bytes;
 }
 
 /** Thrown by {@link getMemberContext} when the event carries no authorizer context from this authorizer. */

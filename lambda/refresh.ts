@@ -18,6 +18,7 @@ import { SERVICE_NAMES, type DecisionPath } from "./lib/metric-names";
 import { DecisionMetrics } from "./lib/metrics";
 import { createSecretProvider } from "./lib/project-secret";
 import { clearedCookie, sessionCookie, type SessionCookieOptions } from "./lib/session-cookies";
+import { SessionJwtVerifier } from "./lib/session-jwt";
 import { screenSessionJwt, type ScreeningDeps } from "./lib/session-verdict";
 import { StytchClient } from "./lib/stytch-client";
 
@@ -82,8 +83,13 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
       }),
       // Expiry and age are Stytch's to judge here: only authenticity and tenancy are screened.
       screening: {
-        config: { ...config, maxTokenAgeSeconds: undefined },
-        jwksCache: new JwksCache({ jwksUrl: config.jwksUrl, timeoutMs: config.jwksTimeoutMs, onRefresh: metrics.jwksRefreshed }),
+        sessionJwts: new SessionJwtVerifier({ ...config, maxTokenAgeSeconds: undefined }),
+        jwksCache: new JwksCache({
+          jwksUrl: config.jwksUrl,
+          timeoutMs: config.jwksTimeoutMs,
+          clockSkewMs: config.clockToleranceSeconds * 1000,
+          onRefresh: metrics.jwksRefreshed,
+        }),
       },
       cookies: { httpOnly: config.cookieHttpOnly, domain: config.cookieDomain },
     };

@@ -8,6 +8,7 @@ import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
 import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 import { httpV1Event, httpV2Event, restRequestEvent, STAGE_RESOURCE, tokenEvent, ROUTE_ARN } from "./support/authorizer-events";
 import { forgeries } from "./support/forgeries";
+import { contextBytes, MAX_CONTEXT_BYTES } from "../lambda/member-context";
 
 let stytch: StytchEmulator;
 let logLines: string[];
@@ -74,6 +75,34 @@ describe("allowing a valid session JWT", () => {
     expect(stytch.calls.jwks).toBe(1);
   });
 
+  test("an authentic session with huge slug, email and custom claims is allowed with a context inside API Gateway's limits", async () => {
+    /**
+     * Finding 9f: a 5 KB slug plus 4 KB of email gave a 9.4 KB context, which can push the response
+     * past API Gateway's limits. The member's identity stays; the over-long email is left out, with a
+     * logged reason, instead of failing the request, and the custom claims still fit the budget.
+     */
+    const session = stytch.createSession({
+      organizationSlug: "s".repeat(5_000),
+      email: `${"e".repeat(4_000)}@example.com`,
+      customClaims: { plan: "p".repeat(1_500) },
+    });
+    const handler = createAuthorizer(envFor());
+    const response = await handler(bearer(session.sessionJwt));
+    const context = (response as { context: Record<string, string | number | boolean> }).context;
+    expect(context).toMatchObject({
+      member_id: session.memberId,
+      member_session_id: session.memberSessionId,
+      organization_id: session.organizationId,
+      organization_slug: "s".repeat(5_000),
+      auth_method: "jwt",
+      custom_claims: JSON.stringify({ plan: "p".repeat(1_500) }),
+    });
+    expect(context).not.toHaveProperty("email");
+    expect(context).not.toHaveProperty("custom_claims_truncated");
+    expect(contextBytes(context)).toBeLessThanOrEqual(MAX_CONTEXT_BYTES);
+    expect(logLines.some((line) => line.includes("context_too_large"))).toBe(true);
+  });
+
   test("a REST TOKEN event is allowed, with or without the Bearer prefix", async () => {
     const session = stytch.createSession();
     const handler = createAuthorizer(envFor());
@@ -115,35 +144,37 @@ describe("allowing a valid session JWT", () => {
     expect(stytch.calls.authenticate).toBe(0);
   });
 
-  test("a repeated JWT is answered from the verdict cache from its third request on", async () => {
+  test("a repeated JWT is answered from the verdict cache from its second request on", async () => {
     /**
-     * The cache admits a locally verified JWT on its second sighting: one-off tokens never occupy it,
-     * and a member's session JWT, which comes back with every request for five minutes, is verified
-     * twice and then remembered.
+     * A member's session JWT comes back with every request for five minutes, so the cache admits it on
+     * its first successful verification: each token costs one verification, not two.
      */
     const session = stytch.createSession();
     const paths: string[] = [];
     const handler = createAuthorizer(envFor(), { onDecision: (record) => paths.push(record.path) });
     for (let i = 0; i < 4; i += 1) await handler(bearer(session.sessionJwt));
-    expect(paths).toEqual(["local", "local", "cache", "cache"]);
+    expect(paths).toEqual(["local", "cache", "cache", "cache"]);
   });
 
   test("a remembered verdict is forgotten when its signing key leaves the key set", async () => {
     /**
      * Stytch retires a key (end of the rotation overlap, or an emergency). A token verified with that
      * key must not keep being allowed from memory; it is checked again and its kid is now unknown.
+     * The token was issued a minute ago, so the key set fetched since then settles it: 401.
      */
     const session = stytch.createSession();
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 60, nbf: now - 60, exp: now + 240 });
     const paths: string[] = [];
     const handler = createAuthorizer(envFor(), { onDecision: (record) => paths.push(`${record.outcome}:${record.path}`) });
-    for (let i = 0; i < 3; i += 1) expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    for (let i = 0; i < 3; i += 1) expect(await outcome(handler, bearer(jwt))).toBe("allow");
     const { previousKid, newKid } = stytch.rotateKeys();
     stytch.retireKey(previousKid);
     // A token signed with the new key makes the cache refetch the key set, which no longer has the old key.
     expect(await outcome(handler, bearer(stytch.createSession().sessionJwt))).toBe("allow");
     expect(stytch.currentKid).toBe(newKid);
-    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("401");
-    expect(paths).toEqual(["allow:local", "allow:local", "allow:cache", "allow:local", "deny:local"]);
+    expect(await outcome(handler, bearer(jwt))).toBe("401");
+    expect(paths).toEqual(["allow:local", "allow:cache", "allow:cache", "allow:local", "deny:local"]);
   });
 
   test("a remembered verdict never outlives the JWT's exp", async () => {
@@ -181,6 +212,22 @@ describe("denying bad or absent credentials without calling Stytch", () => {
       results[name] = await outcome(handler, bearer(token));
     }
     expect(Object.entries(results).filter(([, verdict]) => verdict !== "401")).toEqual([]);
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
+  test.each([
+    ["exp of 1e300", { exp: 1e300 }],
+    ["exp past 8.64e12", { exp: 8.64e12 + 1 }],
+    ["iat of 1e300", { iat: 1e300 }],
+  ])("an authentic JWT with %s is Unauthorized (malformed), not a fault", async (_, overrides) => {
+    /** Finding 9b: the RangeError of `new Date(1e300 * 1000).toISOString()` used to become a 503. */
+    const session = stytch.createSession();
+    const payload = stytch.sessionPayload(session.memberSessionId, overrides);
+    const { expires_at: _expiresAt, ...sessionClaim } = payload["https://stytch.com/session"] as Record<string, unknown>;
+    const token = stytch.signJwt({ alg: "RS256", typ: "JWT", kid: stytch.currentKid }, { ...payload, "https://stytch.com/session": sessionClaim });
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(token))).toBe("401");
+    expect(logLines.some((line) => line.includes('"reason":"malformed"') || line.includes('"reason": "malformed"'))).toBe(true);
     expect(stytch.calls.authenticate).toBe(0);
   });
 
@@ -239,6 +286,69 @@ describe("falling back to the Stytch API only where local verification cannot an
     expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
     expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
     expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("STYTCH_SESSION_TOKEN_CACHE_SECONDS never caches a JWT's remote verdict: in strict mode a revoked session's JWT is refused at once", async () => {
+    /**
+     * Finding 9c: the opaque-token cache also kept JWT verdicts, so with a 300 s cache in strict mode a
+     * revoked session's JWT stayed allowed for 300 s. Strict mode sends a JWT to Stytch precisely so
+     * that its answer is fresh.
+     */
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_SESSION_TOKEN_CACHE_SECONDS: "300", STYTCH_MAX_TOKEN_AGE_SECONDS: "0" }));
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    stytch.revokeSession(session.memberSessionId);
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(2);
+  });
+
+  test("a cached opaque-token verdict never outlives the session's expires_at, however long the cache setting", async () => {
+    /**
+     * Mutation-testing finding 9 §3: with STYTCH_SESSION_TOKEN_CACHE_SECONDS longer than the time the
+     * session has left, the cached verdict must still end with the session.
+     */
+    const session = stytch.createSession({ durationMinutes: 2 / 60 });
+    const handler = createAuthorizer(envFor({ STYTCH_SESSION_TOKEN_CACHE_SECONDS: "300" }));
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(session.expiresAt) - Date.now()) + 100));
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(2);
+  });
+
+  test("replaying a dead opaque token costs one Stytch call, not one per request", async () => {
+    /**
+     * Finding 9e: Stytch's 404 session_not_found is definitive, so it is remembered briefly; a stranger
+     * replaying one dead credential no longer spends our Stytch rate limit on every request.
+     */
+    const session = stytch.createSession();
+    stytch.revokeSession(session.memberSessionId);
+    const handler = createAuthorizer(envFor());
+    for (let i = 0; i < 5; i += 1) expect(await outcome(handler, bearer(session.sessionToken))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("replaying an expired JWT of a revoked session costs one Stytch call", async () => {
+    const session = stytch.createSession();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 900, nbf: now - 900, exp: now - 600 });
+    stytch.revokeSession(session.memberSessionId);
+    const handler = createAuthorizer(envFor());
+    for (let i = 0; i < 5; i += 1) expect(await outcome(handler, bearer(expired))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("faults are never remembered as rejections: after a 429 or a 500 the next request asks Stytch again", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    stytch.faults.authenticate = "429";
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("500");
+    stytch.faults.authenticate = "500";
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("500");
+    stytch.faults.authenticate = "none";
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(4);
   });
 
   test("identical credentials in flight at the same moment share one Stytch call", async () => {
@@ -451,20 +561,63 @@ describe("the key set in a warm container", () => {
     expect(stytch.calls.authenticate).toBe(0);
   });
 
-  test("a flood of random kids costs at most two JWKS fetches and no Stytch call", async () => {
+  test("a flood of invented kids never allows, never reaches Stytch, and costs at most one JWKS fetch per interval", async () => {
+    /**
+     * Tokens issued just now with invented kids could be signed with a key Stytch has just published,
+     * so they get a retryable fault (never a 401 that would log a member out) while the key set may
+     * not be refetched yet; tokens issued before our key set was fetched are plainly unknown: 401.
+     */
+    const session = stytch.createSession();
+    const payload = stytch.sessionPayload(session.memberSessionId);
+    const now = Math.floor(Date.now() / 1000);
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    const fresh: string[] = [];
+    const old: string[] = [];
+    for (let i = 0; i < 50; i += 1) {
+      const kid = `jwk-test-${i.toString().padStart(8, "0")}`;
+      fresh.push(await outcome(handler, bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, payload))));
+      old.push(await outcome(handler, bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, { ...payload, iat: now - 60, nbf: now - 60 }))));
+    }
+    expect(new Set(fresh)).toEqual(new Set(["500"]));
+    expect(new Set(old)).toEqual(new Set(["401"]));
+    // The warm-up fetch, plus one refetch for the first fresh invented kid (the test runs well inside 3 s).
+    expect(stytch.calls.jwks).toBe(2);
+    expect(stytch.calls.authenticate).toBe(0);
+    expect(logLines.some((line) => line.includes("kid_not_yet_known"))).toBe(true);
+    // The genuine key still works meanwhile.
+    expect(await outcome(handler, bearer(stytch.createSession().sessionJwt))).toBe("allow");
+  });
+
+  test("a key published right after an invented kid arrived is never answered 401, and is allowed once the key set may be refetched", async () => {
+    /**
+     * Finding 9d: someone sends an invented kid (the key set is refetched), then Stytch rotates and
+     * signs with the new key at once. Until the next refetch is allowed (3 s after the last) the new
+     * JWT gets a retryable fault, never a 401; then it is allowed, even though invented kids keep coming.
+     */
     const session = stytch.createSession();
     const payload = stytch.sessionPayload(session.memberSessionId);
     const handler = createAuthorizer(envFor());
-    const verdicts: string[] = [];
-    for (let i = 0; i < 100; i += 1) {
-      const token = stytch.signJwt({ alg: "RS256", typ: "JWT", kid: `jwk-test-${i.toString().padStart(8, "0")}` }, payload);
-      verdicts.push(await outcome(handler, bearer(token)));
-    }
-    expect(new Set(verdicts)).toEqual(new Set(["401"]));
-    expect(stytch.calls.jwks).toBeLessThanOrEqual(2);
-    expect(stytch.calls.authenticate).toBe(0);
-    // The genuine key still works during the penalty.
     expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    const invented = () => bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid: `jwk-test-invented-${Math.random()}` }, payload));
+    expect(await outcome(handler, invented())).toBe("500");
+    const { newKid } = stytch.rotateKeys();
+    const rotated = stytch.createSession().sessionJwt;
+    const published = Date.now();
+    const verdicts: string[] = [];
+    while (Date.now() - published < 5_000) {
+      await outcome(handler, invented());
+      const verdict = await outcome(handler, bearer(rotated));
+      verdicts.push(verdict);
+      if (verdict === "allow") break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(verdicts.at(-1)).toBe("allow");
+    expect(verdicts).not.toContain("401");
+    expect(Date.now() - published).toBeLessThan(5_000);
+    expect(stytch.currentKid).toBe(newKid);
+    expect(stytch.calls.authenticate).toBe(0);
+    expect(stytch.calls.jwks).toBeLessThanOrEqual(4);
   });
 });
 

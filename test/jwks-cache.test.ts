@@ -1,7 +1,8 @@
 // The key-set cache against the emulator's real JWKS endpoint, with a hand-driven clock.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { JwksUnavailableError, UnknownKeyError } from "../lambda/lib/errors";
+import { generateKeyPairSync } from "node:crypto";
+import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "../lambda/lib/errors";
 import { JwksCache, parseJwks, type JwksCacheOptions } from "../lambda/lib/jwks-cache";
 import { startStytchEmulator, type StytchEmulator } from "../local/stytch-emulator";
 
@@ -11,6 +12,9 @@ let clock: number;
 function cacheWith(options: Partial<JwksCacheOptions> = {}): JwksCache {
   return new JwksCache({ jwksUrl: `${stytch.url}/v1/b2b/sessions/jwks/${stytch.projectId}`, timeoutMs: 500, now: () => clock, ...options });
 }
+
+/** The `iat` (epoch ms) of a token issued just now by the hand-driven clock. */
+const issuedNow = () => clock;
 
 /** Lets a background refresh that was just started finish. */
 async function settle(): Promise<void> {
@@ -40,7 +44,7 @@ describe("fetching", () => {
     stytch.setLatency("jwks", 30);
     try {
       const cache = cacheWith();
-      const keys = await Promise.all(Array.from({ length: 50 }, () => cache.getKey(stytch.currentKid)));
+      const keys = await Promise.all(Array.from({ length: 50 }, () => cache.getKey(stytch.currentKid, issuedNow())));
       expect(new Set(keys).size).toBe(1);
       expect(stytch.calls.jwks).toBe(1);
     } finally {
@@ -51,74 +55,169 @@ describe("fetching", () => {
   test("prefetch at init makes the first request find the key without another fetch", async () => {
     const cache = cacheWith();
     cache.prefetch();
-    await cache.getKey(stytch.currentKid);
+    await cache.getKey(stytch.currentKid, issuedNow());
     expect(cache.cachedKey(stytch.currentKid)).toBeDefined();
     expect(stytch.calls.jwks).toBe(1);
   });
 
-  test("a key set with no usable RS256 key is refused", () => {
-    expect(() => parseJwks({ keys: [{ kty: "EC", kid: "a", crv: "P-256", x: "x", y: "y" }] })).toThrow(/no usable/);
-    expect(() => parseJwks({ keys: [{ ...stytch.jwks().keys[0], alg: "RS512" }] })).toThrow(/no usable/);
-    expect(() => parseJwks({ keys: [{ ...stytch.jwks().keys[0], use: "enc" }] })).toThrow(/no usable/);
-    expect(() => parseJwks({ nope: true })).toThrow(/no keys array/);
-    expect(parseJwks(stytch.jwks()).has(stytch.currentKid)).toBe(true);
+  test("a key set with no usable RS256 key is refused", async () => {
+    await expect(parseJwks({ keys: [{ kty: "EC", kid: "a", crv: "P-256", x: "x", y: "y" }] })).rejects.toThrow(/no usable/);
+    await expect(parseJwks({ keys: [{ ...stytch.jwks().keys[0], alg: "RS512" }] })).rejects.toThrow(/no usable/);
+    await expect(parseJwks({ keys: [{ ...stytch.jwks().keys[0], use: "enc" }] })).rejects.toThrow(/no usable/);
+    await expect(parseJwks({ nope: true })).rejects.toThrow(/no keys array/);
+    expect((await parseJwks(stytch.jwks())).has(stytch.currentKid)).toBe(true);
+  });
+
+  test("an RSA key shorter than 2048 bits is skipped, never trusted", async () => {
+    /**
+     * Mutation-testing finding 9 §3: nothing offered a 1024-bit key. A 1024-bit RSA key can be
+     * factored by a determined attacker; a key set that carries one must not make it a project key.
+     */
+    const weak = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "jwk" });
+    const weakJwk = { kty: "RSA", use: "sig", alg: "RS256", kid: "jwk-test-weak-1024", n: weak.n, e: weak.e };
+    const keys = await parseJwks({ keys: [weakJwk, ...stytch.jwks().keys] });
+    expect(keys.has("jwk-test-weak-1024")).toBe(false);
+    expect(keys.has(stytch.currentKid)).toBe(true);
+    await expect(parseJwks({ keys: [weakJwk] })).rejects.toThrow(/no usable/);
+  });
+
+  test("keys are imported once as WebCrypto RS256 verification keys", async () => {
+    const key = (await parseJwks(stytch.jwks())).get(stytch.currentKid)!;
+    expect(key).toBeInstanceOf(CryptoKey);
+    expect(key.algorithm).toMatchObject({ name: "RSASSA-PKCS1-v1_5", hash: { name: "SHA-256" }, modulusLength: 2048 });
+    expect(key.usages).toEqual(["verify"]);
+    expect(key.type).toBe("public");
   });
 
   test("an oversized JWKS response is refused rather than buffered", async () => {
     stytch.faults.jwks = "oversized";
     const cache = cacheWith();
-    await expect(cache.getKey(stytch.currentKid)).rejects.toBeInstanceOf(JwksUnavailableError);
+    await expect(cache.getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(JwksUnavailableError);
     expect(cache.stats.failures).toBe(1);
   });
 
   test("a non-JSON or failing JWKS endpoint means no keys, reported as unavailable", async () => {
     for (const fault of ["garbage", "500", "reset"] as const) {
       stytch.faults.jwks = fault;
-      await expect(cacheWith().getKey(stytch.currentKid), fault).rejects.toBeInstanceOf(JwksUnavailableError);
+      await expect(cacheWith().getKey(stytch.currentKid, issuedNow()), fault).rejects.toBeInstanceOf(JwksUnavailableError);
     }
   });
 
   test("a hanging JWKS endpoint is abandoned after the timeout", async () => {
     stytch.faults.jwks = "hang";
     const started = Date.now();
-    await expect(cacheWith({ timeoutMs: 200 }).getKey(stytch.currentKid)).rejects.toBeInstanceOf(JwksUnavailableError);
+    await expect(cacheWith({ timeoutMs: 200 }).getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(JwksUnavailableError);
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 });
 
 describe("unknown kids", () => {
-  test("an unknown kid causes one refetch, then the penalty box refuses without fetching", async () => {
-    const cache = cacheWith({ unknownKidCooldownMs: 30_000 });
-    await cache.getKey(stytch.currentKid);
-    await expect(cache.getKey("jwk-test-made-up-1")).rejects.toBeInstanceOf(UnknownKeyError);
+  test("a kid missing from a key set fetched after the token was issued is unknown at once, without a fetch", async () => {
+    const cache = cacheWith();
+    await cache.getKey(stytch.currentKid, issuedNow());
+    clock += 60_000;
+    // Issued before our key set was fetched (beyond the 5 s skew): its key would be in the set.
+    for (let i = 0; i < 20; i += 1) await expect(cache.getKey(`jwk-test-made-up-${i}`, clock - 90_000)).rejects.toBeInstanceOf(UnknownKeyError);
+    expect(stytch.calls.jwks).toBe(1);
+  });
+
+  test("a token claiming to come from the future cannot name a key we are missing", async () => {
+    const cache = cacheWith();
+    await cache.getKey(stytch.currentKid, issuedNow());
+    await expect(cache.getKey("jwk-test-made-up", clock + 60_000)).rejects.toBeInstanceOf(UnknownKeyError);
+    expect(stytch.calls.jwks).toBe(1);
+  });
+
+  test("an unknown kid on a token newer than the key set refetches, then waits out the interval with a retryable fault", async () => {
+    const cache = cacheWith({ unknownKidRefetchIntervalMs: 3_000 });
+    await cache.getKey(stytch.currentKid, issuedNow());
+    clock += 60_000;
+    await expect(cache.getKey("jwk-test-made-up-1", issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
     expect(stytch.calls.jwks).toBe(2);
-    await expect(cache.getKey("jwk-test-made-up-2")).rejects.toBeInstanceOf(UnknownKeyError);
+    clock += 2_999;
+    await expect(cache.getKey("jwk-test-made-up-2", issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
     expect(stytch.calls.jwks).toBe(2);
-    clock += 30_000;
-    await expect(cache.getKey("jwk-test-made-up-3")).rejects.toBeInstanceOf(UnknownKeyError);
+    clock += 1;
+    await expect(cache.getKey("jwk-test-made-up-3", issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
     expect(stytch.calls.jwks).toBe(3);
+  });
+
+  test("once a key set fetched after the token's issuance lacks the kid, it is unknown", async () => {
+    const cache = cacheWith({ unknownKidRefetchIntervalMs: 3_000 });
+    await cache.getKey(stytch.currentKid, issuedNow());
+    const issuedAt = clock;
+    clock += 6_000; // past the 5 s skew: a fetch now would hold a key used at issuedAt
+    await expect(cache.getKey("jwk-test-made-up", issuedAt)).rejects.toBeInstanceOf(UnknownKeyError);
+    expect(stytch.calls.jwks).toBe(2);
+    await expect(cache.getKey("jwk-test-made-up", issuedAt)).rejects.toBeInstanceOf(UnknownKeyError);
+    expect(stytch.calls.jwks).toBe(2);
+  });
+
+  test("a key set requested before a token was issued never settles that token's kid, however late its answer arrived", async () => {
+    /**
+     * What counts is when the key set was asked for, not when the answer arrived: a slow response may
+     * predate a key published while it was on its way.
+     */
+    const cache = cacheWith({ unknownKidRefetchIntervalMs: 60_000 });
+    stytch.setLatency("jwks", 50);
+    try {
+      const requestedAt = clock;
+      const first = cache.getKey(stytch.currentKid, requestedAt);
+      clock += 10_000; // the answer takes "10 s" on the hand-driven clock
+      const newKid = cache.getKey("jwk-test-published-meanwhile", requestedAt + 1_000);
+      await first;
+      await expect(newKid).rejects.toBeInstanceOf(KeyNotYetKnownError);
+      expect(stytch.calls.jwks).toBe(1);
+    } finally {
+      stytch.setLatency("jwks", 0);
+    }
   });
 
   test("the fetch of a cold cache counts as the unknown kid's refetch", async () => {
     const cache = cacheWith();
-    await expect(cache.getKey("jwk-test-made-up")).rejects.toBeInstanceOf(UnknownKeyError);
-    await expect(cache.getKey("jwk-test-made-up-again")).rejects.toBeInstanceOf(UnknownKeyError);
+    await expect(cache.getKey("jwk-test-made-up", issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
+    await expect(cache.getKey("jwk-test-made-up-again", issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
     expect(stytch.calls.jwks).toBe(1);
   });
 
   test("a rotated key is found by the refetch", async () => {
     const cache = cacheWith();
-    await cache.getKey(stytch.currentKid);
+    await cache.getKey(stytch.currentKid, issuedNow());
     const { newKid } = stytch.rotateKeys();
-    await expect(cache.getKey(newKid)).resolves.toBeDefined();
+    await expect(cache.getKey(newKid, issuedNow())).resolves.toBeDefined();
     expect(stytch.calls.jwks).toBe(2);
+  });
+
+  test("a key published right after an invented kid is never unknown, and is found within the interval however many invented kids follow", async () => {
+    /**
+     * Finding 9d: an invented kid arrives (one refetch), then Stytch rotates and signs with the new key
+     * at once. The new key's tokens get a retryable fault until the next refetch is allowed, never an
+     * UnknownKeyError (a 401 would log members out), and invented kids sent meanwhile cannot push that
+     * refetch further away.
+     */
+    const cache = cacheWith({ unknownKidRefetchIntervalMs: 3_000 });
+    await cache.getKey(stytch.currentKid, issuedNow());
+    clock += 600_000 - 1; // a warm container, keys just short of their background refresh
+    await expect(cache.getKey("jwk-test-invented-0", issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
+    expect(stytch.calls.jwks).toBe(2);
+    const { newKid } = stytch.rotateKeys();
+    const published = clock;
+    for (let step = 1; step <= 29; step += 1) {
+      clock = published + step * 100;
+      await expect(cache.getKey(`jwk-test-invented-${step}`, issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
+      await expect(cache.getKey(newKid, published)).rejects.toBeInstanceOf(KeyNotYetKnownError);
+    }
+    clock = published + 3_000;
+    await expect(cache.getKey(`jwk-test-invented-30`, issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
+    await expect(cache.getKey(newKid, published)).resolves.toBeDefined();
+    expect(stytch.calls.jwks).toBe(3);
   });
 });
 
 describe("age, background refresh and stale-if-error", () => {
   test("keys past refreshAfter are still served while one background refresh runs", async () => {
     const cache = cacheWith({ refreshAfterMs: 60_000 });
-    await cache.getKey(stytch.currentKid);
+    await cache.getKey(stytch.currentKid, issuedNow());
     clock += 61_000;
     expect(cache.cachedKey(stytch.currentKid)).toBeDefined();
     expect(cache.cachedKey(stytch.currentKid)).toBeDefined();
@@ -132,41 +231,41 @@ describe("age, background refresh and stale-if-error", () => {
      * verify (an outage must not log everyone out); past that bound they are no longer trusted.
      */
     const cache = cacheWith({ refreshAfterMs: 60_000, maxStaleMs: 3_600_000, failureBackoffMs: 1_000 });
-    await cache.getKey(stytch.currentKid);
+    await cache.getKey(stytch.currentKid, issuedNow());
     stytch.faults.jwks = "500";
     clock += 120_000;
     expect(cache.cachedKey(stytch.currentKid)).toBeDefined();
     await settle();
     expect(cache.stats.failures).toBe(1);
     clock += 1_800_000;
-    await expect(cache.getKey(stytch.currentKid)).resolves.toBeDefined();
+    await expect(cache.getKey(stytch.currentKid, issuedNow())).resolves.toBeDefined();
     clock += 1_800_000;
     expect(cache.cachedKey(stytch.currentKid)).toBeUndefined();
-    await expect(cache.getKey(stytch.currentKid)).rejects.toBeInstanceOf(JwksUnavailableError);
+    await expect(cache.getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(JwksUnavailableError);
   });
 
   test("failed fetches back off instead of hammering the endpoint", async () => {
     stytch.faults.jwks = "500";
     const cache = cacheWith({ failureBackoffMs: 1_000, maxFailureBackoffMs: 4_000 });
-    await expect(cache.getKey(stytch.currentKid)).rejects.toBeInstanceOf(JwksUnavailableError);
-    await expect(cache.getKey(stytch.currentKid)).rejects.toBeInstanceOf(JwksUnavailableError);
+    await expect(cache.getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(JwksUnavailableError);
+    await expect(cache.getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(JwksUnavailableError);
     expect(stytch.calls.jwks).toBe(1);
     clock += 1_000;
-    await expect(cache.getKey(stytch.currentKid)).rejects.toBeInstanceOf(JwksUnavailableError);
+    await expect(cache.getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(JwksUnavailableError);
     expect(stytch.calls.jwks).toBe(2);
     clock += 1_000; // second failure: the backoff doubled to 2 s
-    await expect(cache.getKey(stytch.currentKid)).rejects.toBeInstanceOf(JwksUnavailableError);
+    await expect(cache.getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(JwksUnavailableError);
     expect(stytch.calls.jwks).toBe(2);
     stytch.faults.jwks = "none";
     clock += 1_000;
-    await expect(cache.getKey(stytch.currentKid)).resolves.toBeDefined();
+    await expect(cache.getKey(stytch.currentKid, issuedNow())).resolves.toBeDefined();
     expect(stytch.calls.jwks).toBe(3);
   });
 
   test("a refresh that drops a kid tells the owner, so verdicts resting on it are forgotten", async () => {
     let removals = 0;
     const cache = cacheWith({ refreshAfterMs: 60_000, onKeysRemoved: () => (removals += 1) });
-    await cache.getKey(stytch.currentKid);
+    await cache.getKey(stytch.currentKid, issuedNow());
     const { previousKid } = stytch.rotateKeys();
     stytch.retireKey(previousKid);
     clock += 61_000;

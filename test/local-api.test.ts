@@ -383,7 +383,8 @@ describe("the local API", () => {
       await fetch(`${api.url}/dev/logout`, { method: "POST", headers: { cookie: jar } });
       await getMe({ authorization: `Bearer ${json.session_token}` }); // revoked → denial logged
       api.stytch!.faults.authenticate = "500";
-      await getMe({ cookie: `stytch_session=${json.session_token}` }); // fault logged
+      // Another opaque token: the revoked one is now remembered as dead for 30 s and would not reach Stytch.
+      await getMe({ cookie: `stytch_session=${json.session_token.slice(0, -1)}${json.session_token.endsWith("A") ? "B" : "A"}` }); // fault logged
 
       const lines = logLines.slice(before);
       expect(lines).toHaveLength(11);

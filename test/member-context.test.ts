@@ -7,7 +7,10 @@ import {
   CONTEXT_KEYS,
   getMemberContext,
   hasRole,
+  contextBytes,
+  MAX_CONTEXT_BYTES,
   MAX_CUSTOM_CLAIMS_JSON_LENGTH,
+  MAX_EMAIL_LENGTH,
   MissingMemberContextError,
   toAuthorizerContext,
   type AuthorizerContext,
@@ -143,6 +146,36 @@ describe("unit tests member-context", () => {
       expect(context.custom_claims).toBe("{}");
       expect(context.custom_claims_truncated).toBe(true);
       expect(context.member_id).toBe(MEMBER.memberId);
+    });
+
+    test("custom claims that would push the whole context past its budget are left out; the member's identity stays", () => {
+      /**
+       * Finding 9f: each field may be within its own limit while the whole context is not. Custom
+       * claims are what gives way; the ids, slug, roles and session expiry always stay.
+       */
+      const member = { ...MEMBER, organizationSlug: "s".repeat(6_500), customClaims: { blob: "x".repeat(1_900) } };
+      expect(JSON.stringify(member.customClaims).length).toBeLessThanOrEqual(MAX_CUSTOM_CLAIMS_JSON_LENGTH);
+      const context = toAuthorizerContext(member);
+      expect(context.custom_claims).toBe("{}");
+      expect(context.custom_claims_truncated).toBe(true);
+      expect(context.organization_slug).toBe(member.organizationSlug);
+      expect(context.member_id).toBe(MEMBER.memberId);
+      expect(contextBytes(context)).toBeLessThanOrEqual(MAX_CONTEXT_BYTES);
+      // The same claims fit next to a short slug.
+      expect(toAuthorizerContext({ ...member, organizationSlug: "acme" }).custom_claims).toBe(JSON.stringify(member.customClaims));
+    });
+
+    test("the budget counts UTF-8 bytes, not characters", () => {
+      const member = { ...MEMBER, organizationSlug: "é".repeat(3_200), customClaims: { blob: "x".repeat(1_900) } };
+      expect(member.organizationSlug.length + 1_900).toBeLessThan(MAX_CONTEXT_BYTES);
+      expect(toAuthorizerContext(member).custom_claims_truncated).toBe(true);
+    });
+
+    test("an email longer than any deliverable address is left out of the context", () => {
+      const long = `${"e".repeat(MAX_EMAIL_LENGTH - "@acme.example".length + 1)}@acme.example`;
+      expect(toAuthorizerContext({ ...MEMBER, email: long })).not.toHaveProperty("email");
+      const longest = `${"e".repeat(MAX_EMAIL_LENGTH - "@acme.example".length)}@acme.example`;
+      expect(toAuthorizerContext({ ...MEMBER, email: longest }).email).toBe(longest);
     });
 
     test("the context keys are the documented ones and cannot be changed", () => {

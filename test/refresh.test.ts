@@ -165,6 +165,47 @@ describe("401: a dead or bad credential clears both cookies", () => {
   });
 });
 
+describe("401: screening a warm handler, and time claims", () => {
+  test("a tampered-payload JWT sent to a warm refresh handler is 401 and never reaches Stytch", async () => {
+    /**
+     * Mutation-testing finding 9 §3: the screening must verify the signature also once the key set is
+     * cached (the cold path fetches the key first; the warm path must not skip the check).
+     */
+    const session = stytch.createSession();
+    const handler = createRefreshHandler(envFor());
+    const warm = await call(handler, restEvent({ headers: { Authorization: `Bearer ${session.sessionJwt}` } }));
+    expect(warm.statusCode).toBe(200);
+    expect(stytch.calls.authenticate).toBe(1);
+    expect(stytch.calls.jwks).toBe(1);
+    const forged = forgeries(stytch, session.memberSessionId);
+    for (const name of ["tampered payload", "tampered roles", "signature from another key with the project kid", "payload character above U+00FF with the same low byte"]) {
+      const result = await call(handler, restEvent({ headers: { Authorization: `Bearer ${forged[name]!}` } }));
+      expect(result.statusCode, name).toBe(401);
+    }
+    expect(stytch.calls.authenticate).toBe(1);
+    expect(stytch.calls.jwks).toBe(1);
+  });
+
+  test.each([
+    ["exp of 1e300", { exp: 1e300 }],
+    ["exp past 8.64e12", { exp: 8.64e12 + 1 }],
+    ["a negative nbf", { nbf: -5 }],
+  ])("an authentic JWT with %s is 401 (malformed), not 503, and never reaches Stytch", async (_, overrides) => {
+    /**
+     * Finding 9b: an exp beyond any Date made `toISOString()` throw a RangeError, which the refresh
+     * endpoint answered 503. A time claim that is not a date is a malformed token.
+     */
+    const session = stytch.createSession();
+    const payload = stytch.sessionPayload(session.memberSessionId, overrides);
+    const { expires_at: _expiresAt, ...sessionClaim } = payload["https://stytch.com/session"] as Record<string, unknown>;
+    const token = stytch.signJwt({ alg: "RS256", typ: "JWT", kid: stytch.currentKid }, { ...payload, "https://stytch.com/session": sessionClaim });
+    const result = await call(createRefreshHandler(envFor()), restEvent({ headers: { Authorization: `Bearer ${token}` } }));
+    expect(result.statusCode).toBe(401);
+    expect(bodyOf(result).reason).toBe("malformed");
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+});
+
 describe("503: Stytch unavailable is not a logout", () => {
   test("Stytch 500 is 503 with Retry-After, and the cookies are left alone", async () => {
     const session = stytch.createSession();

@@ -1,8 +1,9 @@
-// Unit tests for lambda/lib/session-jwt.ts: parsing a compact JWS, the RS256 signature, the standard
-// claims (jose's semantics), and the mapping of an authentic payload to a MemberSession. Tokens are
+// Unit tests for lambda/lib/session-jwt.ts: the strict compact form, the header, verification with jose
+// (signature, standard claims), and the mapping of an authentic payload to a MemberSession. Tokens are
 // signed here with node:crypto, so every byte of every edge case is under the test's control.
 
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { importJWK } from "jose";
 import { describe, expect, test } from "vitest";
 import {
   BadSignatureError,
@@ -14,7 +15,18 @@ import {
   WrongIssuerError,
   type AuthorizerError,
 } from "../lambda/lib/errors";
-import { checkClaims, parseSessionJwt, toMemberSession, verifySignature, type ClaimRules } from "../lambda/lib/session-jwt";
+import type { VerificationKey } from "../lambda/lib/jwks-cache";
+import {
+  assertCompactJws,
+  MAX_TIME_CLAIM_SECONDS,
+  parseSessionJwt,
+  screenUnverifiedClaims,
+  SessionJwtVerifier,
+  toMemberSession,
+  type ClaimRules,
+  type ClaimsVerdict,
+} from "../lambda/lib/session-jwt";
+import { nonCanonicalTail, sameLowByte } from "./support/forgeries";
 import { thrownBy } from "./support/thrown";
 
 const PROJECT_ID = "project-test-1befd812-e9e6-49fe-bdc1-c8df2bfa702a";
@@ -24,7 +36,6 @@ const TOLERANCE = 5;
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const other = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const ecKeys = generateKeyPairSync("ec", { namedCurve: "P-256" });
 
 const RULES: ClaimRules = {
   projectId: PROJECT_ID,
@@ -86,6 +97,31 @@ function signSegments(headerSegment: string, payloadSegment: string): string {
 
 const GOOD_JWT = signJwt(HEADER, memberPayload());
 
+const importKey = (key: KeyObject) => importJWK({ ...key.export({ format: "jwk" }), alg: "RS256" }, "RS256") as Promise<VerificationKey>;
+const projectKey = await importKey(publicKey);
+const otherKey = await importKey(other.publicKey);
+
+/** Verifies with jose at the fixed clock and reduces the result to the claims verdict. */
+async function verdictOf(token: string, rules: ClaimRules = RULES, key: VerificationKey = projectKey): Promise<ClaimsVerdict> {
+  const jwt = await new SessionJwtVerifier(rules).verify(token, key, NOW);
+  return jwt.status === "valid" ? { status: "valid", notAfterMs: jwt.notAfterMs } : { status: jwt.status };
+}
+
+/** The claims verdict of a token signed with the project key over `payload`. */
+const claimsOf = (payload: Record<string, unknown>, rules: ClaimRules = RULES) => verdictOf(signJwt(HEADER, payload), rules);
+
+/** Awaits `promise`, asserts it rejected with exactly `errorClass` and `reason`, and returns the error. */
+async function expectRejection<E extends AuthorizerError>(promise: Promise<unknown>, errorClass: abstract new (...args: never[]) => E, reason: string): Promise<E> {
+  const caught = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(caught).toBeInstanceOf(errorClass);
+  expect((caught as E).constructor).toBe(errorClass);
+  expect((caught as E).reason).toBe(reason);
+  return caught as E;
+}
+
 /** Runs `fn`, asserts the exact error class and reason code, and returns the error. */
 function expectError<E extends AuthorizerError>(fn: () => unknown, errorClass: abstract new (...args: never[]) => E, reason: string): E {
   const caught = thrownBy(fn);
@@ -97,9 +133,7 @@ function expectError<E extends AuthorizerError>(fn: () => unknown, errorClass: a
 
 const expectMalformed = (fn: () => unknown) => expectError(fn, MalformedCredentialError, "malformed");
 const expectUnsupportedAlgorithm = (fn: () => unknown) => expectError(fn, UnsupportedAlgorithmError, "unsupported_algorithm");
-const expectBadSignature = (fn: () => unknown) => expectError(fn, BadSignatureError, "bad_signature");
 const expectNotMember = (fn: () => unknown) => expectError(fn, NotMemberSessionError, "not_member_session");
-const expectNotYetValid = (fn: () => unknown) => expectError(fn, NotYetValidError, "not_yet_valid");
 
 describe("unit tests session-jwt", () => {
   describe("parseSessionJwt", () => {
@@ -108,9 +142,8 @@ describe("unit tests session-jwt", () => {
       const parsed = parseSessionJwt(GOOD_JWT);
       expect(parsed.header).toEqual({ alg: "RS256", kid: KID });
       expect(parsed.payload).toEqual(memberPayload());
-      expect(parsed.signingInput.equals(Buffer.from(`${headerSegment}.${payloadSegment}`))).toBe(true);
-      expect(parsed.signature.equals(Buffer.from(signatureSegment, "base64url"))).toBe(true);
-      expect(parsed.signature).toHaveLength(256);
+      expect(parsed.raw).toBe(`${headerSegment}.${payloadSegment}.${signatureSegment}`);
+      expect(Buffer.from(signatureSegment!, "base64url")).toHaveLength(256);
     });
 
     test("the same header parsed twice gives the same kid", () => {
@@ -142,7 +175,7 @@ describe("unit tests session-jwt", () => {
 
     test("a header that is not JSON is malformed", () => {
       const error = expectMalformed(() => parseSessionJwt(signSegments(b64url("{alg:RS256}"), b64url(JSON.stringify(memberPayload())))));
-      expect(error.message).toBe("header is not JSON");
+      expect(error.message).toBe("header is not a JSON object");
     });
 
     test("a payload that is not JSON is malformed", () => {
@@ -186,7 +219,7 @@ describe("unit tests session-jwt", () => {
       expect(payloadSegment.length % 4).toBe(1);
       expect(Buffer.from(payloadSegment, "base64url").toString()).toBe(json);
       const error = expectMalformed(() => parseSessionJwt(signSegments(b64url(JSON.stringify(HEADER)), payloadSegment)));
-      expect(error.message).toBe("payload is not base64url");
+      expect(error.message).toBe("a segment is not canonical base64url");
     });
 
     test("a signature segment whose length is 4k+1 is malformed", () => {
@@ -249,57 +282,94 @@ describe("unit tests session-jwt", () => {
     });
   });
 
-  describe("verifySignature", () => {
-    test("a token signed with the project key verifies", () => {
-      expect(() => verifySignature(parseSessionJwt(GOOD_JWT), publicKey)).not.toThrow();
+  describe("the strict compact form (one spelling per token)", () => {
+    test("a token as Stytch mints it is in strict compact form", () => {
+      expect(() => assertCompactJws(GOOD_JWT)).not.toThrow();
     });
 
-    test("a tampered payload does not verify", () => {
+    test.each([
+      ["a payload character above U+00FF whose low byte is a base64url letter", () => {
+        const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
+        return `${h}.${sameLowByte(p)}.${s}`;
+      }],
+      ["a header character above U+00FF whose low byte is a base64url letter", () => {
+        const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
+        return `${sameLowByte(h)}.${p}.${s}`;
+      }],
+      ["= padding on the signature", () => `${GOOD_JWT}==`],
+      ["a space inside the signature", () => `${GOOD_JWT.slice(0, -40)} ${GOOD_JWT.slice(-40)}`],
+      ["a tab inside the payload", () => GOOD_JWT.replace(".", ".\t")],
+      ["non-zero unused bits in the signature's last character", () => {
+        const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
+        return `${h}.${p}.${nonCanonicalTail(s)}`;
+      }],
+      ["standard base64 characters", () => GOOD_JWT.replace(/-/g, "+").replace(/_/g, "/")],
+    ])("%s is malformed, although it decodes to the genuine token's bytes", (_, build) => {
       /**
-       * Swap in a payload naming another member, keeping the original header and signature.
+       * Finding 9a: each of these decodes (with latin1, Buffer's lenient base64url, or jose's
+       * forgiving decoder) to the same bytes as the genuine token, so without the strict form every
+       * JWT would have countless spellings, each one a separate entry in any cache keyed on the token.
        */
-      const [h, , s] = GOOD_JWT.split(".");
-      const forged = `${h}.${b64url(JSON.stringify(memberPayload({ sub: "member-test-attacker" })))}.${s}`;
-      expectBadSignature(() => verifySignature(parseSessionJwt(forged), publicKey));
+      const token = build();
+      expect(token).not.toBe(GOOD_JWT);
+      expectMalformed(() => assertCompactJws(token));
+      expectMalformed(() => parseSessionJwt(token));
     });
 
-    test("a tampered header does not verify", () => {
-      const [, p, s] = GOOD_JWT.split(".");
-      const forged = `${b64url(JSON.stringify({ ...HEADER, kid: "jwk-test-other" }))}.${p}.${s}`;
-      expectBadSignature(() => verifySignature(parseSessionJwt(forged), publicKey));
-    });
-
-    test("a token signed with another key does not verify", () => {
-      expectBadSignature(() => verifySignature(parseSessionJwt(signJwt(HEADER, memberPayload(), other.privateKey)), publicKey));
-      expectBadSignature(() => verifySignature(parseSessionJwt(GOOD_JWT), other.publicKey));
-    });
-
-    test("a truncated signature does not verify", () => {
-      const [h, p, s] = GOOD_JWT.split(".");
-      expectBadSignature(() => verifySignature(parseSessionJwt(`${h}.${p}.${s.slice(0, 338)}`), publicKey));
-      expectBadSignature(() => verifySignature(parseSessionJwt(`${h}.${p}.AA`), publicKey));
-    });
-
-    test("a signature made with SHA-384 under an RS256 header does not verify", () => {
-      expectBadSignature(() => verifySignature(parseSessionJwt(signJwt(HEADER, memberPayload(), privateKey, "sha384")), publicKey));
-    });
-
-    test("a key of another type is a bad signature, not a crash", () => {
-      expectBadSignature(() => verifySignature(parseSessionJwt(GOOD_JWT), ecKeys.publicKey));
+    test("a non-canonical spelling is not verified by jose either, even with the right key", async () => {
+      const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
+      const token = `${h}.${sameLowByte(p)}.${s}`;
+      expect(Buffer.from(`${h}.${sameLowByte(p)}`, "latin1").equals(Buffer.from(`${h}.${p}`))).toBe(true);
+      await expect(verdictOf(token)).rejects.toBeInstanceOf(MalformedCredentialError);
     });
   });
 
-  describe("checkClaims", () => {
-    test("valid claims give a verdict that may be reused until exp plus the tolerance", () => {
-      const payload = memberPayload();
-      expect(checkClaims(payload, RULES, NOW)).toEqual({ status: "valid", notAfterMs: (NOW + 290 + TOLERANCE) * 1000 });
+  describe("SessionJwtVerifier: signature (jose)", () => {
+    test("a token signed with the project key verifies", async () => {
+      expect((await verdictOf(GOOD_JWT)).status).toBe("valid");
     });
 
-    test.each(["iss", "aud", "exp", "nbf", "iat"])("a payload without %s is malformed", (claim) => {
+    test("a tampered payload does not verify", async () => {
+      const [h, , s] = GOOD_JWT.split(".");
+      const forged = `${h}.${b64url(JSON.stringify(memberPayload({ sub: "member-test-attacker" })))}.${s}`;
+      await expectRejection(verdictOf(forged), BadSignatureError, "bad_signature");
+    });
+
+    test("a tampered header does not verify", async () => {
+      const [, p, s] = GOOD_JWT.split(".");
+      const forged = `${b64url(JSON.stringify({ ...HEADER, kid: "jwk-test-other" }))}.${p}.${s}`;
+      await expectRejection(verdictOf(forged), BadSignatureError, "bad_signature");
+    });
+
+    test("a token signed with another key does not verify", async () => {
+      await expectRejection(verdictOf(signJwt(HEADER, memberPayload(), other.privateKey)), BadSignatureError, "bad_signature");
+      await expectRejection(verdictOf(GOOD_JWT, RULES, otherKey), BadSignatureError, "bad_signature");
+    });
+
+    test("a truncated signature does not verify", async () => {
+      const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
+      await expectRejection(verdictOf(`${h}.${p}.${s.slice(0, 336)}`), BadSignatureError, "bad_signature");
+      await expectRejection(verdictOf(`${h}.${p}.AA`), BadSignatureError, "bad_signature");
+    });
+
+    test("a signature made with SHA-384 under an RS256 header does not verify", async () => {
+      await expectRejection(verdictOf(signJwt(HEADER, memberPayload(), privateKey, "sha384")), BadSignatureError, "bad_signature");
+    });
+
+    test("a header alg other than RS256 is refused by jose even if the parser were bypassed", async () => {
+      await expectRejection(verdictOf(signJwt({ ...HEADER, alg: "RS384" }, memberPayload(), privateKey, "sha384")), UnsupportedAlgorithmError, "unsupported_algorithm");
+    });
+  });
+
+  describe("SessionJwtVerifier: standard claims (jose) and freshness", () => {
+    test("valid claims give a verdict that may be reused until exp plus the tolerance", async () => {
+      expect(await claimsOf(memberPayload())).toEqual({ status: "valid", notAfterMs: (NOW + 290 + TOLERANCE) * 1000 });
+    });
+
+    test.each(["iss", "aud", "exp", "nbf", "iat"])("a payload without %s is malformed", async (claim) => {
       const payload = memberPayload();
       delete payload[claim];
-      const error = expectMalformed(() => checkClaims(payload, RULES, NOW));
-      expect(error.message).toBe("a required claim (iss, aud, exp, nbf, iat) is missing");
+      await expectRejection(claimsOf(payload), MalformedCredentialError, "malformed");
     });
 
     test.each([
@@ -310,22 +380,22 @@ describe("unit tests session-jwt", () => {
       ["an empty issuer", ""],
       ["a non-string issuer", 42],
       ["an issuer list", [`stytch.com/${PROJECT_ID}`]],
-    ])("%s is a wrong issuer", (_, iss) => {
-      expectError(() => checkClaims(memberPayload({ iss }), RULES, NOW), WrongIssuerError, "wrong_issuer");
+    ])("%s is a wrong issuer", async (_, iss) => {
+      await expectRejection(claimsOf(memberPayload({ iss })), WrongIssuerError, "wrong_issuer");
     });
 
-    test("the custom-domain issuer is accepted when it is in the issuer list", () => {
+    test("the custom-domain issuer is accepted when it is in the issuer list", async () => {
       /**
        * When a project is reached through a CNAME (custom domain), Stytch mints JWTs whose iss is
        * that base URL instead of stytch.com/{projectId}.
        */
-      expect(checkClaims(memberPayload({ iss: "https://login.example.com" }), RULES, NOW).status).toBe("valid");
+      expect((await claimsOf(memberPayload({ iss: "https://login.example.com" }))).status).toBe("valid");
     });
 
-    test("aud may be the project ID as a string or in an array", () => {
-      expect(checkClaims(memberPayload({ aud: PROJECT_ID }), RULES, NOW).status).toBe("valid");
-      expect(checkClaims(memberPayload({ aud: [PROJECT_ID] }), RULES, NOW).status).toBe("valid");
-      expect(checkClaims(memberPayload({ aud: ["project-test-other", PROJECT_ID] }), RULES, NOW).status).toBe("valid");
+    test("aud may be the project ID as a string or in an array", async () => {
+      expect((await claimsOf(memberPayload({ aud: PROJECT_ID }))).status).toBe("valid");
+      expect((await claimsOf(memberPayload({ aud: [PROJECT_ID] }))).status).toBe("valid");
+      expect((await claimsOf(memberPayload({ aud: ["project-test-other", PROJECT_ID] }))).status).toBe("valid");
     });
 
     test.each([
@@ -334,88 +404,85 @@ describe("unit tests session-jwt", () => {
       ["an empty array", []],
       ["a prefix of the project ID", PROJECT_ID.slice(0, -1)],
       ["an object", { [PROJECT_ID]: true }],
-    ])("aud that is %s is a wrong audience", (_, aud) => {
-      expectError(() => checkClaims(memberPayload({ aud }), RULES, NOW), WrongAudienceError, "wrong_audience");
+    ])("aud that is %s is a wrong audience", async (_, aud) => {
+      await expectRejection(claimsOf(memberPayload({ aud })), WrongAudienceError, "wrong_audience");
     });
 
-    test("nbf in the future beyond the tolerance is not yet valid, within the tolerance it is fine", () => {
-      expectNotYetValid(() => checkClaims(memberPayload({ nbf: NOW + TOLERANCE + 1 }), RULES, NOW));
-      expect(checkClaims(memberPayload({ nbf: NOW + TOLERANCE }), RULES, NOW).status).toBe("valid");
+    test("nbf in the future beyond the tolerance is not yet valid, within the tolerance it is fine", async () => {
+      await expectRejection(claimsOf(memberPayload({ nbf: NOW + TOLERANCE + 1 })), NotYetValidError, "not_yet_valid");
+      expect((await claimsOf(memberPayload({ nbf: NOW + TOLERANCE }))).status).toBe("valid");
     });
 
-    test("exp in the past is reported as expired, not thrown", () => {
+    test("exp in the past is reported as expired, not thrown", async () => {
       /**
        * An authentic but expired JWT may still belong to a live session (Stytch JWTs live 5 minutes,
-       * sessions much longer), so the caller asks Stytch instead of denying outright.
+       * sessions much longer), so the caller asks Stytch instead of denying outright. jose checks the
+       * signature first, so only an authentic token is ever reported expired.
        */
-      expect(checkClaims(memberPayload({ iat: NOW - 400, nbf: NOW - 400, exp: NOW - 100 }), RULES, NOW)).toEqual({ status: "expired" });
+      expect(await claimsOf(memberPayload({ iat: NOW - 400, nbf: NOW - 400, exp: NOW - 100 }))).toEqual({ status: "expired" });
     });
 
-    test("exp exactly at now minus the tolerance is expired, one second later is valid", () => {
-      expect(checkClaims(memberPayload({ iat: NOW - 300, nbf: NOW - 300, exp: NOW - TOLERANCE }), RULES, NOW)).toEqual({ status: "expired" });
-      expect(checkClaims(memberPayload({ iat: NOW - 300, nbf: NOW - 300, exp: NOW - TOLERANCE + 1 }), RULES, NOW)).toEqual({
-        status: "valid",
-        notAfterMs: (NOW + 1) * 1000,
-      });
+    test("an expired token with a bad signature is a bad signature, never expired", async () => {
+      const expired = signJwt(HEADER, memberPayload({ iat: NOW - 400, nbf: NOW - 400, exp: NOW - 100 }), other.privateKey);
+      await expectRejection(verdictOf(expired), BadSignatureError, "bad_signature");
     });
 
-    test("with no tolerance, a token expiring this very second is expired", () => {
+    test("an expired token that is not a member session is refused, not sent to Stytch", async () => {
+      const m2m = { ...memberPayload({ iat: NOW - 400, nbf: NOW - 400, exp: NOW - 100 }), "https://stytch.com/session": undefined };
+      await expectRejection(claimsOf(m2m), NotMemberSessionError, "not_member_session");
+    });
+
+    test("exp exactly at now minus the tolerance is expired, one second later is valid", async () => {
+      expect(await claimsOf(memberPayload({ iat: NOW - 300, nbf: NOW - 300, exp: NOW - TOLERANCE }))).toEqual({ status: "expired" });
+      expect(await claimsOf(memberPayload({ iat: NOW - 300, nbf: NOW - 300, exp: NOW - TOLERANCE + 1 }))).toEqual({ status: "valid", notAfterMs: (NOW + 1) * 1000 });
+    });
+
+    test("with no tolerance, a token expiring this very second is expired", async () => {
       const rules: ClaimRules = { ...RULES, clockToleranceSeconds: 0 };
-      expect(checkClaims(memberPayload({ exp: NOW }), rules, NOW)).toEqual({ status: "expired" });
-      expect(checkClaims(memberPayload({ exp: NOW + 1 }), rules, NOW)).toEqual({ status: "valid", notAfterMs: (NOW + 1) * 1000 });
+      expect(await claimsOf(memberPayload({ exp: NOW }), rules)).toEqual({ status: "expired" });
+      expect(await claimsOf(memberPayload({ exp: NOW + 1 }), rules)).toEqual({ status: "valid", notAfterMs: (NOW + 1) * 1000 });
     });
 
-    test("a max token age of 0 makes every token too old (strict mode)", () => {
+    test("a max token age of 0 makes every token too old (strict mode)", async () => {
       const strict: ClaimRules = { ...RULES, maxTokenAgeSeconds: 0 };
       for (const iat of [NOW, NOW - 1, NOW - 299]) {
-        expect(checkClaims(memberPayload({ iat, nbf: iat, exp: iat + 300 }), strict, NOW)).toEqual({ status: "too_old" });
+        expect(await claimsOf(memberPayload({ iat, nbf: iat, exp: iat + 300 }), strict)).toEqual({ status: "too_old" });
       }
     });
 
-    test("with a max age of 60 s, a token issued 100 s ago is too old", () => {
+    test("with a max age of 60 s, a token issued 100 s ago is too old", async () => {
       const rules: ClaimRules = { ...RULES, maxTokenAgeSeconds: 60 };
-      expect(checkClaims(memberPayload({ iat: NOW - 100, nbf: NOW - 100, exp: NOW + 200 }), rules, NOW)).toEqual({ status: "too_old" });
+      expect(await claimsOf(memberPayload({ iat: NOW - 100, nbf: NOW - 100, exp: NOW + 200 }), rules)).toEqual({ status: "too_old" });
     });
 
-    test("with a max age of 60 s, a token issued 30 s ago is valid until its age runs out", () => {
+    test("with a max age of 60 s, a token issued 30 s ago is valid until its age runs out", async () => {
       /**
        * The verdict may be reused only until the earlier of exp + tolerance and
        * iat + max age + tolerance: here (NOW - 30 + 60 + 5) s, long before exp.
        */
       const rules: ClaimRules = { ...RULES, maxTokenAgeSeconds: 60 };
       const iat = NOW - 30;
-      const exp = iat + 300;
-      expect(checkClaims(memberPayload({ iat, nbf: iat, exp }), rules, NOW)).toEqual({
-        status: "valid",
-        notAfterMs: Math.min(exp + TOLERANCE, iat + 60 + TOLERANCE) * 1000,
-      });
-      expect(Math.min(exp + TOLERANCE, iat + 60 + TOLERANCE)).toBe(NOW + 35);
+      expect(await claimsOf(memberPayload({ iat, nbf: iat, exp: iat + 300 }), rules)).toEqual({ status: "valid", notAfterMs: (NOW + 35) * 1000 });
     });
 
-    test("when exp comes before the max age runs out, exp bounds the verdict", () => {
+    test("when exp comes before the max age runs out, exp bounds the verdict", async () => {
       const rules: ClaimRules = { ...RULES, maxTokenAgeSeconds: 3_600 };
       const iat = NOW - 30;
-      expect(checkClaims(memberPayload({ iat, nbf: iat, exp: iat + 300 }), rules, NOW)).toEqual({
-        status: "valid",
-        notAfterMs: (iat + 300 + TOLERANCE) * 1000,
-      });
+      expect(await claimsOf(memberPayload({ iat, nbf: iat, exp: iat + 300 }), rules)).toEqual({ status: "valid", notAfterMs: (iat + 300 + TOLERANCE) * 1000 });
     });
 
-    test("the max age boundary follows jose: age minus tolerance equal to the max is still valid", () => {
+    test("the max age boundary follows jose: age minus tolerance equal to the max is still valid", async () => {
       const rules: ClaimRules = { ...RULES, maxTokenAgeSeconds: 60 };
       const atLimit = NOW - 60 - TOLERANCE;
-      expect(checkClaims(memberPayload({ iat: atLimit, nbf: atLimit, exp: atLimit + 300 }), rules, NOW)).toEqual({
-        status: "valid",
-        notAfterMs: NOW * 1000,
-      });
+      expect(await claimsOf(memberPayload({ iat: atLimit, nbf: atLimit, exp: atLimit + 300 }), rules)).toEqual({ status: "valid", notAfterMs: NOW * 1000 });
       const pastLimit = atLimit - 1;
-      expect(checkClaims(memberPayload({ iat: pastLimit, nbf: pastLimit, exp: pastLimit + 300 }), rules, NOW)).toEqual({ status: "too_old" });
+      expect(await claimsOf(memberPayload({ iat: pastLimit, nbf: pastLimit, exp: pastLimit + 300 }), rules)).toEqual({ status: "too_old" });
     });
 
-    test("iat in the future beyond the tolerance is not yet valid when a max age is set", () => {
+    test("iat in the future beyond the tolerance is not yet valid when a max age is set", async () => {
       const rules: ClaimRules = { ...RULES, maxTokenAgeSeconds: 60 };
-      expectNotYetValid(() => checkClaims(memberPayload({ iat: NOW + TOLERANCE + 1, nbf: NOW, exp: NOW + 300 }), rules, NOW));
-      expect(checkClaims(memberPayload({ iat: NOW + TOLERANCE, nbf: NOW, exp: NOW + 300 }), rules, NOW).status).toBe("valid");
+      await expectRejection(claimsOf(memberPayload({ iat: NOW + TOLERANCE + 1, nbf: NOW, exp: NOW + 300 }), rules), NotYetValidError, "not_yet_valid");
+      expect((await claimsOf(memberPayload({ iat: NOW + TOLERANCE, nbf: NOW, exp: NOW + 300 }), rules)).status).toBe("valid");
     });
 
     test.each([
@@ -425,9 +492,59 @@ describe("unit tests session-jwt", () => {
       ["iat as null", { iat: null }],
       ["exp as a boolean", { exp: true }],
       ["nbf as an array", { nbf: [NOW - 10] }],
-    ])("%s is malformed", (_, overrides) => {
-      const error = expectMalformed(() => checkClaims(memberPayload(overrides), RULES, NOW));
-      expect(error.message).toBe("a time claim is not a number");
+    ])("%s is malformed", async (_, overrides) => {
+      await expectRejection(claimsOf(memberPayload(overrides)), MalformedCredentialError, "malformed");
+    });
+
+    test.each([
+      ["exp of 1e300", { exp: 1e300 }],
+      ["exp past 8.64e12 s (beyond any Date)", { exp: 8.64e12 + 1 }],
+      ["exp just past year 9999", { exp: MAX_TIME_CLAIM_SECONDS + 1 }],
+      ["a negative nbf", { nbf: -1 }],
+      ["nbf of -1e300", { nbf: -1e300 }],
+      ["iat of 1e300", { iat: 1e300 }],
+    ])("an out-of-range time claim (%s) is malformed, not a fault", async (_, overrides) => {
+      /**
+       * Finding 9b: `new Date(1e300 * 1000).toISOString()` throws a RangeError, which became a 503.
+       * A time claim that is no date at all is a malformed token: 401.
+       */
+      const payload = memberPayload(overrides);
+      const session = { ...(payload["https://stytch.com/session"] as Record<string, unknown>) };
+      delete session.expires_at; // so the mapping falls back to exp, as in the reported case
+      await expectRejection(claimsOf({ ...payload, "https://stytch.com/session": session }), MalformedCredentialError, "malformed");
+    });
+
+    test("an exp written as 1e400 (Infinity once parsed) is malformed", async () => {
+      const json = JSON.stringify(memberPayload()).replace(/"exp":\d+/, '"exp":1e400');
+      expect(JSON.parse(json).exp).toBe(Infinity);
+      await expectRejection(verdictOf(signSegments(b64url(JSON.stringify(HEADER)), b64url(json))), MalformedCredentialError, "malformed");
+    });
+
+    test("an authentic expired token with an out-of-range iat is malformed, not sent to Stytch", async () => {
+      const payload = memberPayload({ iat: 1e300, nbf: NOW - 400, exp: NOW - 100 });
+      await expectRejection(claimsOf(payload), MalformedCredentialError, "malformed");
+    });
+
+    test("the largest accepted time claim is the last second of year 9999", async () => {
+      expect(new Date(MAX_TIME_CLAIM_SECONDS * 1000).toISOString()).toBe("9999-12-31T23:59:59.000Z");
+      expect((await claimsOf(memberPayload({ exp: MAX_TIME_CLAIM_SECONDS }))).status).toBe("valid");
+    });
+  });
+
+  describe("screenUnverifiedClaims (no key set at all)", () => {
+    test("a token shaped like one of this project's member sessions passes", () => {
+      expect(() => screenUnverifiedClaims(memberPayload(), RULES, NOW)).not.toThrow();
+      expect(() => screenUnverifiedClaims(memberPayload({ iat: NOW - 900, nbf: NOW - 900, exp: NOW - 600 }), RULES, NOW)).not.toThrow();
+    });
+
+    test.each([
+      ["another project's issuer", { iss: "stytch.com/project-test-other" }, WrongIssuerError],
+      ["another project's audience", { aud: ["project-test-other"] }, WrongAudienceError],
+      ["a future nbf", { nbf: NOW + 3_600 }, NotYetValidError],
+      ["no member claims", { "https://stytch.com/session": undefined }, NotMemberSessionError],
+      ["an out-of-range exp", { exp: 1e300 }, MalformedCredentialError],
+    ])("%s is refused", (_, overrides, errorClass) => {
+      expect(thrownBy(() => screenUnverifiedClaims(memberPayload(overrides), RULES, NOW))).toBeInstanceOf(errorClass);
     });
   });
 
@@ -528,7 +645,7 @@ describe("unit tests session-jwt", () => {
       expect(({} as { isAdmin?: unknown }).isAdmin).toBeUndefined();
     });
 
-    test("an M2M token signed with the same keys is not a member session", () => {
+    test("an M2M token signed with the same keys is not a member session", async () => {
       /**
        * Stytch M2M access tokens are signed with the project's keys too, and pass the signature,
        * issuer and audience checks. Without the session and organization claims they must never
@@ -543,7 +660,7 @@ describe("unit tests session-jwt", () => {
         sub: "m2m-client-test-d731954d-dab3-4a2b-bdee-07f3ad1be885",
         scope: "read:users write:users",
       };
-      expect(checkClaims(m2m, RULES, NOW).status).toBe("valid");
+      await expectRejection(claimsOf(m2m), NotMemberSessionError, "not_member_session");
       const error = expectNotMember(() => toMemberSession(m2m));
       expect(error.message).toBe("no Stytch session and organization claims");
     });
@@ -575,15 +692,13 @@ describe("unit tests session-jwt", () => {
   });
 
   describe("the whole local verification", () => {
-    test("a real-looking token goes through parse, signature, claims and mapping", () => {
+    test("a real-looking token goes through the strict form, the header, jose and the mapping", async () => {
       const jwt = signJwt(HEADER, memberPayload({ iss: "https://login.example.com" }));
-      const parsed = parseSessionJwt(jwt);
-      verifySignature(parsed, publicKey);
-      expect(checkClaims(parsed.payload, { ...RULES, maxTokenAgeSeconds: 300 }, NOW)).toEqual({
-        status: "valid",
-        notAfterMs: (NOW + 290 + TOLERANCE) * 1000,
-      });
-      expect(toMemberSession(parsed.payload).memberId).toBe("member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f");
+      assertCompactJws(jwt);
+      expect(parseSessionJwt(jwt).header.kid).toBe(KID);
+      const verified = await new SessionJwtVerifier({ ...RULES, maxTokenAgeSeconds: 300 }).verify(jwt, projectKey, NOW);
+      expect(verified).toMatchObject({ status: "valid", notAfterMs: (NOW + 290 + TOLERANCE) * 1000 });
+      expect(verified.memberSession.memberId).toBe("member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f");
     });
   });
 });

@@ -557,5 +557,5 @@ test("bundles the authorizer with the local esbuild into an index.js within the 
   expect(existsSync(indexJs)).toBe(true);
   const size = statSync(indexJs).size;
   expect(size).toBeGreaterThan(0);
-  expect(size).toBeLessThan(96 * 1024);
+  expect(size).toBeLessThanOrEqual(96 * 1024);
 });

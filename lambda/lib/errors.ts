@@ -31,6 +31,7 @@ export type ReasonCode =
   | "upstream_timeout"
   | "upstream_credentials_rejected"
   | "jwks_unavailable"
+  | "kid_not_yet_known"
   | "secret_unavailable"
   | "bad_config"
   | "bad_event"
@@ -126,6 +127,14 @@ export class UpstreamCredentialsRejectedError extends UpstreamFaultError {
 /** No usable key set could be obtained (and none is cached). */
 export class JwksUnavailableError extends UpstreamFaultError {
   readonly reason = "jwks_unavailable";
+}
+
+/**
+ * The JWT's kid is not in our key set, but the key set may predate the token (a key Stytch has just
+ * published), and it was refetched moments ago: retryable, never a 401 (that would log the member out).
+ */
+export class KeyNotYetKnownError extends UpstreamFaultError {
+  readonly reason = "kid_not_yet_known";
 }
 
 /** The project secret could not be read from Secrets Manager. */

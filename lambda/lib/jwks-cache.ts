@@ -1,11 +1,17 @@
 // The project's key set (JWKS), cached in the warm container. It owns every rule about fetching keys:
-// single-flight, a bounded age with background refresh, the unknown-kid penalty box, failure backoff,
-// stale-if-error, a timeout and a size cap. It knows nothing about claims.
+// single-flight, a bounded age with background refresh, the rate-limited refetch for unknown kids,
+// failure backoff, stale-if-error, a timeout and a size cap. Keys are imported once per kid as
+// WebCrypto keys for jose. It knows nothing about claims.
 
-import { createPublicKey, type KeyObject } from "node:crypto";
-import { JwksUnavailableError, UnknownKeyError } from "./errors";
-import { readTextCapped } from "./http";
+import { importJWK } from "jose";
+import type { webcrypto } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "./errors";
 import { logger } from "./log";
+
+/** A project key, imported once per kid as a WebCrypto key (jose's fastest input). */
+export type VerificationKey = webcrypto.CryptoKey;
 
 /** Tuning of the key-set cache. All durations in milliseconds. */
 export interface JwksCacheOptions {
@@ -18,8 +24,17 @@ export interface JwksCacheOptions {
   readonly refreshAfterMs?: number;
   /** Stale-if-error: keys are used at most this long after the last successful fetch. Default 24 hours. */
   readonly maxStaleMs?: number;
-  /** After an unknown `kid` caused a refetch, further unknown kids wait this long (the penalty box). Default 30 s. */
-  readonly unknownKidCooldownMs?: number;
+  /**
+   * An unknown `kid` that may belong to a newly published key refetches the key set at most this often.
+   * Default 3 s: a new key is found within 3 s of its first use (plus one fetch), however many invented
+   * kids arrive meanwhile.
+   */
+  readonly unknownKidRefetchIntervalMs?: number;
+  /**
+   * How far the issuer's clock may be ahead of ours. A key set fetched more than this after a token's
+   * `iat` would hold the token's key if it existed. Default 5 s.
+   */
+  readonly clockSkewMs?: number;
   /** First backoff after a failed fetch; doubles per consecutive failure up to `maxFailureBackoffMs`. Default 1 s. */
   readonly failureBackoffMs?: number;
   /** Default 30 s. */
@@ -46,15 +61,21 @@ export interface JwksCacheStats {
  * - keys older than `refreshAfterMs` keep verifying while one background refresh replaces them;
  * - if refreshes fail, known keys keep verifying until `maxStaleMs` (stale-if-error), then the cache
  *   reports {@link JwksUnavailableError} so the caller can fall back to the Stytch API;
- * - an unknown `kid` triggers one immediate refetch (the key may have just rotated); further unknown
- *   kids inside the penalty box are rejected without a fetch.
+ * - an unknown `kid` is a new key only if the key set we hold is older than the token (Stytch signs
+ *   with a new key from the moment it publishes it): then the set is refetched, at most once per
+ *   `unknownKidRefetchIntervalMs`, and until that is allowed the answer is a retryable
+ *   {@link KeyNotYetKnownError}; once a key set fetched after the token's issuance lacks the kid, it is
+ *   {@link UnknownKeyError}.
  */
 export class JwksCache {
   readonly stats: JwksCacheStats = { fetches: 0, failures: 0 };
-  private keys = new Map<string, KeyObject>();
+  private keys = new Map<string, VerificationKey>();
   private fetchedAt = Number.NEGATIVE_INFINITY;
+  /** When the request for the installed key set was sent: Stytch's answer is at least this recent. */
+  private requestedAt = Number.NEGATIVE_INFINITY;
   private inflight: Promise<boolean> | undefined;
-  private lastUnknownKidFetchAt = Number.NEGATIVE_INFINITY;
+  private lastFetchStartedAt = Number.NEGATIVE_INFINITY;
+  private lastKidRefetchAt = Number.NEGATIVE_INFINITY;
   private consecutiveFailures = 0;
   private lastFailureAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
@@ -71,7 +92,7 @@ export class JwksCache {
    * The hot path: the key for `kid` if it is cached and usable now, without awaiting anything.
    * Starts a background refresh when the keys are due for one.
    */
-  cachedKey(kid: string): KeyObject | undefined {
+  cachedKey(kid: string): VerificationKey | undefined {
     const key = this.keys.get(kid);
     if (key === undefined) return undefined;
     const age = this.now() - this.fetchedAt;
@@ -83,48 +104,54 @@ export class JwksCache {
 
   /**
    * Resolves the key for `kid`, fetching the key set when it must.
-   * @throws UnknownKeyError when the (fresh) key set has no such kid, or the penalty box is closed
+   * @param issuedAtMs the token's `iat` in epoch ms. It is unverified (the key to verify it is what we
+   *   are looking for), so it only ever chooses between {@link UnknownKeyError} and
+   *   {@link KeyNotYetKnownError}, and whether a refetch is worth it; it never yields a key.
+   * @throws UnknownKeyError when a key set fetched after the token's issuance has no such kid
+   * @throws KeyNotYetKnownError when the kid may be new but the key set may not be refetched yet
    * @throws JwksUnavailableError when no usable key set can be obtained at all
    */
-  async getKey(kid: string): Promise<KeyObject> {
+  async getKey(kid: string, issuedAtMs: number): Promise<VerificationKey> {
     const cached = this.cachedKey(kid);
     if (cached) return cached;
 
-    if (!this.hasUsableKeys()) {
-      // Nothing to verify with: one blocking fetch, shared by every concurrent caller.
-      const ok = await this.refresh();
+    if (this.inflight || !this.hasUsableKeys()) {
+      // A fetch is on its way, or nothing to verify with yet (one blocking fetch, shared by everyone).
+      const ok = await (this.inflight ?? this.refresh());
       const key = this.cachedKey(kid);
       if (key) return key;
-      if (!ok || !this.hasUsableKeys()) throw new JwksUnavailableError("no usable JWKS could be obtained");
-      // The key set we just fetched lacks this kid: that fetch is the kid's one refetch.
-      this.lastUnknownKidFetchAt = this.now();
-      throw new UnknownKeyError("kid is not in the project's key set");
+      if (!this.hasUsableKeys()) throw new JwksUnavailableError(ok ? "the key set holds no usable key" : "no usable JWKS could be obtained");
+      // The fetch we just waited for was this kid's refetch.
+      this.lastKidRefetchAt = this.lastFetchStartedAt;
     }
+    if (this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError("kid is not in the project's key set");
 
-    if (this.inflight) {
-      // A fetch is already on its way; it is free to wait for it.
-      await this.inflight;
-      const key = this.cachedKey(kid);
-      if (key) return key;
-      throw new UnknownKeyError("kid is not in the project's key set");
+    // The kid may be new: Stytch publishes a key and signs with it at once. Refetch, but at most once
+    // per interval however many unknown kids arrive, so invented kids cost at most that many fetches.
+    if (this.now() - this.lastKidRefetchAt < (this.options.unknownKidRefetchIntervalMs ?? 3_000)) {
+      throw new KeyNotYetKnownError("kid is unknown and the key set was refetched moments ago; retry shortly");
     }
-
-    // Unknown kid while we hold good keys: maybe Stytch just rotated, maybe someone is making kids up.
-    // Someone might be messing with us: allow one refetch, then keep the penalty box closed for a while
-    // so a flood of random kids costs at most one JWKS request per cooldown.
-    if (this.now() - this.lastUnknownKidFetchAt < (this.options.unknownKidCooldownMs ?? 30_000)) {
-      throw new UnknownKeyError("kid is not in the project's key set (refetch rate-limited)");
-    }
-    this.lastUnknownKidFetchAt = this.now();
+    this.lastKidRefetchAt = this.now();
     await this.refresh();
     const key = this.cachedKey(kid);
     if (key) return key;
-    throw new UnknownKeyError("kid is not in the project's key set");
+    if (this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError("kid is not in the project's key set");
+    throw new KeyNotYetKnownError("kid is unknown, and the key set may predate it; retry shortly");
   }
 
   /** Starts fetching the key set if nothing is cached yet (call at init, outside the handler). */
   prefetch(): void {
     if (this.keys.size === 0) void this.refresh();
+  }
+
+  /**
+   * True when the key set we hold was fetched after any key a token issued at `issuedAtMs` could have
+   * been signed with was published, or when the token claims to come from the future (no genuine
+   * token does, so its kid cannot be a key that we are missing).
+   */
+  private holdsEveryKeyUsedBy(issuedAtMs: number): boolean {
+    const skew = this.options.clockSkewMs ?? 5_000;
+    return this.requestedAt > issuedAtMs + skew || issuedAtMs > this.now() + skew;
   }
 
   /** True while the cached keys may be used (fetched successfully, not older than the stale limit). */
@@ -140,9 +167,10 @@ export class JwksCache {
   private refresh(): Promise<boolean> {
     if (this.inflight) return this.inflight;
     if (this.inBackoff()) return Promise.resolve(false);
+    const requestedAt = (this.lastFetchStartedAt = this.now());
     this.inflight = this.fetchKeySet()
       .then((keys) => {
-        this.install(keys);
+        this.install(keys, requestedAt);
         this.options.onRefresh?.(true);
         return true;
       })
@@ -172,40 +200,72 @@ export class JwksCache {
     return this.now() - this.lastFailureAt < backoff;
   }
 
-  private install(keys: Map<string, KeyObject>): void {
+  private install(keys: Map<string, VerificationKey>, requestedAt: number): void {
     let removed = false;
     for (const kid of this.keys.keys()) if (!keys.has(kid)) removed = true;
     this.keys = keys;
     this.fetchedAt = this.now();
+    this.requestedAt = requestedAt;
     this.consecutiveFailures = 0;
     if (removed) this.options.onKeysRemoved?.();
   }
 
-  private async fetchKeySet(): Promise<Map<string, KeyObject>> {
+  private async fetchKeySet(): Promise<Map<string, VerificationKey>> {
     this.stats.fetches += 1;
-    const response = await fetch(this.options.jwksUrl, {
-      headers: { accept: "application/json" },
-      redirect: "error",
-      signal: AbortSignal.timeout(this.options.timeoutMs),
-    });
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new Error(`JWKS endpoint answered HTTP ${response.status}`);
-    }
-    const text = await readTextCapped(response, this.options.maxResponseBytes ?? 65_536);
+    const text = await getTextCapped(this.options.jwksUrl, this.options.timeoutMs, this.options.maxResponseBytes ?? 65_536);
     return parseJwks(JSON.parse(text));
   }
 }
 
 /**
- * Imports the usable keys of a JWKS document: RSA, for signatures, RS256 (or no `alg`), with a `kid`,
- * and a modulus of at least 2048 bits. Anything else is skipped, never trusted.
+ * GETs a small JSON document with node:http(s), within `timeoutMs` and `maxBytes`; redirects are not
+ * followed. Not the global `fetch`: its first use loads undici, which measured as the largest part of
+ * the authorizer's cold start, and the key set is fetched during init.
+ * @throws Error on a network error, a timeout, a status other than 200, or a body over the cap
+ */
+function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith("https:") ? httpsRequest : httpRequest;
+    const request = send(url, { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        reject(new Error(`JWKS endpoint answered HTTP ${response.statusCode}`));
+        return;
+      }
+      if (Number(response.headers["content-length"]) > maxBytes) {
+        response.destroy();
+        reject(new Error(`JWKS response exceeds ${maxBytes} bytes`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let total = 0;
+      response.on("data", (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > maxBytes) {
+          response.destroy();
+          reject(new Error(`JWKS response exceeds ${maxBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on("end", () => resolve(Buffer.concat(chunks, total).toString("utf8")));
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+/**
+ * Imports the usable keys of a JWKS document as WebCrypto keys for RS256 verification: RSA, for
+ * signatures, RS256 (or no `alg`), with a `kid`, and a modulus of at least 2048 bits. Anything else is
+ * skipped, never trusted.
  * @throws Error when the document is not a JWKS or holds no usable key
  */
-export function parseJwks(document: unknown): Map<string, KeyObject> {
+export async function parseJwks(document: unknown): Promise<Map<string, VerificationKey>> {
   const list = (document as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(list)) throw new Error("JWKS has no keys array");
-  const keys = new Map<string, KeyObject>();
+  const keys = new Map<string, VerificationKey>();
   for (const jwk of list.slice(0, 100) as Array<Record<string, unknown>>) {
     if (typeof jwk !== "object" || jwk === null) continue;
     const { kty, kid, alg, use, n, e } = jwk;
@@ -216,8 +276,9 @@ export function parseJwks(document: unknown): Map<string, KeyObject> {
     if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes("verify"))) continue;
     if (typeof n !== "string" || typeof e !== "string") continue;
     try {
-      const key = createPublicKey({ key: { kty: "RSA", n, e }, format: "jwk" });
-      if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) continue;
+      // Only the public members are passed on: a "d" or an "ext" in the document changes nothing.
+      const key = await importJWK({ kty: "RSA", n, e }, "RS256");
+      if (!(key instanceof CryptoKey) || ((key.algorithm as webcrypto.RsaHashedKeyAlgorithm).modulusLength ?? 0) < 2048) continue;
       keys.set(kid, key);
     } catch {
       continue;

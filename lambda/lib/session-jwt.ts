@@ -1,11 +1,11 @@
-// Stytch B2B session JWTs: parsing, the RS256 signature, the standard claims, and the mapping of an
-// authentic payload to a MemberSession. Pure functions over node:crypto; no HTTP, no caching of keys.
+// Stytch B2B session JWTs: the strict compact form in front of jose, jose's verification (signature and
+// standard claims), and what only a Stytch member session has: the member claims, sane time claims,
+// strict mode. No HTTP, no caching of keys (see jwks-cache.ts).
 //
-// The signature is verified with node:crypto directly (keys are imported once by the key-set cache),
-// because this is the authorizer's hot path. test/session-jwt.differential.test.ts proves the verdicts
-// equal jose.jwtVerify's with the same options.
+// test/session-jwt.differential.test.ts compares these verdicts with the official Stytch SDK's
+// authenticateJwtLocal (which is jose too) over generated and mutated tokens.
 
-import { verify as rsaVerify, type KeyObject } from "node:crypto";
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
 import { isUtf8 } from "node:buffer";
 import type { MemberSession } from "../member-context";
 import {
@@ -17,6 +17,7 @@ import {
   WrongAudienceError,
   WrongIssuerError,
 } from "./errors";
+import type { VerificationKey } from "./jwks-cache";
 
 /** The protected header fields we act on. */
 export interface SessionJwtHeader {
@@ -24,13 +25,11 @@ export interface SessionJwtHeader {
   readonly kid: string;
 }
 
-/** A structurally valid, not yet verified, session JWT. */
+/** A session JWT in strict compact form, with its header checked and its payload decoded but NOT verified. */
 export interface ParsedSessionJwt {
   readonly header: SessionJwtHeader;
+  /** Unverified: fit only for screening and for choosing between answers that never Allow. */
   readonly payload: Record<string, unknown>;
-  /** `base64url(header) + "." + base64url(payload)`, the bytes the signature covers. */
-  readonly signingInput: Buffer;
-  readonly signature: Buffer;
   /** The token as received. */
   readonly raw: string;
 }
@@ -54,17 +53,28 @@ export type ClaimsVerdict =
   | { readonly status: "expired" }
   | { readonly status: "too_old" };
 
+/** An authentic member-session JWT: its verified payload, the member it names, and how fresh it is. */
+export type AuthenticSessionJwt = ClaimsVerdict & {
+  readonly payload: Record<string, unknown>;
+  readonly memberSession: MemberSession;
+};
+
 const SESSION_CLAIM = "https://stytch.com/session";
 const ORGANIZATION_CLAIM = "https://stytch.com/organization";
 // Registered claims, never custom claims (the same set Stytch's Node SDK strips).
 const REGISTERED_CLAIMS = new Set(["aud", "exp", "iat", "iss", "jti", "nbf", "sub", SESSION_CLAIM, ORGANIZATION_CLAIM]);
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
-// Buffer's base64url decoder silently skips characters outside the alphabet (and accepts "+" and "/").
-// The signature segment is therefore checked strictly. The other two segments need no scan on the hot
-// path: the signature covers their exact characters, so any alteration fails verification. The one path
-// that cannot verify a signature (no key set at all) checks the whole token with assertCompactJws().
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
+// One spelling per token: exactly three segments of the base64url alphabet, ASCII only, no padding,
+// no whitespace. jose alone accepts "=" padding and whitespace inside the signature segment, and
+// Buffer's decoder skips any character it does not know; a token that could be spelled many ways
+// would defeat every cache keyed on the token string (verdicts, rejections).
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/**
+ * The largest time claim accepted: 9999-12-31T23:59:59Z. Beyond it (or non-finite, or negative) a time
+ * claim is malformed: it cannot be written as a date, and no Stytch token carries one.
+ */
+export const MAX_TIME_CLAIM_SECONDS = 253_402_300_799;
 
 // Headers repeat across tokens (same alg, kid, typ), so a validated header segment is parsed once.
 // The last one is checked first: comparing two short strings is cheaper than hashing one.
@@ -73,93 +83,122 @@ const HEADER_CACHE_LIMIT = 32;
 let lastHeader: { readonly segment: string; readonly header: SessionJwtHeader } | undefined;
 
 /**
- * Splits and decodes a compact JWS, and checks the header: `alg` must be RS256, `typ` JWT, a `kid`
- * must name the key, and no `crit` extensions are understood.
- * @throws MalformedCredentialError or UnsupportedAlgorithmError
- */
-export function parseSessionJwt(token: string): ParsedSessionJwt {
-  const firstDot = token.indexOf(".");
-  const secondDot = token.indexOf(".", firstDot + 1);
-  if (firstDot <= 0 || secondDot <= firstDot + 1 || secondDot === token.length - 1 || token.indexOf(".", secondDot + 1) !== -1) {
-    throw new MalformedCredentialError("not a compact JWS");
-  }
-  const headerSegment = token.slice(0, firstDot);
-  const payloadSegment = token.slice(firstDot + 1, secondDot);
-  const signatureSegment = token.slice(secondDot + 1);
-  if (!BASE64URL.test(signatureSegment)) throw new MalformedCredentialError("signature is not base64url");
-  const header = lastHeader?.segment === headerSegment ? lastHeader.header : (headerCache.get(headerSegment) ?? parseHeader(headerSegment));
-  return {
-    header,
-    payload: decodeJsonObject(payloadSegment, "payload"),
-    signingInput: Buffer.from(token.slice(0, secondDot), "latin1"),
-    signature: decodeSegment(signatureSegment, "signature"),
-    raw: token,
-  };
-}
-
-/**
- * Checks that every segment is strictly base64url. Needed only where no signature will be verified.
+ * Checks the strict compact form: three non-empty base64url segments (ASCII, unpadded) whose every
+ * character carries data, so that no two spellings decode to the same bytes.
  * @throws MalformedCredentialError
  */
 export function assertCompactJws(token: string): void {
   if (!COMPACT_JWS.test(token)) throw new MalformedCredentialError("not a compact JWS of base64url segments");
+  const firstDot = token.indexOf(".");
+  const secondDot = token.indexOf(".", firstDot + 1);
+  if (!isCanonicalSegment(token, 0, firstDot) || !isCanonicalSegment(token, firstDot + 1, secondDot) || !isCanonicalSegment(token, secondDot + 1, token.length)) {
+    throw new MalformedCredentialError("a segment is not canonical base64url");
+  }
 }
 
 /**
- * Verifies the RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature with an imported RSA public key.
- * @throws BadSignatureError
+ * The checked header of a token already in strict compact form: `alg` RS256, `typ` JWT, a `kid`, no `crit`.
+ * @throws MalformedCredentialError or UnsupportedAlgorithmError
  */
-export function verifySignature(jwt: ParsedSessionJwt, key: KeyObject): void {
-  let ok = false;
-  try {
-    ok = rsaVerify("sha256", jwt.signingInput, key, jwt.signature);
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new BadSignatureError("signature does not verify with the project key");
+export function sessionJwtHeader(token: string): SessionJwtHeader {
+  const headerSegment = token.slice(0, token.indexOf("."));
+  if (lastHeader?.segment === headerSegment) return lastHeader.header;
+  return headerCache.get(headerSegment) ?? parseHeader(headerSegment);
 }
 
 /**
- * Checks the standard claims in jose's order: presence, `iss`, `aud`, the time claims, then the age.
- * Identity failures are denials; staleness (`exp`, max age) is reported, because an authentic but
- * stale token may still name a live session that only the Stytch API can confirm.
- * @param nowSeconds the current time, in whole seconds (as jose counts it)
- * @throws WrongIssuerError, WrongAudienceError, NotYetValidError or MalformedCredentialError
+ * Checks the compact form and the header, and decodes the payload WITHOUT verifying it.
+ * @throws MalformedCredentialError or UnsupportedAlgorithmError
  */
-export function checkClaims(payload: Record<string, unknown>, rules: ClaimRules, nowSeconds: number): ClaimsVerdict {
-  const { iss, aud, exp, nbf, iat } = payload;
-  if (iss === undefined || aud === undefined || exp === undefined || nbf === undefined || iat === undefined) {
-    throw new MalformedCredentialError("a required claim (iss, aud, exp, nbf, iat) is missing");
+export function parseSessionJwt(token: string): ParsedSessionJwt {
+  assertCompactJws(token);
+  const header = sessionJwtHeader(token);
+  const firstDot = token.indexOf(".");
+  return { header, payload: decodeJsonObject(token.slice(firstDot + 1, token.indexOf(".", firstDot + 1)), "payload"), raw: token };
+}
+
+/**
+ * Verifies session JWTs of one project with jose: RS256 only, `typ` JWT, the issuer and audience,
+ * `exp`, `nbf` and `iat` required, the clock tolerance, and (if configured) the maximum age. The jose
+ * options are built once.
+ */
+export class SessionJwtVerifier {
+  private readonly options: JWTVerifyOptions;
+
+  constructor(readonly rules: ClaimRules) {
+    const maxAge = rules.maxTokenAgeSeconds;
+    this.options = Object.freeze({
+      algorithms: ["RS256"],
+      typ: "JWT",
+      issuer: [...rules.issuers],
+      audience: rules.projectId,
+      requiredClaims: ["exp", "nbf", "iat"],
+      clockTolerance: rules.clockToleranceSeconds,
+      // jose reads a max age of 0 as "no limit"; strict mode is handled below instead.
+      ...(maxAge ? { maxTokenAge: maxAge } : {}),
+    });
   }
+
+  /**
+   * Verifies `token` (already in strict compact form) with `key`. jose checks the signature before
+   * any claim, so an expired or too old answer is only ever given for an authentic token.
+   * @param nowSeconds the current time in whole seconds, for tests; by default jose reads the clock
+   * @throws a CredentialRejectedError for anything forged, foreign, malformed or not a member session
+   */
+  async verify(token: string, key: VerificationKey, nowSeconds?: number): Promise<AuthenticSessionJwt> {
+    let payload: JWTPayload;
+    let stale: "expired" | "too_old" | undefined;
+    try {
+      const options = nowSeconds === undefined ? this.options : { ...this.options, currentDate: new Date(nowSeconds * 1000) };
+      ({ payload } = await jwtVerify(token, key, options));
+    } catch (error) {
+      // Thrown only after the signature verified and every other claim passed: authentic but stale.
+      if (!(error instanceof joseErrors.JWTExpired)) throw rejectionOf(error);
+      payload = error.payload;
+      stale = error.claim === "exp" ? "expired" : "too_old";
+    }
+    const memberSession = toMemberSession(payload);
+    if (stale) return { status: stale, payload, memberSession };
+    const maxAge = this.rules.maxTokenAgeSeconds;
+    // Strict mode: a max age of 0 sends every JWT to Stytch (Stytch's SDK treats it the same way).
+    if (maxAge === 0) return { status: "too_old", payload, memberSession };
+    const tolerance = this.rules.clockToleranceSeconds;
+    let notAfterMs = ((payload.exp as number) + tolerance) * 1000;
+    if (maxAge !== undefined) notAfterMs = Math.min(notAfterMs, ((payload.iat as number) + maxAge + tolerance) * 1000);
+    return { status: "valid", notAfterMs, payload, memberSession };
+  }
+}
+
+/**
+ * Screens the claims of a token whose signature cannot be checked (no key set could be obtained):
+ * a token that is not even shaped like one of this project's current member sessions is refused
+ * without a Stytch call. Staleness is not judged: Stytch will.
+ * @throws a CredentialRejectedError
+ */
+export function screenUnverifiedClaims(payload: Record<string, unknown>, rules: ClaimRules, nowSeconds: number): void {
+  const { iss, aud, nbf } = payload;
   if (typeof iss !== "string" || !rules.issuers.includes(iss)) throw new WrongIssuerError("unexpected iss");
   if (!(aud === rules.projectId || (Array.isArray(aud) && aud.includes(rules.projectId)))) {
     throw new WrongAudienceError("aud does not contain the project ID");
   }
-  if (typeof iat !== "number" || typeof nbf !== "number" || typeof exp !== "number") {
-    throw new MalformedCredentialError("a time claim is not a number");
-  }
-  const tolerance = rules.clockToleranceSeconds;
-  if (nbf > nowSeconds + tolerance) throw new NotYetValidError("nbf is in the future");
-  if (exp <= nowSeconds - tolerance) return { status: "expired" };
-  const maxAge = rules.maxTokenAgeSeconds;
-  let notAfterMs = (exp + tolerance) * 1000;
-  if (maxAge !== undefined) {
-    // Strict mode: a max age of 0 sends every JWT to Stytch (Stytch's SDKs treat it the same way).
-    if (maxAge === 0) return { status: "too_old" };
-    const age = nowSeconds - iat;
-    if (age - tolerance > maxAge) return { status: "too_old" };
-    if (age < -tolerance) throw new NotYetValidError("iat is in the future");
-    notAfterMs = Math.min(notAfterMs, (iat + maxAge + tolerance) * 1000);
-  }
-  return { status: "valid", notAfterMs };
+  toMemberSession(payload);
+  if ((nbf as number) > nowSeconds + rules.clockToleranceSeconds) throw new NotYetValidError("nbf is in the future");
 }
 
 /**
  * Maps an authentic payload to a MemberSession. Anything without Stytch's session and organization
- * claims is not a B2B member session (for example an M2M token signed with the same keys).
- * @throws NotMemberSessionError
+ * claims is not a B2B member session (for example an M2M token signed with the same keys); time claims
+ * that are missing, not finite, or outside 0…{@link MAX_TIME_CLAIM_SECONDS} make the token malformed.
+ * @throws NotMemberSessionError or MalformedCredentialError
  */
 export function toMemberSession(payload: Record<string, unknown>): MemberSession {
+  for (const claim of ["exp", "nbf", "iat"] as const) {
+    const value = payload[claim];
+    // A number in JSON may still be 1e300 or (1e400) Infinity: neither is a date.
+    if (typeof value !== "number" || !(value >= 0 && value <= MAX_TIME_CLAIM_SECONDS)) {
+      throw new MalformedCredentialError(`${claim} is missing or not a time`);
+    }
+  }
   const session = payload[SESSION_CLAIM] as Record<string, unknown> | undefined;
   const organization = payload[ORGANIZATION_CLAIM] as Record<string, unknown> | undefined;
   const sub = payload.sub;
@@ -200,6 +239,19 @@ export function emailOf(factors: unknown): string | undefined {
   return undefined;
 }
 
+/** Maps a jose failure to our failure tree. Anything that is not jose's is a bug: rethrown, so it is a fault. */
+function rejectionOf(error: unknown): unknown {
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new BadSignatureError("signature does not verify with the project key");
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new UnsupportedAlgorithmError("only RS256 is accepted");
+  if (error instanceof joseErrors.JWTClaimValidationFailed && error.reason === "check_failed") {
+    if (error.claim === "iss") return new WrongIssuerError("unexpected iss");
+    if (error.claim === "aud") return new WrongAudienceError("aud does not contain the project ID");
+    if (error.claim === "nbf" || error.claim === "iat") return new NotYetValidError(`${error.claim} is in the future`);
+  }
+  if (error instanceof joseErrors.JOSEError) return new MalformedCredentialError(`rejected by jose (${error.code})`);
+  return error;
+}
+
 function customClaimsOf(payload: Record<string, unknown>): Record<string, unknown> {
   let claims: Record<string, unknown> | undefined;
   for (const key in payload) {
@@ -212,7 +264,12 @@ function customClaimsOf(payload: Record<string, unknown>): Record<string, unknow
 const EMPTY_CLAIMS: Record<string, unknown> = Object.freeze({});
 
 function parseHeader(segment: string): SessionJwtHeader {
-  const header = decodeJsonObject(segment, "header");
+  let header: Record<string, unknown>;
+  try {
+    header = decodeProtectedHeader(`${segment}..`) as Record<string, unknown>;
+  } catch {
+    throw new MalformedCredentialError("header is not a JSON object");
+  }
   if (header.alg !== "RS256") throw new UnsupportedAlgorithmError("only RS256 is accepted");
   if (typeof header.typ !== "string" || normalizeTyp(header.typ) !== "application/jwt") {
     throw new MalformedCredentialError('header typ is not "JWT"');
@@ -232,14 +289,21 @@ function normalizeTyp(typ: string): string {
   return lower.includes("/") ? lower : `application/${lower}`;
 }
 
-function decodeSegment(segment: string, what: string): Buffer {
-  // A base64url string of length 4k+1 cannot encode whole bytes; Buffer would silently drop the tail.
-  if (segment.length % 4 === 1) throw new MalformedCredentialError(`${what} is not base64url`);
-  return Buffer.from(segment, "base64url");
+/**
+ * True when `token[start, end)` is canonical unpadded base64url: its length is not 4k+1 (which cannot
+ * encode whole bytes), and the unused low bits of its last character are zero (otherwise up to 16
+ * different last characters decode to the same bytes). The alphabet is checked by the caller.
+ */
+function isCanonicalSegment(token: string, start: number, end: number): boolean {
+  const remainder = (end - start) % 4;
+  if (remainder === 0) return true;
+  if (remainder === 1) return false;
+  const last = BASE64URL_ALPHABET.indexOf(token[end - 1]!);
+  return (last & (remainder === 2 ? 0x0f : 0x03)) === 0;
 }
 
 function decodeJsonObject(segment: string, what: string): Record<string, unknown> {
-  const bytes = decodeSegment(segment, what);
+  const bytes = Buffer.from(segment, "base64url");
   if (!isUtf8(bytes)) throw new MalformedCredentialError(`${what} is not UTF-8`);
   let value: unknown;
   try {

@@ -1,29 +1,29 @@
-// Who is it? The single home of the fallback decision: a session JWT is verified locally; only what
-// local verification cannot settle goes to the Stytch API:
-//   - opaque session tokens (always: only Stytch knows them);
+// Who is it? The single home of the fallback decision: a session JWT is verified locally (jose); only
+// what local verification cannot settle goes to the Stytch API:
+//   - opaque session tokens (always: only Stytch knows them, so anything that is not shaped like a JWT
+//     reaches Stytch, once per credential and rejection-cache TTL if Stytch says it is dead);
 //   - authentic JWTs that are expired, or older than the configured maximum age;
 //   - JWTs that cannot be checked because no key set could be obtained at all.
 // Forged, foreign and malformed JWTs are denied here and never cost a Stytch call.
 
-import { toAuthorizerContext, type AuthMethod, type AuthorizerContext, type MemberSession } from "../member-context";
+import { contextBytes, toAuthorizerContext, type AuthMethod, type AuthorizerContext, type MemberSession } from "../member-context";
 import type { AuthorizerConfig } from "./config";
 import type { Credential } from "./credentials";
-import { JwksUnavailableError } from "./errors";
-import type { JwksCache } from "./jwks-cache";
-import type { VerdictPath } from "./log";
-import type { KeyObject } from "node:crypto";
+import { JwksUnavailableError, MalformedCredentialError, RevokedSessionError } from "./errors";
+import type { JwksCache, VerificationKey } from "./jwks-cache";
+import { logger, type VerdictPath } from "./log";
+import type { RejectionCache } from "./rejection-cache";
 import {
   assertCompactJws,
-  checkClaims,
   emailOf,
+  MAX_TIME_CLAIM_SECONDS,
   parseSessionJwt,
-  toMemberSession,
-  verifySignature,
-  type ClaimRules,
-  type ParsedSessionJwt,
+  screenUnverifiedClaims,
+  sessionJwtHeader,
+  type SessionJwtVerifier,
 } from "./session-jwt";
 import type { StytchAuthenticateResponse, StytchClient } from "./stytch-client";
-import { VerdictCache } from "./verdict-cache";
+import type { VerdictCache } from "./verdict-cache";
 
 /** An authenticated member, its encoded context, and how we know. */
 export interface Verdict {
@@ -32,42 +32,32 @@ export interface Verdict {
   readonly path: VerdictPath;
 }
 
-/** What the verdict needs from the container. */
-export interface SessionVerdictDeps {
-  readonly config: AuthorizerConfig;
+/** What screening a JWT needs: the project's verifier (with its claim rules) and key set. */
+export interface ScreeningDeps {
+  readonly sessionJwts: SessionJwtVerifier;
   readonly jwksCache: JwksCache;
+}
+
+/** What the verdict needs from the container. */
+export interface SessionVerdictDeps extends ScreeningDeps {
+  readonly config: AuthorizerConfig;
   readonly stytch: StytchClient;
   readonly verdictCache: VerdictCache;
+  readonly rejectionCache: RejectionCache;
 }
 
 /**
  * Decides who a credential belongs to.
  * @param deadline absolute epoch ms by which any Stytch call must be finished
- * @returns the verdict, synchronously when it comes from the cache or a cached key
+ * @returns the verdict, synchronously when it comes from the verdict cache
  * @throws a CredentialRejectedError (401) or an UpstreamFaultError (503)
  */
 export function decideVerdict(credential: Credential, deadline: number, deps: SessionVerdictDeps): Verdict | Promise<Verdict> {
-  const nowMs = Date.now();
-  const cached = deps.verdictCache.get(credential.value, nowMs);
+  const cached = deps.verdictCache.get(credential.value, Date.now());
+  // The hot path: a repeated credential is answered without an await.
   if (cached) return { memberSession: cached.memberSession, context: cached.context, path: "cache" };
   if (credential.kind === "session_token") return authenticateRemotely(credential, deadline, deps);
-
-  const jwt = parseSessionJwt(credential.value);
-  const key = deps.jwksCache.cachedKey(jwt.header.kid);
-  if (key) {
-    // The hot path: no await between here and the answer.
-    verifySignature(jwt, key);
-    return settleAuthenticJwt(credential, jwt.payload, nowMs, deadline, deps);
-  }
-  return verifyWithFetchedKey(jwt, deps).then((authenticity) =>
-    authenticity === "verified" ? settleAuthenticJwt(credential, jwt.payload, Date.now(), deadline, deps) : authenticateRemotely(credential, deadline, deps),
-  );
-}
-
-/** What screening needs: the claim rules and the key set. */
-export interface ScreeningDeps {
-  readonly config: ClaimRules;
-  readonly jwksCache: JwksCache;
+  return verifyLocally(credential, deadline, deps);
 }
 
 /**
@@ -77,67 +67,95 @@ export interface ScreeningDeps {
  * @throws a CredentialRejectedError for a forged, foreign or malformed JWT
  */
 export async function screenSessionJwt(token: string, deps: ScreeningDeps): Promise<void> {
-  const jwt = parseSessionJwt(token);
-  const key = deps.jwksCache.cachedKey(jwt.header.kid);
-  if (key) verifySignature(jwt, key);
-  else if ((await verifyWithFetchedKey(jwt, deps)) === "unverifiable") return;
-  checkClaims(jwt.payload, deps.config, Math.floor(Date.now() / 1000));
-  toMemberSession(jwt.payload);
+  assertCompactJws(token);
+  const { kid } = sessionJwtHeader(token);
+  const key = deps.jwksCache.cachedKey(kid) ?? (await fetchKey(token, kid, deps));
+  // Expired or too old is fine here: only authenticity and tenancy are screened.
+  if (key) await deps.sessionJwts.verify(token, key);
+}
+
+async function verifyLocally(credential: Credential, deadline: number, deps: SessionVerdictDeps): Promise<Verdict> {
+  const token = credential.value;
+  // One spelling per token, checked before anything else reads it.
+  assertCompactJws(token);
+  const { kid } = sessionJwtHeader(token);
+  const key = deps.jwksCache.cachedKey(kid) ?? (await fetchKey(token, kid, deps));
+  if (!key) return authenticateRemotely(credential, deadline, deps);
+  const jwt = await deps.sessionJwts.verify(token, key);
+  // Authentic but stale: only Stytch can say whether the session still lives.
+  if (jwt.status !== "valid") return authenticateRemotely(credential, deadline, deps);
+  const context = contextOf(jwt.memberSession);
+  // Admitted on its first verification: the same JWT typically comes back for its whole five minutes.
+  deps.verdictCache.set(token, { memberSession: jwt.memberSession, context, notAfterMs: jwt.notAfterMs });
+  return { memberSession: jwt.memberSession, context, path: "local" };
 }
 
 /**
- * The slow path of signature verification: fetch the key first.
- * @returns "verified", or "unverifiable" when no key set can be obtained at all; in that case the
- *   token was still checked for everything but its signature
+ * The slow path: the kid is not in the cached key set.
+ * @returns the key, or `undefined` when no key set can be obtained at all; the token was then screened
+ *   for everything but its signature
  */
-async function verifyWithFetchedKey(jwt: ParsedSessionJwt, deps: ScreeningDeps): Promise<"verified" | "unverifiable"> {
-  let key: KeyObject;
+async function fetchKey(token: string, kid: string, deps: ScreeningDeps): Promise<VerificationKey | undefined> {
+  // Unverified: the iat only decides whether an unknown kid could be a newly published key (503) or
+  // not (401), and whether a refetch is worth it. It never yields a key, an Allow or a Stytch call.
+  const { payload } = parseSessionJwt(token);
+  const iat = payload.iat;
+  if (typeof iat !== "number" || !(iat >= 0 && iat <= MAX_TIME_CLAIM_SECONDS)) throw new MalformedCredentialError("iat is missing or not a time");
   try {
-    key = await deps.jwksCache.getKey(jwt.header.kid);
+    return await deps.jwksCache.getKey(kid, iat * 1000);
   } catch (error) {
     if (!(error instanceof JwksUnavailableError)) throw error;
-    // No key set at all. The token cannot be verified here, but a token that is not even shaped
-    // like one of this project's member sessions is still denied without a Stytch call.
-    assertCompactJws(jwt.raw);
-    checkClaims(jwt.payload, deps.config, Math.floor(Date.now() / 1000));
-    toMemberSession(jwt.payload);
-    return "unverifiable";
+    // No key set at all. A token that is not even shaped like one of this project's member sessions
+    // is still denied without a Stytch call.
+    screenUnverifiedClaims(payload, deps.sessionJwts.rules, Math.floor(Date.now() / 1000));
+    return undefined;
   }
-  verifySignature(jwt, key);
-  return "verified";
-}
-
-function settleAuthenticJwt(
-  credential: Credential,
-  payload: Record<string, unknown>,
-  nowMs: number,
-  deadline: number,
-  deps: SessionVerdictDeps,
-): Verdict | Promise<Verdict> {
-  const claims = checkClaims(payload, deps.config, Math.floor(nowMs / 1000));
-  // Claims may be stale, but an authentic token without member-session claims is never one of ours.
-  const memberSession = toMemberSession(payload);
-  if (claims.status !== "valid") return authenticateRemotely(credential, deadline, deps);
-  const context = toAuthorizerContext(memberSession);
-  deps.verdictCache.offer(credential.value, { memberSession, context, notAfterMs: claims.notAfterMs });
-  return { memberSession, context, path: "local" };
 }
 
 async function authenticateRemotely(credential: Credential, deadline: number, deps: SessionVerdictDeps): Promise<Verdict> {
-  const response = await deps.stytch.authenticate(
-    credential.kind === "session_jwt" ? { session_jwt: credential.value } : { session_token: credential.value },
-    { deadline },
-  );
+  if (deps.rejectionCache.has(credential.value, Date.now())) {
+    throw new RevokedSessionError("Stytch found no live session for this credential moments ago");
+  }
+  let response: StytchAuthenticateResponse;
+  try {
+    response = await deps.stytch.authenticate(
+      credential.kind === "session_jwt" ? { session_jwt: credential.value } : { session_token: credential.value },
+      { deadline },
+    );
+  } catch (error) {
+    // Only a definitive "no such session" is remembered; faults say nothing about the credential.
+    if (error instanceof RevokedSessionError) deps.rejectionCache.add(credential.value, Date.now());
+    throw error;
+  }
   const memberSession = memberSessionFromStytch(response, credential.kind === "session_jwt" ? "jwt" : "session_token");
-  const context = toAuthorizerContext(memberSession);
-  // Stytch's promise for session tokens is that a revoked session is never honoured, so a remote
-  // verdict is reused only when an operator opted in, and never past the session's own expiry.
+  const context = contextOf(memberSession);
+  // STYTCH_SESSION_TOKEN_CACHE_SECONDS is about opaque session tokens only: a JWT that went to Stytch
+  // (expired, too old, strict mode) went there because its answer must not be reused. Stytch's promise
+  // for session tokens is that a revoked session is never honoured, so a remote verdict is reused only
+  // when an operator opted in, and never past the session's own expiry.
   const ttlSeconds = deps.config.sessionTokenCacheSeconds;
-  if (ttlSeconds > 0) {
+  if (ttlSeconds > 0 && credential.kind === "session_token") {
     const notAfterMs = Math.min(Date.now() + ttlSeconds * 1000, Date.parse(memberSession.sessionExpiresAt) || 0);
     deps.verdictCache.set(credential.value, { memberSession, context, notAfterMs });
   }
   return { memberSession, context, path: "remote" };
+}
+
+/** The member's context, with a logged reason when something had to be left out to fit API Gateway's limits. */
+function contextOf(memberSession: MemberSession): AuthorizerContext {
+  const context = toAuthorizerContext(memberSession);
+  const emailOmitted = memberSession.email !== undefined && context.email === undefined;
+  if (context.custom_claims_truncated === true || emailOmitted) {
+    logger.warn("member context trimmed to fit API Gateway's limits", {
+      reason: "context_too_large",
+      customClaimsOmitted: context.custom_claims_truncated === true,
+      emailOmitted,
+      contextBytes: contextBytes(context),
+      memberId: memberSession.memberId,
+      organizationId: memberSession.organizationId,
+    });
+  }
+  return context;
 }
 
 /** Maps Stytch's authenticate response to a MemberSession. */

@@ -18,9 +18,6 @@ interface Entry {
   readonly verdict: CachedVerdict;
 }
 
-/** Keys offered once and not yet admitted; cleared wholesale when this many accumulate. */
-const DOORKEEPER_LIMIT = 8_192;
-
 /**
  * An insertion-ordered map with a hard cap: when full, the oldest entry goes. Memory stays bounded
  * however many distinct tokens arrive.
@@ -30,13 +27,12 @@ const DOORKEEPER_LIMIT = 8_192;
  * hashes the token nor trusts a look-alike: two credentials that share a key are still different
  * credentials, and the full comparison makes that a miss.
  *
- * Locally verified JWTs are admitted on their second sighting ({@link VerdictCache.offer}): a JWT seen
- * once costs one RSA verification either way, and keeping every one-off token would only make the
- * garbage collector carry thousands of verdicts nobody asks for again.
+ * A locally verified JWT is admitted at once: a member's session JWT comes back with every request
+ * for its five minutes, so each token costs one verification, not two. One-off tokens cost memory only
+ * up to the cap, and every entry is dropped at its `notAfterMs` when it is next looked up, or evicted.
  */
 export class VerdictCache {
   private readonly entries = new Map<number, Entry>();
-  private readonly seenOnce = new Set<number>();
 
   constructor(private readonly maxEntries = 2_048) {}
 
@@ -50,7 +46,7 @@ export class VerdictCache {
     return undefined;
   }
 
-  /** Remembers a verdict now. */
+  /** Remembers a verdict now. When full, the oldest entry goes (JWTs live 5 minutes, so it also expires first). */
   set(credential: string, verdict: CachedVerdict): void {
     const key = keyOf(credential);
     if (this.entries.size >= this.maxEntries && !this.entries.has(key)) {
@@ -59,21 +55,9 @@ export class VerdictCache {
     this.entries.set(key, { credential, verdict });
   }
 
-  /** Remembers a verdict if this credential was offered before (second sighting); otherwise notes it. */
-  offer(credential: string, verdict: CachedVerdict): void {
-    const key = keyOf(credential);
-    if (this.seenOnce.delete(key)) {
-      this.set(credential, verdict);
-      return;
-    }
-    if (this.seenOnce.size >= DOORKEEPER_LIMIT) this.seenOnce.clear();
-    this.seenOnce.add(key);
-  }
-
   /** Forgets everything, e.g. when a signing key disappeared from the project's key set. */
   clear(): void {
     this.entries.clear();
-    this.seenOnce.clear();
   }
 
   get size(): number {

@@ -53,7 +53,9 @@ export function forgeries(stytch: StytchEmulator, memberSessionId: string): Reco
     "string exp": stytch.signJwt(header, { ...payload, exp: String(now + 300) }),
     "no typ": stytch.signJwt({ alg: "RS256", kid }, payload),
     "no kid": stytch.signJwt({ alg: "RS256", typ: "JWT" }, payload),
-    "random kid": stytch.signJwt({ ...header, kid: "jwk-test-00000000-0000-0000-0000-000000000000" }, payload),
+    // Issued a minute ago: a key set fetched since then would hold its key, so the kid is definitely unknown
+    // (a just-issued token with an unknown kid may be a newly published key: see the key-set tests).
+    "random kid": stytch.signJwt({ ...header, kid: "jwk-test-00000000-0000-0000-0000-000000000000" }, { ...payload, iat: now - 60, nbf: now - 60 }),
     "M2M token without member claims": stytch.signJwt(header, {
       ...payload,
       "https://stytch.com/session": undefined,
@@ -61,9 +63,29 @@ export function forgeries(stytch: StytchEmulator, memberSessionId: string): Reco
       scope: "read:users",
     }),
     "crit header": stytch.signJwt({ ...header, crit: ["exp"] }, payload),
+    // Other spellings of the genuine token (finding 9a): each must be refused, so that a token has one spelling.
+    "payload character above U+00FF with the same low byte": `${h}.${sameLowByte(p)}.${s}`,
+    "header character above U+00FF with the same low byte": `${sameLowByte(h)}.${p}.${s}`,
+    "padded signature": `${h}.${p}.${s}==`,
+    "whitespace inside the signature": `${h}.${p}.${s.slice(0, 40)} ${s.slice(40)}`,
+    "signature with non-zero unused bits in its last character": `${h}.${p}.${nonCanonicalTail(s)}`,
     "two segments": `${h}.${p}`,
     "four segments": `${h}.${p}.${s}.${s}`,
     "garbage": "not-a-token-at-all!!",
     "short garbage": "abc",
   };
+}
+
+/** Replaces the first base64url letter with the character 256 above it, which latin1 maps back to the same byte. */
+export function sameLowByte(segment: string): string {
+  const index = segment.search(/[A-Za-z]/);
+  return `${segment.slice(0, index)}${String.fromCharCode(segment.charCodeAt(index) + 0x100)}${segment.slice(index + 1)}`;
+}
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** The same bytes spelled differently: sets an unused low bit of the last character (length 4k+2 or 4k+3). */
+export function nonCanonicalTail(segment: string): string {
+  if (segment.length % 4 < 2) throw new Error("segment has no unused bits");
+  return `${segment.slice(0, -1)}${ALPHABET[ALPHABET.indexOf(segment.at(-1)!) | 1]}`;
 }
