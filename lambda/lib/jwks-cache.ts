@@ -3,7 +3,6 @@
 // failure backoff, stale-if-error, a timeout and a size cap. Keys are imported once per kid as
 // WebCrypto keys for jose. It knows nothing about claims.
 
-import { importJWK } from "jose";
 import type { webcrypto } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -256,6 +255,8 @@ function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promis
   });
 }
 
+const RS256_IMPORT: webcrypto.RsaHashedImportParams = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+
 /**
  * Imports the usable keys of a JWKS document as WebCrypto keys for RS256 verification: RSA, for
  * signatures, RS256 (or no `alg`), with a `kid`, and a modulus of at least 2048 bits. Anything else is
@@ -277,8 +278,10 @@ export async function parseJwks(document: unknown): Promise<Map<string, Verifica
     if (typeof n !== "string" || typeof e !== "string") continue;
     try {
       // Only the public members are passed on: a "d" or an "ext" in the document changes nothing.
-      const key = await importJWK({ kty: "RSA", n, e }, "RS256");
-      if (!(key instanceof CryptoKey) || ((key.algorithm as webcrypto.RsaHashedKeyAlgorithm).modulusLength ?? 0) < 2048) continue;
+      // WebCrypto directly rather than jose's importJWK: the same non-extractable RS256 verify key that
+      // jwtVerify checks, without importJWK's general-purpose code in the bundle.
+      const key = await crypto.subtle.importKey("jwk", { kty: "RSA", n, e }, RS256_IMPORT, false, ["verify"]);
+      if (((key.algorithm as webcrypto.RsaHashedKeyAlgorithm).modulusLength ?? 0) < 2048) continue;
       keys.set(kid, key);
     } catch {
       continue;
