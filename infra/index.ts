@@ -10,6 +10,7 @@ export {
   RETRY_AFTER_SECONDS,
   StytchAuthorizer,
   type StytchAuthorizerAliasOptions,
+  type StytchAuthorizerMonitoringOptions,
   type StytchAuthorizerProps,
   type StytchConnectionProps,
   type StytchFunctionOptions,
@@ -19,3 +20,13 @@ export {
 } from "./stytch-authorizer";
 export { RoutePermissionTable, type RoutePermissionTableOptions, type RbacPolicyResources } from "./route-permission-table";
 export type { RoutePermission } from "./routes";
+export {
+  StytchMonitoring,
+  type CountAlarmOptions,
+  type DurationAlarmOptions,
+  type FaultRateAlarmOptions,
+  type KeySetStaleAlarmOptions,
+  type StytchAlarmOptions,
+  type StytchMonitoringAlarms,
+  type StytchMonitoringProps,
+} from "./stytch-monitoring";

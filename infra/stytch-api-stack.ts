@@ -130,6 +130,8 @@ export class StytchApiStack extends Stack {
 
     this.authorizer = new StytchAuthorizer(this, "Auth", {
       tracing,
+      // The stack creates one StytchMonitoring below that watches the refresh function too.
+      monitoring: false,
       // Per-route permissions, checked at synth against the demo project's checked-in policy (infra/rbac-policy.json).
       routePermissions: new RoutePermissionTable({ policyFile: path.join(REPO_ROOT, "infra", "rbac-policy.json") }),
       ...props.authorizer,

@@ -23,7 +23,9 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { METRICS_NAMESPACE_ENV, SERVICE_NAMES } from "../lambda/lib/metric-names";
 import { attachRoutePermissions, type RoutePermissionTable } from "./route-permission-table";
+import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitoring";
 import { acknowledgeFinding, createBundledFunction } from "./lambda-defaults";
 
 /**
@@ -133,6 +135,9 @@ export interface StytchAuthorizerAliasOptions {
   readonly provisionedConcurrentExecutions?: number;
 }
 
+/** Monitoring settings of {@link StytchAuthorizer}: those of {@link StytchMonitoring}, for its own function. */
+export type StytchAuthorizerMonitoringOptions = Omit<StytchMonitoringProps, "authorizerFunction" | "refreshFunction">;
+
 /** Properties of {@link StytchAuthorizer}. */
 export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunctionOptions {
   /**
@@ -168,6 +173,15 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
    * @default no per-route permissions
    */
   readonly routePermissions?: RoutePermissionTable;
+  /**
+   * Alarms (fault rate, Stytch errors, duration near the timeout, throttles, stale key set) and a
+   * dashboard for this authorizer, from the metrics it emits: a {@link StytchMonitoring} with these
+   * settings. `false` leaves them out, e.g. to create one `StytchMonitoring` yourself that also watches
+   * the refresh function (as the demo stack does).
+   *
+   * @default - every alarm with its defaults, and the dashboard; no SNS topic
+   */
+  readonly monitoring?: StytchAuthorizerMonitoringOptions | false;
   /**
    * Response of the HTTP API authorizer (payload format 2.0): `SIMPLE` (`{isAuthorized, context}`)
    * or `IAM` (a policy for the stage). The authorizer resource and the function always agree.
@@ -286,7 +300,11 @@ export class StytchAuthorizer extends Construct {
     if (props.routePermissions) attachRoutePermissions(this.function, props.routePermissions);
 
     this.httpAuthorizer = this.newHttpAuthorizer("StytchSession", props.authorizerName);
+    this.monitoring = props.monitoring === false ? undefined : new StytchMonitoring(this, "Monitoring", { ...props.monitoring, authorizerFunction: this.function });
   }
+
+  /** The alarms and dashboard of this authorizer, unless {@link StytchAuthorizerProps.monitoring} is `false`. */
+  public readonly monitoring?: StytchMonitoring;
 
   /** The per-route permissions this authorizer enforces, if any (add routes to it as they are attached). */
   public readonly routePermissions?: RoutePermissionTable;
@@ -356,7 +374,7 @@ export class StytchAuthorizer extends Construct {
       {
         ...this.stytchEnvironment,
         STYTCH_HTTP_API_RESPONSE: this.httpResponseType === HttpLambdaResponseType.IAM ? "iam" : "simple",
-        POWERTOOLS_SERVICE_NAME: "stytch-authorizer",
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.authorizer,
       },
       this.props.environment,
     );
@@ -492,7 +510,9 @@ export class StytchRefreshFunction extends Construct {
     const environment = mergeEnvironment(
       {
         ...props.authorizer.stytchEnvironment,
-        POWERTOOLS_SERVICE_NAME: "stytch-refresh",
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.refresh,
+        // Its metrics join the authorizer's namespace, so one dashboard query finds both.
+        ...(props.authorizer.monitoring ? { [METRICS_NAMESPACE_ENV]: props.authorizer.monitoring.namespace } : {}),
         REFRESH_ALLOWED_ORIGINS: origins.join(","),
         REFRESH_MAX_SESSION_DURATION_MINUTES: String(sessionMinutes),
         REFRESH_COOKIE_HTTP_ONLY: String(props.cookieHttpOnly ?? false),

@@ -102,6 +102,7 @@ describe("the authorizer function", () => {
       STYTCH_SECRET_ARN: { Ref: secretLogicalId(template) },
       STYTCH_HTTP_API_RESPONSE: "simple",
       POWERTOOLS_SERVICE_NAME: "stytch-authorizer",
+      POWERTOOLS_METRICS_NAMESPACE: "StytchAuthorizer",
     });
   });
 
@@ -243,6 +244,34 @@ describe("gateway responses when attached to a REST API", () => {
       second.root.addResource("x").addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Second2") });
     });
     template.resourceCountIs("AWS::ApiGateway::GatewayResponse", 8);
+  });
+});
+
+describe("monitoring", () => {
+  test("every authorizer gets its five alarms and a dashboard by default, on the namespace its function writes to", () => {
+    const { template } = userStack();
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 5);
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    expect(authorizerEnvironment(template)).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: "StytchAuthorizer", POWERTOOLS_SERVICE_NAME: "stytch-authorizer" });
+  });
+
+  test("monitoring settings reach the alarms, and false leaves them out", () => {
+    const tuned = userStack({ monitoring: { namespace: "Acme/Auth", alarms: { throttles: false }, dashboard: false } }).template;
+    tuned.resourceCountIs("AWS::CloudWatch::Alarm", 4);
+    tuned.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
+    expect(authorizerEnvironment(tuned)).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: "Acme/Auth" });
+    const none = userStack({ monitoring: false }).template;
+    none.resourceCountIs("AWS::CloudWatch::Alarm", 0);
+    none.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
+  });
+
+  test("a refresh function writes its metrics to its authorizer's namespace", () => {
+    const stack = new Stack(fastApp(), "S");
+    const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID, monitoring: { namespace: "Acme/Auth" } });
+    new StytchRefreshFunction(stack, "Refresh", { authorizer: auth, allowedOrigins: ["https://app.example.com"] });
+    Template.fromStack(stack).hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: "stytch-refresh", POWERTOOLS_METRICS_NAMESPACE: "Acme/Auth" }) },
+    });
   });
 });
 
