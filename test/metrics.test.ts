@@ -9,7 +9,7 @@ import { DIMENSION, DIMENSION_SETS, METRIC, OUTCOMES, PATHS, SERVICE_NAMES, STYT
 import { DecisionMetrics } from "../lambda/lib/metrics";
 import { createRefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
-import { restRequestEvent } from "./support/authorizer-events";
+import { httpV2Event, restRequestEvent } from "./support/authorizer-events";
 import { useStytchEmulator } from "./support/fixtures";
 import { foreignPrivateKey } from "./support/forgeries";
 
@@ -162,6 +162,20 @@ describe("the authorizer's EMF record", () => {
     expect(record).toMatchObject({ service: "stytch-authorizer", outcome: "deny", path: "local", reason: "bad_signature", [METRIC.decisions]: 1 });
     expect(metricDefinitions(record)).toEqual({ [METRIC.decisions]: "Count", [METRIC.keySetAge]: "Seconds" });
     assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, forged]);
+  });
+
+  test("a valid member refused a route by the route table: outcome forbidden with its reason, at once", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify({ "GET /me": { resource_id: "billing", action: "read" } }) }));
+    const before = emf.length;
+    const answer = await handler(httpV2Event({ authorization: `Bearer ${session.sessionJwt}` }), lambdaContext());
+    expect(answer).toMatchObject({ isAuthorized: false });
+    const records = emf.slice(before);
+    expect(records).toHaveLength(1);
+    const [record] = records as [EmfRecord];
+    expect(dimensionSets(record)).toEqual([[...DIMENSION_SETS.total], [...DIMENSION_SETS.byOutcomeAndPath], [...DIMENSION_SETS.byReason]]);
+    expect(record).toMatchObject({ outcome: "forbidden", path: "local", reason: "permission_denied", [METRIC.decisions]: 1 });
+    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionJwt]);
   });
 
   test("a request without a credential is a denial on path none", async () => {
