@@ -138,25 +138,20 @@ export class StytchApiStack extends Stack {
       projectId: props.projectId,
     });
 
+    // A handler behind the authorizer that answers browsers itself (REST APIs leave CORS headers on real
+    // responses to the function).
+    const downstreamFunction = (route: ApiRoute): lambda.IFunction =>
+      createBundledFunction(this, route.functionId, {
+        entry: route.entry,
+        handler: route.handler,
+        description: route.description,
+        tracing,
+        environment: origins.length > 0 ? { CORS_ALLOWED_ORIGINS: origins.join(",") } : undefined,
+      });
     // One factory per function id; the Record type makes a new id in the table a compile error here.
     const factories: Record<ApiRoute["functionId"], (route: ApiRoute) => lambda.IFunction> = {
-      Me: (route) =>
-        createBundledFunction(this, route.functionId, {
-          entry: route.entry,
-          handler: route.handler,
-          description: route.description,
-          tracing,
-          // REST APIs leave CORS headers on real responses to the function.
-          environment: origins.length > 0 ? { CORS_ALLOWED_ORIGINS: origins.join(",") } : undefined,
-        }),
-      OrganizationData: (route) =>
-        createBundledFunction(this, route.functionId, {
-          entry: route.entry,
-          handler: route.handler,
-          description: route.description,
-          tracing,
-          environment: origins.length > 0 ? { CORS_ALLOWED_ORIGINS: origins.join(",") } : undefined,
-        }),
+      Me: (route) => downstreamFunction(route),
+      OrganizationData: (route) => downstreamFunction(route),
       Refresh: (route) =>
         new StytchRefreshFunction(this, route.functionId, {
           tracing,
