@@ -5,7 +5,10 @@
 // test/session-jwt.differential.test.ts compares these verdicts with the official Stytch SDK's
 // authenticateJwtLocal (which is jose too) over generated and mutated tokens.
 
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
+import { decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
+// The error classes by name from their own entry point: jose's root exports them as one namespace
+// object, which would keep every jose error class (JWE, JWKS, …) in the bundle.
+import { JOSEAlgNotAllowed, JOSEError, JWSSignatureVerificationFailed, JWTClaimValidationFailed, JWTExpired } from "jose/errors";
 import { isUtf8 } from "node:buffer";
 import type { MemberSession } from "../member-context";
 import {
@@ -153,7 +156,7 @@ export class SessionJwtVerifier {
       ({ payload } = await jwtVerify(token, key, options));
     } catch (error) {
       // Thrown only after the signature verified and every other claim passed: authentic but stale.
-      if (!(error instanceof joseErrors.JWTExpired)) throw rejectionOf(error);
+      if (!(error instanceof JWTExpired)) throw rejectionOf(error);
       payload = error.payload;
       stale = error.claim === "exp" ? "expired" : "too_old";
     }
@@ -241,14 +244,14 @@ export function emailOf(factors: unknown): string | undefined {
 
 /** Maps a jose failure to our failure tree. Anything that is not jose's is a bug: rethrown, so it is a fault. */
 function rejectionOf(error: unknown): unknown {
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new BadSignatureError("signature does not verify with the project key");
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new UnsupportedAlgorithmError("only RS256 is accepted");
-  if (error instanceof joseErrors.JWTClaimValidationFailed && error.reason === "check_failed") {
+  if (error instanceof JWSSignatureVerificationFailed) return new BadSignatureError("signature does not verify with the project key");
+  if (error instanceof JOSEAlgNotAllowed) return new UnsupportedAlgorithmError("only RS256 is accepted");
+  if (error instanceof JWTClaimValidationFailed && error.reason === "check_failed") {
     if (error.claim === "iss") return new WrongIssuerError("unexpected iss");
     if (error.claim === "aud") return new WrongAudienceError("aud does not contain the project ID");
     if (error.claim === "nbf" || error.claim === "iat") return new NotYetValidError(`${error.claim} is in the future`);
   }
-  if (error instanceof joseErrors.JOSEError) return new MalformedCredentialError(`rejected by jose (${error.code})`);
+  if (error instanceof JOSEError) return new MalformedCredentialError(`rejected by jose (${error.code})`);
   return error;
 }
 
