@@ -175,7 +175,7 @@ describe("unit tests session-jwt", () => {
 
     test("a header that is not JSON is malformed", () => {
       const error = expectMalformed(() => parseSessionJwt(signSegments(b64url("{alg:RS256}"), b64url(JSON.stringify(memberPayload())))));
-      expect(error.message).toBe("header is not a JSON object");
+      expect(error.message).toBe("header is not JSON");
     });
 
     test("a payload that is not JSON is malformed", () => {
@@ -194,7 +194,15 @@ describe("unit tests session-jwt", () => {
     });
 
     test("a header that is a JSON array is malformed", () => {
-      expectMalformed(() => parseSessionJwt(signSegments(b64url(JSON.stringify([HEADER])), b64url("{}"))));
+      const error = expectMalformed(() => parseSessionJwt(signSegments(b64url(JSON.stringify([HEADER])), b64url("{}"))));
+      expect(error.message).toBe("header is not a JSON object");
+    });
+
+    test("a header that is not valid UTF-8 is malformed, never decoded leniently", () => {
+      // A kid with U+FFFD in place of the bad bytes could name a key the signed header does not.
+      const bytes = Buffer.concat([Buffer.from('{"alg":"RS256","typ":"JWT","kid":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+      const error = expectMalformed(() => parseSessionJwt(signSegments(b64url(bytes), b64url(JSON.stringify(memberPayload())))));
+      expect(error.message).toBe("header is not UTF-8");
     });
 
     test("a payload that is not valid UTF-8 is malformed", () => {

@@ -5,7 +5,7 @@
 // test/session-jwt.differential.test.ts compares these verdicts with the official Stytch SDK's
 // authenticateJwtLocal (which is jose too) over generated and mutated tokens.
 
-import { decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
+import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
 // The error classes by name from their own entry point: jose's root exports them as one namespace
 // object, which would keep every jose error class (JWE, JWKS, …) in the bundle.
 import { JOSEAlgNotAllowed, JOSEError, JWSSignatureVerificationFailed, JWTClaimValidationFailed, JWTExpired } from "jose/errors";
@@ -267,12 +267,9 @@ function customClaimsOf(payload: Record<string, unknown>): Record<string, unknow
 const EMPTY_CLAIMS: Record<string, unknown> = Object.freeze({});
 
 function parseHeader(segment: string): SessionJwtHeader {
-  let header: Record<string, unknown>;
-  try {
-    header = decodeProtectedHeader(`${segment}..`) as Record<string, unknown>;
-  } catch {
-    throw new MalformedCredentialError("header is not a JSON object");
-  }
+  // The segment is already canonical base64url (assertCompactJws), so the payload's strict decoder serves
+  // the header too: UTF-8 checked, never decoded leniently, and a JSON object or nothing.
+  const header = decodeJsonObject(segment, "header");
   if (header.alg !== "RS256") throw new UnsupportedAlgorithmError("only RS256 is accepted");
   if (typeof header.typ !== "string" || normalizeTyp(header.typ) !== "application/jwt") {
     throw new MalformedCredentialError('header typ is not "JWT"');
