@@ -40,9 +40,6 @@ export interface RoutePermissions {
   readonly byRouteKey: ReadonlyMap<string, PermissionedRoute>;
 }
 
-/** The tenancy parameter names and what they bind to. */
-export const TENANT_PARAMETERS = Object.freeze(["organization_id", "organization_slug"] as const);
-
 const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]);
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=:@-]+$/;
 const PARAMETER = /^\{([A-Za-z_][A-Za-z0-9_-]{0,127})(\+?)\}$/;
