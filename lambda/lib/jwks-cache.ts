@@ -69,14 +69,14 @@ export interface JwksCacheStats {
 export class JwksCache {
   readonly stats: JwksCacheStats = { fetches: 0, failures: 0 };
   private keys = new Map<string, VerificationKey>();
-  private fetchedAt = Number.NEGATIVE_INFINITY;
+  private fetchedAt = -Infinity;
   /** When the request for the installed key set was sent: Stytch's answer is at least this recent. */
-  private requestedAt = Number.NEGATIVE_INFINITY;
+  private requestedAt = -Infinity;
   private inflight: Promise<boolean> | undefined;
-  private lastFetchStartedAt = Number.NEGATIVE_INFINITY;
-  private lastKidRefetchAt = Number.NEGATIVE_INFINITY;
+  private lastFetchStartedAt = -Infinity;
+  private lastKidRefetchAt = -Infinity;
   private consecutiveFailures = 0;
-  private lastFailureAt = Number.NEGATIVE_INFINITY;
+  private lastFailureAt = -Infinity;
   private readonly now: () => number;
   private readonly refreshAfterMs: number;
   private readonly maxStaleMs: number;

@@ -51,8 +51,8 @@ export function createSecretProvider(source: SecretSource, options: SecretProvid
   let inflight: Promise<string> | undefined;
   let lastGood: string | undefined;
   let forceNext = false;
-  let forcedAt = Number.NEGATIVE_INFINITY;
-  let failedAt = Number.NEGATIVE_INFINITY;
+  let forcedAt = -Infinity;
+  let failedAt = -Infinity;
 
   const read = async (forceFetch: boolean): Promise<string> => {
     let secretString: unknown;
