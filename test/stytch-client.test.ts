@@ -79,6 +79,14 @@ describe("mapping Stytch's answers", () => {
     expect(stytch.calls.authenticate).toBe(2);
   });
 
+  test("an answer over the size cap is an unavailable fault, and is not retried", async () => {
+    const stytchClient = new StytchClient({ apiUrl: stytch.url, projectId: stytch.projectId, secret: async () => stytch.secret, timeoutMs: 2_000, maxResponseBytes: 64 });
+    const error = await stytchClient.authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as Error).message).toBe("Stytch answered with an oversized body");
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
   test("one 5xx followed by success returns the success", async () => {
     const session = stytch.createSession();
     stytch.failNext("authenticate", "500");

@@ -4,9 +4,10 @@
 // WebCrypto keys for jose. It knows nothing about claims.
 
 import type { webcrypto } from "node:crypto";
-import { request as httpRequest } from "node:http";
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "./errors";
+import { readTextCapped } from "./http";
 import { logger } from "./log";
 
 /** A project key, imported once per kid as a WebCrypto key (jose's fastest input). */
@@ -222,37 +223,18 @@ export class JwksCache {
  * the authorizer's cold start, and the key set is fetched during init.
  * @throws Error on a network error, a timeout, a status other than 200, or a body over the cap
  */
-function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
-  return new Promise((resolve, reject) => {
+async function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
     const send = url.startsWith("https:") ? httpsRequest : httpRequest;
-    const request = send(url, { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
-      if (response.statusCode !== 200) {
-        response.resume();
-        reject(new Error(`JWKS endpoint answered HTTP ${response.statusCode}`));
-        return;
-      }
-      if (Number(response.headers["content-length"]) > maxBytes) {
-        response.destroy();
-        reject(new Error(`JWKS response exceeds ${maxBytes} bytes`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      response.on("data", (chunk: Buffer) => {
-        total += chunk.length;
-        if (total > maxBytes) {
-          response.destroy();
-          reject(new Error(`JWKS response exceeds ${maxBytes} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      response.on("end", () => resolve(Buffer.concat(chunks, total).toString("utf8")));
-      response.on("error", reject);
-    });
-    request.on("error", reject);
-    request.end();
+    send(url, { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) }, resolve)
+      .on("error", reject)
+      .end();
   });
+  if (response.statusCode !== 200) {
+    response.resume();
+    throw new Error(`JWKS endpoint answered HTTP ${response.statusCode}`);
+  }
+  return readTextCapped(response, Number(response.headers["content-length"]), maxBytes);
 }
 
 const RS256_IMPORT: webcrypto.RsaHashedImportParams = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };

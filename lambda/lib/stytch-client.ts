@@ -193,7 +193,7 @@ export class StytchClient {
     }
     let text: string;
     try {
-      text = await readTextCapped(response, this.options.maxResponseBytes ?? 1_048_576);
+      text = await readTextCapped(response.body, Number(response.headers.get("content-length")), this.options.maxResponseBytes ?? 1_048_576);
     } catch (error) {
       if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not finish answering in time", { cause: error });
       if (error instanceof ResponseTooLargeError) throw new UpstreamUnavailableError("Stytch answered with an oversized body");
