@@ -102,14 +102,14 @@ export class StytchClient {
    * @throws a CredentialRejectedError when Stytch refuses the session, an UpstreamFaultError otherwise
    */
   authenticate(credential: SessionCredential, options: AuthenticateOptions): Promise<StytchAuthenticateResponse> {
-    const key = `${"session_jwt" in credential ? `j:${credential.session_jwt}` : `t:${credential.session_token}`}|${options.sessionDurationMinutes ?? ""}`;
-    const shared = this.inflight.get(key);
-    if (shared) return shared;
     const body = JSON.stringify(
       options.sessionDurationMinutes === undefined ? credential : { ...credential, session_duration_minutes: options.sessionDurationMinutes },
     );
-    const call = this.exchange("/v1/b2b/sessions/authenticate", body, options.deadline, 2, sessionAnswer).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, call);
+    // The body names the credential, its kind and the extension: identical bodies are identical calls.
+    const shared = this.inflight.get(body);
+    if (shared) return shared;
+    const call = this.exchange("/v1/b2b/sessions/authenticate", body, options.deadline, 2, sessionAnswer).finally(() => this.inflight.delete(body));
+    this.inflight.set(body, call);
     return call;
   }
 
@@ -147,8 +147,8 @@ export class StytchClient {
       try {
         return settle(await this.observedAttempt(path, body, authorization, remaining));
       } catch (error) {
-        if (!(error instanceof RetryableFault)) throw error;
-        lastFault = error.fault;
+        if (!RETRYABLE.has(error as AuthorizerError)) throw error;
+        lastFault = error as AuthorizerError;
         // Retry once, after a short jittered pause, if the budget still allows a real attempt.
         const pause = 50 + Math.floor(Math.random() * 100);
         if (attempt === attempts || deadline - Date.now() - pause < MIN_RETRY_BUDGET_MS) break;
@@ -164,7 +164,7 @@ export class StytchClient {
     try {
       return await this.attempt(path, body, authorization, timeoutMs);
     } catch (error) {
-      failure = error instanceof RetryableFault ? error.fault : error;
+      failure = error;
       throw error;
     } finally {
       this.options.onAttempt?.(performance.now() - started, failure);
@@ -189,7 +189,7 @@ export class StytchClient {
       });
     } catch (error) {
       if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not answer in time", { cause: error });
-      throw new RetryableFault(new UpstreamUnavailableError("Stytch could not be reached", { cause: error }));
+      throw retryable(new UpstreamUnavailableError("Stytch could not be reached", { cause: error }));
     }
     let text: string;
     try {
@@ -197,7 +197,7 @@ export class StytchClient {
     } catch (error) {
       if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not finish answering in time", { cause: error });
       if (error instanceof ResponseTooLargeError) throw new UpstreamUnavailableError("Stytch answered with an oversized body");
-      throw new RetryableFault(new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error }));
+      throw retryable(new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error }));
     }
     let json: unknown;
     try {
@@ -207,7 +207,7 @@ export class StytchClient {
     }
     const status = response.status;
     const errorType = typeof (json as { error_type?: unknown })?.error_type === "string" ? (json as { error_type: string }).error_type : "unknown";
-    if (status >= 500) throw new RetryableFault(new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`));
+    if (status >= 500) throw retryable(new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`));
     if (status === 429) throw new UpstreamRateLimitedError(`Stytch answered 429 (${errorType})`);
     // A 401 is about OUR credentials: the session itself travels in the body, and a dead session is a 404.
     if (status === 401 || PROJECT_CREDENTIAL_ERRORS.has(errorType)) {
@@ -267,11 +267,12 @@ function policyRoles(value: unknown): readonly PolicyRole[] {
   return Object.freeze(value.map((role: PolicyRole) => Object.freeze({ role_id: role.role_id, permissions: role.permissions.map((p) => ({ resource_id: p.resource_id, actions: [...p.actions] })) })));
 }
 
-/** Internal marker: this fault may be retried once. */
-class RetryableFault extends Error {
-  constructor(readonly fault: AuthorizerError) {
-    super(fault.message);
-  }
+/** The faults that may be retried once (a fast failure: unreachable, cut off, 5xx). */
+const RETRYABLE = new WeakSet<AuthorizerError>();
+
+function retryable(fault: AuthorizerError): AuthorizerError {
+  RETRYABLE.add(fault);
+  return fault;
 }
 
 function isAuthenticateResponse(value: unknown): value is StytchAuthenticateResponse {
