@@ -230,6 +230,27 @@ describe("unit tests session-jwt", () => {
       expect(error.message).toBe("a segment is not canonical base64url");
     });
 
+    test("a last character is accepted exactly when it spells its bytes the one canonical way", () => {
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      for (const stem of ["AAAAA", "AAAAAA"]) {
+        const accepted: string[] = [];
+        for (const last of alphabet) {
+          const segment = `${stem}${last}`;
+          const canonical = Buffer.from(segment, "base64url").toString("base64url") === segment;
+          let passes = true;
+          try {
+            assertCompactJws(`eyJh.${segment}.AAAA`);
+          } catch {
+            passes = false;
+          }
+          expect(passes, `${segment}`).toBe(canonical);
+          if (passes) accepted.push(last);
+        }
+        // 2 trailing characters leave 4 unused bits (4 spellings), 3 leave 2 (16 spellings).
+        expect(accepted).toHaveLength(stem.length === 5 ? 4 : 16);
+      }
+    });
+
     test("a signature segment whose length is 4k+1 is malformed", () => {
       const [h, p, s] = GOOD_JWT.split(".");
       expect(s).toHaveLength(342);

@@ -10,6 +10,8 @@ import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "./er
 import { readTextCapped } from "./http";
 import { logger } from "./log";
 
+const KID_NOT_IN_KEY_SET = "kid is not in the project's key set";
+
 /** A project key, imported once per kid as a WebCrypto key (jose's fastest input). */
 export type VerificationKey = webcrypto.CryptoKey;
 
@@ -124,7 +126,7 @@ export class JwksCache {
       // The fetch we just waited for was this kid's refetch.
       this.lastKidRefetchAt = this.lastFetchStartedAt;
     }
-    if (this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError("kid is not in the project's key set");
+    if (this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError(KID_NOT_IN_KEY_SET);
 
     // The kid may be new: Stytch publishes a key and signs with it at once. Refetch, but at most once
     // per interval however many unknown kids arrive, so invented kids cost at most that many fetches.
@@ -135,7 +137,7 @@ export class JwksCache {
     await this.refresh();
     const key = this.cachedKey(kid);
     if (key) return key;
-    if (this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError("kid is not in the project's key set");
+    if (this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError(KID_NOT_IN_KEY_SET);
     throw new KeyNotYetKnownError("kid is unknown, and the key set may predate it; retry shortly");
   }
 
