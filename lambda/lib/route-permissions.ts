@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { globTokens, intersects, routeGlobs, routeTokens } from "./arn-patterns";
+import { foreignRequests, globTokens, intersects, routeGlobs } from "./arn-patterns";
 import { ConfigurationError } from "./errors";
 
 /** What one route needs: a Stytch permission, or only an authenticated member of any organization. */
@@ -129,9 +129,9 @@ export function findRoute(table: RoutePermissions, routeKey: string): Permission
   return space > 0 ? table.byRouteKey.get(`ANY ${routeKey.slice(space + 1)}`) : undefined;
 }
 
-// Stand-ins for two different organizations: no real ID or slug contains control characters.
+// A stand-in for the member's organization, different from foreignRequests' other one: no real ID or slug
+// contains control characters.
 const MEMBER_ORGANIZATION = { organization_id: "\u0001", organization_slug: "\u0002" };
-const OTHER_ORGANIZATION = { organization_id: "\u0003", organization_slug: "\u0004" };
 
 /**
  * Refuses tables whose IAM policy could let a member into another organization. A member's policy lists each
@@ -141,9 +141,8 @@ const OTHER_ORGANIZATION = { organization_id: "\u0003", organization_slug: "\u00
  * yours". Such a table is a configuration error, never a silent cross-tenant Allow.
  */
 function assertTenancyExpressible(routes: readonly PermissionedRoute[], origin: string): void {
-  const tenantRoutes = routes.filter((route) => route.segments.some((segment) => segment.kind === "tenant"));
-  if (tenantRoutes.length === 0) return;
-  const foreign = tenantRoutes.map((route) => ({ route, tokens: routeTokens(route, OTHER_ORGANIZATION) }));
+  const foreign = foreignRequests(routes);
+  if (foreign.length === 0) return;
   for (const route of routes) {
     const own = routeGlobs(route, MEMBER_ORGANIZATION).map(globTokens);
     const leak = foreign.find((other) => own.some((tokens) => intersects(tokens, other.tokens)));
