@@ -67,7 +67,7 @@ export function createSecretProvider(source: SecretSource, options: SecretProvid
       throw new SecretUnavailableError(`Secrets Manager read failed (${error instanceof Error ? error.name : "error"})`, { cause: error });
     }
     const secret = extractSecret(typeof secretString === "string" ? secretString : undefined);
-    if (!secret) throw new ConfigurationError("the Stytch secret in Secrets Manager is empty: put the project secret into it");
+    if (!secret) throw new ConfigurationError("the Stytch secret in Secrets Manager is empty");
     return secret;
   };
 

@@ -157,7 +157,7 @@ function assertTenancyExpressible(routes: readonly PermissionedRoute[], origin: 
 function parseRoute(routeKey: string, permission: unknown, origin: string): PermissionedRoute {
   const match = /^([A-Z]+) (\/[^\s]*)$/.exec(routeKey);
   if (!match || !METHODS.has(match[1]!)) {
-    throw new ConfigurationError(`${origin}: "${printable(routeKey)}" is not a route key such as "GET /orgs/{organization_id}/documents"`);
+    throw routeError(origin, routeKey, 'is not a route key such as "GET /orgs/{organization_id}/documents"');
   }
   const [, method, path] = match as unknown as [string, string, string];
   const segments: PathSegment[] = [];
@@ -167,11 +167,11 @@ function parseRoute(routeKey: string, permission: unknown, origin: string): Perm
     const parameter = PARAMETER.exec(part);
     if (parameter) {
       const [, name, greedy] = parameter as unknown as [string, string, string];
-      if (names.has(name)) throw new ConfigurationError(`${origin}: "${routeKey}" names {${name}} twice`);
+      if (names.has(name)) throw routeError(origin, routeKey, `names {${name}} twice`);
       names.add(name);
       if (greedy) {
-        if (index !== parts.length - 1) throw new ConfigurationError(`${origin}: "${routeKey}" has a greedy parameter that is not last`);
-        if (isTenant(name)) throw new ConfigurationError(`${origin}: "${routeKey}": {${name}} cannot be greedy`);
+        if (index !== parts.length - 1) throw routeError(origin, routeKey, "has a greedy parameter that is not last");
+        if (isTenant(name)) throw routeError(origin, routeKey, `is invalid: {${name}} cannot be greedy`);
         segments.push({ kind: "greedy", name });
       } else {
         segments.push(isTenant(name) ? { kind: "tenant", name } : { kind: "param", name });
@@ -179,7 +179,7 @@ function parseRoute(routeKey: string, permission: unknown, origin: string): Perm
     } else if (LITERAL_SEGMENT.test(part)) {
       segments.push({ kind: "literal", value: part });
     } else {
-      throw new ConfigurationError(`${origin}: "${printable(routeKey)}" has an empty or invalid path segment`);
+      throw routeError(origin, routeKey, "has an empty or invalid path segment");
     }
   });
   return Object.freeze({ routeKey, method, segments: Object.freeze(segments), permission: parsePermission(permission, routeKey, origin) });
@@ -193,13 +193,14 @@ function parsePermission(value: unknown, routeKey: string, origin: string): Rout
       return Object.freeze({ resourceId, action });
     }
   }
-  throw new ConfigurationError(`${origin}: "${routeKey}" needs {"resource_id": "…", "action": "…"} (no wildcards) or "authenticated"`);
+  throw routeError(origin, routeKey, 'needs {"resource_id": "…", "action": "…"} (no wildcards) or "authenticated"');
 }
 
 function isTenant(name: string): name is "organization_id" | "organization_slug" {
   return name === "organization_id" || name === "organization_slug";
 }
 
-function printable(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+/** A ConfigurationError about one route of the table, quoting its key (shortened past 80 characters). */
+function routeError(origin: string, routeKey: string, problem: string): ConfigurationError {
+  return new ConfigurationError(`${origin}: "${routeKey.length > 80 ? `${routeKey.slice(0, 80)}…` : routeKey}" ${problem}`);
 }
