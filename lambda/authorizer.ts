@@ -60,7 +60,7 @@ export interface AuthorizerRuntime extends SessionVerdictDeps {
  * Builds the per-container runtime from validated configuration.
  * @throws ConfigurationError
  */
-export function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMetrics): AuthorizerRuntime {
+function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMetrics): AuthorizerRuntime {
   const verdictCache = new VerdictCache();
   const jwksCache = new JwksCache({
     jwksUrl: config.jwksUrl,
@@ -85,7 +85,7 @@ export function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: Deci
     verdictCache,
     rejectionCache: new RejectionCache(),
     sessionJwts: new SessionJwtVerifier(config),
-    ...(rbacPolicies ? { rbacPolicies } : {}),
+    rbacPolicies,
   };
 }
 
@@ -191,11 +191,13 @@ function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefin
   return now + Math.max(0, Math.min(config.apiTimeoutMs, remaining));
 }
 
+/** The faults that arise without a Stytch API call (every other fault is one of the API's). */
+const LOCAL_FAULTS = new Set<ReasonCode>(["jwks_unavailable", "kid_not_yet_known", "bad_config", "bad_event"]);
+
 /** Whether a failure came from the Stytch API (remote) or from local checks. */
 function pathOf(error: unknown): VerdictPath {
   if (error instanceof RevokedSessionError || error instanceof RejectedByStytchError) return "remote";
-  if (error instanceof UpstreamFaultError) return error.reason === "jwks_unavailable" || error.reason === "kid_not_yet_known" || error.reason === "bad_config" || error.reason === "bad_event" ? "local" : "remote";
-  return "local";
+  return error instanceof UpstreamFaultError && !LOCAL_FAULTS.has(error.reason) ? "remote" : "local";
 }
 
 function elapsed(started: number): number {

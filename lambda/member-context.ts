@@ -22,7 +22,8 @@ export interface MemberSession {
 }
 
 /** The exact context keys. Users' code and mapping templates may read them as `$context.authorizer.<key>`. */
-export const CONTEXT_KEYS = Object.freeze({
+// Pure: a bundle that never reads the keys by name (the authorizer writes them as literals) drops the object.
+export const CONTEXT_KEYS = /* @__PURE__ */ Object.freeze({
   memberId: "member_id",
   memberSessionId: "member_session_id",
   organizationId: "organization_id",

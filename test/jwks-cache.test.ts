@@ -96,6 +96,12 @@ describe("fetching", () => {
     expect(cache.stats.failures).toBe(1);
   });
 
+  test("a key set over the configured cap is refused", async () => {
+    const cache = cacheWith({ maxResponseBytes: 100 });
+    await expect(cache.getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(JwksUnavailableError);
+    expect(cache.stats.failures).toBe(1);
+  });
+
   test("a non-JSON or failing JWKS endpoint means no keys, reported as unavailable", async () => {
     for (const fault of ["garbage", "500", "reset"] as const) {
       stytch.faults.jwks = fault;

@@ -243,6 +243,31 @@ describe("the authorizer's EMF record", () => {
     assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionToken]);
   });
 
+  test("with a route table, the RBAC policy reads are Stytch attempts: their latencies ride on the allow's record", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_ROUTE_PERMISSIONS: '{"GET /me": "authenticated"}' }));
+    const [record] = (await invoke(handler, session.sessionJwt)) as [EmfRecord];
+    expect(record).toMatchObject({ outcome: "allow", path: "local", [METRIC.decisions]: 1 });
+    // The project policy and the organization's: two reads, and no session ever went to Stytch.
+    expect(stytch.calls.authenticate).toBe(0);
+    expect(stytch.calls.rbacPolicy + stytch.calls.organizationPolicy).toBe(2);
+    const latencies = record[METRIC.stytchLatency] as number[];
+    expect(latencies).toHaveLength(2);
+    for (const latency of latencies) expect(latency).toBeGreaterThan(0);
+    expect(record).not.toHaveProperty(METRIC.stytchErrors);
+  });
+
+  test("with a route table, an RBAC policy outage is a fault whose record counts the failed policy reads as class 5xx", async () => {
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_ROUTE_PERMISSIONS: '{"GET /me": "authenticated"}' }));
+    stytch.faults.rbac = "503";
+    const [record] = (await invoke(handler, session.sessionJwt)) as [EmfRecord];
+    expect(record).toMatchObject({ outcome: "fault", reason: "rbac_policy_unavailable", errorClass: "5xx", [METRIC.decisions]: 1 });
+    // Both reads fail; the fault is decided when the first does, so the second may ride on the next record.
+    expect(record[METRIC.stytchErrors]).toBeGreaterThanOrEqual(1);
+    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionJwt]);
+  });
+
   test("a key-set outage: JwksRefreshFailures counted, the JWT goes to Stytch", async () => {
     stytch.faults.jwks = "500";
     const session = stytch.createSession();

@@ -175,7 +175,7 @@ describe("unit tests session-jwt", () => {
 
     test("a header that is not JSON is malformed", () => {
       const error = expectMalformed(() => parseSessionJwt(signSegments(b64url("{alg:RS256}"), b64url(JSON.stringify(memberPayload())))));
-      expect(error.message).toBe("header is not a JSON object");
+      expect(error.message).toBe("header is not JSON");
     });
 
     test("a payload that is not JSON is malformed", () => {
@@ -194,7 +194,15 @@ describe("unit tests session-jwt", () => {
     });
 
     test("a header that is a JSON array is malformed", () => {
-      expectMalformed(() => parseSessionJwt(signSegments(b64url(JSON.stringify([HEADER])), b64url("{}"))));
+      const error = expectMalformed(() => parseSessionJwt(signSegments(b64url(JSON.stringify([HEADER])), b64url("{}"))));
+      expect(error.message).toBe("header is not a JSON object");
+    });
+
+    test("a header that is not valid UTF-8 is malformed, never decoded leniently", () => {
+      // A kid with U+FFFD in place of the bad bytes could name a key the signed header does not.
+      const bytes = Buffer.concat([Buffer.from('{"alg":"RS256","typ":"JWT","kid":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+      const error = expectMalformed(() => parseSessionJwt(signSegments(b64url(bytes), b64url(JSON.stringify(memberPayload())))));
+      expect(error.message).toBe("header is not UTF-8");
     });
 
     test("a payload that is not valid UTF-8 is malformed", () => {
@@ -220,6 +228,27 @@ describe("unit tests session-jwt", () => {
       expect(Buffer.from(payloadSegment, "base64url").toString()).toBe(json);
       const error = expectMalformed(() => parseSessionJwt(signSegments(b64url(JSON.stringify(HEADER)), payloadSegment)));
       expect(error.message).toBe("a segment is not canonical base64url");
+    });
+
+    test("a last character is accepted exactly when it spells its bytes the one canonical way", () => {
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      for (const stem of ["AAAAA", "AAAAAA"]) {
+        const accepted: string[] = [];
+        for (const last of alphabet) {
+          const segment = `${stem}${last}`;
+          const canonical = Buffer.from(segment, "base64url").toString("base64url") === segment;
+          let passes = true;
+          try {
+            assertCompactJws(`eyJh.${segment}.AAAA`);
+          } catch {
+            passes = false;
+          }
+          expect(passes, `${segment}`).toBe(canonical);
+          if (passes) accepted.push(last);
+        }
+        // 2 trailing characters leave 4 unused bits (4 spellings), 3 leave 2 (16 spellings).
+        expect(accepted).toHaveLength(stem.length === 5 ? 4 : 16);
+      }
     });
 
     test("a signature segment whose length is 4k+1 is malformed", () => {

@@ -79,6 +79,14 @@ describe("mapping Stytch's answers", () => {
     expect(stytch.calls.authenticate).toBe(2);
   });
 
+  test("an answer over the size cap is an unavailable fault, and is not retried", async () => {
+    const stytchClient = new StytchClient({ apiUrl: stytch.url, projectId: stytch.projectId, secret: async () => stytch.secret, timeoutMs: 2_000, maxResponseBytes: 64 });
+    const error = await stytchClient.authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as Error).message).toBe("Stytch answered with an oversized body");
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
   test("one 5xx followed by success returns the success", async () => {
     const session = stytch.createSession();
     stytch.failNext("authenticate", "500");
@@ -136,5 +144,79 @@ describe("coalescing", () => {
     } finally {
       stytch.setLatency("authenticate", 0);
     }
+  });
+});
+
+describe("the RBAC policy reads", () => {
+  function rbacClient(overrides: { apiUrl?: string; secret?: string; onAttempt?: (latencyMs: number, error?: unknown) => void; credentialsRejected?: () => void } = {}) {
+    const secret = Object.assign(async () => overrides.secret ?? stytch.secret, { credentialsRejected: overrides.credentialsRejected });
+    return new StytchClient({ apiUrl: overrides.apiUrl ?? stytch.url, projectId: stytch.projectId, secret, timeoutMs: 2_000, onAttempt: overrides.onAttempt });
+  }
+
+  test("read the project's roles and an organization's custom roles with HTTP Basic project credentials", async () => {
+    const { organizationId } = stytch.createSession();
+    stytch.setOrganizationRoles(organizationId, [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    const stytchClient = rbacClient();
+    expect((await stytchClient.projectRoles(soon())).map((role) => role.role_id)).toEqual(stytch.rbacPolicy.roles.map((role) => role.role_id));
+    expect(await stytchClient.organizationRoles(organizationId, soon())).toEqual([{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    expect(stytch.calls.rbacPolicy).toBe(1);
+    expect(stytch.calls.organizationPolicy).toBe(1);
+    expect(stytchClient.requestsSent).toBe(2);
+  });
+
+  test("a 5xx is an unavailable fault after one attempt: the policy cache, not the client, tries again later", async () => {
+    stytch.faults.rbac = "503";
+    await expect(rbacClient().projectRoles(soon())).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(stytch.calls.rbacPolicy).toBe(1);
+  });
+
+  test("a connection reset is an unavailable fault after one attempt", async () => {
+    stytch.faults.rbac = "reset";
+    await expect(rbacClient().organizationRoles(stytch.createSession().organizationId, soon())).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(stytch.calls.organizationPolicy).toBe(1);
+  });
+
+  test("429 is a rate-limit fault", async () => {
+    stytch.faults.rbac = "429";
+    await expect(rbacClient().projectRoles(soon())).rejects.toBeInstanceOf(UpstreamRateLimitedError);
+  });
+
+  test("a hanging Stytch times out at the caller's deadline", async () => {
+    stytch.faults.rbac = "hang";
+    const started = Date.now();
+    await expect(rbacClient().projectRoles(Date.now() + 200)).rejects.toBeInstanceOf(UpstreamTimeoutError);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  test("a refused project secret is a credentials fault, and the secret provider is told to read the secret again", async () => {
+    let rejections = 0;
+    const stytchClient = rbacClient({ secret: "secret-test-not-the-right-one-at-all", credentialsRejected: () => (rejections += 1) });
+    await expect(stytchClient.projectRoles(soon())).rejects.toBeInstanceOf(UpstreamCredentialsRejectedError);
+    expect(rejections).toBe(1);
+  });
+
+  test("a 4xx for the project policy is a fault, never a refusal of the caller's credential", async () => {
+    // A base URL under which no Stytch route exists: every read is answered 404 route_not_found.
+    const error = await rbacClient({ apiUrl: `${stytch.url}/no-such-prefix` }).projectRoles(soon()).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as Error).message).toBe("Stytch answered 404 (route_not_found)");
+  });
+
+  test("an organization policy Stytch will not give (the feature is off) is no custom roles", async () => {
+    stytch.organizationPoliciesEnabled = false;
+    expect(await rbacClient().organizationRoles(stytch.createSession().organizationId, soon())).toEqual([]);
+    expect(stytch.calls.organizationPolicy).toBe(1);
+  });
+
+  test("every RBAC attempt is reported to the onAttempt observer, with the fault it ended in", async () => {
+    const attempts: Array<{ latencyMs: number; error?: unknown }> = [];
+    const stytchClient = rbacClient({ onAttempt: (latencyMs, error) => attempts.push({ latencyMs, error }) });
+    await stytchClient.projectRoles(soon());
+    stytch.faults.rbac = "500";
+    await expect(stytchClient.organizationRoles(stytch.createSession().organizationId, soon())).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(attempts).toHaveLength(2);
+    expect(attempts[0]!.error).toBeUndefined();
+    expect(attempts[1]!.error).toBeInstanceOf(UpstreamUnavailableError);
+    for (const { latencyMs } of attempts) expect(latencyMs).toBeGreaterThan(0);
   });
 });

@@ -48,6 +48,14 @@ export function routeTokens(route: PermissionedRoute, binding: TenantBinding = {
   return tokens;
 }
 
+/** Stand-ins for an organization that is not the member's: no real ID or slug contains control characters. */
+const OTHER_ORGANIZATION: TenantBinding = { organization_id: "\u0003", organization_slug: "\u0004" };
+
+/** The organization routes, each with the tokens of its requests in another organization: what no member's Allow may cover. */
+export function foreignRequests(routes: readonly PermissionedRoute[]): Array<{ readonly route: PermissionedRoute; readonly tokens: PatternToken[] }> {
+  return routes.filter((route) => route.segments.some((segment) => segment.kind === "tenant")).map((route) => ({ route, tokens: routeTokens(route, OTHER_ORGANIZATION) }));
+}
+
 /** The methods an `ANY` route stands for. Written out, because a leading `*` in an ARN would also swallow path segments. */
 export const HTTP_METHODS = Object.freeze(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
 

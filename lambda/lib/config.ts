@@ -69,8 +69,9 @@ export function loadStytchConfig(env: Env): StytchConfig {
     }
     secret = { kind: "arn", arn: secretArn };
   } else if (secretValue !== undefined) {
-    if (secretValue.trim() === "") throw new ConfigurationError("STYTCH_SECRET is empty");
-    secret = { kind: "value", value: secretValue.trim() };
+    const value = secretValue.trim();
+    if (value === "") throw new ConfigurationError("STYTCH_SECRET is empty");
+    secret = { kind: "value", value };
   }
   return Object.freeze({
     projectId,
@@ -93,7 +94,6 @@ export function loadStytchConfig(env: Env): StytchConfig {
 export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
   const stytch = loadStytchConfig(env);
   const secret = requireSecret(stytch);
-  const maxAge = env.STYTCH_MAX_TOKEN_AGE_SECONDS;
   const httpApiResponse = (env.STYTCH_HTTP_API_RESPONSE ?? "simple").trim();
   if (httpApiResponse !== "simple" && httpApiResponse !== "iam") {
     throw new ConfigurationError('STYTCH_HTTP_API_RESPONSE must be "simple" or "iam"');
@@ -101,8 +101,7 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
   return Object.freeze({
     ...stytch,
     secret,
-    maxTokenAgeSeconds:
-      maxAge === undefined || maxAge.trim() === "" ? undefined : intSetting(env, "STYTCH_MAX_TOKEN_AGE_SECONDS", 0, 0, 86_400),
+    maxTokenAgeSeconds: env.STYTCH_MAX_TOKEN_AGE_SECONDS?.trim() ? intSetting(env, "STYTCH_MAX_TOKEN_AGE_SECONDS", 0, 0, 86_400) : undefined,
     sessionTokenCacheSeconds: intSetting(env, "STYTCH_SESSION_TOKEN_CACHE_SECONDS", 0, 0, 300),
     httpApiResponse,
     routePermissions: loadRoutePermissions(env),
@@ -186,7 +185,7 @@ function parseApiUrl(raw: string | undefined, projectId: string): string {
     throw new ConfigurationError("STYTCH_API_URL is not a URL");
   }
   if (!isHttpsOrLoopback(url)) {
-    throw new ConfigurationError("STYTCH_API_URL must use https (plain http is allowed only for loopback hosts)");
+    throw new ConfigurationError("STYTCH_API_URL must use https (http only for loopback hosts)");
   }
   if (url.username || url.password || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
     throw new ConfigurationError("STYTCH_API_URL must be a bare origin such as https://login.example.com");
@@ -205,10 +204,10 @@ function requireSecret(config: StytchConfig): SecretSource {
 }
 
 function intSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigurationError(`${name} must be a whole number`);
-  const value = Number(raw.trim());
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigurationError(`${name} must be a whole number`);
+  const value = Number(raw);
   if (value < min || value > max) throw new ConfigurationError(`${name} must be between ${min} and ${max}`);
   return value;
 }

@@ -1,4 +1,4 @@
-// Small HTTP helpers shared by the key-set fetcher and the Stytch client: a body reader with a size
+// Small HTTP helpers shared by the key-set fetcher and the Stytch client: one body reader with a size
 // cap, so a misbehaving or hostile upstream cannot make us buffer megabytes inside an authorizer.
 
 /** Thrown when a response body exceeds its cap. */
@@ -10,28 +10,22 @@ export class ResponseTooLargeError extends Error {
 }
 
 /**
- * Reads a response body as UTF-8 text, refusing more than `maxBytes`.
- * @throws ResponseTooLargeError past the cap (the rest of the body is cancelled, not read)
+ * Reads a body as UTF-8 text, refusing more than `maxBytes`. Any async iterable of bytes: the body of a
+ * `fetch` Response, or a node:http response.
+ * @param declaredBytes the Content-Length (`NaN` or 0 when absent): a body declared too large is refused
+ *   at its first chunk
+ * @throws ResponseTooLargeError past the cap. Leaving the loop cancels a fetch body and destroys a node:http
+ *   response, so the rest is never read.
  */
-export async function readTextCapped(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new ResponseTooLargeError(maxBytes);
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
+export async function readTextCapped(body: AsyncIterable<Uint8Array> | null, declaredBytes: number, maxBytes: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new ResponseTooLargeError(maxBytes);
+  if (body) {
+    for await (const chunk of body) {
+      total += chunk.byteLength;
+      if (total > maxBytes || declaredBytes > maxBytes) throw new ResponseTooLargeError(maxBytes);
+      chunks.push(chunk);
     }
-    chunks.push(value);
   }
   return Buffer.concat(chunks, total).toString("utf8");
 }

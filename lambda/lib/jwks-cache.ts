@@ -4,10 +4,13 @@
 // WebCrypto keys for jose. It knows nothing about claims.
 
 import type { webcrypto } from "node:crypto";
-import { request as httpRequest } from "node:http";
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "./errors";
+import { readTextCapped } from "./http";
 import { logger } from "./log";
+
+const KID_NOT_IN_KEY_SET = "kid is not in the project's key set";
 
 /** A project key, imported once per kid as a WebCrypto key (jose's fastest input). */
 export type VerificationKey = webcrypto.CryptoKey;
@@ -69,14 +72,14 @@ export interface JwksCacheStats {
 export class JwksCache {
   readonly stats: JwksCacheStats = { fetches: 0, failures: 0 };
   private keys = new Map<string, VerificationKey>();
-  private fetchedAt = Number.NEGATIVE_INFINITY;
+  private fetchedAt = -Infinity;
   /** When the request for the installed key set was sent: Stytch's answer is at least this recent. */
-  private requestedAt = Number.NEGATIVE_INFINITY;
+  private requestedAt = -Infinity;
   private inflight: Promise<boolean> | undefined;
-  private lastFetchStartedAt = Number.NEGATIVE_INFINITY;
-  private lastKidRefetchAt = Number.NEGATIVE_INFINITY;
+  private lastFetchStartedAt = -Infinity;
+  private lastKidRefetchAt = -Infinity;
   private consecutiveFailures = 0;
-  private lastFailureAt = Number.NEGATIVE_INFINITY;
+  private lastFailureAt = -Infinity;
   private readonly now: () => number;
   private readonly refreshAfterMs: number;
   private readonly maxStaleMs: number;
@@ -123,7 +126,7 @@ export class JwksCache {
       // The fetch we just waited for was this kid's refetch.
       this.lastKidRefetchAt = this.lastFetchStartedAt;
     }
-    if (this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError("kid is not in the project's key set");
+    if (this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError(KID_NOT_IN_KEY_SET);
 
     // The kid may be new: Stytch publishes a key and signs with it at once. Refetch, but at most once
     // per interval however many unknown kids arrive, so invented kids cost at most that many fetches.
@@ -134,7 +137,7 @@ export class JwksCache {
     await this.refresh();
     const key = this.cachedKey(kid);
     if (key) return key;
-    if (this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError("kid is not in the project's key set");
+    if (this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError(KID_NOT_IN_KEY_SET);
     throw new KeyNotYetKnownError("kid is unknown, and the key set may predate it; retry shortly");
   }
 
@@ -222,37 +225,18 @@ export class JwksCache {
  * the authorizer's cold start, and the key set is fetched during init.
  * @throws Error on a network error, a timeout, a status other than 200, or a body over the cap
  */
-function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
-  return new Promise((resolve, reject) => {
+async function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
     const send = url.startsWith("https:") ? httpsRequest : httpRequest;
-    const request = send(url, { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
-      if (response.statusCode !== 200) {
-        response.resume();
-        reject(new Error(`JWKS endpoint answered HTTP ${response.statusCode}`));
-        return;
-      }
-      if (Number(response.headers["content-length"]) > maxBytes) {
-        response.destroy();
-        reject(new Error(`JWKS response exceeds ${maxBytes} bytes`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      response.on("data", (chunk: Buffer) => {
-        total += chunk.length;
-        if (total > maxBytes) {
-          response.destroy();
-          reject(new Error(`JWKS response exceeds ${maxBytes} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      response.on("end", () => resolve(Buffer.concat(chunks, total).toString("utf8")));
-      response.on("error", reject);
-    });
-    request.on("error", reject);
-    request.end();
+    send(url, { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) }, resolve)
+      .on("error", reject)
+      .end();
   });
+  if (response.statusCode !== 200) {
+    response.resume();
+    throw new Error(`JWKS endpoint answered HTTP ${response.statusCode}`);
+  }
+  return readTextCapped(response, Number(response.headers["content-length"]), maxBytes);
 }
 
 const RS256_IMPORT: webcrypto.RsaHashedImportParams = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };

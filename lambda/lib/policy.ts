@@ -122,18 +122,15 @@ function stagePolicy(methodArn: string | undefined): PolicyDocument {
   // A warm container mostly sees the same few ARNs: compare with the last one before hashing.
   if (lastPolicy !== undefined && lastPolicy.methodArn === methodArn) return lastPolicy.policy;
   // Keyed by the exact ARN, so each distinct ARN is validated once; the map stays small (routes × stages).
-  const known = methodArn === undefined ? undefined : stagePolicies.get(methodArn);
-  if (known) {
-    lastPolicy = { methodArn: methodArn as string, policy: known };
-    return known;
+  let policy = stagePolicies.get(methodArn as string);
+  if (!policy) {
+    policy = Object.freeze({
+      Version: "2012-10-17",
+      Statement: [Object.freeze({ Action: "execute-api:Invoke", Effect: "Allow", Resource: stageResourceArn(methodArn) })],
+    }) as PolicyDocument;
+    if (stagePolicies.size >= STAGE_POLICY_LIMIT) stagePolicies.clear();
+    stagePolicies.set(methodArn as string, policy);
   }
-  const resource = stageResourceArn(methodArn);
-  const policy: PolicyDocument = Object.freeze({
-    Version: "2012-10-17",
-    Statement: [Object.freeze({ Action: "execute-api:Invoke", Effect: "Allow", Resource: resource })],
-  }) as PolicyDocument;
-  if (stagePolicies.size >= STAGE_POLICY_LIMIT) stagePolicies.clear();
-  stagePolicies.set(methodArn as string, policy);
   lastPolicy = { methodArn: methodArn as string, policy };
   return policy;
 }

@@ -51,8 +51,8 @@ export function createSecretProvider(source: SecretSource, options: SecretProvid
   let inflight: Promise<string> | undefined;
   let lastGood: string | undefined;
   let forceNext = false;
-  let forcedAt = Number.NEGATIVE_INFINITY;
-  let failedAt = Number.NEGATIVE_INFINITY;
+  let forcedAt = -Infinity;
+  let failedAt = -Infinity;
 
   const read = async (forceFetch: boolean): Promise<string> => {
     let secretString: unknown;
@@ -67,7 +67,7 @@ export function createSecretProvider(source: SecretSource, options: SecretProvid
       throw new SecretUnavailableError(`Secrets Manager read failed (${error instanceof Error ? error.name : "error"})`, { cause: error });
     }
     const secret = extractSecret(typeof secretString === "string" ? secretString : undefined);
-    if (!secret) throw new ConfigurationError("the Stytch secret in Secrets Manager is empty: put the project secret into it");
+    if (!secret) throw new ConfigurationError("the Stytch secret in Secrets Manager is empty");
     return secret;
   };
 

@@ -117,7 +117,7 @@ class PolicySlot {
   generation = 0;
   private fingerprint = "";
   private fetchedAt = 0;
-  private failedAt = Number.NEGATIVE_INFINITY;
+  private failedAt = -Infinity;
   private inflight: Promise<void> | undefined;
 
   constructor(
@@ -147,7 +147,7 @@ class PolicySlot {
         this.generation += 1;
       }
       this.fetchedAt = Date.now();
-      this.failedAt = Number.NEGATIVE_INFINITY;
+      this.failedAt = -Infinity;
     } catch (error) {
       this.failedAt = Date.now();
       if (this.roles !== undefined && Date.now() - this.fetchedAt < this.timing.maxStaleMs) return; // stale if error

@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { globTokens, intersects, routeGlobs, routeTokens } from "./arn-patterns";
+import { foreignRequests, globTokens, intersects, routeGlobs } from "./arn-patterns";
 import { ConfigurationError } from "./errors";
 
 /** What one route needs: a Stytch permission, or only an authenticated member of any organization. */
@@ -39,9 +39,6 @@ export interface RoutePermissions {
   /** By route key, for HTTP API events (which carry `routeKey`) and REST REQUEST events (`httpMethod resource`). */
   readonly byRouteKey: ReadonlyMap<string, PermissionedRoute>;
 }
-
-/** The tenancy parameter names and what they bind to. */
-export const TENANT_PARAMETERS = Object.freeze(["organization_id", "organization_slug"] as const);
 
 const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]);
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=:@-]+$/;
@@ -132,9 +129,9 @@ export function findRoute(table: RoutePermissions, routeKey: string): Permission
   return space > 0 ? table.byRouteKey.get(`ANY ${routeKey.slice(space + 1)}`) : undefined;
 }
 
-// Stand-ins for two different organizations: no real ID or slug contains control characters.
+// A stand-in for the member's organization, different from foreignRequests' other one: no real ID or slug
+// contains control characters.
 const MEMBER_ORGANIZATION = { organization_id: "\u0001", organization_slug: "\u0002" };
-const OTHER_ORGANIZATION = { organization_id: "\u0003", organization_slug: "\u0004" };
 
 /**
  * Refuses tables whose IAM policy could let a member into another organization. A member's policy lists each
@@ -144,9 +141,8 @@ const OTHER_ORGANIZATION = { organization_id: "\u0003", organization_slug: "\u00
  * yours". Such a table is a configuration error, never a silent cross-tenant Allow.
  */
 function assertTenancyExpressible(routes: readonly PermissionedRoute[], origin: string): void {
-  const tenantRoutes = routes.filter((route) => route.segments.some((segment) => segment.kind === "tenant"));
-  if (tenantRoutes.length === 0) return;
-  const foreign = tenantRoutes.map((route) => ({ route, tokens: routeTokens(route, OTHER_ORGANIZATION) }));
+  const foreign = foreignRequests(routes);
+  if (foreign.length === 0) return;
   for (const route of routes) {
     const own = routeGlobs(route, MEMBER_ORGANIZATION).map(globTokens);
     const leak = foreign.find((other) => own.some((tokens) => intersects(tokens, other.tokens)));
@@ -161,7 +157,7 @@ function assertTenancyExpressible(routes: readonly PermissionedRoute[], origin: 
 function parseRoute(routeKey: string, permission: unknown, origin: string): PermissionedRoute {
   const match = /^([A-Z]+) (\/[^\s]*)$/.exec(routeKey);
   if (!match || !METHODS.has(match[1]!)) {
-    throw new ConfigurationError(`${origin}: "${printable(routeKey)}" is not a route key such as "GET /orgs/{organization_id}/documents"`);
+    throw routeError(origin, routeKey, 'is not a route key such as "GET /orgs/{organization_id}/documents"');
   }
   const [, method, path] = match as unknown as [string, string, string];
   const segments: PathSegment[] = [];
@@ -171,11 +167,11 @@ function parseRoute(routeKey: string, permission: unknown, origin: string): Perm
     const parameter = PARAMETER.exec(part);
     if (parameter) {
       const [, name, greedy] = parameter as unknown as [string, string, string];
-      if (names.has(name)) throw new ConfigurationError(`${origin}: "${routeKey}" names {${name}} twice`);
+      if (names.has(name)) throw routeError(origin, routeKey, `names {${name}} twice`);
       names.add(name);
       if (greedy) {
-        if (index !== parts.length - 1) throw new ConfigurationError(`${origin}: "${routeKey}" has a greedy parameter that is not last`);
-        if (isTenant(name)) throw new ConfigurationError(`${origin}: "${routeKey}": {${name}} cannot be greedy`);
+        if (index !== parts.length - 1) throw routeError(origin, routeKey, "has a greedy parameter that is not last");
+        if (isTenant(name)) throw routeError(origin, routeKey, `is invalid: {${name}} cannot be greedy`);
         segments.push({ kind: "greedy", name });
       } else {
         segments.push(isTenant(name) ? { kind: "tenant", name } : { kind: "param", name });
@@ -183,7 +179,7 @@ function parseRoute(routeKey: string, permission: unknown, origin: string): Perm
     } else if (LITERAL_SEGMENT.test(part)) {
       segments.push({ kind: "literal", value: part });
     } else {
-      throw new ConfigurationError(`${origin}: "${printable(routeKey)}" has an empty or invalid path segment`);
+      throw routeError(origin, routeKey, "has an empty or invalid path segment");
     }
   });
   return Object.freeze({ routeKey, method, segments: Object.freeze(segments), permission: parsePermission(permission, routeKey, origin) });
@@ -197,13 +193,14 @@ function parsePermission(value: unknown, routeKey: string, origin: string): Rout
       return Object.freeze({ resourceId, action });
     }
   }
-  throw new ConfigurationError(`${origin}: "${routeKey}" needs {"resource_id": "…", "action": "…"} (no wildcards) or "authenticated"`);
+  throw routeError(origin, routeKey, 'needs {"resource_id": "…", "action": "…"} (no wildcards) or "authenticated"');
 }
 
 function isTenant(name: string): name is "organization_id" | "organization_slug" {
   return name === "organization_id" || name === "organization_slug";
 }
 
-function printable(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+/** A ConfigurationError about one route of the table, quoting its key (shortened past 80 characters). */
+function routeError(origin: string, routeKey: string, problem: string): ConfigurationError {
+  return new ConfigurationError(`${origin}: "${routeKey.length > 80 ? `${routeKey.slice(0, 80)}…` : routeKey}" ${problem}`);
 }

@@ -13,7 +13,7 @@
 //          Deny statements are recomputed after every merge.
 
 import type { PolicyDocument } from "aws-lambda";
-import { globTokens, intersects, routeGlobs, routeTokens, type PatternToken, type TenantBinding } from "./arn-patterns";
+import { foreignRequests, globTokens, intersects, routeGlobs, routeTokens, type PatternToken, type TenantBinding } from "./arn-patterns";
 import { PolicyTooLargeError } from "./errors";
 import { hasPermission, type PolicyRole } from "./permission-check";
 import type { PermissionedRoute, RoutePermissions } from "./route-permissions";
@@ -34,7 +34,6 @@ export const POLICY_BUDGET_BYTES = 6_144;
 const INVOKE = "execute-api:Invoke";
 // What a tenancy value may contain to be written into an ARN: no IAM wildcard, no path separator.
 const ARN_SAFE_VALUE = /^[A-Za-z0-9._~-]{1,128}$/;
-const OTHER_ORGANIZATION = { organization_id: "\u0003", organization_slug: "\u0004" };
 
 interface CompiledRoute {
   readonly route: PermissionedRoute;
@@ -156,7 +155,7 @@ function compile(table: RoutePermissions): CompiledTable {
   if (!compiled) {
     compiled = {
       routes: table.routes.map((route) => ({ route, tokens: routeTokens(route), denyGlobs: routeGlobs(route) })),
-      foreign: table.routes.filter((route) => route.segments.some((segment) => segment.kind === "tenant")).map((route) => routeTokens(route, OTHER_ORGANIZATION)),
+      foreign: foreignRequests(table.routes).map((request) => request.tokens),
     };
     compiledTables.set(table, compiled);
   }

@@ -5,7 +5,10 @@
 // test/session-jwt.differential.test.ts compares these verdicts with the official Stytch SDK's
 // authenticateJwtLocal (which is jose too) over generated and mutated tokens.
 
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
+import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
+// The error classes by name from their own entry point: jose's root exports them as one namespace
+// object, which would keep every jose error class (JWE, JWKS, …) in the bundle.
+import { JOSEAlgNotAllowed, JOSEError, JWSSignatureVerificationFailed, JWTClaimValidationFailed, JWTExpired } from "jose/errors";
 import { isUtf8 } from "node:buffer";
 import type { MemberSession } from "../member-context";
 import {
@@ -69,12 +72,15 @@ const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 // Buffer's decoder skips any character it does not know; a token that could be spelled many ways
 // would defeat every cache keyed on the token string (verdicts, rejections).
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 /**
  * The largest time claim accepted: 9999-12-31T23:59:59Z. Beyond it (or non-finite, or negative) a time
  * claim is malformed: it cannot be written as a date, and no Stytch token carries one.
  */
 export const MAX_TIME_CLAIM_SECONDS = 253_402_300_799;
+// Messages given in two places each: for jose's verdict, and by our own header check or key-less screening.
+const ONLY_RS256 = "only RS256 is accepted";
+const WRONG_ISSUER = "unexpected iss";
+const WRONG_AUDIENCE = "aud does not contain the project ID";
 
 // Headers repeat across tokens (same alg, kid, typ), so a validated header segment is parsed once.
 // The last one is checked first: comparing two short strings is cheaper than hashing one.
@@ -153,7 +159,7 @@ export class SessionJwtVerifier {
       ({ payload } = await jwtVerify(token, key, options));
     } catch (error) {
       // Thrown only after the signature verified and every other claim passed: authentic but stale.
-      if (!(error instanceof joseErrors.JWTExpired)) throw rejectionOf(error);
+      if (!(error instanceof JWTExpired)) throw rejectionOf(error);
       payload = error.payload;
       stale = error.claim === "exp" ? "expired" : "too_old";
     }
@@ -177,9 +183,9 @@ export class SessionJwtVerifier {
  */
 export function screenUnverifiedClaims(payload: Record<string, unknown>, rules: ClaimRules, nowSeconds: number): void {
   const { iss, aud, nbf } = payload;
-  if (typeof iss !== "string" || !rules.issuers.includes(iss)) throw new WrongIssuerError("unexpected iss");
+  if (typeof iss !== "string" || !rules.issuers.includes(iss)) throw new WrongIssuerError(WRONG_ISSUER);
   if (!(aud === rules.projectId || (Array.isArray(aud) && aud.includes(rules.projectId)))) {
-    throw new WrongAudienceError("aud does not contain the project ID");
+    throw new WrongAudienceError(WRONG_AUDIENCE);
   }
   toMemberSession(payload);
   if ((nbf as number) > nowSeconds + rules.clockToleranceSeconds) throw new NotYetValidError("nbf is in the future");
@@ -241,14 +247,14 @@ export function emailOf(factors: unknown): string | undefined {
 
 /** Maps a jose failure to our failure tree. Anything that is not jose's is a bug: rethrown, so it is a fault. */
 function rejectionOf(error: unknown): unknown {
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new BadSignatureError("signature does not verify with the project key");
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new UnsupportedAlgorithmError("only RS256 is accepted");
-  if (error instanceof joseErrors.JWTClaimValidationFailed && error.reason === "check_failed") {
-    if (error.claim === "iss") return new WrongIssuerError("unexpected iss");
-    if (error.claim === "aud") return new WrongAudienceError("aud does not contain the project ID");
+  if (error instanceof JWSSignatureVerificationFailed) return new BadSignatureError("signature does not verify with the project key");
+  if (error instanceof JOSEAlgNotAllowed) return new UnsupportedAlgorithmError(ONLY_RS256);
+  if (error instanceof JWTClaimValidationFailed && error.reason === "check_failed") {
+    if (error.claim === "iss") return new WrongIssuerError(WRONG_ISSUER);
+    if (error.claim === "aud") return new WrongAudienceError(WRONG_AUDIENCE);
     if (error.claim === "nbf" || error.claim === "iat") return new NotYetValidError(`${error.claim} is in the future`);
   }
-  if (error instanceof joseErrors.JOSEError) return new MalformedCredentialError(`rejected by jose (${error.code})`);
+  if (error instanceof JOSEError) return new MalformedCredentialError(`rejected by jose (${error.code})`);
   return error;
 }
 
@@ -264,13 +270,10 @@ function customClaimsOf(payload: Record<string, unknown>): Record<string, unknow
 const EMPTY_CLAIMS: Record<string, unknown> = Object.freeze({});
 
 function parseHeader(segment: string): SessionJwtHeader {
-  let header: Record<string, unknown>;
-  try {
-    header = decodeProtectedHeader(`${segment}..`) as Record<string, unknown>;
-  } catch {
-    throw new MalformedCredentialError("header is not a JSON object");
-  }
-  if (header.alg !== "RS256") throw new UnsupportedAlgorithmError("only RS256 is accepted");
+  // The segment is already canonical base64url (assertCompactJws), so the payload's strict decoder serves
+  // the header too: UTF-8 checked, never decoded leniently, and a JSON object or nothing.
+  const header = decodeJsonObject(segment, "header");
+  if (header.alg !== "RS256") throw new UnsupportedAlgorithmError(ONLY_RS256);
   if (typeof header.typ !== "string" || normalizeTyp(header.typ) !== "application/jwt") {
     throw new MalformedCredentialError('header typ is not "JWT"');
   }
@@ -298,8 +301,9 @@ function isCanonicalSegment(token: string, start: number, end: number): boolean 
   const remainder = (end - start) % 4;
   if (remainder === 0) return true;
   if (remainder === 1) return false;
-  const last = BASE64URL_ALPHABET.indexOf(token[end - 1]!);
-  return (last & (remainder === 2 ? 0x0f : 0x03)) === 0;
+  // Two last characters carry 12 bits for 1 byte, three carry 18 for 2: the last one's low 4 or 2 bits are
+  // unused. These are the characters whose unused bits are zero (values 0, 16, 32, 48; or every multiple of 4).
+  return (remainder === 2 ? "AQgw" : "AEIMQUYcgkosw048").includes(token[end - 1]!);
 }
 
 function decodeJsonObject(segment: string, what: string): Record<string, unknown> {

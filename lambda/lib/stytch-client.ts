@@ -1,6 +1,7 @@
-// The Stytch API, for the few requests local verification cannot answer: POST
-// /v1/b2b/sessions/authenticate. It owns the deadline, the single retry, the coalescing of identical
-// in-flight calls, and the mapping of Stytch's answers to our failure tree.
+// The Stytch API, for the few requests local verification cannot answer (POST
+// /v1/b2b/sessions/authenticate) and for the RBAC policies of per-route permissions. Every call goes
+// through one attempt: the deadline, the size cap, the mapping of Stytch's answers to our failure tree,
+// and the metrics observer. authenticate adds the single retry and the coalescing of identical calls.
 
 import {
   RejectedByStytchError,
@@ -93,136 +94,110 @@ export class StytchClient {
   /** Number of HTTP requests sent, for tests and the benchmark. */
   requestsSent = 0;
   private readonly inflight = new Map<string, Promise<StytchAuthenticateResponse>>();
-  private readonly authenticateUrl: string;
 
-  constructor(private readonly options: StytchClientOptions) {
-    this.authenticateUrl = `${options.apiUrl}/v1/b2b/sessions/authenticate`;
-  }
+  constructor(private readonly options: StytchClientOptions) {}
 
   /**
    * Authenticates a session credential with Stytch.
    * @throws a CredentialRejectedError when Stytch refuses the session, an UpstreamFaultError otherwise
    */
   authenticate(credential: SessionCredential, options: AuthenticateOptions): Promise<StytchAuthenticateResponse> {
-    const key = `${"session_jwt" in credential ? `j:${credential.session_jwt}` : `t:${credential.session_token}`}|${options.sessionDurationMinutes ?? ""}`;
-    const shared = this.inflight.get(key);
+    const body = JSON.stringify(
+      options.sessionDurationMinutes === undefined ? credential : { ...credential, session_duration_minutes: options.sessionDurationMinutes },
+    );
+    // The body names the credential, its kind and the extension: identical bodies are identical calls.
+    const shared = this.inflight.get(body);
     if (shared) return shared;
-    const call = this.exchange(credential, options).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, call);
+    const call = this.exchange("/v1/b2b/sessions/authenticate", body, options.deadline, 2, sessionAnswer).finally(() => this.inflight.delete(body));
+    this.inflight.set(body, call);
     return call;
   }
 
-  // The RBAC reads: one attempt each (the policy cache keeps a stale copy and retries later), Basic auth, the
-  // same fault mapping as authenticate. An organization policy Stytch will not give (400/403/404: the feature
-  // is not enabled for the project) counts as no custom roles, as in Stytch's SDK.
+  // The RBAC reads: one attempt each (the policy cache keeps a stale copy and retries later), through the same
+  // attempt as authenticate (Basic auth, deadline, size cap, fault mapping, the onAttempt observer). An
+  // organization policy Stytch will not give (400/403/404: the feature is not enabled for the project)
+  // counts as no custom roles, as in Stytch's SDK.
 
   /** `GET /v1/b2b/rbac/policy`: the project's RBAC roles. @throws UpstreamFaultError */
   async projectRoles(deadline: number): Promise<readonly PolicyRole[]> {
-    const json = await this.rbacGet("/v1/b2b/rbac/policy", deadline);
+    const json = await this.exchange("/v1/b2b/rbac/policy", undefined, deadline, 1, rbacAnswer);
     return policyRoles((json as { policy?: { roles?: unknown } }).policy?.roles);
   }
 
   /** `GET /v1/b2b/rbac/organizations/{organization_id}`: the custom roles, none when the feature is off. @throws UpstreamFaultError */
   async organizationRoles(organizationId: string, deadline: number): Promise<readonly PolicyRole[]> {
-    const json = await this.rbacGet(`/v1/b2b/rbac/organizations/${encodeURIComponent(organizationId)}`, deadline, true);
+    const json = await this.exchange(`/v1/b2b/rbac/organizations/${encodeURIComponent(organizationId)}`, undefined, deadline, 1, organizationRbacAnswer);
     return json === undefined ? [] : policyRoles((json as { org_policy?: { roles?: unknown } }).org_policy?.roles ?? []);
   }
 
-  private async rbacGet(path: string, deadline: number, absentIsEmpty = false): Promise<unknown> {
-    const options = this.options;
-    const remaining = Math.min(deadline, Date.now() + options.timeoutMs) - Date.now();
-    if (remaining <= 0) throw new UpstreamTimeoutError("no time left for a Stytch call");
-    const authorization = `Basic ${Buffer.from(`${options.projectId}:${await options.secret()}`).toString("base64")}`;
-    this.requestsSent += 1;
-    let status: number;
-    let text: string;
-    try {
-      const response = await fetch(`${options.apiUrl}${path}`, {
-        headers: { accept: "application/json", authorization },
-        redirect: "error",
-        signal: AbortSignal.timeout(remaining),
-      });
-      status = response.status;
-      text = await readTextCapped(response, options.maxResponseBytes ?? 1_048_576);
-    } catch (error) {
-      if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not answer in time", { cause: error });
-      throw new UpstreamUnavailableError("Stytch could not be reached", { cause: error });
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (status === 200) return json ?? {};
-    const errorType = typeof (json as { error_type?: unknown })?.error_type === "string" ? (json as { error_type: string }).error_type : "unknown";
-    if (status === 429) throw new UpstreamRateLimitedError(`Stytch answered 429 (${errorType})`);
-    if (status === 401 || PROJECT_CREDENTIAL_ERRORS.has(errorType)) throw new UpstreamCredentialsRejectedError(`Stytch refused the project credentials (${status} ${errorType})`);
-    // UNVERIFIED: the status Stytch gives when organization policies are not enabled for a project.
-    if (absentIsEmpty && (status === 400 || status === 403 || status === 404)) return undefined;
-    throw new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`);
-  }
-
-  private async exchange(credential: SessionCredential, options: AuthenticateOptions): Promise<StytchAuthenticateResponse> {
-    const deadline = Math.min(options.deadline, Date.now() + this.options.timeoutMs);
-    const secret = await this.options.secret();
-    const body = JSON.stringify(
-      options.sessionDurationMinutes === undefined ? credential : { ...credential, session_duration_minutes: options.sessionDurationMinutes },
-    );
-    const authorization = `Basic ${Buffer.from(`${this.options.projectId}:${secret}`).toString("base64")}`;
+  /**
+   * One exchange: at most `attempts` attempts within one deadline (the client's timeout, never past the
+   * caller's), a retry only after a retryable fault and only if the budget still allows a real attempt.
+   * @param body the JSON body of a POST; `undefined` for a GET
+   * @param settle maps an answer that is not a fault of ours or of Stytch's (see {@link StytchClient.attempt})
+   */
+  private async exchange<T>(path: string, body: string | undefined, deadline: number, attempts: number, settle: (answer: StytchAnswer) => T): Promise<T> {
+    const { projectId, secret, timeoutMs } = this.options;
+    deadline = Math.min(deadline, Date.now() + timeoutMs);
+    const authorization = `Basic ${Buffer.from(`${projectId}:${await secret()}`).toString("base64")}`;
     let lastFault: AuthorizerError | undefined;
-    for (let attempt = 1; attempt <= 2; attempt += 1) {
+    for (let attempt = 1; attempt <= attempts; attempt += 1) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
       try {
-        return await this.observedAttempt(body, authorization, remaining);
+        return settle(await this.observedAttempt(path, body, authorization, remaining));
       } catch (error) {
-        if (!(error instanceof RetryableFault)) throw error;
-        lastFault = error.fault;
+        if (!RETRYABLE.has(error as AuthorizerError)) throw error;
+        lastFault = error as AuthorizerError;
         // Retry once, after a short jittered pause, if the budget still allows a real attempt.
         const pause = 50 + Math.floor(Math.random() * 100);
-        if (attempt === 2 || deadline - Date.now() - pause < MIN_RETRY_BUDGET_MS) break;
+        if (attempt === attempts || deadline - Date.now() - pause < MIN_RETRY_BUDGET_MS) break;
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
     throw lastFault ?? new UpstreamTimeoutError("no time left for a Stytch call");
   }
 
-  private async observedAttempt(body: string, authorization: string, timeoutMs: number): Promise<StytchAuthenticateResponse> {
+  private async observedAttempt(path: string, body: string | undefined, authorization: string, timeoutMs: number): Promise<StytchAnswer> {
     const started = performance.now();
     let failure: unknown;
     try {
-      return await this.attempt(body, authorization, timeoutMs);
+      return await this.attempt(path, body, authorization, timeoutMs);
     } catch (error) {
-      failure = error instanceof RetryableFault ? error.fault : error;
+      failure = error;
       throw error;
     } finally {
       this.options.onAttempt?.(performance.now() - started, failure);
     }
   }
 
-  private async attempt(body: string, authorization: string, timeoutMs: number): Promise<StytchAuthenticateResponse> {
+  /**
+   * One HTTP request. Throws the faults every Stytch call shares: unreachable, timeout, an oversized or cut-off
+   * body, 5xx (retryable), 429, and our project credentials refused (the secret provider hears of it). Any other
+   * answer (200, other 4xx) is returned for the caller to settle.
+   */
+  private async attempt(path: string, body: string | undefined, authorization: string, timeoutMs: number): Promise<StytchAnswer> {
     this.requestsSent += 1;
     let response: Response;
     try {
-      response = await fetch(this.authenticateUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json", authorization },
+      response = await fetch(`${this.options.apiUrl}${path}`, {
+        method: body === undefined ? "GET" : "POST",
+        headers: { accept: "application/json", authorization, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         body,
         redirect: "error",
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not answer in time", { cause: error });
-      throw new RetryableFault(new UpstreamUnavailableError("Stytch could not be reached", { cause: error }));
+      throw retryable(new UpstreamUnavailableError("Stytch could not be reached", { cause: error }));
     }
     let text: string;
     try {
-      text = await readTextCapped(response, this.options.maxResponseBytes ?? 1_048_576);
+      text = await readTextCapped(response.body, Number(response.headers.get("content-length")), this.options.maxResponseBytes ?? 1_048_576);
     } catch (error) {
       if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not finish answering in time", { cause: error });
       if (error instanceof ResponseTooLargeError) throw new UpstreamUnavailableError("Stytch answered with an oversized body");
-      throw new RetryableFault(new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error }));
+      throw retryable(new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error }));
     }
     let json: unknown;
     try {
@@ -231,12 +206,8 @@ export class StytchClient {
       json = undefined;
     }
     const status = response.status;
-    if (status === 200) {
-      if (!isAuthenticateResponse(json)) throw new UpstreamUnavailableError("Stytch answered 200 without a member session");
-      return json;
-    }
     const errorType = typeof (json as { error_type?: unknown })?.error_type === "string" ? (json as { error_type: string }).error_type : "unknown";
-    if (status >= 500) throw new RetryableFault(new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`));
+    if (status >= 500) throw retryable(new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`));
     if (status === 429) throw new UpstreamRateLimitedError(`Stytch answered 429 (${errorType})`);
     // A 401 is about OUR credentials: the session itself travels in the body, and a dead session is a 404.
     if (status === 401 || PROJECT_CREDENTIAL_ERRORS.has(errorType)) {
@@ -244,10 +215,39 @@ export class StytchClient {
       this.options.secret.credentialsRejected?.();
       throw new UpstreamCredentialsRejectedError(`Stytch refused the project credentials (${status} ${errorType})`);
     }
-    if (status === 404) throw new RevokedSessionError(`Stytch has no such live session (${errorType})`);
-    if (status >= 400) throw new RejectedByStytchError(`Stytch refused the session (${status} ${errorType})`);
-    throw new UpstreamUnavailableError(`Stytch answered an unexpected ${status}`);
+    return { status, json, errorType };
   }
+}
+
+/** An answer of Stytch that is neither a transport fault nor one of the faults every call shares. */
+interface StytchAnswer {
+  readonly status: number;
+  /** The parsed body; `undefined` when it is not JSON. */
+  readonly json: unknown;
+  /** Stytch's `error_type`, or `unknown`. */
+  readonly errorType: string;
+}
+
+/** `POST /v1/b2b/sessions/authenticate`: the member session, or why Stytch refused the credential. */
+function sessionAnswer({ status, json, errorType }: StytchAnswer): StytchAuthenticateResponse {
+  if (status === 200) {
+    if (!isAuthenticateResponse(json)) throw new UpstreamUnavailableError("Stytch answered 200 without a member session");
+    return json;
+  }
+  if (status === 404) throw new RevokedSessionError(`Stytch has no such live session (${errorType})`);
+  if (status >= 400) throw new RejectedByStytchError(`Stytch refused the session (${status} ${errorType})`);
+  throw new UpstreamUnavailableError(`Stytch answered an unexpected ${status}`);
+}
+
+/** An RBAC read: a policy, and nothing else, is an answer. Never a refusal of the caller: the caller sent nothing. */
+function rbacAnswer({ status, json, errorType }: StytchAnswer): unknown {
+  if (status === 200) return json ?? {};
+  throw new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`);
+}
+
+// UNVERIFIED: the status Stytch gives when organization policies are not enabled for a project.
+function organizationRbacAnswer(answer: StytchAnswer): unknown {
+  return answer.status === 400 || answer.status === 403 || answer.status === 404 ? undefined : rbacAnswer(answer);
 }
 
 /** Validates the wire format of policy roles; anything else is an unreadable answer (a fault, never an Allow). */
@@ -267,11 +267,12 @@ function policyRoles(value: unknown): readonly PolicyRole[] {
   return Object.freeze(value.map((role: PolicyRole) => Object.freeze({ role_id: role.role_id, permissions: role.permissions.map((p) => ({ resource_id: p.resource_id, actions: [...p.actions] })) })));
 }
 
-/** Internal marker: this fault may be retried once. */
-class RetryableFault extends Error {
-  constructor(readonly fault: AuthorizerError) {
-    super(fault.message);
-  }
+/** The faults that may be retried once (a fast failure: unreachable, cut off, 5xx). */
+const RETRYABLE = new WeakSet<AuthorizerError>();
+
+function retryable(fault: AuthorizerError): AuthorizerError {
+  RETRYABLE.add(fault);
+  return fault;
 }
 
 function isAuthenticateResponse(value: unknown): value is StytchAuthenticateResponse {
