@@ -12,16 +12,23 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { Lazy } from "aws-cdk-lib";
-import type * as lambda from "aws-cdk-lib/aws-lambda";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { Aspects, type IAspect } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import type { IConstruct } from "constructs";
 import type { ApiRoute, RoutePermission } from "./routes";
 
 /** The environment variable the authorizer reads its table from. */
 export const ROUTE_PERMISSIONS_VARIABLE = "STYTCH_ROUTE_PERMISSIONS";
+/** The environment variable naming the table's file, for tables too large for the environment. */
+export const ROUTE_PERMISSIONS_FILE_VARIABLE = "STYTCH_ROUTE_PERMISSIONS_FILE";
+/** Where a large table's layer puts it: Lambda mounts layers under /opt. */
+export const ROUTE_PERMISSIONS_LAYER_FILE = "/opt/stytch-route-permissions.json";
 /**
  * Lambda allows 4 KB for all environment variables of a function together; the Stytch settings take a few
- * hundred bytes, so a table above this size must be shipped as a file (STYTCH_ROUTE_PERMISSIONS_FILE).
+ * hundred bytes, so a table above this size is shipped as a file in a layer instead (STYTCH_ROUTE_PERMISSIONS_FILE).
  */
 export const ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES = 3_072;
 
@@ -76,16 +83,10 @@ export class RoutePermissionTable {
     return Object.fromEntries(this.entries);
   }
 
-  /** Problems that must fail the synth: an empty or oversized table, and names the policy file does not define. */
+  /** Problems that must fail the synth: an empty table, and names the policy file does not define. */
   validate(): string[] {
     const problems: string[] = [];
     if (this.entries.size === 0) problems.push("route permissions: no route was declared");
-    const bytes = Buffer.byteLength(JSON.stringify(this.toJSON()));
-    if (bytes > ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES) {
-      problems.push(
-        `route permissions: the table is ${bytes} bytes, more than Lambda's 4 KB environment can hold next to the Stytch settings; ship it as a JSON file in the function's asset and set STYTCH_ROUTE_PERMISSIONS_FILE`,
-      );
-    }
     if (this.options.policyFile !== undefined) problems.push(...checkAgainstPolicy(this.toJSON(), readRbacPolicyFile(this.options.policyFile)));
     return problems;
   }
@@ -128,10 +129,41 @@ export function readRbacPolicyFile(file: string): RbacPolicyResources {
 }
 
 /**
- * Gives an authorizer function its route table: the environment variable is filled in at synth time (so
- * routes declared later count), and the synth fails on any problem {@link RoutePermissionTable.validate} finds.
+ * Gives an authorizer function its route table when the app synthesizes, so that routes declared after the
+ * authorizer was created count: in `STYTCH_ROUTE_PERMISSIONS` while it fits Lambda's 4 KB environment, else
+ * as a JSON file in a layer of its own (`/opt/stytch-route-permissions.json`, named by
+ * `STYTCH_ROUTE_PERMISSIONS_FILE`). The synth fails on any problem {@link RoutePermissionTable.validate} finds.
  */
 export function attachRoutePermissions(fn: lambda.Function, table: RoutePermissionTable): void {
-  fn.addEnvironment(ROUTE_PERMISSIONS_VARIABLE, Lazy.string({ produce: () => JSON.stringify(table.toJSON()) }));
+  // An aspect, not a Lazy value: which variable (and whether a layer) is only known once every route is declared.
+  Aspects.of(fn).add(new RouteTableShipping(fn, table));
   fn.node.addValidation({ validate: () => table.validate() });
+}
+
+class RouteTableShipping implements IAspect {
+  private shipped = false;
+
+  constructor(
+    private readonly fn: lambda.Function,
+    private readonly table: RoutePermissionTable,
+  ) {}
+
+  visit(node: IConstruct): void {
+    if (node !== this.fn || this.shipped) return;
+    this.shipped = true;
+    const json = JSON.stringify(this.table.toJSON());
+    if (Buffer.byteLength(json) <= ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES) {
+      this.fn.addEnvironment(ROUTE_PERMISSIONS_VARIABLE, json);
+      return;
+    }
+    // The asset is staged (and named) by its content hash, so the temporary folder only has to live until synth.
+    const folder = mkdtempSync(path.join(tmpdir(), "stytch-route-table-"));
+    writeFileSync(path.join(folder, path.basename(ROUTE_PERMISSIONS_LAYER_FILE)), json);
+    const layer = new lambda.LayerVersion(this.fn, "RoutePermissionsLayer", {
+      code: lambda.Code.fromAsset(folder),
+      description: "Stytch authorizer route table (too large for the function's environment)",
+    });
+    this.fn.addLayers(layer);
+    this.fn.addEnvironment(ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_LAYER_FILE);
+  }
 }

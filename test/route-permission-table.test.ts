@@ -118,11 +118,47 @@ describe("synth-time checks", () => {
     })).not.toThrow();
   });
 
-  test("a table beyond Lambda's 4 KB environment fails the synth and names the file way", () => {
-    const build = synth((table) => {
-      for (let i = 0; i < 60; i++) table.add("GET", `/orgs/{organization_id}/collection-${i}`, { resourceId: "documents", action: "read" });
-    });
-    expect(build).toThrow(/4 KB environment.*STYTCH_ROUTE_PERMISSIONS_FILE/);
+  test("a table beyond Lambda's 4 KB environment ships as a file in a layer, named by STYTCH_ROUTE_PERMISSIONS_FILE", () => {
+    const template = synth((table, attach) => {
+      for (let i = 0; i < 60; i++) {
+        attach("GET", `/orgs/{organization_id}/collection-${i}`);
+        table.add("GET", `/orgs/{organization_id}/collection-${i}`, { resourceId: "documents", action: "read" });
+      }
+    })();
+    const env = authorizerEnvironment(template);
+    expect(env).not.toHaveProperty("STYTCH_ROUTE_PERMISSIONS");
+    expect(env.STYTCH_ROUTE_PERMISSIONS_FILE).toBe("/opt/stytch-route-permissions.json");
+    template.resourceCountIs("AWS::Lambda::LayerVersion", 1);
+    const [layerId] = Object.keys(template.findResources("AWS::Lambda::LayerVersion"));
+    const fn = Object.values(template.findResources("AWS::Lambda::Function")).find((f) => f.Properties.Environment?.Variables?.STYTCH_ROUTE_PERMISSIONS_FILE);
+    expect(fn!.Properties.Layers).toEqual([{ Ref: layerId }]);
+  });
+
+  test("the layer's file is the whole table, which the authorizer's loader reads back", () => {
+    const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:enable-asset-metadata": true }, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, "Big");
+    const table = new RoutePermissionTable();
+    for (let i = 0; i < 60; i++) table.add("GET", `/orgs/{organization_id}/collection-${i}`, { resourceId: "documents", action: "read" });
+    const auth = new StytchAuthorizer(stack, "Auth", { projectId: "project-test-11111111-2222-3333-4444-555555555555", routePermissions: table, monitoring: false });
+    const api = new apigwv2.HttpApi(stack, "Api");
+    const fn = new lambda.Function(stack, "Fn", { runtime: lambda.Runtime.NODEJS_LATEST, handler: "index.handler", code: lambda.Code.fromInline("exports.handler=async()=>({statusCode:200})") });
+    api.addRoutes({ path: "/orgs/{organization_id}/collection-0", integration: new HttpLambdaIntegration("Fn", fn), authorizer: auth.httpAuthorizer });
+    const assembly = app.synth();
+    const layer = auth.function.node.findChild("RoutePermissionsLayer") as lambda.LayerVersion;
+    const layerId = stack.getLogicalId(layer.node.defaultChild as lambda.CfnLayerVersion);
+    const assetPath: string = assembly.getStackByName("Big").template.Resources[layerId].Metadata["aws:asset:path"];
+    const file = readFileSync(path.join(assembly.directory, assetPath, "stytch-route-permissions.json"), "utf8");
+    expect(JSON.parse(file)).toEqual(table.toJSON());
+    expect(parseRoutePermissions(file, "STYTCH_ROUTE_PERMISSIONS_FILE").routes).toHaveLength(60);
+  });
+
+  test("a small table stays in the environment, without a layer", () => {
+    const template = synth((table, attach) => {
+      attach("GET", "/orgs/{organization_id}/documents");
+      table.add("GET", "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" });
+    })();
+    expect(JSON.parse(authorizerEnvironment(template).STYTCH_ROUTE_PERMISSIONS!)).toEqual({ "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" } });
+    template.resourceCountIs("AWS::Lambda::LayerVersion", 0);
   });
 
   test("the checked-in policy file is the emulator's demo policy (they cannot drift apart)", () => {
