@@ -3,8 +3,9 @@
  *
  * Each protected route declares what it needs where it is attached (`table.add("GET",
  * "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" })`); the construct writes
- * the compiled table into the authorizer's `STYTCH_ROUTE_PERMISSIONS` when the app synthesizes, so routes
- * added after the authorizer was created are included. Optionally the table is checked at synth time
+ * the compiled table into the authorizer's `STYTCH_ROUTE_PERMISSIONS` (or, beyond Lambda's 4 KB environment,
+ * into a layer's file named by `STYTCH_ROUTE_PERMISSIONS_FILE`) when the app synthesizes, so routes added
+ * after the authorizer was created are included. Optionally the table is checked at synth time
  * against a checked-in copy of the Stytch RBAC policy: a route naming a resource or an action the policy
  * does not define fails the synth instead of refusing every caller in production.
  *
