@@ -75,6 +75,18 @@ describe("age", () => {
     vi.setSystemTime(Date.now() + 301_000);
     expect((await cache.rolesFor(organizationId, soon())).version).toBe(first.version);
   });
+  test("an organization forgotten to make room, then fetched again with other roles, gets a version it never had", async () => {
+    const { organizationId } = stytch.createSession();
+    const other = stytch.createSession({ organizationSlug: "initech" }).organizationId;
+    const cache = new RbacPolicyCache({ source: client(), maxOrganizations: 1 });
+    const first = await cache.rolesFor(organizationId, soon());
+    await cache.rolesFor(other, soon()); // evicts the first organization
+    stytch.setOrganizationRoles(organizationId, [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    const again = await cache.rolesFor(organizationId, soon());
+    expect(again.roles.map((role) => role.role_id)).toContain("auditor");
+    // Member policies are memoised by (organization, version): a repeated version would serve the old roles' policy.
+    expect(again.version).not.toBe(first.version);
+  });
 });
 
 describe("faults", () => {

@@ -110,10 +110,14 @@ interface SlotTiming {
   readonly retryAfterErrorMs: number;
 }
 
+// Generations are drawn from one counter for every slot: a slot built again for an organization that was
+// forgotten to make room must not repeat a version its predecessor gave out for other roles.
+let lastGeneration = 0;
+
 /** One cached policy with its own freshness, single-flight refetch and stale-if-error state. */
 class PolicySlot {
   roles: readonly PolicyRole[] | undefined;
-  /** Bumped when a fetch brings different content. */
+  /** Replaced by a never-used number when a fetch brings different content. */
   generation = 0;
   private fingerprint = "";
   private fetchedAt = 0;
@@ -144,7 +148,7 @@ class PolicySlot {
       if (fingerprint !== this.fingerprint) {
         this.fingerprint = fingerprint;
         this.roles = roles;
-        this.generation += 1;
+        this.generation = ++lastGeneration;
       }
       this.fetchedAt = Date.now();
       this.failedAt = -Infinity;
