@@ -198,13 +198,7 @@ export function screenUnverifiedClaims(payload: Record<string, unknown>, rules: 
  * @throws NotMemberSessionError or MalformedCredentialError
  */
 export function toMemberSession(payload: Record<string, unknown>): MemberSession {
-  for (const claim of ["exp", "nbf", "iat"] as const) {
-    const value = payload[claim];
-    // A number in JSON may still be 1e300 or (1e400) Infinity: neither is a date.
-    if (typeof value !== "number" || !(value >= 0 && value <= MAX_TIME_CLAIM_SECONDS)) {
-      throw new MalformedCredentialError(`${claim} is missing or not a time`);
-    }
-  }
+  for (const claim of ["exp", "nbf", "iat"] as const) timeClaim(payload, claim);
   const session = payload[SESSION_CLAIM] as Record<string, unknown> | undefined;
   const organization = payload[ORGANIZATION_CLAIM] as Record<string, unknown> | undefined;
   const sub = payload.sub;
@@ -233,6 +227,19 @@ export function toMemberSession(payload: Record<string, unknown>): MemberSession
     ...(email ? { email } : {}),
     customClaims: customClaimsOf(payload),
   };
+}
+
+/**
+ * A time claim in seconds, within 0…{@link MAX_TIME_CLAIM_SECONDS}.
+ * @throws MalformedCredentialError when it is missing, not a number, or out of range
+ */
+export function timeClaim(payload: Record<string, unknown>, claim: "exp" | "nbf" | "iat"): number {
+  const value = payload[claim];
+  // A number in JSON may still be 1e300 or (1e400) Infinity: neither is a date.
+  if (typeof value !== "number" || !(value >= 0 && value <= MAX_TIME_CLAIM_SECONDS)) {
+    throw new MalformedCredentialError(`${claim} is missing or not a time`);
+  }
+  return value;
 }
 
 /** The email of the session's first email-bearing authentication factor, if any. */

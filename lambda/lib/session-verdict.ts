@@ -9,17 +9,17 @@
 import { contextBytes, toAuthorizerContext, type AuthMethod, type AuthorizerContext, type MemberSession } from "../member-context";
 import type { AuthorizerConfig } from "./config";
 import type { Credential } from "./credentials";
-import { JwksUnavailableError, MalformedCredentialError, RevokedSessionError } from "./errors";
+import { JwksUnavailableError, RevokedSessionError } from "./errors";
 import type { JwksCache, VerificationKey } from "./jwks-cache";
 import { logger, type VerdictPath } from "./log";
 import type { RejectionCache } from "./rejection-cache";
 import {
   assertCompactJws,
   emailOf,
-  MAX_TIME_CLAIM_SECONDS,
   parseSessionJwt,
   screenUnverifiedClaims,
   sessionJwtHeader,
+  timeClaim,
   type SessionJwtVerifier,
 } from "./session-jwt";
 import type { StytchAuthenticateResponse, StytchClient } from "./stytch-client";
@@ -99,8 +99,7 @@ async function fetchKey(token: string, kid: string, deps: ScreeningDeps): Promis
   // Unverified: the iat only decides whether an unknown kid could be a newly published key (503) or
   // not (401), and whether a refetch is worth it. It never yields a key, an Allow or a Stytch call.
   const { payload } = parseSessionJwt(token);
-  const iat = payload.iat;
-  if (typeof iat !== "number" || !(iat >= 0 && iat <= MAX_TIME_CLAIM_SECONDS)) throw new MalformedCredentialError("iat is missing or not a time");
+  const iat = timeClaim(payload, "iat");
   try {
     return await deps.jwksCache.getKey(kid, iat * 1000);
   } catch (error) {
