@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { foreignRequests, globTokens, intersects, routeGlobs } from "./arn-patterns";
+import { foreignRequests, globTokens, HTTP_METHODS, intersects, routeGlobs } from "./arn-patterns";
 import { ConfigurationError } from "./errors";
 
 /** What one route needs: a Stytch permission, or only an authenticated member of any organization. */
@@ -40,7 +40,7 @@ export interface RoutePermissions {
   readonly byRouteKey: ReadonlyMap<string, PermissionedRoute>;
 }
 
-const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]);
+const METHODS = new Set([...HTTP_METHODS, "ANY"]);
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=:@-]+$/;
 const PARAMETER = /^\{([A-Za-z_][A-Za-z0-9_-]{0,127})(\+?)\}$/;
 // Stytch resource IDs and actions: printable, no wildcard in a route's requirement (`*` is a policy grant,
