@@ -34,8 +34,3 @@ export async function readTextCapped(body: AsyncIterable<Uint8Array> | null, dec
 export function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === "TimeoutError" || (error.name === "AbortError" && /timeout/i.test(String(error.message))));
 }
-
-/** An AbortSignal that fires at the absolute deadline (epoch ms). */
-export function deadlineSignal(deadline: number): AbortSignal {
-  return AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-}

@@ -82,9 +82,6 @@ export function parseRoutePermissions(json: string, origin: string): RoutePermis
   return Object.freeze({ routes: Object.freeze(routes), byRouteKey });
 }
 
-/** Lambda's limit for all environment variables of a function together: larger tables go into a file. */
-export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4_096;
-
 /**
  * Reads the route table of the environment, once per container:
  * - `STYTCH_ROUTE_PERMISSIONS`: the table as JSON text;
