@@ -1,6 +1,6 @@
 // The API Gateway Lambda authorizer for Stytch B2B sessions.
 //
-//   event ──► credential ──► verdict ──► response
+//   event ──► credential ──► verdict ──► (route permission, with a route table) ──► response
 //
 // Everything slow happens once per container, outside the handler: configuration is validated, and
 // the project's key set starts downloading while the runtime initialises.
@@ -39,7 +39,11 @@ import { VerdictCache } from "./lib/verdict-cache";
 /** Every event shape API Gateway sends to a Lambda authorizer: REST TOKEN and REQUEST, HTTP API 1.0 and 2.0. */
 export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
 
-/** The authorizer handler: resolves with an Allow, or rejects with `Unauthorized` (401) or a fault (500 → 503). */
+/**
+ * The authorizer handler: resolves with an Allow (with a route table: the member's policy for every route, or for
+ * HTTP API `simple` responses `{isAuthorized: false}` → 403 when this route is not theirs), or rejects with
+ * `Unauthorized` (401) or a fault (500 → 503).
+ */
 export type AuthorizerHandler = (event: AuthorizerEvent, context?: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">) => Promise<AllowResponse>;
 
 /** The message API Gateway turns into a 401. It must be exactly this. */

@@ -22,7 +22,10 @@ export interface RouteCarrier {
   readonly routeArn?: string;
 }
 
-/** What the authorizer returns on Allow. */
+/**
+ * What the authorizer returns when it does not throw: an Allow, or (route table, HTTP API `simple`) the
+ * `{isAuthorized: false}` that API Gateway answers with 403.
+ */
 export type AllowResponse = APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
 
 const stagePolicies = new Map<string, PolicyDocument>();
