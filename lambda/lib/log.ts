@@ -4,6 +4,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
 import type { ReasonCode } from "./errors";
+import type { DecisionOutcome, DecisionPath } from "./metric-names";
 
 /** The shared Powertools logger (JSON, level from POWERTOOLS_LOG_LEVEL, default INFO). */
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "stytch-authorizer" });
@@ -12,13 +13,13 @@ export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_N
 // which would cost more than the rest of a cached verdict.
 const LOG_LOCAL_ALLOWS = /^(DEBUG|TRACE)$/i.test(process.env.POWERTOOLS_LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ?? "");
 
-/** Which way a verdict was reached. */
-export type VerdictPath = "cache" | "local" | "remote" | "none";
+/** Which way a verdict was reached: the metrics' `path` dimension (metric-names.ts), so log and metrics cannot drift. */
+export type VerdictPath = DecisionPath;
 
 /** One authorization decision, as logged. Contains no credential material by construction. */
 export interface DecisionRecord {
   /** `forbidden`: a valid member without the route's permission or organization (403). */
-  readonly outcome: "allow" | "deny" | "forbidden" | "fault";
+  readonly outcome: DecisionOutcome;
   readonly reason?: ReasonCode;
   readonly path: VerdictPath;
   readonly latencyMs: number;
