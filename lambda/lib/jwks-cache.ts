@@ -100,7 +100,7 @@ export class JwksCache {
     const age = this.now() - this.fetchedAt;
     if (age < this.refreshAfterMs) return key;
     if (age >= this.maxStaleMs) return undefined;
-    this.refreshInBackground();
+    void this.refresh(); // in the background: the key still verifies meanwhile
     return key;
   }
 
@@ -159,10 +159,6 @@ export class JwksCache {
   /** True while the cached keys may be used (fetched successfully, not older than the stale limit). */
   hasUsableKeys(): boolean {
     return this.keys.size > 0 && this.now() - this.fetchedAt < this.maxStaleMs;
-  }
-
-  private refreshInBackground(): void {
-    void this.refresh();
   }
 
   /** Single-flight fetch. Resolves `true` when a new key set was installed; never rejects. */
