@@ -67,19 +67,14 @@ export function decideVerdict(credential: Credential, deadline: number, deps: Se
  * @throws a CredentialRejectedError for a forged, foreign or malformed JWT
  */
 export async function screenSessionJwt(token: string, deps: ScreeningDeps): Promise<void> {
-  assertCompactJws(token);
-  const { kid } = sessionJwtHeader(token);
-  const key = deps.jwksCache.cachedKey(kid) ?? (await fetchKey(token, kid, deps));
+  const key = await keyOf(token, deps);
   // Expired or too old is fine here: only authenticity and tenancy are screened.
   if (key) await deps.sessionJwts.verify(token, key);
 }
 
 async function verifyLocally(credential: Credential, deadline: number, deps: SessionVerdictDeps): Promise<Verdict> {
   const token = credential.value;
-  // One spelling per token, checked before anything else reads it.
-  assertCompactJws(token);
-  const { kid } = sessionJwtHeader(token);
-  const key = deps.jwksCache.cachedKey(kid) ?? (await fetchKey(token, kid, deps));
+  const key = await keyOf(token, deps);
   if (!key) return authenticateRemotely(credential, deadline, deps);
   const jwt = await deps.sessionJwts.verify(token, key);
   // Authentic but stale: only Stytch can say whether the session still lives.
@@ -91,17 +86,22 @@ async function verifyLocally(credential: Credential, deadline: number, deps: Ses
 }
 
 /**
- * The slow path: the kid is not in the cached key set.
+ * The key that signed a token, if it is authentic: the token's strict compact form and header are checked
+ * first, then its kid is looked up, in the cached key set or (the slow path) by fetching it.
  * @returns the key, or `undefined` when no key set can be obtained at all; the token was then screened
  *   for everything but its signature
  */
-async function fetchKey(token: string, kid: string, deps: ScreeningDeps): Promise<VerificationKey | undefined> {
+async function keyOf(token: string, deps: ScreeningDeps): Promise<VerificationKey | undefined> {
+  // One spelling per token, checked before anything else reads it.
+  assertCompactJws(token);
+  const { kid } = sessionJwtHeader(token);
+  const cached = deps.jwksCache.cachedKey(kid);
+  if (cached) return cached;
   // Unverified: the iat only decides whether an unknown kid could be a newly published key (503) or
   // not (401), and whether a refetch is worth it. It never yields a key, an Allow or a Stytch call.
   const { payload } = parseSessionJwt(token);
-  const iat = timeClaim(payload, "iat");
   try {
-    return await deps.jwksCache.getKey(kid, iat * 1000);
+    return await deps.jwksCache.getKey(kid, timeClaim(payload, "iat") * 1000);
   } catch (error) {
     if (!(error instanceof JwksUnavailableError)) throw error;
     // No key set at all. A token that is not even shaped like one of this project's member sessions
