@@ -2,6 +2,7 @@
 // throws at import time (that would only turn into an opaque init failure); callers keep the error and
 // answer every request with a fault instead, so a broken deploy can never Allow.
 
+import { originList } from "./cors";
 import { ConfigurationError } from "./errors";
 import { loadRoutePermissions, type RoutePermissions } from "./route-permissions";
 
@@ -149,10 +150,7 @@ export function loadRefreshConfig(env: Env): RefreshConfig {
  * @throws ConfigurationError when an entry is not an exact origin, or is plain http to a non-loopback host
  */
 export function parseAllowedOrigins(env: Env, name: string): readonly string[] {
-  const origins = (env[name] ?? "")
-    .split(",")
-    .map((origin) => origin.trim())
-    .filter((origin) => origin !== "");
+  const origins = originList(env[name]);
   for (const origin of origins) {
     let parsed: URL;
     try {

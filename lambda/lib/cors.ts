@@ -27,7 +27,15 @@ export function corsHeadersFor(origin: string | undefined, allowedOrigins: reado
  * REST APIs leave CORS on real responses to the integration, so such handlers must add the headers themselves.
  */
 export function downstreamAllowedOrigins(env: Readonly<Record<string, string | undefined>> = process.env): readonly string[] {
-  return (env.CORS_ALLOWED_ORIGINS ?? "")
+  return originList(env.CORS_ALLOWED_ORIGINS);
+}
+
+/**
+ * The entries of a comma-separated origin list, trimmed, without empty ones (empty or unset: none). Taken as
+ * written: the refresh endpoint's configuration (config.ts) also checks that each is an exact origin.
+ */
+export function originList(value: string | undefined): string[] {
+  return (value ?? "")
     .split(",")
     .map((origin) => origin.trim())
     .filter(Boolean);
