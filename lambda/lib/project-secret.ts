@@ -28,7 +28,7 @@ export interface SecretProviderOptions {
 }
 
 /** Reuse a value read from Secrets Manager this long (rotation in Stytch overlaps, so minutes are fine). */
-export const SECRET_MAX_AGE_SECONDS = 300;
+const SECRET_MAX_AGE_SECONDS = 300;
 /** At most one forced re-read per this interval: a wrong secret must not turn every request into a Secrets Manager call. */
 export const REREAD_AFTER_REJECTION_MS = 5_000;
 /** Minimum pause between two failed Secrets Manager reads, so an outage is not hammered. */

@@ -54,7 +54,7 @@ function settle(event: AuthorizerEvent, member: MemberSession, table: RoutePermi
  * One route for one member: every tenancy parameter must name the member's own organization (the SDK's
  * tenancy check, first), then the route's permission must be granted by one of the member's roles.
  */
-export function decideRoute(
+function decideRoute(
   route: PermissionedRoute,
   member: Pick<MemberSession, "organizationId" | "organizationSlug" | "roles">,
   policyRoles: PolicyRoles,
