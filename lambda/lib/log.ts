@@ -36,7 +36,7 @@ export interface DecisionRecord {
 /**
  * Logs a decision. Allows reached locally (or from the verdict cache) are logged only when the log level
  * is DEBUG at start-up: they are the hot path, and a log line would cost more than the verdict. Remote
- * allows and denials are INFO, faults ERROR.
+ * allows, denials and refusals (forbidden, 403) are INFO, faults ERROR.
  */
 export function logDecision(record: DecisionRecord): void {
   if (record.outcome === "allow" && !logsAllow(record.path)) return;

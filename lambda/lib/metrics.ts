@@ -4,8 +4,8 @@
 // about 10 µs (measured), as much as five to ten cached verdicts. So allows from the verdict cache and from local
 // verification are counted in memory and published as one record per path at most once per flush
 // interval (default 1 s), from inside the first invocation after it, stamped with the time of the first
-// allow counted. Denials, faults and Stytch-API allows publish their own record at once: they are rare,
-// and they are what an alarm must see without delay. What happened meanwhile (Stytch attempts, key-set
+// allow counted. Denials, refusals (403), faults and Stytch-API allows publish their own record at once:
+// they are rare, and they are what an alarm must see without delay. What happened meanwhile (Stytch attempts, key-set
 // downloads, the cold start) rides on the next record. A container that is shut down loses at most one
 // interval of allow counts; alarms look at faults, which are never held back.
 //
@@ -132,7 +132,7 @@ export class DecisionMetrics {
     return true;
   }
 
-  /** Records a decision. Denials and faults publish at once, with their reason code. */
+  /** Records a decision. Denials, refusals (403) and faults publish at once, with their reason code. */
   decided(outcome: DecisionOutcome, path: DecisionPath, reason?: DecisionReason): void {
     if (outcome === "allow") this.allowed(path);
     else this.publish(outcome, path, reason, 1, undefined);
