@@ -1,10 +1,12 @@
 // Who is it? The single home of the fallback decision: a session JWT is verified locally (jose); only
 // what local verification cannot settle goes to the Stytch API:
-//   - opaque session tokens (always: only Stytch knows them, so anything that is not shaped like a JWT
-//     reaches Stytch, once per credential and rejection-cache TTL if Stytch says it is dead);
+//   - opaque session tokens (always: only Stytch knows them, so any credential of a session token's shape
+//     (credentials.ts; anything with a dot is a JWT) reaches Stytch, once per credential and rejection-cache
+//     TTL if Stytch says it is dead);
 //   - authentic JWTs that are expired, or older than the configured maximum age;
-//   - JWTs that cannot be checked because no key set could be obtained at all.
-// Forged, foreign and malformed JWTs are denied here and never cost a Stytch call.
+//   - JWTs that cannot be checked because no key set could be obtained at all (screened for everything
+//     but their signature first).
+// Forged, foreign and malformed JWTs are denied here and never cost a Stytch call while a key set is at hand.
 
 import { contextBytes, toAuthorizerContext, type AuthMethod, type AuthorizerContext, type MemberSession } from "../member-context";
 import type { AuthorizerConfig } from "./config";
