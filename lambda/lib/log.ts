@@ -4,10 +4,10 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
 import type { ReasonCode } from "./errors";
-import type { DecisionOutcome, DecisionPath } from "./metric-names";
+import { SERVICE_NAME_ENV, SERVICE_NAMES, type DecisionOutcome, type DecisionPath } from "./metric-names";
 
 /** The shared Powertools logger (JSON, level from POWERTOOLS_LOG_LEVEL, default INFO). */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "stytch-authorizer" });
+export const logger = new Logger({ serviceName: process.env[SERVICE_NAME_ENV] ?? SERVICE_NAMES.authorizer });
 
 // Decided once at start-up: asking the logger its level re-reads the environment on every call,
 // which would cost more than the rest of a cached verdict.
