@@ -13,7 +13,7 @@ import type { AuthorizerContext } from "../member-context";
 import { UnsupportedEventError } from "./errors";
 import type { RouteAccess } from "./route-access";
 import type { RoutePermissions } from "./route-permissions";
-import { buildRoutePolicy, type PolicyMember } from "./route-policy";
+import { buildRoutePolicy, invokePolicy, type PolicyMember } from "./route-policy";
 
 /** The fields of an authorizer event that say where the request is going. */
 export interface RouteCarrier {
@@ -127,10 +127,8 @@ function stagePolicy(methodArn: string | undefined): PolicyDocument {
   // Keyed by the exact ARN, so each distinct ARN is validated once; the map stays small (routes × stages).
   let policy = stagePolicies.get(methodArn as string);
   if (!policy) {
-    policy = Object.freeze({
-      Version: "2012-10-17",
-      Statement: [Object.freeze({ Action: "execute-api:Invoke", Effect: "Allow", Resource: stageResourceArn(methodArn) })],
-    }) as PolicyDocument;
+    policy = Object.freeze(invokePolicy(["Allow", stageResourceArn(methodArn)]));
+    Object.freeze(policy.Statement[0]);
     if (stagePolicies.size >= STAGE_POLICY_LIMIT) stagePolicies.clear();
     stagePolicies.set(methodArn as string, policy);
   }

@@ -31,7 +31,11 @@ export interface PolicyMember {
  */
 export const POLICY_BUDGET_BYTES = 6_144;
 
-const INVOKE = "execute-api:Invoke";
+/** A policy document of execute-api:Invoke statements, each an effect on its resources (one ARN or several). */
+export function invokePolicy(...statements: ReadonlyArray<readonly ["Allow" | "Deny", string | string[]]>): PolicyDocument {
+  return { Version: "2012-10-17", Statement: statements.map(([Effect, Resource]) => ({ Action: "execute-api:Invoke", Effect, Resource })) };
+}
+
 // What a tenancy value may contain to be written into an ARN: no IAM wildcard, no path separator.
 const ARN_SAFE_VALUE = /^[A-Za-z0-9._~-]{1,128}$/;
 
@@ -95,13 +99,12 @@ function mayCall(route: PermissionedRoute, member: PolicyMember, policyRoles: re
 function render(allows: readonly string[], forbidden: readonly CompiledRoute[], stagePrefix: string): PolicyDocument {
   if (allows.length === 0) {
     // Nothing to allow: an explicit Deny of the stage is the valid way to say so.
-    return { Version: "2012-10-17", Statement: [{ Action: INVOKE, Effect: "Deny", Resource: `${stagePrefix}/*/*` }] };
+    return invokePolicy(["Deny", `${stagePrefix}/*/*`]);
   }
   const allowTokens = allows.map(globTokens);
   const denies = unique(forbidden.filter((entry) => allowTokens.some((tokens) => intersects(tokens, entry.tokens))).flatMap((entry) => entry.denyGlobs));
-  const statement: PolicyDocument["Statement"] = [{ Action: INVOKE, Effect: "Allow", Resource: allows.map((glob) => `${stagePrefix}/${glob}`) }];
-  if (denies.length > 0) statement.push({ Action: INVOKE, Effect: "Deny", Resource: denies.map((glob) => `${stagePrefix}/${glob}`) });
-  return { Version: "2012-10-17", Statement: statement };
+  const allow = ["Allow", allows.map((glob) => `${stagePrefix}/${glob}`)] as const;
+  return denies.length > 0 ? invokePolicy(allow, ["Deny", denies.map((glob) => `${stagePrefix}/${glob}`)]) : invokePolicy(allow);
 }
 
 type MergeStep = (allows: readonly string[], foreign: readonly PatternToken[][]) => string[];
