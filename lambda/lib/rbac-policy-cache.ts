@@ -44,7 +44,6 @@ export class RbacPolicyCache {
   fetches = 0;
   private readonly project: PolicySlot;
   private readonly organizations = new Map<string, PolicySlot>();
-  private readonly combined = new Map<string, PolicyRoles>();
   private readonly maxOrganizations: number;
   private readonly timing: SlotTiming;
 
@@ -72,29 +71,24 @@ export class RbacPolicyCache {
     const project = this.project.get(now, deadline);
     const custom = organization.get(now, deadline);
     if (project instanceof Promise || custom instanceof Promise) {
-      return Promise.all([project, custom]).then(() => this.combine(organizationId, organization));
+      return Promise.all([project, custom]).then(() => this.combine(organization));
     }
-    return this.combine(organizationId, organization);
+    return this.combine(organization);
   }
 
-  private combine(organizationId: string, organization: PolicySlot): PolicyRoles {
+  /** The organization's roles after the project's, built again only when either changed; kept on the organization's slot. */
+  private combine(organization: PolicySlot): PolicyRoles {
     const version = `${this.project.generation}.${organization.generation}`;
-    const known = this.combined.get(organizationId);
-    if (known && known.version === version) return known;
+    const known = organization.combined;
+    if (known?.version === version) return known;
     // The SDK's order: project roles, then the organization's (role IDs may repeat; any match grants).
-    const combined: PolicyRoles = Object.freeze({ roles: Object.freeze([...this.project.roles!, ...organization.roles!]), version });
-    this.combined.set(organizationId, combined);
-    return combined;
+    return (organization.combined = Object.freeze({ roles: Object.freeze([...this.project.roles!, ...organization.roles!]), version }));
   }
 
   private organizationSlot(organizationId: string): PolicySlot {
     let slot = this.organizations.get(organizationId);
     if (slot) return slot;
-    if (this.organizations.size >= this.maxOrganizations) {
-      const oldest = this.organizations.keys().next().value as string;
-      this.organizations.delete(oldest);
-      this.combined.delete(oldest);
-    }
+    if (this.organizations.size >= this.maxOrganizations) this.organizations.delete(this.organizations.keys().next().value as string);
     slot = new PolicySlot("organization policy", this.timing, (deadline) => {
       this.fetches += 1;
       return this.options.source.organizationRoles(organizationId, deadline);
@@ -119,6 +113,8 @@ class PolicySlot {
   roles: readonly PolicyRole[] | undefined;
   /** Replaced by a never-used number when a fetch brings different content. */
   generation = 0;
+  /** For an organization's slot: its roles combined with the project's (see RbacPolicyCache.combine). */
+  combined: PolicyRoles | undefined;
   private fingerprint = "";
   private fetchedAt = 0;
   private failedAt = -Infinity;
