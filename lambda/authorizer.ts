@@ -196,7 +196,7 @@ function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefin
 }
 
 /** The faults that arise without a Stytch API call (every other fault is one of the API's). */
-const LOCAL_FAULTS = new Set<ReasonCode>(["jwks_unavailable", "kid_not_yet_known", "bad_config", "bad_event"]);
+const LOCAL_FAULTS = new Set<ReasonCode>(["jwks_unavailable", "kid_not_yet_known", "bad_config", "bad_event", "policy_too_large"]);
 
 /** Whether a failure came from the Stytch API (remote) or from local checks. */
 function pathOf(error: unknown): VerdictPath {

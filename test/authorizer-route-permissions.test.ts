@@ -242,6 +242,16 @@ describe("Stytch's policies", () => {
     expect(decisionLog().find((line) => line.outcome === "fault")).toMatchObject({ reason: "rbac_policy_unavailable" });
   });
 
+  test("a member policy too large for API Gateway even merged is a local fault (503), never an Allow", async () => {
+    // 200 routes under distinct literal prefixes: nothing merges, so the member's policy stays far above the budget.
+    const table = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`GET /r${i}/{id}`, "authenticated"]));
+    const viewer = session(["viewer"]);
+    const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify(table) });
+    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /r0/{id}", { id: "1" }))).toBe(503);
+    // Computed here, not by Stytch: the metrics' path dimension must not send operators to the Stytch side.
+    expect(decisionLog().find((line) => line.outcome === "fault")).toMatchObject({ reason: "policy_too_large", path: "local" });
+  });
+
   test("a policy Stytch answers in an unreadable shape is a fault too", async () => {
     stytch.rbacPolicy = { roles: [{ role_id: "admin", permissions: "everything" }] } as never;
     const admin = session(["admin"]);
