@@ -5,7 +5,7 @@
  * @module
  */
 import * as path from "node:path";
-import { type Acknowledgment, Annotations, Aws, CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { Annotations, Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
@@ -13,7 +13,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct, IConstruct } from "constructs";
-import { createBundledFunction, DEFAULT_LOG_RETENTION } from "./lambda-defaults";
+import { acknowledgeFinding, createBundledFunction, DEFAULT_LOG_RETENTION } from "./lambda-defaults";
 import { RoutePermissionTable } from "./route-permission-table";
 import { API_ROUTES, REPO_ROOT, type ApiRoute } from "./routes";
 import {
@@ -283,7 +283,7 @@ export class StytchApiStack extends Stack {
     }
     const role = api.node.tryFindChild("CloudWatchRole");
     if (role) {
-      acknowledge(role, {
+      acknowledgeFinding(role, {
         id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
         reason:
           "The account-wide API Gateway logging role uses the AWS managed policy AWS documents for it; it serves every API in the account and region, so it cannot be scoped to this stack's log groups",
@@ -292,7 +292,7 @@ export class StytchApiStack extends Stack {
 
     const stage = api.deploymentStage;
     if (!executionLogging) {
-      acknowledge(stage, {
+      acknowledgeFinding(stage, {
         id: "AwsSolutions-APIG6",
         reason:
           "Execution logging was turned off (restExecutionLogging: false); JSON access logs with authorizer status, latency and error are on",
@@ -304,7 +304,7 @@ export class StytchApiStack extends Stack {
         webAclArn: props.webAclArn,
       });
     } else {
-      acknowledge(stage, {
+      acknowledgeFinding(stage, {
         id: "AwsSolutions-APIG3",
         reason:
           "WAF is opt-in for the demo (pass webAclArn) because a web ACL has a fixed monthly cost; the stage is throttled and every protected route is authorized",
@@ -403,14 +403,14 @@ const PUBLIC_ROUTE_REASONS: Partial<Record<ApiRoute["functionId"], string>> = {
 /** cdk-nag acknowledgements of a REST method, at the method itself. */
 function acknowledgeRestRoute(method: apigateway.Method, route: ApiRoute): void {
   if (route.authorization === "stytch") {
-    acknowledge(method, {
+    acknowledgeFinding(method, {
       id: "AwsSolutions-COG4",
       reason: "This API authenticates Stytch B2B members with a Lambda authorizer; Cognito is not the identity provider",
     });
     return;
   }
   if (acknowledgePublicRoute(method, route)) {
-    acknowledge(method, {
+    acknowledgeFinding(method, {
       id: "AwsSolutions-COG4",
       reason: "Public by design (see APIG4); members are Stytch B2B sessions, so Cognito is not the identity provider",
     });
@@ -421,11 +421,6 @@ function acknowledgeRestRoute(method: apigateway.Method, route: ApiRoute): void 
 function acknowledgePublicRoute(construct: IConstruct, route: ApiRoute): boolean {
   const reason = PUBLIC_ROUTE_REASONS[route.functionId];
   if (reason === undefined) return false;
-  acknowledge(construct, { id: "AwsSolutions-APIG4", reason });
+  acknowledgeFinding(construct, { id: "AwsSolutions-APIG4", reason });
   return true;
-}
-
-/** Acknowledges a cdk-nag finding on the construct's CloudFormation resource: the narrowest scope. */
-function acknowledge(construct: IConstruct, acknowledgment: Acknowledgment): void {
-  Validations.of(construct.node.defaultChild ?? construct).acknowledge(acknowledgment);
 }
