@@ -17,7 +17,6 @@ import { acknowledgeFinding, createBundledFunction, DEFAULT_LOG_RETENTION } from
 import { RoutePermissionTable } from "./route-permission-table";
 import { API_ROUTES, REPO_ROOT, type ApiRoute } from "./routes";
 import {
-  RETRY_AFTER_SECONDS,
   StytchAuthorizer,
   type StytchAuthorizerProps,
   StytchRefreshFunction,
@@ -25,8 +24,6 @@ import {
   validateOrigins,
 } from "./stytch-authorizer";
 import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitoring";
-
-export { RETRY_AFTER_SECONDS };
 
 /** Throttling applied to every route of a stage. */
 export interface StageThrottle {
