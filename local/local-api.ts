@@ -295,10 +295,6 @@ function groupByPath(routes: readonly ApiRoute[]): Map<string, ApiRoute[]> {
   return byPath;
 }
 
-/**
- * The routes of a request path and its path parameters, as API Gateway matches them: an exact path first,
- * else the template with the most literal segments (`{name}` matches one non-empty segment).
- */
 /** The request body, or `undefined` when it exceeds API Gateway's limit. */
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
