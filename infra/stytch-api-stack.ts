@@ -145,17 +145,20 @@ export class StytchApiStack extends Stack {
         tracing,
         environment: origins.length > 0 ? { CORS_ALLOWED_ORIGINS: origins.join(",") } : undefined,
       });
+    let refresh: StytchRefreshFunction | undefined;
     // One factory per function id; the Record type makes a new id in the table a compile error here.
     const factories: Record<ApiRoute["functionId"], (route: ApiRoute) => lambda.IFunction> = {
       Me: (route) => downstreamFunction(route),
       OrganizationData: (route) => downstreamFunction(route),
-      Refresh: (route) =>
-        new StytchRefreshFunction(this, route.functionId, {
+      Refresh: (route) => {
+        refresh = new StytchRefreshFunction(this, route.functionId, {
           tracing,
           ...props.refresh,
           authorizer: this.authorizer,
           allowedOrigins: origins,
-        }).function,
+        });
+        return refresh.function;
+      },
     };
     const functions = new Map<ApiRoute["functionId"], lambda.IFunction>();
     const functionFor = (route: ApiRoute): lambda.IFunction => {
@@ -202,8 +205,7 @@ export class StytchApiStack extends Stack {
     this.monitoring = new StytchMonitoring(this, "Monitoring", {
       ...props.monitoring,
       authorizerFunction: this.authorizer.function,
-      // The Refresh factory above returns StytchRefreshFunction.function, a NodejsFunction.
-      refreshFunction: functions.get("Refresh") as lambda.Function | undefined,
+      refreshFunction: refresh?.function,
     });
 
     // RestApi adds an "Endpoint" output with a generated name; RestApiUrl below replaces it.
