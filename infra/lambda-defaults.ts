@@ -54,6 +54,27 @@ export const PACKAGED_HANDLERS = {
 /** Name of a prebuilt handler bundle. */
 export type PackagedHandler = keyof typeof PACKAGED_HANDLERS;
 
+/** The product standard: a handler bundle the package ships is at most 96 KiB. */
+export const MAX_BUNDLE_BYTES = 96 * 1024;
+
+/**
+ * esbuild's options for a packaged handler's bundle, from a source checkout: {@link DEFAULT_BUNDLING} in
+ * esbuild's own terms, so that `npm run build` and the bundle-size test build the bundle the construct
+ * builds from source.
+ */
+export function packagedBundleOptions(name: PackagedHandler) {
+  return {
+    entryPoints: [resolveEntry(PACKAGED_HANDLERS[name])],
+    bundle: true,
+    platform: "node" as const,
+    target: DEFAULT_BUNDLING.target,
+    format: DEFAULT_BUNDLING.format,
+    minify: DEFAULT_BUNDLING.minify,
+    sourcemap: DEFAULT_BUNDLING.sourceMap,
+    external: [...(DEFAULT_BUNDLING.externalModules ?? [])],
+  };
+}
+
 /**
  * Directory of the prebuilt bundles: `dist/assets` next to the compiled `dist/infra` of the
  * installed package. In a source checkout (`infra/*.ts`) it does not exist.
