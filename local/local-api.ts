@@ -10,7 +10,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { routePermissionTableOf } from "../infra/route-permission-table";
+import { ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_VARIABLE, routePermissionTableOf } from "../infra/route-permission-table";
 import { API_ROUTES, type ApiRoute } from "../infra/routes";
 import { isLoopbackHost, loadAuthorizerConfig, parseAllowedOrigins } from "../lambda/lib/config";
 import { requestOrigin } from "../lambda/lib/cors";
@@ -141,8 +141,8 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     // Handlers read their configuration from process.env when first imported, so it must be in place before.
     const handlerEnv = handlerEnvironment(env, allowedOrigins, stytch ? { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } : undefined);
     // Per-route permissions from the shared route table, as the deployed construct compiles them (unless set by hand).
-    if (!handlerEnv.STYTCH_ROUTE_PERMISSIONS && !handlerEnv.STYTCH_ROUTE_PERMISSIONS_FILE) {
-      handlerEnv.STYTCH_ROUTE_PERMISSIONS = JSON.stringify(routePermissionTableOf(API_ROUTES).toJSON());
+    if (!handlerEnv[ROUTE_PERMISSIONS_VARIABLE] && !handlerEnv[ROUTE_PERMISSIONS_FILE_VARIABLE]) {
+      handlerEnv[ROUTE_PERMISSIONS_VARIABLE] = JSON.stringify(routePermissionTableOf(API_ROUTES).toJSON());
     }
     // Fails fast, naming the variable at fault, instead of answering every request with a 503.
     const authorizerConfig = loadAuthorizerConfig(handlerEnv);
