@@ -15,7 +15,7 @@ import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct, IConstruct } from "constructs";
 import { acknowledgeFinding, createBundledFunction, DEFAULT_LOG_RETENTION } from "./lambda-defaults";
 import { RoutePermissionTable } from "./route-permission-table";
-import { API_ROUTES, REPO_ROOT, type ApiRoute } from "./routes";
+import { API_ROUTES, CORS_PREFLIGHT, REPO_ROOT, type ApiRoute } from "./routes";
 import {
   StytchAuthorizer,
   type StytchAuthorizerProps,
@@ -250,9 +250,9 @@ export class StytchApiStack extends Stack {
             defaultCorsPreflightOptions: {
               allowOrigins: [...origins],
               allowCredentials: true,
-              allowMethods: ["GET", "POST", "OPTIONS"],
-              allowHeaders: ["Authorization", "Content-Type"],
-              maxAge: Duration.hours(1),
+              allowMethods: [...CORS_PREFLIGHT.allowMethods],
+              allowHeaders: [...CORS_PREFLIGHT.allowHeaders],
+              maxAge: Duration.seconds(CORS_PREFLIGHT.maxAgeSeconds),
             },
           }
         : {}),
@@ -327,9 +327,9 @@ export class StytchApiStack extends Stack {
           ? {
               allowOrigins: [...origins],
               allowCredentials: true,
-              allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
-              allowHeaders: ["authorization", "content-type"],
-              maxAge: Duration.hours(1),
+              allowMethods: CORS_PREFLIGHT.allowMethods.map((method) => apigwv2.CorsHttpMethod[method]),
+              allowHeaders: CORS_PREFLIGHT.allowHeaders.map((header) => header.toLowerCase()),
+              maxAge: Duration.seconds(CORS_PREFLIGHT.maxAgeSeconds),
             }
           : undefined,
     });
