@@ -23,7 +23,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE_ENV, SERVICE_NAMES } from "../lambda/lib/metric-names";
+import { METRICS_NAMESPACE_ENV, SERVICE_NAME_ENV, SERVICE_NAMES } from "../lambda/lib/metric-names";
 import { attachRoutePermissions, type RoutePermissionTable } from "./route-permission-table";
 import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitoring";
 import { acknowledgeFinding, createBundledFunction } from "./lambda-defaults";
@@ -384,7 +384,7 @@ export class StytchAuthorizer extends Construct {
       {
         ...this.stytchEnvironment,
         STYTCH_HTTP_API_RESPONSE: this.httpResponseType === HttpLambdaResponseType.IAM ? "iam" : "simple",
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.authorizer,
+        [SERVICE_NAME_ENV]: SERVICE_NAMES.authorizer,
       },
       this.props.environment,
     );
@@ -520,7 +520,7 @@ export class StytchRefreshFunction extends Construct {
     const environment = mergeEnvironment(
       {
         ...props.authorizer.stytchEnvironment,
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.refresh,
+        [SERVICE_NAME_ENV]: SERVICE_NAMES.refresh,
         // Its metrics join the authorizer's namespace, so one dashboard query finds both.
         ...(props.authorizer.monitoring ? { [METRICS_NAMESPACE_ENV]: props.authorizer.monitoring.namespace } : {}),
         REFRESH_ALLOWED_ORIGINS: origins.join(","),
