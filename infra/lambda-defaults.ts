@@ -79,13 +79,13 @@ export function packagedBundleOptions(name: PackagedHandler) {
  * Directory of the prebuilt bundles: `dist/assets` next to the compiled `dist/infra` of the
  * installed package. In a source checkout (`infra/*.ts`) it does not exist.
  */
-export const PREBUILT_ASSETS_DIR: string = path.resolve(__dirname, "..", "assets");
+const PREBUILT_ASSETS_DIR: string = path.resolve(__dirname, "..", "assets");
 
 /**
  * The prebuilt bundle directory of a handler (holding `index.js`), or undefined when this is a
  * source checkout and the handler must be bundled from source.
  */
-export function prebuiltBundle(name: PackagedHandler): string | undefined {
+function prebuiltBundle(name: PackagedHandler): string | undefined {
   const dir = path.join(PREBUILT_ASSETS_DIR, name);
   return existsSync(path.join(dir, "index.js")) ? dir : undefined;
 }
