@@ -134,7 +134,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   try {
     // The demo page first: its origins are the API's default allow-list, which the handlers read at import.
     // It only serves files, so it is ready as soon as it listens (it answers 503 "starting" until the API listens).
-    if (options.demoPort !== undefined) demo = await startDemoPage({ host, port: options.demoPort, apiPort: () => apiPort, mode, routes: API_ROUTES });
+    if (options.demoPort !== undefined) demo = await startDemoPage({ host, port: options.demoPort, apiPort: () => apiPort, mode });
     const configuredOrigins = userSetting(env, "CORS_ALLOWED_ORIGINS");
     const allowedOrigins = configuredOrigins ? parseAllowedOrigins({ CORS_ALLOWED_ORIGINS: configuredOrigins }, "CORS_ALLOWED_ORIGINS") : (demo?.origins ?? []);
 
