@@ -69,7 +69,7 @@ export interface LocalApi {
   readonly mode: "emulator" | "stytch";
   /** The embedded emulator (emulator mode only): create sessions, inject faults, count calls. */
   readonly stytch?: StytchEmulator;
-  /** The routes served: the shared route table. Dev-only routes (`/dev/login`, `/dev/logout`) come on top in emulator mode. */
+  /** The routes served: the shared route table. Dev-only routes (`DEV_ROUTES`: log in, log out, Stytch outage switch) come on top in emulator mode. */
   readonly routes: readonly ApiRoute[];
   /** The demo page's URL (with {@link LocalApiOptions.demoPort}), e.g. `http://127.0.0.1:3001`. */
   readonly demoUrl?: string;
