@@ -54,17 +54,38 @@ export const PACKAGED_HANDLERS = {
 /** Name of a prebuilt handler bundle. */
 export type PackagedHandler = keyof typeof PACKAGED_HANDLERS;
 
+/** The product standard: a handler bundle the package ships is at most 96 KiB. */
+export const MAX_BUNDLE_BYTES = 96 * 1024;
+
+/**
+ * esbuild's options for a packaged handler's bundle, from a source checkout: {@link DEFAULT_BUNDLING} in
+ * esbuild's own terms, so that `npm run build` and the bundle-size test build the bundle the construct
+ * builds from source.
+ */
+export function packagedBundleOptions(name: PackagedHandler) {
+  return {
+    entryPoints: [resolveEntry(PACKAGED_HANDLERS[name])],
+    bundle: true,
+    platform: "node" as const,
+    target: DEFAULT_BUNDLING.target,
+    format: DEFAULT_BUNDLING.format,
+    minify: DEFAULT_BUNDLING.minify,
+    sourcemap: DEFAULT_BUNDLING.sourceMap,
+    external: [...(DEFAULT_BUNDLING.externalModules ?? [])],
+  };
+}
+
 /**
  * Directory of the prebuilt bundles: `dist/assets` next to the compiled `dist/infra` of the
  * installed package. In a source checkout (`infra/*.ts`) it does not exist.
  */
-export const PREBUILT_ASSETS_DIR: string = path.resolve(__dirname, "..", "assets");
+const PREBUILT_ASSETS_DIR: string = path.resolve(__dirname, "..", "assets");
 
 /**
  * The prebuilt bundle directory of a handler (holding `index.js`), or undefined when this is a
  * source checkout and the handler must be bundled from source.
  */
-export function prebuiltBundle(name: PackagedHandler): string | undefined {
+function prebuiltBundle(name: PackagedHandler): string | undefined {
   const dir = path.join(PREBUILT_ASSETS_DIR, name);
   return existsSync(path.join(dir, "index.js")) ? dir : undefined;
 }

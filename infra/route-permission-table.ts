@@ -26,12 +26,12 @@ export const ROUTE_PERMISSIONS_VARIABLE = "STYTCH_ROUTE_PERMISSIONS";
 /** The environment variable naming the table's file, for tables too large for the environment. */
 export const ROUTE_PERMISSIONS_FILE_VARIABLE = "STYTCH_ROUTE_PERMISSIONS_FILE";
 /** Where a large table's layer puts it: Lambda mounts layers under /opt. */
-export const ROUTE_PERMISSIONS_LAYER_FILE = "/opt/stytch-route-permissions.json";
+const ROUTE_PERMISSIONS_LAYER_FILE = "/opt/stytch-route-permissions.json";
 /**
  * Lambda allows 4 KB for all environment variables of a function together; the Stytch settings take a few
  * hundred bytes, so a table above this size is shipped as a file in a layer instead (STYTCH_ROUTE_PERMISSIONS_FILE).
  */
-export const ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES = 3_072;
+const ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES = 3_072;
 
 /** The JSON form of one entry, as the authorizer reads it. */
 export type RoutePermissionJson = "authenticated" | { readonly resource_id: string; readonly action: string };

@@ -108,6 +108,16 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
 ];
 
+/**
+ * The CORS preflight both APIs give an allowed origin: the stack's CORS options, and `npm start`'s
+ * preflight answers (local/gateway-cors.ts), so the two cannot drift apart.
+ */
+export const CORS_PREFLIGHT = {
+  allowMethods: ["GET", "POST", "OPTIONS"],
+  allowHeaders: ["Authorization", "Content-Type"],
+  maxAgeSeconds: 3600,
+} as const;
+
 /** Handler file of the Lambda authorizer, relative to the repository root. */
 export const AUTHORIZER_ENTRY = "lambda/authorizer.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import * as path from "node:path";
-import { type Acknowledgment, Annotations, Aws, CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { Annotations, Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
@@ -13,11 +13,10 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct, IConstruct } from "constructs";
-import { createBundledFunction, DEFAULT_LOG_RETENTION } from "./lambda-defaults";
+import { acknowledgeFinding, createBundledFunction, DEFAULT_LOG_RETENTION } from "./lambda-defaults";
 import { RoutePermissionTable } from "./route-permission-table";
-import { API_ROUTES, REPO_ROOT, type ApiRoute } from "./routes";
+import { API_ROUTES, CORS_PREFLIGHT, REPO_ROOT, type ApiRoute } from "./routes";
 import {
-  RETRY_AFTER_SECONDS,
   StytchAuthorizer,
   type StytchAuthorizerProps,
   StytchRefreshFunction,
@@ -25,8 +24,6 @@ import {
   validateOrigins,
 } from "./stytch-authorizer";
 import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitoring";
-
-export { RETRY_AFTER_SECONDS };
 
 /** Throttling applied to every route of a stage. */
 export interface StageThrottle {
@@ -148,17 +145,20 @@ export class StytchApiStack extends Stack {
         tracing,
         environment: origins.length > 0 ? { CORS_ALLOWED_ORIGINS: origins.join(",") } : undefined,
       });
+    let refresh: StytchRefreshFunction | undefined;
     // One factory per function id; the Record type makes a new id in the table a compile error here.
     const factories: Record<ApiRoute["functionId"], (route: ApiRoute) => lambda.IFunction> = {
       Me: (route) => downstreamFunction(route),
       OrganizationData: (route) => downstreamFunction(route),
-      Refresh: (route) =>
-        new StytchRefreshFunction(this, route.functionId, {
+      Refresh: (route) => {
+        refresh = new StytchRefreshFunction(this, route.functionId, {
           tracing,
           ...props.refresh,
           authorizer: this.authorizer,
           allowedOrigins: origins,
-        }).function,
+        });
+        return refresh.function;
+      },
     };
     const functions = new Map<ApiRoute["functionId"], lambda.IFunction>();
     const functionFor = (route: ApiRoute): lambda.IFunction => {
@@ -205,8 +205,7 @@ export class StytchApiStack extends Stack {
     this.monitoring = new StytchMonitoring(this, "Monitoring", {
       ...props.monitoring,
       authorizerFunction: this.authorizer.function,
-      // The Refresh factory above returns StytchRefreshFunction.function, a NodejsFunction.
-      refreshFunction: functions.get("Refresh") as lambda.Function | undefined,
+      refreshFunction: refresh?.function,
     });
 
     // RestApi adds an "Endpoint" output with a generated name; RestApiUrl below replaces it.
@@ -251,9 +250,9 @@ export class StytchApiStack extends Stack {
             defaultCorsPreflightOptions: {
               allowOrigins: [...origins],
               allowCredentials: true,
-              allowMethods: ["GET", "POST", "OPTIONS"],
-              allowHeaders: ["Authorization", "Content-Type"],
-              maxAge: Duration.hours(1),
+              allowMethods: [...CORS_PREFLIGHT.allowMethods],
+              allowHeaders: [...CORS_PREFLIGHT.allowHeaders],
+              maxAge: Duration.seconds(CORS_PREFLIGHT.maxAgeSeconds),
             },
           }
         : {}),
@@ -283,7 +282,7 @@ export class StytchApiStack extends Stack {
     }
     const role = api.node.tryFindChild("CloudWatchRole");
     if (role) {
-      acknowledge(role, {
+      acknowledgeFinding(role, {
         id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
         reason:
           "The account-wide API Gateway logging role uses the AWS managed policy AWS documents for it; it serves every API in the account and region, so it cannot be scoped to this stack's log groups",
@@ -292,7 +291,7 @@ export class StytchApiStack extends Stack {
 
     const stage = api.deploymentStage;
     if (!executionLogging) {
-      acknowledge(stage, {
+      acknowledgeFinding(stage, {
         id: "AwsSolutions-APIG6",
         reason:
           "Execution logging was turned off (restExecutionLogging: false); JSON access logs with authorizer status, latency and error are on",
@@ -304,7 +303,7 @@ export class StytchApiStack extends Stack {
         webAclArn: props.webAclArn,
       });
     } else {
-      acknowledge(stage, {
+      acknowledgeFinding(stage, {
         id: "AwsSolutions-APIG3",
         reason:
           "WAF is opt-in for the demo (pass webAclArn) because a web ACL has a fixed monthly cost; the stage is throttled and every protected route is authorized",
@@ -328,9 +327,9 @@ export class StytchApiStack extends Stack {
           ? {
               allowOrigins: [...origins],
               allowCredentials: true,
-              allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
-              allowHeaders: ["authorization", "content-type"],
-              maxAge: Duration.hours(1),
+              allowMethods: CORS_PREFLIGHT.allowMethods.map((method) => apigwv2.CorsHttpMethod[method]),
+              allowHeaders: CORS_PREFLIGHT.allowHeaders.map((header) => header.toLowerCase()),
+              maxAge: Duration.seconds(CORS_PREFLIGHT.maxAgeSeconds),
             }
           : undefined,
     });
@@ -403,14 +402,14 @@ const PUBLIC_ROUTE_REASONS: Partial<Record<ApiRoute["functionId"], string>> = {
 /** cdk-nag acknowledgements of a REST method, at the method itself. */
 function acknowledgeRestRoute(method: apigateway.Method, route: ApiRoute): void {
   if (route.authorization === "stytch") {
-    acknowledge(method, {
+    acknowledgeFinding(method, {
       id: "AwsSolutions-COG4",
       reason: "This API authenticates Stytch B2B members with a Lambda authorizer; Cognito is not the identity provider",
     });
     return;
   }
   if (acknowledgePublicRoute(method, route)) {
-    acknowledge(method, {
+    acknowledgeFinding(method, {
       id: "AwsSolutions-COG4",
       reason: "Public by design (see APIG4); members are Stytch B2B sessions, so Cognito is not the identity provider",
     });
@@ -421,11 +420,6 @@ function acknowledgeRestRoute(method: apigateway.Method, route: ApiRoute): void 
 function acknowledgePublicRoute(construct: IConstruct, route: ApiRoute): boolean {
   const reason = PUBLIC_ROUTE_REASONS[route.functionId];
   if (reason === undefined) return false;
-  acknowledge(construct, { id: "AwsSolutions-APIG4", reason });
+  acknowledgeFinding(construct, { id: "AwsSolutions-APIG4", reason });
   return true;
-}
-
-/** Acknowledges a cdk-nag finding on the construct's CloudFormation resource: the narrowest scope. */
-function acknowledge(construct: IConstruct, acknowledgment: Acknowledgment): void {
-  Validations.of(construct.node.defaultChild ?? construct).acknowledge(acknowledgment);
 }

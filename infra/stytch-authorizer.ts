@@ -23,7 +23,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE_ENV, SERVICE_NAMES } from "../lambda/lib/metric-names";
+import { METRICS_NAMESPACE_ENV, SERVICE_NAME_ENV, SERVICE_NAMES } from "../lambda/lib/metric-names";
 import { attachRoutePermissions, type RoutePermissionTable } from "./route-permission-table";
 import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitoring";
 import { acknowledgeFinding, createBundledFunction } from "./lambda-defaults";
@@ -159,7 +159,8 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
    * Only valid with `identity: "header"` ("header-or-cookie" never caches). A cached Allow keeps
    * a revoked session working until the TTL ends, so the TTL is capped at 300 s (the lifetime of
    * a Stytch session JWT) unless `allowLongCache` is set. The authorizer's REST policy must
-   * cover the whole stage, or a cached Allow denies other routes.
+   * cover the whole stage, or a cached Allow denies other routes. With {@link routePermissions},
+   * only the REST authorizer caches; the HTTP API authorizer does not.
    *
    * @default 300 seconds with `identity: "header"`
    */
@@ -169,7 +170,9 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
   /**
    * Per-route permissions (Stytch RBAC and tenancy): declare each route's permission where it is attached
    * (`routePermissions.add("GET", "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" })`);
-   * the table is compiled into the authorizer at synth time. Unset: any member may call any route.
+   * the table is compiled into the authorizer at synth time (into its environment, or into a layer of its own
+   * when beyond Lambda's 4 KB environment). With a table, the HTTP API authorizer caches no results: HTTP APIs
+   * cache a simple answer per identity source, not per route. Unset: any member may call any route.
    * @default no per-route permissions
    */
   readonly routePermissions?: RoutePermissionTable;
@@ -222,7 +225,11 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
  *
  * Creates the authorizer function (the package's prebuilt bundle of `lambda/authorizer.ts`,
  * Node.js 24 on arm64), its log group, a least-privilege role that can read exactly the Stytch
- * secret, and (unless one is given) the secret. Attach it with {@link restAuthorizer} (REST API)
+ * secret, (unless one is given) the secret, and (unless `monitoring: false`) a
+ * {@link StytchMonitoring} with its alarms and dashboard. With
+ * {@link StytchAuthorizerProps.routePermissions}, the route table is compiled into the function at
+ * synth: in its environment, or in a layer of its own when too large for Lambda's 4 KB environment.
+ * Attach it with {@link restAuthorizer} (REST API)
  * or {@link httpAuthorizer} (HTTP API). Keep the construct in the same stack as the API: an API
  * Gateway authorizer and the function's invoke permission reference each other.
  *
@@ -240,7 +247,10 @@ export class StytchAuthorizer extends Construct {
   public readonly secret: secretsmanager.ISecret;
   /** The identity mode in effect. */
   public readonly identity: StytchIdentityMode;
-  /** The result cache TTL in effect (zero in "header-or-cookie" mode). */
+  /**
+   * The result cache TTL in effect (zero in "header-or-cookie" mode). With route permissions it applies to
+   * REST authorizers only; HTTP API authorizers then cache nothing.
+   */
   public readonly resultsCacheTtl: Duration;
   /** The HTTP API response type in effect. */
   public readonly httpResponseType: HttpLambdaResponseType;
@@ -374,7 +384,7 @@ export class StytchAuthorizer extends Construct {
       {
         ...this.stytchEnvironment,
         STYTCH_HTTP_API_RESPONSE: this.httpResponseType === HttpLambdaResponseType.IAM ? "iam" : "simple",
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.authorizer,
+        [SERVICE_NAME_ENV]: SERVICE_NAMES.authorizer,
       },
       this.props.environment,
     );
@@ -510,7 +520,7 @@ export class StytchRefreshFunction extends Construct {
     const environment = mergeEnvironment(
       {
         ...props.authorizer.stytchEnvironment,
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.refresh,
+        [SERVICE_NAME_ENV]: SERVICE_NAMES.refresh,
         // Its metrics join the authorizer's namespace, so one dashboard query finds both.
         ...(props.authorizer.monitoring ? { [METRICS_NAMESPACE_ENV]: props.authorizer.monitoring.namespace } : {}),
         REFRESH_ALLOWED_ORIGINS: origins.join(","),

@@ -7,11 +7,16 @@
  * own `Errors` metric cannot: an authorizer answers a 401 by throwing `Unauthorized`, so every bad token
  * counts as a function error.
  *
+ * `StytchAuthorizer` creates one for its own function by default (its `monitoring` prop takes these settings).
+ * Create one yourself, with `monitoring: false` on the authorizer, to watch the refresh function as well:
+ *
  * @example
  * ```ts
- * const auth = new StytchAuthorizer(this, "Auth", { projectId: "project-live-…" });
+ * const auth = new StytchAuthorizer(this, "Auth", { projectId: "project-live-…", monitoring: false });
+ * const refresh = new StytchRefreshFunction(this, "Refresh", { authorizer: auth, allowedOrigins: ["https://app.example.com"] });
  * new StytchMonitoring(this, "AuthMonitoring", {
  *   authorizerFunction: auth.function,
+ *   refreshFunction: refresh.function,
  *   alarmTopic: onCallTopic,
  *   alarms: { faultRate: { thresholdPercent: 2 }, throttles: false },
  * });

@@ -1,7 +1,8 @@
 // Runs a Lambda authorizer and honours its answer the way the deployed REST API does: the exact
 // `Unauthorized` rejection is a 401, any other failure a 503, and an Allow only counts once its IAM policy
 // has been evaluated against the request's method ARN. The response bodies and headers are the deployed
-// stack's gateway responses (infra/stytch-api-stack.ts), so clients see the same answers locally.
+// gateway responses StytchAuthorizer adds to the REST API (infra/stytch-authorizer.ts), so clients see the
+// same answers locally.
 
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { ContextShapeError, stringifyContext, type ProxyAuthorizerContext } from "./api-gateway-events";
@@ -19,7 +20,7 @@ export type AuthorizationOutcome =
   | { readonly kind: "allow"; readonly authorizer: ProxyAuthorizerContext; readonly note?: string }
   | { readonly kind: "reject"; readonly response: GatewayResponse; readonly note: string };
 
-/** `Retry-After` of the 503 when the authorizer fails; the deployed stack's RETRY_AFTER_SECONDS (a test keeps them equal). */
+/** `Retry-After` of the 503 when the authorizer fails; StytchAuthorizer's RETRY_AFTER_SECONDS (a test keeps them equal). */
 export const AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS = 5;
 
 /** The authorizer, as the gateway sees it: a function that resolves with a result or rejects. */
@@ -73,7 +74,7 @@ function gatewayResponse(statusCode: number, errorType: string, body: unknown, e
   });
 }
 
-// As configured in infra/stytch-api-stack.ts; the CORS headers are added per request (local/gateway-cors.ts).
+// As StytchAuthorizer's gateway responses (infra/stytch-authorizer.ts); the CORS headers are added per request (local/gateway-cors.ts).
 const UNAUTHORIZED = gatewayResponse(
   401,
   "UnauthorizedException",

@@ -7,7 +7,6 @@ import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import type { ApiRoute } from "../infra/routes";
 import { closeServer, listen } from "./http-server";
 
 /** A running demo page server. */
@@ -30,7 +29,6 @@ export interface DemoPageOptions {
   /** The API's port, once known (the page answers 503 "starting" until then). */
   readonly apiPort: () => number | undefined;
   readonly mode: "emulator" | "stytch";
-  readonly routes: readonly ApiRoute[];
 }
 
 const STATIC_DIR = path.join(__dirname, "demo");
@@ -75,12 +73,7 @@ export async function startDemoPage(options: DemoPageOptions): Promise<DemoPage>
 
 /** The page's settings, as JSON inside a non-executable script element (the CSP allows no inline script). */
 function withConfig(html: string, apiPort: number, options: DemoPageOptions): string {
-  const config = {
-    apiPort,
-    mode: options.mode,
-    // Permission-checked routes appear in the table once the RBAC routes land; the page shows whether they exist.
-    routes: options.routes.map((route) => `${route.method} ${route.path}`),
-  };
+  const config = { apiPort, mode: options.mode };
   // `<` escaped, so no value can close the script element.
   return html.replace("{{DEMO_CONFIG}}", JSON.stringify(config).replace(/</g, "\\u003c"));
 }

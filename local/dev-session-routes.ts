@@ -6,11 +6,11 @@
 import type { StytchEmulator } from "./stytch-emulator";
 import { jsonResponse, type HttpResponse } from "./proxy-response";
 
-/** The dev-only routes, as `METHOD path`. */
+/** The dev-only routes: method, path, and the one line the start-up banner prints for each. */
 export const DEV_ROUTES = Object.freeze([
-  { method: "POST", path: "/dev/login" },
-  { method: "POST", path: "/dev/logout" },
-  { method: "POST", path: "/dev/stytch-outage" },
+  { method: "POST", path: "/dev/login", description: "creates a demo member session" },
+  { method: "POST", path: "/dev/logout", description: "revokes it" },
+  { method: "POST", path: "/dev/stytch-outage", description: '{"outage":true} makes the emulated Stytch answer 500' },
 ] as const);
 
 /** The session cookie names: the Stytch frontend SDK's (`stytch_session`, `stytch_session_jwt`) unless configured otherwise. */

@@ -4,14 +4,15 @@
 // responses, so that a browser app can read them instead of reporting a network error. Responses of the
 // route handlers are left alone: REST APIs leave CORS on integration responses to the function.
 
+import { CORS_PREFLIGHT } from "../infra/routes";
 import { corsHeadersFor } from "../lambda/lib/cors";
 import type { HttpResponse } from "./proxy-response";
 
-/** Methods and headers a preflight allows; the stack's `allowMethods` and `allowHeaders`. */
+/** Methods and headers a preflight allows, and for how long: the stack's CORS options. */
 const PREFLIGHT_HEADERS = Object.freeze({
-  "access-control-allow-methods": "GET,POST,OPTIONS",
-  "access-control-allow-headers": "Authorization,Content-Type",
-  "access-control-max-age": "3600",
+  "access-control-allow-methods": CORS_PREFLIGHT.allowMethods.join(","),
+  "access-control-allow-headers": CORS_PREFLIGHT.allowHeaders.join(","),
+  "access-control-max-age": String(CORS_PREFLIGHT.maxAgeSeconds),
 });
 
 /**

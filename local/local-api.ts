@@ -10,7 +10,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { routePermissionTableOf } from "../infra/route-permission-table";
+import { ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_VARIABLE, routePermissionTableOf } from "../infra/route-permission-table";
 import { API_ROUTES, type ApiRoute } from "../infra/routes";
 import { isLoopbackHost, loadAuthorizerConfig, parseAllowedOrigins } from "../lambda/lib/config";
 import { requestOrigin } from "../lambda/lib/cors";
@@ -69,7 +69,7 @@ export interface LocalApi {
   readonly mode: "emulator" | "stytch";
   /** The embedded emulator (emulator mode only): create sessions, inject faults, count calls. */
   readonly stytch?: StytchEmulator;
-  /** The routes served: the shared route table. Dev-only routes (`/dev/login`, `/dev/logout`) come on top in emulator mode. */
+  /** The routes served: the shared route table. Dev-only routes (`DEV_ROUTES`: log in, log out, Stytch outage switch) come on top in emulator mode. */
   readonly routes: readonly ApiRoute[];
   /** The demo page's URL (with {@link LocalApiOptions.demoPort}), e.g. `http://127.0.0.1:3001`. */
   readonly demoUrl?: string;
@@ -134,15 +134,15 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   try {
     // The demo page first: its origins are the API's default allow-list, which the handlers read at import.
     // It only serves files, so it is ready as soon as it listens (it answers 503 "starting" until the API listens).
-    if (options.demoPort !== undefined) demo = await startDemoPage({ host, port: options.demoPort, apiPort: () => apiPort, mode, routes: API_ROUTES });
+    if (options.demoPort !== undefined) demo = await startDemoPage({ host, port: options.demoPort, apiPort: () => apiPort, mode });
     const configuredOrigins = userSetting(env, "CORS_ALLOWED_ORIGINS");
     const allowedOrigins = configuredOrigins ? parseAllowedOrigins({ CORS_ALLOWED_ORIGINS: configuredOrigins }, "CORS_ALLOWED_ORIGINS") : (demo?.origins ?? []);
 
     // Handlers read their configuration from process.env when first imported, so it must be in place before.
     const handlerEnv = handlerEnvironment(env, allowedOrigins, stytch ? { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } : undefined);
     // Per-route permissions from the shared route table, as the deployed construct compiles them (unless set by hand).
-    if (!handlerEnv.STYTCH_ROUTE_PERMISSIONS && !handlerEnv.STYTCH_ROUTE_PERMISSIONS_FILE) {
-      handlerEnv.STYTCH_ROUTE_PERMISSIONS = JSON.stringify(routePermissionTableOf(API_ROUTES).toJSON());
+    if (!handlerEnv[ROUTE_PERMISSIONS_VARIABLE] && !handlerEnv[ROUTE_PERMISSIONS_FILE_VARIABLE]) {
+      handlerEnv[ROUTE_PERMISSIONS_VARIABLE] = JSON.stringify(routePermissionTableOf(API_ROUTES).toJSON());
     }
     // Fails fast, naming the variable at fault, instead of answering every request with a 503.
     const authorizerConfig = loadAuthorizerConfig(handlerEnv);
@@ -295,10 +295,6 @@ function groupByPath(routes: readonly ApiRoute[]): Map<string, ApiRoute[]> {
   return byPath;
 }
 
-/**
- * The routes of a request path and its path parameters, as API Gateway matches them: an exact path first,
- * else the template with the most literal segments (`{name}` matches one non-empty segment).
- */
 /** The request body, or `undefined` when it exceeds API Gateway's limit. */
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];

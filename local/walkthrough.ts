@@ -1,6 +1,7 @@
 // The banner of `npm start`: what is served, in which mode, and a curl walkthrough that works when pasted
 // into a bash shell. Kept apart from the CLI so a test can run the exact text it prints.
 
+import { DEV_ROUTES } from "./dev-session-routes";
 import type { LocalApi } from "./local-api";
 
 /** The route table entries the walkthrough talks about, found by their handler file rather than by path. */
@@ -10,14 +11,7 @@ const ORGANIZATION_DATA_ENTRY = "lambda/organization-data.ts";
 
 /** The start-up banner: the API and demo page URLs, mode, the served routes and (in emulator mode) the curl walkthrough. */
 export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl">): string {
-  const devRoutes =
-    api.mode === "emulator"
-      ? [
-          { method: "POST", path: "/dev/login", access: "dev only  ", description: "creates a demo member session" },
-          { method: "POST", path: "/dev/logout", access: "dev only  ", description: "revokes it" },
-          { method: "POST", path: "/dev/stytch-outage", access: "dev only  ", description: '{"outage":true} makes the emulated Stytch answer 500' },
-        ]
-      : [];
+  const devRoutes = api.mode === "emulator" ? DEV_ROUTES.map((r) => ({ ...r, access: "dev only  " })) : [];
   const served = [
     ...api.routes.map((r) => ({ method: r.method, path: r.path, access: r.authorization === "stytch" ? "authorizer" : "public    ", description: r.description })),
     ...devRoutes,

@@ -2,14 +2,13 @@
 // is still starting. The page's behaviour in a browser is tested in browser-demo.test.ts.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_ROUTES } from "../infra/routes";
 import { startDemoPage, type DemoPage } from "../local/demo-page";
 
 let demo: DemoPage;
 let apiPort: number | undefined;
 
 beforeAll(async () => {
-  demo = await startDemoPage({ host: "127.0.0.1", port: 0, apiPort: () => apiPort, mode: "emulator", routes: API_ROUTES });
+  demo = await startDemoPage({ host: "127.0.0.1", port: 0, apiPort: () => apiPort, mode: "emulator" });
 });
 
 afterAll(async () => {
@@ -38,8 +37,8 @@ describe("the demo page server", () => {
     expect(csp).toContain("connect-src http://127.0.0.1:3999 http://localhost:3999");
     expect(csp).toContain("default-src 'none'");
     const html = await res.text();
-    const config = JSON.parse(/<script type="application\/json" id="demo-config">(.*?)<\/script>/.exec(html)![1]!) as { apiPort: number; mode: string; routes: string[] };
-    expect(config).toEqual({ apiPort: 3999, mode: "emulator", routes: API_ROUTES.map((route) => `${route.method} ${route.path}`) });
+    const config = JSON.parse(/<script type="application\/json" id="demo-config">(.*?)<\/script>/.exec(html)![1]!) as { apiPort: number; mode: string };
+    expect(config).toEqual({ apiPort: 3999, mode: "emulator" });
     expect(html).not.toContain("<script>"); // no inline script: the CSP would refuse it
   });
 

@@ -11,10 +11,10 @@ import { PACKAGED_HANDLERS } from "../infra/lambda-defaults";
 import { API_ROUTES, REPO_ROOT } from "../infra/routes";
 import {
   DEFAULT_THROTTLE,
-  RETRY_AFTER_SECONDS,
   StytchApiStack,
   type StytchApiStackProps,
 } from "../infra/stytch-api-stack";
+import { RETRY_AFTER_SECONDS } from "../infra/stytch-authorizer";
 
 const PROJECT_ID = "project-test-11111111-2222-3333-4444-555555555555";
 const ORIGINS = ["https://app.example.com", "http://localhost:3000"];

@@ -11,7 +11,7 @@ import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { FEATURE_FLAGS } from "../infra/feature-flags";
-import { LAMBDA_RUNTIME } from "../infra/lambda-defaults";
+import { LAMBDA_RUNTIME, MAX_BUNDLE_BYTES } from "../infra/lambda-defaults";
 import {
   StytchAuthorizer,
   type StytchAuthorizerProps,
@@ -586,5 +586,5 @@ test("bundles the authorizer with the local esbuild into an index.js within the 
   expect(existsSync(indexJs)).toBe(true);
   const size = statSync(indexJs).size;
   expect(size).toBeGreaterThan(0);
-  expect(size).toBeLessThanOrEqual(96 * 1024);
+  expect(size).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
 });

@@ -12,7 +12,6 @@
   const refreshLeadSeconds = Math.min(Math.max(Number(params.get("refresh_lead") ?? 60) || 60, 1), 299);
   const JWT_COOKIE = "stytch_session_jwt";
   const SESSION_COOKIE = "stytch_session";
-  const DOCUMENTS_ROUTE = "GET /orgs/{organization_id}/documents";
 
   const $ = (id) => document.getElementById(id);
   /** State the page shows; also what an automated test reads. */
@@ -164,7 +163,6 @@
     $("login-note").hidden = false;
     for (const id of ["login", "logout", "outage-on", "outage-off"]) $(id).disabled = true;
   }
-  if (!config.routes.includes(DOCUMENTS_ROUTE)) $("rbac-note").hidden = false;
 
   // A reload keeps the session: the JWT cookie is readable, as the Stytch SDK's is.
   const jwt = cookie(JWT_COOKIE);
