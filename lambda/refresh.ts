@@ -102,7 +102,7 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
     const request = readRequest(event);
     const allowedOrigins = runtime?.config.allowedOrigins ?? [];
     const allowedOrigin = request.origin !== undefined && allowedOrigins.includes(request.origin) ? request.origin : undefined;
-    const cors = corsHeadersFor(allowedOrigin, allowedOrigins);
+    const cors = corsHeadersFor(request.origin, allowedOrigins);
     const respond = (status: number, body: unknown, extra: { headers?: Record<string, string>; cookies?: string[] } = {}) =>
       result(request, status, body, { ...cors, ...extra.headers }, extra.cookies);
 
