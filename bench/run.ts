@@ -54,7 +54,7 @@ const TARGETS = {
   mixedAdvantageOverPeers: 3,
   /** Ours (init + first Allow) over the aws-jwt-verify authorizer's, same run. */
   coldStartOverAwsJwtVerify: 1.2,
-  bundleBytes: 96 * 1024,
+  bundleBytes: 128 * 1024,
   /** Growth allowed once the verdict cache is full (from max(2 × cap, 25 % of the stream) to the end). */
   heapGrowthAfterCapBytes: 2 * 1024 * 1024,
 };
@@ -259,7 +259,7 @@ async function main(): Promise<void> {
       pass: coldRatio <= TARGETS.coldStartOverAwsJwtVerify,
     },
     {
-      name: "authorizer bundle ≤ 96 KiB minified",
+      name: "authorizer bundle ≤ 128 KiB minified",
       value: formatBytes(bundles.ours.bytes),
       pass: bundles.ours.bytes <= TARGETS.bundleBytes,
     },

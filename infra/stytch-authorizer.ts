@@ -384,6 +384,8 @@ export class StytchAuthorizer extends Construct {
       {
         ...this.stytchEnvironment,
         STYTCH_HTTP_API_RESPONSE: this.httpResponseType === HttpLambdaResponseType.IAM ? "iam" : "simple",
+        // Uncached (the default), a route table's answers cover their own request only: exact, no IAM wildcard.
+        STYTCH_RESULTS_CACHE_TTL_SECONDS: String(this.resultsCacheTtl.toSeconds()),
         [SERVICE_NAME_ENV]: SERVICE_NAMES.authorizer,
       },
       this.props.environment,

@@ -26,7 +26,7 @@ import { JwksCache } from "./lib/jwks-cache";
 import { addLambdaContext, logDecision, logger, logsAllow, type DecisionRecord, type VerdictPath } from "./lib/log";
 import { SERVICE_NAMES } from "./lib/metric-names";
 import { DecisionMetrics } from "./lib/metrics";
-import { allowResponse, routeResponse, type AllowResponse } from "./lib/policy";
+import { allowResponse, routeResponse, type AllowResponse, type RouteAnswerSettings } from "./lib/policy";
 import { createSecretProvider } from "./lib/project-secret";
 import { RbacPolicyCache } from "./lib/rbac-policy-cache";
 import { RejectionCache } from "./lib/rejection-cache";
@@ -58,6 +58,8 @@ const DEADLINE_SAFETY_MS = 500;
 export interface AuthorizerRuntime extends SessionVerdictDeps {
   /** Stytch's RBAC policies, when a route table is configured. */
   readonly rbacPolicies?: RbacPolicyCache;
+  /** How a route table's answers are shaped. */
+  readonly routeAnswers: RouteAnswerSettings;
 }
 
 /**
@@ -90,6 +92,7 @@ function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMet
     rejectionCache: new RejectionCache(),
     sessionJwts: new SessionJwtVerifier(config),
     rbacPolicies,
+    routeAnswers: { httpApiResponse: config.httpApiResponse, cached: config.resultsCacheTtlSeconds !== 0 },
   };
 }
 
@@ -141,7 +144,7 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
         access = deciding instanceof Promise ? await deciding : deciding;
       }
       const response = access
-        ? routeResponse(event, verdict.memberSession.memberId, verdict.context, runtime.config.httpApiResponse, table!, verdict.memberSession, access)
+        ? routeResponse(event, verdict.memberSession.memberId, verdict.context, runtime.routeAnswers, table!, verdict.memberSession, access)
         : allowResponse(event, verdict.memberSession.memberId, verdict.context, runtime.config.httpApiResponse);
       // A valid member refused this route: 403 (never 401), logged with its reason even on the hot path.
       const forbidden = access?.outcome !== undefined && access.outcome !== "allowed" ? access.outcome : undefined;

@@ -1,7 +1,7 @@
 // The authorizer with a route table, end to end against the loopback Stytch emulator: real JWTs, real
 // RBAC policy endpoints. REST answers are judged by evaluating the returned policy as API Gateway does.
 
-import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2 } from "aws-lambda";
+import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2, PolicyDocument } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT, type AuthorizerHandler } from "../lambda/authorizer";
 import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
@@ -134,9 +134,13 @@ describe("REST: the policy covers exactly the routes the member may call", () =>
     const handler = authorizer();
     const editor = session(["editor"]);
     const org = { organization_id: editor.organizationId };
-    const first = (await handler(restEvent(editor.sessionJwt, "GET /me"))) as { policyDocument: unknown };
-    const second = (await handler(restEvent(editor.sessionJwt, "GET /orgs/{organization_id}/billing", org))) as { policyDocument: unknown };
-    expect(second.policyDocument).toEqual(first.policyDocument);
+    const first = (await handler(restEvent(editor.sessionJwt, "GET /me"))) as { policyDocument: PolicyDocument };
+    const again = (await handler(restEvent(editor.sessionJwt, "POST /orgs/{organization_id}/documents", org))) as { policyDocument: PolicyDocument };
+    expect(again.policyDocument).toEqual(first.policyDocument);
+    // A refused request adds one thing only: an explicit Deny of its own exact ARN, right for every later request.
+    const refused = restEvent(editor.sessionJwt, "GET /orgs/{organization_id}/billing", org);
+    const second = (await handler(refused)) as { policyDocument: PolicyDocument };
+    expect(second.policyDocument.Statement).toEqual([...first.policyDocument.Statement, { Action: "execute-api:Invoke", Effect: "Deny", Resource: refused.methodArn }]);
     // API Gateway's result cache would reuse `first` for the documents route: it must answer right there too.
     expect(evaluatePolicy(first.policyDocument, `${PREFIX}/POST/orgs/${editor.organizationId}/documents`)).toBe("allow");
     expect(evaluatePolicy(first.policyDocument, `${PREFIX}/GET/orgs/${editor.organizationId}/billing`)).toBe("implicit_deny");
@@ -278,5 +282,91 @@ describe("Stytch's policies", () => {
   test("an invalid table is a configuration fault for every request", async () => {
     const viewer = session(["viewer"]);
     expect(await httpStatus(authorizer({ STYTCH_ROUTE_PERMISSIONS: '{"GET /x": "public"}' }), httpEvent(viewer.sessionJwt, "GET /me"))).toBe(503);
+  });
+});
+
+describe("a slug that equals a route's literal never opens another organization's routes", () => {
+  const MIXED = {
+    "GET /{organization_slug}/{project_id}/documents": { resource_id: "documents", action: "read" },
+    "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" },
+    "ANY /{organization_slug}/{proxy+}": "authenticated",
+    "GET /v1/orgs/{organization_id}/reports": { resource_id: "documents", action: "read" },
+  };
+  const OTHER_ORG = "organization-test-99999999-9999-4999-8999-999999999999";
+
+  /** The status API Gateway would give `GET {path}` (served by `routeKey`), from an answer it may have cached. */
+  async function statusOf(handler: AuthorizerHandler, event: Parameters<AuthorizerHandler>[0], arn: string): Promise<200 | 401 | 403 | 503> {
+    try {
+      const response = (await handler(event)) as { policyDocument: unknown };
+      return evaluatePolicy(response.policyDocument, arn) === "allow" ? 200 : 403;
+    } catch (error) {
+      return (error as Error).message === UNAUTHORIZED ? 401 : 503;
+    }
+  }
+
+  for (const cache of ["0", "300"]) {
+    for (const credential of ["JWT", "opaque token"] as const) {
+      test(`slug orgs and slug v1, ${credential}, results cache ${cache} s: REST TOKEN and REQUEST, HTTP 1.0 and 2.0 iam all refuse the other organization`, async () => {
+        const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify(MIXED), STYTCH_RESULTS_CACHE_TTL_SECONDS: cache, STYTCH_HTTP_API_RESPONSE: "iam" });
+        for (const slug of ["orgs", "v1"]) {
+          const member = session(["viewer"], slug);
+          const token = credential === "JWT" ? member.sessionJwt : member.sessionToken;
+          const attacks =
+            slug === "orgs"
+              ? [{ routeKey: "GET /orgs/{organization_id}/documents", path: `/orgs/${OTHER_ORG}/documents`, pathParameters: { organization_id: OTHER_ORG } }]
+              : [{ routeKey: "GET /v1/orgs/{organization_id}/reports", path: `/v1/orgs/${OTHER_ORG}/reports`, pathParameters: { organization_id: OTHER_ORG } }];
+          for (const attack of attacks) {
+            const [method, resource] = attack.routeKey.split(" ") as [string, string];
+            const arn = `${PREFIX}/${method}${attack.path}`;
+            const rest = { ...restRequestEvent({ Authorization: `Bearer ${token}` }, arn), httpMethod: method, resource, path: attack.path, pathParameters: attack.pathParameters };
+            // The attack itself, and an answer to a harmless first request that API Gateway could reuse for it.
+            expect(await statusOf(handler, rest, arn)).toBe(403);
+            expect(await statusOf(handler, { ...rest, version: "1.0" } as Parameters<AuthorizerHandler>[0], arn)).toBe(403);
+            const v2 = { ...httpEvent(token, attack.routeKey, attack.pathParameters), routeArn: arn };
+            expect(await statusOf(handler, v2, arn)).toBe(403);
+            if (cache !== "0") {
+              expect(await statusOf(handler, tokenEvent(`Bearer ${token}`, `${PREFIX}/GET/me`), arn)).toBe(403);
+              expect(await statusOf(handler, { ...restRequestEvent({ Authorization: `Bearer ${token}` }, `${PREFIX}/GET/${slug}/p1/documents`), resource: "/{organization_slug}/{project_id}/documents", path: `/${slug}/p1/documents`, pathParameters: { organization_slug: slug, project_id: "p1" } }, arn)).toBe(403);
+            }
+          }
+          // The member's own organization stays open.
+          const own = `${PREFIX}/GET/orgs/${member.organizationId}/documents`;
+          const ownEvent = { ...restRequestEvent({ Authorization: `Bearer ${token}` }, own), resource: "/orgs/{organization_id}/documents", path: `/orgs/${member.organizationId}/documents`, pathParameters: { organization_id: member.organizationId } };
+          expect(await statusOf(handler, ownEvent, own)).toBe(200);
+        }
+      });
+    }
+  }
+});
+
+describe("routes the table does not list", () => {
+  const UNLISTED = { resource: "/orgs/{organization_id}/documents/{document_id}/secret", pathSuffix: "/documents/d1/secret" };
+  const LISTED = {
+    "GET /orgs/{organization_id}/documents/{document_id}": { resource_id: "documents", action: "read" },
+    "GET /public/{proxy+}": "authenticated",
+  };
+
+  test("uncached (the construct's default), an unlisted route is refused even where a listed route's wildcard would cover it", async () => {
+    const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify(LISTED), STYTCH_RESULTS_CACHE_TTL_SECONDS: "0" });
+    const viewer = session(["viewer"]);
+    const path = `/orgs/${viewer.organizationId}${UNLISTED.pathSuffix}`;
+    const event = { ...restRequestEvent({ Authorization: `Bearer ${viewer.sessionJwt}` }, `${PREFIX}/GET${path}`), resource: UNLISTED.resource, path, pathParameters: { organization_id: viewer.organizationId, document_id: "d1" } };
+    const response = (await handler(event)) as { policyDocument: PolicyDocument };
+    expect(response.policyDocument.Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Deny", Resource: event.methodArn }]);
+    // An unlisted organization route under a listed greedy route: refused for every organization, own included.
+    const greedy = `/public/orgs/${viewer.organizationId}/reports`;
+    const hidden = { ...restRequestEvent({ Authorization: `Bearer ${viewer.sessionJwt}` }, `${PREFIX}/GET${greedy}`), resource: "/public/orgs/{organization_id}/reports", path: greedy, pathParameters: { organization_id: viewer.organizationId } };
+    expect(evaluatePolicy(((await handler(hidden)) as { policyDocument: unknown }).policyDocument, hidden.methodArn)).toBe("explicit_deny");
+    // The listed routes still answer with an Allow of exactly the request.
+    const listed = { ...event, resource: "/orgs/{organization_id}/documents/{document_id}", path: `/orgs/${viewer.organizationId}/documents/d1`, methodArn: `${PREFIX}/GET/orgs/${viewer.organizationId}/documents/d1` };
+    expect(((await handler(listed)) as { policyDocument: PolicyDocument }).policyDocument.Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Allow", Resource: listed.methodArn }]);
+  });
+
+  test("cached, a request to an unlisted route is still refused by an exact Deny", async () => {
+    const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify(LISTED), STYTCH_RESULTS_CACHE_TTL_SECONDS: "300" });
+    const viewer = session(["viewer"]);
+    const path = `/orgs/${viewer.organizationId}${UNLISTED.pathSuffix}`;
+    const event = { ...restRequestEvent({ Authorization: `Bearer ${viewer.sessionJwt}` }, `${PREFIX}/GET${path}`), resource: UNLISTED.resource, path, pathParameters: { organization_id: viewer.organizationId, document_id: "d1" } };
+    expect(evaluatePolicy(((await handler(event)) as { policyDocument: unknown }).policyDocument, event.methodArn)).toBe("explicit_deny");
   });
 });

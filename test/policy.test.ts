@@ -3,8 +3,12 @@
 
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import { describe, expect, test } from "vitest";
-import { UnsupportedEventError } from "../lambda/lib/errors";
-import { allowResponse, stageResourceArn, type AllowResponse } from "../lambda/lib/policy";
+import { PolicyTooLargeError, UnsupportedEventError } from "../lambda/lib/errors";
+import type { PolicyRole } from "../lambda/lib/permission-check";
+import { allowResponse, routeResponse, stageResourceArn, type AllowResponse } from "../lambda/lib/policy";
+import type { RouteAccess } from "../lambda/lib/route-access";
+import { parseRoutePermissions } from "../lambda/lib/route-permissions";
+import { evaluatePolicy } from "../local/iam-policy-evaluator";
 import type { AuthorizerContext } from "../lambda/member-context";
 import { thrownBy } from "./support/thrown";
 
@@ -211,5 +215,65 @@ describe("unit tests policy", () => {
       expect(resourceOf(allowResponse({ methodArn: `${stage}/GET/orders` }, MEMBER_ID, CONTEXT, "iam"))).toBe(`${stage}/*/*`);
       expectBadEvent(() => allowResponse({ methodArn: `${stage}/GET/or ders` }, MEMBER_ID, CONTEXT, "iam"));
     });
+  });
+});
+
+describe("routeResponse: the member's policy for a route table", () => {
+  const ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/me";
+  const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
+  const ORG = "organization-test-07971b06-ac8b-4cdb-9c15-63b17e653931";
+  const table = parseRoutePermissions(
+    JSON.stringify({ "GET /orgs/{organization_id}/billing": { resource_id: "billing", action: "read" }, "GET /me": "authenticated" }),
+    "test",
+  );
+  const BILLING = `${PREFIX}/GET/orgs/${ORG}/billing`;
+  const grants = (roleId: string, resourceId: string): PolicyRole[] => [{ role_id: roleId, permissions: [{ resource_id: resourceId, actions: ["read"] }] }];
+  const cached = { httpApiResponse: "iam", cached: true } as const;
+  const policyOf = (response: AllowResponse) => (response as APIGatewayAuthorizerResult).policyDocument;
+  const member = (roles: string[]) => ({ memberId: MEMBER_ID, organizationId: ORG, organizationSlug: "acme", roles });
+  const access = (version: string, roles: PolicyRole[]): RouteAccess => ({ policyRoles: { version, roles }, outcome: undefined, routeKey: undefined });
+
+  test("a newer RBAC policy version is never answered with the policy of an older one, even for the same member object", () => {
+    const same = member(["auditor"]);
+    const before = routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, table, same, access("v1", grants("auditor", "billing")));
+    expect(evaluatePolicy(policyOf(before), BILLING)).toBe("allow");
+    const after = routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, table, same, access("v2", grants("auditor", "documents")));
+    expect(evaluatePolicy(policyOf(after), BILLING)).not.toBe("allow");
+  });
+
+  test("roles are kept apart in the policy key: ['viewer\\nadmin'] is not ['viewer', 'admin']", () => {
+    const roles: PolicyRole[] = [...grants("admin", "billing"), ...grants("viewer", "documents")];
+    const two = routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, table, member(["viewer", "admin"]), access("v1", roles));
+    expect(evaluatePolicy(policyOf(two), BILLING)).toBe("allow");
+    const one = routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, table, member(["viewer\nadmin"]), access("v1", roles));
+    expect(evaluatePolicy(policyOf(one), BILLING)).not.toBe("allow");
+  });
+
+  test("a policy too large for API Gateway is a fault, remembered like a success: the second request does not build it again", () => {
+    const routes: Record<string, unknown> = {};
+    // Nothing to merge: every route has a path of its own from the first segment on.
+    for (let r = 0; r < 400; r++) routes[`GET /resource-${r}/{organization_id}/items`] = "authenticated";
+    const big = parseRoutePermissions(JSON.stringify(routes), "test");
+    let reads = 0;
+    // A view of the table that counts how often the policy builder walks its routes.
+    const counted = { byRouteKey: big.byRouteKey, get routes() { reads++; return big.routes; } };
+    const ask = () => thrownBy(() => routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, counted, member([]), access("v1", [])));
+    expect(ask()).toBeInstanceOf(PolicyTooLargeError);
+    const built = reads;
+    expect(built).toBeGreaterThan(0);
+    expect(ask()).toBeInstanceOf(PolicyTooLargeError);
+    expect(reads).toBe(built);
+  });
+
+  test("uncached, an event that names its route gets an Allow or a Deny of exactly its ARN, never a wildcard", () => {
+    const uncached = { httpApiResponse: "iam", cached: false } as const;
+    const allowed = routeResponse({ methodArn: BILLING }, MEMBER_ID, CONTEXT, uncached, table, member([]), { ...access("v1", []), outcome: "allowed", routeKey: "GET /orgs/{organization_id}/billing" });
+    expect(policyOf(allowed).Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Allow", Resource: BILLING }]);
+    const refused = routeResponse({ methodArn: BILLING }, MEMBER_ID, CONTEXT, uncached, table, member([]), { ...access("v1", []), outcome: "permission_denied", routeKey: "GET /orgs/{organization_id}/billing" });
+    expect(policyOf(refused).Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Deny", Resource: BILLING }]);
+    // A request path holding an IAM wildcard is never written alone as a resource.
+    const starry = `${PREFIX}/GET/orgs/${ORG}/*`;
+    const wild = routeResponse({ methodArn: starry }, MEMBER_ID, CONTEXT, uncached, table, member([]), { ...access("v1", []), outcome: "allowed", routeKey: "GET /orgs/{organization_id}/billing" });
+    expect(JSON.stringify(policyOf(wild))).not.toContain(`"${starry}"`);
   });
 });

@@ -71,7 +71,15 @@ describe("parsing a route table", () => {
   test("refuses a greedy route that would also match an organization route of another organization", () => {
     const error = thrownBy(() => parseRoutePermissions(JSON.stringify({ ...DEMO, "GET /{proxy+}": "authenticated" }), "test"));
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as Error).message).toMatch(/"GET \/\{proxy\+\}" would also match "GET \/orgs\/\{organization_id\}\/documents" for other organizations/);
+    expect((error as Error).message).toMatch(/"GET \/\{proxy\+\}" would also match "GET \/orgs\/\{organization_id\}\/(documents|billing)" for other organizations/);
+  });
+
+  test("refuses an ANY greedy route over organization routes too, whatever the method", () => {
+    for (const method of ["ANY", "POST"]) {
+      const error = thrownBy(() => parseRoutePermissions(JSON.stringify({ ...DEMO, [`${method} /{proxy+}`]: "authenticated" }), "test"));
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toMatch(/would also match "(GET|POST) \/orgs\/\{organization_id\}\/(documents|billing)" for other organizations/);
+    }
   });
 
   test("refuses a generic parameter in the organization's position of another route", () => {

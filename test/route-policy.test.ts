@@ -107,9 +107,24 @@ describe("overlapping wildcards", () => {
   test("documents/{id} allowed next to a forbidden documents/{id}/audit: an explicit Deny keeps the audit route closed", () => {
     const policy = buildRoutePolicy(table, member(["viewer"]), ROLES, PREFIX);
     expect(policy.Statement).toEqual([
-      { Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${PREFIX}/GET/orgs/${ORG}/documents/*`] },
+      { Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${PREFIX}/GET/orgs/${ORG}/documents/?*`] },
       { Action: "execute-api:Invoke", Effect: "Deny", Resource: [`${PREFIX}/GET/orgs/*/documents/*/audit`] },
     ]);
+    expect(gateway(policy, "GET", `/orgs/${ORG}/documents/d1`)).toBe("allow");
+    expect(gateway(policy, "GET", `/orgs/${ORG}/documents/d1/audit`)).toBe("403");
+  });
+
+  test("with a second allowed route the audit route stays refused: every Allow is checked, not only the first", () => {
+    const withMe = parseRoutePermissions(
+      JSON.stringify({
+        "GET /me": "authenticated",
+        "GET /orgs/{organization_id}/documents/{id}": { resource_id: "documents", action: "read" },
+        "GET /orgs/{organization_id}/documents/{id}/audit": { resource_id: "documents", action: "audit" },
+      }),
+      "test",
+    );
+    const policy = buildRoutePolicy(withMe, member(["viewer"]), ROLES, PREFIX);
+    expect(gateway(policy, "GET", "/me")).toBe("allow");
     expect(gateway(policy, "GET", `/orgs/${ORG}/documents/d1`)).toBe("allow");
     expect(gateway(policy, "GET", `/orgs/${ORG}/documents/d1/audit`)).toBe("403");
   });

@@ -95,12 +95,13 @@ describe("the authorizer function", () => {
     template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
 
-  test("gets the project id, the secret's ARN and the simple HTTP API response mode, and nothing optional", () => {
+  test("gets the project id, the secret's ARN, the simple HTTP API response mode and the (zero) cache TTL, and nothing optional", () => {
     const { template } = userStack();
     expect(authorizerEnvironment(template)).toEqual({
       STYTCH_PROJECT_ID: PROJECT_ID,
       STYTCH_SECRET_ARN: { Ref: secretLogicalId(template) },
       STYTCH_HTTP_API_RESPONSE: "simple",
+      STYTCH_RESULTS_CACHE_TTL_SECONDS: "0",
       POWERTOOLS_SERVICE_NAME: "stytch-authorizer",
       POWERTOOLS_METRICS_NAMESPACE: "StytchAuthorizer",
     });
@@ -411,6 +412,12 @@ describe("the HTTP API authorizer", () => {
       AuthorizerResultTtlInSeconds: 60,
     });
   });
+
+  test("tells the function the cache TTL it configured, so that cached answers cover every route and uncached ones their request only", () => {
+    expect(authorizerEnvironment(userStack({ identity: "header", resultsCacheTtl: Duration.seconds(60) }).template).STYTCH_RESULTS_CACHE_TTL_SECONDS).toBe("60");
+    expect(authorizerEnvironment(userStack({ identity: "header" }).template).STYTCH_RESULTS_CACHE_TTL_SECONDS).toBe("300");
+    expect(authorizerEnvironment(userStack().template).STYTCH_RESULTS_CACHE_TTL_SECONDS).toBe("0");
+  });
 });
 
 describe("attached to a user's own APIs", () => {
@@ -571,7 +578,7 @@ describe("StytchRefreshFunction", () => {
   });
 });
 
-test("bundles the authorizer with the local esbuild into an index.js within the 96 KiB budget", () => {
+test("bundles the authorizer with the local esbuild into an index.js within the 128 KiB budget", () => {
   const app = new App({
     context: { ...FEATURE_FLAGS, "aws:cdk:enable-asset-metadata": true },
     builtinCloudFormationValidation: false,

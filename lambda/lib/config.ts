@@ -41,6 +41,12 @@ export interface AuthorizerConfig extends StytchConfig {
   readonly httpApiResponse: "simple" | "iam";
   /** Per-route permissions (STYTCH_ROUTE_PERMISSIONS or STYTCH_ROUTE_PERMISSIONS_FILE); `undefined` = every route for any member. */
   readonly routePermissions: RoutePermissions | undefined;
+  /**
+   * How long API Gateway caches this authorizer's answers, as configured on it (STYTCH_RESULTS_CACHE_TTL_SECONDS,
+   * which the CDK construct writes). `0`: every request is decided alone, so with a route table an answer may
+   * cover that request only. `undefined` (not said): assumed cached, so an answer covers every route at once.
+   */
+  readonly resultsCacheTtlSeconds: number | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -106,6 +112,7 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
     sessionTokenCacheSeconds: intSetting(env, "STYTCH_SESSION_TOKEN_CACHE_SECONDS", 0, 0, 300),
     httpApiResponse,
     routePermissions: loadRoutePermissions(env),
+    resultsCacheTtlSeconds: env.STYTCH_RESULTS_CACHE_TTL_SECONDS?.trim() ? intSetting(env, "STYTCH_RESULTS_CACHE_TTL_SECONDS", 0, 0, 3600) : undefined,
   });
 }
 

@@ -5,12 +5,14 @@
 // current request: API Gateway caches the policy under the credential, and a single-method Allow would
 // turn into a 403 on every other route for the rest of the TTL (the famous caching bug).
 //
-// With a route table (per-route permissions), routeResponse() answers instead: the member's own policy for
-// every route of the stage (lambda/lib/route-policy.ts), equally independent of the triggering request.
+// With a route table (per-route permissions), routeResponse() answers instead. When API Gateway does not cache
+// the answer and the event names its route, the answer is this request's alone: an Allow or a Deny of its exact
+// method ARN. Otherwise it is the member's own policy for every route of the stage (lambda/lib/route-policy.ts),
+// independent of the triggering request.
 
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult, PolicyDocument } from "aws-lambda";
 import type { AuthorizerContext } from "../member-context";
-import { UnsupportedEventError } from "./errors";
+import { PolicyTooLargeError, UnsupportedEventError } from "./errors";
 import type { RouteAccess } from "./route-access";
 import type { RoutePermissions } from "./route-permissions";
 import { buildRoutePolicy, invokePolicy, type PolicyMember } from "./route-policy";
@@ -42,10 +44,21 @@ export function allowResponse(event: RouteCarrier, principalId: string, context:
   return { principalId, policyDocument: stagePolicy(event.methodArn ?? event.routeArn), context };
 }
 
+/** How the answer of a route table is shaped. */
+export interface RouteAnswerSettings {
+  readonly httpApiResponse: "simple" | "iam";
+  /** Whether API Gateway may reuse the answer for other requests (see AuthorizerConfig.resultsCacheTtlSeconds). */
+  readonly cached: boolean;
+}
+
 /**
  * Builds the response when a route table is configured.
  *
  * - HTTP API 2.0 `simple`: `{isAuthorized}` for this request's route (false → 403), with the context only when true.
+ * - Not cached, and the event names its route (REST REQUEST, HTTP API `iam`): an Allow (with the context) or a
+ *   Deny of exactly this request's ARN, decided by {@link RouteAccess.outcome}: a route the table does not list
+ *   is refused, and no IAM wildcard is written at all. Were the answer cached after all, it would still cover
+ *   this one request only.
  * - Otherwise: the member's policy for every route of the stage (lambda/lib/route-policy.ts). It depends only on
  *   the token and the stage, never on the request that triggered it, so API Gateway's result cache stays correct.
  * @throws UnsupportedEventError when the event has no parsable method or route ARN
@@ -55,42 +68,70 @@ export function routeResponse(
   event: RouteCarrier,
   principalId: string,
   context: AuthorizerContext,
-  httpApiResponse: "simple" | "iam",
+  settings: RouteAnswerSettings,
   table: RoutePermissions,
   member: PolicyMember,
   access: RouteAccess,
 ): AllowResponse {
-  if (event.version === "2.0" && httpApiResponse === "simple") {
+  if (event.version === "2.0" && settings.httpApiResponse === "simple") {
     return access.outcome === "allowed" ? { isAuthorized: true, context } : ({ isAuthorized: false } as AllowResponse);
   }
-  const prefix = stagePrefix(event.methodArn ?? event.routeArn);
+  const arn = event.methodArn ?? event.routeArn;
+  const prefix = stagePrefix(arn);
+  // An ARN with an IAM wildcard in its path would be a pattern, not one request: it is never written alone.
+  const exact = access.outcome !== undefined && !/[*?]/.test(arn!.slice(prefix.length)) ? arn! : undefined;
+  if (!settings.cached && exact) {
+    return access.outcome === "allowed"
+      ? { principalId, policyDocument: invokePolicy(["Allow", exact]), context }
+      : { principalId, policyDocument: invokePolicy(["Deny", exact]) };
+  }
+  const policy = cachedMemberPolicy(prefix, table, member, access);
+  // Cached, a refused request the event names (a route the table does not list, or another organization's)
+  // still gets its 403: an explicit Deny of exactly its ARN, right for every later request too.
+  if (exact && access.outcome !== "allowed") {
+    return { principalId, policyDocument: { ...policy, Statement: [...policy.Statement, ...invokePolicy(["Deny", exact]).Statement] }, context };
+  }
+  return { principalId, policyDocument: policy, context };
+}
+
+/** The member's policy for every route, remembered on the member object and per member facts. */
+function cachedMemberPolicy(prefix: string, table: RoutePermissions, member: PolicyMember, access: RouteAccess): PolicyDocument {
   // The verdict cache hands back the same member object for a repeated token: remember its policy on it.
   const known = policyOfMember.get(member);
-  if (known && known.table === table && known.prefix === prefix && known.version === access.policyRoles.version) {
-    return { principalId, policyDocument: known.policy, context };
-  }
+  if (known && known.table === table && known.prefix === prefix && known.version === access.policyRoles.version) return known.policy;
   const policy = memberPolicy(prefix, table, member, access);
   policyOfMember.set(member, { table, prefix, version: access.policyRoles.version, policy });
-  return { principalId, policyDocument: policy, context };
+  return policy;
 }
 
 const policyOfMember = new WeakMap<PolicyMember, { table: RoutePermissions; prefix: string; version: string; policy: PolicyDocument }>();
 
 // Per table (one per container; tests build several), then per member key.
-const memberPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument>>();
+const memberPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument | PolicyTooLargeError>>();
 const MEMBER_POLICY_LIMIT = 1_024;
 
-/** One policy per (stage, organization, roles, policy version): members alike share it, and the hot path is a lookup. */
+/**
+ * One policy per (stage, organization, roles, policy version): members alike share it, and the hot path is a
+ * lookup. A policy too large for API Gateway is remembered the same way: building it again would cost as much
+ * and end the same.
+ */
 function memberPolicy(prefix: string, table: RoutePermissions, member: PolicyMember, access: RouteAccess): PolicyDocument {
-  const key = `${prefix}\n${member.organizationId}\n${member.organizationSlug}\n${access.policyRoles.version}\n${member.roles.join("\n")}`;
+  // JSON keeps the parts apart whatever they contain (a role named "viewer\nadmin" is not two roles).
+  const key = JSON.stringify([prefix, member.organizationId, member.organizationSlug, access.policyRoles.version, member.roles]);
   let policies = memberPolicies.get(table);
   if (!policies) memberPolicies.set(table, (policies = new Map()));
   let policy = policies.get(key);
   if (!policy) {
-    policy = Object.freeze(buildRoutePolicy(table, member, access.policyRoles.roles, prefix)) as PolicyDocument;
+    try {
+      policy = Object.freeze(buildRoutePolicy(table, member, access.policyRoles.roles, prefix)) as PolicyDocument;
+    } catch (error) {
+      if (!(error instanceof PolicyTooLargeError)) throw error;
+      policy = error;
+    }
     if (policies.size >= MEMBER_POLICY_LIMIT) policies.clear();
     policies.set(key, policy);
   }
+  if (policy instanceof PolicyTooLargeError) throw policy;
   return policy;
 }
 

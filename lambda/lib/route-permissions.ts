@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { foreignRequests, globTokens, HTTP_METHODS, intersects, routeGlobs } from "./arn-patterns";
+import { findLeak, HTTP_METHODS, routeGlobs, type LeakQuestion } from "./arn-patterns";
 import { ConfigurationError } from "./errors";
 
 /** What one route needs: a Stytch permission, or only an authenticated member of any organization. */
@@ -78,8 +78,9 @@ export function parseRoutePermissions(json: string, origin: string): RoutePermis
     byShape.set(shape, route.routeKey);
     byRouteKey.set(route.routeKey, route);
   }
-  assertTenancyExpressible(routes, origin);
-  return Object.freeze({ routes: Object.freeze(routes), byRouteKey });
+  const table = Object.freeze({ routes: Object.freeze(routes), byRouteKey });
+  assertTenancyExpressible(table, origin);
+  return table;
 }
 
 /**
@@ -126,23 +127,24 @@ export function findRoute(table: RoutePermissions, routeKey: string): Permission
   return space > 0 ? table.byRouteKey.get(`ANY ${routeKey.slice(space + 1)}`) : undefined;
 }
 
-// A stand-in for the member's organization, different from foreignRequests' other one: no real ID or slug
-// contains control characters.
-const MEMBER_ORGANIZATION = { organization_id: "\u0001", organization_slug: "\u0002" };
+// A stand-in for any member's organization: no real ID or slug contains control characters, so it equals no
+// literal of the table. A real member's values are checked again, exactly, when their policy is built
+// (lambda/lib/route-policy.ts), where a slug that equals a literal is caught.
+const ANY_MEMBER = { organization_id: "\u0001", organization_slug: "\u0002" };
 
 /**
- * Refuses tables whose IAM policy could let a member into another organization. A member's policy lists each
- * route with the member's own organization written in; a generic parameter or a greedy path becomes `*`. If
- * such a `*` can also match an organization route (`GET /{proxy+}` next to `GET /orgs/{organization_id}/…`),
- * the policy would cover that route for every organization, and IAM cannot say "every organization but
- * yours". Such a table is a configuration error, never a silent cross-tenant Allow.
+ * Refuses tables whose IAM policy would let members into another organization. A member's policy lists each
+ * route with the member's own organization written in; a generic parameter or a greedy path becomes a
+ * wildcard. If such a wildcard can also let through another organization's request of an organization route
+ * (`GET /{proxy+}` next to `GET /orgs/{organization_id}/…`), the policy cannot cover the first route without
+ * the second for every organization, and IAM cannot say "every organization but yours". Such a table is a
+ * configuration error, never a silent cross-tenant Allow, nor a route quietly closed to everyone.
  */
-function assertTenancyExpressible(routes: readonly PermissionedRoute[], origin: string): void {
-  const foreign = foreignRequests(routes);
-  if (foreign.length === 0) return;
-  for (const route of routes) {
-    const own = routeGlobs(route, MEMBER_ORGANIZATION).map(globTokens);
-    const leak = foreign.find((other) => own.some((tokens) => intersects(tokens, other.tokens)));
+function assertTenancyExpressible(table: RoutePermissions, origin: string): void {
+  if (!table.routes.some((route) => route.segments.some((segment) => segment.kind === "tenant"))) return;
+  const question: LeakQuestion = { table, member: ANY_MEMBER, mayCall: () => true };
+  for (const route of table.routes) {
+    const leak = findLeak(question, routeGlobs(route, ANY_MEMBER), []);
     if (leak) {
       throw new ConfigurationError(
         `${origin}: "${route.routeKey}" would also match "${leak.route.routeKey}" for other organizations; give it a literal prefix or an organization parameter`,

@@ -4,16 +4,19 @@
 // of them at once.
 //
 //   allow  each permitted route, `{organization_id}`/`{organization_slug}` written as the member's own,
-//          other parameters `*`                         GET /orgs/{organization_id}/documents/{id}
-//                                                       → …/GET/orgs/o1/documents/*
-//   deny   each forbidden route that some allowed `*` would also cover (IAM's `*` crosses `/`), e.g.
-//          …/GET/orgs/*/documents/*/audit next to the allow above. An explicit Deny always wins.
+//          other parameters `?*`                        GET /orgs/{organization_id}/documents/{id}
+//                                                       → …/GET/orgs/o1/documents/?*
+//   check  each Allow, with the member's real values written in, against every route of the table
+//          (lambda/lib/arn-patterns.ts findLeak): if it lets through a request that a forbidden route could
+//          serve, that route is denied (`…/GET/orgs/*/documents/*/audit`; an explicit Deny always wins); if it
+//          lets through another organization's request of a route the member may call (a slug `orgs` makes
+//          `GET/orgs/?*/documents` of `GET /{organization_slug}/{project_id}/documents`, and API Gateway sends
+//          `GET /orgs/o2/documents` to `GET /orgs/{organization_id}/documents`), the Allow is dropped.
 //   merge  when the document outgrows the size budget: one method `*` for a path, then shared prefixes
-//          `…/orgs/o1/documents/*`, each merge only if it cannot reach another organization's route;
-//          Deny statements are recomputed after every merge.
+//          `…/orgs/o1/documents/*`, each merge checked the same way, and kept only if nothing leaks.
 
 import type { PolicyDocument } from "aws-lambda";
-import { foreignRequests, globTokens, intersects, routeGlobs, routeTokens, type PatternToken, type TenantBinding } from "./arn-patterns";
+import { findLeak, routeGlobs, type LeakQuestion, type TenantBinding } from "./arn-patterns";
 import { PolicyTooLargeError } from "./errors";
 import { hasPermission, type PolicyRole } from "./permission-check";
 import type { PermissionedRoute, RoutePermissions } from "./route-permissions";
@@ -39,22 +42,6 @@ export function invokePolicy(...statements: ReadonlyArray<readonly ["Allow" | "D
 // What a tenancy value may contain to be written into an ARN: no IAM wildcard, no path separator.
 const ARN_SAFE_VALUE = /^[A-Za-z0-9._~-]{1,128}$/;
 
-interface CompiledRoute {
-  readonly route: PermissionedRoute;
-  /** Every request of the route, in any organization. */
-  readonly tokens: PatternToken[];
-  /** The route's patterns with every parameter `*`: its Deny statement. */
-  readonly denyGlobs: readonly string[];
-}
-
-interface CompiledTable {
-  readonly routes: readonly CompiledRoute[];
-  /** Requests of organization routes in some other organization: no Allow may ever cover one. */
-  readonly foreign: readonly PatternToken[][];
-}
-
-const compiledTables = new WeakMap<RoutePermissions, CompiledTable>();
-
 /**
  * The policy document for one member.
  * @param stagePrefix `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}`
@@ -67,26 +54,42 @@ export function buildRoutePolicy(
   stagePrefix: string,
   budgetBytes: number = POLICY_BUDGET_BYTES,
 ): PolicyDocument {
-  const compiled = compile(table);
   const binding: TenantBinding = {
     ...(ARN_SAFE_VALUE.test(member.organizationId) ? { organization_id: member.organizationId } : {}),
     ...(ARN_SAFE_VALUE.test(member.organizationSlug) ? { organization_slug: member.organizationSlug } : {}),
   };
-  const permitted: CompiledRoute[] = [];
-  const forbidden: CompiledRoute[] = [];
-  for (const entry of compiled.routes) (mayCall(entry.route, member, policyRoles, binding) ? permitted : forbidden).push(entry);
-
-  let allows = unique(permitted.flatMap((entry) => routeGlobs(entry.route, binding)));
-  let document = render(allows, forbidden, stagePrefix);
+  const question: LeakQuestion = { table, member: binding, mayCall: (route) => mayCall(route, member, policyRoles, binding) };
+  const denies: string[] = [];
+  const permitted = table.routes.filter(question.mayCall);
+  let allows = unique(permitted.flatMap((route) => routeGlobs(route, binding))).filter((glob) => settle(question, glob, denies));
+  let document = render(allows, denies, stagePrefix);
   for (const merge of mergeSteps(allows)) {
     if (byteLength(document) <= budgetBytes) break;
-    allows = merge(allows, compiled.foreign);
-    document = render(allows, forbidden, stagePrefix);
+    allows = merge(allows, question, denies);
+    document = render(allows, denies, stagePrefix);
   }
   if (byteLength(document) > budgetBytes) {
     throw new PolicyTooLargeError(`the route policy of a member is ${byteLength(document)} bytes even merged (budget ${budgetBytes})`);
   }
   return document;
+}
+
+/**
+ * Makes one Allow safe: while it lets a request through to a route the member may not call, that route is
+ * denied (in every organization). Answers false, leaving `denies` as it was, when the Allow reaches another
+ * organization's request of a route the member may call: a Deny there would close the member's own, so the
+ * Allow must go.
+ */
+function settle(question: LeakQuestion, glob: string, denies: string[]): boolean {
+  const added: string[] = [];
+  for (;;) {
+    const leak = findLeak(question, [glob], [...denies, ...added]);
+    if (!leak) break;
+    if (leak.kind === "tenancy") return false;
+    added.push(...routeGlobs(leak.route, {}, "*").filter((deny) => !denies.includes(deny) && !added.includes(deny)));
+  }
+  denies.push(...added);
+  return true;
 }
 
 /** Whether the member may call the route in their own organization (tenancy is settled by the binding). */
@@ -96,24 +99,22 @@ function mayCall(route: PermissionedRoute, member: PolicyMember, policyRoles: re
   return route.permission === "authenticated" || hasPermission(policyRoles, member.roles, route.permission.resourceId, route.permission.action);
 }
 
-function render(allows: readonly string[], forbidden: readonly CompiledRoute[], stagePrefix: string): PolicyDocument {
+function render(allows: readonly string[], denies: readonly string[], stagePrefix: string): PolicyDocument {
   if (allows.length === 0) {
     // Nothing to allow: an explicit Deny of the stage is the valid way to say so.
     return invokePolicy(["Deny", `${stagePrefix}/*/*`]);
   }
-  const allowTokens = allows.map(globTokens);
-  const denies = unique(forbidden.filter((entry) => allowTokens.some((tokens) => intersects(tokens, entry.tokens))).flatMap((entry) => entry.denyGlobs));
   const allow = ["Allow", allows.map((glob) => `${stagePrefix}/${glob}`)] as const;
   return denies.length > 0 ? invokePolicy(allow, ["Deny", denies.map((glob) => `${stagePrefix}/${glob}`)]) : invokePolicy(allow);
 }
 
-type MergeStep = (allows: readonly string[], foreign: readonly PatternToken[][]) => string[];
+type MergeStep = (allows: readonly string[], question: LeakQuestion, denies: string[]) => string[];
 
 /** Coarser and coarser merges: one method `*` per path, then shared prefixes from the deepest up. */
 function mergeSteps(allows: readonly string[]): MergeStep[] {
   const depth = Math.max(0, ...allows.map((glob) => glob.split("/").length - 1));
-  const steps: MergeStep[] = [(current, foreign) => mergeGroups(current, foreign, methodGroup)];
-  for (let d = depth - 1; d >= 1; d--) steps.push((current, foreign) => mergeGroups(current, foreign, (glob) => prefixGroup(glob, d)));
+  const steps: MergeStep[] = [(current, question, denies) => mergeGroups(current, question, denies, methodGroup)];
+  for (let d = depth - 1; d >= 1; d--) steps.push((current, question, denies) => mergeGroups(current, question, denies, (glob) => prefixGroup(glob, d)));
   return steps;
 }
 
@@ -134,7 +135,7 @@ function prefixGroup(glob: string, depth: number): { key: string; merged: string
 }
 
 /** Replaces each group of two or more patterns by its merged pattern, unless that could reach another organization. */
-function mergeGroups(allows: readonly string[], foreign: readonly PatternToken[][], groupOf: (glob: string) => { key: string; merged: string } | undefined): string[] {
+function mergeGroups(allows: readonly string[], question: LeakQuestion, denies: string[], groupOf: (glob: string) => { key: string; merged: string } | undefined): string[] {
   const groups = new Map<string, { merged: string; members: string[] }>();
   for (const glob of allows) {
     const group = groupOf(glob);
@@ -146,23 +147,10 @@ function mergeGroups(allows: readonly string[], foreign: readonly PatternToken[]
   const replaced = new Map<string, string>();
   for (const { merged, members } of groups.values()) {
     if (members.length < 2) continue;
-    const tokens = globTokens(merged);
-    if (foreign.some((other) => intersects(tokens, other))) continue;
+    if (!settle(question, merged, denies)) continue;
     for (const member of members) replaced.set(member, merged);
   }
   return unique(allows.map((glob) => replaced.get(glob) ?? glob));
-}
-
-function compile(table: RoutePermissions): CompiledTable {
-  let compiled = compiledTables.get(table);
-  if (!compiled) {
-    compiled = {
-      routes: table.routes.map((route) => ({ route, tokens: routeTokens(route), denyGlobs: routeGlobs(route) })),
-      foreign: foreignRequests(table.routes).map((request) => request.tokens),
-    };
-    compiledTables.set(table, compiled);
-  }
-  return compiled;
 }
 
 function unique(values: readonly string[]): string[] {

@@ -1,0 +1,212 @@
+// Tenancy is a proof, not a test: for any route table and any member, no request that the member's policy
+// allows may reach a route in another organization, or a route the member may not call. Judged with IAM's
+// rules (local/iam-policy-evaluator: `*` crosses `/`, `?` is one character, an explicit Deny wins) against
+// every route a request could be routed to, whatever API Gateway's precedence between them.
+
+import { describe, expect, test } from "vitest";
+import type { PolicyRole } from "../lambda/lib/permission-check";
+import { hasPermission } from "../lambda/lib/permission-check";
+import { parseRoutePermissions, type PermissionedRoute, type RoutePermissions } from "../lambda/lib/route-permissions";
+import { buildRoutePolicy } from "../lambda/lib/route-policy";
+import { evaluatePolicy } from "../local/iam-policy-evaluator";
+import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
+
+const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
+const ROLES = DEMO_RBAC_POLICY.roles as PolicyRole[];
+const ORG = "organization-test-11111111-1111-4111-8111-111111111111";
+const OTHER = "organization-test-22222222-2222-4222-8222-222222222222";
+const READ = { resource_id: "documents", action: "read" };
+
+interface Member {
+  readonly organizationId: string;
+  readonly organizationSlug: string;
+  readonly roles: readonly string[];
+}
+
+const viewer = (organizationSlug: string): Member => ({ organizationId: ORG, organizationSlug, roles: ["stytch_member", "viewer"] });
+const table = (routes: Record<string, unknown>) => parseRoutePermissions(JSON.stringify(routes), "test");
+const allows = (policy: unknown, method: string, path: string) => evaluatePolicy(policy, `${PREFIX}/${method}${path}`) === "allow";
+
+describe("a slug that equals a route's literal", () => {
+  test("slug `orgs` next to /orgs/{organization_id}: another organization's documents stay closed", () => {
+    const routes = table({
+      "GET /{organization_slug}/{project_id}/documents": READ,
+      "GET /orgs/{organization_id}/documents": READ,
+    });
+    const policy = buildRoutePolicy(routes, viewer("orgs"), ROLES, PREFIX);
+    // API Gateway routes this to the literal route, for the other organization: never allowed.
+    expect(allows(policy, "GET", `/orgs/${OTHER}/documents`)).toBe(false);
+    expect(allows(policy, "GET", `/orgs/${ORG}/documents`)).toBe(true);
+    // The slug route keeps working for a member whose slug is not a literal.
+    const acme = buildRoutePolicy(routes, viewer("acme"), ROLES, PREFIX);
+    expect(allows(acme, "GET", "/acme/p1/documents")).toBe(true);
+    expect(allows(acme, "GET", `/orgs/${OTHER}/documents`)).toBe(false);
+  });
+
+  test("slug `v1` with ANY /{organization_slug}/{proxy+} next to /v1/orgs/{organization_id}/…", () => {
+    const routes = table({
+      "ANY /{organization_slug}/{proxy+}": "authenticated",
+      "GET /v1/orgs/{organization_id}/documents": READ,
+    });
+    const policy = buildRoutePolicy(routes, viewer("v1"), ROLES, PREFIX);
+    expect(allows(policy, "GET", `/v1/orgs/${OTHER}/documents`)).toBe(false);
+    expect(allows(policy, "GET", `/v1/orgs/${ORG}/documents`)).toBe(true);
+    // Only what could reach the other route is given up: the other methods of the slug route still pass.
+    expect(allows(policy, "POST", "/v1/anything/at/all")).toBe(true);
+  });
+
+  test("a forbidden organization route under the member's slug route is denied, and the slug route kept", () => {
+    const routes = table({
+      "ANY /{organization_slug}/{proxy+}": "authenticated",
+      "GET /v1/orgs/{organization_id}/billing": { resource_id: "billing", action: "read" },
+    });
+    const policy = buildRoutePolicy(routes, viewer("v1"), ROLES, PREFIX);
+    expect(allows(policy, "GET", `/v1/orgs/${OTHER}/billing`)).toBe(false);
+    expect(allows(policy, "GET", `/v1/orgs/${ORG}/billing`)).toBe(false);
+    expect(allows(policy, "GET", "/v1/reports")).toBe(true);
+  });
+
+  test("a table where a slug could name another organization's ID is refused when it is read", () => {
+    // GET /a/{slug}/b goes to the ID route: a slug chosen to equal another organization's ID would reach it.
+    expect(() => table({ "GET /a/{organization_slug}/{item}": READ, "GET /a/{organization_id}/b": READ })).toThrow(/would also match "GET \/a\/\{organization_id\}\/b"/);
+  });
+
+  test("parameters are written `?*`: an empty segment or a trailing slash is never covered", () => {
+    const routes = table({ "GET /orgs/{organization_id}/documents/{document_id}": READ, "GET /orgs/{organization_id}/documents": { resource_id: "billing", action: "read" } });
+    const policy = buildRoutePolicy(routes, viewer("acme"), ROLES, PREFIX);
+    expect(allows(policy, "GET", `/orgs/${ORG}/documents/d1`)).toBe(true);
+    // A viewer may not list: whatever API Gateway makes of a trailing slash, the Allow does not cover it.
+    expect(allows(policy, "GET", `/orgs/${ORG}/documents`)).toBe(false);
+    expect(allows(policy, "GET", `/orgs/${ORG}/documents/`)).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Generated tables: the property, over thousands of tables with hostile slugs.
+
+/** A small deterministic PRNG (mulberry32), so a failure names a reproducible seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const LITERALS = ["orgs", "v1", "api", "documents", "x"];
+const SLUGS = ["acme", "orgs", "v1", "api", "documents", OTHER];
+const PERMISSIONS: unknown[] = ["authenticated", READ, { resource_id: "billing", action: "read" }];
+
+function generateTable(next: () => number): RoutePermissions | undefined {
+  const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)]!;
+  const routes: Record<string, unknown> = {};
+  const count = 2 + Math.floor(next() * 4);
+  for (let r = 0; r < count; r++) {
+    const length = 1 + Math.floor(next() * 4);
+    const segments: string[] = [];
+    const used = new Set<string>();
+    for (let s = 0; s < length; s++) {
+      const roll = next();
+      const last = s === length - 1;
+      let segment: string;
+      if (roll < 0.45) segment = pick(LITERALS);
+      else if (roll < 0.6) segment = "{organization_id}";
+      else if (roll < 0.75) segment = "{organization_slug}";
+      else if (roll < 0.9 || !last) segment = `{p${s}}`;
+      else segment = "{proxy+}";
+      if (segment.startsWith("{") && used.has(segment)) segment = `{q${s}}`;
+      used.add(segment);
+      segments.push(segment);
+    }
+    routes[`${pick(["GET", "POST", "ANY"])} /${segments.join("/")}`] = pick(PERMISSIONS);
+  }
+  try {
+    return table(routes);
+  } catch {
+    return undefined; // a table the parser refuses is never deployed
+  }
+}
+
+/**
+ * Every route that could serve a request. API Gateway serves it with the most specific route; we assume only
+ * what holds whatever order it compares segments in: a route is ruled out by another that is at least as
+ * specific at every segment (literal over parameter over greedy, a method over ANY) and more specific at one.
+ */
+function servingRoutes(routes: RoutePermissions, method: string, segments: readonly string[]): Array<{ route: PermissionedRoute; values: Map<string, string> }> {
+  const matching = matchingRoutes(routes, method, segments);
+  const rank = (route: PermissionedRoute, position: number): number => {
+    if (position === 0) return route.method === "ANY" ? 1 : 2;
+    const segment = route.segments[Math.min(position - 1, route.segments.length - 1)]!;
+    if (segment.kind === "greedy") return 0;
+    return position - 1 < route.segments.length && segment.kind === "literal" ? 2 : 1;
+  };
+  const outranks = (a: PermissionedRoute, b: PermissionedRoute) => {
+    let strictly = false;
+    for (let position = 0; position <= segments.length; position++) {
+      if (rank(a, position) < rank(b, position)) return false;
+      if (rank(a, position) > rank(b, position)) strictly = true;
+    }
+    return strictly;
+  };
+  return matching.filter(({ route }) => !matching.some((other) => other.route !== route && outranks(other.route, route)));
+}
+
+/** Every route whose pattern matches a request. */
+function matchingRoutes(routes: RoutePermissions, method: string, segments: readonly string[]): Array<{ route: PermissionedRoute; values: Map<string, string> }> {
+  const found: Array<{ route: PermissionedRoute; values: Map<string, string> }> = [];
+  for (const route of routes.routes) {
+    if (route.method !== "ANY" && route.method !== method) continue;
+    const values = new Map<string, string>();
+    const greedy = route.segments.at(-1)?.kind === "greedy";
+    if (greedy ? segments.length < route.segments.length : segments.length !== route.segments.length) continue;
+    const ok = route.segments.every((segment, i) => {
+      const value = segments[i]!;
+      if (segment.kind === "literal") return segment.value === value;
+      if (value === "") return false;
+      if (segment.kind === "tenant") values.set(segment.name, value);
+      return true;
+    });
+    if (ok) found.push({ route, values });
+  }
+  return found;
+}
+
+function mayCall(member: Member, route: PermissionedRoute, values: Map<string, string>): boolean {
+  if (values.has("organization_id") && values.get("organization_id") !== member.organizationId) return false;
+  if (values.has("organization_slug") && values.get("organization_slug") !== member.organizationSlug) return false;
+  return route.permission === "authenticated" || hasPermission(ROLES, member.roles, route.permission.resourceId, route.permission.action);
+}
+
+describe("generated tables with hostile slugs", () => {
+  test("no allowed request reaches another organization's route or a route the member may not call", () => {
+    const next = random(20261202);
+    const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)]!;
+    const pathVocabulary = [...LITERALS, ORG, OTHER, "acme", "globex", "p"];
+    let tables = 0;
+    let allowed = 0;
+    for (let t = 0; t < 1_500; t++) {
+      const routes = generateTable(next);
+      if (!routes) continue;
+      tables++;
+      const member: Member = { organizationId: ORG, organizationSlug: pick(SLUGS), roles: ["stytch_member", pick(["viewer", "admin", "editor"])] };
+      const policy = buildRoutePolicy(routes, member, ROLES, PREFIX);
+      for (let q = 0; q < 60; q++) {
+        const segments = Array.from({ length: 1 + Math.floor(next() * 5) }, () => (next() < 0.5 ? member.organizationSlug : pick(pathVocabulary)));
+        const method = pick(["GET", "POST", "DELETE"]);
+        if (!allows(policy, method, `/${segments.join("/")}`)) continue;
+        allowed++;
+        for (const { route, values } of servingRoutes(routes, method, segments)) {
+          if (!mayCall(member, route, values)) {
+            throw new Error(`table ${t}: ${method} /${segments.join("/")} is allowed for slug "${member.organizationSlug}" but reaches "${route.routeKey}"\n${JSON.stringify(routes.routes.map((r) => r.routeKey))}\n${JSON.stringify(policy)}`);
+          }
+        }
+      }
+    }
+    // The generator must exercise the property, not skip it.
+    expect(tables).toBeGreaterThan(500);
+    expect(allowed).toBeGreaterThan(2_000);
+  });
+});
