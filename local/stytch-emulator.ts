@@ -105,8 +105,10 @@ export interface CreateSessionOptions {
  * - `"500"`, `"503"`, `"429"`: answer with that status and a Stytch error body.
  * - `"hang"`: accept the request and never answer (until the client aborts or the emulator closes).
  * - `"reset"`: reset the connection without an HTTP response.
+ * - `"401-unknown-error-type"`: 401 with a Stytch error body whose `error_type` no client knows (a new one).
+ * - `"401-not-json"`: 401 with a body that is not JSON (as a proxy in front of Stytch might send).
  */
-export type FaultMode = "none" | "500" | "503" | "429" | "hang" | "reset";
+export type FaultMode = "none" | "500" | "503" | "429" | "hang" | "reset" | "401-unknown-error-type" | "401-not-json";
 
 /**
  * Faults that only make sense for the JWKS endpoint, in addition to {@link FaultMode}:
@@ -201,6 +203,12 @@ export interface StytchEmulator {
    * endpoint answers an error, which Stytch's SDK and our authorizer read as "no custom roles".
    */
   organizationPoliciesEnabled: boolean;
+  /**
+   * Fault injection for the organization-policy endpoint alone (the `rbac` fault switch covers both policy
+   * endpoints): `"200-not-json"` answers 200 with a body that is not JSON, `"200-without-org-policy"` answers
+   * 200 with a JSON body that has no `org_policy`. `"none"`: the real answer.
+   */
+  organizationPolicyFault: "none" | "200-not-json" | "200-without-org-policy";
   /** Sets an organization's custom roles (by organization ID or slug; the organization is created if new). */
   setOrganizationRoles(organization: string, roles: RbacRole[]): void;
 
@@ -374,6 +382,7 @@ class Emulator implements StytchEmulator {
   readonly calls = { jwks: 0, authenticate: 0, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 0 };
   rbacPolicy: RbacPolicy = structuredClone(DEMO_RBAC_POLICY) as RbacPolicy;
   organizationPoliciesEnabled = true;
+  organizationPolicyFault: "none" | "200-not-json" | "200-without-org-policy" = "none";
   readonly #organizationRoles = new Map<string, RbacRole[]>();
   readonly authenticateRequests: Array<{ body: unknown; authorization: string | undefined }> = [];
   faults: { authenticate: FaultMode; jwks: JwksFaultMode; rbac: FaultMode } = { authenticate: "none", jwks: "none", rbac: "none" };
@@ -666,6 +675,12 @@ class Emulator implements StytchEmulator {
         // UNVERIFIED: whether Stytch sends Retry-After; the emulator does not.
         this.#sendError(res, new StytchApiError(429, "too_many_requests", "Too many requests have been made."));
         return;
+      case "401-unknown-error-type":
+        this.#sendError(res, new StytchApiError(401, "emulator_unknown_error_type", "An error type this client has never seen."));
+        return;
+      case "401-not-json":
+        send(res, 401, "<html><body>401 Authorization Required</body></html>\n");
+        return;
       case "oversized":
         sendOversizedJwks(res, this.#jwksBody());
         return;
@@ -674,6 +689,11 @@ class Emulator implements StytchEmulator {
         return;
     }
 
+    if (endpoint === "organizationPolicy" && this.organizationPolicyFault !== "none") {
+      if (this.organizationPolicyFault === "200-not-json") send(res, 200, "<html><body>Organization policy</body></html>\n");
+      else send(res, 200, JSON.stringify({ request_id: this.#id("request-id"), status_code: 200 }));
+      return;
+    }
     try {
       send(res, 200, JSON.stringify(this.#handle(req, endpoint, pathname, raw)));
     } catch (error) {

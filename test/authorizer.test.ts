@@ -680,3 +680,96 @@ describe("the project secret from Secrets Manager", () => {
     expect(logLines.some((line) => line.includes("bad_config"))).toBe(true);
   });
 });
+
+describe("hardening: remembered verdicts and rejections, on a hand-set clock", () => {
+  /** Freezes Date (jose, the caches and the emulator all read it) at the start of the next whole second. */
+  function freezeClockAtWholeSecond(): number {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const start = (Math.floor(Date.now() / 1000) + 1) * 1000;
+    vi.setSystemTime(start);
+    return start;
+  }
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test("a remembered JWT verdict ends at the maximum token age: a session revoked meanwhile is refused after one Stytch call", async () => {
+    /**
+     * Max age 3 s, no tolerance. The verdict is remembered only until iat + 3 s; after that the JWT is verified
+     * again, and once jose finds it older than 3 s (ages are whole seconds, so from iat + 4 s) it goes to
+     * Stytch, which knows the session was revoked.
+     */
+    const start = freezeClockAtWholeSecond();
+    const session = stytch.createSession(); // its JWT is issued at `start`
+    const paths: string[] = [];
+    const handler = createAuthorizer(envFor({ STYTCH_MAX_TOKEN_AGE_SECONDS: "3", STYTCH_CLOCK_TOLERANCE_SECONDS: "0" }), {
+      onDecision: (record) => paths.push(`${record.outcome}:${record.path}`),
+    });
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    vi.setSystemTime(start + 2_900);
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    vi.setSystemTime(start + 3_100);
+    stytch.revokeSession(session.memberSessionId);
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow"); // verified again, not remembered
+    vi.setSystemTime(start + 4_000);
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("401");
+    expect(paths).toEqual(["allow:local", "allow:cache", "allow:local", "deny:remote"]);
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("an opaque-token verdict is reused until its TTL ends and not at its end: a session revoked meanwhile is then refused", async () => {
+    const start = freezeClockAtWholeSecond();
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_SESSION_TOKEN_CACHE_SECONDS: "2" }));
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    stytch.revokeSession(session.memberSessionId);
+    vi.setSystemTime(start + 1_999);
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(1);
+    vi.setSystemTime(start + 2_000);
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(2);
+  });
+
+  test("with STYTCH_SESSION_TOKEN_CACHE_SECONDS set to 0, an opaque-token verdict is never reused, even within the same millisecond", async () => {
+    freezeClockAtWholeSecond();
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor({ STYTCH_SESSION_TOKEN_CACHE_SECONDS: "0" }));
+    for (let i = 0; i < 3; i += 1) expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(3);
+  });
+
+  test("an expired JWT: a 5xx is never remembered, a 404 is remembered for 30 s and then asked again", async () => {
+    const start = freezeClockAtWholeSecond();
+    const session = stytch.createSession();
+    const now = Math.floor(start / 1000);
+    const expired = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 900, nbf: now - 900, exp: now - 600 });
+    const handler = createAuthorizer(envFor());
+    stytch.faults.authenticate = "503";
+    expect(await outcome(handler, bearer(expired))).toBe("500");
+    expect(stytch.calls.authenticate).toBe(2); // one retry
+    stytch.faults.authenticate = "none";
+    expect(await outcome(handler, bearer(expired))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(3);
+    stytch.revokeSession(session.memberSessionId);
+    expect(await outcome(handler, bearer(expired))).toBe("401");
+    vi.setSystemTime(start + 29_999);
+    expect(await outcome(handler, bearer(expired))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(4);
+    vi.setSystemTime(start + 30_000);
+    expect(await outcome(handler, bearer(expired))).toBe("401");
+    expect(stytch.calls.authenticate).toBe(5);
+  });
+
+  test("a Stytch 401 with an unknown error type is a fault, not a 401 to the member, and is not remembered as a rejection", async () => {
+    freezeClockAtWholeSecond();
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    stytch.faults.authenticate = "401-unknown-error-type";
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("500");
+    stytch.faults.authenticate = "none";
+    expect(await outcome(handler, bearer(session.sessionToken))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(2);
+  });
+});

@@ -149,3 +149,41 @@ describe("faults", () => {
     expect(policies.roles).toHaveLength(5);
   });
 });
+
+describe("hardening: a broken organization-policy answer is a fault, never no custom roles", () => {
+  test.each([
+    ["a body that is not JSON", "200-not-json"],
+    ["JSON without org_policy", "200-without-org-policy"],
+  ] as const)("with no copy, a 200 with %s is RbacPolicyUnavailableError (503)", async (_, fault) => {
+    const { organizationId } = stytch.createSession();
+    stytch.organizationPolicyFault = fault;
+    const error = await Promise.resolve(new RbacPolicyCache({ source: client() }).rolesFor(organizationId, soon())).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RbacPolicyUnavailableError);
+    expect((error as Error).message).toMatch(/no RBAC organization policy: upstream_unavailable/);
+  });
+
+  test("with a copy, a 200 without org_policy keeps the organization's custom roles (stale if error) instead of dropping them", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { organizationId } = stytch.createSession({ organizationSlug: "hardening-stale-custom-roles" });
+    stytch.setOrganizationRoles(organizationId, [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    const cache = new RbacPolicyCache({ source: client() });
+    const first = await cache.rolesFor(organizationId, soon());
+    expect(first.roles.map((role) => role.role_id)).toContain("auditor");
+    stytch.organizationPolicyFault = "200-without-org-policy";
+    vi.setSystemTime(Date.now() + 301_000);
+    const again = await cache.rolesFor(organizationId, soon());
+    expect(stytch.calls.organizationPolicy).toBe(2);
+    expect(again.roles.map((role) => role.role_id)).toContain("auditor");
+    expect(again.version).toBe(first.version);
+  });
+
+  test.each([
+    ["not enabled for the project (403)", () => (stytch.organizationPoliciesEnabled = false)],
+    ["an organization Stytch does not know (404)", () => undefined],
+  ])("an organization policy %s still counts as no custom roles", async (_, arrange) => {
+    arrange();
+    const organizationId = stytch.organizationPoliciesEnabled ? "organization-test-00000000-0000-0000-0000-000000000000" : stytch.createSession().organizationId;
+    const policies = await new RbacPolicyCache({ source: client() }).rolesFor(organizationId, soon());
+    expect(policies.roles.map((role) => role.role_id)).toEqual(stytch.rbacPolicy.roles.map((role) => role.role_id));
+  });
+});

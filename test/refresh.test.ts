@@ -275,3 +275,58 @@ describe("405, preflight and origins", () => {
     expect(stytch.calls.authenticate).toBe(0);
   });
 });
+
+describe("hardening: origins are matched exactly", () => {
+  test.each([
+    ["the allowed origin followed by another domain", `${APP_ORIGIN}.evil.example`],
+    ["the allowed origin with a port", `${APP_ORIGIN}:8443`],
+    ["the allowed origin with a path", `${APP_ORIGIN}/`],
+    ["the allowed origin over plain http", "http://app.example.com"],
+    ["a subdomain of the allowed origin", "https://evil.app.example.com"],
+  ])("%s gets 403, no CORS headers and no Stytch call", async (_, origin) => {
+    const session = stytch.createSession();
+    const result = await call(createRefreshHandler(envFor()), restEvent({ headers: { Origin: origin, Cookie: `stytch_session=${session.sessionToken}` } }));
+    expect(result.statusCode).toBe(403);
+    expect(result.headers).not.toHaveProperty("access-control-allow-origin");
+    expect(result.headers).not.toHaveProperty("access-control-allow-credentials");
+    expect(setCookies(result)).toEqual([]);
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
+  test("a preflight from the allowed origin followed by another domain is 403 without CORS headers", async () => {
+    const result = await call(createRefreshHandler(envFor()), restEvent({ method: "OPTIONS", headers: { Origin: `${APP_ORIGIN}.evil.example` } }));
+    expect(result.statusCode).toBe(403);
+    expect(result.headers).not.toHaveProperty("access-control-allow-origin");
+  });
+});
+
+describe("hardening: a 503 is not a logout", () => {
+  test("Stytch refusing our project credentials with an unknown error type is 503 for an HTTP API v2 event, and the JWT and session cookies are left alone", async () => {
+    /**
+     * A second angle on "503 keeps the cookies": another cause (a 401 about our secret rather than a 5xx),
+     * another event version (v2, whose Set-Cookie travels in a cookies array), both cookies present.
+     */
+    const session = stytch.createSession();
+    stytch.faults.authenticate = "401-unknown-error-type";
+    const result = await createRefreshHandler(envFor())(
+      httpV2Event({ cookies: [`stytch_session_jwt=${session.sessionJwt}`, `stytch_session=${session.sessionToken}`], headers: { origin: APP_ORIGIN } }),
+    );
+    expect(result.statusCode).toBe(503);
+    expect(bodyOf(result).reason).toBe("upstream_credentials_rejected");
+    expect((result as APIGatewayProxyStructuredResultV2).headers?.["retry-after"]).toBe("5");
+    expect(result).not.toHaveProperty("cookies");
+    expect(result).not.toHaveProperty("multiValueHeaders");
+    expect((result as APIGatewayProxyStructuredResultV2).headers).toMatchObject({ "access-control-allow-origin": APP_ORIGIN });
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test("a hanging Stytch is 503 for a REST event carrying a JWT in the Authorization header, with no Set-Cookie", async () => {
+    const session = stytch.createSession();
+    stytch.faults.authenticate = "hang";
+    const result = await call(createRefreshHandler(envFor({ STYTCH_API_TIMEOUT_MS: "300" })), restEvent({ headers: { Authorization: `Bearer ${session.sessionJwt}` } }));
+    expect(result.statusCode).toBe(503);
+    expect(bodyOf(result).reason).toBe("upstream_timeout");
+    expect(setCookies(result)).toEqual([]);
+    expect(result.headers?.["retry-after"]).toBe("5");
+  });
+});

@@ -2,7 +2,7 @@
 // (signature, standard claims), and the mapping of an authentic payload to a MemberSession. Tokens are
 // signed here with node:crypto, so every byte of every edge case is under the test's control.
 
-import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { constants, createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { importJWK } from "jose";
 import { describe, expect, test } from "vitest";
 import {
@@ -729,5 +729,64 @@ describe("unit tests session-jwt", () => {
       expect(verified).toMatchObject({ status: "valid", notAfterMs: (NOW + 290 + TOLERANCE) * 1000 });
       expect(verified.memberSession.memberId).toBe("member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f");
     });
+  });
+});
+
+describe("hardening: the verifier's own checks, with the header parser bypassed", () => {
+  test.each([
+    ["at+jwt (an access token)", { ...HEADER, typ: "at+jwt" }],
+    ["application/at+jwt", { ...HEADER, typ: "application/at+jwt" }],
+    ["JOSE", { ...HEADER, typ: "JOSE" }],
+    ["missing", { alg: "RS256", kid: KID }],
+  ])("a correctly signed token whose typ is %s is malformed when handed straight to verify()", async (_, header) => {
+    /**
+     * In production the header parser refuses a wrong typ first; jose's typ option is the second line of
+     * defence, so it is checked here without the parser, as the algorithm list is.
+     */
+    await expectRejection(verdictOf(signJwt(header, memberPayload())), MalformedCredentialError, "malformed");
+  });
+
+  test.each(["JWT", "application/jwt"])("a correctly signed token whose typ is %s verifies when handed straight to verify()", async (typ) => {
+    expect((await verdictOf(signJwt({ ...HEADER, typ }, memberPayload()))).status).toBe("valid");
+  });
+
+  const ecKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+  const signedAs: Record<string, () => string> = {
+    RS384: () => signJwt({ ...HEADER, alg: "RS384" }, memberPayload(), privateKey, "sha384"),
+    RS512: () => signJwt({ ...HEADER, alg: "RS512" }, memberPayload(), privateKey, "sha512"),
+    PS256: () => {
+      const input = `${b64url(JSON.stringify({ ...HEADER, alg: "PS256" }))}.${b64url(JSON.stringify(memberPayload()))}`;
+      const signature = sign("sha256", Buffer.from(input), { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+      return `${input}.${signature.toString("base64url")}`;
+    },
+    ES256: () => {
+      const input = `${b64url(JSON.stringify({ ...HEADER, alg: "ES256" }))}.${b64url(JSON.stringify(memberPayload()))}`;
+      return `${input}.${sign("sha256", Buffer.from(input), { key: ecKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
+    },
+    HS256: () => {
+      const input = `${b64url(JSON.stringify({ ...HEADER, alg: "HS256" }))}.${b64url(JSON.stringify(memberPayload()))}`;
+      const pem = publicKey.export({ type: "spki", format: "pem" });
+      return `${input}.${createHmac("sha256", pem).update(input).digest("base64url")}`;
+    },
+    none: () => `${b64url(JSON.stringify({ ...HEADER, alg: "none" }))}.${b64url(JSON.stringify(memberPayload()))}.AAAA`,
+  };
+
+  test.each(Object.keys(signedAs))("a token with alg %s, properly signed for that algorithm, is refused by the verifier itself", async (alg) => {
+    /**
+     * The algorithm list is pinned by the header parser and by one RS384 token through jose; this passes
+     * each classic substitute through the real verifier (jose), parser bypassed, with the project key.
+     */
+    await expectRejection(verdictOf(signedAs[alg]!()), UnsupportedAlgorithmError, "unsupported_algorithm");
+  });
+
+  test("with no tolerance and a max age, an iat one second ahead is not yet valid and an iat of now is valid", async () => {
+    /**
+     * A second angle on the future iat: no tolerance to hide behind, a long max age, a fresh verifier, and
+     * a token whose nbf and exp are fine, so only the iat can be what refuses it.
+     */
+    const rules: ClaimRules = { ...RULES, clockToleranceSeconds: 0, maxTokenAgeSeconds: 300 };
+    await expectRejection(claimsOf(memberPayload({ iat: NOW + 1, nbf: NOW - 10, exp: NOW + 290 }), rules), NotYetValidError, "not_yet_valid");
+    await expectRejection(claimsOf(memberPayload({ iat: NOW + 3_600, nbf: NOW - 10, exp: NOW + 7_200 }), rules), NotYetValidError, "not_yet_valid");
+    expect(await claimsOf(memberPayload({ iat: NOW, nbf: NOW - 10, exp: NOW + 290 }), rules)).toEqual({ status: "valid", notAfterMs: (NOW + 290) * 1000 });
   });
 });

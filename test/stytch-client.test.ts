@@ -220,3 +220,65 @@ describe("the RBAC policy reads", () => {
     for (const { latencyMs } of attempts) expect(latencyMs).toBeGreaterThan(0);
   });
 });
+
+describe("hardening: any 401 from Stytch's API is about our project credentials", () => {
+  /** A client whose secret provider counts how often it is told the secret was refused. */
+  function clientHearingRejections(): { stytchClient: StytchClient; rejections: () => number } {
+    let rejections = 0;
+    const secret = Object.assign(async () => stytch.secret, { credentialsRejected: () => void (rejections += 1) });
+    return { stytchClient: new StytchClient({ apiUrl: stytch.url, projectId: stytch.projectId, secret, timeoutMs: 2_000 }), rejections: () => rejections };
+  }
+
+  test.each([
+    ["an error type the client does not know", "401-unknown-error-type"],
+    ["a body that is not JSON", "401-not-json"],
+  ] as const)("a 401 to authenticate with %s is an upstream_credentials_rejected fault, and the secret is read again", async (_, fault) => {
+    /**
+     * A new or missing error_type must not turn into a refusal of the member's session (a 401 that logs them
+     * out, and makes the refresh endpoint clear their cookies) while our secret is never re-read.
+     */
+    stytch.faults.authenticate = fault;
+    const { stytchClient, rejections } = clientHearingRejections();
+    const error = await stytchClient.authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamCredentialsRejectedError);
+    expect((error as UpstreamCredentialsRejectedError).reason).toBe("upstream_credentials_rejected");
+    expect(rejections()).toBe(1);
+    expect(stytch.calls.authenticate).toBe(1);
+  });
+
+  test.each([
+    ["an error type the client does not know", "401-unknown-error-type"],
+    ["a body that is not JSON", "401-not-json"],
+  ] as const)("a 401 to an RBAC read with %s is an upstream_credentials_rejected fault, and the secret is read again", async (_, fault) => {
+    stytch.faults.rbac = fault;
+    const { stytchClient, rejections } = clientHearingRejections();
+    await expect(stytchClient.projectRoles(soon())).rejects.toBeInstanceOf(UpstreamCredentialsRejectedError);
+    await expect(stytchClient.organizationRoles(stytch.createSession().organizationId, soon())).rejects.toBeInstanceOf(UpstreamCredentialsRejectedError);
+    expect(rejections()).toBe(2);
+  });
+});
+
+describe("hardening: a 200 from the organization-policy endpoint must carry an organization policy", () => {
+  test.each([
+    ["a body that is not JSON", "200-not-json"],
+    ["JSON without org_policy", "200-without-org-policy"],
+  ] as const)("a 200 with %s is an unavailable fault, as it is for the project policy, never no custom roles", async (_, fault) => {
+    const { organizationId } = stytch.createSession();
+    stytch.setOrganizationRoles(organizationId, [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    stytch.organizationPolicyFault = fault;
+    const error = await client().organizationRoles(organizationId, soon()).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as Error).message).toBe("Stytch answered 200 without an organization policy");
+    expect(stytch.calls.organizationPolicy).toBe(1);
+  });
+
+  test("an organization Stytch does not know (404) still counts as no custom roles", async () => {
+    expect(await client().organizationRoles("organization-test-00000000-0000-0000-0000-000000000000", soon())).toEqual([]);
+    expect(stytch.calls.organizationPolicy).toBe(1);
+  });
+
+  test("an organization policy without custom roles is an empty list, not a fault", async () => {
+    const { organizationId } = stytch.createSession({ organizationSlug: "hardening-no-custom-roles" });
+    expect(await client().organizationRoles(organizationId, soon())).toEqual([]);
+  });
+});

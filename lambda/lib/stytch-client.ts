@@ -116,7 +116,8 @@ export class StytchClient {
   // The RBAC reads: one attempt each (the policy cache keeps a stale copy and retries later), through the same
   // attempt as authenticate (Basic auth, deadline, size cap, fault mapping, the onAttempt observer). An
   // organization policy Stytch will not give (400/403/404: the feature is not enabled for the project)
-  // counts as no custom roles, as in Stytch's SDK.
+  // counts as no custom roles, as in Stytch's SDK. A 200 must carry the policy: one that is not JSON, or has
+  // no `policy` / `org_policy` object, is a fault, never "no custom roles" (which would drop roles that exist).
 
   /** `GET /v1/b2b/rbac/policy`: the project's RBAC roles. @throws UpstreamFaultError */
   async projectRoles(deadline: number): Promise<readonly PolicyRole[]> {
@@ -127,7 +128,12 @@ export class StytchClient {
   /** `GET /v1/b2b/rbac/organizations/{organization_id}`: the custom roles, none when the feature is off. @throws UpstreamFaultError */
   async organizationRoles(organizationId: string, deadline: number): Promise<readonly PolicyRole[]> {
     const json = await this.exchange(`/v1/b2b/rbac/organizations/${encodeURIComponent(organizationId)}`, undefined, deadline, 1, organizationRbacAnswer);
-    return json === undefined ? [] : policyRoles((json as { org_policy?: { roles?: unknown } }).org_policy?.roles ?? []);
+    if (json === undefined) return []; // not enabled (a 200 that is not JSON is `{}`: see rbacAnswer)
+    const orgPolicy = (json as { org_policy?: unknown } | null)?.org_policy;
+    if (typeof orgPolicy !== "object" || orgPolicy === null || Array.isArray(orgPolicy)) {
+      throw new UpstreamUnavailableError("Stytch answered 200 without an organization policy");
+    }
+    return policyRoles((orgPolicy as { roles?: unknown }).roles ?? []);
   }
 
   /**

@@ -24,6 +24,7 @@ export function useStytchEmulator(use: (emulator: StytchEmulator) => void): void
     emulator!.faults.rbac = "none";
     emulator!.rbacPolicy = structuredClone(DEMO_RBAC_POLICY) as RbacPolicy;
     emulator!.organizationPoliciesEnabled = true;
+    emulator!.organizationPolicyFault = "none";
   });
 }
 
