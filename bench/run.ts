@@ -24,8 +24,8 @@ import { bundleAuthorizer, bundleProbe, stopBundler, type BundleResult } from ".
 import { coldStart, type ColdStartSample } from "./cold-start";
 import { heapUsedAfterGc, measureMemory, type MemoryResult } from "./memory";
 import { cell, formatBytes, median, mib, round } from "./stats";
-import { generateLoopbackCertificate } from "./tls-cert";
-import { closeUpstreamConnections, startTlsFront, type TlsFront } from "./tls-front";
+import { generateLoopbackCertificate } from "../local/tls-cert";
+import { closeUpstreamConnections, startTlsFront, type TlsFront } from "../local/tls-front";
 import { restRequestEvent, TokenMint, type MintedToken } from "./tokens";
 import { componentCosts, type ComponentCost } from "./cold-start-components";
 import { createRows, USES_PER_TOKEN, type BenchRow, type RoundTokens } from "./verifiers";

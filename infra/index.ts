@@ -19,7 +19,7 @@ export {
   type StytchRefreshFunctionProps,
 } from "./stytch-authorizer";
 export { RoutePermissionTable, type RoutePermissionTableOptions, type RbacPolicyResources } from "./route-permission-table";
-export type { RoutePermission } from "./routes";
+export type { RoutePermission } from "./route-permission-table";
 export {
   StytchMonitoring,
   type CountAlarmOptions,

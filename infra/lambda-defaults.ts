@@ -21,7 +21,28 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct, IConstruct } from "constructs";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { AUTHORIZER_ENTRY, REPO_ROOT, resolveEntry } from "./routes";
+
+/** Handler file of the Lambda authorizer, relative to the repository root. */
+export const AUTHORIZER_ENTRY = "lambda/authorizer.ts";
+
+/** Absolute path of the repository root (the directory holding `package.json`). */
+export const REPO_ROOT: string = path.resolve(__dirname, "..");
+
+/**
+ * Resolves a repository-relative entry such as `"lambda/demo/me.ts"` to an absolute path.
+ *
+ * @throws Error if the entry is absolute or escapes the repository root.
+ */
+export function resolveEntry(entry: string): string {
+  if (path.isAbsolute(entry)) {
+    throw new Error(`Route entry must be relative to the repository root, got ${entry}`);
+  }
+  const resolved = path.resolve(REPO_ROOT, entry);
+  if (!resolved.startsWith(REPO_ROOT + path.sep)) {
+    throw new Error(`Route entry ${entry} resolves outside the repository root`);
+  }
+  return resolved;
+}
 
 /** Lambda runtime of every function: the newest Node.js runtime aws-cdk-lib knows (cdk-nag L1). */
 export const LAMBDA_RUNTIME: lambda.Runtime = lambda.Runtime.NODEJS_24_X;
@@ -106,7 +127,7 @@ export const DEFAULT_LOG_RETENTION: logs.RetentionDays = logs.RetentionDays.ONE_
 export interface BundledFunctionOptions {
   /**
    * The code: a packaged handler (its prebuilt bundle when installed, else bundled from source),
-   * or a handler file relative to the repository root, e.g. `"lambda/me.ts"` (always bundled).
+   * or a handler file relative to the repository root, e.g. `"lambda/demo/me.ts"` (always bundled).
    */
   readonly entry: { readonly packaged: PackagedHandler } | string;
   /** Name of the exported handler. @default "handler" */

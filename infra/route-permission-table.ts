@@ -19,7 +19,6 @@ import * as path from "node:path";
 import { Aspects, type IAspect } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
-import type { ApiRoute, RoutePermission } from "./routes";
 
 /** The environment variable the authorizer reads its table from. */
 export const ROUTE_PERMISSIONS_VARIABLE = "STYTCH_ROUTE_PERMISSIONS";
@@ -32,6 +31,13 @@ const ROUTE_PERMISSIONS_LAYER_FILE = "/opt/stytch-route-permissions.json";
  * hundred bytes, so a table above this size is shipped as a file in a layer instead (STYTCH_ROUTE_PERMISSIONS_FILE).
  */
 const ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES = 3_072;
+
+/**
+ * What a route behind the authorizer needs (issue 10): a Stytch RBAC permission, checked in the member's own
+ * organization, or `"authenticated"` (any member of any role). Path parameters named `{organization_id}` or
+ * `{organization_slug}` must be the member's own organization.
+ */
+export type RoutePermission = { readonly resourceId: string; readonly action: string } | "authenticated";
 
 /** The JSON form of one entry, as the authorizer reads it. */
 export type RoutePermissionJson = "authenticated" | { readonly resource_id: string; readonly action: string };
@@ -91,13 +97,6 @@ export class RoutePermissionTable {
     if (this.options.policyFile !== undefined) problems.push(...checkAgainstPolicy(this.toJSON(), readRbacPolicyFile(this.options.policyFile)));
     return problems;
   }
-}
-
-/** The table of a route list: every route behind the authorizer with its declared permission. */
-export function routePermissionTableOf(routes: readonly ApiRoute[], options?: RoutePermissionTableOptions): RoutePermissionTable {
-  const table = new RoutePermissionTable(options);
-  for (const route of routes) if (route.authorization === "stytch") table.add(route.method, route.path, route.permission ?? "authenticated");
-  return table;
 }
 
 /**

@@ -23,7 +23,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE_ENV, SERVICE_NAME_ENV, SERVICE_NAMES } from "../lambda/lib/metric-names";
+import { METRICS_NAMESPACE_ENV, SERVICE_NAME_ENV, SERVICE_NAMES } from "../lambda/lib/operations/metric-names";
 import { attachRoutePermissions, type RoutePermissionTable } from "./route-permission-table";
 import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitoring";
 import { acknowledgeFinding, createBundledFunction } from "./lambda-defaults";

@@ -41,7 +41,7 @@ import {
   STYTCH_ERROR_CLASSES,
   type DecisionOutcome,
   type DecisionPath,
-} from "../lambda/lib/metric-names";
+} from "../lambda/lib/operations/metric-names";
 
 /** Settings shared by every alarm. */
 export interface StytchAlarmOptions {

@@ -12,7 +12,7 @@ import type {
   Context,
 } from "aws-lambda";
 import { loadAuthorizerConfig, type AuthorizerConfig } from "./lib/config";
-import { findCredential, type Credential } from "./lib/credentials";
+import { findCredential, type Credential } from "./lib/session/credentials";
 import {
   AuthorizerError,
   CredentialRejectedError,
@@ -22,19 +22,19 @@ import {
   UpstreamFaultError,
   type ReasonCode,
 } from "./lib/errors";
-import { JwksCache } from "./lib/jwks-cache";
-import { addLambdaContext, logDecision, logger, logsAllow, type DecisionRecord, type VerdictPath } from "./lib/log";
-import { SERVICE_NAMES } from "./lib/metric-names";
-import { DecisionMetrics } from "./lib/metrics";
-import { allowResponse, routeResponse, type AllowResponse, type RouteAnswerSettings } from "./lib/policy";
-import { createSecretProvider } from "./lib/project-secret";
-import { RbacPolicyCache } from "./lib/rbac-policy-cache";
-import { RejectionCache } from "./lib/rejection-cache";
-import { decideRouteAccess, type RouteAccess } from "./lib/route-access";
-import { SessionJwtVerifier } from "./lib/session-jwt";
-import { decideVerdict, type SessionVerdictDeps } from "./lib/session-verdict";
-import { StytchClient } from "./lib/stytch-client";
-import { VerdictCache } from "./lib/verdict-cache";
+import { JwksCache } from "./lib/session/jwks-cache";
+import { addLambdaContext, logDecision, logger, logsAllow, type DecisionRecord, type VerdictPath } from "./lib/operations/log";
+import { SERVICE_NAMES } from "./lib/operations/metric-names";
+import { DecisionMetrics } from "./lib/operations/metrics";
+import { allowResponse, routeResponse, type AllowResponse, type RouteAnswerSettings } from "./lib/response/authorizer-response";
+import { createSecretProvider } from "./lib/stytch/project-secret";
+import { RbacPolicyCache } from "./lib/permissions/rbac-policy-cache";
+import { RejectionCache } from "./lib/session/rejection-cache";
+import { decideRouteAccess, type RouteAccess } from "./lib/permissions/route-access";
+import { SessionJwtVerifier } from "./lib/session/session-jwt";
+import { decideVerdict, type SessionVerdictDeps } from "./lib/session/session-verdict";
+import { StytchClient } from "./lib/stytch/stytch-client";
+import { VerdictCache } from "./lib/session/verdict-cache";
 
 /** Every event shape API Gateway sends to a Lambda authorizer: REST TOKEN and REQUEST, HTTP API 1.0 and 2.0. */
 export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;

@@ -16,4 +16,4 @@ export {
   hasRole,
   type MemberSession,
   MissingMemberContextError,
-} from "./member-context";
+} from "./lib/response/member-context";

@@ -9,18 +9,18 @@
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { loadRefreshConfig, type RefreshConfig } from "./lib/config";
-import { corsHeadersFor, requestOrigin } from "./lib/cors";
-import { classifyCredential, findCredential, type Credential } from "./lib/credentials";
+import { corsHeadersFor, requestOrigin } from "./lib/response/cors";
+import { classifyCredential, findCredential, type Credential } from "./lib/session/credentials";
 import { AuthorizerError, CredentialRejectedError, MissingCredentialError, type ReasonCode } from "./lib/errors";
-import { JwksCache } from "./lib/jwks-cache";
-import { addLambdaContext, logger } from "./lib/log";
-import { SERVICE_NAMES, type DecisionPath } from "./lib/metric-names";
-import { DecisionMetrics } from "./lib/metrics";
-import { createSecretProvider } from "./lib/project-secret";
-import { clearedCookie, sessionCookie, type SessionCookieOptions } from "./lib/session-cookies";
-import { SessionJwtVerifier } from "./lib/session-jwt";
-import { screenSessionJwt, type ScreeningDeps } from "./lib/session-verdict";
-import { StytchClient } from "./lib/stytch-client";
+import { JwksCache } from "./lib/session/jwks-cache";
+import { addLambdaContext, logger } from "./lib/operations/log";
+import { SERVICE_NAMES, type DecisionPath } from "./lib/operations/metric-names";
+import { DecisionMetrics } from "./lib/operations/metrics";
+import { createSecretProvider } from "./lib/stytch/project-secret";
+import { clearedCookie, sessionCookie, type SessionCookieOptions } from "./lib/response/session-cookies";
+import { SessionJwtVerifier } from "./lib/session/session-jwt";
+import { screenSessionJwt, type ScreeningDeps } from "./lib/session/session-verdict";
+import { StytchClient } from "./lib/stytch/stytch-client";
 
 /** REST (v1) or HTTP API (v2) proxy event. */
 export type RefreshEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;

@@ -1,8 +1,8 @@
 // `npm start`'s exit summary: the authorizer's decisions counted by outcome and path, the same split as
 // the `Decisions` metric a deployed authorizer publishes, so a developer sees what the dashboard will show.
 
-import type { DecisionRecord } from "../lambda/lib/log";
-import { OUTCOMES, PATHS, type DecisionOutcome, type DecisionPath } from "../lambda/lib/metric-names";
+import type { DecisionRecord } from "../lambda/lib/operations/log";
+import { OUTCOMES, PATHS, type DecisionOutcome, type DecisionPath } from "../lambda/lib/operations/metric-names";
 
 /** Counts decision records; {@link DecisionSummary.line} renders them as one line. */
 export class DecisionSummary {

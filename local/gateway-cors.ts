@@ -1,11 +1,11 @@
-// CORS as the deployed REST API does it (infra/stytch-api-stack.ts): the gateway answers preflights itself
+// CORS as the deployed REST API does it (infra/demo/stytch-api-stack.ts): the gateway answers preflights itself
 // (CDK's defaultCorsPreflightOptions: a MOCK OPTIONS method on every resource), and its own responses
 // (401/403/503 from the authorizer, 404/405/413/502) carry credentialed CORS headers through gateway
 // responses, so that a browser app can read them instead of reporting a network error. Responses of the
 // route handlers are left alone: REST APIs leave CORS on integration responses to the function.
 
-import { CORS_PREFLIGHT } from "../infra/routes";
-import { corsHeadersFor } from "../lambda/lib/cors";
+import { CORS_PREFLIGHT } from "../infra/demo/routes";
+import { corsHeadersFor } from "../lambda/lib/response/cors";
 import type { HttpResponse } from "./proxy-response";
 
 /** Methods and headers a preflight allows, and for how long: the stack's CORS options. */

@@ -1,12 +1,13 @@
 // What the route handlers see: the environment they read at import, and their module instances.
 //
-// The handler modules (lambda/me.ts, lambda/refresh.ts) are the deployed ones, unchanged: they read their
+// The handler modules (lambda/demo/me.ts, lambda/refresh.ts) are the deployed ones, unchanged: they read their
 // configuration from process.env once, when imported, and Node keeps one instance per process. So the local
 // server writes their settings into process.env before importing them, and keeps track of what it wrote.
 
 import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
-import { resolveEntry, type ApiRoute } from "../infra/routes";
+import type { ApiRoute } from "../infra/demo/routes";
+import { resolveEntry } from "../infra/lambda-defaults";
 
 /** Settings by variable name. */
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -4,17 +4,18 @@
 //
 //   HTTP request ──► route table ──► REQUEST authorizer event ──► authorizer ──► policy check ──► handler ──► HTTP
 //
-// The deployed stack and this server read the same table (infra/routes.ts), so a route cannot exist in one only.
+// The deployed stack and this server read the same table (infra/demo/routes.ts), so a route cannot exist in one only.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_VARIABLE, routePermissionTableOf } from "../infra/route-permission-table";
-import { API_ROUTES, type ApiRoute } from "../infra/routes";
+import { routePermissionTableOf } from "../infra/demo/demo-route-table";
+import { ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_VARIABLE } from "../infra/route-permission-table";
+import { API_ROUTES, type ApiRoute } from "../infra/demo/routes";
 import { isLoopbackHost, loadAuthorizerConfig, parseAllowedOrigins } from "../lambda/lib/config";
-import { requestOrigin } from "../lambda/lib/cors";
-import type { DecisionRecord } from "../lambda/lib/log";
+import { requestOrigin } from "../lambda/lib/response/cors";
+import type { DecisionRecord } from "../lambda/lib/operations/log";
 import { startStytchEmulator, type StytchEmulator } from "./stytch-emulator";
 import { authorize, type AuthorizerFunction } from "./api-gateway-authorization";
 import { lambdaContext, proxyEvent, requestAuthorizerEvent, type LocalRequest } from "./api-gateway-events";
@@ -27,7 +28,7 @@ import { closeServer, listen } from "./http-server";
 import { matchPath } from "./route-match";
 import { formatRequestLine, type LogSink } from "./request-log";
 
-/** One entry of the shared route table (re-exported from infra/routes.ts for callers of this module). */
+/** One entry of the shared route table (re-exported from infra/demo/routes.ts for callers of this module). */
 export type { ApiRoute };
 
 /** Options of {@link startLocalApi}. */

@@ -2,7 +2,7 @@
 // code) and latency. Built only from fields that cannot hold a credential: never headers, cookies, bodies or
 // query strings, and path segments that look like a token are masked.
 
-import type { DecisionRecord } from "../lambda/lib/log";
+import type { DecisionRecord } from "../lambda/lib/operations/log";
 
 /** What is known about a request once it has been answered. */
 export interface RequestLogEntry {

@@ -5,9 +5,9 @@ import { DEV_ROUTES } from "./dev-session-routes";
 import type { LocalApi } from "./local-api";
 
 /** The route table entries the walkthrough talks about, found by their handler file rather than by path. */
-const ME_ENTRY = "lambda/me.ts";
+const ME_ENTRY = "lambda/demo/me.ts";
 const REFRESH_ENTRY = "lambda/refresh.ts";
-const ORGANIZATION_DATA_ENTRY = "lambda/organization-data.ts";
+const ORGANIZATION_DATA_ENTRY = "lambda/demo/organization-data.ts";
 
 /** The start-up banner: the API and demo page URLs, mode, the served routes and (in emulator mode) the curl walkthrough. */
 export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl">): string {

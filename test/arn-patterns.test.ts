@@ -2,8 +2,8 @@
 // request several routes match is served by one of the most specific.
 
 import { describe, expect, test } from "vitest";
-import { findLeak, routeGlobs, type LeakQuestion } from "../lambda/lib/arn-patterns";
-import { parseRoutePermissions, type PermissionedRoute } from "../lambda/lib/route-permissions";
+import { findLeak, routeGlobs, type LeakQuestion } from "../lambda/lib/permissions/arn-patterns";
+import { parseRoutePermissions, type PermissionedRoute } from "../lambda/lib/permissions/route-table";
 
 const table = parseRoutePermissions(
   JSON.stringify({

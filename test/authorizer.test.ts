@@ -8,7 +8,7 @@ import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
 import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 import { httpV1Event, httpV2Event, restRequestEvent, STAGE_RESOURCE, tokenEvent, ROUTE_ARN } from "./support/authorizer-events";
 import { forgeries } from "./support/forgeries";
-import { contextBytes, MAX_CONTEXT_BYTES } from "../lambda/member-context";
+import { contextBytes, MAX_CONTEXT_BYTES } from "../lambda/lib/response/member-context";
 
 let stytch: StytchEmulator;
 let logLines: string[];

@@ -133,8 +133,9 @@ describe("the packed tarball in a separate CDK app", () => {
       (f) =>
         !/^(LICENSE|README\.md|CHANGELOG\.md|package\.json)$/.test(f) &&
         !/^dist\/(lambda|infra)\/[a-z-]+\.(js|d\.ts)$/.test(f) &&
-        // The metric names are plain data shared by the handlers and the monitoring construct; no other handler internals ship.
-        !/^dist\/lambda\/lib\/metric-names\.(js|d\.ts)$/.test(f) &&
+        // The metric names are plain data shared by the handlers and the monitoring construct, and the member-context
+        // reader is the Lambda-side entry's own code; no other handler internals ship.
+        !/^dist\/lambda\/lib\/(operations\/metric-names|response\/member-context)\.(js|d\.ts)$/.test(f) &&
         !/^dist\/assets\/(authorizer|refresh)\/index\.js$/.test(f),
     );
     expect(unexpected).toEqual([]);

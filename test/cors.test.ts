@@ -1,8 +1,8 @@
-// Unit tests for lambda/lib/cors.ts: which origin a request comes from, and the credentialed CORS headers
+// Unit tests for lambda/lib/response/cors.ts: which origin a request comes from, and the credentialed CORS headers
 // that only an origin on the allow-list (matched exactly) receives.
 
 import { describe, expect, test } from "vitest";
-import { corsHeadersFor, credentialedCorsHeaders, downstreamAllowedOrigins, originList, requestOrigin } from "../lambda/lib/cors";
+import { corsHeadersFor, credentialedCorsHeaders, downstreamAllowedOrigins, originList, requestOrigin } from "../lambda/lib/response/cors";
 
 const APP_ORIGIN = "https://app.example.com";
 const ONLY_VARY = { vary: "Origin" };

@@ -1,4 +1,4 @@
-// Unit tests for lambda/lib/credentials.ts: finding the credential in the four event shapes API Gateway
+// Unit tests for lambda/lib/session/credentials.ts: finding the credential in the four event shapes API Gateway
 // sends to an authorizer, and classifying it by shape (session JWT or opaque session token).
 
 import type {
@@ -9,9 +9,9 @@ import type {
   APIGatewayTokenAuthorizerEvent,
 } from "aws-lambda";
 import { describe, expect, test } from "vitest";
-import { findCredential, MAX_CREDENTIAL_LENGTH, type CookieNames } from "../lambda/lib/credentials";
+import { findCredential, MAX_CREDENTIAL_LENGTH, type CookieNames } from "../lambda/lib/session/credentials";
 import { MalformedCredentialError } from "../lambda/lib/errors";
-import { parseSessionJwt } from "../lambda/lib/session-jwt";
+import { parseSessionJwt } from "../lambda/lib/session/session-jwt";
 import { thrownBy } from "./support/thrown";
 
 const NAMES: CookieNames = { jwtCookieName: "stytch_session_jwt", sessionCookieName: "stytch_session" };

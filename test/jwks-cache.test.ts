@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { generateKeyPairSync } from "node:crypto";
 import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "../lambda/lib/errors";
-import { JwksCache, parseJwks, type JwksCacheOptions } from "../lambda/lib/jwks-cache";
+import { JwksCache, parseJwks, type JwksCacheOptions } from "../lambda/lib/session/jwks-cache";
 import { startStytchEmulator, type StytchEmulator } from "../local/stytch-emulator";
 
 let stytch: StytchEmulator;

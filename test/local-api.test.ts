@@ -2,11 +2,11 @@
 // the embedded Stytch emulator, the dev login/logout routes and the request log.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { API_ROUTES } from "../infra/routes";
-import { logger } from "../lambda/lib/log";
+import { API_ROUTES } from "../infra/demo/routes";
+import { logger } from "../lambda/lib/operations/log";
 import { startLocalApi, type LocalApi } from "../local/local-api";
 
-const ME = API_ROUTES.find((route) => route.entry === "lambda/me.ts")!;
+const ME = API_ROUTES.find((route) => route.entry === "lambda/demo/me.ts")!;
 const REFRESH = API_ROUTES.find((route) => route.entry === "lambda/refresh.ts")!;
 
 let api: LocalApi;

@@ -6,10 +6,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_ROUTES } from "../infra/routes";
+import { API_ROUTES } from "../infra/demo/routes";
 import { BANNER_END, freePort, spawnNpmStart, waitFor, type NpmStart } from "./support/npm-start";
 
-const ME = API_ROUTES.find((route) => route.entry === "lambda/me.ts")!;
+const ME = API_ROUTES.find((route) => route.entry === "lambda/demo/me.ts")!;
 
 let server: NpmStart;
 let child: ChildProcess;

@@ -3,7 +3,7 @@
 // answered. This file runs in its own worker, so the handler modules load from scratch (asynchronously) here.
 
 import { afterAll, expect, test } from "vitest";
-import { logger } from "../lambda/lib/log";
+import { logger } from "../lambda/lib/operations/log";
 import { startLocalApi, type LocalApi } from "../local/local-api";
 import { freePort } from "./support/npm-start";
 

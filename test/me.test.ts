@@ -2,10 +2,10 @@
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer } from "aws-lambda";
 import { beforeAll, describe, expect, test } from "vitest";
-import { toAuthorizerContext, type MemberSession } from "../lambda/member-context";
+import { toAuthorizerContext, type MemberSession } from "../lambda/lib/response/member-context";
 
 const APP_ORIGIN = "https://app.example.com";
-let handler: typeof import("../lambda/me").handler;
+let handler: typeof import("../lambda/demo/me").handler;
 
 const member: MemberSession = {
   memberId: "member-test-1",
@@ -28,7 +28,7 @@ function restEvent(headers: Record<string, string>, withContext = true): APIGate
 beforeAll(async () => {
   // The allow-list is read once when the module loads, like every handler's configuration.
   process.env.CORS_ALLOWED_ORIGINS = `${APP_ORIGIN}, http://localhost:3000`;
-  ({ handler } = await import("../lambda/me"));
+  ({ handler } = await import("../lambda/demo/me"));
 });
 
 describe("GET /me", () => {

@@ -1,4 +1,4 @@
-// Unit tests for lambda/member-context.ts: the member is encoded into API Gateway's flat authorizer
+// Unit tests for lambda/lib/response/member-context.ts: the member is encoded into API Gateway's flat authorizer
 // context by the authorizer, and decoded again by downstream Lambdas, for REST and HTTP APIs.
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer } from "aws-lambda";
@@ -15,7 +15,7 @@ import {
   toAuthorizerContext,
   type AuthorizerContext,
   type MemberSession,
-} from "../lambda/member-context";
+} from "../lambda/lib/response/member-context";
 import { thrownBy } from "./support/thrown";
 
 const MEMBER: MemberSession = {

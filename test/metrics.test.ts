@@ -5,8 +5,8 @@
 import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { createAuthorizer, type AuthorizerHandler } from "../lambda/authorizer";
-import { DIMENSION, DIMENSION_SETS, METRIC, OUTCOMES, PATHS, SERVICE_NAMES, STYTCH_ERROR_CLASSES } from "../lambda/lib/metric-names";
-import { DecisionMetrics } from "../lambda/lib/metrics";
+import { DIMENSION, DIMENSION_SETS, METRIC, OUTCOMES, PATHS, SERVICE_NAMES, STYTCH_ERROR_CLASSES } from "../lambda/lib/operations/metric-names";
+import { DecisionMetrics } from "../lambda/lib/operations/metrics";
 import { createRefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { httpV2Event, restRequestEvent } from "./support/authorizer-events";

@@ -3,8 +3,8 @@
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer } from "aws-lambda";
 import { describe, expect, test } from "vitest";
-import { handler } from "../lambda/organization-data";
-import { toAuthorizerContext, type MemberSession } from "../lambda/member-context";
+import { handler } from "../lambda/demo/organization-data";
+import { toAuthorizerContext, type MemberSession } from "../lambda/lib/response/member-context";
 
 const member: MemberSession = {
   memberId: "member-test-1",

@@ -2,8 +2,8 @@
 // `authenticateJwtLocal({session_jwt, authorization_check})`, over generated project policies, custom
 // organization roles and member role sets. Both sides read the same policies from the same emulator.
 //
-// The SDK only speaks https, so a loopback TLS front (bench/tls-front.ts) with a throwaway certificate
-// (bench/tls-cert.ts) stands before the emulator, and certificate checks are off IN THIS FILE ONLY.
+// The SDK only speaks https, so a loopback TLS front (local/tls-front.ts) with a throwaway certificate
+// (local/tls-cert.ts) stands before the emulator, and certificate checks are off IN THIS FILE ONLY.
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -12,10 +12,10 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { B2BClient } from "stytch";
 import { createAuthorizer } from "../lambda/authorizer";
-import type { DecisionRecord } from "../lambda/lib/log";
+import type { DecisionRecord } from "../lambda/lib/operations/log";
 import { startStytchEmulator, type RbacPolicy, type RbacRole, type StytchEmulator } from "../local/stytch-emulator";
-import { generateLoopbackCertificate } from "../bench/tls-cert";
-import { startTlsFront, type TlsFront } from "../bench/tls-front";
+import { generateLoopbackCertificate } from "../local/tls-cert";
+import { startTlsFront, type TlsFront } from "../local/tls-front";
 
 const RESOURCES = ["documents", "billing", "reports", "stytch.member"];
 const ACTIONS = ["read", "write", "delete", "export"];

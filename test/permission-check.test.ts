@@ -2,7 +2,7 @@
 // then an exact resource and the action or "*".
 
 import { describe, expect, test } from "vitest";
-import { checkPermission, type PolicyRole } from "../lambda/lib/permission-check";
+import { checkPermission, type PolicyRole } from "../lambda/lib/permissions/permission-check";
 
 const ROLES: PolicyRole[] = [
   { role_id: "viewer", permissions: [{ resource_id: "documents", actions: ["read"] }] },

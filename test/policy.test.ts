@@ -1,15 +1,15 @@
-// Unit tests for lambda/lib/policy.ts: the Allow answer to API Gateway, always covering the whole
+// Unit tests for lambda/lib/response/authorizer-response.ts: the Allow answer to API Gateway, always covering the whole
 // stage so that a cached policy never turns into a 403 on the next route.
 
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import { describe, expect, test } from "vitest";
 import { PolicyTooLargeError, UnsupportedEventError } from "../lambda/lib/errors";
-import type { PolicyRole } from "../lambda/lib/permission-check";
-import { allowResponse, routeResponse, stageResourceArn, type AllowResponse } from "../lambda/lib/policy";
-import type { RouteAccess } from "../lambda/lib/route-access";
-import { parseRoutePermissions } from "../lambda/lib/route-permissions";
+import type { PolicyRole } from "../lambda/lib/permissions/permission-check";
+import { allowResponse, routeResponse, stageResourceArn, type AllowResponse } from "../lambda/lib/response/authorizer-response";
+import type { RouteAccess } from "../lambda/lib/permissions/route-access";
+import { parseRoutePermissions } from "../lambda/lib/permissions/route-table";
 import { evaluatePolicy } from "../local/iam-policy-evaluator";
-import type { AuthorizerContext } from "../lambda/member-context";
+import type { AuthorizerContext } from "../lambda/lib/response/member-context";
 import { thrownBy } from "./support/thrown";
 
 const MEMBER_ID = "member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f";

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { createAuthorizer, UPSTREAM_FAULT } from "../lambda/authorizer";
 import { ConfigurationError, SecretUnavailableError } from "../lambda/lib/errors";
-import { createSecretProvider, extractSecret, REREAD_AFTER_REJECTION_MS } from "../lambda/lib/project-secret";
+import { createSecretProvider, extractSecret, REREAD_AFTER_REJECTION_MS } from "../lambda/lib/stytch/project-secret";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
 import { restRequestEvent } from "./support/authorizer-events";

@@ -3,8 +3,8 @@
 
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { RbacPolicyUnavailableError } from "../lambda/lib/errors";
-import { RbacPolicyCache } from "../lambda/lib/rbac-policy-cache";
-import { StytchClient } from "../lambda/lib/stytch-client";
+import { RbacPolicyCache } from "../lambda/lib/permissions/rbac-policy-cache";
+import { StytchClient } from "../lambda/lib/stytch/stytch-client";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { useStytchEmulator } from "./support/fixtures";
 

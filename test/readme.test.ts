@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { API_ROUTES } from "../infra/routes";
+import { API_ROUTES } from "../infra/demo/routes";
 import { curlWalkthrough } from "../local/walkthrough";
 
 const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");

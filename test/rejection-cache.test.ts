@@ -1,7 +1,7 @@
-// Unit tests for lambda/lib/rejection-cache.ts: a short, bounded memory of credentials Stytch declared dead.
+// Unit tests for lambda/lib/session/rejection-cache.ts: a short, bounded memory of credentials Stytch declared dead.
 
 import { describe, expect, test } from "vitest";
-import { RejectionCache } from "../lambda/lib/rejection-cache";
+import { RejectionCache } from "../lambda/lib/session/rejection-cache";
 
 const NOW = 1_900_000_000_000;
 

@@ -11,14 +11,16 @@ import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { describe, expect, test } from "vitest";
-import { parseRoutePermissions } from "../lambda/lib/route-permissions";
-import { FEATURE_FLAGS } from "../infra/feature-flags";
-import { checkAgainstPolicy, readRbacPolicyFile, RoutePermissionTable, routePermissionTableOf } from "../infra/route-permission-table";
-import { API_ROUTES, REPO_ROOT } from "../infra/routes";
+import { parseRoutePermissions } from "../lambda/lib/permissions/route-table";
+import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
+import { routePermissionTableOf } from "../infra/demo/demo-route-table";
+import { checkAgainstPolicy, readRbacPolicyFile, RoutePermissionTable } from "../infra/route-permission-table";
+import { API_ROUTES } from "../infra/demo/routes";
+import { REPO_ROOT } from "../infra/lambda-defaults";
 import { StytchAuthorizer } from "../infra/stytch-authorizer";
 import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
 
-const POLICY_FILE = path.join(REPO_ROOT, "infra", "rbac-policy.json");
+const POLICY_FILE = path.join(REPO_ROOT, "infra", "demo", "rbac-policy.json");
 
 /** A user's stack: their REST API, the construct, and routes declared where they are attached. */
 function synth(declare: (table: RoutePermissionTable, attach: (method: string, pathText: string) => void) => void, policyFile?: string) {
@@ -69,7 +71,7 @@ describe("compiling the table", () => {
   });
 
   test("the demo stack's authorizer carries the compiled shared table", async () => {
-    const { StytchApiStack } = await import("../infra/stytch-api-stack");
+    const { StytchApiStack } = await import("../infra/demo/stytch-api-stack");
     const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] }, builtinCloudFormationValidation: false });
     const stack = new StytchApiStack(app, "Demo", { projectId: "project-test-11111111-2222-3333-4444-555555555555", env: { account: "123456789012", region: "eu-west-1" } });
     const variables = authorizerEnvironment(Template.fromStack(stack));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { ConfigurationError } from "../lambda/lib/errors";
-import { findRoute, loadRoutePermissions, parseRoutePermissions, permissionJson, restRouteKey } from "../lambda/lib/route-permissions";
+import { findRoute, loadRoutePermissions, parseRoutePermissions, permissionJson, restRouteKey } from "../lambda/lib/permissions/route-table";
 import { thrownBy } from "./support/thrown";
 
 const DEMO = {

@@ -4,10 +4,10 @@
 // every route a request could be routed to, whatever API Gateway's precedence between them.
 
 import { describe, expect, test } from "vitest";
-import type { PolicyRole } from "../lambda/lib/permission-check";
-import { hasPermission } from "../lambda/lib/permission-check";
-import { parseRoutePermissions, type PermissionedRoute, type RoutePermissions } from "../lambda/lib/route-permissions";
-import { buildRoutePolicy } from "../lambda/lib/route-policy";
+import type { PolicyRole } from "../lambda/lib/permissions/permission-check";
+import { hasPermission } from "../lambda/lib/permissions/permission-check";
+import { parseRoutePermissions, type PermissionedRoute, type RoutePermissions } from "../lambda/lib/permissions/route-table";
+import { buildRoutePolicy } from "../lambda/lib/permissions/member-iam-policy";
 import { evaluatePolicy } from "../local/iam-policy-evaluator";
 import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
 

@@ -3,9 +3,9 @@
 
 import { describe, expect, test } from "vitest";
 import { PolicyTooLargeError } from "../lambda/lib/errors";
-import type { PolicyRole } from "../lambda/lib/permission-check";
-import { parseRoutePermissions } from "../lambda/lib/route-permissions";
-import { buildRoutePolicy, POLICY_BUDGET_BYTES } from "../lambda/lib/route-policy";
+import type { PolicyRole } from "../lambda/lib/permissions/permission-check";
+import { parseRoutePermissions } from "../lambda/lib/permissions/route-table";
+import { buildRoutePolicy, POLICY_BUDGET_BYTES } from "../lambda/lib/permissions/member-iam-policy";
 import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
 import { evaluatePolicy } from "../local/iam-policy-evaluator";
 import { thrownBy } from "./support/thrown";

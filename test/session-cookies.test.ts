@@ -2,7 +2,7 @@
 // Domain, HttpOnly, Expires). A real browser accepting them is checked in browser-demo.test.ts.
 
 import { describe, expect, it } from "vitest";
-import { clearedCookie, sessionCookie } from "../lambda/lib/session-cookies";
+import { clearedCookie, sessionCookie } from "../lambda/lib/response/session-cookies";
 
 const EXPIRES_AT = "2026-12-01T22:00:00Z";
 const HOST_ONLY = { httpOnly: false, domain: undefined };

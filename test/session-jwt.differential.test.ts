@@ -18,11 +18,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { B2BClient } from "stytch";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { generateLoopbackCertificate } from "../bench/tls-cert";
-import { closeUpstreamConnections, startTlsFront, type TlsFront } from "../bench/tls-front";
+import { generateLoopbackCertificate } from "../local/tls-cert";
+import { closeUpstreamConnections, startTlsFront, type TlsFront } from "../local/tls-front";
 import { CredentialRejectedError } from "../lambda/lib/errors";
-import { parseJwks, type VerificationKey } from "../lambda/lib/jwks-cache";
-import { assertCompactJws, SessionJwtVerifier, sessionJwtHeader, type AuthenticSessionJwt, type ClaimRules } from "../lambda/lib/session-jwt";
+import { parseJwks, type VerificationKey } from "../lambda/lib/session/jwks-cache";
+import { assertCompactJws, SessionJwtVerifier, sessionJwtHeader, type AuthenticSessionJwt, type ClaimRules } from "../lambda/lib/session/session-jwt";
 import { startStytchEmulator, type StytchEmulator } from "../local/stytch-emulator";
 import { b64url, foreignPrivateKey, nonCanonicalTail, sameLowByte } from "./support/forgeries";
 

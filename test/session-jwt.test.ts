@@ -1,4 +1,4 @@
-// Unit tests for lambda/lib/session-jwt.ts: the strict compact form, the header, verification with jose
+// Unit tests for lambda/lib/session/session-jwt.ts: the strict compact form, the header, verification with jose
 // (signature, standard claims), and the mapping of an authentic payload to a MemberSession. Tokens are
 // signed here with node:crypto, so every byte of every edge case is under the test's control.
 
@@ -15,7 +15,7 @@ import {
   WrongIssuerError,
   type AuthorizerError,
 } from "../lambda/lib/errors";
-import type { VerificationKey } from "../lambda/lib/jwks-cache";
+import type { VerificationKey } from "../lambda/lib/session/jwks-cache";
 import {
   assertCompactJws,
   MAX_TIME_CLAIM_SECONDS,
@@ -25,7 +25,7 @@ import {
   toMemberSession,
   type ClaimRules,
   type ClaimsVerdict,
-} from "../lambda/lib/session-jwt";
+} from "../lambda/lib/session/session-jwt";
 import { nonCanonicalTail, sameLowByte } from "./support/forgeries";
 import { thrownBy } from "./support/thrown";
 

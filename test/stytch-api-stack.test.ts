@@ -6,14 +6,14 @@ import type { IConstruct } from "constructs";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { FEATURE_FLAGS } from "../infra/feature-flags";
-import { PACKAGED_HANDLERS } from "../infra/lambda-defaults";
-import { API_ROUTES, REPO_ROOT } from "../infra/routes";
+import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
+import { PACKAGED_HANDLERS, REPO_ROOT } from "../infra/lambda-defaults";
+import { API_ROUTES } from "../infra/demo/routes";
 import {
   DEFAULT_THROTTLE,
   StytchApiStack,
   type StytchApiStackProps,
-} from "../infra/stytch-api-stack";
+} from "../infra/demo/stytch-api-stack";
 import { RETRY_AFTER_SECONDS } from "../infra/stytch-authorizer";
 
 const PROJECT_ID = "project-test-11111111-2222-3333-4444-555555555555";
@@ -397,7 +397,7 @@ describe("configuration", () => {
   test("cdk.json sets exactly the feature flags the tests use", () => {
     const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, "cdk.json"), "utf8"));
     expect(cdkJson.context).toEqual(FEATURE_FLAGS);
-    expect(cdkJson.app).toMatch(/infra\/app\.ts$/);
+    expect(cdkJson.app).toMatch(/infra\/demo\/app\.ts$/);
   });
 
   test("the refresh route serves the handler the package ships prebuilt (StytchRefreshFunction deploys it, not the route's entry)", () => {

@@ -10,7 +10,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { FEATURE_FLAGS } from "../infra/feature-flags";
+import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
 import { LAMBDA_RUNTIME, MAX_BUNDLE_BYTES } from "../infra/lambda-defaults";
 import {
   StytchAuthorizer,

@@ -10,7 +10,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from "../lambda/lib/errors";
-import { StytchClient } from "../lambda/lib/stytch-client";
+import { StytchClient } from "../lambda/lib/stytch/stytch-client";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { useStytchEmulator } from "./support/fixtures";
 

@@ -1,9 +1,9 @@
-// Unit tests for lambda/lib/verdict-cache.ts: a bounded, insertion-ordered memory of positive
+// Unit tests for lambda/lib/session/verdict-cache.ts: a bounded, insertion-ordered memory of positive
 // verdicts that never serves an entry at or after its notAfterMs.
 
 import { describe, expect, test } from "vitest";
-import { VerdictCache, type CachedVerdict } from "../lambda/lib/verdict-cache";
-import type { MemberSession } from "../lambda/member-context";
+import { VerdictCache, type CachedVerdict } from "../lambda/lib/session/verdict-cache";
+import type { MemberSession } from "../lambda/lib/response/member-context";
 
 const NOW = 1_900_000_000_000;
 

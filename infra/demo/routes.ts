@@ -1,13 +1,13 @@
 /**
  * The single route table of the demo API.
  *
- * The CDK stack (`infra/stytch-api-stack.ts`) and the local dev server both read this table,
+ * The CDK stack (`infra/demo/stytch-api-stack.ts`) and the local dev server both read this table,
  * so a route is added, removed or re-secured in exactly one place. This module is plain data:
  * it imports no CDK code, so a Node server can load it cheaply.
  *
  * @module
  */
-import * as path from "node:path";
+import type { RoutePermission } from "../route-permission-table";
 
 /**
  * How a route is protected.
@@ -18,13 +18,6 @@ import * as path from "node:path";
  */
 export type RouteAuthorization = "stytch" | "none";
 
-/**
- * What a route behind the authorizer needs (issue 10): a Stytch RBAC permission, checked in the member's own
- * organization, or `"authenticated"` (any member of any role). Path parameters named `{organization_id}` or
- * `{organization_slug}` must be the member's own organization.
- */
-export type RoutePermission = { readonly resourceId: string; readonly action: string } | "authenticated";
-
 /** One HTTP route of the API and the Lambda handler that serves it. */
 export interface ApiRoute {
   /** HTTP method. */
@@ -33,7 +26,7 @@ export interface ApiRoute {
   readonly path: string;
   /** Construct id of the function serving the route; routes with the same id share one function. */
   readonly functionId: "Me" | "Refresh" | "OrganizationData";
-  /** Handler source file, relative to the repository root, e.g. `"lambda/me.ts"`. */
+  /** Handler source file, relative to the repository root, e.g. `"lambda/demo/me.ts"`. */
   readonly entry: string;
   /** Name of the exported handler function in {@link ApiRoute.entry}. */
   readonly handler: "handler";
@@ -51,7 +44,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: "GET",
     path: "/me",
     functionId: "Me",
-    entry: "lambda/me.ts",
+    entry: "lambda/demo/me.ts",
     handler: "handler",
     authorization: "stytch",
     permission: "authenticated",
@@ -61,7 +54,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: "GET",
     path: "/orgs/{organization_id}/documents",
     functionId: "OrganizationData",
-    entry: "lambda/organization-data.ts",
+    entry: "lambda/demo/organization-data.ts",
     handler: "handler",
     authorization: "stytch",
     permission: { resourceId: "documents", action: "read" },
@@ -71,7 +64,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: "POST",
     path: "/orgs/{organization_id}/documents",
     functionId: "OrganizationData",
-    entry: "lambda/organization-data.ts",
+    entry: "lambda/demo/organization-data.ts",
     handler: "handler",
     authorization: "stytch",
     permission: { resourceId: "documents", action: "write" },
@@ -81,7 +74,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: "GET",
     path: "/orgs/{organization_id}/billing",
     functionId: "OrganizationData",
-    entry: "lambda/organization-data.ts",
+    entry: "lambda/demo/organization-data.ts",
     handler: "handler",
     authorization: "stytch",
     permission: { resourceId: "billing", action: "read" },
@@ -91,7 +84,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: "GET",
     path: "/by-slug/{organization_slug}/documents",
     functionId: "OrganizationData",
-    entry: "lambda/organization-data.ts",
+    entry: "lambda/demo/organization-data.ts",
     handler: "handler",
     authorization: "stytch",
     permission: { resourceId: "documents", action: "read" },
@@ -117,25 +110,3 @@ export const CORS_PREFLIGHT = {
   allowHeaders: ["Authorization", "Content-Type"],
   maxAgeSeconds: 3600,
 } as const;
-
-/** Handler file of the Lambda authorizer, relative to the repository root. */
-export const AUTHORIZER_ENTRY = "lambda/authorizer.ts";
-
-/** Absolute path of the repository root (the directory holding `package.json`). */
-export const REPO_ROOT: string = path.resolve(__dirname, "..");
-
-/**
- * Resolves a repository-relative entry such as `"lambda/me.ts"` to an absolute path.
- *
- * @throws Error if the entry is absolute or escapes the repository root.
- */
-export function resolveEntry(entry: string): string {
-  if (path.isAbsolute(entry)) {
-    throw new Error(`Route entry must be relative to the repository root, got ${entry}`);
-  }
-  const resolved = path.resolve(REPO_ROOT, entry);
-  if (!resolved.startsWith(REPO_ROOT + path.sep)) {
-    throw new Error(`Route entry ${entry} resolves outside the repository root`);
-  }
-  return resolved;
-}

@@ -13,17 +13,17 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct, IConstruct } from "constructs";
-import { acknowledgeFinding, createBundledFunction, DEFAULT_LOG_RETENTION } from "./lambda-defaults";
-import { RoutePermissionTable } from "./route-permission-table";
-import { API_ROUTES, CORS_PREFLIGHT, REPO_ROOT, type ApiRoute } from "./routes";
+import { acknowledgeFinding, createBundledFunction, DEFAULT_LOG_RETENTION, REPO_ROOT } from "../lambda-defaults";
+import { RoutePermissionTable } from "../route-permission-table";
+import { API_ROUTES, CORS_PREFLIGHT, type ApiRoute } from "./routes";
 import {
   StytchAuthorizer,
   type StytchAuthorizerProps,
   StytchRefreshFunction,
   type StytchRefreshFunctionProps,
   validateOrigins,
-} from "./stytch-authorizer";
-import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitoring";
+} from "../stytch-authorizer";
+import { StytchMonitoring, type StytchMonitoringProps } from "../stytch-monitoring";
 
 /** Throttling applied to every route of a stage. */
 export interface StageThrottle {
@@ -43,7 +43,7 @@ export interface StytchApiStackProps extends StackProps {
   /**
    * Browser origins allowed to call the APIs with credentials. The first one is also the
    * `Access-Control-Allow-Origin` of REST gateway (error) responses, which cannot vary by request.
-   * `infra/app.ts` reads them from context: `-c allowedOrigins=https://app.example.com,https://admin.example.com`.
+   * `infra/demo/app.ts` reads them from context: `-c allowedOrigins=https://app.example.com,https://admin.example.com`.
    *
    * @default - none: no CORS, so no browser page on another origin may call the APIs (synth warns)
    */
@@ -129,8 +129,8 @@ export class StytchApiStack extends Stack {
       tracing,
       // The stack creates one StytchMonitoring below that watches the refresh function too.
       monitoring: false,
-      // Per-route permissions, checked at synth against the demo project's checked-in policy (infra/rbac-policy.json).
-      routePermissions: new RoutePermissionTable({ policyFile: path.join(REPO_ROOT, "infra", "rbac-policy.json") }),
+      // Per-route permissions, checked at synth against the demo project's checked-in policy (infra/demo/rbac-policy.json).
+      routePermissions: new RoutePermissionTable({ policyFile: path.join(REPO_ROOT, "infra", "demo", "rbac-policy.json") }),
       ...props.authorizer,
       projectId: props.projectId,
     });

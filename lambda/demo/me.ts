@@ -3,8 +3,8 @@
 // invokes it after the authorizer allowed the request.
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyResult } from "aws-lambda";
-import { corsHeadersFor, downstreamAllowedOrigins, requestOrigin } from "./lib/cors";
-import { getMemberContext, MissingMemberContextError } from "./member-context";
+import { corsHeadersFor, downstreamAllowedOrigins, requestOrigin } from "../lib/response/cors";
+import { getMemberContext, MissingMemberContextError } from "../lib/response/member-context";
 
 // REST APIs leave CORS on actual responses to the integration (HTTP APIs add the headers themselves),
 // so a browser app on an allowed origin needs them from here to read the answer of a credentialed call.

@@ -3,8 +3,8 @@
 // this organization (tenancy and RBAC), so the handler only reads the member and answers.
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyResult } from "aws-lambda";
-import { corsHeadersFor, downstreamAllowedOrigins, requestOrigin } from "./lib/cors";
-import { getMemberContext, MissingMemberContextError } from "./member-context";
+import { corsHeadersFor, downstreamAllowedOrigins, requestOrigin } from "../lib/response/cors";
+import { getMemberContext, MissingMemberContextError } from "../lib/response/member-context";
 
 // Like /me: a browser app on an allowed origin needs these headers to read a credentialed answer.
 const ALLOWED_ORIGINS = downstreamAllowedOrigins();

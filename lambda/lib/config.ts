@@ -2,9 +2,9 @@
 // throws at import time (that would only turn into an opaque init failure); callers keep the error and
 // answer every request with a fault instead, so a broken deploy can never Allow.
 
-import { originList } from "./cors";
+import { originList } from "./response/cors";
 import { ConfigurationError } from "./errors";
-import { loadRoutePermissions, type RoutePermissions } from "./route-permissions";
+import { loadRoutePermissions, type RoutePermissions } from "./permissions/route-table";
 
 /** Where the Stytch project secret comes from. */
 export type SecretSource = { readonly kind: "value"; readonly value: string } | { readonly kind: "arn"; readonly arn: string };

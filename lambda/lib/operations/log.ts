@@ -3,7 +3,7 @@
 
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
-import type { ReasonCode } from "./errors";
+import type { ReasonCode } from "../errors";
 import { SERVICE_NAME_ENV, SERVICE_NAMES, type DecisionOutcome, type DecisionPath } from "./metric-names";
 
 /** The shared Powertools logger (JSON, level from POWERTOOLS_LOG_LEVEL, default INFO). */

@@ -1,4 +1,4 @@
-// The metrics contract: every CloudWatch name the handlers emit (lambda/lib/metrics.ts) and the monitoring
+// The metrics contract: every CloudWatch name the handlers emit (lambda/lib/operations/metrics.ts) and the monitoring
 // construct alarms on (infra/stytch-monitoring.ts). Plain data only, so infra/ can import it without pulling
 // in handler code, and a renamed metric cannot leave an alarm watching nothing.
 

@@ -12,7 +12,7 @@
 // Dimensions are low-cardinality by construction (outcome, path, reason code, error class): never an id.
 
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { AuthorizerError, type ReasonCode } from "./errors";
+import { AuthorizerError, type ReasonCode } from "../errors";
 import type { Context } from "aws-lambda";
 import { addLambdaContext, logger } from "./log";
 import {

@@ -15,7 +15,7 @@
 // assumed of API Gateway's choice between routes: a route is ruled out only by a route that is at least as
 // specific at every segment and more specific at one (whatever order API Gateway compares segments in).
 
-import type { PermissionedRoute, RoutePermissions } from "./route-permissions";
+import type { PermissionedRoute, RoutePermissions } from "./route-table";
 
 /** How a route's tenancy segments are written: the member's own values, or any organization. */
 export interface TenantBinding {

@@ -7,7 +7,7 @@
 //          other parameters `?*`                        GET /orgs/{organization_id}/documents/{id}
 //                                                       → …/GET/orgs/o1/documents/?*
 //   check  each Allow, with the member's real values written in, against every route of the table
-//          (lambda/lib/arn-patterns.ts findLeak): if it lets through a request that a forbidden route could
+//          (lambda/lib/permissions/arn-patterns.ts findLeak): if it lets through a request that a forbidden route could
 //          serve, that route is denied (`…/GET/orgs/*/documents/*/audit`; an explicit Deny always wins); if it
 //          lets through another organization's request of a route the member may call (a slug `orgs` makes
 //          `GET/orgs/?*/documents` of `GET /{organization_slug}/{project_id}/documents`, and API Gateway sends
@@ -17,9 +17,9 @@
 
 import type { PolicyDocument } from "aws-lambda";
 import { findLeak, routeGlobs, type LeakQuestion, type TenantBinding } from "./arn-patterns";
-import { PolicyTooLargeError } from "./errors";
+import { PolicyTooLargeError } from "../errors";
 import { hasPermission, type PolicyRole } from "./permission-check";
-import type { PermissionedRoute, RoutePermissions } from "./route-permissions";
+import type { PermissionedRoute, RoutePermissions } from "./route-table";
 
 /** The member facts a route policy depends on (all of them come from the token). */
 export interface PolicyMember {

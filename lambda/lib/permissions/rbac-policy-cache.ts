@@ -7,7 +7,7 @@
 //   next refetch waits 30 seconds, so an outage does not add a timeout to every request.
 // - No copy at all and no answer: a fault (503). Never an Allow, never a 401.
 
-import { RbacPolicyUnavailableError, type AuthorizerError } from "./errors";
+import { RbacPolicyUnavailableError, type AuthorizerError } from "../errors";
 import type { PolicyRole } from "./permission-check";
 
 /** The roles that decide for one organization: the project policy's, then the organization's custom roles. */

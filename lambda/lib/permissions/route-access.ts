@@ -2,14 +2,14 @@
 //
 // - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, tenancy from
 //   `pathParameters` (organization first, as Stytch's SDK), then the permission.
-// - REST and `iam` mode answer with the member's policy for every route (lambda/lib/route-policy.ts); the
+// - REST and `iam` mode answer with the member's policy for every route (lambda/lib/permissions/member-iam-policy.ts); the
 //   per-request outcome computed here only feeds the decision log, where the route is known (REQUEST events).
 
 import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2, APIGatewayTokenAuthorizerEvent } from "aws-lambda";
-import type { MemberSession } from "../member-context";
+import type { MemberSession } from "../response/member-context";
 import { checkPermission, type PermissionOutcome } from "./permission-check";
 import type { PolicyRoles, RbacPolicyCache } from "./rbac-policy-cache";
-import { findRoute, restRouteKey, type PermissionedRoute, type RoutePermissions } from "./route-permissions";
+import { findRoute, restRouteKey, type PermissionedRoute, type RoutePermissions } from "./route-table";
 
 type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
 

@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { findLeak, HTTP_METHODS, routeGlobs, type LeakQuestion } from "./arn-patterns";
-import { ConfigurationError } from "./errors";
+import { ConfigurationError } from "../errors";
 
 /** What one route needs: a Stytch permission, or only an authenticated member of any organization. */
 export type RoutePermission = { readonly resourceId: string; readonly action: string } | "authenticated";
@@ -129,7 +129,7 @@ export function findRoute(table: RoutePermissions, routeKey: string): Permission
 
 // A stand-in for any member's organization: no real ID or slug contains control characters, so it equals no
 // literal of the table. A real member's values are checked again, exactly, when their policy is built
-// (lambda/lib/route-policy.ts), where a slug that equals a literal is caught.
+// (lambda/lib/permissions/member-iam-policy.ts), where a slug that equals a literal is caught.
 const ANY_MEMBER = { organization_id: "\u0001", organization_slug: "\u0002" };
 
 /**

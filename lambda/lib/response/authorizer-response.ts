@@ -7,15 +7,15 @@
 //
 // With a route table (per-route permissions), routeResponse() answers instead. When API Gateway does not cache
 // the answer and the event names its route, the answer is this request's alone: an Allow or a Deny of its exact
-// method ARN. Otherwise it is the member's own policy for every route of the stage (lambda/lib/route-policy.ts),
+// method ARN. Otherwise it is the member's own policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts),
 // independent of the triggering request.
 
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult, PolicyDocument } from "aws-lambda";
-import type { AuthorizerContext } from "../member-context";
-import { PolicyTooLargeError, UnsupportedEventError } from "./errors";
-import type { RouteAccess } from "./route-access";
-import type { RoutePermissions } from "./route-permissions";
-import { buildRoutePolicy, invokePolicy, type PolicyMember } from "./route-policy";
+import type { AuthorizerContext } from "./member-context";
+import { PolicyTooLargeError, UnsupportedEventError } from "../errors";
+import type { RouteAccess } from "../permissions/route-access";
+import type { RoutePermissions } from "../permissions/route-table";
+import { buildRoutePolicy, invokePolicy, type PolicyMember } from "../permissions/member-iam-policy";
 
 /** The fields of an authorizer event that say where the request is going. */
 export interface RouteCarrier {
@@ -59,7 +59,7 @@ export interface RouteAnswerSettings {
  *   Deny of exactly this request's ARN, decided by {@link RouteAccess.outcome}: a route the table does not list
  *   is refused, and no IAM wildcard is written at all. Were the answer cached after all, it would still cover
  *   this one request only.
- * - Otherwise: the member's policy for every route of the stage (lambda/lib/route-policy.ts). It depends only on
+ * - Otherwise: the member's policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts). It depends only on
  *   the token and the stage, never on the request that triggered it, so API Gateway's result cache stays correct.
  * @throws UnsupportedEventError when the event has no parsable method or route ARN
  * @throws PolicyTooLargeError when the member's policy cannot be made small enough

@@ -2,7 +2,7 @@
 // (REST TOKEN, REST REQUEST, HTTP API payload 1.0 and 2.0) and classifies what it finds by shape.
 // It never decides whether a credential is genuine: that is session-jwt.ts's and Stytch's job.
 
-import { MalformedCredentialError } from "./errors";
+import { MalformedCredentialError } from "../errors";
 
 /** A credential found in the request, classified by its shape. */
 export interface Credential {

@@ -6,9 +6,9 @@
 import type { webcrypto } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "./errors";
-import { readTextCapped } from "./http";
-import { logger } from "./log";
+import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "../errors";
+import { readTextCapped } from "../stytch/http";
+import { logger } from "../operations/log";
 
 const KID_NOT_IN_KEY_SET = "kid is not in the project's key set";
 

@@ -10,7 +10,7 @@ import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
 // object, which would keep every jose error class (JWE, JWKS, …) in the bundle.
 import { JOSEAlgNotAllowed, JOSEError, JWSSignatureVerificationFailed, JWTClaimValidationFailed, JWTExpired } from "jose/errors";
 import { isUtf8 } from "node:buffer";
-import type { MemberSession } from "../member-context";
+import type { MemberSession } from "../response/member-context";
 import {
   BadSignatureError,
   MalformedCredentialError,
@@ -19,7 +19,7 @@ import {
   UnsupportedAlgorithmError,
   WrongAudienceError,
   WrongIssuerError,
-} from "./errors";
+} from "../errors";
 import type { VerificationKey } from "./jwks-cache";
 
 /** The protected header fields we act on. */

@@ -8,12 +8,12 @@
 //     but their signature first).
 // Forged, foreign and malformed JWTs are denied here and never cost a Stytch call while a key set is at hand.
 
-import { contextBytes, toAuthorizerContext, type AuthMethod, type AuthorizerContext, type MemberSession } from "../member-context";
-import type { AuthorizerConfig } from "./config";
+import { contextBytes, toAuthorizerContext, type AuthMethod, type AuthorizerContext, type MemberSession } from "../response/member-context";
+import type { AuthorizerConfig } from "../config";
 import type { Credential } from "./credentials";
-import { JwksUnavailableError, RevokedSessionError } from "./errors";
+import { JwksUnavailableError, RevokedSessionError } from "../errors";
 import type { JwksCache, VerificationKey } from "./jwks-cache";
-import { logger, type VerdictPath } from "./log";
+import { logger, type VerdictPath } from "../operations/log";
 import type { RejectionCache } from "./rejection-cache";
 import {
   assertCompactJws,
@@ -24,7 +24,7 @@ import {
   timeClaim,
   type SessionJwtVerifier,
 } from "./session-jwt";
-import type { StytchAuthenticateResponse, StytchClient } from "./stytch-client";
+import type { StytchAuthenticateResponse, StytchClient } from "../stytch/stytch-client";
 import type { VerdictCache } from "./verdict-cache";
 
 /** An authenticated member, its encoded context, and how we know. */

@@ -3,7 +3,7 @@
 // verdict would have changed: the JWT's `exp`, its maximum age, or (for opaque tokens, only when
 // configured) a short TTL.
 
-import type { AuthorizerContext, MemberSession } from "../member-context";
+import type { AuthorizerContext, MemberSession } from "../response/member-context";
 
 /** A remembered verdict: the member, and its encoded context (built once). */
 export interface CachedVerdict {

@@ -6,8 +6,8 @@
 // when an ARN is configured.
 
 import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
-import type { SecretSource } from "./config";
-import { ConfigurationError, SecretUnavailableError } from "./errors";
+import type { SecretSource } from "../config";
+import { ConfigurationError, SecretUnavailableError } from "../errors";
 
 /** Resolves the project secret; cached, retried after a failure. */
 export interface SecretProvider {

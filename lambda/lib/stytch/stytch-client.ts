@@ -11,9 +11,9 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
   type AuthorizerError,
-} from "./errors";
+} from "../errors";
 import { isTimeout, readTextCapped, ResponseTooLargeError } from "./http";
-import type { PolicyRole } from "./permission-check";
+import type { PolicyRole } from "../permissions/permission-check";
 
 /** Exactly one session credential, as Stytch's request body names it. */
 export type SessionCredential = { readonly session_token: string } | { readonly session_jwt: string };
