@@ -7,17 +7,15 @@
 export {
   MAX_AUTHORIZER_TIMEOUT,
   MAX_SAFE_CACHE_TTL,
-  RETRY_AFTER_SECONDS,
   StytchAuthorizer,
   type StytchAuthorizerAliasOptions,
   type StytchAuthorizerMonitoringOptions,
   type StytchAuthorizerProps,
-  type StytchConnectionProps,
-  type StytchFunctionOptions,
   type StytchIdentityMode,
-  StytchRefreshFunction,
-  type StytchRefreshFunctionProps,
 } from "./stytch-authorizer";
+export { RETRY_AFTER_SECONDS } from "./gateway-responses";
+export { StytchRefreshFunction, type StytchRefreshFunctionProps } from "./stytch-refresh-function";
+export type { StytchConnectionProps, StytchFunctionOptions } from "./stytch-settings";
 export { RoutePermissionTable, type RoutePermissionTableOptions, type RbacPolicyResources } from "./route-permission-table";
 export type { RoutePermission } from "./route-permission-table";
 export {

@@ -1,7 +1,7 @@
 // Runs a Lambda authorizer and honours its answer the way the deployed REST API does: the exact
 // `Unauthorized` rejection is a 401, any other failure a 503, and an Allow only counts once its IAM policy
 // has been evaluated against the request's method ARN. The response bodies and headers are the deployed
-// gateway responses StytchAuthorizer adds to the REST API (infra/stytch-authorizer.ts), so clients see the
+// gateway responses StytchAuthorizer adds to the REST API (infra/gateway-responses.ts), so clients see the
 // same answers locally.
 
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
@@ -74,7 +74,7 @@ function gatewayResponse(statusCode: number, errorType: string, body: unknown, e
   });
 }
 
-// As StytchAuthorizer's gateway responses (infra/stytch-authorizer.ts); the CORS headers are added per request (local/gateway-cors.ts).
+// As StytchAuthorizer's gateway responses (infra/gateway-responses.ts); the CORS headers are added per request (local/gateway-cors.ts).
 const UNAUTHORIZED = gatewayResponse(
   401,
   "UnauthorizedException",

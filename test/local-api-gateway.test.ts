@@ -3,7 +3,7 @@
 
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { RETRY_AFTER_SECONDS } from "../infra/stytch-authorizer";
+import { RETRY_AFTER_SECONDS } from "../infra/gateway-responses";
 import { authorize, AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS } from "../local/api-gateway-authorization";
 import { ContextShapeError, methodArnOf, proxyEvent, requestAuthorizerEvent, stringifyContext, type LocalRequest } from "../local/api-gateway-events";
 import { fromProxyResult, MalformedProxyResultError } from "../local/proxy-response";

@@ -14,7 +14,7 @@ import {
   StytchApiStack,
   type StytchApiStackProps,
 } from "../infra/demo/stytch-api-stack";
-import { RETRY_AFTER_SECONDS } from "../infra/stytch-authorizer";
+import { RETRY_AFTER_SECONDS } from "../infra/gateway-responses";
 
 const PROJECT_ID = "project-test-11111111-2222-3333-4444-555555555555";
 const ORIGINS = ["https://app.example.com", "http://localhost:3000"];

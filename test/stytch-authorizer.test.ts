@@ -12,12 +12,8 @@ import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
 import { LAMBDA_RUNTIME, MAX_BUNDLE_BYTES } from "../infra/lambda-defaults";
-import {
-  StytchAuthorizer,
-  type StytchAuthorizerProps,
-  StytchRefreshFunction,
-  type StytchRefreshFunctionProps,
-} from "../infra/stytch-authorizer";
+import { StytchAuthorizer, type StytchAuthorizerProps } from "../infra/stytch-authorizer";
+import { StytchRefreshFunction, type StytchRefreshFunctionProps } from "../infra/stytch-refresh-function";
 
 const PROJECT_ID = "project-test-11111111-2222-3333-4444-555555555555";
 const EXISTING_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stytch-AbCdEf";

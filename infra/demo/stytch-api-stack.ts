@@ -16,13 +16,9 @@ import type { Construct, IConstruct } from "constructs";
 import { acknowledgeFinding, createBundledFunction, DEFAULT_LOG_RETENTION, REPO_ROOT } from "../lambda-defaults";
 import { RoutePermissionTable } from "../route-permission-table";
 import { API_ROUTES, CORS_PREFLIGHT, type ApiRoute } from "./routes";
-import {
-  StytchAuthorizer,
-  type StytchAuthorizerProps,
-  StytchRefreshFunction,
-  type StytchRefreshFunctionProps,
-  validateOrigins,
-} from "../stytch-authorizer";
+import { StytchAuthorizer, type StytchAuthorizerProps } from "../stytch-authorizer";
+import { StytchRefreshFunction, type StytchRefreshFunctionProps } from "../stytch-refresh-function";
+import { validateOrigins } from "../stytch-settings";
 import { StytchMonitoring, type StytchMonitoringProps } from "../stytch-monitoring";
 
 /** Throttling applied to every route of a stage. */
