@@ -2,12 +2,14 @@
 // cold start are measured next to ours by bench/run.ts. It checks the signature with the project's
 // JWKS and the standard claims, and nothing Stytch-specific (no fallback to the Stytch API).
 
-import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { JwtVerifier } from "aws-jwt-verify";
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { allowPolicy, bearerToken } from "./minimal-policy";
 
 const projectId = process.env.STYTCH_PROJECT_ID ?? "";
-const apiUrl = process.env.STYTCH_API_URL || (projectId.startsWith("project-live-") ? "https://api.stytch.com" : "https://test.stytch.com");
+const apiUrl =
+  process.env.STYTCH_API_URL ||
+  (projectId.startsWith("project-live-") ? "https://api.stytch.com" : "https://test.stytch.com");
 
 // Built at init; the JWKS is downloaded on the first verification and then cached by the verifier.
 const verifier = JwtVerifier.create({
@@ -20,7 +22,7 @@ const verifier = JwtVerifier.create({
 export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
   const token = bearerToken(event);
   if (!token) throw new Error("Unauthorized");
-  let payload;
+  let payload: Awaited<ReturnType<typeof verifier.verify>>;
   try {
     payload = await verifier.verify(token);
   } catch {

@@ -2,9 +2,9 @@
 // --platform=node --format=cjs --target=node24 --external:@aws-sdk/*), so that the measured size is
 // the size of the code Lambda loads on a cold start.
 
-import { build, stop } from "esbuild";
-import { statSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import { build, stop } from "esbuild";
 
 /** One bundled authorizer. */
 export interface BundleResult {
@@ -64,7 +64,15 @@ export async function bundleAuthorizer(name: string, entry: string, outfile: str
  * The probe loads the authorizer bundle with a runtime `require`, which esbuild leaves alone.
  */
 export async function bundleProbe(entry: string, outfile: string): Promise<void> {
-  await build({ entryPoints: [entry], outfile, bundle: true, platform: "node", format: "cjs", target: "node20", logLevel: "silent" });
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    logLevel: "silent",
+  });
 }
 
 /** Stops esbuild's background service, so it cannot compete for the CPU while we time things. */

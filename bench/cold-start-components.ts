@@ -21,8 +21,14 @@ const REPO = join(__dirname, "..");
 const COMPONENTS: ReadonlyArray<{ readonly name: string; readonly source: string }> = [
   { name: "node:http + node:https (our key-set fetch)", source: `require("node:http"); require("node:https");` },
   { name: "global fetch, first call (loads undici)", source: `fetch("http://127.0.0.1:9/").catch(() => undefined);` },
-  { name: "Powertools Logger: import + new Logger()", source: `const { Logger } = require("@aws-lambda-powertools/logger"); new Logger({ serviceName: "probe" });` },
-  { name: "jose (jwtVerify, importJWK), bundled", source: `const jose = require("jose"); if (typeof jose.jwtVerify !== "function" || typeof jose.importJWK !== "function") throw new Error("jose");` },
+  {
+    name: "Powertools Logger: import + new Logger()",
+    source: `const { Logger } = require("@aws-lambda-powertools/logger"); new Logger({ serviceName: "probe" });`,
+  },
+  {
+    name: "jose (jwtVerify, importJWK), bundled",
+    source: `const jose = require("jose"); if (typeof jose.jwtVerify !== "function" || typeof jose.importJWK !== "function") throw new Error("jose");`,
+  },
   {
     name: "WebCrypto: first RSA key import",
     source: `const { generateKeyPairSync } = require("node:crypto");
@@ -46,7 +52,12 @@ Promise.resolve(m && m.ready).then(() => {
  * @param oursBundle our bundled authorizer
  * @param env the environment our bundle is required with (a Lambda's, for the cold-start front)
  */
-export async function componentCosts(dir: string, oursBundle: string, env: NodeJS.ProcessEnv, samples: number): Promise<ComponentCost[]> {
+export async function componentCosts(
+  dir: string,
+  oursBundle: string,
+  env: NodeJS.ProcessEnv,
+  samples: number,
+): Promise<ComponentCost[]> {
   const entries: Array<{ name: string; file: string; env: NodeJS.ProcessEnv }> = [];
   for (const [index, component] of COMPONENTS.entries()) {
     const file = join(dir, `component-${index}.cjs`);
@@ -63,12 +74,20 @@ export async function componentCosts(dir: string, oursBundle: string, env: NodeJ
     entries.push({ name: component.name, file, env: { PATH: process.env.PATH } });
   }
   await stop(); // esbuild's service must not compete for the CPU while we time
-  entries.push({ name: "our authorizer bundle: require with STYTCH_* set (handler built, prefetch started)", file: oursBundle, env });
+  entries.push({
+    name: "our authorizer bundle: require with STYTCH_* set (handler built, prefetch started)",
+    file: oursBundle,
+    env,
+  });
   const times = entries.map(() => [] as number[]);
   for (let i = 0; i < samples; i++) {
     for (const [index, entry] of entries.entries()) times[index]!.push(await timeRequire(entry.file, entry.env));
   }
-  return entries.map((entry, index) => ({ name: entry.name, medianMs: median(times[index]!), samplesMs: times[index]!.map((t) => Math.round(t * 10) / 10) }));
+  return entries.map((entry, index) => ({
+    name: entry.name,
+    medianMs: median(times[index]!),
+    samplesMs: times[index]!.map((t) => Math.round(t * 10) / 10),
+  }));
 }
 
 function timeRequire(file: string, env: NodeJS.ProcessEnv): Promise<number> {

@@ -8,7 +8,10 @@ import { createRequire } from "node:module";
 import { restRequestEvent } from "./tokens";
 
 interface AuthorizerModule {
-  handler(event: unknown, context?: unknown): Promise<{ principalId?: string; policyDocument?: { Statement?: Array<{ Effect?: string }> } }>;
+  handler(
+    event: unknown,
+    context?: unknown,
+  ): Promise<{ principalId?: string; policyDocument?: { Statement?: Array<{ Effect?: string }> } }>;
 }
 
 const bundlePath = process.argv[2]!;
@@ -21,7 +24,9 @@ const context = { getRemainingTimeInMillis: () => 3_000, awsRequestId: "cold-sta
 mod.handler(restRequestEvent(process.env.BENCH_COLD_TOKEN ?? ""), context).then(
   (result) => {
     const effect = result.policyDocument?.Statement?.[0]?.Effect;
-    process.stdout.write(`${JSON.stringify({ effect, principalId: result.principalId, bootedMs, loadedMs, allowMs: performance.now() })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ effect, principalId: result.principalId, bootedMs, loadedMs, allowMs: performance.now() })}\n`,
+    );
     process.exit(0);
   },
   (error: unknown) => {

@@ -24,7 +24,12 @@ export interface ColdStartSample {
  * @param env the child's whole environment (nothing is inherited, so nothing leaks in from tsx)
  * @param expectedSub the member the token names: anything but an Allow for them is an error
  */
-export function coldStart(probePath: string, bundlePath: string, env: NodeJS.ProcessEnv, expectedSub: string): Promise<ColdStartSample> {
+export function coldStart(
+  probePath: string,
+  bundlePath: string,
+  env: NodeJS.ProcessEnv,
+  expectedSub: string,
+): Promise<ColdStartSample> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     let arrived: bigint | undefined;
@@ -35,19 +40,38 @@ export function coldStart(probePath: string, bundlePath: string, env: NodeJS.Pro
     child.stdout.on("data", (chunk: string) => {
       stdout += chunk;
       // The handler writes its EMF metrics record to stdout too: the probe's report is the line that counts.
-      if (arrived === undefined && stdout.split("\n").slice(0, -1).some(isProbeReport)) arrived = process.hrtime.bigint();
+      if (arrived === undefined && stdout.split("\n").slice(0, -1).some(isProbeReport))
+        arrived = process.hrtime.bigint();
     });
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => (stderr += chunk));
     child.on("error", reject);
     child.on("close", (code) => {
       const line = stdout.split("\n").find(isProbeReport);
-      const report = line ? (JSON.parse(line) as { effect?: string; principalId?: string; bootedMs?: number; loadedMs?: number; allowMs?: number; error?: string }) : {};
+      const report = line
+        ? (JSON.parse(line) as {
+            effect?: string;
+            principalId?: string;
+            bootedMs?: number;
+            loadedMs?: number;
+            allowMs?: number;
+            error?: string;
+          })
+        : {};
       if (code !== 0 || arrived === undefined || report.effect !== "Allow" || report.principalId !== expectedSub) {
-        reject(new Error(`cold start of ${bundlePath} did not Allow (exit ${code}): ${report.error ?? stdout.trim()} ${stderr.trim()}`));
+        reject(
+          new Error(
+            `cold start of ${bundlePath} did not Allow (exit ${code}): ${report.error ?? stdout.trim()} ${stderr.trim()}`,
+          ),
+        );
         return;
       }
-      resolve({ spawnToAllowMs: Number(arrived - started) / 1e6, bootedMs: report.bootedMs!, loadedMs: report.loadedMs!, allowMs: report.allowMs! });
+      resolve({
+        spawnToAllowMs: Number(arrived - started) / 1e6,
+        bootedMs: report.bootedMs!,
+        loadedMs: report.loadedMs!,
+        allowMs: report.allowMs!,
+      });
     });
   });
 }

@@ -33,7 +33,12 @@ export function heapUsedAfterGc(): number {
  * heap (after GC) before, at each of `checkpoints` (token counts), and after.
  * @throws when any token is not allowed for its own member: the measurement would be meaningless
  */
-export async function measureMemory(handler: AuthorizerHandler, mint: TokenMint, count: number, checkpoints: readonly number[]): Promise<MemoryResult> {
+export async function measureMemory(
+  handler: AuthorizerHandler,
+  mint: TokenMint,
+  count: number,
+  checkpoints: readonly number[],
+): Promise<MemoryResult> {
   const started = process.hrtime.bigint();
   const samples: HeapCheckpoint[] = [];
   const heapBeforeBytes = heapUsedAfterGc();
@@ -43,10 +48,17 @@ export async function measureMemory(handler: AuthorizerHandler, mint: TokenMint,
     // Tokens are signed one at a time and dropped right after use: only what the handler keeps stays alive.
     const token = mint.mint();
     const result = await handler(restRequestEvent(token.jwt));
-    if (!("principalId" in result) || result.principalId !== token.sub) throw new Error(`memory phase: token ${i} was not allowed for its member`);
+    if (!("principalId" in result) || result.principalId !== token.sub)
+      throw new Error(`memory phase: token ${i} was not allowed for its member`);
     if (marks.has(i)) samples.push({ tokens: i, heapUsedBytes: heapUsedAfterGc() });
   }
   const heapAfterBytes = heapUsedAfterGc();
   samples.push({ tokens: count, heapUsedBytes: heapAfterBytes });
-  return { tokens: count, checkpoints: samples, heapBeforeBytes, heapAfterBytes, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  return {
+    tokens: count,
+    checkpoints: samples,
+    heapBeforeBytes,
+    heapAfterBytes,
+    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+  };
 }

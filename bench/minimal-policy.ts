@@ -11,11 +11,18 @@ export function bearerToken(event: Pick<APIGatewayRequestAuthorizerEvent, "heade
 }
 
 /** An Allow for the whole stage of `methodArn` (`…/{apiId}/{stage}/*\/*`), with a flat context. */
-export function allowPolicy(principalId: string, methodArn: string, context: Record<string, string>): APIGatewayAuthorizerResult {
+export function allowPolicy(
+  principalId: string,
+  methodArn: string,
+  context: Record<string, string>,
+): APIGatewayAuthorizerResult {
   const stage = methodArn.split("/").slice(0, 2).join("/");
   return {
     principalId,
-    policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: `${stage}/*/*` }] },
+    policyDocument: {
+      Version: "2012-10-17",
+      Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: `${stage}/*/*` }],
+    },
     context,
   };
 }

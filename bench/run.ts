@@ -16,19 +16,19 @@
 // Optional overrides (for quick experiments; the committed numbers use the defaults):
 //   BENCH_ROUNDS, BENCH_TOKENS_PER_ROUND, BENCH_SLICE, BENCH_MEMORY_TOKENS
 
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
-import { bundleAuthorizer, bundleProbe, stopBundler, type BundleResult } from "./bundles";
-import { coldStart, type ColdStartSample } from "./cold-start";
-import { heapUsedAfterGc, measureMemory, type MemoryResult } from "./memory";
-import { cell, formatBytes, median, mib, round } from "./stats";
 import { generateLoopbackCertificate } from "../local/tls-cert";
 import { closeUpstreamConnections, startTlsFront, type TlsFront } from "../local/tls-front";
-import { restRequestEvent, TokenMint, type MintedToken } from "./tokens";
-import { componentCosts, type ComponentCost } from "./cold-start-components";
-import { createRows, USES_PER_TOKEN, type BenchRow, type RoundTokens } from "./verifiers";
+import { type BundleResult, bundleAuthorizer, bundleProbe, stopBundler } from "./bundles";
+import { type ColdStartSample, coldStart } from "./cold-start";
+import { type ComponentCost, componentCosts } from "./cold-start-components";
+import { heapUsedAfterGc, type MemoryResult, measureMemory } from "./memory";
+import { cell, formatBytes, median, mib, round } from "./stats";
+import { type MintedToken, restRequestEvent, TokenMint } from "./tokens";
+import { type BenchRow, createRows, type RoundTokens, USES_PER_TOKEN } from "./verifiers";
 
 const REPO = join(__dirname, "..");
 const RESULTS_PATH = join(__dirname, "results.json");
@@ -82,16 +82,29 @@ function respawnWithTrustedCertificate(): void {
     // Keep whatever extra CAs the caller already trusts: NODE_EXTRA_CA_CERTS takes a single file.
     if (process.env.NODE_EXTRA_CA_CERTS) {
       caFile = join(dir, "extra-ca-certs.pem");
-      writeFileSync(caFile, `${readFileSync(process.env.NODE_EXTRA_CA_CERTS, "utf8")}\n${readFileSync(certPath, "utf8")}`);
+      writeFileSync(
+        caFile,
+        `${readFileSync(process.env.NODE_EXTRA_CA_CERTS, "utf8")}\n${readFileSync(certPath, "utf8")}`,
+      );
     }
   } catch (error) {
     cleanup();
     throw error;
   }
-  const child = spawn(process.execPath, [...process.execArgv, "--expose-gc", process.argv[1]!, ...process.argv.slice(2)], {
-    stdio: "inherit",
-    env: { ...process.env, BENCH_CHILD: "1", BENCH_TMP_DIR: dir, NODE_EXTRA_CA_CERTS: caFile, POWERTOOLS_LOG_LEVEL: "INFO" },
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, "--expose-gc", process.argv[1]!, ...process.argv.slice(2)],
+    {
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        BENCH_CHILD: "1",
+        BENCH_TMP_DIR: dir,
+        NODE_EXTRA_CA_CERTS: caFile,
+        POWERTOOLS_LOG_LEVEL: "INFO",
+      },
+    },
+  );
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   process.on("SIGINT", forward("SIGINT"));
   process.on("SIGTERM", forward("SIGTERM"));
@@ -124,14 +137,26 @@ async function main(): Promise<void> {
 
   const machine = machineInfo();
   console.log(`stytch-b2b-apigw-authorizer benchmark — ${new Date().toISOString()}`);
-  console.log(`${machine.cpuModel}, ${machine.cores} cores, ${mib(machine.totalMemoryBytes)} MiB, node ${process.version}, load ${machine.loadAverage.join(" ")}`);
+  console.log(
+    `${machine.cpuModel}, ${machine.cores} cores, ${mib(machine.totalMemoryBytes)} MiB, node ${process.version}, load ${machine.loadAverage.join(" ")}`,
+  );
   console.log(`POWERTOOLS_LOG_LEVEL=INFO (production default: local Allows are not logged at INFO)`);
 
   // The project's own emulator: real RSA keys, real JWKS, counts every call.
   const { startStytchEmulator } = await import("../local/stytch-emulator");
   const emulator = await startStytchEmulator();
   const fronts: Record<string, TlsFront> = {};
-  for (const name of ["ours", "ours-module-import", "ours-memory", "jose", "stytch-sdk", "aws-jwt-verify", "cold-ours", "cold-stytch-sdk", "cold-aws-jwt-verify"]) {
+  for (const name of [
+    "ours",
+    "ours-module-import",
+    "ours-memory",
+    "jose",
+    "stytch-sdk",
+    "aws-jwt-verify",
+    "cold-ours",
+    "cold-stytch-sdk",
+    "cold-aws-jwt-verify",
+  ]) {
     fronts[name] = await startTlsFront(name, emulator.url, tls);
   }
   const stytchEnv = (front: TlsFront) => ({
@@ -151,8 +176,16 @@ async function main(): Promise<void> {
   // --- Bundles ---------------------------------------------------------------------------------------------
   const bundles = {
     ours: await bundleAuthorizer("ours (lambda/authorizer.ts)", "lambda/authorizer.ts", join(tmp, "ours.js")),
-    stytchSdk: await bundleAuthorizer("Stytch SDK (bench/stytch-sdk-authorizer.ts)", "bench/stytch-sdk-authorizer.ts", join(tmp, "stytch-sdk.js")),
-    awsJwtVerify: await bundleAuthorizer("aws-jwt-verify (bench/aws-jwt-verify-authorizer.ts)", "bench/aws-jwt-verify-authorizer.ts", join(tmp, "aws-jwt-verify.js")),
+    stytchSdk: await bundleAuthorizer(
+      "Stytch SDK (bench/stytch-sdk-authorizer.ts)",
+      "bench/stytch-sdk-authorizer.ts",
+      join(tmp, "stytch-sdk.js"),
+    ),
+    awsJwtVerify: await bundleAuthorizer(
+      "aws-jwt-verify (bench/aws-jwt-verify-authorizer.ts)",
+      "bench/aws-jwt-verify-authorizer.ts",
+      join(tmp, "aws-jwt-verify.js"),
+    ),
   };
   const probePath = join(tmp, "cold-start-probe.cjs");
   await bundleProbe("bench/cold-start-probe.ts", probePath);
@@ -164,21 +197,32 @@ async function main(): Promise<void> {
   printColdStarts(cold, fronts);
 
   // Where a cold start's init goes: each component alone, in a fresh process (measured, not guessed).
-  const components = await componentCosts(tmp, bundles.ours.outfile, childEnv(stytchEnv(fronts["cold-ours"]!), mint.mint()), COLD_STARTS);
+  const components = await componentCosts(
+    tmp,
+    bundles.ours.outfile,
+    childEnv(stytchEnv(fronts["cold-ours"]!), mint.mint()),
+    COLD_STARTS,
+  );
   printComponents(components);
 
   // --- Latency ---------------------------------------------------------------------------------------------
   const warm = mint.mint();
   // The benchmarked handler's one JWKS fetch (its prefetch) must be over before anything is timed.
   const primed = await handler(restRequestEvent(warm.jwt));
-  if (!("principalId" in primed) || primed.principalId !== warm.sub) throw new Error("our handler did not Allow a valid token");
+  if (!("principalId" in primed) || primed.principalId !== warm.sub)
+    throw new Error("our handler did not Allow a valid token");
   const rows = await createRows(
     {
       projectId: emulator.projectId,
       secret: emulator.secret,
       jwks: emulator.jwks(),
       handler,
-      urls: { jose: fronts.jose!.url, stytchSdk: fronts["stytch-sdk"]!.url, awsJwtVerify: fronts["aws-jwt-verify"]!.url, ours: fronts.ours!.url },
+      urls: {
+        jose: fronts.jose!.url,
+        stytchSdk: fronts["stytch-sdk"]!.url,
+        awsJwtVerify: fronts["aws-jwt-verify"]!.url,
+        ours: fronts.ours!.url,
+      },
     },
     warm,
   );
@@ -199,12 +243,17 @@ async function main(): Promise<void> {
   await memoryHandler(restRequestEvent(memoryWarm.jwt)); // the JWKS fetch, outside the measured stream
   const msPerToken = mint.msPerToken() + byId["ours-first-seen"].medianUs / 1000;
   const goalSeconds = (MEMORY_TOKENS_GOAL * msPerToken) / 1000;
-  const memoryTokens = intFromEnv("BENCH_MEMORY_TOKENS", goalSeconds > MEMORY_BUDGET_SECONDS ? MEMORY_TOKENS_FALLBACK : MEMORY_TOKENS_GOAL);
+  const memoryTokens = intFromEnv(
+    "BENCH_MEMORY_TOKENS",
+    goalSeconds > MEMORY_BUDGET_SECONDS ? MEMORY_TOKENS_FALLBACK : MEMORY_TOKENS_GOAL,
+  );
   const memoryNote =
     memoryTokens === MEMORY_TOKENS_GOAL
       ? `${MEMORY_TOKENS_GOAL.toLocaleString("en-US")} distinct tokens (signing + handling estimated at ${goalSeconds.toFixed(0)} s, within the ${MEMORY_BUDGET_SECONDS} s budget)`
       : `${memoryTokens.toLocaleString("en-US")} distinct tokens (${MEMORY_TOKENS_GOAL.toLocaleString("en-US")} would take ~${goalSeconds.toFixed(0)} s to sign and handle, over the ${MEMORY_BUDGET_SECONDS} s budget${process.env.BENCH_MEMORY_TOKENS ? "; set by BENCH_MEMORY_TOKENS" : ""})`;
-  console.log(`\nMemory: ${memoryNote}, each signed with RS256 and sent once (the verdict cache keeps every verified JWT, up to its cap) through a fresh handler…`);
+  console.log(
+    `\nMemory: ${memoryNote}, each signed with RS256 and sent once (the verdict cache keeps every verified JWT, up to its cap) through a fresh handler…`,
+  );
   // Growth is judged from a point well past the cache's cap (at least twice the cap, and a quarter of the stream).
   const reference = Math.min(memoryTokens, Math.max(2 * VERDICT_CACHE_CAP, Math.round(0.25 * memoryTokens)));
   const checkpoints = [VERDICT_CACHE_CAP, reference, ...[0.1, 0.5, 0.75].map((f) => Math.round(f * memoryTokens))];
@@ -223,7 +272,10 @@ async function main(): Promise<void> {
   const perRoundRatio = (a: BenchRow["id"], b: BenchRow["id"]) => median(perRound.map((r) => r[a]! / r[b]!));
   const overBareJose = perRoundRatio("ours-first-seen", "jose-cached-key");
   const overRemoteJose = perRoundRatio("ours-first-seen", "jose");
-  const peerAdvantage = (["aws-jwt-verify-mixed", "jose-mixed", "stytch-sdk-mixed"] as const).map((id) => ({ id, times: perRoundRatio(id, "ours-mixed") }));
+  const peerAdvantage = (["aws-jwt-verify-mixed", "jose-mixed", "stytch-sdk-mixed"] as const).map((id) => ({
+    id,
+    times: perRoundRatio(id, "ours-mixed"),
+  }));
   const coldOurs = coldSummary(cold.ours);
   const coldAws = coldSummary(cold.awsJwtVerify);
   const coldRatio = coldOurs.initPlusFirstAllowMedianMs / coldAws.initPlusFirstAllowMedianMs;
@@ -277,14 +329,22 @@ async function main(): Promise<void> {
   console.log("\nTargets");
   for (const t of targets) console.log(`  ${t.pass ? "PASS" : "FAIL ✗"}  ${t.name}: ${t.value}`);
   const failed = targets.filter((t) => !t.pass).length;
-  console.log(failed === 0 ? "  All targets met." : `  ${failed} TARGET(S) FAILED (exit code stays 0: this is a measurement).`);
+  console.log(
+    failed === 0 ? "  All targets met." : `  ${failed} TARGET(S) FAILED (exit code stays 0: this is a measurement).`,
+  );
 
   console.log("\nJWKS / Stytch API requests per consumer (over the whole run)");
   for (const front of Object.values(fronts)) {
-    console.log(`  ${cell(front.name, 20)} jwks ${cell(front.counts.jwks, 3)}  authenticate ${cell(front.counts.authenticate, 2)}  other ${front.counts.other}`);
+    console.log(
+      `  ${cell(front.name, 20)} jwks ${cell(front.counts.jwks, 3)}  authenticate ${cell(front.counts.authenticate, 2)}  other ${front.counts.other}`,
+    );
   }
-  console.log(`  emulator totals: jwks ${emulator.calls.jwks}, authenticate ${emulator.calls.authenticate}, revoke ${emulator.calls.revoke}`);
-  console.log(`  (ours-module-import: the module-level handler that importing lambda/authorizer.ts builds from process.env)`);
+  console.log(
+    `  emulator totals: jwks ${emulator.calls.jwks}, authenticate ${emulator.calls.authenticate}, revoke ${emulator.calls.revoke}`,
+  );
+  console.log(
+    `  (ours-module-import: the module-level handler that importing lambda/authorizer.ts builds from process.env)`,
+  );
 
   const totalSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   writeFileSync(
@@ -301,19 +361,34 @@ async function main(): Promise<void> {
           warmupRounds: WARMUP_ROUNDS,
           tokensPerRound: TOKENS_PER_ROUND,
           distinctTokensPerRound: true,
-          timer: "process.hrtime.bigint() around each slice, summed per row and round; async rows awaited one call at a time",
+          timer:
+            "process.hrtime.bigint() around each slice, summed per row and round; async rows awaited one call at a time",
           ratio: "median over rounds of row time / floor time in the same round",
           rotation: `rows take turns in slices of ${SLICE} calls, order rotated every slice; full GC before every round (none inside it)`,
           signingMsPerToken: round(mint.msPerToken(), 3),
         },
-        rows: results.map((r) => ({ ...r, medianUs: round(r.medianUs, 2), ratioToFloor: round(r.ratioToFloor, 3), minUs: round(r.minUs, 2), maxUs: round(r.maxUs, 2), perRoundUs: r.perRoundUs.map((v) => round(v, 2)) })),
-        mixedTraffic: { usesPerToken: USES_PER_TOKEN, distinctTokensPerRound: TOKENS_PER_ROUND / USES_PER_TOKEN, order: "shuffled per round (deterministic PRNG)" },
+        rows: results.map((r) => ({
+          ...r,
+          medianUs: round(r.medianUs, 2),
+          ratioToFloor: round(r.ratioToFloor, 3),
+          minUs: round(r.minUs, 2),
+          maxUs: round(r.maxUs, 2),
+          perRoundUs: r.perRoundUs.map((v) => round(v, 2)),
+        })),
+        mixedTraffic: {
+          usesPerToken: USES_PER_TOKEN,
+          distinctTokensPerRound: TOKENS_PER_ROUND / USES_PER_TOKEN,
+          order: "shuffled per round (deterministic PRNG)",
+        },
         firstSeenOverBareJose: round(overBareJose, 3),
         firstSeenOverRemoteJose: round(overRemoteJose, 3),
         mixedPeerAdvantage: Object.fromEntries(peerAdvantage.map((p) => [p.id, round(p.times, 2)])),
         coldStartComponents: components.map((c) => ({ ...c, medianMs: round(c.medianMs, 1) })),
         bundles: Object.fromEntries(
-          Object.entries(bundles).map(([k, b]) => [k, { entry: b.entry, bytes: b.bytes, gzipBytes: b.gzipBytes, largestInputs: b.largestInputs }]),
+          Object.entries(bundles).map(([k, b]) => [
+            k,
+            { entry: b.entry, bytes: b.bytes, gzipBytes: b.gzipBytes, largestInputs: b.largestInputs },
+          ]),
         ),
         bundleOptions: "esbuild --bundle --minify --platform=node --format=cjs --target=node24 --external:@aws-sdk/*",
         coldStart: Object.fromEntries(Object.entries(cold).map(([k, samples]) => [k, coldSummary(samples)])),
@@ -364,7 +439,11 @@ async function main(): Promise<void> {
 async function runRounds(rows: readonly BenchRow[], mint: TokenMint): Promise<Array<Record<string, number>>> {
   const measured: Array<Record<string, number>> = [];
   for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
-    const round: RoundTokens = { tokens: mint.mintMany(TOKENS_PER_ROUND), repeated: mint.mint(), mixed: mixedStream(mint, TOKENS_PER_ROUND, r) };
+    const round: RoundTokens = {
+      tokens: mint.mintMany(TOKENS_PER_ROUND),
+      repeated: mint.mint(),
+      mixed: mixedStream(mint, TOKENS_PER_ROUND, r),
+    };
     const batches = rows.map((row) => row.prepare(round));
     for (const batch of batches) if (batch.prime) await batch.prime();
     const outputs = rows.map(() => new Array<unknown>(TOKENS_PER_ROUND));
@@ -395,10 +474,12 @@ async function runRounds(rows: readonly BenchRow[], mint: TokenMint): Promise<Ar
     rows.forEach((row, index) => {
       const expected = batches[index]!.expected;
       outputs[index]!.forEach((result, i) => {
-        if (row.subOf(result) !== expected[i]) throw new Error(`${row.id} gave a wrong answer for token ${i} of round ${r}`);
+        if (row.subOf(result) !== expected[i])
+          throw new Error(`${row.id} gave a wrong answer for token ${i} of round ${r}`);
       });
     });
-    if (r >= WARMUP_ROUNDS) measured.push(Object.fromEntries(rows.map((row, i) => [row.id, Number(elapsed[i]!) / 1e3 / TOKENS_PER_ROUND])));
+    if (r >= WARMUP_ROUNDS)
+      measured.push(Object.fromEntries(rows.map((row, i) => [row.id, Number(elapsed[i]!) / 1e3 / TOKENS_PER_ROUND])));
     process.stdout.write(r < WARMUP_ROUNDS ? "w" : ".");
   }
   process.stdout.write("\n");
@@ -449,7 +530,11 @@ async function measureColdStarts(
     ["stytchSdk", bundles.stytchSdk.outfile, fronts["cold-stytch-sdk"]!],
     ["awsJwtVerify", bundles.awsJwtVerify.outfile, fronts["cold-aws-jwt-verify"]!],
   ] as const;
-  const samples: Record<"ours" | "stytchSdk" | "awsJwtVerify", ColdStartSample[]> = { ours: [], stytchSdk: [], awsJwtVerify: [] };
+  const samples: Record<"ours" | "stytchSdk" | "awsJwtVerify", ColdStartSample[]> = {
+    ours: [],
+    stytchSdk: [],
+    awsJwtVerify: [],
+  };
   // One spawn to fill the OS file cache (node binary, bundles), then interleaved measured spawns.
   for (const [, outfile, front] of plan) {
     const t = mint.mint();
@@ -495,16 +580,29 @@ function coldSummary(samples: readonly ColdStartSample[]) {
 }
 
 function printBundles(bundles: Record<string, BundleResult>): void {
-  console.log("\nBundle (esbuild --bundle --minify --platform=node --format=cjs --target=node24 --external:@aws-sdk/*)");
+  console.log(
+    "\nBundle (esbuild --bundle --minify --platform=node --format=cjs --target=node24 --external:@aws-sdk/*)",
+  );
   for (const b of Object.values(bundles)) {
-    const top = b.largestInputs.slice(0, 3).map((i) => `${i.input} ${(i.bytes / 1024).toFixed(1)}K`).join(", ");
-    console.log(`  ${cell(b.name, 52)} ${cell(formatBytes(b.bytes), 26)} gzip ${cell((b.gzipBytes / 1024).toFixed(1), 6)} KiB  [${top}]`);
+    const top = b.largestInputs
+      .slice(0, 3)
+      .map((i) => `${i.input} ${(i.bytes / 1024).toFixed(1)}K`)
+      .join(", ");
+    console.log(
+      `  ${cell(b.name, 52)} ${cell(formatBytes(b.bytes), 26)} gzip ${cell((b.gzipBytes / 1024).toFixed(1), 6)} KiB  [${top}]`,
+    );
   }
 }
 
 function printColdStarts(cold: Record<string, ColdStartSample[]>, fronts: Record<string, TlsFront>): void {
-  console.log(`\nCold start: spawn fresh node → require(bundle) → first Allow, incl. TLS JWKS fetch from loopback (median of ${COLD_STARTS})`);
-  const frontOf: Record<string, string> = { ours: "cold-ours", stytchSdk: "cold-stytch-sdk", awsJwtVerify: "cold-aws-jwt-verify" };
+  console.log(
+    `\nCold start: spawn fresh node → require(bundle) → first Allow, incl. TLS JWKS fetch from loopback (median of ${COLD_STARTS})`,
+  );
+  const frontOf: Record<string, string> = {
+    ours: "cold-ours",
+    stytchSdk: "cold-stytch-sdk",
+    awsJwtVerify: "cold-aws-jwt-verify",
+  };
   for (const [name, samples] of Object.entries(cold)) {
     const s = coldSummary(samples);
     console.log(
@@ -514,7 +612,9 @@ function printColdStarts(cold: Record<string, ColdStartSample[]>, fronts: Record
 }
 
 function printComponents(components: readonly ComponentCost[]): void {
-  console.log(`\nCold-start components: each loaded alone in a fresh node (median of ${COLD_STARTS}; require → ready, after node's own boot)`);
+  console.log(
+    `\nCold-start components: each loaded alone in a fresh node (median of ${COLD_STARTS}; require → ready, after node's own boot)`,
+  );
   for (const c of components) console.log(`  ${cell(c.name, 60)} ${cell(c.medianMs.toFixed(1), 6)} ms`);
 }
 
@@ -523,16 +623,22 @@ function printTable(results: readonly RowResult[], seconds: number): void {
     `\nLatency per request — ${ROUNDS} rounds × ${TOKENS_PER_ROUND} fresh distinct RS256 tokens (after ${WARMUP_ROUNDS} warm-up rounds; rows interleaved in slices of ${SLICE}), ${seconds.toFixed(1)} s`,
   );
   const print = (r: RowResult) =>
-    console.log(`  ${cell(r.label, 44)} ${cell(r.medianUs.toFixed(2), 10)} ${cell(r.ratioToFloor.toFixed(3), 8)}  ${r.minUs.toFixed(1)}–${r.maxUs.toFixed(1)}`);
+    console.log(
+      `  ${cell(r.label, 44)} ${cell(r.medianUs.toFixed(2), 10)} ${cell(r.ratioToFloor.toFixed(3), 8)}  ${r.minUs.toFixed(1)}–${r.maxUs.toFixed(1)}`,
+    );
   console.log(`  ${cell("row", 44)} ${cell("median µs", 10)} ${cell("× floor", 8)}  min–max µs`);
   for (const r of results) if (!r.mixed) print(r);
-  console.log(`  mixed traffic: ${TOKENS_PER_ROUND / USES_PER_TOKEN} further fresh tokens per round, each used ${USES_PER_TOKEN}×, shuffled; µs per request`);
+  console.log(
+    `  mixed traffic: ${TOKENS_PER_ROUND / USES_PER_TOKEN} further fresh tokens per round, each used ${USES_PER_TOKEN}×, shuffled; µs per request`,
+  );
   for (const r of results) if (r.mixed) print(r);
   console.log("  (× floor = median of per-round ratios; every answer checked against the token's member)");
 }
 
 function printMemory(memory: MemoryResult, growthAfterCap: number): void {
-  const points = memory.checkpoints.map((c) => `${c.tokens.toLocaleString("en-US")}: ${mib(c.heapUsedBytes)}`).join(", ");
+  const points = memory.checkpoints
+    .map((c) => `${c.tokens.toLocaleString("en-US")}: ${mib(c.heapUsedBytes)}`)
+    .join(", ");
   console.log(`  heapUsed after GC (MiB) by tokens sent — ${points}`);
   console.log(
     `  before ${mib(memory.heapBeforeBytes)} MiB → after ${mib(memory.heapAfterBytes)} MiB (Δ ${mib(memory.heapAfterBytes - memory.heapBeforeBytes)} MiB; Δ once cache full ${(growthAfterCap / 1024).toFixed(0)} KiB) in ${memory.seconds.toFixed(1)} s`,
@@ -542,18 +648,29 @@ function printMemory(memory: MemoryResult, growthAfterCap: number): void {
 function machineInfo() {
   let cpuModel = cpus()[0]?.model ?? "unknown";
   try {
-    const line = execFileSync("lscpu", { encoding: "utf8" }).split("\n").find((l) => l.startsWith("Model name:"));
+    const line = execFileSync("lscpu", { encoding: "utf8" })
+      .split("\n")
+      .find((l) => l.startsWith("Model name:"));
     if (line) cpuModel = line.slice("Model name:".length).trim();
   } catch {
     // No lscpu: os.cpus() reads the same /proc/cpuinfo model name.
   }
-  return { cpuModel, cores: cpus().length, totalMemoryBytes: totalmem(), platform: platform(), arch: arch(), kernel: release(), loadAverage: loadavg().map((l) => round(l, 2)) };
+  return {
+    cpuModel,
+    cores: cpus().length,
+    totalMemoryBytes: totalmem(),
+    platform: platform(),
+    arch: arch(),
+    kernel: release(),
+    loadAverage: loadavg().map((l) => round(l, 2)),
+  };
 }
 
 function versions(): Record<string, string> {
   const read = (path: string) => {
     try {
-      return (JSON.parse(readFileSync(join(REPO, "node_modules", path, "package.json"), "utf8")) as { version: string }).version;
+      return (JSON.parse(readFileSync(join(REPO, "node_modules", path, "package.json"), "utf8")) as { version: string })
+        .version;
     } catch {
       return "unknown";
     }

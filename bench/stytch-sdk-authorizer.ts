@@ -19,7 +19,7 @@ const client = new B2BClient({
 export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
   const token = bearerToken(event);
   if (!token) throw new Error("Unauthorized");
-  let memberSession;
+  let memberSession: Awaited<ReturnType<typeof client.sessions.authenticateJwt>>["member_session"];
   try {
     ({ member_session: memberSession } = await client.sessions.authenticateJwt({ session_jwt: token }));
   } catch {

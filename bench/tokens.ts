@@ -80,7 +80,11 @@ export function restRequestEvent(jwt: string): APIGatewayRequestAuthorizerEvent 
     resource: "/me",
     path: "/me",
     httpMethod: "GET",
-    headers: { Authorization: authorization, Host: "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com", "User-Agent": "bench" },
+    headers: {
+      Authorization: authorization,
+      Host: "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+      "User-Agent": "bench",
+    },
     multiValueHeaders: {
       Authorization: [authorization],
       Host: ["a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"],

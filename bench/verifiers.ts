@@ -3,12 +3,12 @@
 // region), makes one call per input, and names the member in each result so that every single answer
 // can be checked: a verifier that rejects the tokens would invalidate the comparison.
 
-import { createPublicKey, verify as rsaVerify, type JsonWebKey, type KeyObject } from "node:crypto";
+import { createPublicKey, type JsonWebKey, type KeyObject, verify as rsaVerify } from "node:crypto";
 import { JwtVerifier } from "aws-jwt-verify";
-import { compactVerify, createRemoteJWKSet, importJWK, jwtVerify, type JWTVerifyOptions } from "jose";
+import { compactVerify, createRemoteJWKSet, importJWK, type JWTVerifyOptions, jwtVerify } from "jose";
 import { B2BClient } from "stytch";
 import type { AuthorizerHandler } from "../lambda/authorizer";
-import { freshCopies, restRequestEvent, type MintedToken } from "./tokens";
+import { freshCopies, type MintedToken, restRequestEvent } from "./tokens";
 
 /** How many times each token of the mixed-traffic stream is used. */
 export const USES_PER_TOKEN = 10;
@@ -67,7 +67,12 @@ export interface RowSetup {
   /** The emulator's JWKS document (for the floor's key and aws-jwt-verify's cacheJwks). */
   readonly jwks: { keys: Array<Record<string, unknown>> };
   /** HTTPS origins (loopback TLS fronts of the emulator), one per consumer, so fetches can be counted apart. */
-  readonly urls: { readonly jose: string; readonly stytchSdk: string; readonly awsJwtVerify: string; readonly ours: string };
+  readonly urls: {
+    readonly jose: string;
+    readonly stytchSdk: string;
+    readonly awsJwtVerify: string;
+    readonly ours: string;
+  };
   /** Our handler, built by createAuthorizer(env) and already warm. */
   readonly handler: AuthorizerHandler;
 }
@@ -99,9 +104,17 @@ const policySub = (result: unknown): string | undefined => {
 export function floorVerify(key: KeyObject, jwt: string): Record<string, unknown> {
   const firstDot = jwt.indexOf(".");
   const secondDot = jwt.indexOf(".", firstDot + 1);
-  const ok = rsaVerify("sha256", Buffer.from(jwt.slice(0, secondDot), "latin1"), key, Buffer.from(jwt.slice(secondDot + 1), "base64url"));
+  const ok = rsaVerify(
+    "sha256",
+    Buffer.from(jwt.slice(0, secondDot), "latin1"),
+    key,
+    Buffer.from(jwt.slice(secondDot + 1), "base64url"),
+  );
   if (!ok) throw new Error("floor: bad signature");
-  return JSON.parse(Buffer.from(jwt.slice(firstDot + 1, secondDot), "base64url").toString("utf8")) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(jwt.slice(firstDot + 1, secondDot), "base64url").toString("utf8")) as Record<
+    string,
+    unknown
+  >;
 }
 
 /**
@@ -116,7 +129,11 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
 
   const floorKey = createPublicKey({ key: setup.jwks.keys[0] as JsonWebKey, format: "jwk" });
 
-  const awsVerifier = JwtVerifier.create({ issuer, audience: projectId, jwksUri: `${setup.urls.awsJwtVerify}${jwksPath}` });
+  const awsVerifier = JwtVerifier.create({
+    issuer,
+    audience: projectId,
+    jwksUri: `${setup.urls.awsJwtVerify}${jwksPath}`,
+  });
   // Hydrated from the same document the emulator serves: verifySync never fetches.
   awsVerifier.cacheJwks(setup.jwks as unknown as Parameters<typeof awsVerifier.cacheJwks>[0]);
 
@@ -124,8 +141,16 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
   const joseOptions = { issuer, audience: projectId, algorithms: ["RS256"], typ: "JWT" };
   // Bare jwtVerify with the key imported once as a CryptoKey, and the options our verifier passes:
   // the yardstick for our first-seen overhead.
-  const joseKey = await importJWK({ ...(setup.jwks.keys[0] as JsonWebKey), alg: "RS256" } as Parameters<typeof importJWK>[0], "RS256");
-  const joseCachedKeyOptions: JWTVerifyOptions = { ...joseOptions, issuer: [issuer, setup.urls.ours], requiredClaims: ["exp", "nbf", "iat"], clockTolerance: 5 };
+  const joseKey = await importJWK(
+    { ...(setup.jwks.keys[0] as JsonWebKey), alg: "RS256" } as Parameters<typeof importJWK>[0],
+    "RS256",
+  );
+  const joseCachedKeyOptions: JWTVerifyOptions = {
+    ...joseOptions,
+    issuer: [issuer, setup.urls.ours],
+    requiredClaims: ["exp", "nbf", "iat"],
+    clockTolerance: 5,
+  };
 
   const stytch = new B2BClient({ project_id: projectId, secret: setup.secret, custom_base_url: setup.urls.stytchSdk });
 
@@ -168,7 +193,10 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
       label: "jose compactVerify (signature only), CryptoKey",
       sync: false,
       prepare: jwtInputs,
-      call: async (jwt) => JSON.parse(new TextDecoder().decode((await compactVerify(jwt as string, joseKey, { algorithms: ["RS256"] })).payload)) as unknown,
+      call: async (jwt) =>
+        JSON.parse(
+          new TextDecoder().decode((await compactVerify(jwt as string, joseKey, { algorithms: ["RS256"] })).payload),
+        ) as unknown,
       subOf: (payload) => (payload as { sub?: string }).sub,
     },
     {
@@ -183,7 +211,10 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
       id: "ours-first-seen",
       label: "ours: handler(event)→policy, first-seen",
       sync: false,
-      prepare: (round) => ({ inputs: round.tokens.map((t) => restRequestEvent(t.jwt)), expected: round.tokens.map((t) => t.sub) }),
+      prepare: (round) => ({
+        inputs: round.tokens.map((t) => restRequestEvent(t.jwt)),
+        expected: round.tokens.map((t) => t.sub),
+      }),
       call: (event) => setup.handler(event as Parameters<AuthorizerHandler>[0], LAMBDA_CONTEXT),
       subOf: policySub,
     },
@@ -208,7 +239,10 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
       label: "ours: handler(event)→policy",
       sync: false,
       mixed: true,
-      prepare: (round) => ({ inputs: round.mixed.map((t) => restRequestEvent(t.jwt)), expected: round.mixed.map((t) => t.sub) }),
+      prepare: (round) => ({
+        inputs: round.mixed.map((t) => restRequestEvent(t.jwt)),
+        expected: round.mixed.map((t) => t.sub),
+      }),
       call: (event) => setup.handler(event as Parameters<AuthorizerHandler>[0], LAMBDA_CONTEXT),
       subOf: policySub,
     },

@@ -20,17 +20,35 @@ export function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: s
   const cors: Record<string, string> =
     origin === "*"
       ? { "Access-Control-Allow-Origin": "'*'" }
-      : { "Access-Control-Allow-Origin": `'${origin}'`, "Access-Control-Allow-Credentials": "'true'", Vary: "'Origin'" };
+      : {
+          "Access-Control-Allow-Origin": `'${origin}'`,
+          "Access-Control-Allow-Credentials": "'true'",
+          Vary: "'Origin'",
+        };
   const json = (message: string, reason: string) => ({ "application/json": JSON.stringify({ message, reason }) });
   const responses: Array<[string, apigateway.ResponseType, string, Record<string, string>, string, string]> = [
-    ["Unauthorized", apigateway.ResponseType.UNAUTHORIZED, "401", { "WWW-Authenticate": "'Bearer'" }, "Unauthorized", "unauthorized"],
+    [
+      "Unauthorized",
+      apigateway.ResponseType.UNAUTHORIZED,
+      "401",
+      { "WWW-Authenticate": "'Bearer'" },
+      "Unauthorized",
+      "unauthorized",
+    ],
     ["AccessDenied", apigateway.ResponseType.ACCESS_DENIED, "403", {}, "Forbidden", "forbidden"],
   ];
   for (const [id, type] of [
     ["AuthorizerFailure", apigateway.ResponseType.AUTHORIZER_FAILURE],
     ["AuthorizerConfigurationError", apigateway.ResponseType.AUTHORIZER_CONFIGURATION_ERROR],
   ] as const) {
-    responses.push([id, type, "503", { "Retry-After": `'${RETRY_AFTER_SECONDS}'` }, "Service Unavailable", "authorizer_unavailable"]);
+    responses.push([
+      id,
+      type,
+      "503",
+      { "Retry-After": `'${RETRY_AFTER_SECONDS}'` },
+      "Service Unavailable",
+      "authorizer_unavailable",
+    ]);
   }
   for (const [id, type, statusCode, headers, message, reason] of responses) {
     new apigateway.GatewayResponse(restApi, `Stytch${id}`, {

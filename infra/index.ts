@@ -4,6 +4,14 @@
  *
  * @module
  */
+
+export { RETRY_AFTER_SECONDS } from "./gateway-responses";
+export type { RoutePermission } from "./route-permission-table";
+export {
+  type RbacPolicyResources,
+  RoutePermissionTable,
+  type RoutePermissionTableOptions,
+} from "./route-permission-table";
 export {
   MAX_AUTHORIZER_TIMEOUT,
   MAX_SAFE_CACHE_TTL,
@@ -13,18 +21,15 @@ export {
   type StytchAuthorizerProps,
   type StytchIdentityMode,
 } from "./stytch-authorizer";
-export { RETRY_AFTER_SECONDS } from "./gateway-responses";
-export { StytchRefreshFunction, type StytchRefreshFunctionProps } from "./stytch-refresh-function";
-export type { StytchConnectionProps, StytchFunctionOptions } from "./stytch-settings";
-export { RoutePermissionTable, type RoutePermissionTableOptions, type RbacPolicyResources } from "./route-permission-table";
-export type { RoutePermission } from "./route-permission-table";
 export {
-  StytchMonitoring,
   type CountAlarmOptions,
   type DurationAlarmOptions,
   type FaultRateAlarmOptions,
   type KeySetStaleAlarmOptions,
   type StytchAlarmOptions,
+  StytchMonitoring,
   type StytchMonitoringAlarms,
   type StytchMonitoringProps,
 } from "./stytch-monitoring";
+export { StytchRefreshFunction, type StytchRefreshFunctionProps } from "./stytch-refresh-function";
+export type { StytchConnectionProps, StytchFunctionOptions } from "./stytch-settings";

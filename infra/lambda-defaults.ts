@@ -12,6 +12,9 @@
  *
  * @module
  */
+
+import { existsSync } from "node:fs";
+import * as path from "node:path";
 import * as cdk from "aws-cdk-lib";
 import { Duration, Token } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -19,8 +22,6 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct, IConstruct } from "constructs";
-import { existsSync } from "node:fs";
-import * as path from "node:path";
 
 /** Handler file of the Lambda authorizer, relative to the repository root. */
 export const AUTHORIZER_ENTRY = "lambda/authorizer.ts";
@@ -154,11 +155,7 @@ export interface BundledFunctionOptions {
  * `<id>Role` (an execution role whose only permission is writing to that log group; no AWS
  * managed policy). Callers add further grants, e.g. `secret.grantRead(fn)`.
  */
-export function createBundledFunction(
-  scope: Construct,
-  id: string,
-  options: BundledFunctionOptions,
-): lambda.Function {
+export function createBundledFunction(scope: Construct, id: string, options: BundledFunctionOptions): lambda.Function {
   const memorySize = options.memorySize ?? DEFAULT_MEMORY_MB;
   if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
     throw new Error(`${id}: memorySize must be an integer between 128 and 10240 MB, got ${memorySize}`);
@@ -201,7 +198,9 @@ export function createBundledFunction(
       })
     : new nodejs.NodejsFunction(scope, id, {
         ...common,
-        entry: resolveEntry(typeof options.entry === "string" ? options.entry : PACKAGED_HANDLERS[options.entry.packaged]),
+        entry: resolveEntry(
+          typeof options.entry === "string" ? options.entry : PACKAGED_HANDLERS[options.entry.packaged],
+        ),
         handler,
         depsLockFilePath: DEPS_LOCK_FILE,
         projectRoot: REPO_ROOT,

@@ -73,9 +73,13 @@ export class RoutePermissionTable {
     if (!METHOD.test(method)) throw new Error(`route permissions: ${method} is not an API Gateway method`);
     if (!PATH.test(path)) throw new Error(`route permissions: ${path} is not an API Gateway resource path`);
     const key = `${method} ${path}`;
-    const json: RoutePermissionJson = permission === "authenticated" ? "authenticated" : { resource_id: permission.resourceId, action: permission.action };
+    const json: RoutePermissionJson =
+      permission === "authenticated"
+        ? "authenticated"
+        : { resource_id: permission.resourceId, action: permission.action };
     const known = this.entries.get(key);
-    if (known !== undefined && JSON.stringify(known) !== JSON.stringify(json)) throw new Error(`route permissions: ${key} declared twice with different permissions`);
+    if (known !== undefined && JSON.stringify(known) !== JSON.stringify(json))
+      throw new Error(`route permissions: ${key} declared twice with different permissions`);
     this.entries.set(key, json);
     return this;
   }
@@ -94,7 +98,8 @@ export class RoutePermissionTable {
   validate(): string[] {
     const problems: string[] = [];
     if (this.entries.size === 0) problems.push("route permissions: no route was declared");
-    if (this.options.policyFile !== undefined) problems.push(...checkAgainstPolicy(this.toJSON(), readRbacPolicyFile(this.options.policyFile)));
+    if (this.options.policyFile !== undefined)
+      problems.push(...checkAgainstPolicy(this.toJSON(), readRbacPolicyFile(this.options.policyFile)));
     return problems;
   }
 }
@@ -103,15 +108,23 @@ export class RoutePermissionTable {
  * Checks a table against a Stytch policy: every resource a route names must exist, with the action among its
  * actions. (Roles are not checked: which roles grant what is the policy's business, and may change.)
  */
-export function checkAgainstPolicy(table: Readonly<Record<string, RoutePermissionJson>>, policy: RbacPolicyResources): string[] {
+export function checkAgainstPolicy(
+  table: Readonly<Record<string, RoutePermissionJson>>,
+  policy: RbacPolicyResources,
+): string[] {
   const actions = new Map(policy.resources.map((resource) => [resource.resource_id, new Set(resource.actions)]));
   const problems: string[] = [];
   for (const [routeKey, permission] of Object.entries(table)) {
     if (permission === "authenticated") continue;
     const defined = actions.get(permission.resource_id);
-    if (!defined) problems.push(`route permissions: ${routeKey} names resource "${permission.resource_id}", which the RBAC policy does not define`);
+    if (!defined)
+      problems.push(
+        `route permissions: ${routeKey} names resource "${permission.resource_id}", which the RBAC policy does not define`,
+      );
     else if (!defined.has(permission.action)) {
-      problems.push(`route permissions: ${routeKey} names action "${permission.action}", which resource "${permission.resource_id}" does not define`);
+      problems.push(
+        `route permissions: ${routeKey} names action "${permission.action}", which resource "${permission.resource_id}" does not define`,
+      );
     }
   }
   return problems;
@@ -122,7 +135,9 @@ export function checkAgainstPolicy(table: Readonly<Record<string, RoutePermissio
  * @throws Error when the file is unreadable or has no `resources` list
  */
 export function readRbacPolicyFile(file: string): RbacPolicyResources {
-  const json = JSON.parse(readFileSync(file, "utf8")) as { policy?: RbacPolicyResources } & Partial<RbacPolicyResources>;
+  const json = JSON.parse(readFileSync(file, "utf8")) as {
+    policy?: RbacPolicyResources;
+  } & Partial<RbacPolicyResources>;
   const policy = json.policy ?? json;
   if (!Array.isArray(policy.resources)) throw new Error(`${file} is not a Stytch RBAC policy (no resources list)`);
   return policy as RbacPolicyResources;

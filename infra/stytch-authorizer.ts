@@ -26,7 +26,13 @@ import { createBundledFunction } from "./lambda-defaults";
 import { attachRoutePermissions, type RoutePermissionTable } from "./route-permission-table";
 import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitoring";
 import { StytchRequestAuthorizer } from "./stytch-request-authorizer";
-import { mergeEnvironment, resolveSecret, stytchEnvironment, type StytchConnectionProps, type StytchFunctionOptions } from "./stytch-settings";
+import {
+  mergeEnvironment,
+  resolveSecret,
+  type StytchConnectionProps,
+  type StytchFunctionOptions,
+  stytchEnvironment,
+} from "./stytch-settings";
 
 /**
  * Where API Gateway lets the authorizer look for the Stytch credential.
@@ -205,7 +211,9 @@ export class StytchAuthorizer extends Construct {
     this.resultsCacheTtl = validateCacheTtl(this.identity, props.resultsCacheTtl, props.allowLongCache ?? false);
     this.httpResponseType = props.httpResponseType ?? HttpLambdaResponseType.SIMPLE;
     if (props.timeout && props.timeout.toMilliseconds() > MAX_AUTHORIZER_TIMEOUT.toMilliseconds()) {
-      throw new Error(`StytchAuthorizer timeout must be at most 10 seconds (HTTP API limit), got ${props.timeout.toHumanString()}`);
+      throw new Error(
+        `StytchAuthorizer timeout must be at most 10 seconds (HTTP API limit), got ${props.timeout.toHumanString()}`,
+      );
     }
 
     this.secret = resolveSecret(this, props);
@@ -233,7 +241,10 @@ export class StytchAuthorizer extends Construct {
     if (props.routePermissions) attachRoutePermissions(this.function, props.routePermissions);
 
     this.httpAuthorizer = this.newHttpAuthorizer("StytchSession", props.authorizerName);
-    this.monitoring = props.monitoring === false ? undefined : new StytchMonitoring(this, "Monitoring", { ...props.monitoring, authorizerFunction: this.function });
+    this.monitoring =
+      props.monitoring === false
+        ? undefined
+        : new StytchMonitoring(this, "Monitoring", { ...props.monitoring, authorizerFunction: this.function });
   }
 
   /** The alarms and dashboard of this authorizer, unless {@link StytchAuthorizerProps.monitoring} is `false`. */
@@ -327,7 +338,8 @@ function validateCacheTtl(identity: StytchIdentityMode, ttl: Duration | undefine
   }
   const effective = ttl ?? MAX_SAFE_CACHE_TTL;
   const seconds = effective.toSeconds();
-  if (seconds > 3600) throw new Error(`resultsCacheTtl must be at most 3600 seconds (API Gateway limit), got ${seconds}`);
+  if (seconds > 3600)
+    throw new Error(`resultsCacheTtl must be at most 3600 seconds (API Gateway limit), got ${seconds}`);
   if (seconds > MAX_SAFE_CACHE_TTL.toSeconds() && !allowLong) {
     throw new Error(
       `resultsCacheTtl of ${seconds} s outlives a Stytch session JWT (300 s) and keeps revoked sessions working; set allowLongCache: true to accept that`,

@@ -32,6 +32,8 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import {
   DEFAULT_METRICS_NAMESPACE,
+  type DecisionOutcome,
+  type DecisionPath,
   DIMENSION,
   METRIC,
   METRICS_NAMESPACE_ENV,
@@ -39,8 +41,6 @@ import {
   SERVICE_NAME_ENV,
   SERVICE_NAMES,
   STYTCH_ERROR_CLASSES,
-  type DecisionOutcome,
-  type DecisionPath,
 } from "../lambda/lib/operations/metric-names";
 
 /** Settings shared by every alarm. */
@@ -173,7 +173,9 @@ export class StytchMonitoring extends Construct {
     super(scope, id);
     this.namespace = props.namespace ?? DEFAULT_METRICS_NAMESPACE;
     if (!METRICS_NAMESPACE_PATTERN.test(this.namespace)) {
-      throw new Error(`namespace must be a CloudWatch namespace (letters, digits, . - _ / # : and spaces; not AWS/…), got ${JSON.stringify(this.namespace)}`);
+      throw new Error(
+        `namespace must be a CloudWatch namespace (letters, digits, . - _ / # : and spaces; not AWS/…), got ${JSON.stringify(this.namespace)}`,
+      );
     }
     const authorizer = props.authorizerFunction;
     authorizer.addEnvironment(METRICS_NAMESPACE_ENV, this.namespace);
@@ -184,11 +186,17 @@ export class StytchMonitoring extends Construct {
     const alarms: Partial<Record<keyof StytchMonitoringAlarms, cloudwatch.Alarm>> = {};
     const settings = props.alarms ?? {};
     /** One alarm: missing data never breaches (no traffic is not an outage); the topic hears ALARM and OK. */
-    const alarm = (name: keyof StytchMonitoringAlarms, metric: cloudwatch.Metric | cloudwatch.MathExpression, spec: AlarmSpec) => {
+    const alarm = (
+      name: keyof StytchMonitoringAlarms,
+      metric: cloudwatch.Metric | cloudwatch.MathExpression,
+      spec: AlarmSpec,
+    ) => {
       const created = metric.createAlarm(this, `${name[0]!.toUpperCase()}${name.slice(1)}Alarm`, {
         alarmDescription: spec.description,
         threshold: spec.threshold,
-        comparisonOperator: spec.atOrAbove ? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD : cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        comparisonOperator: spec.atOrAbove
+          ? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+          : cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: spec.evaluationPeriods,
         datapointsToAlarm: spec.datapointsToAlarm,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -214,7 +222,9 @@ export class StytchMonitoring extends Construct {
     if (settings.stytchErrors !== false) {
       const o = settings.stytchErrors ?? {};
       const threshold = positive("stytchErrors.threshold", o.threshold ?? 5);
-      const services = props.refreshFunction ? [SERVICE_NAMES.authorizer, SERVICE_NAMES.refresh] : [SERVICE_NAMES.authorizer];
+      const services = props.refreshFunction
+        ? [SERVICE_NAMES.authorizer, SERVICE_NAMES.refresh]
+        : [SERVICE_NAMES.authorizer];
       alarm("stytchErrors", this.sumOf(METRIC.stytchErrors, services, periodOf(o), "Stytch API errors"), {
         threshold,
         atOrAbove: true,
@@ -226,7 +236,11 @@ export class StytchMonitoring extends Construct {
     if (settings.duration !== false) {
       const o = settings.duration ?? {};
       const timeoutMs = (authorizer.timeout ?? Duration.seconds(3)).toMilliseconds();
-      const thresholdMs = o.threshold ? o.threshold.toMilliseconds() : Token.isUnresolved(timeoutMs) ? 8_000 : Math.round(timeoutMs * 0.8);
+      const thresholdMs = o.threshold
+        ? o.threshold.toMilliseconds()
+        : Token.isUnresolved(timeoutMs)
+          ? 8_000
+          : Math.round(timeoutMs * 0.8);
       alarm("duration", authorizer.metricDuration({ statistic: "p99", period: periodOf(o) }), {
         threshold: thresholdMs,
         atOrAbove: false,
@@ -251,12 +265,16 @@ export class StytchMonitoring extends Construct {
       const periods = evaluation(o, 3);
       // Minimum, not Maximum: the first request after an idle spell legitimately uses an old set while the
       // background refresh runs; only a set that stays old for every request means the refreshes fail.
-      alarm("keySetStale", this.metric(METRIC.keySetAge, SERVICE_NAMES.authorizer, {}, cloudwatch.Stats.MINIMUM, periodOf(o)), {
-        threshold: staleAfter,
-        atOrAbove: false,
-        ...periods,
-        description: `Stytch authorizer: every request for ${periods.evaluationPeriods} periods used a key set (JWKS) older than ${staleAfter} s; key-set refreshes are failing, and a Stytch key rotation would now log users out. Runbook: README, Operate, "Key set stale".`,
-      });
+      alarm(
+        "keySetStale",
+        this.metric(METRIC.keySetAge, SERVICE_NAMES.authorizer, {}, cloudwatch.Stats.MINIMUM, periodOf(o)),
+        {
+          threshold: staleAfter,
+          atOrAbove: false,
+          ...periods,
+          description: `Stytch authorizer: every request for ${periods.evaluationPeriods} periods used a key set (JWKS) older than ${staleAfter} s; key-set refreshes are failing, and a Stytch key rotation would now log users out. Runbook: README, Operate, "Key set stale".`,
+        },
+      );
     }
     this.alarms = alarms;
 
@@ -264,7 +282,14 @@ export class StytchMonitoring extends Construct {
   }
 
   /** One metric of ours: `name` for one service, under the dimension set `extra` adds to `service`. */
-  private metric(name: string, service: string, extra: Record<string, string>, statistic: string, period: Duration, label?: string): cloudwatch.Metric {
+  private metric(
+    name: string,
+    service: string,
+    extra: Record<string, string>,
+    statistic: string,
+    period: Duration,
+    label?: string,
+  ): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: this.namespace,
       metricName: name,
@@ -276,17 +301,39 @@ export class StytchMonitoring extends Construct {
   }
 
   /** Sum of `name` over services (missing data counts as zero). */
-  private sumOf(name: string, services: readonly string[], period: Duration, label: string): cloudwatch.Metric | cloudwatch.MathExpression {
+  private sumOf(
+    name: string,
+    services: readonly string[],
+    period: Duration,
+    label: string,
+  ): cloudwatch.Metric | cloudwatch.MathExpression {
     if (services.length === 1) return this.metric(name, services[0]!, {}, cloudwatch.Stats.SUM, period, label);
-    const usingMetrics = Object.fromEntries(services.map((service, i) => [`s${i}`, this.metric(name, service, {}, cloudwatch.Stats.SUM, period)]));
-    return new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).map((k) => `FILL(${k}, 0)`).join(" + "), usingMetrics, period, label });
+    const usingMetrics = Object.fromEntries(
+      services.map((service, i) => [`s${i}`, this.metric(name, service, {}, cloudwatch.Stats.SUM, period)]),
+    );
+    return new cloudwatch.MathExpression({
+      expression: Object.keys(usingMetrics)
+        .map((k) => `FILL(${k}, 0)`)
+        .join(" + "),
+      usingMetrics,
+      period,
+      label,
+    });
   }
 
   /** Faults as a percentage of all decisions of one service; 0 while there are fewer than `minimum` decisions. */
   private faultRate(service: string, period: Duration, minimum: number): cloudwatch.MathExpression {
-    const usingMetrics: Record<string, cloudwatch.IMetric> = { total: this.metric(METRIC.decisions, service, {}, cloudwatch.Stats.SUM, period) };
+    const usingMetrics: Record<string, cloudwatch.IMetric> = {
+      total: this.metric(METRIC.decisions, service, {}, cloudwatch.Stats.SUM, period),
+    };
     for (const path of FAULT_PATHS) {
-      usingMetrics[`fault_${path}`] = this.metric(METRIC.decisions, service, { [DIMENSION.outcome]: "fault", [DIMENSION.path]: path }, cloudwatch.Stats.SUM, period);
+      usingMetrics[`fault_${path}`] = this.metric(
+        METRIC.decisions,
+        service,
+        { [DIMENSION.outcome]: "fault", [DIMENSION.path]: path },
+        cloudwatch.Stats.SUM,
+        period,
+      );
     }
     const faults = FAULT_PATHS.map((path) => `FILL(fault_${path}, 0)`).join(" + ");
     return new cloudwatch.MathExpression({
@@ -297,14 +344,25 @@ export class StytchMonitoring extends Construct {
     });
   }
 
-  private decisionsGraph(title: string, service: string, pairs: ReadonlyArray<readonly [DecisionOutcome, DecisionPath]>): cloudwatch.GraphWidget {
+  private decisionsGraph(
+    title: string,
+    service: string,
+    pairs: ReadonlyArray<readonly [DecisionOutcome, DecisionPath]>,
+  ): cloudwatch.GraphWidget {
     const period = Duration.minutes(1);
     return new cloudwatch.GraphWidget({
       title,
       width: 12,
       stacked: true,
       left: pairs.map(([outcome, path]) =>
-        this.metric(METRIC.decisions, service, { [DIMENSION.outcome]: outcome, [DIMENSION.path]: path }, cloudwatch.Stats.SUM, period, `${outcome} / ${path}`),
+        this.metric(
+          METRIC.decisions,
+          service,
+          { [DIMENSION.outcome]: outcome, [DIMENSION.path]: path },
+          cloudwatch.Stats.SUM,
+          period,
+          `${outcome} / ${path}`,
+        ),
       ),
     });
   }
@@ -317,7 +375,8 @@ export class StytchMonitoring extends Construct {
       ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
       defaultInterval: Duration.hours(3),
     });
-    if (alarms.length > 0) dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms, width: 24, height: 3 }));
+    if (alarms.length > 0)
+      dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms, width: 24, height: 3 }));
     dashboard.addWidgets(
       this.decisionsGraph("Authorizer decisions by outcome / path", service, AUTHORIZER_DECISIONS),
       new cloudwatch.GraphWidget({
@@ -344,9 +403,18 @@ export class StytchMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: "Stytch API latency (ms) and errors by class",
         width: 12,
-        left: (["p50", "p99", "Maximum"] as const).map((stat) => this.metric(METRIC.stytchLatency, service, {}, stat, minute, `latency ${stat}`)),
+        left: (["p50", "p99", "Maximum"] as const).map((stat) =>
+          this.metric(METRIC.stytchLatency, service, {}, stat, minute, `latency ${stat}`),
+        ),
         right: STYTCH_ERROR_CLASSES.map((errorClass) =>
-          this.metric(METRIC.stytchErrors, service, { [DIMENSION.errorClass]: errorClass }, cloudwatch.Stats.SUM, minute, `errors ${errorClass}`),
+          this.metric(
+            METRIC.stytchErrors,
+            service,
+            { [DIMENSION.errorClass]: errorClass },
+            cloudwatch.Stats.SUM,
+            minute,
+            `errors ${errorClass}`,
+          ),
         ),
       }),
     );
@@ -375,11 +443,15 @@ export class StytchMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: "Authorizer duration (ms)",
         width: 8,
-        left: (["p50", "p99", "Maximum"] as const).map((stat) => fn.metricDuration({ statistic: stat, period: minute, label: stat })),
+        left: (["p50", "p99", "Maximum"] as const).map((stat) =>
+          fn.metricDuration({ statistic: stat, period: minute, label: stat }),
+        ),
       }),
     );
     if (props.refreshFunction) {
-      dashboard.addWidgets(this.decisionsGraph("Refresh endpoint decisions by outcome / path", SERVICE_NAMES.refresh, REFRESH_DECISIONS));
+      dashboard.addWidgets(
+        this.decisionsGraph("Refresh endpoint decisions by outcome / path", SERVICE_NAMES.refresh, REFRESH_DECISIONS),
+      );
     }
     return dashboard;
   }
@@ -389,12 +461,18 @@ function periodOf(options: StytchAlarmOptions): Duration {
   return options.period ?? Duration.minutes(5);
 }
 
-function evaluation(options: StytchAlarmOptions, defaultPeriods: number): { evaluationPeriods: number; datapointsToAlarm: number } {
+function evaluation(
+  options: StytchAlarmOptions,
+  defaultPeriods: number,
+): { evaluationPeriods: number; datapointsToAlarm: number } {
   const evaluationPeriods = options.evaluationPeriods ?? defaultPeriods;
   const datapointsToAlarm = options.datapointsToAlarm ?? evaluationPeriods;
-  if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1) throw new Error(`evaluationPeriods must be a whole number ≥ 1, got ${evaluationPeriods}`);
+  if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1)
+    throw new Error(`evaluationPeriods must be a whole number ≥ 1, got ${evaluationPeriods}`);
   if (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1 || datapointsToAlarm > evaluationPeriods) {
-    throw new Error(`datapointsToAlarm must be a whole number from 1 to evaluationPeriods (${evaluationPeriods}), got ${datapointsToAlarm}`);
+    throw new Error(
+      `datapointsToAlarm must be a whole number from 1 to evaluationPeriods (${evaluationPeriods}), got ${datapointsToAlarm}`,
+    );
   }
   return { evaluationPeriods, datapointsToAlarm };
 }

@@ -9,7 +9,7 @@ import { Construct } from "constructs";
 import { METRICS_NAMESPACE_ENV, SERVICE_NAME_ENV, SERVICE_NAMES } from "../lambda/lib/operations/metric-names";
 import { createBundledFunction } from "./lambda-defaults";
 import type { StytchAuthorizer } from "./stytch-authorizer";
-import { mergeEnvironment, validateOrigins, type StytchFunctionOptions } from "./stytch-settings";
+import { mergeEnvironment, type StytchFunctionOptions, validateOrigins } from "./stytch-settings";
 
 /** Properties of {@link StytchRefreshFunction}. */
 export interface StytchRefreshFunctionProps extends StytchFunctionOptions {
@@ -64,7 +64,9 @@ export class StytchRefreshFunction extends Construct {
     const origins = validateOrigins(props.allowedOrigins, { allowEmpty: true });
     const sessionMinutes = (props.maxSessionDuration ?? Duration.minutes(0)).toMinutes();
     if (sessionMinutes !== 0 && (sessionMinutes < 5 || sessionMinutes > 527_040)) {
-      throw new Error(`maxSessionDuration must be 0 (no extension) or between 5 minutes and 366 days, got ${sessionMinutes} minutes`);
+      throw new Error(
+        `maxSessionDuration must be 0 (no extension) or between 5 minutes and 366 days, got ${sessionMinutes} minutes`,
+      );
     }
     if (props.cookieDomain !== undefined && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(props.cookieDomain)) {
       throw new Error(`cookieDomain must be a domain name such as example.com, got ${props.cookieDomain}`);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { RemovalPolicy, Token, type Duration } from "aws-cdk-lib";
+import { type Duration, RemovalPolicy, Token } from "aws-cdk-lib";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -91,7 +91,10 @@ export interface StytchFunctionOptions {
  *
  * @throws Error on an empty list (unless `allowEmpty`), `*`, a path, or a non-https remote origin
  */
-export function validateOrigins(origins: readonly string[], options: { readonly allowEmpty?: boolean } = {}): readonly string[] {
+export function validateOrigins(
+  origins: readonly string[],
+  options: { readonly allowEmpty?: boolean } = {},
+): readonly string[] {
   if (origins.length === 0 && !options.allowEmpty) throw new Error("allowedOrigins must name at least one origin");
   for (const origin of origins) {
     let url: URL;
@@ -101,7 +104,9 @@ export function validateOrigins(origins: readonly string[], options: { readonly 
       throw new Error(`allowed origin ${JSON.stringify(origin)} is not a URL`);
     }
     if (url.origin !== origin) {
-      throw new Error(`allowed origin ${JSON.stringify(origin)} must be exactly scheme://host[:port] (no path, no trailing slash, no "*")`);
+      throw new Error(
+        `allowed origin ${JSON.stringify(origin)} must be exactly scheme://host[:port] (no path, no trailing slash, no "*")`,
+      );
     }
     const local = url.hostname === "localhost" || url.hostname === "127.0.0.1";
     if (url.protocol !== "https:" && !(local && url.protocol === "http:")) {
@@ -113,9 +118,14 @@ export function validateOrigins(origins: readonly string[], options: { readonly 
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-export function stytchEnvironment(props: StytchConnectionProps, secret: secretsmanager.ISecret): Record<string, string> {
+export function stytchEnvironment(
+  props: StytchConnectionProps,
+  secret: secretsmanager.ISecret,
+): Record<string, string> {
   if (!Token.isUnresolved(props.projectId) && !/^project-(test|live)-[A-Za-z0-9-]+$/.test(props.projectId)) {
-    throw new Error(`projectId must look like project-test-… or project-live-…, got ${JSON.stringify(props.projectId)}`);
+    throw new Error(
+      `projectId must look like project-test-… or project-live-…, got ${JSON.stringify(props.projectId)}`,
+    );
   }
   const env: Record<string, string> = {
     STYTCH_PROJECT_ID: props.projectId,
@@ -124,7 +134,8 @@ export function stytchEnvironment(props: StytchConnectionProps, secret: secretsm
   if (props.apiUrl !== undefined) env.STYTCH_API_URL = validateApiUrl(props.apiUrl);
   if (props.maxTokenAge !== undefined) {
     const seconds = props.maxTokenAge.toSeconds();
-    if (seconds < 0 || seconds > 86_400) throw new Error(`maxTokenAge must be between 0 (strict mode) and 1 day, got ${seconds} s`);
+    if (seconds < 0 || seconds > 86_400)
+      throw new Error(`maxTokenAge must be between 0 (strict mode) and 1 day, got ${seconds} s`);
     env.STYTCH_MAX_TOKEN_AGE_SECONDS = String(seconds);
   }
   if (props.clockTolerance !== undefined) {

@@ -11,40 +11,58 @@ import type {
   APIGatewayTokenAuthorizerEvent,
   Context,
 } from "aws-lambda";
-import { loadAuthorizerConfig, type AuthorizerConfig } from "./lib/config";
-import { findCredential, type Credential } from "./lib/session/credentials";
+import { type AuthorizerConfig, loadAuthorizerConfig } from "./lib/config";
 import {
   AuthorizerError,
   CredentialRejectedError,
   MissingCredentialError,
+  type ReasonCode,
   RejectedByStytchError,
   RevokedSessionError,
   UpstreamFaultError,
-  type ReasonCode,
 } from "./lib/errors";
-import { JwksCache } from "./lib/session/jwks-cache";
-import { addLambdaContext, logDecision, logger, logsAllow, type DecisionRecord, type VerdictPath } from "./lib/operations/log";
+import {
+  addLambdaContext,
+  type DecisionRecord,
+  logDecision,
+  logger,
+  logsAllow,
+  type VerdictPath,
+} from "./lib/operations/log";
 import { SERVICE_NAMES } from "./lib/operations/metric-names";
 import { DecisionMetrics } from "./lib/operations/metrics";
-import { allowResponse, routeResponse, type AllowResponse, type RouteAnswerSettings } from "./lib/response/authorizer-response";
-import { createSecretProvider } from "./lib/stytch/project-secret";
 import { RbacPolicyCache } from "./lib/permissions/rbac-policy-cache";
-import { RejectionCache } from "./lib/session/rejection-cache";
 import { decideRouteAccess, type RouteAccess } from "./lib/permissions/route-access";
+import {
+  type AllowResponse,
+  allowResponse,
+  type RouteAnswerSettings,
+  routeResponse,
+} from "./lib/response/authorizer-response";
+import { type Credential, findCredential } from "./lib/session/credentials";
+import { JwksCache } from "./lib/session/jwks-cache";
+import { RejectionCache } from "./lib/session/rejection-cache";
 import { SessionJwtVerifier } from "./lib/session/session-jwt";
 import { decideVerdict, type SessionVerdictDeps } from "./lib/session/session-verdict";
-import { StytchClient } from "./lib/stytch/stytch-client";
 import { VerdictCache } from "./lib/session/verdict-cache";
+import { createSecretProvider } from "./lib/stytch/project-secret";
+import { StytchClient } from "./lib/stytch/stytch-client";
 
 /** Every event shape API Gateway sends to a Lambda authorizer: REST TOKEN and REQUEST, HTTP API 1.0 and 2.0. */
-export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
+export type AuthorizerEvent =
+  | APIGatewayTokenAuthorizerEvent
+  | APIGatewayRequestAuthorizerEvent
+  | APIGatewayRequestAuthorizerEventV2;
 
 /**
  * The authorizer handler: resolves with an Allow (with a route table: the member's policy for every route, or for
  * HTTP API `simple` responses `{isAuthorized: false}` → 403 when this route is not theirs), or rejects with
  * `Unauthorized` (401) or a fault (500 → 503).
  */
-export type AuthorizerHandler = (event: AuthorizerEvent, context?: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">) => Promise<AllowResponse>;
+export type AuthorizerHandler = (
+  event: AuthorizerEvent,
+  context?: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
+) => Promise<AllowResponse>;
 
 /** The message API Gateway turns into a 401. It must be exactly this. */
 export const UNAUTHORIZED = "Unauthorized";
@@ -106,7 +124,10 @@ export interface AuthorizerOptions {
  * Creates an authorizer handler for an environment. Configuration is validated here, once; an invalid
  * configuration yields a handler that answers every request with a fault, never an Allow.
  */
-export function createAuthorizer(env: Readonly<Record<string, string | undefined>> = process.env, options: AuthorizerOptions = {}): AuthorizerHandler {
+export function createAuthorizer(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  options: AuthorizerOptions = {},
+): AuthorizerHandler {
   const observed = options.onDecision !== undefined;
   const metrics = new DecisionMetrics({ env, service: SERVICE_NAMES.authorizer });
   const decided = (record: DecisionRecord, context: Parameters<AuthorizerHandler>[1]) => {
@@ -144,36 +165,50 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
         access = deciding instanceof Promise ? await deciding : deciding;
       }
       const response = access
-        ? routeResponse(event, verdict.memberSession.memberId, verdict.context, runtime.routeAnswers, table!, verdict.memberSession, access)
+        ? routeResponse(
+            event,
+            verdict.memberSession.memberId,
+            verdict.context,
+            runtime.routeAnswers,
+            table!,
+            verdict.memberSession,
+            access,
+          )
         : allowResponse(event, verdict.memberSession.memberId, verdict.context, runtime.config.httpApiResponse);
       // A valid member refused this route: 403 (never 401), logged with its reason even on the hot path.
       const forbidden = access?.outcome !== undefined && access.outcome !== "allowed" ? access.outcome : undefined;
       if (forbidden || observed || logsAllow(verdict.path)) {
-        decided({
-          outcome: forbidden ? "forbidden" : "allow",
-          ...(forbidden ? { reason: forbidden } : {}),
-          ...(access?.routeKey ? { routeKey: access.routeKey } : {}),
-          path: verdict.path,
-          latencyMs: elapsed(started),
-          credentialKind: credential.kind,
-          credentialSource: credential.source,
-          memberId: verdict.memberSession.memberId,
-          organizationId: verdict.memberSession.organizationId,
-        }, context);
+        decided(
+          {
+            outcome: forbidden ? "forbidden" : "allow",
+            ...(forbidden ? { reason: forbidden } : {}),
+            ...(access?.routeKey ? { routeKey: access.routeKey } : {}),
+            path: verdict.path,
+            latencyMs: elapsed(started),
+            credentialKind: credential.kind,
+            credentialSource: credential.source,
+            memberId: verdict.memberSession.memberId,
+            organizationId: verdict.memberSession.organizationId,
+          },
+          context,
+        );
       } else metrics.allowed(verdict.path, context);
       return response;
     } catch (error) {
       const denied = error instanceof CredentialRejectedError;
       const reason: ReasonCode = error instanceof AuthorizerError ? error.reason : "internal_error";
-      decided({
-        outcome: denied ? "deny" : "fault",
-        reason,
-        path: credential ? pathOf(error) : "none",
-        latencyMs: elapsed(started),
-        credentialKind: credential?.kind,
-        credentialSource: credential?.source,
-        ...(denied ? {} : { detail: (error as Error)?.message }),
-      }, context);
+      decided(
+        {
+          outcome: denied ? "deny" : "fault",
+          reason,
+          path: credential ? pathOf(error) : "none",
+          latencyMs: elapsed(started),
+          credentialKind: credential?.kind,
+          credentialSource: credential?.source,
+          ...(denied ? {} : { detail: (error as Error)?.message }),
+        },
+        context,
+      );
       // Fail closed: a denial is exactly "Unauthorized" (401); anything else, known fault or bug, is a 500.
       throw new Error(denied ? UNAUTHORIZED : UPSTREAM_FAULT);
     }
@@ -194,12 +229,21 @@ export const handler: AuthorizerHandler = process.env.STYTCH_PROJECT_ID
 
 function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefined, config: AuthorizerConfig): number {
   const now = Date.now();
-  const remaining = typeof context?.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() - DEADLINE_SAFETY_MS : Infinity;
+  const remaining =
+    typeof context?.getRemainingTimeInMillis === "function"
+      ? context.getRemainingTimeInMillis() - DEADLINE_SAFETY_MS
+      : Infinity;
   return now + Math.max(0, Math.min(config.apiTimeoutMs, remaining));
 }
 
 /** The faults that arise without a Stytch API call (every other fault is one of the API's). */
-const LOCAL_FAULTS = new Set<ReasonCode>(["jwks_unavailable", "kid_not_yet_known", "bad_config", "bad_event", "policy_too_large"]);
+const LOCAL_FAULTS = new Set<ReasonCode>([
+  "jwks_unavailable",
+  "kid_not_yet_known",
+  "bad_config",
+  "bad_event",
+  "policy_too_large",
+]);
 
 /** Whether a failure came from the Stytch API (remote) or from local checks. */
 function pathOf(error: unknown): VerdictPath {

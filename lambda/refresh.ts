@@ -7,19 +7,25 @@
 // So it screens JWTs itself (forged or foreign JWTs never reach Stytch) and refuses credentialed
 // requests from origins outside the allow-list.
 
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResult,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from "aws-lambda";
 import { loadRefreshConfig, type RefreshConfig } from "./lib/config";
-import { corsHeadersFor, requestOrigin } from "./lib/response/cors";
-import { classifyCredential, findCredential, type Credential } from "./lib/session/credentials";
 import { AuthorizerError, CredentialRejectedError, MissingCredentialError, type ReasonCode } from "./lib/errors";
-import { JwksCache } from "./lib/session/jwks-cache";
 import { addLambdaContext, logger } from "./lib/operations/log";
-import { SERVICE_NAMES, type DecisionPath } from "./lib/operations/metric-names";
+import { type DecisionPath, SERVICE_NAMES } from "./lib/operations/metric-names";
 import { DecisionMetrics } from "./lib/operations/metrics";
-import { createSecretProvider } from "./lib/stytch/project-secret";
-import { clearedCookie, sessionCookie, type SessionCookieOptions } from "./lib/response/session-cookies";
+import { corsHeadersFor, requestOrigin } from "./lib/response/cors";
+import { clearedCookie, type SessionCookieOptions, sessionCookie } from "./lib/response/session-cookies";
+import { type Credential, classifyCredential, findCredential } from "./lib/session/credentials";
+import { JwksCache } from "./lib/session/jwks-cache";
 import { SessionJwtVerifier } from "./lib/session/session-jwt";
-import { screenSessionJwt, type ScreeningDeps } from "./lib/session/session-verdict";
+import { type ScreeningDeps, screenSessionJwt } from "./lib/session/session-verdict";
+import { createSecretProvider } from "./lib/stytch/project-secret";
 import { StytchClient } from "./lib/stytch/stytch-client";
 
 /** REST (v1) or HTTP API (v2) proxy event. */
@@ -101,10 +107,14 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
     addLambdaContext(context);
     const request = readRequest(event);
     const allowedOrigins = runtime?.config.allowedOrigins ?? [];
-    const allowedOrigin = request.origin !== undefined && allowedOrigins.includes(request.origin) ? request.origin : undefined;
+    const allowedOrigin =
+      request.origin !== undefined && allowedOrigins.includes(request.origin) ? request.origin : undefined;
     const cors = corsHeadersFor(request.origin, allowedOrigins);
-    const respond = (status: number, body: unknown, extra: { headers?: Record<string, string>; cookies?: string[] } = {}) =>
-      result(request, status, body, { ...cors, ...extra.headers }, extra.cookies);
+    const respond = (
+      status: number,
+      body: unknown,
+      extra: { headers?: Record<string, string>; cookies?: string[] } = {},
+    ) => result(request, status, body, { ...cors, ...extra.headers }, extra.cookies);
 
     if (request.method === "OPTIONS") {
       if (!allowedOrigin) return respond(403, { message: "origin not allowed" });
@@ -115,12 +125,17 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
         "access-control-max-age": "600",
       });
     }
-    if (request.method !== "POST") return respond(405, { message: "method not allowed" }, { headers: { allow: "POST, OPTIONS" } });
+    if (request.method !== "POST")
+      return respond(405, { message: "method not allowed" }, { headers: { allow: "POST, OPTIONS" } });
     // A browser sends Origin on cross-origin POSTs; one we did not allow must not ride the member's cookies.
     if (request.origin !== undefined && !allowedOrigin) return respond(403, { message: "origin not allowed" });
     if (!runtime) {
       metrics.decided("fault", "none", "bad_config");
-      return respond(503, { message: "service unavailable" }, { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
+      return respond(
+        503,
+        { message: "service unavailable" },
+        { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } },
+      );
     }
 
     const { config, stytch, screening, cookies } = runtime;
@@ -131,14 +146,18 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
       path = "local";
       if (credential.kind === "session_jwt") await screenSessionJwt(credential.value, screening);
       path = "remote";
-      const answer = await stytch.authenticate(credential.kind === "session_jwt" ? { session_jwt: credential.value } : { session_token: credential.value }, {
-        deadline: Date.now() + config.apiTimeoutMs,
-        ...(sessionDurationMinutes === undefined ? {} : { sessionDurationMinutes }),
-      });
+      const answer = await stytch.authenticate(
+        credential.kind === "session_jwt" ? { session_jwt: credential.value } : { session_token: credential.value },
+        {
+          deadline: Date.now() + config.apiTimeoutMs,
+          ...(sessionDurationMinutes === undefined ? {} : { sessionDurationMinutes }),
+        },
+      );
       const session = answer.member_session;
       if (!answer.session_jwt) throw new Error("Stytch answered without a session JWT");
       const setCookies = [sessionCookie(config.jwtCookieName, answer.session_jwt, session.expires_at, cookies)];
-      if (answer.session_token) setCookies.push(sessionCookie(config.sessionCookieName, answer.session_token, session.expires_at, cookies));
+      if (answer.session_token)
+        setCookies.push(sessionCookie(config.sessionCookieName, answer.session_token, session.expires_at, cookies));
       const body: RefreshResponseBody = {
         session_jwt: answer.session_jwt,
         session_expires_at: session.expires_at,
@@ -147,7 +166,12 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
         ...(config.returnSessionToken && answer.session_token ? { session_token: answer.session_token } : {}),
       };
       metrics.decided("allow", path);
-      logger.info("session refreshed", { status: 200, credentialKind: credential.kind, credentialSource: credential.source, memberId: session.member_id });
+      logger.info("session refreshed", {
+        status: 200,
+        credentialKind: credential.kind,
+        credentialSource: credential.source,
+        memberId: session.member_id,
+      });
       return respond(200, body, { cookies: setCookies });
     } catch (error) {
       if (error instanceof BadRequestError) {
@@ -160,13 +184,21 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
         reason = error.reason;
         metrics.decided("deny", path, reason);
         logger.info("refresh refused", { status: 401, reason });
-        return respond(401, { message: "Unauthorized", reason }, { cookies: [clearedCookie(config.jwtCookieName, cookies), clearedCookie(config.sessionCookieName, cookies)] });
+        return respond(
+          401,
+          { message: "Unauthorized", reason },
+          { cookies: [clearedCookie(config.jwtCookieName, cookies), clearedCookie(config.sessionCookieName, cookies)] },
+        );
       }
       reason = error instanceof AuthorizerError ? error.reason : "internal_error";
       metrics.decided("fault", path, reason);
       logger.error("refresh failed", { status: 503, reason, detail: (error as Error)?.message });
       // An outage is not a logout: the cookies stay, and the client is told to come back.
-      return respond(503, { message: "Stytch is unavailable; try again shortly", reason }, { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
+      return respond(
+        503,
+        { message: "Stytch is unavailable; try again shortly", reason },
+        { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } },
+      );
     }
   };
 }
@@ -184,7 +216,10 @@ export const handler: RefreshHandler = process.env.STYTCH_PROJECT_ID
 
 function readRequest(event: RefreshEvent): RefreshRequest {
   const v2 = (event as APIGatewayProxyEventV2).version === "2.0";
-  const method = (v2 ? (event as APIGatewayProxyEventV2).requestContext?.http?.method : (event as APIGatewayProxyEvent).httpMethod) ?? "";
+  const method =
+    (v2
+      ? (event as APIGatewayProxyEventV2).requestContext?.http?.method
+      : (event as APIGatewayProxyEvent).httpMethod) ?? "";
   const origin = requestOrigin(event.headers);
   let body = event.body ?? undefined;
   if (body !== undefined && event.isBase64Encoded) body = Buffer.from(body, "base64").toString("utf8");
@@ -192,29 +227,52 @@ function readRequest(event: RefreshEvent): RefreshRequest {
 }
 
 /** The credential: from the JSON body if it names one, else the Authorization header, else the Stytch cookies. */
-function readCredential(request: RefreshRequest, config: RefreshConfig): { credential: Credential; sessionDurationMinutes?: number } {
+function readCredential(
+  request: RefreshRequest,
+  config: RefreshConfig,
+): { credential: Credential; sessionDurationMinutes?: number } {
   const fields = parseBody(request.body);
   let sessionDurationMinutes: number | undefined;
   const duration = fields.session_duration_minutes;
   if (duration !== undefined) {
-    if (config.maxSessionDurationMinutes === 0) throw new BadRequestError("session_duration_minutes is not allowed: session extension is disabled");
-    if (typeof duration !== "number" || !Number.isInteger(duration) || duration < 5 || duration > config.maxSessionDurationMinutes) {
-      throw new BadRequestError(`session_duration_minutes must be a whole number from 5 to ${config.maxSessionDurationMinutes}`);
+    if (config.maxSessionDurationMinutes === 0)
+      throw new BadRequestError("session_duration_minutes is not allowed: session extension is disabled");
+    if (
+      typeof duration !== "number" ||
+      !Number.isInteger(duration) ||
+      duration < 5 ||
+      duration > config.maxSessionDurationMinutes
+    ) {
+      throw new BadRequestError(
+        `session_duration_minutes must be a whole number from 5 to ${config.maxSessionDurationMinutes}`,
+      );
     }
     sessionDurationMinutes = duration;
   }
   const { session_token: token, session_jwt: jwt } = fields;
-  if (token !== undefined && jwt !== undefined) throw new BadRequestError("send session_token or session_jwt, not both");
+  if (token !== undefined && jwt !== undefined)
+    throw new BadRequestError("send session_token or session_jwt, not both");
   const value = token ?? jwt;
   if (value !== undefined) {
-    if (typeof value !== "string" || value === "") throw new BadRequestError("session_token and session_jwt must be non-empty strings");
+    if (typeof value !== "string" || value === "")
+      throw new BadRequestError("session_token and session_jwt must be non-empty strings");
     const credential = classifyCredential(value, "body");
-    if (credential.kind !== (token !== undefined ? "session_token" : "session_jwt")) throw new BadRequestError("the credential does not match its field name");
+    if (credential.kind !== (token !== undefined ? "session_token" : "session_jwt"))
+      throw new BadRequestError("the credential does not match its field name");
     return { credential, ...(sessionDurationMinutes === undefined ? {} : { sessionDurationMinutes }) };
   }
-  const event = request.event as RefreshEvent & { cookies?: string[]; multiValueHeaders?: Record<string, string[] | undefined> };
-  const credential = findCredential({ headers: event.headers, multiValueHeaders: event.multiValueHeaders ?? null, cookies: event.cookies ?? null }, config);
-  if (!credential) throw new MissingCredentialError("no session credential in the body, the Authorization header or the Stytch cookies");
+  const event = request.event as RefreshEvent & {
+    cookies?: string[];
+    multiValueHeaders?: Record<string, string[] | undefined>;
+  };
+  const credential = findCredential(
+    { headers: event.headers, multiValueHeaders: event.multiValueHeaders ?? null, cookies: event.cookies ?? null },
+    config,
+  );
+  if (!credential)
+    throw new MissingCredentialError(
+      "no session credential in the body, the Authorization header or the Stytch cookies",
+    );
   return { credential, ...(sessionDurationMinutes === undefined ? {} : { sessionDurationMinutes }) };
 }
 
@@ -227,15 +285,28 @@ function parseBody(body: string | undefined): Record<string, unknown> {
   } catch {
     throw new BadRequestError("body is not JSON");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new BadRequestError("body is not a JSON object");
-  for (const key of Object.keys(value)) if (!BODY_FIELDS.has(key)) throw new BadRequestError(`unknown field ${JSON.stringify(key.slice(0, 64))}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new BadRequestError("body is not a JSON object");
+  for (const key of Object.keys(value))
+    if (!BODY_FIELDS.has(key)) throw new BadRequestError(`unknown field ${JSON.stringify(key.slice(0, 64))}`);
   return value as Record<string, unknown>;
 }
 
-function result(request: RefreshRequest, statusCode: number, body: unknown, headers: Record<string, string>, cookies?: string[]): RefreshResult {
+function result(
+  request: RefreshRequest,
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string>,
+  cookies?: string[],
+): RefreshResult {
   const allHeaders: Record<string, string> = { "cache-control": "no-store", ...headers };
   if (body !== undefined) allHeaders["content-type"] = "application/json";
   const text = body === undefined ? "" : JSON.stringify(body);
   if (request.v2) return { statusCode, headers: allHeaders, body: text, ...(cookies?.length ? { cookies } : {}) };
-  return { statusCode, headers: allHeaders, body: text, ...(cookies?.length ? { multiValueHeaders: { "Set-Cookie": cookies } } : {}) };
+  return {
+    statusCode,
+    headers: allHeaders,
+    body: text,
+    ...(cookies?.length ? { multiValueHeaders: { "Set-Cookie": cookies } } : {}),
+  };
 }

@@ -5,7 +5,7 @@
 // same answers locally.
 
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
-import { ContextShapeError, stringifyContext, type ProxyAuthorizerContext } from "./api-gateway-events";
+import { ContextShapeError, type ProxyAuthorizerContext, stringifyContext } from "./api-gateway-events";
 import { evaluatePolicy, MalformedPolicyError } from "./iam-policy-evaluator";
 
 /** A response produced by the gateway itself (the handler never runs). */
@@ -37,7 +37,10 @@ export type AuthorizerFunction = (event: APIGatewayRequestAuthorizerEvent) => Pr
  * - malformed output, or a context value that is an object or an array → AWS's AUTHORIZER_CONFIGURATION_ERROR,
  *   which the stack also answers with 503 (the request log names the cause).
  */
-export async function authorize(authorizer: AuthorizerFunction, event: APIGatewayRequestAuthorizerEvent): Promise<AuthorizationOutcome> {
+export async function authorize(
+  authorizer: AuthorizerFunction,
+  event: APIGatewayRequestAuthorizerEvent,
+): Promise<AuthorizationOutcome> {
   const started = performance.now();
   let result: unknown;
   try {
@@ -51,14 +54,22 @@ export async function authorize(authorizer: AuthorizerFunction, event: APIGatewa
   try {
     if (typeof result.isAuthorized === "boolean") {
       if (!result.isAuthorized) return reject(FORBIDDEN, "not_authorized");
-      return { kind: "allow", authorizer: { ...stringifyContext(result.context), principalId: "", integrationLatency }, note: "simple_response" };
+      return {
+        kind: "allow",
+        authorizer: { ...stringifyContext(result.context), principalId: "", integrationLatency },
+        note: "simple_response",
+      };
     }
-    if (typeof result.principalId !== "string" || result.principalId === "") return reject(CONFIGURATION_ERROR, "no_principal_id");
+    if (typeof result.principalId !== "string" || result.principalId === "")
+      return reject(CONFIGURATION_ERROR, "no_principal_id");
     const decision = evaluatePolicy(result.policyDocument, event.methodArn);
     if (decision === "explicit_deny") return reject(FORBIDDEN, "policy_explicit_deny");
     if (decision === "implicit_deny") return reject(FORBIDDEN, "policy_implicit_deny");
     // principalId last, so a context key of the same name cannot override it (API Gateway's own value wins).
-    return { kind: "allow", authorizer: { ...stringifyContext(result.context), principalId: result.principalId, integrationLatency } };
+    return {
+      kind: "allow",
+      authorizer: { ...stringifyContext(result.context), principalId: result.principalId, integrationLatency },
+    };
   } catch (error) {
     if (error instanceof MalformedPolicyError) return reject(CONFIGURATION_ERROR, "malformed_policy");
     if (error instanceof ContextShapeError) return reject(CONFIGURATION_ERROR, "bad_context_value");
@@ -66,7 +77,12 @@ export async function authorize(authorizer: AuthorizerFunction, event: APIGatewa
   }
 }
 
-function gatewayResponse(statusCode: number, errorType: string, body: unknown, extra: Record<string, string> = {}): GatewayResponse {
+function gatewayResponse(
+  statusCode: number,
+  errorType: string,
+  body: unknown,
+  extra: Record<string, string> = {},
+): GatewayResponse {
   return Object.freeze({
     statusCode,
     headers: Object.freeze({ "content-type": "application/json", "x-amzn-ErrorType": errorType, ...extra }),
@@ -82,7 +98,12 @@ const UNAUTHORIZED = gatewayResponse(
   { "www-authenticate": "Bearer", "cache-control": "no-store" },
 );
 // The stack's ACCESS_DENIED template replaces both of AWS's texts (explicit and implicit deny) with one body.
-const FORBIDDEN = gatewayResponse(403, "AccessDeniedException", { message: "Forbidden", reason: "forbidden" }, { "cache-control": "no-store" });
+const FORBIDDEN = gatewayResponse(
+  403,
+  "AccessDeniedException",
+  { message: "Forbidden", reason: "forbidden" },
+  { "cache-control": "no-store" },
+);
 const unavailable = (errorType: string) =>
   gatewayResponse(
     503,

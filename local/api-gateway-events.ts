@@ -11,7 +11,13 @@ import type {
 } from "aws-lambda";
 
 /** The fake AWS coordinates of the local API; they only appear inside ARNs and request contexts. */
-export const LOCAL_API = Object.freeze({ partition: "aws", region: "local", accountId: "000000000000", apiId: "localapi", stage: "local" });
+export const LOCAL_API = Object.freeze({
+  partition: "aws",
+  region: "local",
+  accountId: "000000000000",
+  apiId: "localapi",
+  stage: "local",
+});
 
 /** One HTTP request as received by the local server, before API Gateway shapes it into an event. */
 export interface LocalRequest {
@@ -41,12 +47,17 @@ export interface MatchedRoute {
 export type StringifiedAuthorizerContext = Record<string, string | null>;
 
 /** `requestContext.authorizer` of a REST proxy event: the stringified context plus API Gateway's own two keys. */
-export type ProxyAuthorizerContext = { [key: string]: string | number | null } & { principalId: string; integrationLatency: number };
+export type ProxyAuthorizerContext = { [key: string]: string | number | null } & {
+  principalId: string;
+  integrationLatency: number;
+};
 
 /** The authorizer returned a context value API Gateway refuses (an object or an array): a 500 in AWS. */
 export class ContextShapeError extends Error {
   constructor(key: string) {
-    super(`authorizer context value "${key}" is an object or an array; API Gateway only accepts strings, numbers and booleans`);
+    super(
+      `authorizer context value "${key}" is an object or an array; API Gateway only accepts strings, numbers and booleans`,
+    );
     this.name = "ContextShapeError";
   }
 }
@@ -143,7 +154,10 @@ export function lambdaContext(functionName: string, requestId: string, timeoutMs
 }
 
 /** `headers` keeps the last value of a repeated header, `multiValueHeaders` all of them (names as first sent). */
-function headerMaps(rawHeaders: readonly string[]): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
+function headerMaps(rawHeaders: readonly string[]): {
+  headers: Record<string, string>;
+  multiValueHeaders: Record<string, string[]>;
+} {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   const nameOf = new Map<string, string>();
@@ -162,7 +176,9 @@ function headerMaps(rawHeaders: readonly string[]): { headers: Record<string, st
 }
 
 /** Query parameters as API Gateway passes them: decoded, last value wins in the single-valued map, null when none. */
-function queryMaps(searchParams: URLSearchParams): Pick<APIGatewayProxyEvent, "queryStringParameters" | "multiValueQueryStringParameters"> {
+function queryMaps(
+  searchParams: URLSearchParams,
+): Pick<APIGatewayProxyEvent, "queryStringParameters" | "multiValueQueryStringParameters"> {
   if (searchParams.size === 0) return { queryStringParameters: null, multiValueQueryStringParameters: null };
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
@@ -173,7 +189,11 @@ function queryMaps(searchParams: URLSearchParams): Pick<APIGatewayProxyEvent, "q
   return { queryStringParameters: single, multiValueQueryStringParameters: multi };
 }
 
-function requestContext(route: MatchedRoute, request: LocalRequest, headers: Record<string, string>): APIGatewayEventRequestContextWithAuthorizer<undefined> {
+function requestContext(
+  route: MatchedRoute,
+  request: LocalRequest,
+  headers: Record<string, string>,
+): APIGatewayEventRequestContextWithAuthorizer<undefined> {
   const userAgent = Object.entries(headers).find(([name]) => name.toLowerCase() === "user-agent")?.[1] ?? null;
   const host = Object.entries(headers).find(([name]) => name.toLowerCase() === "host")?.[1] ?? "localhost";
   return {

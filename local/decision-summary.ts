@@ -2,11 +2,13 @@
 // the `Decisions` metric a deployed authorizer publishes, so a developer sees what the dashboard will show.
 
 import type { DecisionRecord } from "../lambda/lib/operations/log";
-import { OUTCOMES, PATHS, type DecisionOutcome, type DecisionPath } from "../lambda/lib/operations/metric-names";
+import { type DecisionOutcome, type DecisionPath, OUTCOMES, PATHS } from "../lambda/lib/operations/metric-names";
 
 /** Counts decision records; {@link DecisionSummary.line} renders them as one line. */
 export class DecisionSummary {
-  private readonly counts = new Map<DecisionOutcome, Map<DecisionPath, number>>(OUTCOMES.map((outcome) => [outcome, new Map()]));
+  private readonly counts = new Map<DecisionOutcome, Map<DecisionPath, number>>(
+    OUTCOMES.map((outcome) => [outcome, new Map()]),
+  );
 
   /** Counts one decision (pass it as the local API's `onDecision`). */
   readonly add = (record: Pick<DecisionRecord, "outcome" | "path">): void => {

@@ -49,17 +49,29 @@ export async function startDemoPage(options: DemoPageOptions): Promise<DemoPage>
     const entry = FILES[pathname];
     const apiPort = options.apiPort();
     const send = (status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}) => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff", ...extra });
+      res.writeHead(status, {
+        "content-type": type,
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+        ...extra,
+      });
       res.end(req.method === "HEAD" ? undefined : body);
     };
-    if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain; charset=utf-8", "Method Not Allowed\n", { allow: "GET, HEAD" });
+    if (req.method !== "GET" && req.method !== "HEAD")
+      return send(405, "text/plain; charset=utf-8", "Method Not Allowed\n", { allow: "GET, HEAD" });
     if (pathname === "/favicon.ico") return send(204, "image/x-icon", ""); // no icon, and no 404 in the console
     if (!entry) return send(404, "text/plain; charset=utf-8", "Not Found\n");
-    if (apiPort === undefined) return send(503, "text/plain; charset=utf-8", "The local API is starting; reload in a moment.\n", { "retry-after": "1" });
+    if (apiPort === undefined)
+      return send(503, "text/plain; charset=utf-8", "The local API is starting; reload in a moment.\n", {
+        "retry-after": "1",
+      });
     readFile(path.join(STATIC_DIR, entry.file)).then(
       (content) => {
         const body = entry.file === "index.html" ? withConfig(content.toString("utf8"), apiPort, options) : content;
-        send(200, entry.type, body, { "content-security-policy": contentSecurityPolicy(apiPort), "referrer-policy": "no-referrer" });
+        send(200, entry.type, body, {
+          "content-security-policy": contentSecurityPolicy(apiPort),
+          "referrer-policy": "no-referrer",
+        });
       },
       () => send(500, "text/plain; charset=utf-8", "demo page files are missing\n"),
     );

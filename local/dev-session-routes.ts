@@ -3,8 +3,8 @@
 // only with the embedded emulator. They are not in the route table because they are never deployed: in
 // production, sessions come from a real Stytch login flow.
 
+import { type HttpResponse, jsonResponse } from "./proxy-response";
 import type { StytchEmulator } from "./stytch-emulator";
-import { jsonResponse, type HttpResponse } from "./proxy-response";
 
 /** The dev-only routes: method, path, and the one line the start-up banner prints for each. */
 export const DEV_ROUTES = Object.freeze([
@@ -52,13 +52,18 @@ function outage(stytch: StytchEmulator, body: Buffer): HttpResponse {
     value = undefined;
   }
   const on = (value as { outage?: unknown } | undefined)?.outage;
-  if (typeof on !== "boolean" || Object.keys(value as object).length !== 1) return jsonResponse(400, { message: 'body must be {"outage": true} or {"outage": false}' });
+  if (typeof on !== "boolean" || Object.keys(value as object).length !== 1)
+    return jsonResponse(400, { message: 'body must be {"outage": true} or {"outage": false}' });
   stytch.faults.authenticate = on ? "500" : "none";
   return jsonResponse(200, { outage: on });
 }
 
 /** Creates a demo member session and hands out its credentials the way the Stytch frontend SDK stores them. */
-function login(stytch: StytchEmulator, { sessionCookieName, jwtCookieName }: SessionCookieNames, body: Buffer): HttpResponse {
+function login(
+  stytch: StytchEmulator,
+  { sessionCookieName, jwtCookieName }: SessionCookieNames,
+  body: Buffer,
+): HttpResponse {
   const parsed = parseLoginBody(body);
   if (typeof parsed === "string") return jsonResponse(400, { message: parsed });
   const session = stytch.createSession({
@@ -75,7 +80,12 @@ function login(stytch: StytchEmulator, { sessionCookieName, jwtCookieName }: Ses
       member_id: session.memberId,
       organization_id: session.organizationId,
     },
-    { "set-cookie": [sdkCookie(sessionCookieName, session.sessionToken, expires), sdkCookie(jwtCookieName, session.sessionJwt, expires)] },
+    {
+      "set-cookie": [
+        sdkCookie(sessionCookieName, session.sessionToken, expires),
+        sdkCookie(jwtCookieName, session.sessionJwt, expires),
+      ],
+    },
   );
 }
 
@@ -85,7 +95,8 @@ function logout(
   { sessionCookieName, jwtCookieName }: SessionCookieNames,
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): HttpResponse {
-  const credential = bearer(headers.authorization) ?? cookie(headers.cookie, sessionCookieName) ?? cookie(headers.cookie, jwtCookieName);
+  const credential =
+    bearer(headers.authorization) ?? cookie(headers.cookie, sessionCookieName) ?? cookie(headers.cookie, jwtCookieName);
   const cleared = { "set-cookie": [clearedCookie(sessionCookieName), clearedCookie(jwtCookieName)] };
   // Clear the cookies even when the session is unknown: they are dead either way, and the browser should forget them.
   if (!credential || !stytch.revokeSession(credential)) return jsonResponse(401, { message: "Unauthorized" }, cleared);
@@ -114,7 +125,10 @@ function parseLoginBody(body: Buffer): LoginRequest | string {
   const unknown = Object.keys(request).filter((key) => !LOGIN_KEYS.has(key));
   if (unknown.length > 0) return `unknown field(s) ${unknown.join(", ")}; allowed: roles, organization_slug, email`;
   const { roles, organization_slug, email } = request;
-  if (roles !== undefined && !(Array.isArray(roles) && roles.length <= 32 && roles.every((role) => typeof role === "string" && ROLE.test(role)))) {
+  if (
+    roles !== undefined &&
+    !(Array.isArray(roles) && roles.length <= 32 && roles.every((role) => typeof role === "string" && ROLE.test(role)))
+  ) {
     return "roles must be an array of role IDs (letters, digits, _ . : -)";
   }
   if (organization_slug !== undefined && !(typeof organization_slug === "string" && SLUG.test(organization_slug))) {

@@ -20,13 +20,21 @@ const PREFLIGHT_HEADERS = Object.freeze({
  * (The deployed MOCK method names its first allowed origin to any other origin; leaving the header out is
  * what a browser sees the same way: the preflight fails.)
  */
-export function preflightResponse(origin: string | undefined, allowedOrigins: readonly string[], allow: string): HttpResponse {
+export function preflightResponse(
+  origin: string | undefined,
+  allowedOrigins: readonly string[],
+  allow: string,
+): HttpResponse {
   const cors = corsHeadersFor(origin, allowedOrigins);
   const allowed = "access-control-allow-origin" in cors;
   return { statusCode: 204, headers: { allow, ...cors, ...(allowed ? PREFLIGHT_HEADERS : {}) }, body: Buffer.alloc(0) };
 }
 
 /** The response with the gateway's CORS headers added (for responses the gateway itself produces). */
-export function withGatewayCors(response: HttpResponse, origin: string | undefined, allowedOrigins: readonly string[]): HttpResponse {
+export function withGatewayCors(
+  response: HttpResponse,
+  origin: string | undefined,
+  allowedOrigins: readonly string[],
+): HttpResponse {
   return { ...response, headers: { ...response.headers, ...corsHeadersFor(origin, allowedOrigins) } };
 }

@@ -31,10 +31,18 @@ export function userSetting(env: Env, name: string): string | undefined {
  * of `allowedOrigins` (as the stack's `allowedOrigins` does for both functions), and refresh's cookies are
  * readable by scripts, as the Stytch frontend SDK's are.
  */
-export function handlerEnvironment(env: Env, allowedOrigins: readonly string[], emulator: Record<string, string> | undefined): Record<string, string | undefined> {
+export function handlerEnvironment(
+  env: Env,
+  allowedOrigins: readonly string[],
+  emulator: Record<string, string> | undefined,
+): Record<string, string | undefined> {
   const result: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(env)) {
-    if ((name.startsWith("STYTCH_") || name.startsWith("REFRESH_")) && value !== undefined && !(env === process.env && injected.get(name) === value)) {
+    if (
+      (name.startsWith("STYTCH_") || name.startsWith("REFRESH_")) &&
+      value !== undefined &&
+      !(env === process.env && injected.get(name) === value)
+    ) {
       result[name] = value;
     }
   }
@@ -94,7 +102,9 @@ function bindingOf(env: Env): string {
  */
 export function assertSameHandlerBinding(env: Env): void {
   if (handlersBoundTo !== undefined && handlersBoundTo !== bindingOf(env)) {
-    throw new Error("route handlers in this process were already loaded for another Stytch project or emulator; pass options.stytch to share the emulator");
+    throw new Error(
+      "route handlers in this process were already loaded for another Stytch project or emulator; pass options.stytch to share the emulator",
+    );
   }
 }
 
@@ -106,10 +116,13 @@ export async function loadHandlers(routes: readonly ApiRoute[], env: Env): Promi
   const handlers = new Map<ApiRoute, ProxyHandler>();
   for (const route of routes) {
     // resolveEntry: the repository root joined with the entry, refusing entries that escape the repository.
-    const module = (await import(pathToFileURL(resolveEntry(route.entry)).href)) as Record<string, unknown> & { default?: Record<string, unknown> };
+    const module = (await import(pathToFileURL(resolveEntry(route.entry)).href)) as Record<string, unknown> & {
+      default?: Record<string, unknown>;
+    };
     // Depending on the loader, a CommonJS module's exports are named exports or sit on `default`.
     const handler = module[route.handler] ?? module.default?.[route.handler];
-    if (typeof handler !== "function") throw new Error(`${route.entry} does not export a function named ${route.handler}`);
+    if (typeof handler !== "function")
+      throw new Error(`${route.entry} does not export a function named ${route.handler}`);
     handlers.set(route, handler as ProxyHandler);
   }
   handlersBoundTo = bindingOf(env);

@@ -38,7 +38,8 @@ export function evaluatePolicy(document: unknown, methodArn: string, action: str
   for (const statement of list) {
     if (!isObject(statement)) throw new MalformedPolicyError("a Statement is not an object");
     const effect = statement.Effect;
-    if (effect !== "Allow" && effect !== "Deny") throw new MalformedPolicyError('a Statement has an Effect other than "Allow" or "Deny"');
+    if (effect !== "Allow" && effect !== "Deny")
+      throw new MalformedPolicyError('a Statement has an Effect other than "Allow" or "Deny"');
     const actions = stringList(statement.Action, "Action");
     const resources = stringList(statement.Resource, "Resource");
     const matches =

@@ -11,22 +11,34 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { routePermissionTableOf } from "../infra/demo/demo-route-table";
-import { ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_VARIABLE } from "../infra/route-permission-table";
 import { API_ROUTES, type ApiRoute } from "../infra/demo/routes";
+import { ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_VARIABLE } from "../infra/route-permission-table";
 import { isLoopbackHost, loadAuthorizerConfig, parseAllowedOrigins } from "../lambda/lib/config";
-import { requestOrigin } from "../lambda/lib/response/cors";
 import type { DecisionRecord } from "../lambda/lib/operations/log";
-import { startStytchEmulator, type StytchEmulator } from "./stytch-emulator";
-import { authorize, type AuthorizerFunction } from "./api-gateway-authorization";
-import { lambdaContext, proxyEvent, requestAuthorizerEvent, type LocalRequest } from "./api-gateway-events";
-import { startDemoPage, type DemoPage } from "./demo-page";
+import { requestOrigin } from "../lambda/lib/response/cors";
+import { type AuthorizerFunction, authorize } from "./api-gateway-authorization";
+import {
+  type LocalRequest,
+  lambdaContext,
+  type ProxyAuthorizerContext,
+  proxyEvent,
+  requestAuthorizerEvent,
+} from "./api-gateway-events";
+import { type DemoPage, startDemoPage } from "./demo-page";
 import { DEV_ROUTES, devSessionRoute } from "./dev-session-routes";
 import { preflightResponse, withGatewayCors } from "./gateway-cors";
-import { assertSameHandlerBinding, handlerEnvironment, injectEnv, loadHandlers, userSetting } from "./handler-environment";
-import { BAD_GATEWAY, fromProxyResult, jsonResponse, writeResponse, type HttpResponse } from "./proxy-response";
+import {
+  assertSameHandlerBinding,
+  handlerEnvironment,
+  injectEnv,
+  loadHandlers,
+  userSetting,
+} from "./handler-environment";
 import { closeServer, listen } from "./http-server";
-import { matchPath } from "./route-match";
+import { BAD_GATEWAY, fromProxyResult, type HttpResponse, jsonResponse, writeResponse } from "./proxy-response";
 import { formatRequestLine, type LogSink } from "./request-log";
+import { matchPath } from "./route-match";
+import { type StytchEmulator, startStytchEmulator } from "./stytch-emulator";
 
 /** One entry of the shared route table (re-exported from infra/demo/routes.ts for callers of this module). */
 export type { ApiRoute };
@@ -110,7 +122,8 @@ const HANDLER_TIMEOUT_MS = 10_000;
 export async function startLocalApi(options: LocalApiOptions = {}): Promise<LocalApi> {
   const env = options.env ?? process.env;
   const host = options.host ?? "127.0.0.1";
-  if (!isLoopbackHost(host)) throw new Error(`the local API only binds to loopback addresses, not ${JSON.stringify(host)}`);
+  if (!isLoopbackHost(host))
+    throw new Error(`the local API only binds to loopback addresses, not ${JSON.stringify(host)}`);
   const log: LogSink = options.quiet ? () => undefined : (options.log ?? ((line) => console.log(line)));
   const errorLog = options.quiet ? () => undefined : (line: string) => console.error(line);
 
@@ -135,12 +148,21 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   try {
     // The demo page first: its origins are the API's default allow-list, which the handlers read at import.
     // It only serves files, so it is ready as soon as it listens (it answers 503 "starting" until the API listens).
-    if (options.demoPort !== undefined) demo = await startDemoPage({ host, port: options.demoPort, apiPort: () => apiPort, mode });
+    if (options.demoPort !== undefined)
+      demo = await startDemoPage({ host, port: options.demoPort, apiPort: () => apiPort, mode });
     const configuredOrigins = userSetting(env, "CORS_ALLOWED_ORIGINS");
-    const allowedOrigins = configuredOrigins ? parseAllowedOrigins({ CORS_ALLOWED_ORIGINS: configuredOrigins }, "CORS_ALLOWED_ORIGINS") : (demo?.origins ?? []);
+    const allowedOrigins = configuredOrigins
+      ? parseAllowedOrigins({ CORS_ALLOWED_ORIGINS: configuredOrigins }, "CORS_ALLOWED_ORIGINS")
+      : (demo?.origins ?? []);
 
     // Handlers read their configuration from process.env when first imported, so it must be in place before.
-    const handlerEnv = handlerEnvironment(env, allowedOrigins, stytch ? { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } : undefined);
+    const handlerEnv = handlerEnvironment(
+      env,
+      allowedOrigins,
+      stytch
+        ? { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url }
+        : undefined,
+    );
     // Per-route permissions from the shared route table, as the deployed construct compiles them (unless set by hand).
     if (!handlerEnv[ROUTE_PERMISSIONS_VARIABLE] && !handlerEnv[ROUTE_PERMISSIONS_FILE_VARIABLE]) {
       handlerEnv[ROUTE_PERMISSIONS_VARIABLE] = JSON.stringify(routePermissionTableOf(API_ROUTES).toJSON());
@@ -179,29 +201,47 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         })
         .then((response) => {
           writeResponse(res, response);
-          log(formatRequestLine({ method, path: target.pathname, status: response.statusCode, decision: scope.decision, gatewayNote: scope.note, latencyMs: performance.now() - started }));
+          log(
+            formatRequestLine({
+              method,
+              path: target.pathname,
+              status: response.statusCode,
+              decision: scope.decision,
+              gatewayNote: scope.note,
+              latencyMs: performance.now() - started,
+            }),
+          );
         })
         .catch(() => res.destroy());
     });
 
-    async function answer(req: IncomingMessage, method: string, target: URL, origin: string | undefined): Promise<HttpResponse> {
+    async function answer(
+      req: IncomingMessage,
+      method: string,
+      target: URL,
+      origin: string | undefined,
+    ): Promise<HttpResponse> {
       // What the gateway answers itself carries its CORS headers; the handlers' answers are theirs alone.
       const gateway = (response: HttpResponse) => withGatewayCors(response, origin, allowedOrigins);
       const dev = stytch !== undefined && DEV_ROUTES.some((route) => route.path === target.pathname);
       const match = matchPath(routesByPath, target.pathname);
       const atPath = match?.routes;
       if (!atPath && !dev) return gateway(jsonResponse(404, { message: "Not Found" }));
-      const allowed: string[] = (dev ? DEV_ROUTES.filter((r) => r.path === target.pathname) : atPath!).map((r) => r.method);
+      const allowed: string[] = (dev ? DEV_ROUTES.filter((r) => r.path === target.pathname) : atPath!).map(
+        (r) => r.method,
+      );
       const allow = [...allowed, "OPTIONS"].join(", ");
       if (method === "OPTIONS") return preflightResponse(origin, allowedOrigins, allow);
       const route = atPath?.find((r) => r.method === method);
-      if (!route && !(dev && allowed.includes(method))) return gateway(jsonResponse(405, { message: "Method Not Allowed" }, { allow }));
+      if (!route && !(dev && allowed.includes(method)))
+        return gateway(jsonResponse(405, { message: "Method Not Allowed" }, { allow }));
 
       const body = await readBody(req);
       if (!body) return gateway(jsonResponse(413, { message: "Request Too Long" }));
       if (!route) {
         // Like refresh: a page on another origin must not log members in or out with their cookies.
-        if (origin !== undefined && !allowedOrigins.includes(origin)) return gateway(jsonResponse(403, { message: "origin not allowed" }));
+        if (origin !== undefined && !allowedOrigins.includes(origin))
+          return gateway(jsonResponse(403, { message: "origin not allowed" }));
         return gateway(devSessionRoute(stytch!, authorizerConfig, method, target.pathname, body, req.headers)!);
       }
 
@@ -216,7 +256,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         receivedAt: Date.now(),
         ...(match?.pathParameters ? { pathParameters: match.pathParameters } : {}),
       };
-      let authorizerContext;
+      let authorizerContext: ProxyAuthorizerContext | undefined;
       if (route.authorization === "stytch") {
         const outcome = await authorize(authorizer, requestAuthorizerEvent(route, request));
         const scope = decisions.getStore()!;
@@ -229,7 +269,10 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         authorizerContext = outcome.authorizer;
       }
       try {
-        const result = await handlers.get(route)!(proxyEvent(route, request, authorizerContext), lambdaContext(route.functionId, request.requestId, HANDLER_TIMEOUT_MS));
+        const result = await handlers.get(route)!(
+          proxyEvent(route, request, authorizerContext),
+          lambdaContext(route.functionId, request.requestId, HANDLER_TIMEOUT_MS),
+        );
         return fromProxyResult(result);
       } catch (error) {
         // A failing or malformed integration is a 502 in API Gateway; the cause goes to the terminal.
@@ -272,7 +315,9 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
 function assertBrowserCanStoreCookies(cookieDomain: string | undefined, host: string): void {
   const domain = cookieDomain?.trim().replace(/^\./, "");
   if (domain && domain !== host) {
-    throw new Error(`REFRESH_COOKIE_DOMAIN=${domain} cannot be set by ${host}: browsers would drop every refreshed cookie; unset it for npm start`);
+    throw new Error(
+      `REFRESH_COOKIE_DOMAIN=${domain} cannot be set by ${host}: browsers would drop every refreshed cookie; unset it for npm start`,
+    );
   }
 }
 
@@ -289,7 +334,8 @@ function groupByPath(routes: readonly ApiRoute[]): Map<string, ApiRoute[]> {
   const byPath = new Map<string, ApiRoute[]>();
   for (const route of routes) {
     const atPath = byPath.get(route.path) ?? [];
-    if (atPath.some((r) => r.method === route.method)) throw new Error(`the route table has ${route.method} ${route.path} twice`);
+    if (atPath.some((r) => r.method === route.method))
+      throw new Error(`the route table has ${route.method} ${route.path} twice`);
     atPath.push(route);
     byPath.set(route.path, atPath);
   }

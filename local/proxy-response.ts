@@ -36,7 +36,8 @@ export function fromProxyResult(result: unknown): HttpResponse {
   if (typeof statusCode !== "number" || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
     throw new MalformedProxyResultError("statusCode is not an HTTP status");
   }
-  if (body !== undefined && body !== null && typeof body !== "string") throw new MalformedProxyResultError("body is not a string");
+  if (body !== undefined && body !== null && typeof body !== "string")
+    throw new MalformedProxyResultError("body is not a string");
 
   const merged = new Map<string, { name: string; values: string[] }>();
   for (const [name, value] of entries(headers, "headers")) {
@@ -52,12 +53,24 @@ export function fromProxyResult(result: unknown): HttpResponse {
   const out: Record<string, string | readonly string[]> = {};
   for (const { name, values } of merged.values()) out[name] = values.length === 1 ? values[0]! : values;
   const text = typeof body === "string" ? body : "";
-  return { statusCode, headers: out, body: isBase64Encoded === true ? Buffer.from(text, "base64") : Buffer.from(text, "utf8") };
+  return {
+    statusCode,
+    headers: out,
+    body: isBase64Encoded === true ? Buffer.from(text, "base64") : Buffer.from(text, "utf8"),
+  };
 }
 
 /** A JSON response with no-store caching, for responses the local server produces itself. */
-export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string | readonly string[]> = {}): HttpResponse {
-  return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store", ...headers }, body: Buffer.from(JSON.stringify(body)) };
+export function jsonResponse(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string | readonly string[]> = {},
+): HttpResponse {
+  return {
+    statusCode,
+    headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+    body: Buffer.from(JSON.stringify(body)),
+  };
 }
 
 /** Writes a response to Node's ServerResponse. */
@@ -70,7 +83,8 @@ export function writeResponse(res: ServerResponse, response: HttpResponse): void
 
 function entries(value: unknown, field: string): Array<[string, unknown]> {
   if (value === undefined || value === null) return [];
-  if (typeof value !== "object" || Array.isArray(value)) throw new MalformedProxyResultError(`${field} is not an object`);
+  if (typeof value !== "object" || Array.isArray(value))
+    throw new MalformedProxyResultError(`${field} is not an object`);
   return Object.entries(value);
 }
 

@@ -26,7 +26,11 @@ export type LogSink = (line: string) => void;
  */
 export function formatRequestLine(entry: RequestLogEntry): string {
   const decision = entry.decision;
-  const authorizer = !decision ? "-" : decision.outcome === "allow" ? `allow:${decision.path}` : (decision.reason ?? decision.outcome);
+  const authorizer = !decision
+    ? "-"
+    : decision.outcome === "allow"
+      ? `allow:${decision.path}`
+      : (decision.reason ?? decision.outcome);
   const gateway = entry.gatewayNote ? ` gateway=${entry.gatewayNote}` : "";
   return `${entry.method} ${maskPath(entry.path)} ${entry.status} authorizer=${authorizer}${gateway} ${entry.latencyMs.toFixed(1)}ms`;
 }

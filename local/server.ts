@@ -52,6 +52,9 @@ function parsePort(name: string, raw: string | undefined, fallback: number): num
 
 main().catch((error: unknown) => {
   console.error(`npm start failed: ${(error as Error)?.message ?? String(error)}`);
-  if ((error as NodeJS.ErrnoException)?.code === "EADDRINUSE") console.error("Another server has the port; try e.g. PORT=3010 npm start (the demo page takes the next port, or DEMO_PORT)");
+  if ((error as NodeJS.ErrnoException)?.code === "EADDRINUSE")
+    console.error(
+      "Another server has the port; try e.g. PORT=3010 npm start (the demo page takes the next port, or DEMO_PORT)",
+    );
   process.exit(1);
 });

@@ -27,10 +27,24 @@ export function generateLoopbackCertificate(dir: string): CertificateFiles {
   execFileSync(
     OPENSSL,
     [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", keyPath, "-out", certPath, "-days", "1", "-subj", "/CN=localhost",
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
       // Clients match the IP literal in the URL against the SAN, not the CN.
-      "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );

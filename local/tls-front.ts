@@ -31,7 +31,11 @@ const upstreamAgent = new Agent({ keepAlive: true });
  * @param name the consumer, for the printed counts
  * @param upstreamUrl the emulator's base URL (`http://127.0.0.1:<port>`)
  */
-export async function startTlsFront(name: string, upstreamUrl: string, tls: { key: Buffer; cert: Buffer }): Promise<TlsFront> {
+export async function startTlsFront(
+  name: string,
+  upstreamUrl: string,
+  tls: { key: Buffer; cert: Buffer },
+): Promise<TlsFront> {
   const upstream = new URL(upstreamUrl);
   const counts: FrontCounts = { jwks: 0, authenticate: 0, other: 0 };
   const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {

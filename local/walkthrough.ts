@@ -13,7 +13,12 @@ const ORGANIZATION_DATA_ENTRY = "lambda/demo/organization-data.ts";
 export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl">): string {
   const devRoutes = api.mode === "emulator" ? DEV_ROUTES.map((r) => ({ ...r, access: "dev only  " })) : [];
   const served = [
-    ...api.routes.map((r) => ({ method: r.method, path: r.path, access: r.authorization === "stytch" ? "authorizer" : "public    ", description: r.description })),
+    ...api.routes.map((r) => ({
+      method: r.method,
+      path: r.path,
+      access: r.authorization === "stytch" ? "authorizer" : "public    ",
+      description: r.description,
+    })),
     ...devRoutes,
   ];
   const width = Math.max(...served.map((r) => r.path.length)) + 1;
@@ -21,11 +26,15 @@ export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl"
     `API: ${api.url}`,
     ...(api.demoUrl ? [`Demo page: ${api.demoUrl}`] : []),
     "",
-    api.mode === "emulator" ? "Emulator mode: embedded Stytch, no account needed." : "Stytch mode: your Stytch project.",
+    api.mode === "emulator"
+      ? "Emulator mode: embedded Stytch, no account needed."
+      : "Stytch mode: your Stytch project.",
     "",
     ...served.map((r) => `  ${r.method.padEnd(5)} ${r.path.padEnd(width)} ${r.access}  ${r.description}`),
     "",
-    ...(api.mode === "emulator" ? ["Try it (paste into bash):", ...curlWalkthrough(api).map((line) => `  ${line}`)] : stytchModeHint(api)),
+    ...(api.mode === "emulator"
+      ? ["Try it (paste into bash):", ...curlWalkthrough(api).map((line) => `  ${line}`)]
+      : stytchModeHint(api)),
     "",
     "Ctrl+C to stop.",
   ];
@@ -37,7 +46,10 @@ export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[]
   const me = api.routes.find((r) => r.entry === ME_ENTRY);
   const refresh = api.routes.find((r) => r.entry === REFRESH_ENTRY);
   const organizationRoute = (method: string, resource: string) =>
-    api.routes.find((r) => r.entry === ORGANIZATION_DATA_ENTRY && r.method === method && r.path === `/orgs/{organization_id}/${resource}`);
+    api.routes.find(
+      (r) =>
+        r.entry === ORGANIZATION_DATA_ENTRY && r.method === method && r.path === `/orgs/{organization_id}/${resource}`,
+    );
   const documents = organizationRoute("GET", "documents");
   const billing = organizationRoute("GET", "billing");
   const url = api.url;
@@ -56,7 +68,8 @@ export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[]
     );
   }
   if (documents && billing) {
-    const at = (route: { path: string }, organization: string) => `${url}${route.path.replace("{organization_id}", organization)}`;
+    const at = (route: { path: string }, organization: string) =>
+      `${url}${route.path.replace("{organization_id}", organization)}`;
     lines.push(
       `# ${++step}. Per-route permissions: the admin may read billing of their own organization: 200`,
       `curl -s -w '  HTTP %{http_code}\\n' ${at(billing, "$ORG")} -H "Authorization: Bearer $JWT"`,
@@ -75,7 +88,10 @@ export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[]
       `curl -s -w '\\n' -b cookies.txt -c cookies.txt -X ${refresh.method} ${url}${refresh.path}`,
     );
   }
-  lines.push(`# ${++step}. Log out: revokes the session and clears both cookies`, `curl -s -w '\\n' -b cookies.txt -c cookies.txt -X POST ${url}/dev/logout`);
+  lines.push(
+    `# ${++step}. Log out: revokes the session and clears both cookies`,
+    `curl -s -w '\\n' -b cookies.txt -c cookies.txt -X POST ${url}/dev/logout`,
+  );
   if (me) {
     lines.push(
       `# ${++step}. The opaque session token is dead at once: 401`,

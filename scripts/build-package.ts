@@ -5,24 +5,32 @@
 //                             built with the same esbuild options as the repository's own stack
 // A consuming app therefore needs no esbuild, no Docker and no particular lock file.
 
-import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { rmSync, statSync } from "node:fs";
 import * as path from "node:path";
-import { MAX_BUNDLE_BYTES, PACKAGED_HANDLERS, packagedBundleOptions, type PackagedHandler } from "../infra/lambda-defaults";
+import { build } from "esbuild";
+import {
+  MAX_BUNDLE_BYTES,
+  PACKAGED_HANDLERS,
+  type PackagedHandler,
+  packagedBundleOptions,
+} from "../infra/lambda-defaults";
 
 const root = path.resolve(__dirname, "..");
 const dist = path.join(root, "dist");
 
 async function main(): Promise<void> {
   rmSync(dist, { recursive: true, force: true });
-  execFileSync(path.join(root, "node_modules", ".bin", "tsc"), ["-p", path.join(root, "tsconfig.build.json")], { stdio: "inherit" });
+  execFileSync(path.join(root, "node_modules", ".bin", "tsc"), ["-p", path.join(root, "tsconfig.build.json")], {
+    stdio: "inherit",
+  });
 
   for (const name of Object.keys(PACKAGED_HANDLERS) as PackagedHandler[]) {
     const outfile = path.join(dist, "assets", name, "index.js");
     await build({ ...packagedBundleOptions(name), outfile, logLevel: "warning" });
     const bytes = statSync(outfile).size;
-    if (bytes > MAX_BUNDLE_BYTES) throw new Error(`${name} bundle is ${bytes} bytes, over the ${MAX_BUNDLE_BYTES}-byte budget`);
+    if (bytes > MAX_BUNDLE_BYTES)
+      throw new Error(`${name} bundle is ${bytes} bytes, over the ${MAX_BUNDLE_BYTES}-byte budget`);
     console.log(`dist/assets/${name}/index.js  ${(bytes / 1024).toFixed(1)} KiB`);
   }
 }

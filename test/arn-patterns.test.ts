@@ -2,8 +2,8 @@
 // request several routes match is served by one of the most specific.
 
 import { describe, expect, test } from "vitest";
-import { findLeak, routeGlobs, type LeakQuestion } from "../lambda/lib/permissions/arn-patterns";
-import { parseRoutePermissions, type PermissionedRoute } from "../lambda/lib/permissions/route-table";
+import { findLeak, type LeakQuestion, routeGlobs } from "../lambda/lib/permissions/arn-patterns";
+import { type PermissionedRoute, parseRoutePermissions } from "../lambda/lib/permissions/route-table";
 
 const table = parseRoutePermissions(
   JSON.stringify({
@@ -16,13 +16,21 @@ const table = parseRoutePermissions(
 );
 const route = (key: string) => table.byRouteKey.get(key)!;
 /** A member of o1 who may call only the routes named. */
-const only = (...keys: string[]): LeakQuestion => ({ table, member: { organization_id: "o1" }, mayCall: (r: PermissionedRoute) => keys.includes(r.routeKey) });
+const only = (...keys: string[]): LeakQuestion => ({
+  table,
+  member: { organization_id: "o1" },
+  mayCall: (r: PermissionedRoute) => keys.includes(r.routeKey),
+});
 const leak = (allows: string[], question: LeakQuestion, denies: string[] = []) => findLeak(question, allows, denies);
 
 describe("route patterns", () => {
   test("a route's own pattern binds tenancy, frees other parameters as ?*, and writes ANY out per method", () => {
-    expect(routeGlobs(route("GET /orgs/{organization_id}/documents/{id}"), { organization_id: "o1" })).toEqual(["GET/orgs/o1/documents/?*"]);
-    expect(routeGlobs(route("GET /orgs/{organization_id}/documents/{id}"), {}, "*")).toEqual(["GET/orgs/*/documents/*"]);
+    expect(routeGlobs(route("GET /orgs/{organization_id}/documents/{id}"), { organization_id: "o1" })).toEqual([
+      "GET/orgs/o1/documents/?*",
+    ]);
+    expect(routeGlobs(route("GET /orgs/{organization_id}/documents/{id}"), {}, "*")).toEqual([
+      "GET/orgs/*/documents/*",
+    ]);
     expect(routeGlobs(route("ANY /files/{proxy+}"))).toHaveLength(7);
     expect(routeGlobs(route("GET /"))).toEqual(["GET/"]);
   });
@@ -55,7 +63,10 @@ describe("what a pattern lets through", () => {
     const nothing = only();
     expect(leak(["GET/files/"], nothing)).toMatchObject({ kind: "forbidden", request: "GET/files/" });
     const documentsOnly: LeakQuestion = {
-      table: parseRoutePermissions(JSON.stringify({ "GET /docs/{id}": "authenticated", "GET /docs/{id}/x": "authenticated" }), "test"),
+      table: parseRoutePermissions(
+        JSON.stringify({ "GET /docs/{id}": "authenticated", "GET /docs/{id}/x": "authenticated" }),
+        "test",
+      ),
       member: {},
       mayCall: (r) => r.routeKey === "GET /docs/{id}/x",
     };
@@ -78,7 +89,11 @@ describe("which route serves a request", () => {
     }),
     "test",
   );
-  const member = (slug: string): LeakQuestion => ({ table: mixed, member: { organization_id: "o1", organization_slug: slug }, mayCall: () => true });
+  const member = (slug: string): LeakQuestion => ({
+    table: mixed,
+    member: { organization_id: "o1", organization_slug: slug },
+    mayCall: () => true,
+  });
 
   test("a literal segment outranks a parameter: /orgs/o1/documents is the literal route's, not slug orgs' project o1", () => {
     expect(findLeak(member("acme"), ["GET/orgs/o1/documents"], [])).toBeUndefined();
@@ -91,7 +106,10 @@ describe("which route serves a request", () => {
   });
 
   test("no order is assumed between routes that are each more specific somewhere", () => {
-    const crossed = parseRoutePermissions(JSON.stringify({ "GET /a/{x}": "authenticated", "GET /{y}/b": "authenticated" }), "test");
+    const crossed = parseRoutePermissions(
+      JSON.stringify({ "GET /a/{x}": "authenticated", "GET /{y}/b": "authenticated" }),
+      "test",
+    );
     const onlyFirst: LeakQuestion = { table: crossed, member: {}, mayCall: (r) => r.routeKey === "GET /a/{x}" };
     // GET /a/b: literal first in one route, last in the other. Either could serve it.
     expect(findLeak(onlyFirst, ["GET/a/?*"], [])).toMatchObject({ kind: "forbidden", request: "GET/a/b" });

@@ -3,11 +3,11 @@
 
 import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2, PolicyDocument } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT, type AuthorizerHandler } from "../lambda/authorizer";
-import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
+import { type AuthorizerHandler, createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT } from "../lambda/authorizer";
 import { evaluatePolicy } from "../local/iam-policy-evaluator";
-import { useStytchEmulator } from "./support/fixtures";
+import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
 import { restRequestEvent, tokenEvent } from "./support/authorizer-events";
+import { useStytchEmulator } from "./support/fixtures";
 
 const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
 const HTTP_PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default";
@@ -26,7 +26,9 @@ useStytchEmulator((emulator) => (stytch = emulator));
 beforeEach(() => {
   logLines = [];
   for (const method of ["log", "info", "warn", "error", "debug"] as const) {
-    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void logLines.push(args.map(String).join(" ")));
+    vi.spyOn(console, method).mockImplementation(
+      (...args: unknown[]) => void logLines.push(args.map(String).join(" ")),
+    );
   }
 });
 afterEach(() => vi.restoreAllMocks());
@@ -42,14 +44,28 @@ function authorizer(overrides: Record<string, string | undefined> = {}): Authori
 }
 
 /** A REST REQUEST event for a concrete request to a route of the table. */
-function restEvent(token: string, routeKey: string, pathParameters: Record<string, string> = {}): APIGatewayRequestAuthorizerEvent {
+function restEvent(
+  token: string,
+  routeKey: string,
+  pathParameters: Record<string, string> = {},
+): APIGatewayRequestAuthorizerEvent {
   const [method, resource] = routeKey.split(" ") as [string, string];
   const path = resource.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name]!);
-  return { ...restRequestEvent({ Authorization: `Bearer ${token}` }, `${PREFIX}/${method}${path}`), httpMethod: method, resource, path, pathParameters };
+  return {
+    ...restRequestEvent({ Authorization: `Bearer ${token}` }, `${PREFIX}/${method}${path}`),
+    httpMethod: method,
+    resource,
+    path,
+    pathParameters,
+  };
 }
 
 /** An HTTP API payload 2.0 event for a concrete request. */
-function httpEvent(token: string, routeKey: string, pathParameters: Record<string, string> = {}): APIGatewayRequestAuthorizerEventV2 {
+function httpEvent(
+  token: string,
+  routeKey: string,
+  pathParameters: Record<string, string> = {},
+): APIGatewayRequestAuthorizerEventV2 {
   const [method, resource] = routeKey.split(" ") as [string, string];
   const path = resource.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name]!);
   return {
@@ -67,7 +83,10 @@ function httpEvent(token: string, routeKey: string, pathParameters: Record<strin
 }
 
 /** What the client sees from a REST API: 200 when the policy covers the request's ARN. */
-async function restStatus(handler: AuthorizerHandler, event: APIGatewayRequestAuthorizerEvent): Promise<200 | 401 | 403 | 503> {
+async function restStatus(
+  handler: AuthorizerHandler,
+  event: APIGatewayRequestAuthorizerEvent,
+): Promise<200 | 401 | 403 | 503> {
   try {
     const response = (await handler(event)) as { policyDocument: unknown };
     return evaluatePolicy(response.policyDocument, event.methodArn) === "allow" ? 200 : 403;
@@ -77,7 +96,10 @@ async function restStatus(handler: AuthorizerHandler, event: APIGatewayRequestAu
 }
 
 /** What the client sees from an HTTP API in simple mode. */
-async function httpStatus(handler: AuthorizerHandler, event: APIGatewayRequestAuthorizerEventV2): Promise<200 | 401 | 403 | 503> {
+async function httpStatus(
+  handler: AuthorizerHandler,
+  event: APIGatewayRequestAuthorizerEventV2,
+): Promise<200 | 401 | 403 | 503> {
   try {
     return ((await handler(event)) as { isAuthorized: boolean }).isAuthorized ? 200 : 403;
   } catch (error) {
@@ -104,18 +126,32 @@ describe("REST: the policy covers exactly the routes the member may call", () =>
     const handler = authorizer();
     const viewer = session(["viewer"]);
     const org = { organization_id: viewer.organizationId };
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org))).toBe(200);
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "POST /orgs/{organization_id}/documents", org))).toBe(403);
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", org))).toBe(403);
+    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org))).toBe(
+      200,
+    );
+    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "POST /orgs/{organization_id}/documents", org))).toBe(
+      403,
+    );
+    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", org))).toBe(
+      403,
+    );
     expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /me"))).toBe(200);
   });
 
   test("a refusal is logged as forbidden with reason permission_denied and the route key, never as a 401", async () => {
     const handler = authorizer();
     const viewer = session(["viewer"]);
-    await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: viewer.organizationId }));
+    await restStatus(
+      handler,
+      restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: viewer.organizationId }),
+    );
     const record = decisionLog().find((line) => line.message === "request forbidden");
-    expect(record).toMatchObject({ outcome: "forbidden", reason: "permission_denied", routeKey: "GET /orgs/{organization_id}/billing", memberId: viewer.memberId });
+    expect(record).toMatchObject({
+      outcome: "forbidden",
+      reason: "permission_denied",
+      routeKey: "GET /orgs/{organization_id}/billing",
+      memberId: viewer.memberId,
+    });
     expect(JSON.stringify(logLines)).not.toContain(viewer.sessionJwt);
   });
 
@@ -123,11 +159,33 @@ describe("REST: the policy covers exactly the routes the member may call", () =>
     const handler = authorizer();
     const admin = session(["admin"]);
     const other = session(["admin"], "globex");
-    expect(await restStatus(handler, restEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: admin.organizationId }))).toBe(200);
-    expect(await restStatus(handler, restEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: other.organizationId }))).toBe(403);
-    expect(decisionLog().find((line) => line.message === "request forbidden")).toMatchObject({ reason: "tenancy_mismatch" });
-    expect(await restStatus(handler, restEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "acme" }))).toBe(200);
-    expect(await restStatus(handler, restEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "globex" }))).toBe(403);
+    expect(
+      await restStatus(
+        handler,
+        restEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: admin.organizationId }),
+      ),
+    ).toBe(200);
+    expect(
+      await restStatus(
+        handler,
+        restEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: other.organizationId }),
+      ),
+    ).toBe(403);
+    expect(decisionLog().find((line) => line.message === "request forbidden")).toMatchObject({
+      reason: "tenancy_mismatch",
+    });
+    expect(
+      await restStatus(
+        handler,
+        restEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "acme" }),
+      ),
+    ).toBe(200);
+    expect(
+      await restStatus(
+        handler,
+        restEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "globex" }),
+      ),
+    ).toBe(403);
   });
 
   test("the policy depends only on the token: the same document whichever route triggered the authorizer", async () => {
@@ -135,46 +193,73 @@ describe("REST: the policy covers exactly the routes the member may call", () =>
     const editor = session(["editor"]);
     const org = { organization_id: editor.organizationId };
     const first = (await handler(restEvent(editor.sessionJwt, "GET /me"))) as { policyDocument: PolicyDocument };
-    const again = (await handler(restEvent(editor.sessionJwt, "POST /orgs/{organization_id}/documents", org))) as { policyDocument: PolicyDocument };
+    const again = (await handler(restEvent(editor.sessionJwt, "POST /orgs/{organization_id}/documents", org))) as {
+      policyDocument: PolicyDocument;
+    };
     expect(again.policyDocument).toEqual(first.policyDocument);
     // A refused request adds one thing only: an explicit Deny of its own exact ARN, right for every later request.
     const refused = restEvent(editor.sessionJwt, "GET /orgs/{organization_id}/billing", org);
     const second = (await handler(refused)) as { policyDocument: PolicyDocument };
-    expect(second.policyDocument.Statement).toEqual([...first.policyDocument.Statement, { Action: "execute-api:Invoke", Effect: "Deny", Resource: refused.methodArn }]);
+    expect(second.policyDocument.Statement).toEqual([
+      ...first.policyDocument.Statement,
+      { Action: "execute-api:Invoke", Effect: "Deny", Resource: refused.methodArn },
+    ]);
     // API Gateway's result cache would reuse `first` for the documents route: it must answer right there too.
-    expect(evaluatePolicy(first.policyDocument, `${PREFIX}/POST/orgs/${editor.organizationId}/documents`)).toBe("allow");
-    expect(evaluatePolicy(first.policyDocument, `${PREFIX}/GET/orgs/${editor.organizationId}/billing`)).toBe("implicit_deny");
+    expect(evaluatePolicy(first.policyDocument, `${PREFIX}/POST/orgs/${editor.organizationId}/documents`)).toBe(
+      "allow",
+    );
+    expect(evaluatePolicy(first.policyDocument, `${PREFIX}/GET/orgs/${editor.organizationId}/billing`)).toBe(
+      "implicit_deny",
+    );
   });
 
   test("TOKEN events get the same member policy; the route is decided by API Gateway against it", async () => {
     const handler = authorizer();
     const viewer = session(["viewer"]);
     const response = (await handler(tokenEvent(viewer.sessionJwt, `${PREFIX}/GET/me`))) as { policyDocument: unknown };
-    expect(evaluatePolicy(response.policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/documents`)).toBe("allow");
-    expect(evaluatePolicy(response.policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/billing`)).toBe("implicit_deny");
+    expect(evaluatePolicy(response.policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/documents`)).toBe(
+      "allow",
+    );
+    expect(evaluatePolicy(response.policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/billing`)).toBe(
+      "implicit_deny",
+    );
   });
 
   test("the context keeps the member fields", async () => {
     const viewer = session(["viewer"]);
-    const response = (await authorizer()(restEvent(viewer.sessionJwt, "GET /me"))) as { context: Record<string, unknown> };
-    expect(response.context).toMatchObject({ member_id: viewer.memberId, organization_id: viewer.organizationId, organization_slug: "acme" });
+    const response = (await authorizer()(restEvent(viewer.sessionJwt, "GET /me"))) as {
+      context: Record<string, unknown>;
+    };
+    expect(response.context).toMatchObject({
+      member_id: viewer.memberId,
+      organization_id: viewer.organizationId,
+      organization_slug: "acme",
+    });
   });
 
   test("opaque session tokens: the roles come from Stytch's member_session", async () => {
     const handler = authorizer();
     const editor = session(["editor"]);
     const org = { organization_id: editor.organizationId };
-    expect(await restStatus(handler, restEvent(editor.sessionToken, "POST /orgs/{organization_id}/documents", org))).toBe(200);
-    expect(await restStatus(handler, restEvent(editor.sessionToken, "GET /orgs/{organization_id}/billing", org))).toBe(403);
+    expect(
+      await restStatus(handler, restEvent(editor.sessionToken, "POST /orgs/{organization_id}/documents", org)),
+    ).toBe(200);
+    expect(await restStatus(handler, restEvent(editor.sessionToken, "GET /orgs/{organization_id}/billing", org))).toBe(
+      403,
+    );
     expect(stytch.calls.authenticate).toBe(2);
   });
 
   test("HTTP API in iam mode answers with the same kind of policy", async () => {
     const viewer = session(["viewer"]);
-    const event = httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", { organization_id: viewer.organizationId });
+    const event = httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", {
+      organization_id: viewer.organizationId,
+    });
     const response = (await authorizer({ STYTCH_HTTP_API_RESPONSE: "iam" })(event)) as { policyDocument: unknown };
     expect(evaluatePolicy(response.policyDocument, event.routeArn)).toBe("allow");
-    expect(evaluatePolicy(response.policyDocument, `${HTTP_PREFIX}/GET/orgs/${viewer.organizationId}/billing`)).toBe("implicit_deny");
+    expect(evaluatePolicy(response.policyDocument, `${HTTP_PREFIX}/GET/orgs/${viewer.organizationId}/billing`)).toBe(
+      "implicit_deny",
+    );
   });
 });
 
@@ -185,22 +270,50 @@ describe("HTTP API simple mode: routeKey and pathParameters", () => {
     const org = { organization_id: viewer.organizationId };
     const allowed = await handler(httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org));
     expect(allowed).toMatchObject({ isAuthorized: true, context: { member_id: viewer.memberId } });
-    expect(await handler(httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", org))).toEqual({ isAuthorized: false });
+    expect(await handler(httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", org))).toEqual({
+      isAuthorized: false,
+    });
   });
 
   test("tenancy by ID and by slug comes first: another organization is refused whatever the roles", async () => {
     const handler = authorizer();
     const admin = session(["admin"]);
-    expect(await httpStatus(handler, httpEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: "organization-test-someone-else" }))).toBe(403);
-    expect(await httpStatus(handler, httpEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "acme" }))).toBe(200);
-    expect(await httpStatus(handler, httpEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "globex" }))).toBe(403);
-    const reasons = decisionLog().filter((line) => line.outcome === "forbidden").map((line) => line.reason);
+    expect(
+      await httpStatus(
+        handler,
+        httpEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", {
+          organization_id: "organization-test-someone-else",
+        }),
+      ),
+    ).toBe(403);
+    expect(
+      await httpStatus(
+        handler,
+        httpEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "acme" }),
+      ),
+    ).toBe(200);
+    expect(
+      await httpStatus(
+        handler,
+        httpEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "globex" }),
+      ),
+    ).toBe(403);
+    const reasons = decisionLog()
+      .filter((line) => line.outcome === "forbidden")
+      .map((line) => line.reason);
     expect(reasons).toEqual(["tenancy_mismatch", "tenancy_mismatch"]);
   });
 
   test("a route the table does not list is closed to everyone", async () => {
     const admin = session(["admin"]);
-    expect(await httpStatus(authorizer(), httpEvent(admin.sessionJwt, "DELETE /orgs/{organization_id}/documents", { organization_id: admin.organizationId }))).toBe(403);
+    expect(
+      await httpStatus(
+        authorizer(),
+        httpEvent(admin.sessionJwt, "DELETE /orgs/{organization_id}/documents", {
+          organization_id: admin.organizationId,
+        }),
+      ),
+    ).toBe(403);
   });
 
   test("bad credentials are still 401 before any permission is looked at", async () => {
@@ -212,18 +325,41 @@ describe("HTTP API simple mode: routeKey and pathParameters", () => {
 describe("Stytch's policies", () => {
   test("custom organization roles grant permissions in their organization only", async () => {
     const auditor = session(["auditor"], "initech");
-    stytch.setOrganizationRoles("initech", [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    stytch.setOrganizationRoles("initech", [
+      { role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] },
+    ]);
     const elsewhere = session(["auditor"], "hooli");
     const handler = authorizer();
-    expect(await httpStatus(handler, httpEvent(auditor.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: auditor.organizationId }))).toBe(200);
-    expect(await httpStatus(handler, httpEvent(elsewhere.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: elsewhere.organizationId }))).toBe(403);
+    expect(
+      await httpStatus(
+        handler,
+        httpEvent(auditor.sessionJwt, "GET /orgs/{organization_id}/billing", {
+          organization_id: auditor.organizationId,
+        }),
+      ),
+    ).toBe(200);
+    expect(
+      await httpStatus(
+        handler,
+        httpEvent(elsewhere.sessionJwt, "GET /orgs/{organization_id}/billing", {
+          organization_id: elsewhere.organizationId,
+        }),
+      ),
+    ).toBe(403);
   });
 
   test("a project without organization policies counts as no custom roles, not as a fault", async () => {
     stytch.organizationPoliciesEnabled = false;
     const editor = session(["editor"]);
     const handler = authorizer();
-    expect(await httpStatus(handler, httpEvent(editor.sessionJwt, "POST /orgs/{organization_id}/documents", { organization_id: editor.organizationId }))).toBe(200);
+    expect(
+      await httpStatus(
+        handler,
+        httpEvent(editor.sessionJwt, "POST /orgs/{organization_id}/documents", {
+          organization_id: editor.organizationId,
+        }),
+      ),
+    ).toBe(200);
     expect(stytch.calls.organizationPolicy).toBe(1);
   });
 
@@ -231,7 +367,12 @@ describe("Stytch's policies", () => {
     const members = Array.from({ length: 30 }, (_, i) => session([i % 2 ? "viewer" : "admin"]));
     const handler = authorizer();
     const statuses = await Promise.all(
-      members.map((m) => httpStatus(handler, httpEvent(m.sessionJwt, "GET /orgs/{organization_id}/documents", { organization_id: m.organizationId }))),
+      members.map((m) =>
+        httpStatus(
+          handler,
+          httpEvent(m.sessionJwt, "GET /orgs/{organization_id}/documents", { organization_id: m.organizationId }),
+        ),
+      ),
     );
     expect(statuses).toEqual(Array(30).fill(200));
     expect(stytch.calls.rbacPolicy).toBe(1);
@@ -253,7 +394,10 @@ describe("Stytch's policies", () => {
     const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify(table) });
     expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /r0/{id}", { id: "1" }))).toBe(503);
     // Computed here, not by Stytch: the metrics' path dimension must not send operators to the Stytch side.
-    expect(decisionLog().find((line) => line.outcome === "fault")).toMatchObject({ reason: "policy_too_large", path: "local" });
+    expect(decisionLog().find((line) => line.outcome === "fault")).toMatchObject({
+      reason: "policy_too_large",
+      path: "local",
+    });
   });
 
   test("a policy Stytch answers in an unreadable shape is a fault too", async () => {
@@ -265,7 +409,9 @@ describe("Stytch's policies", () => {
   test("a policy fault after a good fetch keeps answering with the cached policy", async () => {
     const handler = authorizer();
     const viewer = session(["viewer"]);
-    const event = httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", { organization_id: viewer.organizationId });
+    const event = httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", {
+      organization_id: viewer.organizationId,
+    });
     expect(await httpStatus(handler, event)).toBe(200);
     stytch.faults.rbac = "500";
     expect(await httpStatus(handler, event)).toBe(200);
@@ -274,14 +420,21 @@ describe("Stytch's policies", () => {
 
   test("without a table nothing changes: one stage-wide Allow and no policy fetch", async () => {
     const viewer = session(["viewer"]);
-    const response = (await authorizer({ STYTCH_ROUTE_PERMISSIONS: undefined })(restEvent(viewer.sessionJwt, "GET /me"))) as { policyDocument: { Statement: Array<{ Resource: string }> } };
+    const response = (await authorizer({ STYTCH_ROUTE_PERMISSIONS: undefined })(
+      restEvent(viewer.sessionJwt, "GET /me"),
+    )) as { policyDocument: { Statement: Array<{ Resource: string }> } };
     expect(response.policyDocument.Statement[0]!.Resource).toBe(`${PREFIX}/*/*`);
     expect(stytch.calls.rbacPolicy).toBe(0);
   });
 
   test("an invalid table is a configuration fault for every request", async () => {
     const viewer = session(["viewer"]);
-    expect(await httpStatus(authorizer({ STYTCH_ROUTE_PERMISSIONS: '{"GET /x": "public"}' }), httpEvent(viewer.sessionJwt, "GET /me"))).toBe(503);
+    expect(
+      await httpStatus(
+        authorizer({ STYTCH_ROUTE_PERMISSIONS: '{"GET /x": "public"}' }),
+        httpEvent(viewer.sessionJwt, "GET /me"),
+      ),
+    ).toBe(503);
   });
 });
 
@@ -295,7 +448,11 @@ describe("a slug that equals a route's literal never opens another organization'
   const OTHER_ORG = "organization-test-99999999-9999-4999-8999-999999999999";
 
   /** The status API Gateway would give `GET {path}` (served by `routeKey`), from an answer it may have cached. */
-  async function statusOf(handler: AuthorizerHandler, event: Parameters<AuthorizerHandler>[0], arn: string): Promise<200 | 401 | 403 | 503> {
+  async function statusOf(
+    handler: AuthorizerHandler,
+    event: Parameters<AuthorizerHandler>[0],
+    arn: string,
+  ): Promise<200 | 401 | 403 | 503> {
     try {
       const response = (await handler(event)) as { policyDocument: unknown };
       return evaluatePolicy(response.policyDocument, arn) === "allow" ? 200 : 403;
@@ -307,31 +464,71 @@ describe("a slug that equals a route's literal never opens another organization'
   for (const cache of ["0", "300"]) {
     for (const credential of ["JWT", "opaque token"] as const) {
       test(`slug orgs and slug v1, ${credential}, results cache ${cache} s: REST TOKEN and REQUEST, HTTP 1.0 and 2.0 iam all refuse the other organization`, async () => {
-        const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify(MIXED), STYTCH_RESULTS_CACHE_TTL_SECONDS: cache, STYTCH_HTTP_API_RESPONSE: "iam" });
+        const handler = authorizer({
+          STYTCH_ROUTE_PERMISSIONS: JSON.stringify(MIXED),
+          STYTCH_RESULTS_CACHE_TTL_SECONDS: cache,
+          STYTCH_HTTP_API_RESPONSE: "iam",
+        });
         for (const slug of ["orgs", "v1"]) {
           const member = session(["viewer"], slug);
           const token = credential === "JWT" ? member.sessionJwt : member.sessionToken;
           const attacks =
             slug === "orgs"
-              ? [{ routeKey: "GET /orgs/{organization_id}/documents", path: `/orgs/${OTHER_ORG}/documents`, pathParameters: { organization_id: OTHER_ORG } }]
-              : [{ routeKey: "GET /v1/orgs/{organization_id}/reports", path: `/v1/orgs/${OTHER_ORG}/reports`, pathParameters: { organization_id: OTHER_ORG } }];
+              ? [
+                  {
+                    routeKey: "GET /orgs/{organization_id}/documents",
+                    path: `/orgs/${OTHER_ORG}/documents`,
+                    pathParameters: { organization_id: OTHER_ORG },
+                  },
+                ]
+              : [
+                  {
+                    routeKey: "GET /v1/orgs/{organization_id}/reports",
+                    path: `/v1/orgs/${OTHER_ORG}/reports`,
+                    pathParameters: { organization_id: OTHER_ORG },
+                  },
+                ];
           for (const attack of attacks) {
             const [method, resource] = attack.routeKey.split(" ") as [string, string];
             const arn = `${PREFIX}/${method}${attack.path}`;
-            const rest = { ...restRequestEvent({ Authorization: `Bearer ${token}` }, arn), httpMethod: method, resource, path: attack.path, pathParameters: attack.pathParameters };
+            const rest = {
+              ...restRequestEvent({ Authorization: `Bearer ${token}` }, arn),
+              httpMethod: method,
+              resource,
+              path: attack.path,
+              pathParameters: attack.pathParameters,
+            };
             // The attack itself, and an answer to a harmless first request that API Gateway could reuse for it.
             expect(await statusOf(handler, rest, arn)).toBe(403);
-            expect(await statusOf(handler, { ...rest, version: "1.0" } as Parameters<AuthorizerHandler>[0], arn)).toBe(403);
+            expect(await statusOf(handler, { ...rest, version: "1.0" } as Parameters<AuthorizerHandler>[0], arn)).toBe(
+              403,
+            );
             const v2 = { ...httpEvent(token, attack.routeKey, attack.pathParameters), routeArn: arn };
             expect(await statusOf(handler, v2, arn)).toBe(403);
             if (cache !== "0") {
               expect(await statusOf(handler, tokenEvent(`Bearer ${token}`, `${PREFIX}/GET/me`), arn)).toBe(403);
-              expect(await statusOf(handler, { ...restRequestEvent({ Authorization: `Bearer ${token}` }, `${PREFIX}/GET/${slug}/p1/documents`), resource: "/{organization_slug}/{project_id}/documents", path: `/${slug}/p1/documents`, pathParameters: { organization_slug: slug, project_id: "p1" } }, arn)).toBe(403);
+              expect(
+                await statusOf(
+                  handler,
+                  {
+                    ...restRequestEvent({ Authorization: `Bearer ${token}` }, `${PREFIX}/GET/${slug}/p1/documents`),
+                    resource: "/{organization_slug}/{project_id}/documents",
+                    path: `/${slug}/p1/documents`,
+                    pathParameters: { organization_slug: slug, project_id: "p1" },
+                  },
+                  arn,
+                ),
+              ).toBe(403);
             }
           }
           // The member's own organization stays open.
           const own = `${PREFIX}/GET/orgs/${member.organizationId}/documents`;
-          const ownEvent = { ...restRequestEvent({ Authorization: `Bearer ${token}` }, own), resource: "/orgs/{organization_id}/documents", path: `/orgs/${member.organizationId}/documents`, pathParameters: { organization_id: member.organizationId } };
+          const ownEvent = {
+            ...restRequestEvent({ Authorization: `Bearer ${token}` }, own),
+            resource: "/orgs/{organization_id}/documents",
+            path: `/orgs/${member.organizationId}/documents`,
+            pathParameters: { organization_id: member.organizationId },
+          };
           expect(await statusOf(handler, ownEvent, own)).toBe(200);
         }
       });
@@ -340,33 +537,70 @@ describe("a slug that equals a route's literal never opens another organization'
 });
 
 describe("routes the table does not list", () => {
-  const UNLISTED = { resource: "/orgs/{organization_id}/documents/{document_id}/secret", pathSuffix: "/documents/d1/secret" };
+  const UNLISTED = {
+    resource: "/orgs/{organization_id}/documents/{document_id}/secret",
+    pathSuffix: "/documents/d1/secret",
+  };
   const LISTED = {
     "GET /orgs/{organization_id}/documents/{document_id}": { resource_id: "documents", action: "read" },
     "GET /public/{proxy+}": "authenticated",
   };
 
   test("uncached (the construct's default), an unlisted route is refused even where a listed route's wildcard would cover it", async () => {
-    const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify(LISTED), STYTCH_RESULTS_CACHE_TTL_SECONDS: "0" });
+    const handler = authorizer({
+      STYTCH_ROUTE_PERMISSIONS: JSON.stringify(LISTED),
+      STYTCH_RESULTS_CACHE_TTL_SECONDS: "0",
+    });
     const viewer = session(["viewer"]);
     const path = `/orgs/${viewer.organizationId}${UNLISTED.pathSuffix}`;
-    const event = { ...restRequestEvent({ Authorization: `Bearer ${viewer.sessionJwt}` }, `${PREFIX}/GET${path}`), resource: UNLISTED.resource, path, pathParameters: { organization_id: viewer.organizationId, document_id: "d1" } };
+    const event = {
+      ...restRequestEvent({ Authorization: `Bearer ${viewer.sessionJwt}` }, `${PREFIX}/GET${path}`),
+      resource: UNLISTED.resource,
+      path,
+      pathParameters: { organization_id: viewer.organizationId, document_id: "d1" },
+    };
     const response = (await handler(event)) as { policyDocument: PolicyDocument };
-    expect(response.policyDocument.Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Deny", Resource: event.methodArn }]);
+    expect(response.policyDocument.Statement).toEqual([
+      { Action: "execute-api:Invoke", Effect: "Deny", Resource: event.methodArn },
+    ]);
     // An unlisted organization route under a listed greedy route: refused for every organization, own included.
     const greedy = `/public/orgs/${viewer.organizationId}/reports`;
-    const hidden = { ...restRequestEvent({ Authorization: `Bearer ${viewer.sessionJwt}` }, `${PREFIX}/GET${greedy}`), resource: "/public/orgs/{organization_id}/reports", path: greedy, pathParameters: { organization_id: viewer.organizationId } };
-    expect(evaluatePolicy(((await handler(hidden)) as { policyDocument: unknown }).policyDocument, hidden.methodArn)).toBe("explicit_deny");
+    const hidden = {
+      ...restRequestEvent({ Authorization: `Bearer ${viewer.sessionJwt}` }, `${PREFIX}/GET${greedy}`),
+      resource: "/public/orgs/{organization_id}/reports",
+      path: greedy,
+      pathParameters: { organization_id: viewer.organizationId },
+    };
+    expect(
+      evaluatePolicy(((await handler(hidden)) as { policyDocument: unknown }).policyDocument, hidden.methodArn),
+    ).toBe("explicit_deny");
     // The listed routes still answer with an Allow of exactly the request.
-    const listed = { ...event, resource: "/orgs/{organization_id}/documents/{document_id}", path: `/orgs/${viewer.organizationId}/documents/d1`, methodArn: `${PREFIX}/GET/orgs/${viewer.organizationId}/documents/d1` };
-    expect(((await handler(listed)) as { policyDocument: PolicyDocument }).policyDocument.Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Allow", Resource: listed.methodArn }]);
+    const listed = {
+      ...event,
+      resource: "/orgs/{organization_id}/documents/{document_id}",
+      path: `/orgs/${viewer.organizationId}/documents/d1`,
+      methodArn: `${PREFIX}/GET/orgs/${viewer.organizationId}/documents/d1`,
+    };
+    expect(((await handler(listed)) as { policyDocument: PolicyDocument }).policyDocument.Statement).toEqual([
+      { Action: "execute-api:Invoke", Effect: "Allow", Resource: listed.methodArn },
+    ]);
   });
 
   test("cached, a request to an unlisted route is still refused by an exact Deny", async () => {
-    const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify(LISTED), STYTCH_RESULTS_CACHE_TTL_SECONDS: "300" });
+    const handler = authorizer({
+      STYTCH_ROUTE_PERMISSIONS: JSON.stringify(LISTED),
+      STYTCH_RESULTS_CACHE_TTL_SECONDS: "300",
+    });
     const viewer = session(["viewer"]);
     const path = `/orgs/${viewer.organizationId}${UNLISTED.pathSuffix}`;
-    const event = { ...restRequestEvent({ Authorization: `Bearer ${viewer.sessionJwt}` }, `${PREFIX}/GET${path}`), resource: UNLISTED.resource, path, pathParameters: { organization_id: viewer.organizationId, document_id: "d1" } };
-    expect(evaluatePolicy(((await handler(event)) as { policyDocument: unknown }).policyDocument, event.methodArn)).toBe("explicit_deny");
+    const event = {
+      ...restRequestEvent({ Authorization: `Bearer ${viewer.sessionJwt}` }, `${PREFIX}/GET${path}`),
+      resource: UNLISTED.resource,
+      path,
+      pathParameters: { organization_id: viewer.organizationId, document_id: "d1" },
+    };
+    expect(
+      evaluatePolicy(((await handler(event)) as { policyDocument: unknown }).policyDocument, event.methodArn),
+    ).toBe("explicit_deny");
   });
 });

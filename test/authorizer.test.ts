@@ -2,13 +2,20 @@
 // real RSA keys, real JWKS. Each `createAuthorizer()` is a cold container.
 
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT, type AuthorizerHandler } from "../lambda/authorizer";
-import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
-import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
-import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
-import { httpV1Event, httpV2Event, restRequestEvent, STAGE_RESOURCE, tokenEvent, ROUTE_ARN } from "./support/authorizer-events";
-import { forgeries } from "./support/forgeries";
+import { type AuthorizerHandler, createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT } from "../lambda/authorizer";
 import { contextBytes, MAX_CONTEXT_BYTES } from "../lambda/lib/response/member-context";
+import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
+import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
+import {
+  httpV1Event,
+  httpV2Event,
+  ROUTE_ARN,
+  restRequestEvent,
+  STAGE_RESOURCE,
+  tokenEvent,
+} from "./support/authorizer-events";
+import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
+import { forgeries } from "./support/forgeries";
 
 let stytch: StytchEmulator;
 let logLines: string[];
@@ -27,7 +34,10 @@ function bearer(token: string) {
 }
 
 /** Runs the handler and reports the outcome API Gateway would see. */
-async function outcome(handler: AuthorizerHandler, event: Parameters<AuthorizerHandler>[0]): Promise<"allow" | "401" | "500"> {
+async function outcome(
+  handler: AuthorizerHandler,
+  event: Parameters<AuthorizerHandler>[0],
+): Promise<"allow" | "401" | "500"> {
   try {
     await handler(event);
     return "allow";
@@ -53,12 +63,19 @@ afterEach(() => {
 
 describe("allowing a valid session JWT", () => {
   test("a valid JWT in the Authorization header is allowed locally with the member's context and a stage-wide policy", async () => {
-    const session = stytch.createSession({ roles: ["editor"], organizationSlug: "acme", customClaims: { plan: "pro" } });
+    const session = stytch.createSession({
+      roles: ["editor"],
+      organizationSlug: "acme",
+      customClaims: { plan: "pro" },
+    });
     const handler = createAuthorizer(envFor());
     const response = await handler(bearer(session.sessionJwt));
     expect(response).toEqual({
       principalId: session.memberId,
-      policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: STAGE_RESOURCE }] },
+      policyDocument: {
+        Version: "2012-10-17",
+        Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: STAGE_RESOURCE }],
+      },
       context: {
         member_id: session.memberId,
         member_session_id: session.memberSessionId,
@@ -115,7 +132,10 @@ describe("allowing a valid session JWT", () => {
     const session = stytch.createSession();
     const handler = createAuthorizer(envFor());
     const response = await handler(httpV2Event({}, ["theme=dark", `stytch_session_jwt=${session.sessionJwt}`]));
-    expect(response).toMatchObject({ isAuthorized: true, context: { member_id: session.memberId, auth_method: "jwt" } });
+    expect(response).toMatchObject({
+      isAuthorized: true,
+      context: { member_id: session.memberId, auth_method: "jwt" },
+    });
     expect(response).not.toHaveProperty("policyDocument");
   });
 
@@ -133,13 +153,20 @@ describe("allowing a valid session JWT", () => {
     const session = stytch.createSession();
     const handler = createAuthorizer(envFor());
     const response = await handler(httpV1Event({ authorization: session.sessionJwt }));
-    expect(response).toMatchObject({ principalId: session.memberId, policyDocument: { Statement: [{ Resource: STAGE_RESOURCE }] } });
+    expect(response).toMatchObject({
+      principalId: session.memberId,
+      policyDocument: { Statement: [{ Resource: STAGE_RESOURCE }] },
+    });
   });
 
   test("the Stytch JWT cookie in a REST REQUEST Cookie header is allowed", async () => {
     const session = stytch.createSession();
     const handler = createAuthorizer(envFor());
-    const response = await handler(restRequestEvent({ Cookie: `a=b; stytch_session_jwt=${session.sessionJwt}; stytch_session=${session.sessionToken}` }));
+    const response = await handler(
+      restRequestEvent({
+        Cookie: `a=b; stytch_session_jwt=${session.sessionJwt}; stytch_session=${session.sessionToken}`,
+      }),
+    );
     expect(response).toMatchObject({ context: { auth_method: "jwt" } });
     expect(stytch.calls.authenticate).toBe(0);
   });
@@ -166,7 +193,9 @@ describe("allowing a valid session JWT", () => {
     const now = Math.floor(Date.now() / 1000);
     const jwt = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 60, nbf: now - 60, exp: now + 240 });
     const paths: string[] = [];
-    const handler = createAuthorizer(envFor(), { onDecision: (record) => paths.push(`${record.outcome}:${record.path}`) });
+    const handler = createAuthorizer(envFor(), {
+      onDecision: (record) => paths.push(`${record.outcome}:${record.path}`),
+    });
     for (let i = 0; i < 3; i += 1) expect(await outcome(handler, bearer(jwt))).toBe("allow");
     const { previousKid, newKid } = stytch.rotateKeys();
     stytch.retireKey(previousKid);
@@ -223,11 +252,19 @@ describe("denying bad or absent credentials without calling Stytch", () => {
     /** Finding 9b: the RangeError of `new Date(1e300 * 1000).toISOString()` used to become a 503. */
     const session = stytch.createSession();
     const payload = stytch.sessionPayload(session.memberSessionId, overrides);
-    const { expires_at: _expiresAt, ...sessionClaim } = payload["https://stytch.com/session"] as Record<string, unknown>;
-    const token = stytch.signJwt({ alg: "RS256", typ: "JWT", kid: stytch.currentKid }, { ...payload, "https://stytch.com/session": sessionClaim });
+    const { expires_at: _expiresAt, ...sessionClaim } = payload["https://stytch.com/session"] as Record<
+      string,
+      unknown
+    >;
+    const token = stytch.signJwt(
+      { alg: "RS256", typ: "JWT", kid: stytch.currentKid },
+      { ...payload, "https://stytch.com/session": sessionClaim },
+    );
     const handler = createAuthorizer(envFor());
     expect(await outcome(handler, bearer(token))).toBe("401");
-    expect(logLines.some((line) => line.includes('"reason":"malformed"') || line.includes('"reason": "malformed"'))).toBe(true);
+    expect(
+      logLines.some((line) => line.includes('"reason":"malformed"') || line.includes('"reason": "malformed"')),
+    ).toBe(true);
     expect(stytch.calls.authenticate).toBe(0);
   });
 
@@ -235,7 +272,12 @@ describe("denying bad or absent credentials without calling Stytch", () => {
     const session = stytch.createSession();
     const forged = forgeries(stytch, session.memberSessionId)["tampered payload"]!;
     const handler = createAuthorizer(envFor());
-    expect(await outcome(handler, restRequestEvent({ cookie: `stytch_session_jwt=${forged}; stytch_session=${session.sessionToken}` }))).toBe("401");
+    expect(
+      await outcome(
+        handler,
+        restRequestEvent({ cookie: `stytch_session_jwt=${forged}; stytch_session=${session.sessionToken}` }),
+      ),
+    ).toBe("401");
     expect(stytch.calls.authenticate).toBe(0);
   });
 
@@ -263,10 +305,18 @@ describe("falling back to the Stytch API only where local verification cannot an
     const response = await handler(restRequestEvent({ Cookie: `stytch_session=${session.sessionToken}` }));
     expect(response).toMatchObject({
       principalId: session.memberId,
-      context: { auth_method: "session_token", organization_id: session.organizationId, roles: JSON.stringify(session.roles), email: session.email },
+      context: {
+        auth_method: "session_token",
+        organization_id: session.organizationId,
+        roles: JSON.stringify(session.roles),
+        email: session.email,
+      },
     });
     expect(stytch.authenticateRequests).toEqual([
-      { body: { session_token: session.sessionToken }, authorization: `Basic ${Buffer.from(`${stytch.projectId}:${stytch.secret}`).toString("base64")}` },
+      {
+        body: { session_token: session.sessionToken },
+        authorization: `Basic ${Buffer.from(`${stytch.projectId}:${stytch.secret}`).toString("base64")}`,
+      },
     ]);
   });
 
@@ -295,7 +345,9 @@ describe("falling back to the Stytch API only where local verification cannot an
      * that its answer is fresh.
      */
     const session = stytch.createSession();
-    const handler = createAuthorizer(envFor({ STYTCH_SESSION_TOKEN_CACHE_SECONDS: "300", STYTCH_MAX_TOKEN_AGE_SECONDS: "0" }));
+    const handler = createAuthorizer(
+      envFor({ STYTCH_SESSION_TOKEN_CACHE_SECONDS: "300", STYTCH_MAX_TOKEN_AGE_SECONDS: "0" }),
+    );
     expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
     stytch.revokeSession(session.memberSessionId);
     expect(await outcome(handler, bearer(session.sessionJwt))).toBe("401");
@@ -356,7 +408,9 @@ describe("falling back to the Stytch API only where local verification cannot an
     const handler = createAuthorizer(envFor());
     stytch.setLatency("authenticate", 100);
     try {
-      const verdicts = await Promise.all(Array.from({ length: 10 }, () => outcome(handler, bearer(session.sessionToken))));
+      const verdicts = await Promise.all(
+        Array.from({ length: 10 }, () => outcome(handler, bearer(session.sessionToken))),
+      );
       expect(verdicts).toEqual(Array(10).fill("allow"));
       expect(stytch.calls.authenticate).toBe(1);
     } finally {
@@ -370,7 +424,10 @@ describe("falling back to the Stytch API only where local verification cannot an
     const expired = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 900, nbf: now - 900, exp: now - 600 });
     const handler = createAuthorizer(envFor());
     const response = await handler(bearer(expired));
-    expect(response).toMatchObject({ principalId: session.memberId, context: { auth_method: "jwt", member_session_id: session.memberSessionId } });
+    expect(response).toMatchObject({
+      principalId: session.memberId,
+      context: { auth_method: "jwt", member_session_id: session.memberSessionId },
+    });
     expect(stytch.authenticateRequests.map((request) => request.body)).toEqual([{ session_jwt: expired }]);
   });
 
@@ -381,14 +438,18 @@ describe("falling back to the Stytch API only where local verification cannot an
     stytch.revokeSession(session.memberSessionId);
     const handler = createAuthorizer(envFor());
     expect(await outcome(handler, bearer(expired))).toBe("401");
-    expect(logLines.some((line) => line.includes('"reason": "revoked"') || line.includes('"reason":"revoked"'))).toBe(true);
+    expect(logLines.some((line) => line.includes('"reason": "revoked"') || line.includes('"reason":"revoked"'))).toBe(
+      true,
+    );
   });
 
   test("a JWT older than the maximum token age is checked with Stytch; a younger one is not", async () => {
     const session = stytch.createSession();
     const now = Math.floor(Date.now() / 1000);
     const old = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 120, nbf: now - 120, exp: now + 180 });
-    const handler = createAuthorizer(envFor({ STYTCH_MAX_TOKEN_AGE_SECONDS: "60", STYTCH_CLOCK_TOLERANCE_SECONDS: "0" }));
+    const handler = createAuthorizer(
+      envFor({ STYTCH_MAX_TOKEN_AGE_SECONDS: "60", STYTCH_CLOCK_TOLERANCE_SECONDS: "0" }),
+    );
     expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
     expect(stytch.calls.authenticate).toBe(0);
     expect(await outcome(handler, bearer(old))).toBe("allow");
@@ -404,7 +465,9 @@ describe("falling back to the Stytch API only where local verification cannot an
     stytch.revokeSession(session.memberSessionId);
     expect(await outcome(createAuthorizer(envFor()), bearer(session.sessionJwt))).toBe("allow");
     expect(stytch.calls.authenticate).toBe(0);
-    expect(await outcome(createAuthorizer(envFor({ STYTCH_MAX_TOKEN_AGE_SECONDS: "0" })), bearer(session.sessionJwt))).toBe("401");
+    expect(
+      await outcome(createAuthorizer(envFor({ STYTCH_MAX_TOKEN_AGE_SECONDS: "0" })), bearer(session.sessionJwt)),
+    ).toBe("401");
     expect(stytch.calls.authenticate).toBe(1);
   });
 
@@ -577,7 +640,12 @@ describe("the key set in a warm container", () => {
     for (let i = 0; i < 50; i += 1) {
       const kid = `jwk-test-${i.toString().padStart(8, "0")}`;
       fresh.push(await outcome(handler, bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, payload))));
-      old.push(await outcome(handler, bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, { ...payload, iat: now - 60, nbf: now - 60 }))));
+      old.push(
+        await outcome(
+          handler,
+          bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, { ...payload, iat: now - 60, nbf: now - 60 })),
+        ),
+      );
     }
     expect(new Set(fresh)).toEqual(new Set(["500"]));
     expect(new Set(old)).toEqual(new Set(["401"]));
@@ -599,7 +667,8 @@ describe("the key set in a warm container", () => {
     const payload = stytch.sessionPayload(session.memberSessionId);
     const handler = createAuthorizer(envFor());
     expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
-    const invented = () => bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid: `jwk-test-invented-${Math.random()}` }, payload));
+    const invented = () =>
+      bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid: `jwk-test-invented-${Math.random()}` }, payload));
     expect(await outcome(handler, invented())).toBe("500");
     const { newKid } = stytch.rotateKeys();
     const rotated = stytch.createSession().sessionJwt;
@@ -703,9 +772,12 @@ describe("hardening: remembered verdicts and rejections, on a hand-set clock", (
     const start = freezeClockAtWholeSecond();
     const session = stytch.createSession(); // its JWT is issued at `start`
     const paths: string[] = [];
-    const handler = createAuthorizer(envFor({ STYTCH_MAX_TOKEN_AGE_SECONDS: "3", STYTCH_CLOCK_TOLERANCE_SECONDS: "0" }), {
-      onDecision: (record) => paths.push(`${record.outcome}:${record.path}`),
-    });
+    const handler = createAuthorizer(
+      envFor({ STYTCH_MAX_TOKEN_AGE_SECONDS: "3", STYTCH_CLOCK_TOLERANCE_SECONDS: "0" }),
+      {
+        onDecision: (record) => paths.push(`${record.outcome}:${record.path}`),
+      },
+    );
     expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
     vi.setSystemTime(start + 2_900);
     expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");

@@ -11,16 +11,26 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type CDPSession, type Cookie, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BANNER_END, freePort, spawnNpmStart, waitFor, type NpmStart } from "./support/npm-start";
+import { BANNER_END, freePort, type NpmStart, spawnNpmStart, waitFor } from "./support/npm-start";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM && !process.env.CI) {
-  console.warn(`browser test skipped: no Chromium at ${CHROMIUM}. Enable it with: sudo apt-get install chromium (or set CHROMIUM_PATH)`);
+  console.warn(
+    `browser test skipped: no Chromium at ${CHROMIUM}. Enable it with: sudo apt-get install chromium (or set CHROMIUM_PATH)`,
+  );
 }
 const ARTIFACTS = path.resolve(__dirname, "..", "test-artifacts", "browser");
 /** Flags for a machine without network access: nothing phones home, nothing waits for it. */
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 interface CallResult {
   label: string;
@@ -55,12 +65,18 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
   beforeAll(async () => {
     const [port, demoPort, foreignPort] = [await freePort(), await freePort(), await freePort()];
     server = spawnNpmStart({ PORT: String(port), DEMO_PORT: String(demoPort) });
-    await waitFor(() => server.output().includes(BANNER_END), 30_000, () => `no banner; output so far:\n${server.output()}`);
+    await waitFor(
+      () => server.output().includes(BANNER_END),
+      30_000,
+      () => `no banner; output so far:\n${server.output()}`,
+    );
     apiUrl = `http://127.0.0.1:${port}`;
     demoUrl = `http://127.0.0.1:${demoPort}`;
     // A page on another origin of the same site: its fetches carry the member's SameSite=Lax cookies, so only CORS
     // and refresh's origin check stand between it and the member's session.
-    foreign = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>foreign</title><p>another app"));
+    foreign = createServer((_req, res) =>
+      res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>foreign</title><p>another app"),
+    );
     await new Promise<void>((resolve) => foreign.listen(foreignPort, "127.0.0.1", resolve));
     foreignUrl = `http://127.0.0.1:${foreignPort}`;
 
@@ -89,7 +105,11 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
     const [login, me] = await results();
     expect(login).toMatchObject({ label: "login", status: 200 });
     expect(me).toMatchObject({ label: "me", status: 200 });
-    expect(me!.json!.member).toMatchObject({ authMethod: "jwt", organizationId: login!.json!.organization_id, memberId: login!.json!.member_id });
+    expect(me!.json!.member).toMatchObject({
+      authMethod: "jwt",
+      organizationId: login!.json!.organization_id,
+      memberId: login!.json!.member_id,
+    });
     expect(me!.json!.member!.roles).toContain("viewer");
     // On the wire: the JWT cookie, and no Authorization header.
     const request = lastSent("GET", `${apiUrl}/me`);
@@ -127,7 +147,13 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
     expect(await act("outage-off")).toMatchObject({ status: 200 });
     // An outage is not a logout: the cookies are still there, and the page retries after Retry-After.
     expect(Object.keys(await cookies())).toEqual(expect.arrayContaining(["stytch_session", "stytch_session_jwt"]));
-    await page.waitForFunction(() => (globalThis as unknown as DemoWindow).demo.results.some((r) => r.label === "refresh (retry)" && r.status === 200), { timeout: 10_000 });
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as DemoWindow).demo.results.some(
+          (r) => r.label === "refresh (retry)" && r.status === 200,
+        ),
+      { timeout: 10_000 },
+    );
   });
 
   it("refresh rotates the JWT cookie in the browser's own jar (Secure is accepted on http loopback), and the next /me sends the new one", async () => {
@@ -194,7 +220,12 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
           preflighted: await attempt("/me", { headers: { authorization: "Bearer x" } }),
         };
       }, apiUrl);
-      expect(outcomes).toEqual({ me: "refused (TypeError)", refresh: "refused (TypeError)", logout: "refused (TypeError)", preflighted: "refused (TypeError)" });
+      expect(outcomes).toEqual({
+        me: "refused (TypeError)",
+        refresh: "refused (TypeError)",
+        logout: "refused (TypeError)",
+        preflighted: "refused (TypeError)",
+      });
     } finally {
       await other.close();
     }
@@ -216,12 +247,21 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
     try {
       const localhostDemo = demoUrl.replace("127.0.0.1", "localhost");
       await local.goto(localhostDemo);
-      expect(await local.evaluate(() => (globalThis as unknown as DemoWindow & { demo: { api: string } }).demo.api)).toBe(apiUrl.replace("127.0.0.1", "localhost"));
+      expect(
+        await local.evaluate(() => (globalThis as unknown as DemoWindow & { demo: { api: string } }).demo.api),
+      ).toBe(apiUrl.replace("127.0.0.1", "localhost"));
       await local.click("#login");
-      await local.waitForFunction(() => (globalThis as unknown as DemoWindow).demo.member !== null, { timeout: 10_000 });
+      await local.waitForFunction(() => (globalThis as unknown as DemoWindow).demo.member !== null, {
+        timeout: 10_000,
+      });
       const all = await local.evaluate(() => (globalThis as unknown as DemoWindow).demo.results);
-      expect(all.map((r) => [r.label, r.status])).toEqual([["login", 200], ["me", 200]]);
-      const jar = (await browser.cookies()).filter((cookie) => cookie.domain === "localhost").map((cookie) => cookie.name);
+      expect(all.map((r) => [r.label, r.status])).toEqual([
+        ["login", 200],
+        ["me", 200],
+      ]);
+      const jar = (await browser.cookies())
+        .filter((cookie) => cookie.domain === "localhost")
+        .map((cookie) => cookie.name);
       expect(jar.sort()).toEqual(["stytch_session", "stytch_session_jwt"]);
     } finally {
       await local.close();
@@ -241,7 +281,13 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
 });
 
 interface DemoWindow {
-  demo: { member: unknown; results: CallResult[]; refreshes: number; loadedAt: number; actions: Record<string, () => Promise<CallResult>> };
+  demo: {
+    member: unknown;
+    results: CallResult[];
+    refreshes: number;
+    loadedAt: number;
+    actions: Record<string, () => Promise<CallResult>>;
+  };
 }
 
 /** Clicks the page's button `id` and returns the call it made (its first, for buttons that make two). */
@@ -249,7 +295,11 @@ async function act(id: string): Promise<CallResult> {
   const count = (await results()).length;
   const calls = id === "login" || id === "logout" ? 2 : 1; // both follow up with GET /me
   await page.click(`#${id}`);
-  await page.waitForFunction((n: number) => (globalThis as unknown as DemoWindow).demo.results.length >= n, { timeout: 15_000 }, count + calls);
+  await page.waitForFunction(
+    (n: number) => (globalThis as unknown as DemoWindow).demo.results.length >= n,
+    { timeout: 15_000 },
+    count + calls,
+  );
   return (await results())[count]!;
 }
 
@@ -264,7 +314,9 @@ async function text(selector: string): Promise<string> {
 /** The browser's cookies for the API's host, by name. */
 async function cookies(): Promise<Record<string, Cookie>> {
   const all = await browser.cookies();
-  return Object.fromEntries(all.filter((cookie) => cookie.domain === "127.0.0.1").map((cookie) => [cookie.name, cookie]));
+  return Object.fromEntries(
+    all.filter((cookie) => cookie.domain === "127.0.0.1").map((cookie) => [cookie.name, cookie]),
+  );
 }
 
 /** Records each request's method, URL, page-set headers and the Cookie header that actually went on the wire. */
@@ -272,7 +324,12 @@ async function watchRequests(session: CDPSession): Promise<void> {
   await session.send("Network.enable");
   session.on("Network.requestWillBeSent", (event) => {
     const known = sent.get(event.requestId);
-    sent.set(event.requestId, { ...known, method: event.request.method, url: event.request.url, headers: event.request.headers as Record<string, string> });
+    sent.set(event.requestId, {
+      ...known,
+      method: event.request.method,
+      url: event.request.url,
+      headers: event.request.headers as Record<string, string>,
+    });
   });
   session.on("Network.requestWillBeSentExtraInfo", (event) => {
     const headers = event.headers as Record<string, string>;

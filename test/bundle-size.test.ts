@@ -5,15 +5,23 @@
 
 import { build } from "esbuild";
 import { expect, test } from "vitest";
-import { MAX_BUNDLE_BYTES, PACKAGED_HANDLERS, packagedBundleOptions, type PackagedHandler } from "../infra/lambda-defaults";
+import {
+  MAX_BUNDLE_BYTES,
+  PACKAGED_HANDLERS,
+  type PackagedHandler,
+  packagedBundleOptions,
+} from "../infra/lambda-defaults";
 
 async function bundleBytes(name: PackagedHandler): Promise<number> {
   const result = await build({ ...packagedBundleOptions(name), write: false, logLevel: "silent" });
   return result.outputFiles[0]!.contents.byteLength;
 }
 
-test.each(Object.keys(PACKAGED_HANDLERS) as PackagedHandler[])("the %s bundle is within the 128 KiB budget", async (name) => {
-  const bytes = await bundleBytes(name);
-  expect(bytes).toBeGreaterThan(10_000); // a real bundle, with its dependencies in it
-  expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
-});
+test.each(Object.keys(PACKAGED_HANDLERS) as PackagedHandler[])(
+  "the %s bundle is within the 128 KiB budget",
+  async (name) => {
+    const bytes = await bundleBytes(name);
+    expect(bytes).toBeGreaterThan(10_000); // a real bundle, with its dependencies in it
+    expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+  },
+);

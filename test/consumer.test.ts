@@ -35,13 +35,15 @@ function readmeBlocks(section: string, language: string): string[] {
   if (start < 0) throw new Error(`README has no section ${section}`);
   const end = README.indexOf("\n## ", start + 1);
   const body = README.slice(start, end < 0 ? undefined : end);
-  return [...body.matchAll(new RegExp("```" + language + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]);
+  return [...body.matchAll(new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``, "g"))].map((m) => m[1]);
 }
 
 function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
   const result = spawnSync(command, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${(result.stdout + result.stderr).slice(-4000)}`);
+    throw new Error(
+      `${command} ${args.join(" ")} failed (${result.status}):\n${(result.stdout + result.stderr).slice(-4000)}`,
+    );
   }
   return result.stdout;
 }
@@ -82,7 +84,10 @@ describe("the packed tarball in a separate CDK app", () => {
     const [appSource] = readmeBlocks("Attach to your own API", "ts");
     writeFileSync(path.join(scratch, "app.ts"), appSource);
     const handlers = readFileSync(path.join(REPO, "test", "types", "member-context-handlers.ts"), "utf8");
-    writeFileSync(path.join(scratch, "handlers.ts"), handlers.replace('from "../../lambda/index"', `from "${PACKAGE.name}"`));
+    writeFileSync(
+      path.join(scratch, "handlers.ts"),
+      handlers.replace('from "../../lambda/index"', `from "${PACKAGE.name}"`),
+    );
     writeFileSync(
       path.join(scratch, "tsconfig.json"),
       JSON.stringify({
@@ -103,7 +108,10 @@ describe("the packed tarball in a separate CDK app", () => {
 
     // 4. Synthesize offline: the user's handler asset, then the compiled app with plain node.
     mkdirSync(path.join(scratch, "build", "orders"), { recursive: true });
-    writeFileSync(path.join(scratch, "build", "orders", "index.js"), "exports.handler = async () => ({ statusCode: 200 });\n");
+    writeFileSync(
+      path.join(scratch, "build", "orders", "index.js"),
+      "exports.handler = async () => ({ statusCode: 200 });\n",
+    );
     cdkOut = path.join(scratch, "cdk.out");
     run(process.execPath, [path.join("out", "app.js")], scratch, { ...process.env, CDK_OUTDIR: cdkOut });
     template = JSON.parse(readFileSync(path.join(cdkOut, "OrdersApi.template.json"), "utf8"));
@@ -116,7 +124,9 @@ describe("the packed tarball in a separate CDK app", () => {
   const resourcesOf = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
 
   test("the tarball holds the compiled package, the prebuilt handlers and the documents, and nothing else", () => {
-    const listing = run("tar", ["-tzf", path.join(scratch, TARBALL)], scratch).split("\n").filter(Boolean);
+    const listing = run("tar", ["-tzf", path.join(scratch, TARBALL)], scratch)
+      .split("\n")
+      .filter(Boolean);
     const files = listing.map((f) => f.replace(/^package\//, "")).sort();
     expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "CHANGELOG.md", "package.json"]));
     for (const required of [
@@ -139,11 +149,15 @@ describe("the packed tarball in a separate CDK app", () => {
         !/^dist\/assets\/(authorizer|refresh)\/index\.js$/.test(f),
     );
     expect(unexpected).toEqual([]);
-    expect(files.some((f) => /(^|\/)(test|bench|local|emulator)/.test(f) || f.endsWith(".ts") && !f.endsWith(".d.ts"))).toBe(false);
+    expect(
+      files.some((f) => /(^|\/)(test|bench|local|emulator)/.test(f) || (f.endsWith(".ts") && !f.endsWith(".d.ts"))),
+    ).toBe(false);
   });
 
   test("the app installed the package with its older aws-cdk-lib and without esbuild", () => {
-    const installedCdk = JSON.parse(readFileSync(path.join(scratch, "node_modules", "aws-cdk-lib", "package.json"), "utf8"));
+    const installedCdk = JSON.parse(
+      readFileSync(path.join(scratch, "node_modules", "aws-cdk-lib", "package.json"), "utf8"),
+    );
     expect(installedCdk.version).toBe(OLDER_AWS_CDK_LIB);
     expect(installedCdk.version).not.toBe(PACKAGE.devDependencies["aws-cdk-lib"]);
     expect(existsSync(path.join(scratch, "node_modules", "esbuild"))).toBe(false);
@@ -157,16 +171,29 @@ describe("the packed tarball in a separate CDK app", () => {
     const [restAuthorizer] = resourcesOf("AWS::ApiGateway::Authorizer");
     expect(restAuthorizer.Properties).toMatchObject({ Type: "REQUEST", AuthorizerResultTtlInSeconds: 0 });
     const [httpAuthorizer] = resourcesOf("AWS::ApiGatewayV2::Authorizer");
-    expect(httpAuthorizer.Properties).toMatchObject({ AuthorizerType: "REQUEST", EnableSimpleResponses: true, AuthorizerPayloadFormatVersion: "2.0" });
+    expect(httpAuthorizer.Properties).toMatchObject({
+      AuthorizerType: "REQUEST",
+      EnableSimpleResponses: true,
+      AuthorizerPayloadFormatVersion: "2.0",
+    });
     const methods = resourcesOf("AWS::ApiGateway::Method").filter((m) => m.Properties.HttpMethod === "GET");
     expect(methods.map((m) => m.Properties.AuthorizationType)).toEqual(["CUSTOM"]);
     const routes = resourcesOf("AWS::ApiGatewayV2::Route");
-    expect(routes.map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType])).toEqual([["GET /orders", "CUSTOM"]]);
+    expect(routes.map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType])).toEqual([
+      ["GET /orders", "CUSTOM"],
+    ]);
   });
 
   test("the REST API gets the gateway responses of the status table, with CORS for the API's origin", () => {
-    const responses = new Map(resourcesOf("AWS::ApiGateway::GatewayResponse").map((r) => [r.Properties.ResponseType, r.Properties]));
-    expect([...responses.keys()].sort()).toEqual(["ACCESS_DENIED", "AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE", "UNAUTHORIZED"]);
+    const responses = new Map(
+      resourcesOf("AWS::ApiGateway::GatewayResponse").map((r) => [r.Properties.ResponseType, r.Properties]),
+    );
+    expect([...responses.keys()].sort()).toEqual([
+      "ACCESS_DENIED",
+      "AUTHORIZER_CONFIGURATION_ERROR",
+      "AUTHORIZER_FAILURE",
+      "UNAUTHORIZED",
+    ]);
     const cors = {
       "gatewayresponse.header.Access-Control-Allow-Origin": "'https://app.example.com'",
       "gatewayresponse.header.Access-Control-Allow-Credentials": "'true'",
@@ -182,9 +209,17 @@ describe("the packed tarball in a separate CDK app", () => {
   });
 
   test("the authorizer function deploys the package's prebuilt bundle", () => {
-    const [authorizerFn] = resourcesOf("AWS::Lambda::Function").filter((f) => /authorizer/.test(f.Properties.Description ?? ""));
-    expect(authorizerFn.Properties).toMatchObject({ Runtime: "nodejs24.x", Handler: "index.handler", Architectures: ["arm64"] });
-    const bundle = readFileSync(path.join(scratch, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js"));
+    const [authorizerFn] = resourcesOf("AWS::Lambda::Function").filter((f) =>
+      /authorizer/.test(f.Properties.Description ?? ""),
+    );
+    expect(authorizerFn.Properties).toMatchObject({
+      Runtime: "nodejs24.x",
+      Handler: "index.handler",
+      Architectures: ["arm64"],
+    });
+    const bundle = readFileSync(
+      path.join(scratch, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js"),
+    );
     const assetDirs = readdirSync(cdkOut).filter((d) => d.startsWith("asset."));
     const deployed = assetDirs.filter((d) => {
       const file = path.join(cdkOut, d, "index.js");
@@ -226,7 +261,9 @@ describe("the packed tarball in a separate CDK app", () => {
       const response = JSON.parse(stdout.trim().split("\n").pop() ?? "{}");
       expect(response).toMatchObject({
         principalId: session.memberId,
-        policyDocument: { Statement: [{ Effect: "Allow", Resource: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/*/*" }] },
+        policyDocument: {
+          Statement: [{ Effect: "Allow", Resource: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/*/*" }],
+        },
         context: { member_id: session.memberId, auth_method: "session_token", roles: JSON.stringify(session.roles) },
       });
       expect(stytch.calls.authenticate).toBe(1);
@@ -235,9 +272,13 @@ describe("the packed tarball in a separate CDK app", () => {
   });
 
   test.skipIf(!cfnLintAvailable() && process.env.CI !== "true")("cfn-lint finds no errors in the template", () => {
-    const result = spawnSync("cfn-lint", ["--non-zero-exit-code", "error", "--", path.join(cdkOut, "OrdersApi.template.json")], {
-      encoding: "utf8",
-    });
+    const result = spawnSync(
+      "cfn-lint",
+      ["--non-zero-exit-code", "error", "--", path.join(cdkOut, "OrdersApi.template.json")],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(result.error).toBeUndefined();
     expect(result.stdout + result.stderr, "cfn-lint errors").not.toMatch(/^E\d+/m);
     expect(result.status).toBe(0);

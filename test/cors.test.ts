@@ -2,7 +2,13 @@
 // that only an origin on the allow-list (matched exactly) receives.
 
 import { describe, expect, test } from "vitest";
-import { corsHeadersFor, credentialedCorsHeaders, downstreamAllowedOrigins, originList, requestOrigin } from "../lambda/lib/response/cors";
+import {
+  corsHeadersFor,
+  credentialedCorsHeaders,
+  downstreamAllowedOrigins,
+  originList,
+  requestOrigin,
+} from "../lambda/lib/response/cors";
 
 const APP_ORIGIN = "https://app.example.com";
 const ONLY_VARY = { vary: "Origin" };
@@ -15,12 +21,17 @@ describe("corsHeadersFor", () => {
       "access-control-expose-headers": "Retry-After",
       vary: "Origin",
     });
-    expect(corsHeadersFor("http://localhost:3000", [APP_ORIGIN, "http://localhost:3000"])["access-control-allow-origin"]).toBe("http://localhost:3000");
+    expect(
+      corsHeadersFor("http://localhost:3000", [APP_ORIGIN, "http://localhost:3000"])["access-control-allow-origin"],
+    ).toBe("http://localhost:3000");
   });
 
-  test.each([APP_ORIGIN, "https://evil.example", "null", ""])("with an empty allow-list, the origin %j gets only Vary: Origin", (origin) => {
-    expect(corsHeadersFor(origin, [])).toStrictEqual(ONLY_VARY);
-  });
+  test.each([APP_ORIGIN, "https://evil.example", "null", ""])(
+    "with an empty allow-list, the origin %j gets only Vary: Origin",
+    (origin) => {
+      expect(corsHeadersFor(origin, [])).toStrictEqual(ONLY_VARY);
+    },
+  );
 
   test("a request without an origin gets only Vary: Origin, whatever the allow-list", () => {
     expect(corsHeadersFor(undefined, [APP_ORIGIN])).toStrictEqual(ONLY_VARY);
@@ -78,7 +89,10 @@ describe("the allow-list from the environment", () => {
   });
 
   test("downstreamAllowedOrigins reads CORS_ALLOWED_ORIGINS, and none when it is unset", () => {
-    expect(downstreamAllowedOrigins({ CORS_ALLOWED_ORIGINS: `${APP_ORIGIN},http://localhost:3000` })).toEqual([APP_ORIGIN, "http://localhost:3000"]);
+    expect(downstreamAllowedOrigins({ CORS_ALLOWED_ORIGINS: `${APP_ORIGIN},http://localhost:3000` })).toEqual([
+      APP_ORIGIN,
+      "http://localhost:3000",
+    ]);
     expect(downstreamAllowedOrigins({})).toEqual([]);
   });
 

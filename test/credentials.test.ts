@@ -9,8 +9,8 @@ import type {
   APIGatewayTokenAuthorizerEvent,
 } from "aws-lambda";
 import { describe, expect, test } from "vitest";
-import { findCredential, MAX_CREDENTIAL_LENGTH, type CookieNames } from "../lambda/lib/session/credentials";
 import { MalformedCredentialError } from "../lambda/lib/errors";
+import { type CookieNames, findCredential, MAX_CREDENTIAL_LENGTH } from "../lambda/lib/session/credentials";
 import { parseSessionJwt } from "../lambda/lib/session/session-jwt";
 import { thrownBy } from "./support/thrown";
 
@@ -33,7 +33,7 @@ function tokenEvent(authorizationToken: string): APIGatewayTokenAuthorizerEvent 
 /** A REST API REQUEST authorizer event (and HTTP API payload 1.0, which has the same shape plus `version`). */
 function requestEvent(
   headers: Record<string, string> | null,
-  multiValueHeaders: Record<string, string[]> | null = null
+  multiValueHeaders: Record<string, string[]> | null = null,
 ): APIGatewayRequestAuthorizerEvent {
   return {
     type: "REQUEST",
@@ -52,9 +52,15 @@ function requestEvent(
 }
 
 /** An HTTP API payload 1.0 event: REQUEST-shaped, with `version: "1.0"` and an `identitySource` string. */
-function httpApiV1Event(headers: Record<string, string>): APIGatewayRequestAuthorizerEvent & { version: string; identitySource: string } {
+function httpApiV1Event(
+  headers: Record<string, string>,
+): APIGatewayRequestAuthorizerEvent & { version: string; identitySource: string } {
   const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]]));
-  return { ...requestEvent(headers, multiValueHeaders), version: "1.0", identitySource: headers.Authorization ?? headers.authorization ?? "" };
+  return {
+    ...requestEvent(headers, multiValueHeaders),
+    version: "1.0",
+    identitySource: headers.Authorization ?? headers.authorization ?? "",
+  };
 }
 
 /** An HTTP API payload 2.0 event: lower-case headers, and cookies in their own array. */
@@ -84,11 +90,19 @@ function expectMalformed(fn: () => unknown): MalformedCredentialError {
 describe("unit tests credentials", () => {
   describe("REST TOKEN events", () => {
     test("a Bearer JWT in authorizationToken is found", () => {
-      expect(findCredential(tokenEvent(`Bearer ${JWT}`), NAMES)).toEqual({ kind: "session_jwt", value: JWT, source: "authorization" });
+      expect(findCredential(tokenEvent(`Bearer ${JWT}`), NAMES)).toEqual({
+        kind: "session_jwt",
+        value: JWT,
+        source: "authorization",
+      });
     });
 
     test("a bare JWT without the Bearer scheme is found", () => {
-      expect(findCredential(tokenEvent(JWT), NAMES)).toEqual({ kind: "session_jwt", value: JWT, source: "authorization" });
+      expect(findCredential(tokenEvent(JWT), NAMES)).toEqual({
+        kind: "session_jwt",
+        value: JWT,
+        source: "authorization",
+      });
     });
 
     test.each(["bearer", "BEARER", "BeArEr"])("the %s scheme is recognised case-insensitively", (scheme) => {
@@ -119,9 +133,16 @@ describe("unit tests credentials", () => {
   });
 
   describe("REST REQUEST events", () => {
-    test.each(["Authorization", "authorization", "AUTHORIZATION", "aUtHoRiZaTiOn"])("a Bearer token in a %s header is found", (name) => {
-      expect(findCredential(requestEvent({ [name]: `Bearer ${JWT}` }), NAMES)).toEqual({ kind: "session_jwt", value: JWT, source: "authorization" });
-    });
+    test.each(["Authorization", "authorization", "AUTHORIZATION", "aUtHoRiZaTiOn"])(
+      "a Bearer token in a %s header is found",
+      (name) => {
+        expect(findCredential(requestEvent({ [name]: `Bearer ${JWT}` }), NAMES)).toEqual({
+          kind: "session_jwt",
+          value: JWT,
+          source: "authorization",
+        });
+      },
+    );
 
     test("a header found only in multiValueHeaders is used (first value wins)", () => {
       /**
@@ -129,7 +150,11 @@ describe("unit tests credentials", () => {
        * still carries the header.
        */
       const event = requestEvent(null, { AuThOrIzAtIoN: [`Bearer ${SESSION_TOKEN}`, `Bearer ${JWT}`] });
-      expect(findCredential(event, NAMES)).toEqual({ kind: "session_token", value: SESSION_TOKEN, source: "authorization" });
+      expect(findCredential(event, NAMES)).toEqual({
+        kind: "session_token",
+        value: SESSION_TOKEN,
+        source: "authorization",
+      });
     });
 
     test("a headers map without Authorization falls through to multiValueHeaders", () => {
@@ -211,12 +236,18 @@ describe("unit tests credentials", () => {
       const event = requestEvent({ Cookie: `stytch_session_jwt=${OTHER_JWT}; acme_session=${SESSION_TOKEN}` });
       expect(findCredential(event, names)).toEqual({ kind: "session_token", value: SESSION_TOKEN, source: "cookie" });
       expect(findCredential(requestEvent({ Cookie: `stytch_session_jwt=${OTHER_JWT}` }), names)).toBeUndefined();
-      expect(findCredential(requestEvent({ Cookie: `acme_jwt=${JWT}; acme_session=${SESSION_TOKEN}` }), names)?.value).toBe(JWT);
+      expect(
+        findCredential(requestEvent({ Cookie: `acme_jwt=${JWT}; acme_session=${SESSION_TOKEN}` }), names)?.value,
+      ).toBe(JWT);
     });
 
     test("the Authorization header wins over the cookies", () => {
       const event = httpApiV2Event({ authorization: `Bearer ${SESSION_TOKEN}` }, [`stytch_session_jwt=${JWT}`]);
-      expect(findCredential(event, NAMES)).toEqual({ kind: "session_token", value: SESSION_TOKEN, source: "authorization" });
+      expect(findCredential(event, NAMES)).toEqual({
+        kind: "session_token",
+        value: SESSION_TOKEN,
+        source: "authorization",
+      });
     });
 
     test("a malformed Authorization header is an error, never replaced by a valid cookie", () => {
@@ -239,7 +270,9 @@ describe("unit tests credentials", () => {
 
   describe("cookie parsing", () => {
     test("a double-quoted cookie value is unquoted", () => {
-      expect(findCredential(requestEvent({ Cookie: `stytch_session="${SESSION_TOKEN}"` }), NAMES)?.value).toBe(SESSION_TOKEN);
+      expect(findCredential(requestEvent({ Cookie: `stytch_session="${SESSION_TOKEN}"` }), NAMES)?.value).toBe(
+        SESSION_TOKEN,
+      );
     });
 
     test("a percent-encoded cookie value is decoded", () => {
@@ -270,7 +303,9 @@ describe("unit tests credentials", () => {
     });
 
     test("cookie names are matched exactly, not by prefix or case", () => {
-      const event = requestEvent({ Cookie: `STYTCH_SESSION=${SESSION_TOKEN}; stytch_session_jwt_old=${JWT}; xstytch_session=${SESSION_TOKEN}` });
+      const event = requestEvent({
+        Cookie: `STYTCH_SESSION=${SESSION_TOKEN}; stytch_session_jwt_old=${JWT}; xstytch_session=${SESSION_TOKEN}`,
+      });
       expect(findCredential(event, NAMES)).toBeUndefined();
     });
 
@@ -339,8 +374,12 @@ describe("unit tests credentials", () => {
       expect(findCredential(tokenEvent(`Bearer ${atLimit}`), NAMES)?.kind).toBe("session_jwt");
       const tooLong = `${header}.${"a".repeat(MAX_CREDENTIAL_LENGTH - header.length - 4)}.sig`;
       expect(tooLong).toHaveLength(MAX_CREDENTIAL_LENGTH + 1);
-      expect(expectMalformed(() => findCredential(tokenEvent(`Bearer ${tooLong}`), NAMES)).message).toBe("credential is too long");
-      expect(expectMalformed(() => findCredential(httpApiV2Event({}, [`stytch_session_jwt=${tooLong}`]), NAMES)).message).toBe("credential is too long");
+      expect(expectMalformed(() => findCredential(tokenEvent(`Bearer ${tooLong}`), NAMES)).message).toBe(
+        "credential is too long",
+      );
+      expect(
+        expectMalformed(() => findCredential(httpApiV2Event({}, [`stytch_session_jwt=${tooLong}`]), NAMES)).message,
+      ).toBe("credential is too long");
     });
 
     test("the error message never contains the credential", () => {

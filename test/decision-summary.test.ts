@@ -11,7 +11,9 @@ describe("the decision summary", () => {
     summary.add({ outcome: "deny", path: "local" });
     summary.add({ outcome: "deny", path: "local" });
     summary.add({ outcome: "forbidden", path: "cache" });
-    expect(summary.line()).toBe("decisions: 5 allow (cache 3, local 1, remote 1), 3 deny (local 2, none 1), 1 forbidden (cache 1), 0 fault");
+    expect(summary.line()).toBe(
+      "decisions: 5 allow (cache 3, local 1, remote 1), 3 deny (local 2, none 1), 1 forbidden (cache 1), 0 fault",
+    );
   });
 
   test("says zero for each outcome before any request", () => {

@@ -16,7 +16,9 @@ describe("evaluatePolicy", () => {
   });
 
   it("lets a * expand over slashes, so a stage-wide Allow covers nested paths", () => {
-    expect(evaluatePolicy(policy(allow(STAGE)), "arn:aws:execute-api:local:000000000000:localapi/local/POST/auth/refresh")).toBe("allow");
+    expect(
+      evaluatePolicy(policy(allow(STAGE)), "arn:aws:execute-api:local:000000000000:localapi/local/POST/auth/refresh"),
+    ).toBe("allow");
   });
 
   it("allows an exact resource and denies implicitly for another method of the same path", () => {
@@ -25,13 +27,19 @@ describe("evaluatePolicy", () => {
   });
 
   it("denies implicitly when the Allow is for another API or stage", () => {
-    expect(evaluatePolicy(policy(allow("arn:aws:execute-api:local:000000000000:otherapi/local/*/*")), ARN)).toBe("implicit_deny");
-    expect(evaluatePolicy(policy(allow("arn:aws:execute-api:local:000000000000:localapi/prod/*/*")), ARN)).toBe("implicit_deny");
+    expect(evaluatePolicy(policy(allow("arn:aws:execute-api:local:000000000000:otherapi/local/*/*")), ARN)).toBe(
+      "implicit_deny",
+    );
+    expect(evaluatePolicy(policy(allow("arn:aws:execute-api:local:000000000000:localapi/prod/*/*")), ARN)).toBe(
+      "implicit_deny",
+    );
   });
 
   it("denies implicitly when no statement matches at all, or there are none", () => {
     expect(evaluatePolicy(policy(), ARN)).toBe("implicit_deny");
-    expect(evaluatePolicy(policy(deny("arn:aws:execute-api:local:000000000000:localapi/local/POST/*")), ARN)).toBe("implicit_deny");
+    expect(evaluatePolicy(policy(deny("arn:aws:execute-api:local:000000000000:localapi/local/POST/*")), ARN)).toBe(
+      "implicit_deny",
+    );
   });
 
   it("lets an explicit Deny win over a matching Allow, whatever the order", () => {
@@ -40,7 +48,10 @@ describe("evaluatePolicy", () => {
   });
 
   it("accepts arrays of resources and actions, matching any element", () => {
-    const resources = ["arn:aws:execute-api:local:000000000000:localapi/local/POST/*", "arn:aws:execute-api:local:000000000000:localapi/local/GET/m?"];
+    const resources = [
+      "arn:aws:execute-api:local:000000000000:localapi/local/POST/*",
+      "arn:aws:execute-api:local:000000000000:localapi/local/GET/m?",
+    ];
     expect(evaluatePolicy(policy(allow(resources, ["s3:GetObject", "execute-api:*"])), ARN)).toBe("allow");
     expect(evaluatePolicy(policy(allow(resources.slice(0, 1))), ARN)).toBe("implicit_deny");
   });
@@ -61,7 +72,9 @@ describe("evaluatePolicy", () => {
   it("refuses documents API Gateway would refuse", () => {
     expect(() => evaluatePolicy(undefined, ARN)).toThrow(MalformedPolicyError);
     expect(() => evaluatePolicy({ Version: "2012-10-17" }, ARN)).toThrow(MalformedPolicyError);
-    expect(() => evaluatePolicy(policy({ Effect: "allow", Action: "execute-api:Invoke", Resource: STAGE }), ARN)).toThrow(MalformedPolicyError);
+    expect(() =>
+      evaluatePolicy(policy({ Effect: "allow", Action: "execute-api:Invoke", Resource: STAGE }), ARN),
+    ).toThrow(MalformedPolicyError);
     expect(() => evaluatePolicy(policy({ Effect: "Allow", Resource: STAGE }), ARN)).toThrow(MalformedPolicyError);
     expect(() => evaluatePolicy(policy(allow([])), ARN)).toThrow(MalformedPolicyError);
     expect(() => evaluatePolicy(policy(allow([STAGE, 42])), ARN)).toThrow(MalformedPolicyError);

@@ -1,16 +1,21 @@
 // The key-set cache against the emulator's real JWKS endpoint, with a hand-driven clock.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { generateKeyPairSync } from "node:crypto";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "../lambda/lib/errors";
-import { JwksCache, parseJwks, type JwksCacheOptions } from "../lambda/lib/session/jwks-cache";
-import { startStytchEmulator, type StytchEmulator } from "../local/stytch-emulator";
+import { JwksCache, type JwksCacheOptions, parseJwks } from "../lambda/lib/session/jwks-cache";
+import { type StytchEmulator, startStytchEmulator } from "../local/stytch-emulator";
 
 let stytch: StytchEmulator;
 let clock: number;
 
 function cacheWith(options: Partial<JwksCacheOptions> = {}): JwksCache {
-  return new JwksCache({ jwksUrl: `${stytch.url}/v1/b2b/sessions/jwks/${stytch.projectId}`, timeoutMs: 500, now: () => clock, ...options });
+  return new JwksCache({
+    jwksUrl: `${stytch.url}/v1/b2b/sessions/jwks/${stytch.projectId}`,
+    timeoutMs: 500,
+    now: () => clock,
+    ...options,
+  });
 }
 
 /** The `iat` (epoch ms) of a token issued just now by the hand-driven clock. */
@@ -61,7 +66,9 @@ describe("fetching", () => {
   });
 
   test("a key set with no usable RS256 key is refused", async () => {
-    await expect(parseJwks({ keys: [{ kty: "EC", kid: "a", crv: "P-256", x: "x", y: "y" }] })).rejects.toThrow(/no usable/);
+    await expect(parseJwks({ keys: [{ kty: "EC", kid: "a", crv: "P-256", x: "x", y: "y" }] })).rejects.toThrow(
+      /no usable/,
+    );
     await expect(parseJwks({ keys: [{ ...stytch.jwks().keys[0], alg: "RS512" }] })).rejects.toThrow(/no usable/);
     await expect(parseJwks({ keys: [{ ...stytch.jwks().keys[0], use: "enc" }] })).rejects.toThrow(/no usable/);
     await expect(parseJwks({ nope: true })).rejects.toThrow(/no keys array/);
@@ -105,14 +112,18 @@ describe("fetching", () => {
   test("a non-JSON or failing JWKS endpoint means no keys, reported as unavailable", async () => {
     for (const fault of ["garbage", "500", "reset"] as const) {
       stytch.faults.jwks = fault;
-      await expect(cacheWith().getKey(stytch.currentKid, issuedNow()), fault).rejects.toBeInstanceOf(JwksUnavailableError);
+      await expect(cacheWith().getKey(stytch.currentKid, issuedNow()), fault).rejects.toBeInstanceOf(
+        JwksUnavailableError,
+      );
     }
   });
 
   test("a hanging JWKS endpoint is abandoned after the timeout", async () => {
     stytch.faults.jwks = "hang";
     const started = Date.now();
-    await expect(cacheWith({ timeoutMs: 200 }).getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(JwksUnavailableError);
+    await expect(cacheWith({ timeoutMs: 200 }).getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(
+      JwksUnavailableError,
+    );
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 });
@@ -123,7 +134,8 @@ describe("unknown kids", () => {
     await cache.getKey(stytch.currentKid, issuedNow());
     clock += 60_000;
     // Issued before our key set was fetched (beyond the 5 s skew): its key would be in the set.
-    for (let i = 0; i < 20; i += 1) await expect(cache.getKey(`jwk-test-made-up-${i}`, clock - 90_000)).rejects.toBeInstanceOf(UnknownKeyError);
+    for (let i = 0; i < 20; i += 1)
+      await expect(cache.getKey(`jwk-test-made-up-${i}`, clock - 90_000)).rejects.toBeInstanceOf(UnknownKeyError);
     expect(stytch.calls.jwks).toBe(1);
   });
 
@@ -284,7 +296,10 @@ describe("age, background refresh and stale-if-error", () => {
 
 describe("hardening: which published keys are usable", () => {
   /** The project's current key as the emulator publishes it, with `changes` applied. */
-  const projectJwk = (changes: Record<string, unknown>) => ({ ...stytch.jwks().keys.find((key) => key.kid === stytch.currentKid), ...changes });
+  const projectJwk = (changes: Record<string, unknown>) => ({
+    ...stytch.jwks().keys.find((key) => key.kid === stytch.currentKid),
+    ...changes,
+  });
 
   test.each([
     ["for encryption only", ["encrypt"]],
@@ -294,7 +309,9 @@ describe("hardening: which published keys are usable", () => {
     ["as an object", { verify: true }],
   ])("a key whose key_ops are %s is unusable", async (_, keyOps) => {
     await expect(parseJwks({ keys: [projectJwk({ key_ops: keyOps })] })).rejects.toThrow(/no usable/);
-    const keys = await parseJwks({ keys: [projectJwk({ kid: "jwk-test-restricted", key_ops: keyOps }), ...stytch.jwks().keys] });
+    const keys = await parseJwks({
+      keys: [projectJwk({ kid: "jwk-test-restricted", key_ops: keyOps }), ...stytch.jwks().keys],
+    });
     expect(keys.has("jwk-test-restricted")).toBe(false);
     expect(keys.has(stytch.currentKid)).toBe(true);
   });
@@ -312,14 +329,23 @@ describe("hardening: which published keys are usable", () => {
      * with no other key of that kid to fall back on.
      */
     const weak = generateKeyPairSync("rsa", { modulusLength: bits }).publicKey.export({ format: "jwk" });
-    const keys = await parseJwks({ keys: [{ kty: "RSA", use: "sig", alg: "RS256", kid: stytch.currentKid, n: weak.n, e: weak.e }, projectJwk({ kid: "jwk-test-other" })] });
+    const keys = await parseJwks({
+      keys: [
+        { kty: "RSA", use: "sig", alg: "RS256", kid: stytch.currentKid, n: weak.n, e: weak.e },
+        projectJwk({ kid: "jwk-test-other" }),
+      ],
+    });
     expect(keys.has(stytch.currentKid)).toBe(false);
     expect(keys.has("jwk-test-other")).toBe(true);
   });
 
   test("a 2048-bit RSA key is usable", async () => {
     const strong = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ format: "jwk" });
-    const key = (await parseJwks({ keys: [{ kty: "RSA", use: "sig", alg: "RS256", kid: "jwk-test-2048", n: strong.n, e: strong.e }] })).get("jwk-test-2048");
+    const key = (
+      await parseJwks({
+        keys: [{ kty: "RSA", use: "sig", alg: "RS256", kid: "jwk-test-2048", n: strong.n, e: strong.e }],
+      })
+    ).get("jwk-test-2048");
     expect(key?.algorithm).toMatchObject({ modulusLength: 2048 });
   });
 });

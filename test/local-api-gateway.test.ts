@@ -4,8 +4,15 @@
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { RETRY_AFTER_SECONDS } from "../infra/gateway-responses";
-import { authorize, AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS } from "../local/api-gateway-authorization";
-import { ContextShapeError, methodArnOf, proxyEvent, requestAuthorizerEvent, stringifyContext, type LocalRequest } from "../local/api-gateway-events";
+import { AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS, authorize } from "../local/api-gateway-authorization";
+import {
+  ContextShapeError,
+  type LocalRequest,
+  methodArnOf,
+  proxyEvent,
+  requestAuthorizerEvent,
+  stringifyContext,
+} from "../local/api-gateway-events";
 import { fromProxyResult, MalformedProxyResultError } from "../local/proxy-response";
 import { formatRequestLine, maskPath } from "../local/request-log";
 import { matchPath } from "../local/route-match";
@@ -31,7 +38,10 @@ function request(overrides: Partial<LocalRequest> = {}): LocalRequest {
 const authEvent = (): APIGatewayRequestAuthorizerEvent => requestAuthorizerEvent(ROUTE, request());
 const allowPolicy = (resource: string | string[], context?: unknown) => async () => ({
   principalId: "member-1",
-  policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: resource }] },
+  policyDocument: {
+    Version: "2012-10-17",
+    Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: resource }],
+  },
   ...(context === undefined ? {} : { context }),
 });
 
@@ -40,11 +50,29 @@ describe("the REQUEST authorizer event", () => {
     const event = authEvent();
     expect(event.type).toBe("REQUEST");
     expect(event.methodArn).toBe(ARN);
-    expect(methodArnOf("POST", "/auth/refresh")).toBe("arn:aws:execute-api:local:000000000000:localapi/local/POST/auth/refresh");
-    expect(event).toMatchObject({ resource: "/me", path: "/me", httpMethod: "GET", queryStringParameters: null, pathParameters: null });
+    expect(methodArnOf("POST", "/auth/refresh")).toBe(
+      "arn:aws:execute-api:local:000000000000:localapi/local/POST/auth/refresh",
+    );
+    expect(event).toMatchObject({
+      resource: "/me",
+      path: "/me",
+      httpMethod: "GET",
+      queryStringParameters: null,
+      pathParameters: null,
+    });
     expect(event.headers).toEqual({ Host: "127.0.0.1:3000", Cookie: "a=1", "X-Twice": "second" });
-    expect(event.multiValueHeaders).toEqual({ Host: ["127.0.0.1:3000"], Cookie: ["a=1"], "X-Twice": ["first", "second"] });
-    expect(event.requestContext).toMatchObject({ httpMethod: "GET", resourcePath: "/me", stage: "local", requestId: "req-1", requestTime: "09/Apr/2026:12:34:56 +0000" });
+    expect(event.multiValueHeaders).toEqual({
+      Host: ["127.0.0.1:3000"],
+      Cookie: ["a=1"],
+      "X-Twice": ["first", "second"],
+    });
+    expect(event.requestContext).toMatchObject({
+      httpMethod: "GET",
+      resourcePath: "/me",
+      stage: "local",
+      requestId: "req-1",
+      requestTime: "09/Apr/2026:12:34:56 +0000",
+    });
   });
 
   it("passes query parameters decoded, the last value winning in the single-valued map", () => {
@@ -105,28 +133,47 @@ describe("authorize", () => {
     for (const error of [new Error("Authorizer upstream fault"), new Error("Unauthorized!"), "boom"]) {
       const outcome = await authorize(async () => Promise.reject(error), authEvent());
       expect(outcome.kind === "reject" && outcome.response.statusCode).toBe(503);
-      expect(outcome.kind === "reject" && outcome.response.headers["retry-after"]).toBe(String(AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS));
+      expect(outcome.kind === "reject" && outcome.response.headers["retry-after"]).toBe(
+        String(AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS),
+      );
     }
   });
 
   it("lets an Allow covering the method ARN through, with the context stringified and principalId added", async () => {
-    const outcome = await authorize(allowPolicy(STAGE, { member_id: "member-1", truncated: true, count: 2 }), authEvent());
+    const outcome = await authorize(
+      allowPolicy(STAGE, { member_id: "member-1", truncated: true, count: 2 }),
+      authEvent(),
+    );
     expect(outcome.kind).toBe("allow");
     if (outcome.kind !== "allow") return;
-    expect(outcome.authorizer).toMatchObject({ member_id: "member-1", truncated: "true", count: "2", principalId: "member-1" });
+    expect(outcome.authorizer).toMatchObject({
+      member_id: "member-1",
+      truncated: "true",
+      count: "2",
+      principalId: "member-1",
+    });
     expect(typeof outcome.authorizer.integrationLatency).toBe("number");
   });
 
   it("answers 403 for an Allow that does not cover the method ARN (implicit deny)", async () => {
     const outcome = await authorize(allowPolicy(ARN.replace("/GET/", "/POST/")), authEvent());
     expect(outcome.kind === "reject" && outcome.response.statusCode).toBe(403);
-    expect(outcome.kind === "reject" && JSON.parse(outcome.response.body)).toEqual({ message: "Forbidden", reason: "forbidden" });
+    expect(outcome.kind === "reject" && JSON.parse(outcome.response.body)).toEqual({
+      message: "Forbidden",
+      reason: "forbidden",
+    });
     expect(outcome.kind === "reject" && outcome.note).toBe("policy_implicit_deny");
   });
 
   it("answers 403 for an explicit Deny", async () => {
     const outcome = await authorize(
-      async () => ({ principalId: "m", policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Deny", Resource: ARN }] } }),
+      async () => ({
+        principalId: "m",
+        policyDocument: {
+          Version: "2012-10-17",
+          Statement: [{ Action: "execute-api:Invoke", Effect: "Deny", Resource: ARN }],
+        },
+      }),
       authEvent(),
     );
     expect(outcome.kind === "reject" && outcome.response.statusCode).toBe(403);
@@ -154,7 +201,9 @@ describe("authorize", () => {
     const nested = await authorize(allowPolicy(STAGE, { roles: ["admin"] }), authEvent());
     expect(nested.kind === "reject" && nested.response.statusCode).toBe(503);
     expect(nested.kind === "reject" && nested.note).toBe("bad_context_value");
-    expect(nested.kind === "reject" && nested.response.headers["x-amzn-ErrorType"]).toBe("AuthorizerConfigurationException");
+    expect(nested.kind === "reject" && nested.response.headers["x-amzn-ErrorType"]).toBe(
+      "AuthorizerConfigurationException",
+    );
   });
 });
 
@@ -171,14 +220,25 @@ describe("fromProxyResult", () => {
   });
 
   it("decodes a base64 body and defaults the content type to application/json", () => {
-    const response = fromProxyResult({ statusCode: 201, body: Buffer.from("raw bytes").toString("base64"), isBase64Encoded: true });
+    const response = fromProxyResult({
+      statusCode: 201,
+      body: Buffer.from("raw bytes").toString("base64"),
+      isBase64Encoded: true,
+    });
     expect(response.statusCode).toBe(201);
     expect(response.body.toString()).toBe("raw bytes");
     expect(response.headers["content-type"]).toBe("application/json");
   });
 
   it("refuses results a REST API answers with 502", () => {
-    for (const result of [undefined, "ok", {}, { statusCode: "200" }, { statusCode: 200, body: { a: 1 } }, { statusCode: 200, headers: { a: ["x"] } }]) {
+    for (const result of [
+      undefined,
+      "ok",
+      {},
+      { statusCode: "200" },
+      { statusCode: 200, body: { a: 1 } },
+      { statusCode: 200, headers: { a: ["x"] } },
+    ]) {
       expect(() => fromProxyResult(result)).toThrow(MalformedProxyResultError);
     }
   });
@@ -186,13 +246,27 @@ describe("fromProxyResult", () => {
 
 describe("the request log line", () => {
   it("names method, path, status, the authorizer's reason and latency", () => {
-    expect(formatRequestLine({ method: "GET", path: "/me", status: 401, latencyMs: 1.26, decision: { outcome: "deny", reason: "revoked", path: "remote", latencyMs: 1 } })).toBe(
-      "GET /me 401 authorizer=revoked 1.3ms",
+    expect(
+      formatRequestLine({
+        method: "GET",
+        path: "/me",
+        status: 401,
+        latencyMs: 1.26,
+        decision: { outcome: "deny", reason: "revoked", path: "remote", latencyMs: 1 },
+      }),
+    ).toBe("GET /me 401 authorizer=revoked 1.3ms");
+    expect(
+      formatRequestLine({
+        method: "GET",
+        path: "/me",
+        status: 200,
+        latencyMs: 2,
+        decision: { outcome: "allow", path: "local", latencyMs: 1 },
+      }),
+    ).toBe("GET /me 200 authorizer=allow:local 2.0ms");
+    expect(formatRequestLine({ method: "POST", path: "/x", status: 404, latencyMs: 0 })).toBe(
+      "POST /x 404 authorizer=- 0.0ms",
     );
-    expect(formatRequestLine({ method: "GET", path: "/me", status: 200, latencyMs: 2, decision: { outcome: "allow", path: "local", latencyMs: 1 } })).toBe(
-      "GET /me 200 authorizer=allow:local 2.0ms",
-    );
-    expect(formatRequestLine({ method: "POST", path: "/x", status: 404, latencyMs: 0 })).toBe("POST /x 404 authorizer=- 0.0ms");
   });
 
   it("masks path segments that look like a token", () => {
@@ -212,12 +286,22 @@ describe("matching a request path to the route table", () => {
   it("prefers the literal path, else fills each {name} segment with one decoded, non-empty segment", () => {
     expect(matchPath(table, "/me")).toEqual({ routes: ["me"] });
     expect(matchPath(table, "/orgs/mine/documents")).toEqual({ routes: ["literal"] });
-    expect(matchPath(table, "/orgs/organization-test-1/documents")).toEqual({ routes: ["documents"], pathParameters: { organization_id: "organization-test-1" } });
+    expect(matchPath(table, "/orgs/organization-test-1/documents")).toEqual({
+      routes: ["documents"],
+      pathParameters: { organization_id: "organization-test-1" },
+    });
     expect(matchPath(table, "/orgs/a%20b/documents")?.pathParameters).toEqual({ organization_id: "a b" });
   });
 
   it("matches nothing for empty, extra or missing segments, or malformed percent-encoding", () => {
-    for (const path of ["/orgs//documents", "/orgs/x/documents/", "/orgs/x/y/documents", "/orgs/documents", "/orgs/%E0%A4%A/documents", "/me/"]) {
+    for (const path of [
+      "/orgs//documents",
+      "/orgs/x/documents/",
+      "/orgs/x/y/documents",
+      "/orgs/documents",
+      "/orgs/%E0%A4%A/documents",
+      "/me/",
+    ]) {
       expect(matchPath(table, path), path).toBeUndefined();
     }
   });
@@ -225,8 +309,14 @@ describe("matching a request path to the route table", () => {
   it("passes the path parameters to the authorizer and the handler, as a REST API does", () => {
     const req = request({ path: "/orgs/o-1/documents", pathParameters: { organization_id: "o-1" } });
     const route = { method: "GET", path: "/orgs/{organization_id}/documents" };
-    expect(requestAuthorizerEvent(route, req)).toMatchObject({ resource: route.path, path: "/orgs/o-1/documents", pathParameters: { organization_id: "o-1" } });
-    expect(requestAuthorizerEvent(route, req).methodArn).toBe("arn:aws:execute-api:local:000000000000:localapi/local/GET/orgs/o-1/documents");
+    expect(requestAuthorizerEvent(route, req)).toMatchObject({
+      resource: route.path,
+      path: "/orgs/o-1/documents",
+      pathParameters: { organization_id: "o-1" },
+    });
+    expect(requestAuthorizerEvent(route, req).methodArn).toBe(
+      "arn:aws:execute-api:local:000000000000:localapi/local/GET/orgs/o-1/documents",
+    );
     expect(proxyEvent(route, req).pathParameters).toEqual({ organization_id: "o-1" });
   });
 });

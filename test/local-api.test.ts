@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { API_ROUTES } from "../infra/demo/routes";
 import { logger } from "../lambda/lib/operations/log";
-import { startLocalApi, type LocalApi } from "../local/local-api";
+import { type LocalApi, startLocalApi } from "../local/local-api";
 
 const ME = API_ROUTES.find((route) => route.entry === "lambda/demo/me.ts")!;
 const REFRESH = API_ROUTES.find((route) => route.entry === "lambda/refresh.ts")!;
@@ -55,7 +55,11 @@ function cookie(setCookies: string[], name: string): string | undefined {
 }
 
 function cleared(setCookie: string | undefined): boolean {
-  return setCookie !== undefined && /=;/.test(setCookie) && (/Max-Age=0/i.test(setCookie) || /Expires=Thu, 01 Jan 1970/i.test(setCookie));
+  return (
+    setCookie !== undefined &&
+    /=;/.test(setCookie) &&
+    (/Max-Age=0/i.test(setCookie) || /Expires=Thu, 01 Jan 1970/i.test(setCookie))
+  );
 }
 
 /** The log line of the request answered last. */
@@ -74,7 +78,11 @@ describe("the local API", () => {
   it("runs against a configured Stytch project (stytch mode), passing its settings through, without dev routes", async () => {
     const stytch = api.stytch!;
     // "Real" Stytch here is the same emulator, named through the variables a developer would set.
-    const configured = await startLocalApi({ port: 0, quiet: true, env: { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url } });
+    const configured = await startLocalApi({
+      port: 0,
+      quiet: true,
+      env: { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url },
+    });
     try {
       expect(configured.mode).toBe("stytch");
       expect(configured.stytch).toBeUndefined();
@@ -88,7 +96,9 @@ describe("the local API", () => {
 
   it("fails at start-up on an invalid configuration, or on a second Stytch emulator in the same process, and cleans up", async () => {
     const before = { ...process.env };
-    await expect(startLocalApi({ port: 0, quiet: true, env: { STYTCH_PROJECT_ID: "not-a-project", STYTCH_SECRET: "s" } })).rejects.toThrow(/STYTCH_PROJECT_ID/);
+    await expect(
+      startLocalApi({ port: 0, quiet: true, env: { STYTCH_PROJECT_ID: "not-a-project", STYTCH_SECRET: "s" } }),
+    ).rejects.toThrow(/STYTCH_PROJECT_ID/);
     // The handler modules already hold the first emulator's settings; a second one would silently be ignored.
     await expect(startLocalApi({ port: 0, quiet: true, env: {} })).rejects.toThrow(/already loaded/);
     expect(process.env).toEqual(before);
@@ -113,15 +123,28 @@ describe("the local API", () => {
     expect(json.session_jwt.split(".")).toHaveLength(3);
     expect(json.member_id).toMatch(/^member-test-/);
     expect(json.organization_id).toMatch(/^organization-test-/);
-    expect(cookie(cookies, "stytch_session")).toMatch(new RegExp(`^stytch_session=${json.session_token}; Path=/; SameSite=Lax; Expires=\\w{3}, `));
-    expect(cookie(cookies, "stytch_session_jwt")).toMatch(new RegExp(`^stytch_session_jwt=${json.session_jwt.replace(/\./g, "\\.")}; Path=/; SameSite=Lax; Expires=`));
+    expect(cookie(cookies, "stytch_session")).toMatch(
+      new RegExp(`^stytch_session=${json.session_token}; Path=/; SameSite=Lax; Expires=\\w{3}, `),
+    );
+    expect(cookie(cookies, "stytch_session_jwt")).toMatch(
+      new RegExp(`^stytch_session_jwt=${json.session_jwt.replace(/\./g, "\\.")}; Path=/; SameSite=Lax; Expires=`),
+    );
     // Scripts must read them (the SDK writes them with document.cookie), and plain-http localhost would drop Secure ones.
     for (const line of cookies) expect(line).not.toMatch(/HttpOnly|Secure/i);
   });
 
   it("refuses a login body that is not JSON, or has unknown or invalid fields, with 400", async () => {
-    const post = (body: string) => fetch(`${api.url}/dev/login`, { method: "POST", headers: { "content-type": "application/json" }, body });
-    for (const body of ["{not json", "[]", '{"organizationSlug":"acme"}', '{"roles":"admin"}', '{"roles":[""]}', '{"email":"nobody"}', '{"organization_slug":"A B"}']) {
+    const post = (body: string) =>
+      fetch(`${api.url}/dev/login`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    for (const body of [
+      "{not json",
+      "[]",
+      '{"organizationSlug":"acme"}',
+      '{"roles":"admin"}',
+      '{"roles":[""]}',
+      '{"email":"nobody"}',
+      '{"organization_slug":"A B"}',
+    ]) {
       const res = await post(body);
       expect(res.status, body).toBe(400);
       expect(((await res.json()) as { message: string }).message).toBeTruthy();
@@ -129,11 +152,21 @@ describe("the local API", () => {
   });
 
   it("answers GET /me with the member who logged in, for the JWT as a bearer token", async () => {
-    const { json } = await login({ roles: ["admin", "editor"], organization_slug: "globex", email: "ada@globex.example" });
+    const { json } = await login({
+      roles: ["admin", "editor"],
+      organization_slug: "globex",
+      email: "ada@globex.example",
+    });
     const res = await getMe({ authorization: `Bearer ${json.session_jwt}` });
     expect(res.status).toBe(200);
     const { member } = (await res.json()) as { member: Record<string, unknown> };
-    expect(member).toMatchObject({ memberId: json.member_id, organizationId: json.organization_id, organizationSlug: "globex", email: "ada@globex.example", authMethod: "jwt" });
+    expect(member).toMatchObject({
+      memberId: json.member_id,
+      organizationId: json.organization_id,
+      organizationSlug: "globex",
+      email: "ada@globex.example",
+      authMethod: "jwt",
+    });
     expect(Array.isArray(member.roles)).toBe(true);
     expect(new Set(member.roles as string[])).toEqual(new Set(["stytch_member", "admin", "editor"]));
     expect(lastLogLine()).toMatch(/^GET \/me 200 authorizer=allow:(local|cache) /);
@@ -144,7 +177,11 @@ describe("the local API", () => {
     const res = await getMe({ cookie: `stytch_session=${json.session_token}` });
     expect(res.status).toBe(200);
     const { member } = (await res.json()) as { member: Record<string, unknown> };
-    expect(member).toMatchObject({ memberId: json.member_id, organizationId: json.organization_id, authMethod: "session_token" });
+    expect(member).toMatchObject({
+      memberId: json.member_id,
+      organizationId: json.organization_id,
+      authMethod: "session_token",
+    });
     expect(member.roles).toEqual(expect.arrayContaining(["viewer"]));
     expect(lastLogLine()).toContain("authorizer=allow:remote");
   });
@@ -153,9 +190,17 @@ describe("the local API", () => {
     const { json } = await login();
     // JWTs minted within the same second can be identical; make sure the refreshed one is minted later.
     await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 20));
-    const res = await fetch(`${api.url}${REFRESH.path}`, { method: REFRESH.method, headers: { cookie: `stytch_session=${json.session_token}` } });
+    const res = await fetch(`${api.url}${REFRESH.path}`, {
+      method: REFRESH.method,
+      headers: { cookie: `stytch_session=${json.session_token}` },
+    });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { session_jwt: string; member_id: string; organization_id: string; session_expires_at: string };
+    const body = (await res.json()) as {
+      session_jwt: string;
+      member_id: string;
+      organization_id: string;
+      session_expires_at: string;
+    };
     expect(body).toMatchObject({ member_id: json.member_id, organization_id: json.organization_id });
     expect(body.session_jwt.split(".")).toHaveLength(3);
     expect(body.session_jwt).not.toBe(json.session_jwt);
@@ -174,10 +219,18 @@ describe("the local API", () => {
     it("rejects the opaque token and refresh at once, while the unexpired JWT works until strict mode is on", async () => {
       const { json } = await login();
       // A strict-mode server on the same emulator, so it sees the same sessions and revocations.
-      strict = await startLocalApi({ port: 0, quiet: true, env: { STYTCH_MAX_TOKEN_AGE_SECONDS: "0" }, stytch: api.stytch });
+      strict = await startLocalApi({
+        port: 0,
+        quiet: true,
+        env: { STYTCH_MAX_TOKEN_AGE_SECONDS: "0" },
+        stytch: api.stytch,
+      });
       expect((await getMe({ authorization: `Bearer ${json.session_jwt}` }, strict.url)).status).toBe(200);
 
-      const logout = await fetch(`${api.url}/dev/logout`, { method: "POST", headers: { cookie: `stytch_session=${json.session_token}; stytch_session_jwt=${json.session_jwt}` } });
+      const logout = await fetch(`${api.url}/dev/logout`, {
+        method: "POST",
+        headers: { cookie: `stytch_session=${json.session_token}; stytch_session_jwt=${json.session_jwt}` },
+      });
       expect(logout.status).toBe(200);
       expect(cleared(cookie(logout.headers.getSetCookie(), "stytch_session"))).toBe(true);
       expect(cleared(cookie(logout.headers.getSetCookie(), "stytch_session_jwt"))).toBe(true);
@@ -186,7 +239,10 @@ describe("the local API", () => {
       expect(opaque.status).toBe(401);
       expect(lastLogLine()).toContain("authorizer=revoked");
 
-      const refresh = await fetch(`${api.url}${REFRESH.path}`, { method: REFRESH.method, headers: { cookie: `stytch_session=${json.session_token}` } });
+      const refresh = await fetch(`${api.url}${REFRESH.path}`, {
+        method: REFRESH.method,
+        headers: { cookie: `stytch_session=${json.session_token}` },
+      });
       expect(refresh.status).toBe(401);
       expect(cleared(cookie(refresh.headers.getSetCookie(), "stytch_session"))).toBe(true);
       expect(cleared(cookie(refresh.headers.getSetCookie(), "stytch_session_jwt"))).toBe(true);
@@ -201,7 +257,10 @@ describe("the local API", () => {
       const none = await fetch(`${api.url}/dev/logout`, { method: "POST" });
       expect(none.status).toBe(401);
       expect(cleared(cookie(none.headers.getSetCookie(), "stytch_session"))).toBe(true);
-      const unknown = await fetch(`${api.url}/dev/logout`, { method: "POST", headers: { authorization: `Bearer ${"y".repeat(44)}` } });
+      const unknown = await fetch(`${api.url}/dev/logout`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${"y".repeat(44)}` },
+      });
       expect(unknown.status).toBe(401);
     });
   });
@@ -223,7 +282,10 @@ describe("the local API", () => {
     const publicRoutes = API_ROUTES.filter((route) => route.authorization === "none");
     expect(publicRoutes.length).toBeGreaterThan(0);
     for (const route of publicRoutes) {
-      const res = await fetch(`${api.url}${route.path}`, { method: route.method, headers: { authorization: `Bearer ${json.session_jwt}` } });
+      const res = await fetch(`${api.url}${route.path}`, {
+        method: route.method,
+        headers: { authorization: `Bearer ${json.session_jwt}` },
+      });
       expect(res.headers.get("x-amzn-errortype"), route.path).toBeNull();
       expect(lastLogLine()).toMatch(new RegExp(`^${route.method} ${route.path} \\d+ authorizer=- `));
     }
@@ -236,9 +298,13 @@ describe("the local API", () => {
     expect(await unknown.json()).toEqual({ message: "Not Found" });
     expect(lastLogLine()).toContain("authorizer=-");
     // The path only matches exactly: no trailing slash, no sub-paths, no stage prefix.
-    for (const path of [`${ME.path}/`, `${ME.path}/x`, `/local${ME.path}`]) expect((await fetch(`${api.url}${path}`)).status, path).toBe(404);
+    for (const path of [`${ME.path}/`, `${ME.path}/x`, `/local${ME.path}`])
+      expect((await fetch(`${api.url}${path}`)).status, path).toBe(404);
 
-    const wrong = await fetch(`${api.url}${ME.path}`, { method: "DELETE", headers: { authorization: `Bearer ${json.session_jwt}` } });
+    const wrong = await fetch(`${api.url}${ME.path}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${json.session_jwt}` },
+    });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get("allow")).toBe(`${ME.method}, OPTIONS`);
     expect(lastLogLine()).toContain("authorizer=-");
@@ -282,7 +348,14 @@ describe("the local API", () => {
 
     it("answers a preflight from an allowed origin with the stack's methods, headers and max-age, and a foreign one with none", async () => {
       const preflight = (origin: string) =>
-        fetch(`${api.url}${ME.path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" } });
+        fetch(`${api.url}${ME.path}`, {
+          method: "OPTIONS",
+          headers: {
+            origin,
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "authorization",
+          },
+        });
       const allowed = await preflight(APP_ORIGIN);
       expect(allowed.status).toBe(204);
       expect(corsOf(allowed)).toEqual({ origin: APP_ORIGIN, credentials: "true", vary: "Origin" });
@@ -325,10 +398,16 @@ describe("the local API", () => {
       const me = await getMe({ origin: APP_ORIGIN, cookie: `stytch_session_jwt=${json.session_jwt}` });
       expect(me.status).toBe(200);
       expect(corsOf(me)).toEqual({ origin: APP_ORIGIN, credentials: "true", vary: "Origin" });
-      const refresh = await fetch(`${api.url}${REFRESH.path}`, { method: REFRESH.method, headers: { origin: APP_ORIGIN, cookie: `stytch_session=${json.session_token}` } });
+      const refresh = await fetch(`${api.url}${REFRESH.path}`, {
+        method: REFRESH.method,
+        headers: { origin: APP_ORIGIN, cookie: `stytch_session=${json.session_token}` },
+      });
       expect(refresh.status).toBe(200);
       expect(corsOf(refresh).origin).toBe(APP_ORIGIN);
-      const foreignRefresh = await fetch(`${api.url}${REFRESH.path}`, { method: REFRESH.method, headers: { origin: FOREIGN_ORIGIN, cookie: `stytch_session=${json.session_token}` } });
+      const foreignRefresh = await fetch(`${api.url}${REFRESH.path}`, {
+        method: REFRESH.method,
+        headers: { origin: FOREIGN_ORIGIN, cookie: `stytch_session=${json.session_token}` },
+      });
       expect(foreignRefresh.status).toBe(403);
       expect(corsOf(foreignRefresh).origin).toBeNull();
     });
@@ -350,23 +429,30 @@ describe("the local API", () => {
       expect(api.stytch!.faults.authenticate).toBe("500");
       expect((await post('{"outage":false}')).status).toBe(200);
       expect(api.stytch!.faults.authenticate).toBe("none");
-      for (const body of ["", "{}", '{"outage":"yes"}', '{"outage":true,"x":1}', "nope"]) expect((await post(body)).status, body).toBe(400);
+      for (const body of ["", "{}", '{"outage":"yes"}', '{"outage":true,"x":1}', "nope"])
+        expect((await post(body)).status, body).toBe(400);
     });
 
     it("refuses at start-up a cookie Domain that a browser would refuse from the local API", async () => {
-      await expect(startLocalApi({ port: 0, quiet: true, env: { REFRESH_COOKIE_DOMAIN: "example.com" }, stytch: api.stytch })).rejects.toThrow(/REFRESH_COOKIE_DOMAIN=example\.com/);
+      await expect(
+        startLocalApi({ port: 0, quiet: true, env: { REFRESH_COOKIE_DOMAIN: "example.com" }, stytch: api.stytch }),
+      ).rejects.toThrow(/REFRESH_COOKIE_DOMAIN=example\.com/);
     });
 
     it("refuses at start-up a CORS_ALLOWED_ORIGINS entry that is not an exact origin", async () => {
       for (const origins of ["*", "http://localhost:5173/", "http://app.example.com"]) {
-        await expect(startLocalApi({ port: 0, quiet: true, env: { CORS_ALLOWED_ORIGINS: origins }, stytch: api.stytch })).rejects.toThrow(/CORS_ALLOWED_ORIGINS/);
+        await expect(
+          startLocalApi({ port: 0, quiet: true, env: { CORS_ALLOWED_ORIGINS: origins }, stytch: api.stytch }),
+        ).rejects.toThrow(/CORS_ALLOWED_ORIGINS/);
       }
     });
   });
 
   it("never writes a JWT or session token to the request log or the console", async () => {
     // Captured without being printed; the handlers log at INFO here, so their denial and fault lines are included.
-    const spies = (["log", "info", "warn", "error", "debug"] as const).map((name) => vi.spyOn(console, name).mockImplementation(() => undefined));
+    const spies = (["log", "info", "warn", "error", "debug"] as const).map((name) =>
+      vi.spyOn(console, name).mockImplementation(() => undefined),
+    );
     logger.setLogLevel("INFO");
     const before = logLines.length;
     try {
@@ -384,13 +470,25 @@ describe("the local API", () => {
       await getMe({ authorization: `Bearer ${json.session_token}` }); // revoked → denial logged
       api.stytch!.faults.authenticate = "500";
       // Another opaque token: the revoked one is now remembered as dead for 30 s and would not reach Stytch.
-      await getMe({ cookie: `stytch_session=${json.session_token.slice(0, -1)}${json.session_token.endsWith("A") ? "B" : "A"}` }); // fault logged
+      await getMe({
+        cookie: `stytch_session=${json.session_token.slice(0, -1)}${json.session_token.endsWith("A") ? "B" : "A"}`,
+      }); // fault logged
 
       const lines = logLines.slice(before);
       expect(lines).toHaveLength(11);
-      const consoleText = spies.flatMap((spy) => spy.mock.calls.map((args) => args.map((arg) => (typeof arg === "string" ? arg : JSON.stringify(arg))).join(" ")));
+      const consoleText = spies.flatMap((spy) =>
+        spy.mock.calls.map((args) =>
+          args.map((arg) => (typeof arg === "string" ? arg : JSON.stringify(arg))).join(" "),
+        ),
+      );
       for (const text of [...lines, ...consoleText]) {
-        for (const secret of [json.session_jwt, json.session_token, refreshedJwt, json.session_jwt.split(".")[2]!, json.session_token.slice(0, 16)]) {
+        for (const secret of [
+          json.session_jwt,
+          json.session_token,
+          refreshedJwt,
+          json.session_jwt.split(".")[2]!,
+          json.session_token.slice(0, 16),
+        ]) {
           expect(text).not.toContain(secret);
         }
         expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/); // no JWT of any kind

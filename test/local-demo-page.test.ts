@@ -2,7 +2,7 @@
 // is still starting. The page's behaviour in a browser is tested in browser-demo.test.ts.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDemoPage, type DemoPage } from "../local/demo-page";
+import { type DemoPage, startDemoPage } from "../local/demo-page";
 
 let demo: DemoPage;
 let apiPort: number | undefined;
@@ -37,7 +37,10 @@ describe("the demo page server", () => {
     expect(csp).toContain("connect-src http://127.0.0.1:3999 http://localhost:3999");
     expect(csp).toContain("default-src 'none'");
     const html = await res.text();
-    const config = JSON.parse(/<script type="application\/json" id="demo-config">(.*?)<\/script>/.exec(html)![1]!) as { apiPort: number; mode: string };
+    const config = JSON.parse(/<script type="application\/json" id="demo-config">(.*?)<\/script>/.exec(html)![1]!) as {
+      apiPort: number;
+      mode: string;
+    };
     expect(config).toEqual({ apiPort: 3999, mode: "emulator" });
     expect(html).not.toContain("<script>"); // no inline script: the CSP would refuse it
   });

@@ -1,13 +1,13 @@
 // `npm start` itself: the CLI is spawned as a developer would run it (npx tsx local/server.ts), on a free
 // port, and driven over HTTP, including the curl walkthrough it prints, pasted into bash as printed.
 
-import { execFile, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES } from "../infra/demo/routes";
-import { BANNER_END, freePort, spawnNpmStart, waitFor, type NpmStart } from "./support/npm-start";
+import { BANNER_END, freePort, type NpmStart, spawnNpmStart, waitFor } from "./support/npm-start";
 
 const ME = API_ROUTES.find((route) => route.entry === "lambda/demo/me.ts")!;
 
@@ -25,7 +25,11 @@ beforeAll(async () => {
   demoUrl = `http://127.0.0.1:${demoPort}`;
   server = spawnNpmStart({ PORT: String(port), DEMO_PORT: String(demoPort) });
   child = server.child;
-  await waitFor(() => output().includes(BANNER_END), 20_000, () => `no banner; output so far:\n${output()}`);
+  await waitFor(
+    () => output().includes(BANNER_END),
+    20_000,
+    () => `no banner; output so far:\n${output()}`,
+  );
 }, 30_000);
 
 afterAll(() => server?.kill());
@@ -40,10 +44,16 @@ describe("npm start", () => {
     const { session_jwt, member_id } = (await login.json()) as { session_jwt: string; member_id: string };
     const me = await fetch(`${url}${ME.path}`, { headers: { authorization: `Bearer ${session_jwt}` } });
     expect(me.status).toBe(200);
-    expect(await me.json()).toMatchObject({ member: { memberId: member_id, roles: expect.arrayContaining(["admin"]), authMethod: "jwt" } });
+    expect(await me.json()).toMatchObject({
+      member: { memberId: member_id, roles: expect.arrayContaining(["admin"]), authMethod: "jwt" },
+    });
     // The request log line arrives through the child's stdout pipe, possibly a moment after the response.
     const logged = new RegExp(`GET ${ME.path} 200 authorizer=allow:\\w+ `);
-    await waitFor(() => logged.test(output()), 5_000, () => `no request log line for GET ${ME.path}:\n${output()}`);
+    await waitFor(
+      () => logged.test(output()),
+      5_000,
+      () => `no request log line for GET ${ME.path}:\n${output()}`,
+    );
     expect(output()).not.toContain(session_jwt);
   });
 
@@ -53,7 +63,9 @@ describe("npm start", () => {
     const dir = await mkdtemp(path.join(tmpdir(), "local-walkthrough-"));
     try {
       const stdout = await new Promise<string>((resolve, reject) =>
-        execFile("bash", ["-c", script], { cwd: dir, timeout: 15_000 }, (error, out, err) => (error ? reject(new Error(`${error.message}\n${out}\n${err}`)) : resolve(out))),
+        execFile("bash", ["-c", script], { cwd: dir, timeout: 15_000 }, (error, out, err) =>
+          error ? reject(new Error(`${error.message}\n${out}\n${err}`)) : resolve(out),
+        ),
       );
       // login, /me with the JWT, /me with the cookie jar, refresh, logout, 401 for the opaque token, /me with the JWT
       const members = stdout.match(/"authMethod":"jwt"/g) ?? [];
@@ -63,7 +75,10 @@ describe("npm start", () => {
       expect(stdout).toMatch(/HTTP\/1\.1 401 Unauthorized/);
       expect(stdout).not.toMatch(/HTTP\/1\.1 5\d\d/);
       // Per-route permissions: admin billing 200, viewer documents 200, viewer billing 403, another organization 403.
-      expect([...stdout.matchAll(/ HTTP (\d{3})$/gm)].map((match) => match[1]), stdout).toEqual(["200", "200", "403", "403"]);
+      expect(
+        [...stdout.matchAll(/ HTTP (\d{3})$/gm)].map((match) => match[1]),
+        stdout,
+      ).toEqual(["200", "200", "403", "403"]);
       expect(stdout).toContain('"billing":{"plan"');
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -76,10 +91,28 @@ describe("npm start", () => {
     await exited;
     await waitFor(() => output().includes("stopping the local API"), 5_000, output);
     // The exit summary counts the decisions of the tests above (at least the walkthrough's allows and its 401).
-    expect(output()).toMatch(/\ndecisions: \d+ allow \((cache|local) \d+.*\), \d+ deny \(.+\), \d+ forbidden \(.+\), \d+ fault/);
+    expect(output()).toMatch(
+      /\ndecisions: \d+ allow \((cache|local) \d+.*\), \d+ deny \(.+\), \d+ forbidden \(.+\), \d+ fault/,
+    );
     // The server itself (not just npx) is gone: nothing listens on either port any more.
-    await waitFor(async () => (await fetch(url).then(() => false, () => true)), 5_000, () => "the port still answers");
-    await waitFor(async () => (await fetch(demoUrl).then(() => false, () => true)), 5_000, () => "the demo page still answers");
+    await waitFor(
+      async () =>
+        await fetch(url).then(
+          () => false,
+          () => true,
+        ),
+      5_000,
+      () => "the port still answers",
+    );
+    await waitFor(
+      async () =>
+        await fetch(demoUrl).then(
+          () => false,
+          () => true,
+        ),
+      5_000,
+      () => "the demo page still answers",
+    );
   });
 });
 

@@ -4,7 +4,7 @@
 
 import { afterAll, expect, test } from "vitest";
 import { logger } from "../lambda/lib/operations/log";
-import { startLocalApi, type LocalApi } from "../local/local-api";
+import { type LocalApi, startLocalApi } from "../local/local-api";
 import { freePort } from "./support/npm-start";
 
 let api: LocalApi | undefined;

@@ -2,7 +2,7 @@
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer } from "aws-lambda";
 import { beforeAll, describe, expect, test } from "vitest";
-import { toAuthorizerContext, type MemberSession } from "../lambda/lib/response/member-context";
+import { type MemberSession, toAuthorizerContext } from "../lambda/lib/response/member-context";
 
 const APP_ORIGIN = "https://app.example.com";
 let handler: typeof import("../lambda/demo/me").handler;
@@ -21,8 +21,13 @@ const member: MemberSession = {
 
 /** API Gateway hands a REST proxy integration every context value as a string. */
 function restEvent(headers: Record<string, string>, withContext = true): APIGatewayProxyEvent {
-  const context = Object.fromEntries(Object.entries(toAuthorizerContext(member)).map(([key, value]) => [key, String(value)]));
-  return { headers, requestContext: { authorizer: withContext ? { ...context, principalId: member.memberId } : undefined } } as unknown as APIGatewayProxyEvent;
+  const context = Object.fromEntries(
+    Object.entries(toAuthorizerContext(member)).map(([key, value]) => [key, String(value)]),
+  );
+  return {
+    headers,
+    requestContext: { authorizer: withContext ? { ...context, principalId: member.memberId } : undefined },
+  } as unknown as APIGatewayProxyEvent;
 }
 
 beforeAll(async () => {
@@ -40,7 +45,10 @@ describe("GET /me", () => {
   });
 
   test("an HTTP API event reads the member from authorizer.lambda", async () => {
-    const event = { headers: {}, requestContext: { authorizer: { lambda: toAuthorizerContext(member) } } } as unknown as APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>;
+    const event = {
+      headers: {},
+      requestContext: { authorizer: { lambda: toAuthorizerContext(member) } },
+    } as unknown as APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>;
     const result = await handler(event);
     expect(JSON.parse(result.body)).toEqual({ member });
   });
@@ -53,7 +61,11 @@ describe("GET /me", () => {
 
   test("an allowed origin gets credentialed CORS headers; any other origin gets none", async () => {
     const allowed = await handler(restEvent({ Origin: APP_ORIGIN }));
-    expect(allowed.headers).toMatchObject({ "access-control-allow-origin": APP_ORIGIN, "access-control-allow-credentials": "true", vary: "Origin" });
+    expect(allowed.headers).toMatchObject({
+      "access-control-allow-origin": APP_ORIGIN,
+      "access-control-allow-credentials": "true",
+      vary: "Origin",
+    });
     const other = await handler(restEvent({ origin: "https://evil.example.net" }));
     expect(other.headers).not.toHaveProperty("access-control-allow-origin");
   });

@@ -4,17 +4,17 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer } from "aws-lambda";
 import { describe, expect, test } from "vitest";
 import {
+  type AuthorizerContext,
   CONTEXT_KEYS,
+  contextBytes,
   getMemberContext,
   hasRole,
-  contextBytes,
   MAX_CONTEXT_BYTES,
   MAX_CUSTOM_CLAIMS_JSON_LENGTH,
   MAX_EMAIL_LENGTH,
+  type MemberSession,
   MissingMemberContextError,
   toAuthorizerContext,
-  type AuthorizerContext,
-  type MemberSession,
 } from "../lambda/lib/response/member-context";
 import { thrownBy } from "./support/thrown";
 
@@ -56,7 +56,9 @@ function restProxyEvent(context: AuthorizerContext, principalId: string): Pick<A
 }
 
 /** An HTTP API (payload 2.0) proxy event: the context sits under `authorizer.lambda`, as returned. */
-function httpApiEvent(context: Record<string, unknown>): Pick<APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>, "requestContext"> {
+function httpApiEvent(
+  context: Record<string, unknown>,
+): Pick<APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>, "requestContext"> {
   return {
     requestContext: {
       accountId: "123456789012",
@@ -162,7 +164,9 @@ describe("unit tests member-context", () => {
       expect(context.member_id).toBe(MEMBER.memberId);
       expect(contextBytes(context)).toBeLessThanOrEqual(MAX_CONTEXT_BYTES);
       // The same claims fit next to a short slug.
-      expect(toAuthorizerContext({ ...member, organizationSlug: "acme" }).custom_claims).toBe(JSON.stringify(member.customClaims));
+      expect(toAuthorizerContext({ ...member, organizationSlug: "acme" }).custom_claims).toBe(
+        JSON.stringify(member.customClaims),
+      );
     });
 
     test("the budget counts UTF-8 bytes, not characters", () => {
@@ -237,7 +241,11 @@ describe("unit tests member-context", () => {
     });
 
     test("an HTTP API context whose roles and custom claims arrive as real JSON values is accepted", () => {
-      const context = { ...toAuthorizerContext(MEMBER), roles: ["stytch_member", "editor"], custom_claims: { tier: "gold" } };
+      const context = {
+        ...toAuthorizerContext(MEMBER),
+        roles: ["stytch_member", "editor"],
+        custom_claims: { tier: "gold" },
+      };
       const member = getMemberContext(httpApiEvent(context));
       expect(member.roles).toEqual(["stytch_member", "editor"]);
       expect(member.customClaims).toEqual({ tier: "gold" });
@@ -252,7 +260,9 @@ describe("unit tests member-context", () => {
       const rest = restProxyEvent({}, "x");
       delete (rest.requestContext as { authorizer?: unknown }).authorizer;
       expect(expectMissing(() => getMemberContext(rest))).toContain("Stytch authorizer");
-      expectMissing(() => getMemberContext({ requestContext: undefined } as unknown as Pick<APIGatewayProxyEvent, "requestContext">));
+      expectMissing(() =>
+        getMemberContext({ requestContext: undefined } as unknown as Pick<APIGatewayProxyEvent, "requestContext">),
+      );
       expectMissing(() => getMemberContext(undefined as unknown as Pick<APIGatewayProxyEvent, "requestContext">));
     });
 
@@ -262,18 +272,25 @@ describe("unit tests member-context", () => {
       expectMissing(() => getMemberContext(httpApiEvent({ userId: "123" })));
     });
 
-    test.each(["member_id", "member_session_id", "organization_id", "organization_slug", "roles", "auth_method", "session_expires_at"])(
-      "a context without %s is rejected",
-      (key) => {
-        const context: Record<string, unknown> = { ...toAuthorizerContext(MEMBER) };
-        delete context[key];
-        expectMissing(() => getMemberContext(httpApiEvent(context)));
-        expectMissing(() => getMemberContext(restProxyEvent(context as AuthorizerContext, MEMBER.memberId)));
-      }
-    );
+    test.each([
+      "member_id",
+      "member_session_id",
+      "organization_id",
+      "organization_slug",
+      "roles",
+      "auth_method",
+      "session_expires_at",
+    ])("a context without %s is rejected", (key) => {
+      const context: Record<string, unknown> = { ...toAuthorizerContext(MEMBER) };
+      delete context[key];
+      expectMissing(() => getMemberContext(httpApiEvent(context)));
+      expectMissing(() => getMemberContext(restProxyEvent(context as AuthorizerContext, MEMBER.memberId)));
+    });
 
     test("an empty member_id is rejected", () => {
-      const message = expectMissing(() => getMemberContext(httpApiEvent({ ...toAuthorizerContext(MEMBER), member_id: "" })));
+      const message = expectMissing(() =>
+        getMemberContext(httpApiEvent({ ...toAuthorizerContext(MEMBER), member_id: "" })),
+      );
       expect(message).toContain("member_id");
     });
 
@@ -288,9 +305,11 @@ describe("unit tests member-context", () => {
       ["an array with a number", '["stytch_member",1]', "has the wrong shape"],
       ["null", "null", "has the wrong shape"],
     ])("roles that are %s are rejected", (_, roles, message) => {
-      expect(expectMissing(() => getMemberContext(restProxyEvent({ ...toAuthorizerContext(MEMBER), roles }, MEMBER.memberId)))).toBe(
-        `authorizer context roles ${message}`
-      );
+      expect(
+        expectMissing(() =>
+          getMemberContext(restProxyEvent({ ...toAuthorizerContext(MEMBER), roles }, MEMBER.memberId)),
+        ),
+      ).toBe(`authorizer context roles ${message}`);
     });
 
     test.each([
@@ -299,7 +318,11 @@ describe("unit tests member-context", () => {
       ["null", "null"],
       ["a number", "7"],
     ])("custom claims that are %s are rejected", (_, customClaims) => {
-      expectMissing(() => getMemberContext(restProxyEvent({ ...toAuthorizerContext(MEMBER), custom_claims: customClaims }, MEMBER.memberId)));
+      expectMissing(() =>
+        getMemberContext(
+          restProxyEvent({ ...toAuthorizerContext(MEMBER), custom_claims: customClaims }, MEMBER.memberId),
+        ),
+      );
     });
 
     test.each(["password", "JWT", "", "undefined"])("the unknown auth_method %j is rejected", (authMethod) => {

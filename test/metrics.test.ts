@@ -4,8 +4,16 @@
 
 import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
-import { createAuthorizer, type AuthorizerHandler } from "../lambda/authorizer";
-import { DIMENSION, DIMENSION_SETS, METRIC, OUTCOMES, PATHS, SERVICE_NAMES, STYTCH_ERROR_CLASSES } from "../lambda/lib/operations/metric-names";
+import { type AuthorizerHandler, createAuthorizer } from "../lambda/authorizer";
+import {
+  DIMENSION,
+  DIMENSION_SETS,
+  METRIC,
+  OUTCOMES,
+  PATHS,
+  SERVICE_NAMES,
+  STYTCH_ERROR_CLASSES,
+} from "../lambda/lib/operations/metric-names";
 import { DecisionMetrics } from "../lambda/lib/operations/metrics";
 import { createRefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
@@ -15,7 +23,14 @@ import { foreignPrivateKey } from "./support/forgeries";
 
 /** One EMF record as written (the parts the tests read). */
 interface EmfRecord {
-  _aws: { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };
+  _aws: {
+    Timestamp: number;
+    CloudWatchMetrics: Array<{
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: Array<{ Name: string; Unit: string }>;
+    }>;
+  };
   [key: string]: unknown;
 }
 
@@ -58,7 +73,12 @@ afterEach(() => {
 });
 
 function envFor(overrides: Record<string, string | undefined> = {}) {
-  return { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url, ...overrides };
+  return {
+    STYTCH_PROJECT_ID: stytch.projectId,
+    STYTCH_SECRET: stytch.secret,
+    STYTCH_API_URL: stytch.url,
+    ...overrides,
+  };
 }
 
 let requestCounter = 0;
@@ -75,9 +95,15 @@ function lambdaContext(): Context {
 }
 
 /** Runs one invocation and returns the EMF records it wrote (the test asserts how many). */
-async function invoke(handler: AuthorizerHandler, token: string | undefined, context = lambdaContext()): Promise<EmfRecord[]> {
+async function invoke(
+  handler: AuthorizerHandler,
+  token: string | undefined,
+  context = lambdaContext(),
+): Promise<EmfRecord[]> {
   const before = emf.length;
-  await handler(restRequestEvent(token === undefined ? {} : { Authorization: `Bearer ${token}` }), context).catch(() => undefined);
+  await handler(restRequestEvent(token === undefined ? {} : { Authorization: `Bearer ${token}` }), context).catch(
+    () => undefined,
+  );
   return emf.slice(before);
 }
 
@@ -134,7 +160,12 @@ describe("the authorizer's EMF record", () => {
     expect(record[METRIC.jwksRefreshes]).toBe(1);
     expect(record[METRIC.keySetAge]).toBe(0);
     expect(record).not.toHaveProperty(DIMENSION.reason);
-    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionJwt]);
+    assertLowCardinality(record, [
+      session.memberId,
+      session.organizationId,
+      session.memberSessionId,
+      session.sessionJwt,
+    ]);
   });
 
   test("repeated allows within a second write one record per path, not one per invocation", async () => {
@@ -154,34 +185,69 @@ describe("the authorizer's EMF record", () => {
     const session = stytch.createSession();
     const handler = createAuthorizer(envFor());
     await invoke(handler, session.sessionJwt);
-    const forged = stytch.signJwt({ alg: "RS256", kid: stytch.currentKid, typ: "JWT" }, stytch.sessionPayload(session.memberSessionId), { key: foreignPrivateKey() });
+    const forged = stytch.signJwt(
+      { alg: "RS256", kid: stytch.currentKid, typ: "JWT" },
+      stytch.sessionPayload(session.memberSessionId),
+      { key: foreignPrivateKey() },
+    );
     const records = await invoke(handler, forged);
     expect(records).toHaveLength(1);
     const [record] = records as [EmfRecord];
-    expect(dimensionSets(record)).toEqual([[...DIMENSION_SETS.total], [...DIMENSION_SETS.byOutcomeAndPath], [...DIMENSION_SETS.byReason]]);
-    expect(record).toMatchObject({ service: "stytch-authorizer", outcome: "deny", path: "local", reason: "bad_signature", [METRIC.decisions]: 1 });
+    expect(dimensionSets(record)).toEqual([
+      [...DIMENSION_SETS.total],
+      [...DIMENSION_SETS.byOutcomeAndPath],
+      [...DIMENSION_SETS.byReason],
+    ]);
+    expect(record).toMatchObject({
+      service: "stytch-authorizer",
+      outcome: "deny",
+      path: "local",
+      reason: "bad_signature",
+      [METRIC.decisions]: 1,
+    });
     expect(metricDefinitions(record)).toEqual({ [METRIC.decisions]: "Count", [METRIC.keySetAge]: "Seconds" });
     assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, forged]);
   });
 
   test("a valid member refused a route by the route table: outcome forbidden with its reason, at once", async () => {
     const session = stytch.createSession();
-    const handler = createAuthorizer(envFor({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify({ "GET /me": { resource_id: "billing", action: "read" } }) }));
+    const handler = createAuthorizer(
+      envFor({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify({ "GET /me": { resource_id: "billing", action: "read" } }) }),
+    );
     const before = emf.length;
     const answer = await handler(httpV2Event({ authorization: `Bearer ${session.sessionJwt}` }), lambdaContext());
     expect(answer).toMatchObject({ isAuthorized: false });
     const records = emf.slice(before);
     expect(records).toHaveLength(1);
     const [record] = records as [EmfRecord];
-    expect(dimensionSets(record)).toEqual([[...DIMENSION_SETS.total], [...DIMENSION_SETS.byOutcomeAndPath], [...DIMENSION_SETS.byReason]]);
-    expect(record).toMatchObject({ outcome: "forbidden", path: "local", reason: "permission_denied", [METRIC.decisions]: 1 });
-    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionJwt]);
+    expect(dimensionSets(record)).toEqual([
+      [...DIMENSION_SETS.total],
+      [...DIMENSION_SETS.byOutcomeAndPath],
+      [...DIMENSION_SETS.byReason],
+    ]);
+    expect(record).toMatchObject({
+      outcome: "forbidden",
+      path: "local",
+      reason: "permission_denied",
+      [METRIC.decisions]: 1,
+    });
+    assertLowCardinality(record, [
+      session.memberId,
+      session.organizationId,
+      session.memberSessionId,
+      session.sessionJwt,
+    ]);
   });
 
   test("a request without a credential is a denial on path none", async () => {
     const handler = createAuthorizer(envFor());
     const [record] = (await invoke(handler, undefined)) as [EmfRecord];
-    expect(record).toMatchObject({ outcome: "deny", path: "none", reason: "missing_credential", [METRIC.decisions]: 1 });
+    expect(record).toMatchObject({
+      outcome: "deny",
+      path: "none",
+      reason: "missing_credential",
+      [METRIC.decisions]: 1,
+    });
   });
 
   test("a fault: Stytch answers 500 twice; StytchErrors=2 of class 5xx, two latencies, the fault's reason", async () => {
@@ -206,12 +272,20 @@ describe("the authorizer's EMF record", () => {
       [METRIC.decisions]: 1,
       [METRIC.stytchErrors]: 2,
     });
-    expect(metricDefinitions(record)).toMatchObject({ [METRIC.stytchErrors]: "Count", [METRIC.stytchLatency]: "Milliseconds" });
+    expect(metricDefinitions(record)).toMatchObject({
+      [METRIC.stytchErrors]: "Count",
+      [METRIC.stytchLatency]: "Milliseconds",
+    });
     const latencies = record[METRIC.stytchLatency] as number[];
     expect(latencies).toHaveLength(2);
     for (const latency of latencies) expect(latency).toBeGreaterThan(0);
     expect(stytch.calls.authenticate).toBe(2);
-    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionToken]);
+    assertLowCardinality(record, [
+      session.memberId,
+      session.organizationId,
+      session.memberSessionId,
+      session.sessionToken,
+    ]);
   });
 
   test.each([
@@ -229,7 +303,12 @@ describe("the authorizer's EMF record", () => {
     const session = stytch.createSession();
     const handler = createAuthorizer(envFor({ STYTCH_SECRET: "secret-test-wrong-wrong-wrong-wrong-wrong-wrong" }));
     const [record] = (await invoke(handler, session.sessionToken)) as [EmfRecord];
-    expect(record).toMatchObject({ outcome: "fault", reason: "upstream_credentials_rejected", errorClass: "credentials", [METRIC.stytchErrors]: 1 });
+    expect(record).toMatchObject({
+      outcome: "fault",
+      reason: "upstream_credentials_rejected",
+      errorClass: "credentials",
+      [METRIC.stytchErrors]: 1,
+    });
   });
 
   test("an opaque token allowed by Stytch: an immediate record on path remote with one latency and no error", async () => {
@@ -240,7 +319,12 @@ describe("the authorizer's EMF record", () => {
     expect(record[METRIC.stytchLatency]).toBeGreaterThan(0);
     expect(record).not.toHaveProperty(METRIC.stytchErrors);
     expect(record).not.toHaveProperty(DIMENSION.errorClass);
-    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionToken]);
+    assertLowCardinality(record, [
+      session.memberId,
+      session.organizationId,
+      session.memberSessionId,
+      session.sessionToken,
+    ]);
   });
 
   test("with a route table, the RBAC policy reads are Stytch attempts: their latencies ride on the allow's record", async () => {
@@ -262,10 +346,20 @@ describe("the authorizer's EMF record", () => {
     const handler = createAuthorizer(envFor({ STYTCH_ROUTE_PERMISSIONS: '{"GET /me": "authenticated"}' }));
     stytch.faults.rbac = "503";
     const [record] = (await invoke(handler, session.sessionJwt)) as [EmfRecord];
-    expect(record).toMatchObject({ outcome: "fault", reason: "rbac_policy_unavailable", errorClass: "5xx", [METRIC.decisions]: 1 });
+    expect(record).toMatchObject({
+      outcome: "fault",
+      reason: "rbac_policy_unavailable",
+      errorClass: "5xx",
+      [METRIC.decisions]: 1,
+    });
     // Both reads fail; the fault is decided when the first does, so the second may ride on the next record.
     expect(record[METRIC.stytchErrors]).toBeGreaterThanOrEqual(1);
-    assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, session.sessionJwt]);
+    assertLowCardinality(record, [
+      session.memberId,
+      session.organizationId,
+      session.memberSessionId,
+      session.sessionJwt,
+    ]);
   });
 
   test("a key-set outage: JwksRefreshFailures counted, the JWT goes to Stytch", async () => {
@@ -295,10 +389,17 @@ describe("the authorizer's log lines", () => {
     const forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.";
     const contexts = [lambdaContext(), lambdaContext()];
     for (const context of contexts) await invoke(handler, forged, context);
-    const lines = logLines.filter((l) => l.includes("request denied")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = logLines
+      .filter((l) => l.includes("request denied"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(2);
     for (const [i, line] of lines.entries()) {
-      expect(line).toMatchObject({ function_request_id: contexts[i]!.awsRequestId, function_name: "stytch-authorizer-fn", outcome: "deny", reason: "malformed" });
+      expect(line).toMatchObject({
+        function_request_id: contexts[i]!.awsRequestId,
+        function_name: "stytch-authorizer-fn",
+        outcome: "deny",
+        reason: "malformed",
+      });
       expect(typeof line.cold_start).toBe("boolean");
     }
     expect(lines[1]!.cold_start).toBe(false); // only a container's first invocation is a cold start
@@ -351,16 +452,31 @@ describe("the refresh endpoint's EMF record", () => {
     const session = stytch.createSession();
     const handler = createRefreshHandler(envFor());
     let before = emf.length;
-    expect((await handler(refreshEvent({ session_token: session.sessionToken }), lambdaContext())).statusCode).toBe(200);
+    expect((await handler(refreshEvent({ session_token: session.sessionToken }), lambdaContext())).statusCode).toBe(
+      200,
+    );
     let records = emf.slice(before);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ service: "stytch-refresh", outcome: "allow", path: "remote", [METRIC.decisions]: 1, [METRIC.coldStarts]: 1 });
+    expect(records[0]).toMatchObject({
+      service: "stytch-refresh",
+      outcome: "allow",
+      path: "remote",
+      [METRIC.decisions]: 1,
+      [METRIC.coldStarts]: 1,
+    });
     expect(records[0]![METRIC.stytchLatency]).toBeGreaterThan(0);
-    assertLowCardinality(records[0]!, [session.memberId, session.organizationId, session.memberSessionId, session.sessionToken]);
+    assertLowCardinality(records[0]!, [
+      session.memberId,
+      session.organizationId,
+      session.memberSessionId,
+      session.sessionToken,
+    ]);
 
     stytch.revokeSession(session.sessionToken);
     before = emf.length;
-    expect((await handler(refreshEvent({ session_token: session.sessionToken }), lambdaContext())).statusCode).toBe(401);
+    expect((await handler(refreshEvent({ session_token: session.sessionToken }), lambdaContext())).statusCode).toBe(
+      401,
+    );
     records = emf.slice(before);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ service: "stytch-refresh", outcome: "deny", path: "remote", reason: "revoked" });
@@ -377,7 +493,12 @@ describe("batching of hot-path allows", () => {
 
   test("cache allows are published once per interval, as one count stamped with the first allow's time", () => {
     let now = 1_800_000_000_000;
-    const metrics = new DecisionMetrics({ service: "stytch-authorizer", flushIntervalMs: 1_000, now: () => now, env: {} });
+    const metrics = new DecisionMetrics({
+      service: "stytch-authorizer",
+      flushIntervalMs: 1_000,
+      now: () => now,
+      env: {},
+    });
     expect(metrics.allowed("cache")).toBe(true); // the first one opens the container's record
     expect(emf).toHaveLength(1);
     const firstPending = (now += 100);

@@ -13,7 +13,14 @@ import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
 import { StytchApiStack } from "../infra/demo/stytch-api-stack";
 import { StytchMonitoring, type StytchMonitoringProps } from "../infra/stytch-monitoring";
 import { createAuthorizer } from "../lambda/authorizer";
-import { DEFAULT_METRICS_NAMESPACE, DIMENSION, OUTCOMES, PATHS, SERVICE_NAMES, STYTCH_ERROR_CLASSES } from "../lambda/lib/operations/metric-names";
+import {
+  DEFAULT_METRICS_NAMESPACE,
+  DIMENSION,
+  OUTCOMES,
+  PATHS,
+  SERVICE_NAMES,
+  STYTCH_ERROR_CLASSES,
+} from "../lambda/lib/operations/metric-names";
 import { createRefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { restRequestEvent } from "./support/authorizer-events";
@@ -30,13 +37,19 @@ interface MetricReference {
 }
 
 function fastApp(nag = false): App {
-  const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] }, builtinCloudFormationValidation: false });
+  const app = new App({
+    context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] },
+    builtinCloudFormationValidation: false,
+  });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
 }
 
 /** A stack with two plain functions and the monitoring construct. */
-function monitoredStack(props: Partial<StytchMonitoringProps> = {}, app = fastApp()): { stack: Stack; monitoring: StytchMonitoring; template: Template } {
+function monitoredStack(
+  props: Partial<StytchMonitoringProps> = {},
+  app = fastApp(),
+): { stack: Stack; monitoring: StytchMonitoring; template: Template } {
   const stack = new Stack(app, "Monitored");
   const fn = (id: string) =>
     new lambda.Function(stack, id, {
@@ -47,33 +60,48 @@ function monitoredStack(props: Partial<StytchMonitoringProps> = {}, app = fastAp
       // No AWS managed policy, so cdk-nag judges the monitoring and nothing else.
       role: new iam.Role(stack, `${id}Role`, { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") }),
     });
-  const monitoring = new StytchMonitoring(stack, "Monitoring", { authorizerFunction: fn("Authorizer"), refreshFunction: fn("Refresh"), ...props });
+  const monitoring = new StytchMonitoring(stack, "Monitoring", {
+    authorizerFunction: fn("Authorizer"),
+    refreshFunction: fn("Refresh"),
+    ...props,
+  });
   return { stack, monitoring, template: Template.fromStack(stack) };
 }
 
 /** Every metric of `namespace` that the alarms and the dashboard of a template refer to. */
-function metricReferences(template: Template, namespace: string): { metrics: MetricReference[]; searches: Array<{ schema: string[]; name: string }> } {
+function metricReferences(
+  template: Template,
+  namespace: string,
+): { metrics: MetricReference[]; searches: Array<{ schema: string[]; name: string }> } {
   const metrics: MetricReference[] = [];
   const searches: Array<{ schema: string[]; name: string }> = [];
-  const dims = (list: Array<{ Name: string; Value: string }> | undefined) => Object.fromEntries((list ?? []).map((d) => [d.Name, d.Value]));
+  const dims = (list: Array<{ Name: string; Value: string }> | undefined) =>
+    Object.fromEntries((list ?? []).map((d) => [d.Name, d.Value]));
   const resources = template.toJSON().Resources as Resources;
   for (const [id, r] of Object.entries(resources)) {
     if (r.Type === "AWS::CloudWatch::Alarm") {
       const p = r.Properties;
-      if (p.MetricName && p.Namespace === namespace) metrics.push({ name: p.MetricName, dimensions: dims(p.Dimensions), where: id });
+      if (p.MetricName && p.Namespace === namespace)
+        metrics.push({ name: p.MetricName, dimensions: dims(p.Dimensions), where: id });
       for (const m of p.Metrics ?? []) {
         const metric = m.MetricStat?.Metric;
-        if (metric?.Namespace === namespace) metrics.push({ name: metric.MetricName, dimensions: dims(metric.Dimensions), where: id });
+        if (metric?.Namespace === namespace)
+          metrics.push({ name: metric.MetricName, dimensions: dims(metric.Dimensions), where: id });
       }
     }
     if (r.Type === "AWS::CloudWatch::Dashboard") {
       const body = r.Properties.DashboardBody;
-      const text: string = typeof body === "string" ? body : body["Fn::Join"][1].map((part: unknown) => (typeof part === "string" ? part : "TOKEN")).join("");
+      const text: string =
+        typeof body === "string"
+          ? body
+          : body["Fn::Join"][1].map((part: unknown) => (typeof part === "string" ? part : "TOKEN")).join("");
       for (const widget of JSON.parse(text).widgets) {
         for (const entry of widget.properties?.metrics ?? []) {
           const [first] = entry as unknown[];
           if (typeof first === "object" && first !== null && "expression" in first) {
-            for (const match of String((first as { expression: string }).expression).matchAll(/SEARCH\('\{([^}]*)\} MetricName="([^"]+)"/g)) {
+            for (const match of String((first as { expression: string }).expression).matchAll(
+              /SEARCH\('\{([^}]*)\} MetricName="([^"]+)"/g,
+            )) {
               const [ns, ...schema] = match[1]!.split(",");
               if (ns === namespace) searches.push({ schema, name: match[2]! });
             }
@@ -119,10 +147,17 @@ beforeAll(async () => {
     const env = { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url };
     const session = stytch.createSession();
     const authorizer = createAuthorizer(env);
-    const call = (token?: string) => authorizer(restRequestEvent(token ? { Authorization: `Bearer ${token}` } : {})).catch(() => undefined);
+    const call = (token?: string) =>
+      authorizer(restRequestEvent(token ? { Authorization: `Bearer ${token}` } : {})).catch(() => undefined);
     await call(session.sessionJwt); // allow, local, cold start, key-set download
     await call(session.sessionToken); // allow, remote
-    await call(stytch.signJwt({ alg: "RS256", kid: stytch.currentKid, typ: "JWT" }, stytch.sessionPayload(session.memberSessionId), { key: foreignPrivateKey() })); // deny
+    await call(
+      stytch.signJwt(
+        { alg: "RS256", kid: stytch.currentKid, typ: "JWT" },
+        stytch.sessionPayload(session.memberSessionId),
+        { key: foreignPrivateKey() },
+      ),
+    ); // deny
     await call(); // deny, none
     stytch.faults.authenticate = "500";
     await call(session.sessionToken); // fault with Stytch errors
@@ -131,7 +166,13 @@ beforeAll(async () => {
     await createAuthorizer(env)(restRequestEvent({ Authorization: `Bearer ${session.sessionJwt}` })); // failed key-set download
     stytch.faults.jwks = "none";
     const refresh = createRefreshHandler({ ...env, REFRESH_ALLOWED_ORIGINS: "https://app.example.com" });
-    await refresh({ httpMethod: "POST", headers: {}, multiValueHeaders: {}, body: JSON.stringify({ session_token: session.sessionToken }), isBase64Encoded: false } as never);
+    await refresh({
+      httpMethod: "POST",
+      headers: {},
+      multiValueHeaders: {},
+      body: JSON.stringify({ session_token: session.sessionToken }),
+      isBase64Encoded: false,
+    } as never);
   } finally {
     for (const spy of spies) spy.mockRestore();
     if (saved === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
@@ -163,7 +204,8 @@ describe("alarms and dashboard watch what the handlers emit", () => {
     for (const reference of metrics) {
       const keys = Object.keys(reference.dimensions).sort().join(",");
       expect(emitted.get(reference.name), `${reference.name} in ${reference.where}`).toContain(keys);
-      for (const [name, value] of Object.entries(reference.dimensions)) expect(VOCABULARY[name], `${name} in ${reference.where}`).toContain(value);
+      for (const [name, value] of Object.entries(reference.dimensions))
+        expect(VOCABULARY[name], `${name} in ${reference.where}`).toContain(value);
     }
     expect(searches.length).toBeGreaterThan(0);
     for (const search of searches) expect(emitted.get(search.name)).toContain([...search.schema].sort().join(","));
@@ -173,7 +215,9 @@ describe("alarms and dashboard watch what the handlers emit", () => {
     const { template } = monitoredStack({ namespace: "Acme/Auth" });
     expect(metricReferences(template, DEFAULT_METRICS_NAMESPACE).metrics).toEqual([]);
     expect(metricReferences(template, "Acme/Auth").metrics.length).toBeGreaterThan(10);
-    const functions = Object.values(template.toJSON().Resources as Resources).filter((r) => r.Type === "AWS::Lambda::Function");
+    const functions = Object.values(template.toJSON().Resources as Resources).filter(
+      (r) => r.Type === "AWS::Lambda::Function",
+    );
     expect(functions.map((f) => f.Properties.Environment.Variables)).toEqual([
       { POWERTOOLS_METRICS_NAMESPACE: "Acme/Auth", POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.authorizer },
       { POWERTOOLS_METRICS_NAMESPACE: "Acme/Auth", POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.refresh },
@@ -191,24 +235,52 @@ describe("alarm defaults, overrides and opt-outs", () => {
       .filter((r) => r.Type === "AWS::CloudWatch::Alarm")
       .map((r) => r.Properties);
   }
-  const find = (template: Template, text: string) => alarms(template).find((a) => String(a.AlarmDescription).includes(text))!;
+  const find = (template: Template, text: string) =>
+    alarms(template).find((a) => String(a.AlarmDescription).includes(text))!;
 
   test("five alarms by default, with thresholds an on-call engineer can act on", () => {
     const { template, monitoring } = monitoredStack();
-    expect(Object.keys(monitoring.alarms).sort()).toEqual(["duration", "faultRate", "keySetStale", "stytchErrors", "throttles"]);
+    expect(Object.keys(monitoring.alarms).sort()).toEqual([
+      "duration",
+      "faultRate",
+      "keySetStale",
+      "stytchErrors",
+      "throttles",
+    ]);
     expect(alarms(template)).toHaveLength(5);
 
     const faultRate = find(template, "were faults");
-    expect(faultRate).toMatchObject({ Threshold: 5, ComparisonOperator: "GreaterThanThreshold", EvaluationPeriods: 1, TreatMissingData: "notBreaching" });
+    expect(faultRate).toMatchObject({
+      Threshold: 5,
+      ComparisonOperator: "GreaterThanThreshold",
+      EvaluationPeriods: 1,
+      TreatMissingData: "notBreaching",
+    });
     const expression = faultRate.Metrics.find((m: any) => m.Expression).Expression as string;
-    expect(expression).toBe("IF(FILL(total, 0) >= 20, 100 * (FILL(fault_none, 0) + FILL(fault_local, 0) + FILL(fault_remote, 0)) / total, 0)");
+    expect(expression).toBe(
+      "IF(FILL(total, 0) >= 20, 100 * (FILL(fault_none, 0) + FILL(fault_local, 0) + FILL(fault_remote, 0)) / total, 0)",
+    );
     for (const m of faultRate.Metrics.filter((m: any) => m.MetricStat)) expect(m.MetricStat.Period).toBe(300);
 
-    expect(find(template, "Stytch API:")).toMatchObject({ Threshold: 5, ComparisonOperator: "GreaterThanOrEqualToThreshold" });
+    expect(find(template, "Stytch API:")).toMatchObject({
+      Threshold: 5,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
     // 80 % of the 10-second timeout, p99 over three 5-minute periods.
-    expect(find(template, "p99 duration")).toMatchObject({ Threshold: 8000, ExtendedStatistic: "p99", MetricName: "Duration", EvaluationPeriods: 3 });
+    expect(find(template, "p99 duration")).toMatchObject({
+      Threshold: 8000,
+      ExtendedStatistic: "p99",
+      MetricName: "Duration",
+      EvaluationPeriods: 3,
+    });
     expect(find(template, "throttled")).toMatchObject({ Threshold: 1, MetricName: "Throttles", Statistic: "Sum" });
-    expect(find(template, "(JWKS)")).toMatchObject({ Threshold: 900, MetricName: "KeySetAge", Statistic: "Minimum", EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+    expect(find(template, "(JWKS)")).toMatchObject({
+      Threshold: 900,
+      MetricName: "KeySetAge",
+      Statistic: "Minimum",
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+    });
   });
 
   test("each alarm can be tuned or left out; a topic is told when alarms fire and recover", () => {
@@ -237,7 +309,9 @@ describe("alarm defaults, overrides and opt-outs", () => {
 
   test("nonsense settings fail synthesis", () => {
     expect(() => monitoredStack({ alarms: { faultRate: { thresholdPercent: 0 } } })).toThrow(/thresholdPercent/);
-    expect(() => monitoredStack({ alarms: { throttles: { evaluationPeriods: 2, datapointsToAlarm: 3 } } })).toThrow(/datapointsToAlarm/);
+    expect(() => monitoredStack({ alarms: { throttles: { evaluationPeriods: 2, datapointsToAlarm: 3 } } })).toThrow(
+      /datapointsToAlarm/,
+    );
   });
 
   test("the dashboard can be left out", () => {
@@ -260,14 +334,27 @@ describe("the demo stack", () => {
     const byService = (service: string) => variables.find((v) => v.POWERTOOLS_SERVICE_NAME === service);
     expect(byService(SERVICE_NAMES.authorizer)?.POWERTOOLS_METRICS_NAMESPACE).toBe(DEFAULT_METRICS_NAMESPACE);
     expect(byService(SERVICE_NAMES.refresh)?.POWERTOOLS_METRICS_NAMESPACE).toBe(DEFAULT_METRICS_NAMESPACE);
-    expect(metricReferences(template, DEFAULT_METRICS_NAMESPACE).metrics.some((m) => m.dimensions.service === SERVICE_NAMES.refresh)).toBe(true);
+    expect(
+      metricReferences(template, DEFAULT_METRICS_NAMESPACE).metrics.some(
+        (m) => m.dimensions.service === SERVICE_NAMES.refresh,
+      ),
+    ).toBe(true);
   });
 });
 
 describe("cdk-nag AwsSolutions", () => {
   test("alarms and dashboard synthesize clean", () => {
     const app = fastApp(true);
-    monitoredStack({ alarmTopic: sns.Topic.fromTopicArn(new Stack(app, "Topics"), "Topic", "arn:aws:sns:eu-west-1:123456789012:on-call") }, app);
+    monitoredStack(
+      {
+        alarmTopic: sns.Topic.fromTopicArn(
+          new Stack(app, "Topics"),
+          "Topic",
+          "arn:aws:sns:eu-west-1:123456789012:on-call",
+        ),
+      },
+      app,
+    );
     expect(() => app.synth()).not.toThrow();
   });
 });

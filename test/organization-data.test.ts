@@ -4,7 +4,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer } from "aws-lambda";
 import { describe, expect, test } from "vitest";
 import { handler } from "../lambda/demo/organization-data";
-import { toAuthorizerContext, type MemberSession } from "../lambda/lib/response/member-context";
+import { type MemberSession, toAuthorizerContext } from "../lambda/lib/response/member-context";
 
 const member: MemberSession = {
   memberId: "member-test-1",
@@ -16,10 +16,17 @@ const member: MemberSession = {
   sessionExpiresAt: "2030-01-01T00:00:00Z",
   customClaims: {},
 };
-const context = Object.fromEntries(Object.entries(toAuthorizerContext(member)).map(([key, value]) => [key, String(value)]));
+const context = Object.fromEntries(
+  Object.entries(toAuthorizerContext(member)).map(([key, value]) => [key, String(value)]),
+);
 
 function restEvent(method: string, resource: string, withContext = true): APIGatewayProxyEvent {
-  return { httpMethod: method, resource, headers: {}, requestContext: { authorizer: withContext ? { ...context, principalId: member.memberId } : undefined } } as unknown as APIGatewayProxyEvent;
+  return {
+    httpMethod: method,
+    resource,
+    headers: {},
+    requestContext: { authorizer: withContext ? { ...context, principalId: member.memberId } : undefined },
+  } as unknown as APIGatewayProxyEvent;
 }
 
 describe("organization data", () => {
@@ -38,8 +45,14 @@ describe("organization data", () => {
   });
 
   test("GET billing over an HTTP API event (routeKey, context under authorizer.lambda)", async () => {
-    const event = { routeKey: "GET /orgs/{organization_id}/billing", headers: {}, requestContext: { authorizer: { lambda: toAuthorizerContext(member) } } };
-    const result = await handler(event as unknown as APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>);
+    const event = {
+      routeKey: "GET /orgs/{organization_id}/billing",
+      headers: {},
+      requestContext: { authorizer: { lambda: toAuthorizerContext(member) } },
+    };
+    const result = await handler(
+      event as unknown as APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>,
+    );
     expect(result.statusCode).toBe(200);
     expect(JSON.parse(result.body).billing).toMatchObject({ plan: "team" });
   });
@@ -47,6 +60,6 @@ describe("organization data", () => {
   test("without the authorizer's context (a deployment mistake) it answers 500, never data", async () => {
     const result = await handler(restEvent("GET", "/orgs/{organization_id}/documents", false));
     expect(result.statusCode).toBe(500);
-    expect(result.body).not.toContain("documents\":");
+    expect(result.body).not.toContain('documents":');
   });
 });

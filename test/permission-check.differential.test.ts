@@ -9,11 +9,11 @@ process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { B2BClient } from "stytch";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { createAuthorizer } from "../lambda/authorizer";
 import type { DecisionRecord } from "../lambda/lib/operations/log";
-import { startStytchEmulator, type RbacPolicy, type RbacRole, type StytchEmulator } from "../local/stytch-emulator";
+import { type RbacPolicy, type RbacRole, type StytchEmulator, startStytchEmulator } from "../local/stytch-emulator";
 import { generateLoopbackCertificate } from "../local/tls-cert";
 import { startTlsFront, type TlsFront } from "../local/tls-front";
 
@@ -70,79 +70,101 @@ function generatedRoles(next: () => number, roleIds: readonly string[]): RbacRol
 
 /** One route per (resource, action), each with the organization in its path. */
 const TABLE: Record<string, unknown> = Object.fromEntries(
-  RESOURCES.flatMap((resource_id) => ACTIONS.map((action) => [`GET /orgs/{organization_id}/${resource_id}/${action}`, { resource_id, action }])),
+  RESOURCES.flatMap((resource_id) =>
+    ACTIONS.map((action) => [`GET /orgs/{organization_id}/${resource_id}/${action}`, { resource_id, action }]),
+  ),
 );
 
 type Outcome = "allowed" | "tenancy_mismatch" | "permission_denied";
 
 describe("our route decisions equal the Stytch SDK's authorization_check", () => {
-  test.each(Array.from({ length: ROUNDS }, (_, round) => round))("round %i of generated policies and role sets", async (round) => {
-    vi.spyOn(console, "info").mockImplementation(() => undefined);
-    const next = random(1000 + round);
-    const slug = `org-${round}`;
-    const otherSlug = `org-${round}-other`;
-    stytch.rbacPolicy = { roles: generatedRoles(next, ROLE_IDS.slice(0, 6)), resources: [], scopes: [] } as RbacPolicy;
-    stytch.createSession({ organizationSlug: slug });
-    stytch.setOrganizationRoles(slug, generatedRoles(next, ["custom-a", "custom-b"]));
-    const other = stytch.createSession({ organizationSlug: otherSlug });
+  test.each(Array.from({ length: ROUNDS }, (_, round) => round))(
+    "round %i of generated policies and role sets",
+    async (round) => {
+      vi.spyOn(console, "info").mockImplementation(() => undefined);
+      const next = random(1000 + round);
+      const slug = `org-${round}`;
+      const otherSlug = `org-${round}-other`;
+      stytch.rbacPolicy = {
+        roles: generatedRoles(next, ROLE_IDS.slice(0, 6)),
+        resources: [],
+        scopes: [],
+      } as RbacPolicy;
+      stytch.createSession({ organizationSlug: slug });
+      stytch.setOrganizationRoles(slug, generatedRoles(next, ["custom-a", "custom-b"]));
+      const other = stytch.createSession({ organizationSlug: otherSlug });
 
-    const sdk = new B2BClient({ project_id: stytch.projectId, secret: stytch.secret, custom_base_url: front.url });
+      const sdk = new B2BClient({ project_id: stytch.projectId, secret: stytch.secret, custom_base_url: front.url });
 
-    let record: DecisionRecord | undefined;
-    const ours = createAuthorizer(
-      { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url, STYTCH_ROUTE_PERMISSIONS: JSON.stringify(TABLE) },
-      { onDecision: (decision) => (record = decision) },
-    );
+      let record: DecisionRecord | undefined;
+      const ours = createAuthorizer(
+        {
+          STYTCH_PROJECT_ID: stytch.projectId,
+          STYTCH_SECRET: stytch.secret,
+          STYTCH_API_URL: stytch.url,
+          STYTCH_ROUTE_PERMISSIONS: JSON.stringify(TABLE),
+        },
+        { onDecision: (decision) => (record = decision) },
+      );
 
-    let compared = 0;
-    const outcomes = new Set<Outcome>();
-    for (let m = 0; m < MEMBERS_PER_ROUND; m++) {
-      const member = stytch.createSession({ organizationSlug: slug, roles: someOf(next, [...ROLE_IDS, "unknown-role"], 0.35) });
-      for (let c = 0; c < 8; c++) {
-        const resource_id = pick(next, RESOURCES);
-        const action = pick(next, ACTIONS);
-        const organization_id = next() < 0.2 ? other.organizationId : member.organizationId;
-
-        let theirs: Outcome;
-        try {
-          await sdk.sessions.authenticateJwtLocal({ session_jwt: member.sessionJwt, authorization_check: { organization_id, resource_id, action } });
-          theirs = "allowed";
-        } catch (error) {
-          const code = (error as { code?: string }).code;
-          expect(["tenancy_mismatch", "invalid_permissions"]).toContain(code);
-          theirs = code === "tenancy_mismatch" ? "tenancy_mismatch" : "permission_denied";
-        }
-
-        record = undefined;
-        const routeKey = `GET /orgs/{organization_id}/${resource_id}/${action}`;
-        const answer = (await ours({
-          version: "2.0",
-          type: "REQUEST",
-          routeArn: `arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default/GET/orgs/${organization_id}/${resource_id}/${action}`,
-          identitySource: [],
-          routeKey,
-          rawPath: `/orgs/${organization_id}/${resource_id}/${action}`,
-          rawQueryString: "",
-          headers: { authorization: `Bearer ${member.sessionJwt}` },
-          pathParameters: { organization_id },
-          requestContext: {},
-        } as never)) as { isAuthorized: boolean };
-        const mine: Outcome = answer.isAuthorized ? "allowed" : ((record as DecisionRecord | undefined)?.reason as Outcome);
-
-        expect({ round, member: member.roles, organization_id, resource_id, action, outcome: mine }).toEqual({
-          round,
-          member: member.roles,
-          organization_id,
-          resource_id,
-          action,
-          outcome: theirs,
+      let compared = 0;
+      const outcomes = new Set<Outcome>();
+      for (let m = 0; m < MEMBERS_PER_ROUND; m++) {
+        const member = stytch.createSession({
+          organizationSlug: slug,
+          roles: someOf(next, [...ROLE_IDS, "unknown-role"], 0.35),
         });
-        outcomes.add(theirs);
-        compared++;
+        for (let c = 0; c < 8; c++) {
+          const resource_id = pick(next, RESOURCES);
+          const action = pick(next, ACTIONS);
+          const organization_id = next() < 0.2 ? other.organizationId : member.organizationId;
+
+          let theirs: Outcome;
+          try {
+            await sdk.sessions.authenticateJwtLocal({
+              session_jwt: member.sessionJwt,
+              authorization_check: { organization_id, resource_id, action },
+            });
+            theirs = "allowed";
+          } catch (error) {
+            const code = (error as { code?: string }).code;
+            expect(["tenancy_mismatch", "invalid_permissions"]).toContain(code);
+            theirs = code === "tenancy_mismatch" ? "tenancy_mismatch" : "permission_denied";
+          }
+
+          record = undefined;
+          const routeKey = `GET /orgs/{organization_id}/${resource_id}/${action}`;
+          const answer = (await ours({
+            version: "2.0",
+            type: "REQUEST",
+            routeArn: `arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default/GET/orgs/${organization_id}/${resource_id}/${action}`,
+            identitySource: [],
+            routeKey,
+            rawPath: `/orgs/${organization_id}/${resource_id}/${action}`,
+            rawQueryString: "",
+            headers: { authorization: `Bearer ${member.sessionJwt}` },
+            pathParameters: { organization_id },
+            requestContext: {},
+          } as never)) as { isAuthorized: boolean };
+          const mine: Outcome = answer.isAuthorized
+            ? "allowed"
+            : ((record as DecisionRecord | undefined)?.reason as Outcome);
+
+          expect({ round, member: member.roles, organization_id, resource_id, action, outcome: mine }).toEqual({
+            round,
+            member: member.roles,
+            organization_id,
+            resource_id,
+            action,
+            outcome: theirs,
+          });
+          outcomes.add(theirs);
+          compared++;
+        }
       }
-    }
-    expect(compared).toBe(MEMBERS_PER_ROUND * 8);
-    // Every round must exercise more than one outcome, or the comparison proves little.
-    expect(outcomes.size).toBeGreaterThan(1);
-  });
+      expect(compared).toBe(MEMBERS_PER_ROUND * 8);
+      // Every round must exercise more than one outcome, or the comparison proves little.
+      expect(outcomes.size).toBeGreaterThan(1);
+    },
+  );
 });

@@ -5,11 +5,16 @@ import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextR
 import { describe, expect, test } from "vitest";
 import { PolicyTooLargeError, UnsupportedEventError } from "../lambda/lib/errors";
 import type { PolicyRole } from "../lambda/lib/permissions/permission-check";
-import { allowResponse, routeResponse, stageResourceArn, type AllowResponse } from "../lambda/lib/response/authorizer-response";
 import type { RouteAccess } from "../lambda/lib/permissions/route-access";
 import { parseRoutePermissions } from "../lambda/lib/permissions/route-table";
-import { evaluatePolicy } from "../local/iam-policy-evaluator";
+import {
+  type AllowResponse,
+  allowResponse,
+  routeResponse,
+  stageResourceArn,
+} from "../lambda/lib/response/authorizer-response";
 import type { AuthorizerContext } from "../lambda/lib/response/member-context";
+import { evaluatePolicy } from "../local/iam-policy-evaluator";
 import { thrownBy } from "./support/thrown";
 
 const MEMBER_ID = "member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f";
@@ -45,19 +50,31 @@ function resourceOf(response: AllowResponse): unknown {
 describe("unit tests policy", () => {
   describe("stageResourceArn", () => {
     test.each([
-      ["a REST method ARN", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*"],
+      [
+        "a REST method ARN",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*",
+      ],
       [
         "a nested path",
         "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/DELETE/orders/42/items/7",
         "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*",
       ],
-      ["the root resource", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/GET/", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/*/*"],
+      [
+        "the root resource",
+        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/GET/",
+        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/*/*",
+      ],
       [
         "the HTTP API $default stage",
         "arn:aws:execute-api:eu-central-1:123456789012:x7y8z9/$default/POST/orders",
         "arn:aws:execute-api:eu-central-1:123456789012:x7y8z9/$default/*/*",
       ],
-      ["an ANY method", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/ANY/proxy", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*"],
+      [
+        "an ANY method",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/ANY/proxy",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*",
+      ],
       [
         "the aws-cn partition",
         "arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/prod/GET/orders",
@@ -95,12 +112,23 @@ describe("unit tests policy", () => {
 
   describe("allowResponse", () => {
     test("a REST event gets a stage-wide IAM policy, the member as principal, and the context", () => {
-      const response = allowResponse({ methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders/42" }, MEMBER_ID, CONTEXT, "simple");
+      const response = allowResponse(
+        { methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders/42" },
+        MEMBER_ID,
+        CONTEXT,
+        "simple",
+      );
       expect(response).toEqual({
         principalId: MEMBER_ID,
         policyDocument: {
           Version: "2012-10-17",
-          Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*" }],
+          Statement: [
+            {
+              Action: "execute-api:Invoke",
+              Effect: "Allow",
+              Resource: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*",
+            },
+          ],
         },
         context: CONTEXT,
       });
@@ -113,8 +141,18 @@ describe("unit tests policy", () => {
        * cache for the rest of the TTL, without the authorizer ever running again. Both answers
        * must therefore cover every method and path of the stage.
        */
-      const first = allowResponse({ methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders" }, MEMBER_ID, CONTEXT, "iam");
-      const second = allowResponse({ methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/invoices/9/lines" }, MEMBER_ID, CONTEXT, "iam");
+      const first = allowResponse(
+        { methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders" },
+        MEMBER_ID,
+        CONTEXT,
+        "iam",
+      );
+      const second = allowResponse(
+        { methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/invoices/9/lines" },
+        MEMBER_ID,
+        CONTEXT,
+        "iam",
+      );
       expect(resourceOf(first)).toBe("arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*");
       expect(resourceOf(second)).toBe("arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*");
     });
@@ -124,11 +162,26 @@ describe("unit tests policy", () => {
        * The policy is memoised per stage; the memo must never hand one stage's policy to another.
        */
       const arns = [
-        ["arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/x", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*"],
-        ["arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/staging/GET/x", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/staging/*/*"],
-        ["arn:aws:execute-api:eu-west-1:123456789012:zzz999/prod/GET/x", "arn:aws:execute-api:eu-west-1:123456789012:zzz999/prod/*/*"],
-        ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/x", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*"],
-        ["arn:aws:execute-api:eu-west-1:210987654321:a1b2c3d4e5/prod/GET/x", "arn:aws:execute-api:eu-west-1:210987654321:a1b2c3d4e5/prod/*/*"],
+        [
+          "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/x",
+          "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*",
+        ],
+        [
+          "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/staging/GET/x",
+          "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/staging/*/*",
+        ],
+        [
+          "arn:aws:execute-api:eu-west-1:123456789012:zzz999/prod/GET/x",
+          "arn:aws:execute-api:eu-west-1:123456789012:zzz999/prod/*/*",
+        ],
+        [
+          "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/x",
+          "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*",
+        ],
+        [
+          "arn:aws:execute-api:eu-west-1:210987654321:a1b2c3d4e5/prod/GET/x",
+          "arn:aws:execute-api:eu-west-1:210987654321:a1b2c3d4e5/prod/*/*",
+        ],
       ];
       for (let round = 0; round < 2; round++) {
         for (const [methodArn, expected] of arns) {
@@ -139,7 +192,12 @@ describe("unit tests policy", () => {
 
     test("more stages than the policy memo holds still get correct resources", () => {
       for (let i = 0; i < 200; i++) {
-        const response = allowResponse({ methodArn: `arn:aws:execute-api:eu-west-1:123456789012:api${i}/prod/GET/x` }, MEMBER_ID, CONTEXT, "iam");
+        const response = allowResponse(
+          { methodArn: `arn:aws:execute-api:eu-west-1:123456789012:api${i}/prod/GET/x` },
+          MEMBER_ID,
+          CONTEXT,
+          "iam",
+        );
         expect(resourceOf(response)).toBe(`arn:aws:execute-api:eu-west-1:123456789012:api${i}/prod/*/*`);
       }
     });
@@ -148,7 +206,12 @@ describe("unit tests policy", () => {
       const methodArn = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders";
       const otherContext: AuthorizerContext = { ...CONTEXT, member_id: "member-test-other" };
       const first = allowResponse({ methodArn }, MEMBER_ID, CONTEXT, "iam") as APIGatewayAuthorizerResult;
-      const second = allowResponse({ methodArn }, "member-test-other", otherContext, "iam") as APIGatewayAuthorizerResult;
+      const second = allowResponse(
+        { methodArn },
+        "member-test-other",
+        otherContext,
+        "iam",
+      ) as APIGatewayAuthorizerResult;
       expect(first.principalId).toBe(MEMBER_ID);
       expect(first.context).toBe(CONTEXT);
       expect(second.principalId).toBe("member-test-other");
@@ -160,7 +223,7 @@ describe("unit tests policy", () => {
         { version: "2.0", routeArn: "arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/GET/orders" },
         MEMBER_ID,
         CONTEXT,
-        "simple"
+        "simple",
       ) as APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
       expect(response).toEqual({ isAuthorized: true, context: CONTEXT });
       expect(response).not.toHaveProperty("policyDocument");
@@ -172,7 +235,7 @@ describe("unit tests policy", () => {
         { version: "2.0", routeArn: "arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/GET/orders/{id}" },
         MEMBER_ID,
         CONTEXT,
-        "iam"
+        "iam",
       );
       expect(resourceOf(response)).toBe("arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/*/*");
       expect((response as APIGatewayAuthorizerResult).principalId).toBe(MEMBER_ID);
@@ -188,7 +251,7 @@ describe("unit tests policy", () => {
         { version: "1.0", methodArn: "arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/GET/orders" },
         MEMBER_ID,
         CONTEXT,
-        "simple"
+        "simple",
       );
       expect(resourceOf(response)).toBe("arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/*/*");
       expect((response as APIGatewayAuthorizerResult).principalId).toBe(MEMBER_ID);
@@ -201,8 +264,22 @@ describe("unit tests policy", () => {
     });
 
     test("an unparsable or non-execute-api ARN is rejected", () => {
-      expectBadEvent(() => allowResponse({ methodArn: "arn:aws:lambda:eu-west-1:123456789012:function:orders" }, MEMBER_ID, CONTEXT, "iam"));
-      expectBadEvent(() => allowResponse({ methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod" }, MEMBER_ID, CONTEXT, "iam"));
+      expectBadEvent(() =>
+        allowResponse(
+          { methodArn: "arn:aws:lambda:eu-west-1:123456789012:function:orders" },
+          MEMBER_ID,
+          CONTEXT,
+          "iam",
+        ),
+      );
+      expectBadEvent(() =>
+        allowResponse(
+          { methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod" },
+          MEMBER_ID,
+          CONTEXT,
+          "iam",
+        ),
+      );
       expectBadEvent(() => allowResponse({ version: "2.0", routeArn: "nonsense" }, MEMBER_ID, CONTEXT, "iam"));
     });
 
@@ -212,7 +289,9 @@ describe("unit tests policy", () => {
        * through just because its prefix looks like a stage seen before.
        */
       const stage = "arn:aws:execute-api:eu-west-1:123456789012:memo1/prod";
-      expect(resourceOf(allowResponse({ methodArn: `${stage}/GET/orders` }, MEMBER_ID, CONTEXT, "iam"))).toBe(`${stage}/*/*`);
+      expect(resourceOf(allowResponse({ methodArn: `${stage}/GET/orders` }, MEMBER_ID, CONTEXT, "iam"))).toBe(
+        `${stage}/*/*`,
+      );
       expectBadEvent(() => allowResponse({ methodArn: `${stage}/GET/or ders` }, MEMBER_ID, CONTEXT, "iam"));
     });
   });
@@ -223,29 +302,70 @@ describe("routeResponse: the member's policy for a route table", () => {
   const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
   const ORG = "organization-test-07971b06-ac8b-4cdb-9c15-63b17e653931";
   const table = parseRoutePermissions(
-    JSON.stringify({ "GET /orgs/{organization_id}/billing": { resource_id: "billing", action: "read" }, "GET /me": "authenticated" }),
+    JSON.stringify({
+      "GET /orgs/{organization_id}/billing": { resource_id: "billing", action: "read" },
+      "GET /me": "authenticated",
+    }),
     "test",
   );
   const BILLING = `${PREFIX}/GET/orgs/${ORG}/billing`;
-  const grants = (roleId: string, resourceId: string): PolicyRole[] => [{ role_id: roleId, permissions: [{ resource_id: resourceId, actions: ["read"] }] }];
+  const grants = (roleId: string, resourceId: string): PolicyRole[] => [
+    { role_id: roleId, permissions: [{ resource_id: resourceId, actions: ["read"] }] },
+  ];
   const cached = { httpApiResponse: "iam", cached: true } as const;
   const policyOf = (response: AllowResponse) => (response as APIGatewayAuthorizerResult).policyDocument;
   const member = (roles: string[]) => ({ memberId: MEMBER_ID, organizationId: ORG, organizationSlug: "acme", roles });
-  const access = (version: string, roles: PolicyRole[]): RouteAccess => ({ policyRoles: { version, roles }, outcome: undefined, routeKey: undefined });
+  const access = (version: string, roles: PolicyRole[]): RouteAccess => ({
+    policyRoles: { version, roles },
+    outcome: undefined,
+    routeKey: undefined,
+  });
 
   test("a newer RBAC policy version is never answered with the policy of an older one, even for the same member object", () => {
     const same = member(["auditor"]);
-    const before = routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, table, same, access("v1", grants("auditor", "billing")));
+    const before = routeResponse(
+      { methodArn: ARN },
+      MEMBER_ID,
+      CONTEXT,
+      cached,
+      table,
+      same,
+      access("v1", grants("auditor", "billing")),
+    );
     expect(evaluatePolicy(policyOf(before), BILLING)).toBe("allow");
-    const after = routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, table, same, access("v2", grants("auditor", "documents")));
+    const after = routeResponse(
+      { methodArn: ARN },
+      MEMBER_ID,
+      CONTEXT,
+      cached,
+      table,
+      same,
+      access("v2", grants("auditor", "documents")),
+    );
     expect(evaluatePolicy(policyOf(after), BILLING)).not.toBe("allow");
   });
 
   test("roles are kept apart in the policy key: ['viewer\\nadmin'] is not ['viewer', 'admin']", () => {
     const roles: PolicyRole[] = [...grants("admin", "billing"), ...grants("viewer", "documents")];
-    const two = routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, table, member(["viewer", "admin"]), access("v1", roles));
+    const two = routeResponse(
+      { methodArn: ARN },
+      MEMBER_ID,
+      CONTEXT,
+      cached,
+      table,
+      member(["viewer", "admin"]),
+      access("v1", roles),
+    );
     expect(evaluatePolicy(policyOf(two), BILLING)).toBe("allow");
-    const one = routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, table, member(["viewer\nadmin"]), access("v1", roles));
+    const one = routeResponse(
+      { methodArn: ARN },
+      MEMBER_ID,
+      CONTEXT,
+      cached,
+      table,
+      member(["viewer\nadmin"]),
+      access("v1", roles),
+    );
     expect(evaluatePolicy(policyOf(one), BILLING)).not.toBe("allow");
   });
 
@@ -256,8 +376,17 @@ describe("routeResponse: the member's policy for a route table", () => {
     const big = parseRoutePermissions(JSON.stringify(routes), "test");
     let reads = 0;
     // A view of the table that counts how often the policy builder walks its routes.
-    const counted = { byRouteKey: big.byRouteKey, get routes() { reads++; return big.routes; } };
-    const ask = () => thrownBy(() => routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, counted, member([]), access("v1", [])));
+    const counted = {
+      byRouteKey: big.byRouteKey,
+      get routes() {
+        reads++;
+        return big.routes;
+      },
+    };
+    const ask = () =>
+      thrownBy(() =>
+        routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, counted, member([]), access("v1", [])),
+      );
     expect(ask()).toBeInstanceOf(PolicyTooLargeError);
     const built = reads;
     expect(built).toBeGreaterThan(0);
@@ -267,13 +396,25 @@ describe("routeResponse: the member's policy for a route table", () => {
 
   test("uncached, an event that names its route gets an Allow or a Deny of exactly its ARN, never a wildcard", () => {
     const uncached = { httpApiResponse: "iam", cached: false } as const;
-    const allowed = routeResponse({ methodArn: BILLING }, MEMBER_ID, CONTEXT, uncached, table, member([]), { ...access("v1", []), outcome: "allowed", routeKey: "GET /orgs/{organization_id}/billing" });
+    const allowed = routeResponse({ methodArn: BILLING }, MEMBER_ID, CONTEXT, uncached, table, member([]), {
+      ...access("v1", []),
+      outcome: "allowed",
+      routeKey: "GET /orgs/{organization_id}/billing",
+    });
     expect(policyOf(allowed).Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Allow", Resource: BILLING }]);
-    const refused = routeResponse({ methodArn: BILLING }, MEMBER_ID, CONTEXT, uncached, table, member([]), { ...access("v1", []), outcome: "permission_denied", routeKey: "GET /orgs/{organization_id}/billing" });
+    const refused = routeResponse({ methodArn: BILLING }, MEMBER_ID, CONTEXT, uncached, table, member([]), {
+      ...access("v1", []),
+      outcome: "permission_denied",
+      routeKey: "GET /orgs/{organization_id}/billing",
+    });
     expect(policyOf(refused).Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Deny", Resource: BILLING }]);
     // A request path holding an IAM wildcard is never written alone as a resource.
     const starry = `${PREFIX}/GET/orgs/${ORG}/*`;
-    const wild = routeResponse({ methodArn: starry }, MEMBER_ID, CONTEXT, uncached, table, member([]), { ...access("v1", []), outcome: "allowed", routeKey: "GET /orgs/{organization_id}/billing" });
+    const wild = routeResponse({ methodArn: starry }, MEMBER_ID, CONTEXT, uncached, table, member([]), {
+      ...access("v1", []),
+      outcome: "allowed",
+      routeKey: "GET /orgs/{organization_id}/billing",
+    });
     expect(JSON.stringify(policyOf(wild))).not.toContain(`"${starry}"`);
   });
 });

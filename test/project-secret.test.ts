@@ -36,7 +36,10 @@ describe("reading the secret from Secrets Manager", () => {
     secretsManager.secrets.set(arn, "secret-test-from-secrets-manager");
     secretsManager.calls.getSecretValue = 0;
     const provider = createSecretProvider({ kind: "arn", arn });
-    expect(await Promise.all([provider(), provider()])).toEqual(["secret-test-from-secrets-manager", "secret-test-from-secrets-manager"]);
+    expect(await Promise.all([provider(), provider()])).toEqual([
+      "secret-test-from-secrets-manager",
+      "secret-test-from-secrets-manager",
+    ]);
     expect(await provider()).toBe("secret-test-from-secrets-manager");
     expect(secretsManager.calls.getSecretValue).toBe(1);
 
@@ -97,7 +100,9 @@ describe("reading the secret from Secrets Manager", () => {
   });
 
   test("an unknown secret is a fault and an empty one a configuration error", async () => {
-    await expect(createSecretProvider({ kind: "arn", arn: `${arn}-missing` })()).rejects.toBeInstanceOf(SecretUnavailableError);
+    await expect(createSecretProvider({ kind: "arn", arn: `${arn}-missing` })()).rejects.toBeInstanceOf(
+      SecretUnavailableError,
+    );
     secretsManager.secrets.set(arn, "   ");
     await expect(createSecretProvider({ kind: "arn", arn })()).rejects.toBeInstanceOf(ConfigurationError);
   });
@@ -110,7 +115,8 @@ describe("a put-secret-value reaches a warm authorizer within seconds", () => {
   useStytchEmulator((emulator) => (stytch = emulator));
   useSecretsManagerEmulator((emulator) => (secretsManager = emulator));
   beforeEach(() => {
-    for (const method of ["log", "info", "warn", "error", "debug"] as const) vi.spyOn(console, method).mockImplementation(() => {});
+    for (const method of ["log", "info", "warn", "error", "debug"] as const)
+      vi.spyOn(console, method).mockImplementation(() => {});
   });
   afterEach(() => vi.restoreAllMocks());
 
@@ -122,7 +128,11 @@ describe("a put-secret-value reaches a warm authorizer within seconds", () => {
      * effect without waiting for containers to recycle.
      */
     secretsManager.secrets.set(arn, "placeholder-generated-by-secrets-manager");
-    const handler = createAuthorizer({ STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET_ARN: arn, STYTCH_API_URL: stytch.url });
+    const handler = createAuthorizer({
+      STYTCH_PROJECT_ID: stytch.projectId,
+      STYTCH_SECRET_ARN: arn,
+      STYTCH_API_URL: stytch.url,
+    });
     const event = restRequestEvent({ Authorization: `Bearer ${stytch.createSession().sessionToken}` });
     await expect(handler(event)).rejects.toThrow(UPSTREAM_FAULT);
     await expect(handler(event)).rejects.toThrow(UPSTREAM_FAULT);
@@ -137,7 +147,9 @@ describe("a put-secret-value reaches a warm authorizer within seconds", () => {
         () => false,
       );
       if (allowed) break;
-      expect(Date.now() - putAt, "still refused after the re-read interval").toBeLessThan(REREAD_AFTER_REJECTION_MS + 2_000);
+      expect(Date.now() - putAt, "still refused after the re-read interval").toBeLessThan(
+        REREAD_AFTER_REJECTION_MS + 2_000,
+      );
       await sleep(250);
     }
     // Bounded: the first read, one forced re-read right after the first rejection, one after the interval.

@@ -13,7 +13,12 @@ useStytchEmulator((emulator) => (stytch = emulator));
 afterEach(() => vi.useRealTimers());
 
 function client(secret = stytch.secret): StytchClient {
-  return new StytchClient({ apiUrl: stytch.url, projectId: stytch.projectId, secret: async () => secret, timeoutMs: 2_000 });
+  return new StytchClient({
+    apiUrl: stytch.url,
+    projectId: stytch.projectId,
+    secret: async () => secret,
+    timeoutMs: 2_000,
+  });
 }
 
 const soon = () => Date.now() + 2_000;
@@ -21,10 +26,22 @@ const soon = () => Date.now() + 2_000;
 describe("fetching", () => {
   test("combines the project roles and the organization's custom roles, project first, in Stytch's wire format", async () => {
     const { organizationId } = stytch.createSession({ organizationSlug: "initech" });
-    stytch.setOrganizationRoles(organizationId, [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    stytch.setOrganizationRoles(organizationId, [
+      { role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] },
+    ]);
     const policies = await new RbacPolicyCache({ source: client() }).rolesFor(organizationId, soon());
-    expect(policies.roles.map((role) => role.role_id)).toEqual(["stytch_member", "stytch_admin", "viewer", "editor", "admin", "auditor"]);
-    expect(policies.roles.at(-1)).toEqual({ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] });
+    expect(policies.roles.map((role) => role.role_id)).toEqual([
+      "stytch_member",
+      "stytch_admin",
+      "viewer",
+      "editor",
+      "admin",
+      "auditor",
+    ]);
+    expect(policies.roles.at(-1)).toEqual({
+      role_id: "auditor",
+      permissions: [{ resource_id: "billing", actions: ["read"] }],
+    });
   });
 
   test("a second request within 5 minutes is answered synchronously, without a fetch", async () => {
@@ -81,7 +98,9 @@ describe("age", () => {
     const cache = new RbacPolicyCache({ source: client(), maxOrganizations: 1 });
     const first = await cache.rolesFor(organizationId, soon());
     await cache.rolesFor(other, soon()); // evicts the first organization
-    stytch.setOrganizationRoles(organizationId, [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    stytch.setOrganizationRoles(organizationId, [
+      { role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] },
+    ]);
     const again = await cache.rolesFor(organizationId, soon());
     expect(again.roles.map((role) => role.role_id)).toContain("auditor");
     // Member policies are memoised by (organization, version): a repeated version would serve the old roles' policy.
@@ -125,7 +144,9 @@ describe("faults", () => {
     stytch.faults.rbac = mode;
     const cache = new RbacPolicyCache({ source: client() });
     const results = await Promise.allSettled(Array.from({ length: 5 }, () => cache.rolesFor(organizationId, soon())));
-    expect(results.every((result) => result.status === "rejected" && result.reason instanceof RbacPolicyUnavailableError)).toBe(true);
+    expect(
+      results.every((result) => result.status === "rejected" && result.reason instanceof RbacPolicyUnavailableError),
+    ).toBe(true);
     expect(stytch.calls.rbacPolicy).toBe(1);
   });
 
@@ -133,13 +154,17 @@ describe("faults", () => {
     const { organizationId } = stytch.createSession();
     stytch.faults.rbac = "hang";
     const started = Date.now();
-    await expect(new RbacPolicyCache({ source: client() }).rolesFor(organizationId, Date.now() + 300)).rejects.toThrow(/upstream_timeout/);
+    await expect(new RbacPolicyCache({ source: client() }).rolesFor(organizationId, Date.now() + 300)).rejects.toThrow(
+      /upstream_timeout/,
+    );
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
   test("a wrong project secret is a fault naming the credentials, not a missing policy", async () => {
     const { organizationId } = stytch.createSession();
-    await expect(new RbacPolicyCache({ source: client("secret-test-wrong") }).rolesFor(organizationId, soon())).rejects.toThrow(/upstream_credentials_rejected/);
+    await expect(
+      new RbacPolicyCache({ source: client("secret-test-wrong") }).rolesFor(organizationId, soon()),
+    ).rejects.toThrow(/upstream_credentials_rejected/);
   });
 
   test("the organization endpoint of a project without the feature counts as no custom roles", async () => {
@@ -157,7 +182,9 @@ describe("hardening: a broken organization-policy answer is a fault, never no cu
   ] as const)("with no copy, a 200 with %s is RbacPolicyUnavailableError (503)", async (_, fault) => {
     const { organizationId } = stytch.createSession();
     stytch.organizationPolicyFault = fault;
-    const error = await Promise.resolve(new RbacPolicyCache({ source: client() }).rolesFor(organizationId, soon())).catch((caught: unknown) => caught);
+    const error = await Promise.resolve(
+      new RbacPolicyCache({ source: client() }).rolesFor(organizationId, soon()),
+    ).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RbacPolicyUnavailableError);
     expect((error as Error).message).toMatch(/no RBAC organization policy: upstream_unavailable/);
   });
@@ -165,7 +192,9 @@ describe("hardening: a broken organization-policy answer is a fault, never no cu
   test("with a copy, a 200 without org_policy keeps the organization's custom roles (stale if error) instead of dropping them", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     const { organizationId } = stytch.createSession({ organizationSlug: "hardening-stale-custom-roles" });
-    stytch.setOrganizationRoles(organizationId, [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    stytch.setOrganizationRoles(organizationId, [
+      { role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] },
+    ]);
     const cache = new RbacPolicyCache({ source: client() });
     const first = await cache.rolesFor(organizationId, soon());
     expect(first.roles.map((role) => role.role_id)).toContain("auditor");
@@ -182,7 +211,9 @@ describe("hardening: a broken organization-policy answer is a fault, never no cu
     ["an organization Stytch does not know (404)", () => undefined],
   ])("an organization policy %s still counts as no custom roles", async (_, arrange) => {
     arrange();
-    const organizationId = stytch.organizationPoliciesEnabled ? "organization-test-00000000-0000-0000-0000-000000000000" : stytch.createSession().organizationId;
+    const organizationId = stytch.organizationPoliciesEnabled
+      ? "organization-test-00000000-0000-0000-0000-000000000000"
+      : stytch.createSession().organizationId;
     const policies = await new RbacPolicyCache({ source: client() }).rolesFor(organizationId, soon());
     expect(policies.roles.map((role) => role.role_id)).toEqual(stytch.rbacPolicy.roles.map((role) => role.role_id));
   });

@@ -1,6 +1,11 @@
 // The refresh endpoint against the loopback Stytch emulator: one test (at least) per status code.
 
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResult,
+  APIGatewayProxyStructuredResultV2,
+} from "aws-lambda";
 import { describe, expect, test } from "vitest";
 import { createRefreshHandler, MAX_BODY_BYTES, type RefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
@@ -20,7 +25,9 @@ function envFor(overrides: Record<string, string | undefined> = {}) {
   };
 }
 
-function restEvent(options: { method?: string; headers?: Record<string, string>; body?: string } = {}): APIGatewayProxyEvent {
+function restEvent(
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): APIGatewayProxyEvent {
   const headers = options.headers ?? {};
   return {
     httpMethod: options.method ?? "POST",
@@ -38,7 +45,11 @@ function restEvent(options: { method?: string; headers?: Record<string, string>;
   };
 }
 
-function httpV2Event(options: { cookies?: string[]; headers?: Record<string, string>; body?: string }): APIGatewayProxyEventV2 {
+function httpV2Event(options: {
+  cookies?: string[];
+  headers?: Record<string, string>;
+  body?: string;
+}): APIGatewayProxyEventV2 {
   return {
     version: "2.0",
     routeKey: "POST /auth/refresh",
@@ -86,7 +97,9 @@ describe("200: a live session gets a fresh JWT and rotated cookies", () => {
       `stytch_session_jwt=${body.session_jwt as string}; Path=/; Expires=${expires}; Secure; SameSite=Lax`,
       `stytch_session=${session.sessionToken}; Path=/; Expires=${expires}; Secure; SameSite=Lax`,
     ]);
-    expect(stytch.authenticateRequests.map((request) => request.body)).toEqual([{ session_token: session.sessionToken }]);
+    expect(stytch.authenticateRequests.map((request) => request.body)).toEqual([
+      { session_token: session.sessionToken },
+    ]);
     expect(result.headers?.["cache-control"]).toBe("no-store");
   });
 
@@ -94,7 +107,10 @@ describe("200: a live session gets a fresh JWT and rotated cookies", () => {
     const session = stytch.createSession();
     const now = Math.floor(Date.now() / 1000);
     const expired = stytch.mintSessionJwt(session.memberSessionId, { iat: now - 900, nbf: now - 900, exp: now - 600 });
-    const result = await call(createRefreshHandler(envFor()), restEvent({ headers: { Authorization: `Bearer ${expired}` } }));
+    const result = await call(
+      createRefreshHandler(envFor()),
+      restEvent({ headers: { Authorization: `Bearer ${expired}` } }),
+    );
     expect(result.statusCode).toBe(200);
     expect(bodyOf(result).member_id).toBe(session.memberId);
     expect(bodyOf(result).session_jwt).not.toBe(expired);
@@ -103,7 +119,9 @@ describe("200: a live session gets a fresh JWT and rotated cookies", () => {
 
   test("a JSON body credential works, and an HTTP API v2 event gets a cookies array", async () => {
     const session = stytch.createSession();
-    const result = await createRefreshHandler(envFor())(httpV2Event({ body: JSON.stringify({ session_token: session.sessionToken }) }));
+    const result = await createRefreshHandler(envFor())(
+      httpV2Event({ body: JSON.stringify({ session_token: session.sessionToken }) }),
+    );
     expect(result.statusCode).toBe(200);
     expect((result as APIGatewayProxyStructuredResultV2).cookies).toHaveLength(2);
     expect(result).not.toHaveProperty("multiValueHeaders");
@@ -111,26 +129,49 @@ describe("200: a live session gets a fresh JWT and rotated cookies", () => {
 
   test("HttpOnly, a cookie domain and returning the session token are options", async () => {
     const session = stytch.createSession();
-    const handler = createRefreshHandler(envFor({ REFRESH_COOKIE_HTTP_ONLY: "true", REFRESH_COOKIE_DOMAIN: "example.com", REFRESH_RETURN_SESSION_TOKEN: "true" }));
+    const handler = createRefreshHandler(
+      envFor({
+        REFRESH_COOKIE_HTTP_ONLY: "true",
+        REFRESH_COOKIE_DOMAIN: "example.com",
+        REFRESH_RETURN_SESSION_TOKEN: "true",
+      }),
+    );
     const result = await call(handler, restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` } }));
     expect(bodyOf(result).session_token).toBe(session.sessionToken);
-    for (const cookie of setCookies(result)) expect(cookie).toMatch(/; Domain=example\.com; Secure; HttpOnly; SameSite=Lax$/);
+    for (const cookie of setCookies(result))
+      expect(cookie).toMatch(/; Domain=example\.com; Secure; HttpOnly; SameSite=Lax$/);
   });
 
   test("session_duration_minutes extends the session within the configured bound", async () => {
     const session = stytch.createSession({ durationMinutes: 10 });
     const handler = createRefreshHandler(envFor({ REFRESH_MAX_SESSION_DURATION_MINUTES: "1440" }));
-    const result = await call(handler, restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` }, body: JSON.stringify({ session_duration_minutes: 720 }) }));
+    const result = await call(
+      handler,
+      restEvent({
+        headers: { Cookie: `stytch_session=${session.sessionToken}` },
+        body: JSON.stringify({ session_duration_minutes: 720 }),
+      }),
+    );
     expect(result.statusCode).toBe(200);
-    expect(stytch.authenticateRequests[0]?.body).toEqual({ session_token: session.sessionToken, session_duration_minutes: 720 });
+    expect(stytch.authenticateRequests[0]?.body).toEqual({
+      session_token: session.sessionToken,
+      session_duration_minutes: 720,
+    });
     expect(Date.parse(bodyOf(result).session_expires_at as string)).toBeGreaterThan(Date.now() + 700 * 60_000);
   });
 
   test("an allowed origin gets credentialed CORS headers", async () => {
     const session = stytch.createSession();
-    const result = await call(createRefreshHandler(envFor()), restEvent({ headers: { Origin: APP_ORIGIN, Cookie: `stytch_session=${session.sessionToken}` } }));
+    const result = await call(
+      createRefreshHandler(envFor()),
+      restEvent({ headers: { Origin: APP_ORIGIN, Cookie: `stytch_session=${session.sessionToken}` } }),
+    );
     expect(result.statusCode).toBe(200);
-    expect(result.headers).toMatchObject({ "access-control-allow-origin": APP_ORIGIN, "access-control-allow-credentials": "true", vary: "Origin" });
+    expect(result.headers).toMatchObject({
+      "access-control-allow-origin": APP_ORIGIN,
+      "access-control-allow-credentials": "true",
+      vary: "Origin",
+    });
   });
 });
 
@@ -138,12 +179,16 @@ describe("401: a dead or bad credential clears both cookies", () => {
   test("a revoked session is 401 and both cookies are cleared", async () => {
     const session = stytch.createSession();
     stytch.revokeSession(session.memberSessionId);
-    const result = await call(createRefreshHandler(envFor()), restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` } }));
+    const result = await call(
+      createRefreshHandler(envFor()),
+      restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` } }),
+    );
     expect(result.statusCode).toBe(401);
     expect(bodyOf(result)).toEqual({ message: "Unauthorized", reason: "revoked" });
     const cleared = setCookies(result);
     expect(cleared.map((cookie) => cookie.split("=")[0])).toEqual(["stytch_session_jwt", "stytch_session"]);
-    for (const cookie of cleared) expect(cookie).toMatch(/=; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; SameSite=Lax; Max-Age=0$/);
+    for (const cookie of cleared)
+      expect(cookie).toMatch(/=; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; SameSite=Lax; Max-Age=0$/);
   });
 
   test("no credential at all is 401", async () => {
@@ -157,7 +202,13 @@ describe("401: a dead or bad credential clears both cookies", () => {
     const session = stytch.createSession();
     const handler = createRefreshHandler(envFor());
     const forged = forgeries(stytch, session.memberSessionId);
-    for (const name of ["tampered payload", "wrong audience", "HS256 keyed with the public key", "M2M token without member claims", "garbage"]) {
+    for (const name of [
+      "tampered payload",
+      "wrong audience",
+      "HS256 keyed with the public key",
+      "M2M token without member claims",
+      "garbage",
+    ]) {
       const result = await call(handler, restEvent({ headers: { Authorization: `Bearer ${forged[name]!}` } }));
       expect(result.statusCode, name).toBe(401);
     }
@@ -178,7 +229,12 @@ describe("401: screening a warm handler, and time claims", () => {
     expect(stytch.calls.authenticate).toBe(1);
     expect(stytch.calls.jwks).toBe(1);
     const forged = forgeries(stytch, session.memberSessionId);
-    for (const name of ["tampered payload", "tampered roles", "signature from another key with the project kid", "payload character above U+00FF with the same low byte"]) {
+    for (const name of [
+      "tampered payload",
+      "tampered roles",
+      "signature from another key with the project kid",
+      "payload character above U+00FF with the same low byte",
+    ]) {
       const result = await call(handler, restEvent({ headers: { Authorization: `Bearer ${forged[name]!}` } }));
       expect(result.statusCode, name).toBe(401);
     }
@@ -197,9 +253,18 @@ describe("401: screening a warm handler, and time claims", () => {
      */
     const session = stytch.createSession();
     const payload = stytch.sessionPayload(session.memberSessionId, overrides);
-    const { expires_at: _expiresAt, ...sessionClaim } = payload["https://stytch.com/session"] as Record<string, unknown>;
-    const token = stytch.signJwt({ alg: "RS256", typ: "JWT", kid: stytch.currentKid }, { ...payload, "https://stytch.com/session": sessionClaim });
-    const result = await call(createRefreshHandler(envFor()), restEvent({ headers: { Authorization: `Bearer ${token}` } }));
+    const { expires_at: _expiresAt, ...sessionClaim } = payload["https://stytch.com/session"] as Record<
+      string,
+      unknown
+    >;
+    const token = stytch.signJwt(
+      { alg: "RS256", typ: "JWT", kid: stytch.currentKid },
+      { ...payload, "https://stytch.com/session": sessionClaim },
+    );
+    const result = await call(
+      createRefreshHandler(envFor()),
+      restEvent({ headers: { Authorization: `Bearer ${token}` } }),
+    );
     expect(result.statusCode).toBe(401);
     expect(bodyOf(result).reason).toBe("malformed");
     expect(stytch.calls.authenticate).toBe(0);
@@ -210,7 +275,10 @@ describe("503: Stytch unavailable is not a logout", () => {
   test("Stytch 500 is 503 with Retry-After, and the cookies are left alone", async () => {
     const session = stytch.createSession();
     stytch.faults.authenticate = "500";
-    const result = await call(createRefreshHandler(envFor()), restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` } }));
+    const result = await call(
+      createRefreshHandler(envFor()),
+      restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` } }),
+    );
     expect(result.statusCode).toBe(503);
     expect(result.headers?.["retry-after"]).toBe("5");
     expect(setCookies(result)).toEqual([]);
@@ -218,7 +286,10 @@ describe("503: Stytch unavailable is not a logout", () => {
 
   test("an invalid configuration is 503, never a refresh", async () => {
     const session = stytch.createSession();
-    const result = await call(createRefreshHandler(envFor({ STYTCH_PROJECT_ID: undefined })), restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` } }));
+    const result = await call(
+      createRefreshHandler(envFor({ STYTCH_PROJECT_ID: undefined })),
+      restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` } }),
+    );
     expect(result.statusCode).toBe(503);
     expect(stytch.calls.authenticate).toBe(0);
   });
@@ -236,7 +307,10 @@ describe("400: malformed or oversized bodies", () => {
     ["an oversized body", JSON.stringify({ session_token: "x".repeat(MAX_BODY_BYTES) })],
   ])("%s is 400 and costs no Stytch call", async (_name, body) => {
     const session = stytch.createSession();
-    const result = await call(createRefreshHandler(envFor()), restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` }, body }));
+    const result = await call(
+      createRefreshHandler(envFor()),
+      restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` }, body }),
+    );
     expect(result.statusCode).toBe(400);
     expect(stytch.calls.authenticate).toBe(0);
   });
@@ -244,7 +318,13 @@ describe("400: malformed or oversized bodies", () => {
   test("a session extension beyond the configured maximum is 400", async () => {
     const session = stytch.createSession();
     const handler = createRefreshHandler(envFor({ REFRESH_MAX_SESSION_DURATION_MINUTES: "60" }));
-    const result = await call(handler, restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` }, body: JSON.stringify({ session_duration_minutes: 61 }) }));
+    const result = await call(
+      handler,
+      restEvent({
+        headers: { Cookie: `stytch_session=${session.sessionToken}` },
+        body: JSON.stringify({ session_duration_minutes: 61 }),
+      }),
+    );
     expect(result.statusCode).toBe(400);
   });
 });
@@ -257,7 +337,10 @@ describe("405, preflight and origins", () => {
   });
 
   test("a preflight from an allowed origin is 204 with credentialed CORS headers", async () => {
-    const result = await call(createRefreshHandler(envFor()), restEvent({ method: "OPTIONS", headers: { Origin: APP_ORIGIN } }));
+    const result = await call(
+      createRefreshHandler(envFor()),
+      restEvent({ method: "OPTIONS", headers: { Origin: APP_ORIGIN } }),
+    );
     expect(result.statusCode).toBe(204);
     expect(result.headers).toMatchObject({
       "access-control-allow-origin": APP_ORIGIN,
@@ -269,7 +352,10 @@ describe("405, preflight and origins", () => {
   test("a request from an origin outside the allow-list is 403 and never reaches Stytch", async () => {
     const session = stytch.createSession();
     const handler = createRefreshHandler(envFor());
-    const result = await call(handler, restEvent({ headers: { Origin: "https://evil.example.net", Cookie: `stytch_session=${session.sessionToken}` } }));
+    const result = await call(
+      handler,
+      restEvent({ headers: { Origin: "https://evil.example.net", Cookie: `stytch_session=${session.sessionToken}` } }),
+    );
     expect(result.statusCode).toBe(403);
     expect(result.headers).not.toHaveProperty("access-control-allow-origin");
     expect(stytch.calls.authenticate).toBe(0);
@@ -285,7 +371,10 @@ describe("hardening: origins are matched exactly", () => {
     ["a subdomain of the allowed origin", "https://evil.app.example.com"],
   ])("%s gets 403, no CORS headers and no Stytch call", async (_, origin) => {
     const session = stytch.createSession();
-    const result = await call(createRefreshHandler(envFor()), restEvent({ headers: { Origin: origin, Cookie: `stytch_session=${session.sessionToken}` } }));
+    const result = await call(
+      createRefreshHandler(envFor()),
+      restEvent({ headers: { Origin: origin, Cookie: `stytch_session=${session.sessionToken}` } }),
+    );
     expect(result.statusCode).toBe(403);
     expect(result.headers).not.toHaveProperty("access-control-allow-origin");
     expect(result.headers).not.toHaveProperty("access-control-allow-credentials");
@@ -294,7 +383,10 @@ describe("hardening: origins are matched exactly", () => {
   });
 
   test("a preflight from the allowed origin followed by another domain is 403 without CORS headers", async () => {
-    const result = await call(createRefreshHandler(envFor()), restEvent({ method: "OPTIONS", headers: { Origin: `${APP_ORIGIN}.evil.example` } }));
+    const result = await call(
+      createRefreshHandler(envFor()),
+      restEvent({ method: "OPTIONS", headers: { Origin: `${APP_ORIGIN}.evil.example` } }),
+    );
     expect(result.statusCode).toBe(403);
     expect(result.headers).not.toHaveProperty("access-control-allow-origin");
   });
@@ -309,21 +401,29 @@ describe("hardening: a 503 is not a logout", () => {
     const session = stytch.createSession();
     stytch.faults.authenticate = "401-unknown-error-type";
     const result = await createRefreshHandler(envFor())(
-      httpV2Event({ cookies: [`stytch_session_jwt=${session.sessionJwt}`, `stytch_session=${session.sessionToken}`], headers: { origin: APP_ORIGIN } }),
+      httpV2Event({
+        cookies: [`stytch_session_jwt=${session.sessionJwt}`, `stytch_session=${session.sessionToken}`],
+        headers: { origin: APP_ORIGIN },
+      }),
     );
     expect(result.statusCode).toBe(503);
     expect(bodyOf(result).reason).toBe("upstream_credentials_rejected");
     expect((result as APIGatewayProxyStructuredResultV2).headers?.["retry-after"]).toBe("5");
     expect(result).not.toHaveProperty("cookies");
     expect(result).not.toHaveProperty("multiValueHeaders");
-    expect((result as APIGatewayProxyStructuredResultV2).headers).toMatchObject({ "access-control-allow-origin": APP_ORIGIN });
+    expect((result as APIGatewayProxyStructuredResultV2).headers).toMatchObject({
+      "access-control-allow-origin": APP_ORIGIN,
+    });
     expect(stytch.calls.authenticate).toBe(1);
   });
 
   test("a hanging Stytch is 503 for a REST event carrying a JWT in the Authorization header, with no Set-Cookie", async () => {
     const session = stytch.createSession();
     stytch.faults.authenticate = "hang";
-    const result = await call(createRefreshHandler(envFor({ STYTCH_API_TIMEOUT_MS: "300" })), restEvent({ headers: { Authorization: `Bearer ${session.sessionJwt}` } }));
+    const result = await call(
+      createRefreshHandler(envFor({ STYTCH_API_TIMEOUT_MS: "300" })),
+      restEvent({ headers: { Authorization: `Bearer ${session.sessionJwt}` } }),
+    );
     expect(result.statusCode).toBe(503);
     expect(bodyOf(result).reason).toBe("upstream_timeout");
     expect(setCookies(result)).toEqual([]);

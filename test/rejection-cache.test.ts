@@ -47,6 +47,8 @@ describe("unit tests rejection-cache", () => {
     const cache = new RejectionCache();
     const credential = `eyJ${"x".repeat(2_000)}`;
     cache.add(credential, NOW);
-    expect(JSON.stringify([...(cache as unknown as { entries: Map<string, number> }).entries.keys()])).not.toContain("xxxx");
+    expect(JSON.stringify([...(cache as unknown as { entries: Map<string, number> }).entries.keys()])).not.toContain(
+      "xxxx",
+    );
   });
 });

@@ -5,33 +5,48 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { App, Stack } from "aws-cdk-lib";
-import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import { Template } from "aws-cdk-lib/assertions";
+import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { describe, expect, test } from "vitest";
-import { parseRoutePermissions } from "../lambda/lib/permissions/route-table";
-import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
 import { routePermissionTableOf } from "../infra/demo/demo-route-table";
-import { checkAgainstPolicy, readRbacPolicyFile, RoutePermissionTable } from "../infra/route-permission-table";
+import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
 import { API_ROUTES } from "../infra/demo/routes";
 import { REPO_ROOT } from "../infra/lambda-defaults";
+import { checkAgainstPolicy, RoutePermissionTable, readRbacPolicyFile } from "../infra/route-permission-table";
 import { StytchAuthorizer } from "../infra/stytch-authorizer";
+import { parseRoutePermissions } from "../lambda/lib/permissions/route-table";
 import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
 
 const POLICY_FILE = path.join(REPO_ROOT, "infra", "demo", "rbac-policy.json");
 
 /** A user's stack: their REST API, the construct, and routes declared where they are attached. */
-function synth(declare: (table: RoutePermissionTable, attach: (method: string, pathText: string) => void) => void, policyFile?: string) {
-  const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] }, builtinCloudFormationValidation: false });
+function synth(
+  declare: (table: RoutePermissionTable, attach: (method: string, pathText: string) => void) => void,
+  policyFile?: string,
+) {
+  const app = new App({
+    context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] },
+    builtinCloudFormationValidation: false,
+  });
   const stack = new Stack(app, "UserStack", { env: { account: "123456789012", region: "eu-west-1" } });
   const table = new RoutePermissionTable(policyFile ? { policyFile } : {});
-  const auth = new StytchAuthorizer(stack, "Auth", { projectId: "project-test-11111111-2222-3333-4444-555555555555", routePermissions: table });
+  const auth = new StytchAuthorizer(stack, "Auth", {
+    projectId: "project-test-11111111-2222-3333-4444-555555555555",
+    routePermissions: table,
+  });
   const api = new apigateway.RestApi(stack, "Api");
-  const fn = new lambda.Function(stack, "Fn", { runtime: lambda.Runtime.NODEJS_LATEST, handler: "index.handler", code: lambda.Code.fromInline("exports.handler=async()=>({statusCode:200})") });
+  const fn = new lambda.Function(stack, "Fn", {
+    runtime: lambda.Runtime.NODEJS_LATEST,
+    handler: "index.handler",
+    code: lambda.Code.fromInline("exports.handler=async()=>({statusCode:200})"),
+  });
   const attach = (method: string, pathText: string) => {
-    api.root.resourceForPath(pathText).addMethod(method, new apigateway.LambdaIntegration(fn), { authorizer: auth.restAuthorizer });
+    api.root
+      .resourceForPath(pathText)
+      .addMethod(method, new apigateway.LambdaIntegration(fn), { authorizer: auth.restAuthorizer });
   };
   declare(table, attach);
   return () => Template.fromStack(stack);
@@ -39,7 +54,9 @@ function synth(declare: (table: RoutePermissionTable, attach: (method: string, p
 
 function authorizerEnvironment(template: Template): Record<string, string> {
   const authorizer = Object.values(template.findResources("AWS::Lambda::Function")).find((resource) =>
-    String((resource as { Properties: { Description?: string } }).Properties.Description ?? "").startsWith("Stytch B2B session authorizer"),
+    String((resource as { Properties: { Description?: string } }).Properties.Description ?? "").startsWith(
+      "Stytch B2B session authorizer",
+    ),
   ) as { Properties: { Environment: { Variables: Record<string, string> } } };
   return authorizer.Properties.Environment.Variables;
 }
@@ -72,8 +89,14 @@ describe("compiling the table", () => {
 
   test("the demo stack's authorizer carries the compiled shared table", async () => {
     const { StytchApiStack } = await import("../infra/demo/stytch-api-stack");
-    const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] }, builtinCloudFormationValidation: false });
-    const stack = new StytchApiStack(app, "Demo", { projectId: "project-test-11111111-2222-3333-4444-555555555555", env: { account: "123456789012", region: "eu-west-1" } });
+    const app = new App({
+      context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] },
+      builtinCloudFormationValidation: false,
+    });
+    const stack = new StytchApiStack(app, "Demo", {
+      projectId: "project-test-11111111-2222-3333-4444-555555555555",
+      env: { account: "123456789012", region: "eu-west-1" },
+    });
     const variables = authorizerEnvironment(Template.fromStack(stack));
     expect(JSON.parse(variables.STYTCH_ROUTE_PERMISSIONS!)).toEqual(routePermissionTableOf(API_ROUTES).toJSON());
   });
@@ -88,13 +111,31 @@ describe("compiling the table", () => {
 
 describe("result caching", () => {
   test("with per-route permissions the HTTP API's simple answers are never cached; REST policies still are", () => {
-    const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] }, builtinCloudFormationValidation: false });
+    const app = new App({
+      context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] },
+      builtinCloudFormationValidation: false,
+    });
     const stack = new Stack(app, "Cached", { env: { account: "123456789012", region: "eu-west-1" } });
     const table = new RoutePermissionTable().add("GET", "/me", "authenticated");
-    const auth = new StytchAuthorizer(stack, "Auth", { projectId: "project-test-11111111-2222-3333-4444-555555555555", identity: "header", routePermissions: table });
-    const fn = new lambda.Function(stack, "Fn", { runtime: lambda.Runtime.NODEJS_LATEST, handler: "index.handler", code: lambda.Code.fromInline("exports.handler=async()=>({})") });
-    new apigateway.RestApi(stack, "Rest").root.addResource("me").addMethod("GET", new apigateway.LambdaIntegration(fn), { authorizer: auth.restAuthorizer });
-    new apigwv2.HttpApi(stack, "Http").addRoutes({ path: "/me", methods: [apigwv2.HttpMethod.GET], integration: new HttpLambdaIntegration("Me", fn), authorizer: auth.httpAuthorizer });
+    const auth = new StytchAuthorizer(stack, "Auth", {
+      projectId: "project-test-11111111-2222-3333-4444-555555555555",
+      identity: "header",
+      routePermissions: table,
+    });
+    const fn = new lambda.Function(stack, "Fn", {
+      runtime: lambda.Runtime.NODEJS_LATEST,
+      handler: "index.handler",
+      code: lambda.Code.fromInline("exports.handler=async()=>({})"),
+    });
+    new apigateway.RestApi(stack, "Rest").root
+      .addResource("me")
+      .addMethod("GET", new apigateway.LambdaIntegration(fn), { authorizer: auth.restAuthorizer });
+    new apigwv2.HttpApi(stack, "Http").addRoutes({
+      path: "/me",
+      methods: [apigwv2.HttpMethod.GET],
+      integration: new HttpLambdaIntegration("Me", fn),
+      authorizer: auth.httpAuthorizer,
+    });
     const template = Template.fromStack(stack);
     template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", { AuthorizerResultTtlInSeconds: 0 });
     template.hasResourceProperties("AWS::ApiGateway::Authorizer", { AuthorizerResultTtlInSeconds: 300 });
@@ -114,10 +155,12 @@ describe("synth-time checks", () => {
   });
 
   test("the same routes synthesize without a policy file (the check is optional)", () => {
-    expect(synth((table, attach) => {
-      attach("GET", "/orgs/{organization_id}/payroll");
-      table.add("GET", "/orgs/{organization_id}/payroll", { resourceId: "payroll", action: "read" });
-    })).not.toThrow();
+    expect(
+      synth((table, attach) => {
+        attach("GET", "/orgs/{organization_id}/payroll");
+        table.add("GET", "/orgs/{organization_id}/payroll", { resourceId: "payroll", action: "read" });
+      }),
+    ).not.toThrow();
   });
 
   test("a table beyond Lambda's 4 KB environment ships as a file in a layer, named by STYTCH_ROUTE_PERMISSIONS_FILE", () => {
@@ -132,19 +175,37 @@ describe("synth-time checks", () => {
     expect(env.STYTCH_ROUTE_PERMISSIONS_FILE).toBe("/opt/stytch-route-permissions.json");
     template.resourceCountIs("AWS::Lambda::LayerVersion", 1);
     const [layerId] = Object.keys(template.findResources("AWS::Lambda::LayerVersion"));
-    const fn = Object.values(template.findResources("AWS::Lambda::Function")).find((f) => f.Properties.Environment?.Variables?.STYTCH_ROUTE_PERMISSIONS_FILE);
+    const fn = Object.values(template.findResources("AWS::Lambda::Function")).find(
+      (f) => f.Properties.Environment?.Variables?.STYTCH_ROUTE_PERMISSIONS_FILE,
+    );
     expect(fn!.Properties.Layers).toEqual([{ Ref: layerId }]);
   });
 
   test("the layer's file is the whole table, which the authorizer's loader reads back", () => {
-    const app = new App({ context: { ...FEATURE_FLAGS, "aws:cdk:enable-asset-metadata": true }, builtinCloudFormationValidation: false });
+    const app = new App({
+      context: { ...FEATURE_FLAGS, "aws:cdk:enable-asset-metadata": true },
+      builtinCloudFormationValidation: false,
+    });
     const stack = new Stack(app, "Big");
     const table = new RoutePermissionTable();
-    for (let i = 0; i < 60; i++) table.add("GET", `/orgs/{organization_id}/collection-${i}`, { resourceId: "documents", action: "read" });
-    const auth = new StytchAuthorizer(stack, "Auth", { projectId: "project-test-11111111-2222-3333-4444-555555555555", routePermissions: table, monitoring: false });
+    for (let i = 0; i < 60; i++)
+      table.add("GET", `/orgs/{organization_id}/collection-${i}`, { resourceId: "documents", action: "read" });
+    const auth = new StytchAuthorizer(stack, "Auth", {
+      projectId: "project-test-11111111-2222-3333-4444-555555555555",
+      routePermissions: table,
+      monitoring: false,
+    });
     const api = new apigwv2.HttpApi(stack, "Api");
-    const fn = new lambda.Function(stack, "Fn", { runtime: lambda.Runtime.NODEJS_LATEST, handler: "index.handler", code: lambda.Code.fromInline("exports.handler=async()=>({statusCode:200})") });
-    api.addRoutes({ path: "/orgs/{organization_id}/collection-0", integration: new HttpLambdaIntegration("Fn", fn), authorizer: auth.httpAuthorizer });
+    const fn = new lambda.Function(stack, "Fn", {
+      runtime: lambda.Runtime.NODEJS_LATEST,
+      handler: "index.handler",
+      code: lambda.Code.fromInline("exports.handler=async()=>({statusCode:200})"),
+    });
+    api.addRoutes({
+      path: "/orgs/{organization_id}/collection-0",
+      integration: new HttpLambdaIntegration("Fn", fn),
+      authorizer: auth.httpAuthorizer,
+    });
     const assembly = app.synth();
     const layer = auth.function.node.findChild("RoutePermissionsLayer") as lambda.LayerVersion;
     const layerId = stack.getLogicalId(layer.node.defaultChild as lambda.CfnLayerVersion);
@@ -159,12 +220,16 @@ describe("synth-time checks", () => {
       attach("GET", "/orgs/{organization_id}/documents");
       table.add("GET", "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" });
     })();
-    expect(JSON.parse(authorizerEnvironment(template).STYTCH_ROUTE_PERMISSIONS!)).toEqual({ "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" } });
+    expect(JSON.parse(authorizerEnvironment(template).STYTCH_ROUTE_PERMISSIONS!)).toEqual({
+      "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" },
+    });
     template.resourceCountIs("AWS::Lambda::LayerVersion", 0);
   });
 
   test("the checked-in policy file is the emulator's demo policy (they cannot drift apart)", () => {
     expect(JSON.parse(readFileSync(POLICY_FILE, "utf8"))).toEqual({ policy: DEMO_RBAC_POLICY });
-    expect(checkAgainstPolicy(routePermissionTableOf(API_ROUTES).toJSON(), readRbacPolicyFile(POLICY_FILE))).toEqual([]);
+    expect(checkAgainstPolicy(routePermissionTableOf(API_ROUTES).toJSON(), readRbacPolicyFile(POLICY_FILE))).toEqual(
+      [],
+    );
   });
 });

@@ -5,7 +5,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { ConfigurationError } from "../lambda/lib/errors";
-import { findRoute, loadRoutePermissions, parseRoutePermissions, permissionJson, restRouteKey } from "../lambda/lib/permissions/route-table";
+import {
+  findRoute,
+  loadRoutePermissions,
+  parseRoutePermissions,
+  permissionJson,
+  restRouteKey,
+} from "../lambda/lib/permissions/route-table";
 import { thrownBy } from "./support/thrown";
 
 const DEMO = {
@@ -17,31 +23,55 @@ const DEMO = {
 
 describe("parsing a route table", () => {
   test("route keys become methods and segments; organization parameters are tenancy, others are free", () => {
-    const table = parseRoutePermissions(JSON.stringify({ ...DEMO, "ANY /files/{proxy+}": "authenticated", "GET /o/{organization_slug}/items/{item_id}": { resource_id: "items", action: "read" } }), "test");
+    const table = parseRoutePermissions(
+      JSON.stringify({
+        ...DEMO,
+        "ANY /files/{proxy+}": "authenticated",
+        "GET /o/{organization_slug}/items/{item_id}": { resource_id: "items", action: "read" },
+      }),
+      "test",
+    );
     expect(table.routes).toHaveLength(6);
     const documents = table.byRouteKey.get("GET /orgs/{organization_id}/documents")!;
     expect(documents.method).toBe("GET");
-    expect(documents.segments).toEqual([{ kind: "literal", value: "orgs" }, { kind: "tenant", name: "organization_id" }, { kind: "literal", value: "documents" }]);
+    expect(documents.segments).toEqual([
+      { kind: "literal", value: "orgs" },
+      { kind: "tenant", name: "organization_id" },
+      { kind: "literal", value: "documents" },
+    ]);
     expect(documents.permission).toEqual({ resourceId: "documents", action: "read" });
-    expect(table.byRouteKey.get("GET /o/{organization_slug}/items/{item_id}")!.segments.map((s) => s.kind)).toEqual(["literal", "tenant", "literal", "param"]);
+    expect(table.byRouteKey.get("GET /o/{organization_slug}/items/{item_id}")!.segments.map((s) => s.kind)).toEqual([
+      "literal",
+      "tenant",
+      "literal",
+      "param",
+    ]);
     expect(table.byRouteKey.get("ANY /files/{proxy+}")!.segments.at(-1)).toEqual({ kind: "greedy", name: "proxy" });
     expect(table.byRouteKey.get("GET /me")!.permission).toBe("authenticated");
   });
 
   test("the root path and ANY routes are found; a method falls back to the ANY route of its path", () => {
-    const table = parseRoutePermissions(JSON.stringify({ "GET /": "authenticated", "ANY /files": "authenticated" }), "test");
+    const table = parseRoutePermissions(
+      JSON.stringify({ "GET /": "authenticated", "ANY /files": "authenticated" }),
+      "test",
+    );
     expect(findRoute(table, "GET /")?.routeKey).toBe("GET /");
     expect(findRoute(table, "DELETE /files")?.routeKey).toBe("ANY /files");
     expect(findRoute(table, "POST /")).toBeUndefined();
   });
 
   test("a REST REQUEST event names its route as httpMethod plus resource", () => {
-    expect(restRouteKey({ httpMethod: "GET", resource: "/orgs/{organization_id}/documents" })).toBe("GET /orgs/{organization_id}/documents");
+    expect(restRouteKey({ httpMethod: "GET", resource: "/orgs/{organization_id}/documents" })).toBe(
+      "GET /orgs/{organization_id}/documents",
+    );
     expect(restRouteKey({})).toBeUndefined();
   });
 
   test("permissionJson writes the table's JSON form back", () => {
-    expect(permissionJson({ resourceId: "documents", action: "read" })).toEqual({ resource_id: "documents", action: "read" });
+    expect(permissionJson({ resourceId: "documents", action: "read" })).toEqual({
+      resource_id: "documents",
+      action: "read",
+    });
     expect(permissionJson("authenticated")).toBe("authenticated");
   });
 
@@ -54,13 +84,25 @@ describe("parsing a route table", () => {
     ["a path without a slash", JSON.stringify({ "GET me": "authenticated" }), /not a route key/],
     ["an empty segment", JSON.stringify({ "GET /a//b": "authenticated" }), /invalid path segment/],
     ["a greedy parameter in the middle", JSON.stringify({ "GET /a/{p+}/b": "authenticated" }), /not last/],
-    ["a greedy organization parameter", JSON.stringify({ "GET /o/{organization_id+}": "authenticated" }), /cannot be greedy/],
+    [
+      "a greedy organization parameter",
+      JSON.stringify({ "GET /o/{organization_id+}": "authenticated" }),
+      /cannot be greedy/,
+    ],
     ["a parameter twice", JSON.stringify({ "GET /a/{x}/b/{x}": "authenticated" }), /twice/],
     ["a wildcard action", JSON.stringify({ "GET /a": { resource_id: "documents", action: "*" } }), /no wildcards/],
     ["a missing action", JSON.stringify({ "GET /a": { resource_id: "documents" } }), /resource_id/],
-    ["an unknown field", JSON.stringify({ "GET /a": { resource_id: "documents", action: "read", scope: "x" } }), /resource_id/],
+    [
+      "an unknown field",
+      JSON.stringify({ "GET /a": { resource_id: "documents", action: "read", scope: "x" } }),
+      /resource_id/,
+    ],
     ["another string", JSON.stringify({ "GET /a": "public" }), /authenticated/],
-    ["the same route twice under other parameter names", JSON.stringify({ "GET /a/{x}": "authenticated", "GET /a/{y}": "authenticated" }), /same route/],
+    [
+      "the same route twice under other parameter names",
+      JSON.stringify({ "GET /a/{x}": "authenticated", "GET /a/{y}": "authenticated" }),
+      /same route/,
+    ],
   ])("refuses %s", (_name, json, message) => {
     const error = thrownBy(() => parseRoutePermissions(json, "STYTCH_ROUTE_PERMISSIONS"));
     expect(error).toBeInstanceOf(ConfigurationError);
@@ -69,23 +111,34 @@ describe("parsing a route table", () => {
   });
 
   test("refuses a greedy route that would also match an organization route of another organization", () => {
-    const error = thrownBy(() => parseRoutePermissions(JSON.stringify({ ...DEMO, "GET /{proxy+}": "authenticated" }), "test"));
+    const error = thrownBy(() =>
+      parseRoutePermissions(JSON.stringify({ ...DEMO, "GET /{proxy+}": "authenticated" }), "test"),
+    );
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as Error).message).toMatch(/"GET \/\{proxy\+\}" would also match "GET \/orgs\/\{organization_id\}\/(documents|billing)" for other organizations/);
+    expect((error as Error).message).toMatch(
+      /"GET \/\{proxy\+\}" would also match "GET \/orgs\/\{organization_id\}\/(documents|billing)" for other organizations/,
+    );
   });
 
   test("refuses an ANY greedy route over organization routes too, whatever the method", () => {
     for (const method of ["ANY", "POST"]) {
-      const error = thrownBy(() => parseRoutePermissions(JSON.stringify({ ...DEMO, [`${method} /{proxy+}`]: "authenticated" }), "test"));
+      const error = thrownBy(() =>
+        parseRoutePermissions(JSON.stringify({ ...DEMO, [`${method} /{proxy+}`]: "authenticated" }), "test"),
+      );
       expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as Error).message).toMatch(/would also match "(GET|POST) \/orgs\/\{organization_id\}\/(documents|billing)" for other organizations/);
+      expect((error as Error).message).toMatch(
+        /would also match "(GET|POST) \/orgs\/\{organization_id\}\/(documents|billing)" for other organizations/,
+      );
     }
   });
 
   test("refuses a generic parameter in the organization's position of another route", () => {
     const json = JSON.stringify({ ...DEMO, "GET /orgs/{any}/billing": "authenticated" });
     expect(() => parseRoutePermissions(json, "test")).toThrow(/same route/);
-    const generic = JSON.stringify({ "GET /orgs/{organization_id}/documents": "authenticated", "GET /orgs/{org}/{what}": "authenticated" });
+    const generic = JSON.stringify({
+      "GET /orgs/{organization_id}/documents": "authenticated",
+      "GET /orgs/{org}/{what}": "authenticated",
+    });
     expect(() => parseRoutePermissions(generic, "test")).toThrow(/would also match/);
   });
 
@@ -111,15 +164,22 @@ describe("loading the table from the environment", () => {
   test("STYTCH_ROUTE_PERMISSIONS_FILE reads a JSON file relative to LAMBDA_TASK_ROOT, for tables beyond the 4 KB environment", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "routes-"));
     const big: Record<string, unknown> = {};
-    for (let i = 0; i < 200; i++) big[`GET /orgs/{organization_id}/collection-${i}/{item_id}`] = { resource_id: `resource-${i}`, action: "read" };
+    for (let i = 0; i < 200; i++)
+      big[`GET /orgs/{organization_id}/collection-${i}/{item_id}`] = { resource_id: `resource-${i}`, action: "read" };
     expect(JSON.stringify(big).length).toBeGreaterThan(4096);
     writeFileSync(path.join(dir, "route-permissions.json"), JSON.stringify(big));
-    expect(loadRoutePermissions({ STYTCH_ROUTE_PERMISSIONS_FILE: "route-permissions.json", LAMBDA_TASK_ROOT: dir })?.routes).toHaveLength(200);
+    expect(
+      loadRoutePermissions({ STYTCH_ROUTE_PERMISSIONS_FILE: "route-permissions.json", LAMBDA_TASK_ROOT: dir })?.routes,
+    ).toHaveLength(200);
   });
 
   test("both ways at once, or an unreadable file, are configuration errors that never name the value", () => {
-    expect(() => loadRoutePermissions({ STYTCH_ROUTE_PERMISSIONS: "{}", STYTCH_ROUTE_PERMISSIONS_FILE: "x.json" })).toThrow(/not both/);
-    const error = thrownBy(() => loadRoutePermissions({ STYTCH_ROUTE_PERMISSIONS_FILE: "/nonexistent/secret-name.json" }));
+    expect(() =>
+      loadRoutePermissions({ STYTCH_ROUTE_PERMISSIONS: "{}", STYTCH_ROUTE_PERMISSIONS_FILE: "x.json" }),
+    ).toThrow(/not both/);
+    const error = thrownBy(() =>
+      loadRoutePermissions({ STYTCH_ROUTE_PERMISSIONS_FILE: "/nonexistent/secret-name.json" }),
+    );
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toBe("STYTCH_ROUTE_PERMISSIONS_FILE cannot be read");
   });

@@ -4,10 +4,14 @@
 // every route a request could be routed to, whatever API Gateway's precedence between them.
 
 import { describe, expect, test } from "vitest";
+import { buildRoutePolicy } from "../lambda/lib/permissions/member-iam-policy";
 import type { PolicyRole } from "../lambda/lib/permissions/permission-check";
 import { hasPermission } from "../lambda/lib/permissions/permission-check";
-import { parseRoutePermissions, type PermissionedRoute, type RoutePermissions } from "../lambda/lib/permissions/route-table";
-import { buildRoutePolicy } from "../lambda/lib/permissions/member-iam-policy";
+import {
+  type PermissionedRoute,
+  parseRoutePermissions,
+  type RoutePermissions,
+} from "../lambda/lib/permissions/route-table";
 import { evaluatePolicy } from "../local/iam-policy-evaluator";
 import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
 
@@ -23,9 +27,14 @@ interface Member {
   readonly roles: readonly string[];
 }
 
-const viewer = (organizationSlug: string): Member => ({ organizationId: ORG, organizationSlug, roles: ["stytch_member", "viewer"] });
+const viewer = (organizationSlug: string): Member => ({
+  organizationId: ORG,
+  organizationSlug,
+  roles: ["stytch_member", "viewer"],
+});
 const table = (routes: Record<string, unknown>) => parseRoutePermissions(JSON.stringify(routes), "test");
-const allows = (policy: unknown, method: string, path: string) => evaluatePolicy(policy, `${PREFIX}/${method}${path}`) === "allow";
+const allows = (policy: unknown, method: string, path: string) =>
+  evaluatePolicy(policy, `${PREFIX}/${method}${path}`) === "allow";
 
 describe("a slug that equals a route's literal", () => {
   test("slug `orgs` next to /orgs/{organization_id}: another organization's documents stay closed", () => {
@@ -68,11 +77,16 @@ describe("a slug that equals a route's literal", () => {
 
   test("a table where a slug could name another organization's ID is refused when it is read", () => {
     // GET /a/{slug}/b goes to the ID route: a slug chosen to equal another organization's ID would reach it.
-    expect(() => table({ "GET /a/{organization_slug}/{item}": READ, "GET /a/{organization_id}/b": READ })).toThrow(/would also match "GET \/a\/\{organization_id\}\/b"/);
+    expect(() => table({ "GET /a/{organization_slug}/{item}": READ, "GET /a/{organization_id}/b": READ })).toThrow(
+      /would also match "GET \/a\/\{organization_id\}\/b"/,
+    );
   });
 
   test("parameters are written `?*`: an empty segment or a trailing slash is never covered", () => {
-    const routes = table({ "GET /orgs/{organization_id}/documents/{document_id}": READ, "GET /orgs/{organization_id}/documents": { resource_id: "billing", action: "read" } });
+    const routes = table({
+      "GET /orgs/{organization_id}/documents/{document_id}": READ,
+      "GET /orgs/{organization_id}/documents": { resource_id: "billing", action: "read" },
+    });
     const policy = buildRoutePolicy(routes, viewer("acme"), ROLES, PREFIX);
     expect(allows(policy, "GET", `/orgs/${ORG}/documents/d1`)).toBe(true);
     // A viewer may not list: whatever API Gateway makes of a trailing slash, the Allow does not cover it.
@@ -135,7 +149,11 @@ function generateTable(next: () => number): RoutePermissions | undefined {
  * what holds whatever order it compares segments in: a route is ruled out by another that is at least as
  * specific at every segment (literal over parameter over greedy, a method over ANY) and more specific at one.
  */
-function servingRoutes(routes: RoutePermissions, method: string, segments: readonly string[]): Array<{ route: PermissionedRoute; values: Map<string, string> }> {
+function servingRoutes(
+  routes: RoutePermissions,
+  method: string,
+  segments: readonly string[],
+): Array<{ route: PermissionedRoute; values: Map<string, string> }> {
   const matching = matchingRoutes(routes, method, segments);
   const rank = (route: PermissionedRoute, position: number): number => {
     if (position === 0) return route.method === "ANY" ? 1 : 2;
@@ -151,11 +169,17 @@ function servingRoutes(routes: RoutePermissions, method: string, segments: reado
     }
     return strictly;
   };
-  return matching.filter(({ route }) => !matching.some((other) => other.route !== route && outranks(other.route, route)));
+  return matching.filter(
+    ({ route }) => !matching.some((other) => other.route !== route && outranks(other.route, route)),
+  );
 }
 
 /** Every route whose pattern matches a request. */
-function matchingRoutes(routes: RoutePermissions, method: string, segments: readonly string[]): Array<{ route: PermissionedRoute; values: Map<string, string> }> {
+function matchingRoutes(
+  routes: RoutePermissions,
+  method: string,
+  segments: readonly string[],
+): Array<{ route: PermissionedRoute; values: Map<string, string> }> {
   const found: Array<{ route: PermissionedRoute; values: Map<string, string> }> = [];
   for (const route of routes.routes) {
     if (route.method !== "ANY" && route.method !== method) continue;
@@ -177,7 +201,10 @@ function matchingRoutes(routes: RoutePermissions, method: string, segments: read
 function mayCall(member: Member, route: PermissionedRoute, values: Map<string, string>): boolean {
   if (values.has("organization_id") && values.get("organization_id") !== member.organizationId) return false;
   if (values.has("organization_slug") && values.get("organization_slug") !== member.organizationSlug) return false;
-  return route.permission === "authenticated" || hasPermission(ROLES, member.roles, route.permission.resourceId, route.permission.action);
+  return (
+    route.permission === "authenticated" ||
+    hasPermission(ROLES, member.roles, route.permission.resourceId, route.permission.action)
+  );
 }
 
 describe("generated tables with hostile slugs", () => {
@@ -191,16 +218,24 @@ describe("generated tables with hostile slugs", () => {
       const routes = generateTable(next);
       if (!routes) continue;
       tables++;
-      const member: Member = { organizationId: ORG, organizationSlug: pick(SLUGS), roles: ["stytch_member", pick(["viewer", "admin", "editor"])] };
+      const member: Member = {
+        organizationId: ORG,
+        organizationSlug: pick(SLUGS),
+        roles: ["stytch_member", pick(["viewer", "admin", "editor"])],
+      };
       const policy = buildRoutePolicy(routes, member, ROLES, PREFIX);
       for (let q = 0; q < 60; q++) {
-        const segments = Array.from({ length: 1 + Math.floor(next() * 5) }, () => (next() < 0.5 ? member.organizationSlug : pick(pathVocabulary)));
+        const segments = Array.from({ length: 1 + Math.floor(next() * 5) }, () =>
+          next() < 0.5 ? member.organizationSlug : pick(pathVocabulary),
+        );
         const method = pick(["GET", "POST", "DELETE"]);
         if (!allows(policy, method, `/${segments.join("/")}`)) continue;
         allowed++;
         for (const { route, values } of servingRoutes(routes, method, segments)) {
           if (!mayCall(member, route, values)) {
-            throw new Error(`table ${t}: ${method} /${segments.join("/")} is allowed for slug "${member.organizationSlug}" but reaches "${route.routeKey}"\n${JSON.stringify(routes.routes.map((r) => r.routeKey))}\n${JSON.stringify(policy)}`);
+            throw new Error(
+              `table ${t}: ${method} /${segments.join("/")} is allowed for slug "${member.organizationSlug}" but reaches "${route.routeKey}"\n${JSON.stringify(routes.routes.map((r) => r.routeKey))}\n${JSON.stringify(policy)}`,
+            );
           }
         }
       }

@@ -3,11 +3,11 @@
 
 import { describe, expect, test } from "vitest";
 import { PolicyTooLargeError } from "../lambda/lib/errors";
+import { buildRoutePolicy, POLICY_BUDGET_BYTES } from "../lambda/lib/permissions/member-iam-policy";
 import type { PolicyRole } from "../lambda/lib/permissions/permission-check";
 import { parseRoutePermissions } from "../lambda/lib/permissions/route-table";
-import { buildRoutePolicy, POLICY_BUDGET_BYTES } from "../lambda/lib/permissions/member-iam-policy";
-import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
 import { evaluatePolicy } from "../local/iam-policy-evaluator";
+import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
 import { thrownBy } from "./support/thrown";
 
 const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
@@ -70,7 +70,10 @@ describe("one policy for every route of the stage", () => {
   });
 
   test("a member allowed nothing gets an explicit Deny of the stage, which is still a valid policy", () => {
-    const table = parseRoutePermissions(JSON.stringify({ "GET /orgs/{organization_id}/billing": { resource_id: "billing", action: "read" } }), "test");
+    const table = parseRoutePermissions(
+      JSON.stringify({ "GET /orgs/{organization_id}/billing": { resource_id: "billing", action: "read" } }),
+      "test",
+    );
     const policy = buildRoutePolicy(table, member(["viewer"]), ROLES, PREFIX);
     expect(policy.Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Deny", Resource: `${PREFIX}/*/*` }]);
   });
@@ -83,11 +86,19 @@ describe("one policy for every route of the stage", () => {
   });
 
   test("the same member facts give the same document, whichever request triggered it (cache-safe)", () => {
-    expect(buildRoutePolicy(DEMO_TABLE, member(["editor"]), ROLES, PREFIX)).toEqual(buildRoutePolicy(DEMO_TABLE, member(["editor"]), ROLES, PREFIX));
+    expect(buildRoutePolicy(DEMO_TABLE, member(["editor"]), ROLES, PREFIX)).toEqual(
+      buildRoutePolicy(DEMO_TABLE, member(["editor"]), ROLES, PREFIX),
+    );
   });
 
   test("ANY routes are written out per method, so no leading * can swallow a path", () => {
-    const table = parseRoutePermissions(JSON.stringify({ "ANY /orgs/{organization_id}/files/{proxy+}": "authenticated", "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" } }), "test");
+    const table = parseRoutePermissions(
+      JSON.stringify({
+        "ANY /orgs/{organization_id}/files/{proxy+}": "authenticated",
+        "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" },
+      }),
+      "test",
+    );
     const policy = buildRoutePolicy(table, member([]), ROLES, PREFIX);
     expect(gateway(policy, "DELETE", `/orgs/${ORG}/files/a/b`)).toBe("allow");
     expect(gateway(policy, "GET", `/orgs/${OTHER}/files/a/orgs/${ORG}/files/b`)).toBe("403");
@@ -166,8 +177,17 @@ describe("size", () => {
   }
 
   const largeRoles: PolicyRole[] = [
-    { role_id: "reader", permissions: Array.from({ length: 30 }, (_, r) => ({ resource_id: `resource-${r}`, actions: ["read", "history"] })) },
-    { role_id: "owner", permissions: Array.from({ length: 30 }, (_, r) => ({ resource_id: `resource-${r}`, actions: ["*"] })) },
+    {
+      role_id: "reader",
+      permissions: Array.from({ length: 30 }, (_, r) => ({
+        resource_id: `resource-${r}`,
+        actions: ["read", "history"],
+      })),
+    },
+    {
+      role_id: "owner",
+      permissions: Array.from({ length: 30 }, (_, r) => ({ resource_id: `resource-${r}`, actions: ["*"] })),
+    },
   ];
 
   test("a large table is merged within API Gateway's budget and still decides every route exactly", () => {

@@ -18,7 +18,8 @@ describe("route table", () => {
   });
 
   test("every route behind the authorizer declares its permission; public routes declare none", () => {
-    for (const route of API_ROUTES) expect(route.permission !== undefined, `${route.method} ${route.path}`).toBe(route.authorization === "stytch");
+    for (const route of API_ROUTES)
+      expect(route.permission !== undefined, `${route.method} ${route.path}`).toBe(route.authorization === "stytch");
   });
 
   test("the agreed demo routes keep their paths and permissions (the demo page calls them)", () => {
@@ -44,7 +45,10 @@ describe("route table", () => {
   test("routes that share a function id share one handler file", () => {
     const entries = new Map<string, Set<string>>();
     for (const route of API_ROUTES) {
-      entries.set(route.functionId, (entries.get(route.functionId) ?? new Set()).add(`${route.entry}#${route.handler}`));
+      entries.set(
+        route.functionId,
+        (entries.get(route.functionId) ?? new Set()).add(`${route.entry}#${route.handler}`),
+      );
     }
     for (const [functionId, files] of entries) expect(files.size, functionId).toBe(1);
   });

@@ -32,10 +32,13 @@ describe("session cookies", () => {
   });
 
   it("leave out Expires for an unreadable expiry instead of writing an invalid date", () => {
-    expect(sessionCookie("stytch_session", "tok", "not a date", HOST_ONLY)).toBe("stytch_session=tok; Path=/; Secure; SameSite=Lax");
+    expect(sessionCookie("stytch_session", "tok", "not a date", HOST_ONLY)).toBe(
+      "stytch_session=tok; Path=/; Secure; SameSite=Lax",
+    );
   });
 
   it("refuse values outside base64url, so nothing can inject another attribute", () => {
-    for (const value of ["a;b", "a b", "a\r\nSet-Cookie: x=1", 'a"b', "a,b"]) expect(() => sessionCookie("stytch_session", value, EXPIRES_AT, HOST_ONLY)).toThrow(/base64url/);
+    for (const value of ["a;b", "a b", "a\r\nSet-Cookie: x=1", 'a"b', "a,b"])
+      expect(() => sessionCookie("stytch_session", value, EXPIRES_AT, HOST_ONLY)).toThrow(/base64url/);
   });
 });

@@ -2,10 +2,11 @@
 // (signature, standard claims), and the mapping of an authentic payload to a MemberSession. Tokens are
 // signed here with node:crypto, so every byte of every edge case is under the test's control.
 
-import { constants, createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { constants, createHmac, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { importJWK } from "jose";
 import { describe, expect, test } from "vitest";
 import {
+  type AuthorizerError,
   BadSignatureError,
   MalformedCredentialError,
   NotMemberSessionError,
@@ -13,18 +14,17 @@ import {
   UnsupportedAlgorithmError,
   WrongAudienceError,
   WrongIssuerError,
-  type AuthorizerError,
 } from "../lambda/lib/errors";
 import type { VerificationKey } from "../lambda/lib/session/jwks-cache";
 import {
   assertCompactJws,
-  MAX_TIME_CLAIM_SECONDS,
-  parseSessionJwt,
-  screenUnverifiedClaims,
-  SessionJwtVerifier,
-  toMemberSession,
   type ClaimRules,
   type ClaimsVerdict,
+  MAX_TIME_CLAIM_SECONDS,
+  parseSessionJwt,
+  SessionJwtVerifier,
+  screenUnverifiedClaims,
+  toMemberSession,
 } from "../lambda/lib/session/session-jwt";
 import { nonCanonicalTail, sameLowByte } from "./support/forgeries";
 import { thrownBy } from "./support/thrown";
@@ -97,21 +97,31 @@ function signSegments(headerSegment: string, payloadSegment: string): string {
 
 const GOOD_JWT = signJwt(HEADER, memberPayload());
 
-const importKey = (key: KeyObject) => importJWK({ ...key.export({ format: "jwk" }), alg: "RS256" }, "RS256") as Promise<VerificationKey>;
+const importKey = (key: KeyObject) =>
+  importJWK({ ...key.export({ format: "jwk" }), alg: "RS256" }, "RS256") as Promise<VerificationKey>;
 const projectKey = await importKey(publicKey);
 const otherKey = await importKey(other.publicKey);
 
 /** Verifies with jose at the fixed clock and reduces the result to the claims verdict. */
-async function verdictOf(token: string, rules: ClaimRules = RULES, key: VerificationKey = projectKey): Promise<ClaimsVerdict> {
+async function verdictOf(
+  token: string,
+  rules: ClaimRules = RULES,
+  key: VerificationKey = projectKey,
+): Promise<ClaimsVerdict> {
   const jwt = await new SessionJwtVerifier(rules).verify(token, key, NOW);
   return jwt.status === "valid" ? { status: "valid", notAfterMs: jwt.notAfterMs } : { status: jwt.status };
 }
 
 /** The claims verdict of a token signed with the project key over `payload`. */
-const claimsOf = (payload: Record<string, unknown>, rules: ClaimRules = RULES) => verdictOf(signJwt(HEADER, payload), rules);
+const claimsOf = (payload: Record<string, unknown>, rules: ClaimRules = RULES) =>
+  verdictOf(signJwt(HEADER, payload), rules);
 
 /** Awaits `promise`, asserts it rejected with exactly `errorClass` and `reason`, and returns the error. */
-async function expectRejection<E extends AuthorizerError>(promise: Promise<unknown>, errorClass: abstract new (...args: never[]) => E, reason: string): Promise<E> {
+async function expectRejection<E extends AuthorizerError>(
+  promise: Promise<unknown>,
+  errorClass: abstract new (...args: never[]) => E,
+  reason: string,
+): Promise<E> {
   const caught = await promise.then(
     () => undefined,
     (error: unknown) => error,
@@ -123,7 +133,11 @@ async function expectRejection<E extends AuthorizerError>(promise: Promise<unkno
 }
 
 /** Runs `fn`, asserts the exact error class and reason code, and returns the error. */
-function expectError<E extends AuthorizerError>(fn: () => unknown, errorClass: abstract new (...args: never[]) => E, reason: string): E {
+function expectError<E extends AuthorizerError>(
+  fn: () => unknown,
+  errorClass: abstract new (...args: never[]) => E,
+  reason: string,
+): E {
   const caught = thrownBy(fn);
   expect(caught).toBeInstanceOf(errorClass);
   expect((caught as E).constructor).toBe(errorClass);
@@ -132,7 +146,8 @@ function expectError<E extends AuthorizerError>(fn: () => unknown, errorClass: a
 }
 
 const expectMalformed = (fn: () => unknown) => expectError(fn, MalformedCredentialError, "malformed");
-const expectUnsupportedAlgorithm = (fn: () => unknown) => expectError(fn, UnsupportedAlgorithmError, "unsupported_algorithm");
+const expectUnsupportedAlgorithm = (fn: () => unknown) =>
+  expectError(fn, UnsupportedAlgorithmError, "unsupported_algorithm");
 const expectNotMember = (fn: () => unknown) => expectError(fn, NotMemberSessionError, "not_member_session");
 
 describe("unit tests session-jwt", () => {
@@ -164,7 +179,7 @@ describe("unit tests session-jwt", () => {
     });
 
     test.each([
-      ["an empty header", (h: string, p: string, s: string) => `.${p}.${s}`],
+      ["an empty header", (_h: string, p: string, s: string) => `.${p}.${s}`],
       ["an empty payload", (h: string, _p: string, s: string) => `${h}..${s}`],
       ["an empty signature", (h: string, p: string) => `${h}.${p}.`],
       ["only dots", () => ".."],
@@ -174,12 +189,16 @@ describe("unit tests session-jwt", () => {
     });
 
     test("a header that is not JSON is malformed", () => {
-      const error = expectMalformed(() => parseSessionJwt(signSegments(b64url("{alg:RS256}"), b64url(JSON.stringify(memberPayload())))));
+      const error = expectMalformed(() =>
+        parseSessionJwt(signSegments(b64url("{alg:RS256}"), b64url(JSON.stringify(memberPayload())))),
+      );
       expect(error.message).toBe("header is not JSON");
     });
 
     test("a payload that is not JSON is malformed", () => {
-      const error = expectMalformed(() => parseSessionJwt(signSegments(b64url(JSON.stringify(HEADER)), b64url("not json"))));
+      const error = expectMalformed(() =>
+        parseSessionJwt(signSegments(b64url(JSON.stringify(HEADER)), b64url("not json"))),
+      );
       expect(error.message).toBe("payload is not JSON");
     });
 
@@ -194,14 +213,22 @@ describe("unit tests session-jwt", () => {
     });
 
     test("a header that is a JSON array is malformed", () => {
-      const error = expectMalformed(() => parseSessionJwt(signSegments(b64url(JSON.stringify([HEADER])), b64url("{}"))));
+      const error = expectMalformed(() =>
+        parseSessionJwt(signSegments(b64url(JSON.stringify([HEADER])), b64url("{}"))),
+      );
       expect(error.message).toBe("header is not a JSON object");
     });
 
     test("a header that is not valid UTF-8 is malformed, never decoded leniently", () => {
       // A kid with U+FFFD in place of the bad bytes could name a key the signed header does not.
-      const bytes = Buffer.concat([Buffer.from('{"alg":"RS256","typ":"JWT","kid":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
-      const error = expectMalformed(() => parseSessionJwt(signSegments(b64url(bytes), b64url(JSON.stringify(memberPayload())))));
+      const bytes = Buffer.concat([
+        Buffer.from('{"alg":"RS256","typ":"JWT","kid":"'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}'),
+      ]);
+      const error = expectMalformed(() =>
+        parseSessionJwt(signSegments(b64url(bytes), b64url(JSON.stringify(memberPayload())))),
+      );
       expect(error.message).toBe("header is not UTF-8");
     });
 
@@ -226,7 +253,9 @@ describe("unit tests session-jwt", () => {
       const payloadSegment = `${b64url(json)}A`;
       expect(payloadSegment.length % 4).toBe(1);
       expect(Buffer.from(payloadSegment, "base64url").toString()).toBe(json);
-      const error = expectMalformed(() => parseSessionJwt(signSegments(b64url(JSON.stringify(HEADER)), payloadSegment)));
+      const error = expectMalformed(() =>
+        parseSessionJwt(signSegments(b64url(JSON.stringify(HEADER)), payloadSegment)),
+      );
       expect(error.message).toBe("a segment is not canonical base64url");
     });
 
@@ -257,9 +286,12 @@ describe("unit tests session-jwt", () => {
       expectMalformed(() => parseSessionJwt(`${h}.${p}.${s.slice(0, 341)}`));
     });
 
-    test.each(["none", "HS256", "RS384", "RS512", "PS256", "ES256", "EdDSA", "rs256"])("alg %s is an unsupported algorithm", (alg) => {
-      expectUnsupportedAlgorithm(() => parseSessionJwt(signJwt({ ...HEADER, alg }, memberPayload())));
-    });
+    test.each(["none", "HS256", "RS384", "RS512", "PS256", "ES256", "EdDSA", "rs256"])(
+      "alg %s is an unsupported algorithm",
+      (alg) => {
+        expectUnsupportedAlgorithm(() => parseSessionJwt(signJwt({ ...HEADER, alg }, memberPayload())));
+      },
+    );
 
     test("a header without alg is an unsupported algorithm", () => {
       expectUnsupportedAlgorithm(() => parseSessionJwt(signJwt({ kid: KID, typ: "JWT" }, memberPayload())));
@@ -317,21 +349,30 @@ describe("unit tests session-jwt", () => {
     });
 
     test.each([
-      ["a payload character above U+00FF whose low byte is a base64url letter", () => {
-        const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
-        return `${h}.${sameLowByte(p)}.${s}`;
-      }],
-      ["a header character above U+00FF whose low byte is a base64url letter", () => {
-        const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
-        return `${sameLowByte(h)}.${p}.${s}`;
-      }],
+      [
+        "a payload character above U+00FF whose low byte is a base64url letter",
+        () => {
+          const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
+          return `${h}.${sameLowByte(p)}.${s}`;
+        },
+      ],
+      [
+        "a header character above U+00FF whose low byte is a base64url letter",
+        () => {
+          const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
+          return `${sameLowByte(h)}.${p}.${s}`;
+        },
+      ],
       ["= padding on the signature", () => `${GOOD_JWT}==`],
       ["a space inside the signature", () => `${GOOD_JWT.slice(0, -40)} ${GOOD_JWT.slice(-40)}`],
       ["a tab inside the payload", () => GOOD_JWT.replace(".", ".\t")],
-      ["non-zero unused bits in the signature's last character", () => {
-        const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
-        return `${h}.${p}.${nonCanonicalTail(s)}`;
-      }],
+      [
+        "non-zero unused bits in the signature's last character",
+        () => {
+          const [h, p, s] = GOOD_JWT.split(".") as [string, string, string];
+          return `${h}.${p}.${nonCanonicalTail(s)}`;
+        },
+      ],
       ["standard base64 characters", () => GOOD_JWT.replace(/-/g, "+").replace(/_/g, "/")],
     ])("%s is malformed, although it decodes to the genuine token's bytes", (_, build) => {
       /**
@@ -371,7 +412,11 @@ describe("unit tests session-jwt", () => {
     });
 
     test("a token signed with another key does not verify", async () => {
-      await expectRejection(verdictOf(signJwt(HEADER, memberPayload(), other.privateKey)), BadSignatureError, "bad_signature");
+      await expectRejection(
+        verdictOf(signJwt(HEADER, memberPayload(), other.privateKey)),
+        BadSignatureError,
+        "bad_signature",
+      );
       await expectRejection(verdictOf(GOOD_JWT, RULES, otherKey), BadSignatureError, "bad_signature");
     });
 
@@ -382,11 +427,19 @@ describe("unit tests session-jwt", () => {
     });
 
     test("a signature made with SHA-384 under an RS256 header does not verify", async () => {
-      await expectRejection(verdictOf(signJwt(HEADER, memberPayload(), privateKey, "sha384")), BadSignatureError, "bad_signature");
+      await expectRejection(
+        verdictOf(signJwt(HEADER, memberPayload(), privateKey, "sha384")),
+        BadSignatureError,
+        "bad_signature",
+      );
     });
 
     test("a header alg other than RS256 is refused by jose even if the parser were bypassed", async () => {
-      await expectRejection(verdictOf(signJwt({ ...HEADER, alg: "RS384" }, memberPayload(), privateKey, "sha384")), UnsupportedAlgorithmError, "unsupported_algorithm");
+      await expectRejection(
+        verdictOf(signJwt({ ...HEADER, alg: "RS384" }, memberPayload(), privateKey, "sha384")),
+        UnsupportedAlgorithmError,
+        "unsupported_algorithm",
+      );
     });
   });
 
@@ -448,28 +501,45 @@ describe("unit tests session-jwt", () => {
        * sessions much longer), so the caller asks Stytch instead of denying outright. jose checks the
        * signature first, so only an authentic token is ever reported expired.
        */
-      expect(await claimsOf(memberPayload({ iat: NOW - 400, nbf: NOW - 400, exp: NOW - 100 }))).toEqual({ status: "expired" });
+      expect(await claimsOf(memberPayload({ iat: NOW - 400, nbf: NOW - 400, exp: NOW - 100 }))).toEqual({
+        status: "expired",
+      });
     });
 
     test("an expired token with a bad signature is a bad signature, never expired", async () => {
-      const expired = signJwt(HEADER, memberPayload({ iat: NOW - 400, nbf: NOW - 400, exp: NOW - 100 }), other.privateKey);
+      const expired = signJwt(
+        HEADER,
+        memberPayload({ iat: NOW - 400, nbf: NOW - 400, exp: NOW - 100 }),
+        other.privateKey,
+      );
       await expectRejection(verdictOf(expired), BadSignatureError, "bad_signature");
     });
 
     test("an expired token that is not a member session is refused, not sent to Stytch", async () => {
-      const m2m = { ...memberPayload({ iat: NOW - 400, nbf: NOW - 400, exp: NOW - 100 }), "https://stytch.com/session": undefined };
+      const m2m = {
+        ...memberPayload({ iat: NOW - 400, nbf: NOW - 400, exp: NOW - 100 }),
+        "https://stytch.com/session": undefined,
+      };
       await expectRejection(claimsOf(m2m), NotMemberSessionError, "not_member_session");
     });
 
     test("exp exactly at now minus the tolerance is expired, one second later is valid", async () => {
-      expect(await claimsOf(memberPayload({ iat: NOW - 300, nbf: NOW - 300, exp: NOW - TOLERANCE }))).toEqual({ status: "expired" });
-      expect(await claimsOf(memberPayload({ iat: NOW - 300, nbf: NOW - 300, exp: NOW - TOLERANCE + 1 }))).toEqual({ status: "valid", notAfterMs: (NOW + 1) * 1000 });
+      expect(await claimsOf(memberPayload({ iat: NOW - 300, nbf: NOW - 300, exp: NOW - TOLERANCE }))).toEqual({
+        status: "expired",
+      });
+      expect(await claimsOf(memberPayload({ iat: NOW - 300, nbf: NOW - 300, exp: NOW - TOLERANCE + 1 }))).toEqual({
+        status: "valid",
+        notAfterMs: (NOW + 1) * 1000,
+      });
     });
 
     test("with no tolerance, a token expiring this very second is expired", async () => {
       const rules: ClaimRules = { ...RULES, clockToleranceSeconds: 0 };
       expect(await claimsOf(memberPayload({ exp: NOW }), rules)).toEqual({ status: "expired" });
-      expect(await claimsOf(memberPayload({ exp: NOW + 1 }), rules)).toEqual({ status: "valid", notAfterMs: (NOW + 1) * 1000 });
+      expect(await claimsOf(memberPayload({ exp: NOW + 1 }), rules)).toEqual({
+        status: "valid",
+        notAfterMs: (NOW + 1) * 1000,
+      });
     });
 
     test("a max token age of 0 makes every token too old (strict mode)", async () => {
@@ -481,7 +551,9 @@ describe("unit tests session-jwt", () => {
 
     test("with a max age of 60 s, a token issued 100 s ago is too old", async () => {
       const rules: ClaimRules = { ...RULES, maxTokenAgeSeconds: 60 };
-      expect(await claimsOf(memberPayload({ iat: NOW - 100, nbf: NOW - 100, exp: NOW + 200 }), rules)).toEqual({ status: "too_old" });
+      expect(await claimsOf(memberPayload({ iat: NOW - 100, nbf: NOW - 100, exp: NOW + 200 }), rules)).toEqual({
+        status: "too_old",
+      });
     });
 
     test("with a max age of 60 s, a token issued 30 s ago is valid until its age runs out", async () => {
@@ -491,27 +563,44 @@ describe("unit tests session-jwt", () => {
        */
       const rules: ClaimRules = { ...RULES, maxTokenAgeSeconds: 60 };
       const iat = NOW - 30;
-      expect(await claimsOf(memberPayload({ iat, nbf: iat, exp: iat + 300 }), rules)).toEqual({ status: "valid", notAfterMs: (NOW + 35) * 1000 });
+      expect(await claimsOf(memberPayload({ iat, nbf: iat, exp: iat + 300 }), rules)).toEqual({
+        status: "valid",
+        notAfterMs: (NOW + 35) * 1000,
+      });
     });
 
     test("when exp comes before the max age runs out, exp bounds the verdict", async () => {
       const rules: ClaimRules = { ...RULES, maxTokenAgeSeconds: 3_600 };
       const iat = NOW - 30;
-      expect(await claimsOf(memberPayload({ iat, nbf: iat, exp: iat + 300 }), rules)).toEqual({ status: "valid", notAfterMs: (iat + 300 + TOLERANCE) * 1000 });
+      expect(await claimsOf(memberPayload({ iat, nbf: iat, exp: iat + 300 }), rules)).toEqual({
+        status: "valid",
+        notAfterMs: (iat + 300 + TOLERANCE) * 1000,
+      });
     });
 
     test("the max age boundary follows jose: age minus tolerance equal to the max is still valid", async () => {
       const rules: ClaimRules = { ...RULES, maxTokenAgeSeconds: 60 };
       const atLimit = NOW - 60 - TOLERANCE;
-      expect(await claimsOf(memberPayload({ iat: atLimit, nbf: atLimit, exp: atLimit + 300 }), rules)).toEqual({ status: "valid", notAfterMs: NOW * 1000 });
+      expect(await claimsOf(memberPayload({ iat: atLimit, nbf: atLimit, exp: atLimit + 300 }), rules)).toEqual({
+        status: "valid",
+        notAfterMs: NOW * 1000,
+      });
       const pastLimit = atLimit - 1;
-      expect(await claimsOf(memberPayload({ iat: pastLimit, nbf: pastLimit, exp: pastLimit + 300 }), rules)).toEqual({ status: "too_old" });
+      expect(await claimsOf(memberPayload({ iat: pastLimit, nbf: pastLimit, exp: pastLimit + 300 }), rules)).toEqual({
+        status: "too_old",
+      });
     });
 
     test("iat in the future beyond the tolerance is not yet valid when a max age is set", async () => {
       const rules: ClaimRules = { ...RULES, maxTokenAgeSeconds: 60 };
-      await expectRejection(claimsOf(memberPayload({ iat: NOW + TOLERANCE + 1, nbf: NOW, exp: NOW + 300 }), rules), NotYetValidError, "not_yet_valid");
-      expect((await claimsOf(memberPayload({ iat: NOW + TOLERANCE, nbf: NOW, exp: NOW + 300 }), rules)).status).toBe("valid");
+      await expectRejection(
+        claimsOf(memberPayload({ iat: NOW + TOLERANCE + 1, nbf: NOW, exp: NOW + 300 }), rules),
+        NotYetValidError,
+        "not_yet_valid",
+      );
+      expect((await claimsOf(memberPayload({ iat: NOW + TOLERANCE, nbf: NOW, exp: NOW + 300 }), rules)).status).toBe(
+        "valid",
+      );
     });
 
     test.each([
@@ -540,13 +629,21 @@ describe("unit tests session-jwt", () => {
       const payload = memberPayload(overrides);
       const session = { ...(payload["https://stytch.com/session"] as Record<string, unknown>) };
       delete session.expires_at; // so the mapping falls back to exp, as in the reported case
-      await expectRejection(claimsOf({ ...payload, "https://stytch.com/session": session }), MalformedCredentialError, "malformed");
+      await expectRejection(
+        claimsOf({ ...payload, "https://stytch.com/session": session }),
+        MalformedCredentialError,
+        "malformed",
+      );
     });
 
     test("an exp written as 1e400 (Infinity once parsed) is malformed", async () => {
       const json = JSON.stringify(memberPayload()).replace(/"exp":\d+/, '"exp":1e400');
       expect(JSON.parse(json).exp).toBe(Infinity);
-      await expectRejection(verdictOf(signSegments(b64url(JSON.stringify(HEADER)), b64url(json))), MalformedCredentialError, "malformed");
+      await expectRejection(
+        verdictOf(signSegments(b64url(JSON.stringify(HEADER)), b64url(json))),
+        MalformedCredentialError,
+        "malformed",
+      );
     });
 
     test("an authentic expired token with an out-of-range iat is malformed, not sent to Stytch", async () => {
@@ -563,7 +660,9 @@ describe("unit tests session-jwt", () => {
   describe("screenUnverifiedClaims (no key set at all)", () => {
     test("a token shaped like one of this project's member sessions passes", () => {
       expect(() => screenUnverifiedClaims(memberPayload(), RULES, NOW)).not.toThrow();
-      expect(() => screenUnverifiedClaims(memberPayload({ iat: NOW - 900, nbf: NOW - 900, exp: NOW - 600 }), RULES, NOW)).not.toThrow();
+      expect(() =>
+        screenUnverifiedClaims(memberPayload({ iat: NOW - 900, nbf: NOW - 900, exp: NOW - 600 }), RULES, NOW),
+      ).not.toThrow();
     });
 
     test.each([
@@ -601,9 +700,13 @@ describe("unit tests session-jwt", () => {
         "https://stytch.com/organization": { organization_id: "organization-test-1", organization_slug: "wrong" },
       });
       expect(toMemberSession(payload).organizationSlug).toBe("");
-      expect(toMemberSession(memberPayload({ "https://stytch.com/organization": { organization_id: "organization-test-1", slug: "right" } })).organizationSlug).toBe(
-        "right"
-      );
+      expect(
+        toMemberSession(
+          memberPayload({
+            "https://stytch.com/organization": { organization_id: "organization-test-1", slug: "right" },
+          }),
+        ).organizationSlug,
+      ).toBe("right");
     });
 
     test("a session without roles has no roles", () => {
@@ -617,7 +720,9 @@ describe("unit tests session-jwt", () => {
       const payload = memberPayload();
       const session = { ...(payload["https://stytch.com/session"] as Record<string, unknown>) };
       delete session.expires_at;
-      expect(toMemberSession({ ...payload, "https://stytch.com/session": session }).sessionExpiresAt).toBe(new Date((NOW + 290) * 1000).toISOString());
+      expect(toMemberSession({ ...payload, "https://stytch.com/session": session }).sessionExpiresAt).toBe(
+        new Date((NOW + 290) * 1000).toISOString(),
+      );
     });
 
     test("the email comes from the first authentication factor that has one", () => {
@@ -626,18 +731,35 @@ describe("unit tests session-jwt", () => {
       const factors = [
         { type: "password", delivery_method: "knowledge" },
         { type: "oauth", delivery_method: "oauth_google", email_factor: { email_address: "" } },
-        { type: "sso", delivery_method: "sso_saml", email_factor: { email_id: "email-test-2", email_address: "grace@acme.example" } },
-        { type: "magic_link", delivery_method: "email", email_factor: { email_id: "email-test-3", email_address: "later@acme.example" } },
+        {
+          type: "sso",
+          delivery_method: "sso_saml",
+          email_factor: { email_id: "email-test-2", email_address: "grace@acme.example" },
+        },
+        {
+          type: "magic_link",
+          delivery_method: "email",
+          email_factor: { email_id: "email-test-3", email_address: "later@acme.example" },
+        },
       ];
-      expect(toMemberSession({ ...payload, "https://stytch.com/session": { ...session, authentication_factors: factors } }).email).toBe("grace@acme.example");
+      expect(
+        toMemberSession({ ...payload, "https://stytch.com/session": { ...session, authentication_factors: factors } })
+          .email,
+      ).toBe("grace@acme.example");
     });
 
     test("without any email factor, the member has no email property", () => {
       const payload = memberPayload();
       const session = payload["https://stytch.com/session"] as Record<string, unknown>;
-      const member = toMemberSession({ ...payload, "https://stytch.com/session": { ...session, authentication_factors: [{ type: "totp" }, null] } });
+      const member = toMemberSession({
+        ...payload,
+        "https://stytch.com/session": { ...session, authentication_factors: [{ type: "totp" }, null] },
+      });
       expect(member).not.toHaveProperty("email");
-      const noFactors = toMemberSession({ ...payload, "https://stytch.com/session": { ...session, authentication_factors: undefined } });
+      const noFactors = toMemberSession({
+        ...payload,
+        "https://stytch.com/session": { ...session, authentication_factors: undefined },
+      });
       expect(noFactors).not.toHaveProperty("email");
     });
 
@@ -664,7 +786,10 @@ describe("unit tests session-jwt", () => {
        * JSON.parse turns "__proto__" into an own property. Copying it with a plain assignment
        * would replace the custom-claims object's prototype instead of adding a claim.
        */
-      const token = signSegments(b64url(JSON.stringify(HEADER)), b64url(JSON.stringify(memberPayload()).replace(/^\{/, '{"__proto__":{"isAdmin":true},"tier":"gold",')));
+      const token = signSegments(
+        b64url(JSON.stringify(HEADER)),
+        b64url(JSON.stringify(memberPayload()).replace(/^\{/, '{"__proto__":{"isAdmin":true},"tier":"gold",')),
+      );
       const payload = parseSessionJwt(token).payload;
       expect(Object.keys(payload)).toContain("__proto__");
       const claims = toMemberSession(payload).customClaims;
@@ -715,7 +840,9 @@ describe("unit tests session-jwt", () => {
     ])("roles that are %s are not a member session", (_, roles) => {
       const payload = memberPayload();
       const session = payload["https://stytch.com/session"] as Record<string, unknown>;
-      const error = expectNotMember(() => toMemberSession({ ...payload, "https://stytch.com/session": { ...session, roles } }));
+      const error = expectNotMember(() =>
+        toMemberSession({ ...payload, "https://stytch.com/session": { ...session, roles } }),
+      );
       expect(error.message).toBe("session roles are not a list of strings");
     });
   });
@@ -746,9 +873,12 @@ describe("hardening: the verifier's own checks, with the header parser bypassed"
     await expectRejection(verdictOf(signJwt(header, memberPayload())), MalformedCredentialError, "malformed");
   });
 
-  test.each(["JWT", "application/jwt"])("a correctly signed token whose typ is %s verifies when handed straight to verify()", async (typ) => {
-    expect((await verdictOf(signJwt({ ...HEADER, typ }, memberPayload()))).status).toBe("valid");
-  });
+  test.each(["JWT", "application/jwt"])(
+    "a correctly signed token whose typ is %s verifies when handed straight to verify()",
+    async (typ) => {
+      expect((await verdictOf(signJwt({ ...HEADER, typ }, memberPayload()))).status).toBe("valid");
+    },
+  );
 
   const ecKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
   const signedAs: Record<string, () => string> = {
@@ -756,7 +886,11 @@ describe("hardening: the verifier's own checks, with the header parser bypassed"
     RS512: () => signJwt({ ...HEADER, alg: "RS512" }, memberPayload(), privateKey, "sha512"),
     PS256: () => {
       const input = `${b64url(JSON.stringify({ ...HEADER, alg: "PS256" }))}.${b64url(JSON.stringify(memberPayload()))}`;
-      const signature = sign("sha256", Buffer.from(input), { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+      const signature = sign("sha256", Buffer.from(input), {
+        key: privateKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32,
+      });
       return `${input}.${signature.toString("base64url")}`;
     },
     ES256: () => {
@@ -771,13 +905,16 @@ describe("hardening: the verifier's own checks, with the header parser bypassed"
     none: () => `${b64url(JSON.stringify({ ...HEADER, alg: "none" }))}.${b64url(JSON.stringify(memberPayload()))}.AAAA`,
   };
 
-  test.each(Object.keys(signedAs))("a token with alg %s, properly signed for that algorithm, is refused by the verifier itself", async (alg) => {
-    /**
-     * The algorithm list is pinned by the header parser and by one RS384 token through jose; this passes
-     * each classic substitute through the real verifier (jose), parser bypassed, with the project key.
-     */
-    await expectRejection(verdictOf(signedAs[alg]!()), UnsupportedAlgorithmError, "unsupported_algorithm");
-  });
+  test.each(Object.keys(signedAs))(
+    "a token with alg %s, properly signed for that algorithm, is refused by the verifier itself",
+    async (alg) => {
+      /**
+       * The algorithm list is pinned by the header parser and by one RS384 token through jose; this passes
+       * each classic substitute through the real verifier (jose), parser bypassed, with the project key.
+       */
+      await expectRejection(verdictOf(signedAs[alg]!()), UnsupportedAlgorithmError, "unsupported_algorithm");
+    },
+  );
 
   test("with no tolerance and a max age, an iat one second ahead is not yet valid and an iat of now is valid", async () => {
     /**
@@ -785,8 +922,19 @@ describe("hardening: the verifier's own checks, with the header parser bypassed"
      * a token whose nbf and exp are fine, so only the iat can be what refuses it.
      */
     const rules: ClaimRules = { ...RULES, clockToleranceSeconds: 0, maxTokenAgeSeconds: 300 };
-    await expectRejection(claimsOf(memberPayload({ iat: NOW + 1, nbf: NOW - 10, exp: NOW + 290 }), rules), NotYetValidError, "not_yet_valid");
-    await expectRejection(claimsOf(memberPayload({ iat: NOW + 3_600, nbf: NOW - 10, exp: NOW + 7_200 }), rules), NotYetValidError, "not_yet_valid");
-    expect(await claimsOf(memberPayload({ iat: NOW, nbf: NOW - 10, exp: NOW + 290 }), rules)).toEqual({ status: "valid", notAfterMs: (NOW + 290) * 1000 });
+    await expectRejection(
+      claimsOf(memberPayload({ iat: NOW + 1, nbf: NOW - 10, exp: NOW + 290 }), rules),
+      NotYetValidError,
+      "not_yet_valid",
+    );
+    await expectRejection(
+      claimsOf(memberPayload({ iat: NOW + 3_600, nbf: NOW - 10, exp: NOW + 7_200 }), rules),
+      NotYetValidError,
+      "not_yet_valid",
+    );
+    expect(await claimsOf(memberPayload({ iat: NOW, nbf: NOW - 10, exp: NOW + 290 }), rules)).toEqual({
+      status: "valid",
+      notAfterMs: (NOW + 290) * 1000,
+    });
   });
 });

@@ -1,20 +1,16 @@
-import { App, CfnResource, Stack, Validations } from "aws-cdk-lib";
-import * as apigateway from "aws-cdk-lib/aws-apigateway";
-import { Match, Template } from "aws-cdk-lib/assertions";
-import { AwsSolutionsChecks } from "cdk-nag";
-import type { IConstruct } from "constructs";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { App, CfnResource, Stack, Validations } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import * as apigateway from "aws-cdk-lib/aws-apigateway";
+import { AwsSolutionsChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, test } from "vitest";
 import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
-import { PACKAGED_HANDLERS, REPO_ROOT } from "../infra/lambda-defaults";
 import { API_ROUTES } from "../infra/demo/routes";
-import {
-  DEFAULT_THROTTLE,
-  StytchApiStack,
-  type StytchApiStackProps,
-} from "../infra/demo/stytch-api-stack";
+import { DEFAULT_THROTTLE, StytchApiStack, type StytchApiStackProps } from "../infra/demo/stytch-api-stack";
 import { RETRY_AFTER_SECONDS } from "../infra/gateway-responses";
+import { PACKAGED_HANDLERS, REPO_ROOT } from "../infra/lambda-defaults";
 
 const PROJECT_ID = "project-test-11111111-2222-3333-4444-555555555555";
 const ORIGINS = ["https://app.example.com", "http://localhost:3000"];
@@ -170,14 +166,18 @@ describe("StytchApiStack", () => {
     const json = JSON.stringify(template.toJSON());
     expect(json).not.toContain('"SecretString"');
     expect(json).not.toMatch(/"STYTCH_SECRET"/);
-    const functionRoles = ofType("AWS::IAM::Role").filter(([, role]) => JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes("lambda.amazonaws.com"));
+    const functionRoles = ofType("AWS::IAM::Role").filter(([, role]) =>
+      JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes("lambda.amazonaws.com"),
+    );
     expect(functionRoles).toHaveLength(4);
     for (const [, role] of functionRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
   test("creates the account's API Gateway logging role, which REST access logs need on a fresh account, and keeps it on delete", () => {
     template.resourceCountIs("AWS::ApiGateway::Account", 1);
-    const [[, account]] = ofType("AWS::ApiGateway::Account") as Array<[string, { Properties: Record<string, any>; DeletionPolicy?: string }]>;
+    const [[, account]] = ofType("AWS::ApiGateway::Account") as Array<
+      [string, { Properties: Record<string, any>; DeletionPolicy?: string }]
+    >;
     expect(account.DeletionPolicy).toBe("Retain");
     const roleId = account.Properties.CloudWatchRoleArn["Fn::GetAtt"][0];
     expect(JSON.stringify(resources[roleId].Properties.AssumeRolePolicyDocument)).toContain("apigateway.amazonaws.com");
@@ -248,7 +248,9 @@ describe("StytchApiStack", () => {
     });
     const paths = restPaths(resources);
     const options = ofType("AWS::ApiGateway::Method").filter(([, m]) => m.Properties.HttpMethod === "OPTIONS");
-    const optionPaths = new Set(options.map(([, m]) => (m.Properties.ResourceId.Ref ? paths.get(m.Properties.ResourceId.Ref) : "/")));
+    const optionPaths = new Set(
+      options.map(([, m]) => (m.Properties.ResourceId.Ref ? paths.get(m.Properties.ResourceId.Ref) : "/")),
+    );
     for (const route of API_ROUTES) expect(optionPaths.has(route.path), route.path).toBe(true);
     for (const [, m] of options) {
       const integration = JSON.stringify(m.Properties.Integration);
@@ -274,7 +276,10 @@ describe("StytchApiStack", () => {
       routeKey: "$context.routeKey",
       authorizerError: "$context.authorizer.error",
     });
-    for (const destination of [restStage.Properties.AccessLogSetting.DestinationArn, httpStage.Properties.AccessLogSettings.DestinationArn]) {
+    for (const destination of [
+      restStage.Properties.AccessLogSetting.DestinationArn,
+      httpStage.Properties.AccessLogSettings.DestinationArn,
+    ]) {
       const logGroupId = JSON.stringify(destination).match(/"(?:Ref|Fn::GetAtt)":\[?"([A-Za-z0-9]+)"/)![1];
       expect(resources[logGroupId].Type).toBe("AWS::Logs::LogGroup");
       expect(resources[logGroupId].Properties.RetentionInDays).toBe(30);
@@ -304,7 +309,12 @@ describe("StytchApiStack", () => {
 
   test("outputs both API URLs, the secret ARN and the command that puts the secret", () => {
     const outputs = template.toJSON().Outputs;
-    expect(Object.keys(outputs).sort()).toEqual(["HttpApiUrl", "PutStytchSecretCommand", "RestApiUrl", "StytchSecretArn"]);
+    expect(Object.keys(outputs).sort()).toEqual([
+      "HttpApiUrl",
+      "PutStytchSecretCommand",
+      "RestApiUrl",
+      "StytchSecretArn",
+    ]);
     const [[secretId]] = ofType("AWS::SecretsManager::Secret");
     expect(outputs.StytchSecretArn.Value).toEqual({ Ref: secretId });
     expect(JSON.stringify(outputs.PutStytchSecretCommand.Value)).toContain("aws secretsmanager put-secret-value");
@@ -326,7 +336,10 @@ describe("cdk-nag AwsSolutions", () => {
     // Re-run the rules with acknowledgements ignored (cdk-nag's private check, overridden for this test only).
     const pack = new AwsSolutionsChecks();
     (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
-    const unacknowledged = pack.validateScope(demo).violations.map((v) => v.ruleName).sort();
+    const unacknowledged = pack
+      .validateScope(demo)
+      .violations.map((v) => v.ruleName)
+      .sort();
     expect(unacknowledged).toEqual([
       "AwsSolutions-APIG3",
       "AwsSolutions-APIG4",

@@ -1,14 +1,14 @@
+import { existsSync, statSync } from "node:fs";
+import * as path from "node:path";
 import { App, Duration, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaResponseType } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import { Match, Template } from "aws-cdk-lib/assertions";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { existsSync, statSync } from "node:fs";
-import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
 import { LAMBDA_RUNTIME, MAX_BUNDLE_BYTES } from "../infra/lambda-defaults";
@@ -147,7 +147,11 @@ test("the tests run on the Node.js major the functions deploy with", () => {
 
 describe("function options", () => {
   test("reserved concurrency, memory, timeout and log retention reach the function", () => {
-    const { template } = userStack({ reservedConcurrentExecutions: 25, memorySize: 1024, timeout: Duration.seconds(6) });
+    const { template } = userStack({
+      reservedConcurrentExecutions: 25,
+      memorySize: 1024,
+      timeout: Duration.seconds(6),
+    });
     template.hasResourceProperties("AWS::Lambda::Function", {
       Description: Match.stringLikeRegexp("authorizer"),
       ReservedConcurrentExecutions: 25,
@@ -165,8 +169,12 @@ describe("function options", () => {
     });
     expect(JSON.stringify(template.findResources("AWS::ApiGateway::Authorizer"))).toContain(aliasId);
     expect(JSON.stringify(template.findResources("AWS::ApiGatewayV2::Authorizer"))).toContain(aliasId);
-    const permissions = template.findResources("AWS::Lambda::Permission", { Properties: { Principal: "apigateway.amazonaws.com" } });
-    const onAlias = Object.values(permissions).filter((p) => JSON.stringify(p.Properties.FunctionName).includes(aliasId));
+    const permissions = template.findResources("AWS::Lambda::Permission", {
+      Properties: { Principal: "apigateway.amazonaws.com" },
+    });
+    const onAlias = Object.values(permissions).filter((p) =>
+      JSON.stringify(p.Properties.FunctionName).includes(aliasId),
+    );
     expect(onAlias).toHaveLength(2);
   });
 
@@ -186,15 +194,26 @@ describe("function options", () => {
 describe("gateway responses when attached to a REST API", () => {
   const responses = (template: Template) =>
     new Map(
-      Object.values(template.findResources("AWS::ApiGateway::GatewayResponse")).map((r) => [r.Properties.ResponseType, r.Properties]),
+      Object.values(template.findResources("AWS::ApiGateway::GatewayResponse")).map((r) => [
+        r.Properties.ResponseType,
+        r.Properties,
+      ]),
     );
 
   test("401, 403 and a 503 with Retry-After for both fault types, with CORS for the API's first allowed origin", () => {
     const { template } = userStack({}, undefined, {
-      defaultCorsPreflightOptions: { allowOrigins: ["https://app.example.com", "https://admin.example.com"], allowCredentials: true },
+      defaultCorsPreflightOptions: {
+        allowOrigins: ["https://app.example.com", "https://admin.example.com"],
+        allowCredentials: true,
+      },
     });
     const found = responses(template);
-    expect([...found.keys()].sort()).toEqual(["ACCESS_DENIED", "AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE", "UNAUTHORIZED"]);
+    expect([...found.keys()].sort()).toEqual([
+      "ACCESS_DENIED",
+      "AUTHORIZER_CONFIGURATION_ERROR",
+      "AUTHORIZER_FAILURE",
+      "UNAUTHORIZED",
+    ]);
     const cors = {
       "gatewayresponse.header.Access-Control-Allow-Origin": "'https://app.example.com'",
       "gatewayresponse.header.Access-Control-Allow-Credentials": "'true'",
@@ -206,7 +225,10 @@ describe("gateway responses when attached to a REST API", () => {
     });
     expect(found.get("ACCESS_DENIED")).toMatchObject({ StatusCode: "403", ResponseParameters: cors });
     for (const fault of ["AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"]) {
-      expect(found.get(fault)).toMatchObject({ StatusCode: "503", ResponseParameters: { ...cors, "gatewayresponse.header.Retry-After": "'5'" } });
+      expect(found.get(fault)).toMatchObject({
+        StatusCode: "503",
+        ResponseParameters: { ...cors, "gatewayresponse.header.Retry-After": "'5'" },
+      });
     }
   });
 
@@ -214,20 +236,30 @@ describe("gateway responses when attached to a REST API", () => {
     const plain = responses(userStack().template).get("UNAUTHORIZED");
     expect(plain?.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]).toBe("'*'");
     expect(plain?.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Credentials"]).toBeUndefined();
-    const explicit = responses(userStack({ gatewayResponseAllowOrigin: "https://shop.example.com" }).template).get("AUTHORIZER_FAILURE");
-    expect(explicit?.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]).toBe("'https://shop.example.com'");
+    const explicit = responses(userStack({ gatewayResponseAllowOrigin: "https://shop.example.com" }).template).get(
+      "AUTHORIZER_FAILURE",
+    );
+    expect(explicit?.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]).toBe(
+      "'https://shop.example.com'",
+    );
   });
 
   test("an imported REST API gets them too", () => {
     const { template } = userStack({}, (stack, auth) => {
       const imported = apigateway.RestApi.fromRestApiId(stack, "Imported", "a1b2c3d4e5");
-      const resource = apigateway.Resource.fromResourceAttributes(stack, "ImportedRoot", { restApi: imported, resourceId: "r00t", path: "/" });
+      const resource = apigateway.Resource.fromResourceAttributes(stack, "ImportedRoot", {
+        restApi: imported,
+        resourceId: "r00t",
+        path: "/",
+      });
       resource.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Imported") });
     });
     const onImported = Object.values(template.findResources("AWS::ApiGateway::GatewayResponse")).filter(
       (r) => r.Properties.RestApiId === "a1b2c3d4e5",
     );
-    expect(onImported.map((r) => r.Properties.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"])).toEqual(["'*'", "'*'", "'*'", "'*'"]);
+    expect(
+      onImported.map((r) => r.Properties.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]),
+    ).toEqual(["'*'", "'*'", "'*'", "'*'"]);
   });
 
   test("they can be turned off, and an HTTP-only stack gets none", () => {
@@ -238,7 +270,9 @@ describe("gateway responses when attached to a REST API", () => {
     const { template } = userStack({}, (stack, auth) => {
       const second = new apigateway.RestApi(stack, "SecondApi", { cloudWatchRole: false });
       second.root.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Second") });
-      second.root.addResource("x").addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Second2") });
+      second.root
+        .addResource("x")
+        .addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Second2") });
     });
     template.resourceCountIs("AWS::ApiGateway::GatewayResponse", 8);
   });
@@ -249,11 +283,16 @@ describe("monitoring", () => {
     const { template } = userStack();
     template.resourceCountIs("AWS::CloudWatch::Alarm", 5);
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
-    expect(authorizerEnvironment(template)).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: "StytchAuthorizer", POWERTOOLS_SERVICE_NAME: "stytch-authorizer" });
+    expect(authorizerEnvironment(template)).toMatchObject({
+      POWERTOOLS_METRICS_NAMESPACE: "StytchAuthorizer",
+      POWERTOOLS_SERVICE_NAME: "stytch-authorizer",
+    });
   });
 
   test("monitoring settings reach the alarms, and false leaves them out", () => {
-    const tuned = userStack({ monitoring: { namespace: "Acme/Auth", alarms: { throttles: false }, dashboard: false } }).template;
+    const tuned = userStack({
+      monitoring: { namespace: "Acme/Auth", alarms: { throttles: false }, dashboard: false },
+    }).template;
     tuned.resourceCountIs("AWS::CloudWatch::Alarm", 4);
     tuned.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
     expect(authorizerEnvironment(tuned)).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: "Acme/Auth" });
@@ -267,7 +306,12 @@ describe("monitoring", () => {
     const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID, monitoring: { namespace: "Acme/Auth" } });
     new StytchRefreshFunction(stack, "Refresh", { authorizer: auth, allowedOrigins: ["https://app.example.com"] });
     Template.fromStack(stack).hasResourceProperties("AWS::Lambda::Function", {
-      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: "stytch-refresh", POWERTOOLS_METRICS_NAMESPACE: "Acme/Auth" }) },
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: "stytch-refresh",
+          POWERTOOLS_METRICS_NAMESPACE: "Acme/Auth",
+        }),
+      },
     });
   });
 });
@@ -315,22 +359,29 @@ describe("the Stytch secret", () => {
   test("a secret ARN names an existing secret: complete ARNs exactly, partial ARNs with Secrets Manager's suffix wildcard", () => {
     for (const [arn, resource] of [
       [EXISTING_SECRET_ARN, EXISTING_SECRET_ARN],
-      ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/stytch", { "Fn::Join": ["", ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/stytch-??????"]] }],
+      [
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/stytch",
+        { "Fn::Join": ["", ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/stytch-??????"]] },
+      ],
     ] as const) {
       const { template } = userStack({ secretArn: arn });
       template.resourceCountIs("AWS::SecretsManager::Secret", 0);
       expect(authorizerEnvironment(template).STYTCH_SECRET_ARN).toBe(arn);
-      const statements = Object.values(template.findResources("AWS::IAM::Policy")).flatMap((p) => p.Properties.PolicyDocument.Statement);
+      const statements = Object.values(template.findResources("AWS::IAM::Policy")).flatMap(
+        (p) => p.Properties.PolicyDocument.Statement,
+      );
       const grant = statements.find((st) => JSON.stringify(st.Action).includes("GetSecretValue"));
       expect(JSON.stringify(grant.Resource)).toContain(typeof resource === "string" ? resource : "prod/stytch-??????");
     }
     expect(() => userStack({ secretArn: "prod/stytch" })).toThrow(/secretArn/);
-    expect(() =>
-      userStack({}, undefined, {}) && new StytchAuthorizer(new Stack(fastApp(), "Both"), "Auth", {
-        projectId: PROJECT_ID,
-        secretArn: EXISTING_SECRET_ARN,
-        secret: secretsmanager.Secret.fromSecretCompleteArn(new Stack(fastApp(), "Other"), "S", EXISTING_SECRET_ARN),
-      }),
+    expect(
+      () =>
+        userStack({}, undefined, {}) &&
+        new StytchAuthorizer(new Stack(fastApp(), "Both"), "Auth", {
+          projectId: PROJECT_ID,
+          secretArn: EXISTING_SECRET_ARN,
+          secret: secretsmanager.Secret.fromSecretCompleteArn(new Stack(fastApp(), "Other"), "S", EXISTING_SECRET_ARN),
+        }),
     ).toThrow(/not both/);
   });
 
@@ -346,7 +397,10 @@ describe("the Stytch secret", () => {
     template.hasResourceProperties("AWS::IAM::Policy", {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], Resource: EXISTING_SECRET_ARN }),
+          Match.objectLike({
+            Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            Resource: EXISTING_SECRET_ARN,
+          }),
         ]),
       },
     });
@@ -410,8 +464,13 @@ describe("the HTTP API authorizer", () => {
   });
 
   test("tells the function the cache TTL it configured, so that cached answers cover every route and uncached ones their request only", () => {
-    expect(authorizerEnvironment(userStack({ identity: "header", resultsCacheTtl: Duration.seconds(60) }).template).STYTCH_RESULTS_CACHE_TTL_SECONDS).toBe("60");
-    expect(authorizerEnvironment(userStack({ identity: "header" }).template).STYTCH_RESULTS_CACHE_TTL_SECONDS).toBe("300");
+    expect(
+      authorizerEnvironment(userStack({ identity: "header", resultsCacheTtl: Duration.seconds(60) }).template)
+        .STYTCH_RESULTS_CACHE_TTL_SECONDS,
+    ).toBe("60");
+    expect(authorizerEnvironment(userStack({ identity: "header" }).template).STYTCH_RESULTS_CACHE_TTL_SECONDS).toBe(
+      "300",
+    );
     expect(authorizerEnvironment(userStack().template).STYTCH_RESULTS_CACHE_TTL_SECONDS).toBe("0");
   });
 });
@@ -550,7 +609,9 @@ describe("StytchRefreshFunction", () => {
     template.hasResourceProperties("AWS::IAM::Policy", {
       Roles: [{ Ref: Match.stringLikeRegexp("^RefreshFunctionRole") }],
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(["secretsmanager:GetSecretValue"]), Resource: { Ref: secretId } })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: Match.arrayWith(["secretsmanager:GetSecretValue"]), Resource: { Ref: secretId } }),
+        ]),
       },
     });
   });
@@ -560,7 +621,10 @@ describe("StytchRefreshFunction", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Description: "Stytch B2B session refresh",
       Environment: {
-        Variables: Match.objectLike({ REFRESH_MAX_SESSION_DURATION_MINUTES: "0", REFRESH_COOKIE_DOMAIN: Match.absent() }),
+        Variables: Match.objectLike({
+          REFRESH_MAX_SESSION_DURATION_MINUTES: "0",
+          REFRESH_COOKIE_DOMAIN: Match.absent(),
+        }),
       },
     });
   });

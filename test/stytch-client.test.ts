@@ -36,14 +36,20 @@ describe("the request", () => {
     expect(answer.member_session.member_id).toBe(session.memberId);
     expect(answer.session_jwt).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(stytch.authenticateRequests).toEqual([
-      { body: { session_token: session.sessionToken }, authorization: `Basic ${Buffer.from(`${stytch.projectId}:${stytch.secret}`).toString("base64")}` },
+      {
+        body: { session_token: session.sessionToken },
+        authorization: `Basic ${Buffer.from(`${stytch.projectId}:${stytch.secret}`).toString("base64")}`,
+      },
     ]);
   });
 
   test("adds session_duration_minutes only when asked to extend the session", async () => {
     const session = stytch.createSession();
     await client().authenticate({ session_jwt: session.sessionJwt }, { deadline: soon(), sessionDurationMinutes: 30 });
-    expect(stytch.authenticateRequests[0]?.body).toEqual({ session_jwt: session.sessionJwt, session_duration_minutes: 30 });
+    expect(stytch.authenticateRequests[0]?.body).toEqual({
+      session_jwt: session.sessionJwt,
+      session_duration_minutes: 30,
+    });
   });
 });
 
@@ -51,37 +57,56 @@ describe("mapping Stytch's answers", () => {
   test("404 session_not_found is a revoked session", async () => {
     const session = stytch.createSession();
     stytch.revokeSession(session.memberSessionId);
-    await expect(client().authenticate({ session_token: session.sessionToken }, { deadline: soon() })).rejects.toBeInstanceOf(RevokedSessionError);
+    await expect(
+      client().authenticate({ session_token: session.sessionToken }, { deadline: soon() }),
+    ).rejects.toBeInstanceOf(RevokedSessionError);
     expect(stytch.calls.authenticate).toBe(1);
   });
 
   test("a 400 is a refusal of the credential, and is not retried", async () => {
-    await expect(client().authenticate({ session_jwt: "aaaa.bbbb.cccc" }, { deadline: soon() })).rejects.toBeInstanceOf(RejectedByStytchError);
+    await expect(client().authenticate({ session_jwt: "aaaa.bbbb.cccc" }, { deadline: soon() })).rejects.toBeInstanceOf(
+      RejectedByStytchError,
+    );
     expect(stytch.calls.authenticate).toBe(1);
   });
 
   test("a 401 is a fault with our project credentials, not the caller's", async () => {
     const session = stytch.createSession();
-    await expect(client({ secret: "secret-test-not-the-right-one-at-all" }).authenticate({ session_token: session.sessionToken }, { deadline: soon() })).rejects.toBeInstanceOf(
-      UpstreamCredentialsRejectedError,
-    );
+    await expect(
+      client({ secret: "secret-test-not-the-right-one-at-all" }).authenticate(
+        { session_token: session.sessionToken },
+        { deadline: soon() },
+      ),
+    ).rejects.toBeInstanceOf(UpstreamCredentialsRejectedError);
   });
 
   test("429 is a rate-limit fault and is never retried", async () => {
     stytch.faults.authenticate = "429";
-    await expect(client().authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() })).rejects.toBeInstanceOf(UpstreamRateLimitedError);
+    await expect(
+      client().authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() }),
+    ).rejects.toBeInstanceOf(UpstreamRateLimitedError);
     expect(stytch.calls.authenticate).toBe(1);
   });
 
   test("5xx twice is an unavailable fault after exactly one retry", async () => {
     stytch.faults.authenticate = "503";
-    await expect(client().authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() })).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await expect(
+      client().authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() }),
+    ).rejects.toBeInstanceOf(UpstreamUnavailableError);
     expect(stytch.calls.authenticate).toBe(2);
   });
 
   test("an answer over the size cap is an unavailable fault, and is not retried", async () => {
-    const stytchClient = new StytchClient({ apiUrl: stytch.url, projectId: stytch.projectId, secret: async () => stytch.secret, timeoutMs: 2_000, maxResponseBytes: 64 });
-    const error = await stytchClient.authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() }).catch((caught: unknown) => caught);
+    const stytchClient = new StytchClient({
+      apiUrl: stytch.url,
+      projectId: stytch.projectId,
+      secret: async () => stytch.secret,
+      timeoutMs: 2_000,
+      maxResponseBytes: 64,
+    });
+    const error = await stytchClient
+      .authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UpstreamUnavailableError);
     expect((error as Error).message).toBe("Stytch answered with an oversized body");
     expect(stytch.calls.authenticate).toBe(1);
@@ -100,7 +125,12 @@ describe("the deadline", () => {
   test("a hanging Stytch times out at the client's timeout, without a retry", async () => {
     stytch.faults.authenticate = "hang";
     const started = Date.now();
-    await expect(client({ timeoutMs: 250 }).authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() })).rejects.toBeInstanceOf(UpstreamTimeoutError);
+    await expect(
+      client({ timeoutMs: 250 }).authenticate(
+        { session_token: stytch.createSession().sessionToken },
+        { deadline: soon() },
+      ),
+    ).rejects.toBeInstanceOf(UpstreamTimeoutError);
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(stytch.calls.authenticate).toBe(1);
   });
@@ -108,9 +138,12 @@ describe("the deadline", () => {
   test("the caller's deadline wins when it is sooner than the client's timeout", async () => {
     stytch.faults.authenticate = "hang";
     const started = Date.now();
-    await expect(client({ timeoutMs: 10_000 }).authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: Date.now() + 200 })).rejects.toBeInstanceOf(
-      UpstreamTimeoutError,
-    );
+    await expect(
+      client({ timeoutMs: 10_000 }).authenticate(
+        { session_token: stytch.createSession().sessionToken },
+        { deadline: Date.now() + 200 },
+      ),
+    ).rejects.toBeInstanceOf(UpstreamTimeoutError);
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
@@ -118,7 +151,9 @@ describe("the deadline", () => {
     stytch.faults.authenticate = "500";
     stytch.setLatency("authenticate", 150);
     try {
-      await expect(client().authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: Date.now() + 300 })).rejects.toBeInstanceOf(UpstreamUnavailableError);
+      await expect(
+        client().authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: Date.now() + 300 }),
+      ).rejects.toBeInstanceOf(UpstreamUnavailableError);
       expect(stytch.calls.authenticate).toBe(1);
     } finally {
       stytch.setLatency("authenticate", 0);
@@ -138,7 +173,11 @@ describe("coalescing", () => {
         stytchClient.authenticate({ session_token: first.sessionToken }, { deadline: soon() }),
         stytchClient.authenticate({ session_token: second.sessionToken }, { deadline: soon() }),
       ]);
-      expect(answers.map((answer) => answer.member_session.member_id)).toEqual([first.memberId, first.memberId, second.memberId]);
+      expect(answers.map((answer) => answer.member_session.member_id)).toEqual([
+        first.memberId,
+        first.memberId,
+        second.memberId,
+      ]);
       expect(stytch.calls.authenticate).toBe(2);
       expect(stytchClient.requestsSent).toBe(2);
     } finally {
@@ -148,17 +187,38 @@ describe("coalescing", () => {
 });
 
 describe("the RBAC policy reads", () => {
-  function rbacClient(overrides: { apiUrl?: string; secret?: string; onAttempt?: (latencyMs: number, error?: unknown) => void; credentialsRejected?: () => void } = {}) {
-    const secret = Object.assign(async () => overrides.secret ?? stytch.secret, { credentialsRejected: overrides.credentialsRejected });
-    return new StytchClient({ apiUrl: overrides.apiUrl ?? stytch.url, projectId: stytch.projectId, secret, timeoutMs: 2_000, onAttempt: overrides.onAttempt });
+  function rbacClient(
+    overrides: {
+      apiUrl?: string;
+      secret?: string;
+      onAttempt?: (latencyMs: number, error?: unknown) => void;
+      credentialsRejected?: () => void;
+    } = {},
+  ) {
+    const secret = Object.assign(async () => overrides.secret ?? stytch.secret, {
+      credentialsRejected: overrides.credentialsRejected,
+    });
+    return new StytchClient({
+      apiUrl: overrides.apiUrl ?? stytch.url,
+      projectId: stytch.projectId,
+      secret,
+      timeoutMs: 2_000,
+      onAttempt: overrides.onAttempt,
+    });
   }
 
   test("read the project's roles and an organization's custom roles with HTTP Basic project credentials", async () => {
     const { organizationId } = stytch.createSession();
-    stytch.setOrganizationRoles(organizationId, [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    stytch.setOrganizationRoles(organizationId, [
+      { role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] },
+    ]);
     const stytchClient = rbacClient();
-    expect((await stytchClient.projectRoles(soon())).map((role) => role.role_id)).toEqual(stytch.rbacPolicy.roles.map((role) => role.role_id));
-    expect(await stytchClient.organizationRoles(organizationId, soon())).toEqual([{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    expect((await stytchClient.projectRoles(soon())).map((role) => role.role_id)).toEqual(
+      stytch.rbacPolicy.roles.map((role) => role.role_id),
+    );
+    expect(await stytchClient.organizationRoles(organizationId, soon())).toEqual([
+      { role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] },
+    ]);
     expect(stytch.calls.rbacPolicy).toBe(1);
     expect(stytch.calls.organizationPolicy).toBe(1);
     expect(stytchClient.requestsSent).toBe(2);
@@ -172,7 +232,9 @@ describe("the RBAC policy reads", () => {
 
   test("a connection reset is an unavailable fault after one attempt", async () => {
     stytch.faults.rbac = "reset";
-    await expect(rbacClient().organizationRoles(stytch.createSession().organizationId, soon())).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await expect(rbacClient().organizationRoles(stytch.createSession().organizationId, soon())).rejects.toBeInstanceOf(
+      UpstreamUnavailableError,
+    );
     expect(stytch.calls.organizationPolicy).toBe(1);
   });
 
@@ -190,14 +252,19 @@ describe("the RBAC policy reads", () => {
 
   test("a refused project secret is a credentials fault, and the secret provider is told to read the secret again", async () => {
     let rejections = 0;
-    const stytchClient = rbacClient({ secret: "secret-test-not-the-right-one-at-all", credentialsRejected: () => (rejections += 1) });
+    const stytchClient = rbacClient({
+      secret: "secret-test-not-the-right-one-at-all",
+      credentialsRejected: () => (rejections += 1),
+    });
     await expect(stytchClient.projectRoles(soon())).rejects.toBeInstanceOf(UpstreamCredentialsRejectedError);
     expect(rejections).toBe(1);
   });
 
   test("a 4xx for the project policy is a fault, never a refusal of the caller's credential", async () => {
     // A base URL under which no Stytch route exists: every read is answered 404 route_not_found.
-    const error = await rbacClient({ apiUrl: `${stytch.url}/no-such-prefix` }).projectRoles(soon()).catch((caught: unknown) => caught);
+    const error = await rbacClient({ apiUrl: `${stytch.url}/no-such-prefix` })
+      .projectRoles(soon())
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UpstreamUnavailableError);
     expect((error as Error).message).toBe("Stytch answered 404 (route_not_found)");
   });
@@ -213,7 +280,9 @@ describe("the RBAC policy reads", () => {
     const stytchClient = rbacClient({ onAttempt: (latencyMs, error) => attempts.push({ latencyMs, error }) });
     await stytchClient.projectRoles(soon());
     stytch.faults.rbac = "500";
-    await expect(stytchClient.organizationRoles(stytch.createSession().organizationId, soon())).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await expect(stytchClient.organizationRoles(stytch.createSession().organizationId, soon())).rejects.toBeInstanceOf(
+      UpstreamUnavailableError,
+    );
     expect(attempts).toHaveLength(2);
     expect(attempts[0]!.error).toBeUndefined();
     expect(attempts[1]!.error).toBeInstanceOf(UpstreamUnavailableError);
@@ -226,54 +295,76 @@ describe("hardening: any 401 from Stytch's API is about our project credentials"
   function clientHearingRejections(): { stytchClient: StytchClient; rejections: () => number } {
     let rejections = 0;
     const secret = Object.assign(async () => stytch.secret, { credentialsRejected: () => void (rejections += 1) });
-    return { stytchClient: new StytchClient({ apiUrl: stytch.url, projectId: stytch.projectId, secret, timeoutMs: 2_000 }), rejections: () => rejections };
+    return {
+      stytchClient: new StytchClient({ apiUrl: stytch.url, projectId: stytch.projectId, secret, timeoutMs: 2_000 }),
+      rejections: () => rejections,
+    };
   }
 
   test.each([
     ["an error type the client does not know", "401-unknown-error-type"],
     ["a body that is not JSON", "401-not-json"],
-  ] as const)("a 401 to authenticate with %s is an upstream_credentials_rejected fault, and the secret is read again", async (_, fault) => {
-    /**
-     * A new or missing error_type must not turn into a refusal of the member's session (a 401 that logs them
-     * out, and makes the refresh endpoint clear their cookies) while our secret is never re-read.
-     */
-    stytch.faults.authenticate = fault;
-    const { stytchClient, rejections } = clientHearingRejections();
-    const error = await stytchClient.authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(UpstreamCredentialsRejectedError);
-    expect((error as UpstreamCredentialsRejectedError).reason).toBe("upstream_credentials_rejected");
-    expect(rejections()).toBe(1);
-    expect(stytch.calls.authenticate).toBe(1);
-  });
+  ] as const)(
+    "a 401 to authenticate with %s is an upstream_credentials_rejected fault, and the secret is read again",
+    async (_, fault) => {
+      /**
+       * A new or missing error_type must not turn into a refusal of the member's session (a 401 that logs them
+       * out, and makes the refresh endpoint clear their cookies) while our secret is never re-read.
+       */
+      stytch.faults.authenticate = fault;
+      const { stytchClient, rejections } = clientHearingRejections();
+      const error = await stytchClient
+        .authenticate({ session_token: stytch.createSession().sessionToken }, { deadline: soon() })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UpstreamCredentialsRejectedError);
+      expect((error as UpstreamCredentialsRejectedError).reason).toBe("upstream_credentials_rejected");
+      expect(rejections()).toBe(1);
+      expect(stytch.calls.authenticate).toBe(1);
+    },
+  );
 
   test.each([
     ["an error type the client does not know", "401-unknown-error-type"],
     ["a body that is not JSON", "401-not-json"],
-  ] as const)("a 401 to an RBAC read with %s is an upstream_credentials_rejected fault, and the secret is read again", async (_, fault) => {
-    stytch.faults.rbac = fault;
-    const { stytchClient, rejections } = clientHearingRejections();
-    await expect(stytchClient.projectRoles(soon())).rejects.toBeInstanceOf(UpstreamCredentialsRejectedError);
-    await expect(stytchClient.organizationRoles(stytch.createSession().organizationId, soon())).rejects.toBeInstanceOf(UpstreamCredentialsRejectedError);
-    expect(rejections()).toBe(2);
-  });
+  ] as const)(
+    "a 401 to an RBAC read with %s is an upstream_credentials_rejected fault, and the secret is read again",
+    async (_, fault) => {
+      stytch.faults.rbac = fault;
+      const { stytchClient, rejections } = clientHearingRejections();
+      await expect(stytchClient.projectRoles(soon())).rejects.toBeInstanceOf(UpstreamCredentialsRejectedError);
+      await expect(
+        stytchClient.organizationRoles(stytch.createSession().organizationId, soon()),
+      ).rejects.toBeInstanceOf(UpstreamCredentialsRejectedError);
+      expect(rejections()).toBe(2);
+    },
+  );
 });
 
 describe("hardening: a 200 from the organization-policy endpoint must carry an organization policy", () => {
   test.each([
     ["a body that is not JSON", "200-not-json"],
     ["JSON without org_policy", "200-without-org-policy"],
-  ] as const)("a 200 with %s is an unavailable fault, as it is for the project policy, never no custom roles", async (_, fault) => {
-    const { organizationId } = stytch.createSession();
-    stytch.setOrganizationRoles(organizationId, [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
-    stytch.organizationPolicyFault = fault;
-    const error = await client().organizationRoles(organizationId, soon()).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(UpstreamUnavailableError);
-    expect((error as Error).message).toBe("Stytch answered 200 without an organization policy");
-    expect(stytch.calls.organizationPolicy).toBe(1);
-  });
+  ] as const)(
+    "a 200 with %s is an unavailable fault, as it is for the project policy, never no custom roles",
+    async (_, fault) => {
+      const { organizationId } = stytch.createSession();
+      stytch.setOrganizationRoles(organizationId, [
+        { role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] },
+      ]);
+      stytch.organizationPolicyFault = fault;
+      const error = await client()
+        .organizationRoles(organizationId, soon())
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UpstreamUnavailableError);
+      expect((error as Error).message).toBe("Stytch answered 200 without an organization policy");
+      expect(stytch.calls.organizationPolicy).toBe(1);
+    },
+  );
 
   test("an organization Stytch does not know (404) still counts as no custom roles", async () => {
-    expect(await client().organizationRoles("organization-test-00000000-0000-0000-0000-000000000000", soon())).toEqual([]);
+    expect(await client().organizationRoles("organization-test-00000000-0000-0000-0000-000000000000", soon())).toEqual(
+      [],
+    );
     expect(stytch.calls.organizationPolicy).toBe(1);
   });
 

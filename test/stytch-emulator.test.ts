@@ -2,10 +2,11 @@
  * Behaviour tests of the Stytch B2B emulator itself, over real HTTP (fetch) and cross-checked with jose, so that
  * the tests of the authorizer can trust what the emulator serves.
  */
-import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from "jose";
+
 import type { JWTPayload, JWTVerifyResult } from "jose";
+import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DEMO_RBAC_POLICY, startStytchEmulator, type StytchEmulator } from "../local/stytch-emulator";
+import { DEMO_RBAC_POLICY, type StytchEmulator, startStytchEmulator } from "../local/stytch-emulator";
 
 let stytch: StytchEmulator;
 
@@ -158,7 +159,14 @@ describe("JWKS endpoint", () => {
     });
     expect(stytch.currentKid).toMatch(new RegExp(`^jwk-test-${UUID}$`));
     expect(stytch.jwks()).toEqual({ keys: body.keys });
-    expect(stytch.calls).toEqual({ jwks: 1, authenticate: 0, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 1 });
+    expect(stytch.calls).toEqual({
+      jwks: 1,
+      authenticate: 0,
+      revoke: 0,
+      rbacPolicy: 0,
+      organizationPolicy: 0,
+      total: 1,
+    });
   });
 
   it("answers 404 in Stytch's error shape for another project's key set and for unknown routes", async () => {
@@ -168,7 +176,14 @@ describe("JWKS endpoint", () => {
     const res = await fetch(`${stytch.url}/v1/b2b/sessions/nope`);
     expect(res.headers.get("content-type")).toBe("application/json");
     expectStytchError(res.status, await res.json(), 404, "route_not_found");
-    expect(stytch.calls).toEqual({ jwks: 1, authenticate: 0, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 2 });
+    expect(stytch.calls).toEqual({
+      jwks: 1,
+      authenticate: 0,
+      revoke: 0,
+      rbacPolicy: 0,
+      organizationPolicy: 0,
+      total: 2,
+    });
   });
 });
 
@@ -488,11 +503,25 @@ describe("fault injection", () => {
       if (res.status === 429) expectStytchError(res.status, res.body, 429, "too_many_requests");
     }
     expect(statuses).toEqual([503, 503, 429, 200]);
-    expect(stytch.calls).toEqual({ jwks: 0, authenticate: 4, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 4 });
+    expect(stytch.calls).toEqual({
+      jwks: 0,
+      authenticate: 4,
+      revoke: 0,
+      rbacPolicy: 0,
+      organizationPolicy: 0,
+      total: 4,
+    });
     expect(stytch.authenticateRequests).toHaveLength(4);
 
     stytch.resetCounters();
-    expect(stytch.calls).toEqual({ jwks: 0, authenticate: 0, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 0 });
+    expect(stytch.calls).toEqual({
+      jwks: 0,
+      authenticate: 0,
+      revoke: 0,
+      rbacPolicy: 0,
+      organizationPolicy: 0,
+      total: 0,
+    });
     expect(stytch.authenticateRequests).toEqual([]);
   });
 
@@ -578,20 +607,32 @@ describe("RBAC policies (reference §6.1)", () => {
   it("GET /v1/b2b/rbac/policy answers the project policy in Stytch's format: viewer, editor, admin over documents and billing", async () => {
     const { status, body } = await get("/v1/b2b/rbac/policy");
     expect(status).toBe(200);
-    expect(body).toEqual({ request_id: expect.stringMatching(new RegExp(`^request-id-test-${UUID}$`)), status_code: 200, policy: DEMO_RBAC_POLICY });
+    expect(body).toEqual({
+      request_id: expect.stringMatching(new RegExp(`^request-id-test-${UUID}$`)),
+      status_code: 200,
+      policy: DEMO_RBAC_POLICY,
+    });
     const roles = (body.policy as typeof DEMO_RBAC_POLICY).roles.map((role) => role.role_id);
     expect(roles).toEqual(["stytch_member", "stytch_admin", "viewer", "editor", "admin"]);
-    expect((body.policy as typeof DEMO_RBAC_POLICY).resources.map((resource) => resource.resource_id)).toEqual(["documents", "billing"]);
+    expect((body.policy as typeof DEMO_RBAC_POLICY).resources.map((resource) => resource.resource_id)).toEqual([
+      "documents",
+      "billing",
+    ]);
     expect(stytch.calls.rbacPolicy).toBe(1);
   });
 
   it("GET /v1/b2b/rbac/organizations/{organization_id} answers the organization's custom roles (none by default)", async () => {
     const { organizationId } = stytch.createSession({ organizationSlug: "rbac-custom" });
     expect((await get(`/v1/b2b/rbac/organizations/${organizationId}`)).body.org_policy).toEqual({ roles: [] });
-    stytch.setOrganizationRoles("rbac-custom", [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }]);
+    stytch.setOrganizationRoles("rbac-custom", [
+      { role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] },
+    ]);
     const { status, body } = await get(`/v1/b2b/rbac/organizations/${organizationId}`);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ status_code: 200, org_policy: { roles: [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }] } });
+    expect(body).toMatchObject({
+      status_code: 200,
+      org_policy: { roles: [{ role_id: "auditor", permissions: [{ resource_id: "billing", actions: ["read"] }] }] },
+    });
     expect(stytch.calls.organizationPolicy).toBe(2);
   });
 
@@ -625,7 +666,11 @@ describe("RBAC policies (reference §6.1)", () => {
     const saved = stytch.rbacPolicy;
     stytch.rbacPolicy = { roles: [{ role_id: "r", permissions: [] }], resources: [], scopes: [] };
     try {
-      expect((await get("/v1/b2b/rbac/policy")).body.policy).toEqual({ roles: [{ role_id: "r", permissions: [] }], resources: [], scopes: [] });
+      expect((await get("/v1/b2b/rbac/policy")).body.policy).toEqual({
+        roles: [{ role_id: "r", permissions: [] }],
+        resources: [],
+        scopes: [],
+      });
     } finally {
       stytch.rbacPolicy = saved;
     }

@@ -2,8 +2,8 @@
 // verdicts that never serves an entry at or after its notAfterMs.
 
 import { describe, expect, test } from "vitest";
-import { VerdictCache, type CachedVerdict } from "../lambda/lib/session/verdict-cache";
 import type { MemberSession } from "../lambda/lib/response/member-context";
+import { type CachedVerdict, VerdictCache } from "../lambda/lib/session/verdict-cache";
 
 const NOW = 1_900_000_000_000;
 

@@ -8,9 +8,12 @@ import { RoutePermissionTable, type RoutePermissionTableOptions } from "../route
 import type { ApiRoute } from "./routes";
 
 /** The table of a route list: every route behind the authorizer with its declared permission. */
-export function routePermissionTableOf(routes: readonly ApiRoute[], options?: RoutePermissionTableOptions): RoutePermissionTable {
+export function routePermissionTableOf(
+  routes: readonly ApiRoute[],
+  options?: RoutePermissionTableOptions,
+): RoutePermissionTable {
   const table = new RoutePermissionTable(options);
-  for (const route of routes) if (route.authorization === "stytch") table.add(route.method, route.path, route.permission ?? "authenticated");
+  for (const route of routes)
+    if (route.authorization === "stytch") table.add(route.method, route.path, route.permission ?? "authenticated");
   return table;
 }
-

@@ -15,11 +15,11 @@ import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct, IConstruct } from "constructs";
 import { acknowledgeFinding, createBundledFunction, DEFAULT_LOG_RETENTION, REPO_ROOT } from "../lambda-defaults";
 import { RoutePermissionTable } from "../route-permission-table";
-import { API_ROUTES, CORS_PREFLIGHT, type ApiRoute } from "./routes";
 import { StytchAuthorizer, type StytchAuthorizerProps } from "../stytch-authorizer";
+import { StytchMonitoring, type StytchMonitoringProps } from "../stytch-monitoring";
 import { StytchRefreshFunction, type StytchRefreshFunctionProps } from "../stytch-refresh-function";
 import { validateOrigins } from "../stytch-settings";
-import { StytchMonitoring, type StytchMonitoringProps } from "../stytch-monitoring";
+import { API_ROUTES, type ApiRoute, CORS_PREFLIGHT } from "./routes";
 
 /** Throttling applied to every route of a stage. */
 export interface StageThrottle {
@@ -126,7 +126,9 @@ export class StytchApiStack extends Stack {
       // The stack creates one StytchMonitoring below that watches the refresh function too.
       monitoring: false,
       // Per-route permissions, checked at synth against the demo project's checked-in policy (infra/demo/rbac-policy.json).
-      routePermissions: new RoutePermissionTable({ policyFile: path.join(REPO_ROOT, "infra", "demo", "rbac-policy.json") }),
+      routePermissions: new RoutePermissionTable({
+        policyFile: path.join(REPO_ROOT, "infra", "demo", "rbac-policy.json"),
+      }),
       ...props.authorizer,
       projectId: props.projectId,
     });
@@ -178,16 +180,19 @@ export class StytchApiStack extends Stack {
       const fn = functionFor(route);
       const isPublic = route.authorization === "none";
 
-      const method = this.restApi.root.resourceForPath(route.path).addMethod(
-        route.method,
-        new apigateway.LambdaIntegration(fn),
-        isPublic
-          ? { authorizationType: apigateway.AuthorizationType.NONE, requestValidator }
-          : { authorizer: this.authorizer.restAuthorizer, requestValidator },
-      );
+      const method = this.restApi.root
+        .resourceForPath(route.path)
+        .addMethod(
+          route.method,
+          new apigateway.LambdaIntegration(fn),
+          isPublic
+            ? { authorizationType: apigateway.AuthorizationType.NONE, requestValidator }
+            : { authorizer: this.authorizer.restAuthorizer, requestValidator },
+        );
       acknowledgeRestRoute(method, route);
       // The route's permission is declared where it is attached; the authorizer compiles the table at synth.
-      if (!isPublic) this.authorizer.routePermissions?.add(route.method, route.path, route.permission ?? "authenticated");
+      if (!isPublic)
+        this.authorizer.routePermissions?.add(route.method, route.path, route.permission ?? "authenticated");
 
       const [httpRoute] = this.httpApi.addRoutes({
         path: route.path,
@@ -400,7 +405,8 @@ function acknowledgeRestRoute(method: apigateway.Method, route: ApiRoute): void 
   if (route.authorization === "stytch") {
     acknowledgeFinding(method, {
       id: "AwsSolutions-COG4",
-      reason: "This API authenticates Stytch B2B members with a Lambda authorizer; Cognito is not the identity provider",
+      reason:
+        "This API authenticates Stytch B2B members with a Lambda authorizer; Cognito is not the identity provider",
     });
     return;
   }

@@ -2,7 +2,11 @@
 // the authorizer context with getMemberContext(). It does no verification of its own: API Gateway only
 // invokes it after the authorizer allowed the request.
 
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyResult } from "aws-lambda";
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2WithLambdaAuthorizer,
+  APIGatewayProxyResult,
+} from "aws-lambda";
 import { corsHeadersFor, downstreamAllowedOrigins, requestOrigin } from "../lib/response/cors";
 import { getMemberContext, MissingMemberContextError } from "../lib/response/member-context";
 
@@ -20,11 +24,16 @@ export async function handler(
     return json(200, { member }, cors);
   } catch (error) {
     // Only reachable when the route was deployed without the authorizer: a server-side mistake.
-    if (error instanceof MissingMemberContextError) return json(500, { message: "route is not behind the Stytch authorizer" }, cors);
+    if (error instanceof MissingMemberContextError)
+      return json(500, { message: "route is not behind the Stytch authorizer" }, cors);
     throw error;
   }
 }
 
 function json(statusCode: number, body: unknown, headers: Record<string, string>): APIGatewayProxyResult {
-  return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store", ...headers }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+    body: JSON.stringify(body),
+  };
 }

@@ -2,9 +2,13 @@
 // itself: with a route table, the authorizer has already decided that this member may call this route in
 // this organization (tenancy and RBAC), so the handler only reads the member and answers.
 
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyResult } from "aws-lambda";
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2WithLambdaAuthorizer,
+  APIGatewayProxyResult,
+} from "aws-lambda";
 import { corsHeadersFor, downstreamAllowedOrigins, requestOrigin } from "../lib/response/cors";
-import { getMemberContext, MissingMemberContextError } from "../lib/response/member-context";
+import { getMemberContext, type MemberSession, MissingMemberContextError } from "../lib/response/member-context";
 
 // Like /me: a browser app on an allowed origin needs these headers to read a credentialed answer.
 const ALLOWED_ORIGINS = downstreamAllowedOrigins();
@@ -14,25 +18,36 @@ type Event = APIGatewayProxyEvent | APIGatewayProxyEventV2WithLambdaAuthorizer<R
 /** `GET|POST /orgs/{organization_id}/documents`, `GET /orgs/{organization_id}/billing`, `GET /by-slug/{organization_slug}/documents`. */
 export async function handler(event: Event): Promise<APIGatewayProxyResult> {
   const cors = corsHeadersFor(requestOrigin(event.headers), ALLOWED_ORIGINS);
-  let member;
+  let member: MemberSession;
   try {
     member = getMemberContext(event);
   } catch (error) {
     // Only reachable when the route was deployed without the authorizer: a server-side mistake.
-    if (error instanceof MissingMemberContextError) return json(500, { message: "route is not behind the Stytch authorizer" }, cors);
+    if (error instanceof MissingMemberContextError)
+      return json(500, { message: "route is not behind the Stytch authorizer" }, cors);
     throw error;
   }
   const [method, resource] = routeOf(event);
   const organization = { organization_id: member.organizationId, organization_slug: member.organizationSlug };
-  if (resource.endsWith("/billing")) return json(200, { organization, billing: { plan: "team", seats: 25, next_invoice: "2027-01-01" } }, cors);
-  if (method === "POST") return json(201, { organization, document: { id: "doc-3", title: "New document", created_by: member.memberId } }, cors);
-  return json(200, {
-    organization,
-    documents: [
-      { id: "doc-1", title: "Quarterly plan" },
-      { id: "doc-2", title: "Security review" },
-    ],
-  }, cors);
+  if (resource.endsWith("/billing"))
+    return json(200, { organization, billing: { plan: "team", seats: 25, next_invoice: "2027-01-01" } }, cors);
+  if (method === "POST")
+    return json(
+      201,
+      { organization, document: { id: "doc-3", title: "New document", created_by: member.memberId } },
+      cors,
+    );
+  return json(
+    200,
+    {
+      organization,
+      documents: [
+        { id: "doc-1", title: "Quarterly plan" },
+        { id: "doc-2", title: "Security review" },
+      ],
+    },
+    cors,
+  );
 }
 
 /** The method and the route's resource path, for REST (v1) and HTTP API (v2) events. */
@@ -46,5 +61,9 @@ function routeOf(event: Event): [string, string] {
 }
 
 function json(statusCode: number, body: unknown, headers: Record<string, string>): APIGatewayProxyResult {
-  return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store", ...headers }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+    body: JSON.stringify(body),
+  };
 }

@@ -2,12 +2,14 @@
 // throws at import time (that would only turn into an opaque init failure); callers keep the error and
 // answer every request with a fault instead, so a broken deploy can never Allow.
 
-import { originList } from "./response/cors";
 import { ConfigurationError } from "./errors";
 import { loadRoutePermissions, type RoutePermissions } from "./permissions/route-table";
+import { originList } from "./response/cors";
 
 /** Where the Stytch project secret comes from. */
-export type SecretSource = { readonly kind: "value"; readonly value: string } | { readonly kind: "arn"; readonly arn: string };
+export type SecretSource =
+  | { readonly kind: "value"; readonly value: string }
+  | { readonly kind: "arn"; readonly arn: string };
 
 /** The validated, frozen settings shared by every handler that talks to Stytch. */
 export interface StytchConfig {
@@ -61,7 +63,9 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
 export function loadStytchConfig(env: Env): StytchConfig {
   const projectId = env.STYTCH_PROJECT_ID?.trim() ?? "";
   if (!PROJECT_ID.test(projectId)) {
-    throw new ConfigurationError("STYTCH_PROJECT_ID is missing or is not a Stytch project ID (project-test-… or project-live-…)");
+    throw new ConfigurationError(
+      "STYTCH_PROJECT_ID is missing or is not a Stytch project ID (project-test-… or project-live-…)",
+    );
   }
   const apiUrl = parseApiUrl(env.STYTCH_API_URL, projectId);
   const secretValue = env.STYTCH_SECRET;
@@ -108,11 +112,15 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
   return Object.freeze({
     ...stytch,
     secret,
-    maxTokenAgeSeconds: env.STYTCH_MAX_TOKEN_AGE_SECONDS?.trim() ? intSetting(env, "STYTCH_MAX_TOKEN_AGE_SECONDS", 0, 0, 86_400) : undefined,
+    maxTokenAgeSeconds: env.STYTCH_MAX_TOKEN_AGE_SECONDS?.trim()
+      ? intSetting(env, "STYTCH_MAX_TOKEN_AGE_SECONDS", 0, 0, 86_400)
+      : undefined,
     sessionTokenCacheSeconds: intSetting(env, "STYTCH_SESSION_TOKEN_CACHE_SECONDS", 0, 0, 300),
     httpApiResponse,
     routePermissions: loadRoutePermissions(env),
-    resultsCacheTtlSeconds: env.STYTCH_RESULTS_CACHE_TTL_SECONDS?.trim() ? intSetting(env, "STYTCH_RESULTS_CACHE_TTL_SECONDS", 0, 0, 3600) : undefined,
+    resultsCacheTtlSeconds: env.STYTCH_RESULTS_CACHE_TTL_SECONDS?.trim()
+      ? intSetting(env, "STYTCH_RESULTS_CACHE_TTL_SECONDS", 0, 0, 3600)
+      : undefined,
   });
 }
 
@@ -139,7 +147,8 @@ export function loadRefreshConfig(env: Env): RefreshConfig {
   const secret = requireSecret(stytch);
   const origins = parseAllowedOrigins(env, "REFRESH_ALLOWED_ORIGINS");
   const domain = env.REFRESH_COOKIE_DOMAIN?.trim();
-  if (domain && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(domain)) throw new ConfigurationError("REFRESH_COOKIE_DOMAIN is not a domain");
+  if (domain && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(domain))
+    throw new ConfigurationError("REFRESH_COOKIE_DOMAIN is not a domain");
   return Object.freeze({
     ...stytch,
     secret,
@@ -166,7 +175,9 @@ export function parseAllowedOrigins(env: Env, name: string): readonly string[] {
       throw new ConfigurationError(`${name} holds something that is not an origin`);
     }
     if (parsed.origin !== origin || !isHttpsOrLoopback(parsed)) {
-      throw new ConfigurationError(`${name} entries must be exact https origins (http only for loopback), without a trailing slash`);
+      throw new ConfigurationError(
+        `${name} entries must be exact https origins (http only for loopback), without a trailing slash`,
+      );
     }
   }
   return Object.freeze(origins);

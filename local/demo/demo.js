@@ -31,7 +31,16 @@
       } catch {
         json = undefined;
       }
-      entry = { label, method, path, status: res.status, reason: json?.reason ?? "", message: json?.message ?? "", retryAfter: res.headers.get("retry-after"), json };
+      entry = {
+        label,
+        method,
+        path,
+        status: res.status,
+        reason: json?.reason ?? "",
+        message: json?.message ?? "",
+        retryAfter: res.headers.get("retry-after"),
+        json,
+      };
     } catch (error) {
       entry = { label, method, path, status: "network error", reason: "", message: String(error), retryAfter: null };
     }
@@ -42,10 +51,25 @@
   function record(entry) {
     demo.results.push(entry);
     const row = document.createElement("tr");
-    const kind = typeof entry.status !== "number" ? "network" : entry.status < 400 ? "ok" : entry.status >= 500 ? "unavailable" : "denied";
+    const kind =
+      typeof entry.status !== "number"
+        ? "network"
+        : entry.status < 400
+          ? "ok"
+          : entry.status >= 500
+            ? "unavailable"
+            : "denied";
     row.className = kind;
-    const detail = [entry.message, entry.retryAfter ? `Retry-After: ${entry.retryAfter}` : ""].filter(Boolean).join(" · ");
-    for (const [text, cls] of [[new Date().toLocaleTimeString([], { hour12: false }), ""], [`${entry.label}: ${entry.method} ${entry.path}`, ""], [String(entry.status), "status"], [entry.reason, ""], [detail, ""]]) {
+    const detail = [entry.message, entry.retryAfter ? `Retry-After: ${entry.retryAfter}` : ""]
+      .filter(Boolean)
+      .join(" · ");
+    for (const [text, cls] of [
+      [new Date().toLocaleTimeString([], { hour12: false }), ""],
+      [`${entry.label}: ${entry.method} ${entry.path}`, ""],
+      [String(entry.status), "status"],
+      [entry.reason, ""],
+      [detail, ""],
+    ]) {
       const cell = document.createElement("td");
       cell.textContent = text;
       if (cls) cell.className = cls;
@@ -123,7 +147,10 @@
 
   async function login() {
     const roles = [...document.querySelectorAll('input[name="role"]:checked')].map((input) => input.value);
-    const entry = await call("login", "POST", "/dev/login", { headers: { "content-type": "application/json" }, body: JSON.stringify({ roles }) });
+    const entry = await call("login", "POST", "/dev/login", {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ roles }),
+    });
     if (entry.status !== 200) return entry;
     scheduleRefresh(entry.json.session_jwt);
     await loadMe();
@@ -150,9 +177,18 @@
     documents: () => call("documents", "GET", orgPath("documents")),
     billing: () => call("billing", "GET", orgPath("billing")),
     garbage: () => call("garbage bearer", "GET", "/me", { headers: { authorization: "Bearer not-a-real-token" } }),
-    opaque: () => call("opaque token", "GET", "/me", { headers: { authorization: `Bearer ${cookie(SESSION_COOKIE) ?? "none"}` } }),
-    "outage-on": () => call("Stytch outage on", "POST", "/dev/stytch-outage", { headers: { "content-type": "application/json" }, body: '{"outage":true}' }),
-    "outage-off": () => call("Stytch outage off", "POST", "/dev/stytch-outage", { headers: { "content-type": "application/json" }, body: '{"outage":false}' }),
+    opaque: () =>
+      call("opaque token", "GET", "/me", { headers: { authorization: `Bearer ${cookie(SESSION_COOKIE) ?? "none"}` } }),
+    "outage-on": () =>
+      call("Stytch outage on", "POST", "/dev/stytch-outage", {
+        headers: { "content-type": "application/json" },
+        body: '{"outage":true}',
+      }),
+    "outage-off": () =>
+      call("Stytch outage off", "POST", "/dev/stytch-outage", {
+        headers: { "content-type": "application/json" },
+        body: '{"outage":false}',
+      }),
   };
   demo.actions = actions;
   for (const [id, action] of Object.entries(actions)) $(id).addEventListener("click", () => void action());

@@ -21,13 +21,13 @@
  */
 import {
   constants as cryptoConstants,
-  generateKeyPair,
-  generateKeyPairSync,
-  randomBytes,
-  randomUUID,
   sign as cryptoSign,
   verify as cryptoVerify,
+  generateKeyPair,
+  generateKeyPairSync,
   type KeyObject,
+  randomBytes,
+  randomUUID,
   type SignKeyObjectInput,
 } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -144,14 +144,29 @@ export interface RbacPolicy {
  */
 export const DEMO_RBAC_POLICY: Readonly<RbacPolicy> = Object.freeze({
   roles: [
-    { role_id: "stytch_member", description: "Granted to every member", permissions: [{ resource_id: "stytch.self", actions: ["*"] }] },
+    {
+      role_id: "stytch_member",
+      description: "Granted to every member",
+      permissions: [{ resource_id: "stytch.self", actions: ["*"] }],
+    },
     {
       role_id: "stytch_admin",
       description: "Granted to organization admins",
-      permissions: ["stytch.organization", "stytch.member", "stytch.sso", "stytch.self"].map((resource_id) => ({ resource_id, actions: ["*"] })),
+      permissions: ["stytch.organization", "stytch.member", "stytch.sso", "stytch.self"].map((resource_id) => ({
+        resource_id,
+        actions: ["*"],
+      })),
     },
-    { role_id: "viewer", description: "Reads documents", permissions: [{ resource_id: "documents", actions: ["read"] }] },
-    { role_id: "editor", description: "Reads and writes documents", permissions: [{ resource_id: "documents", actions: ["read", "write"] }] },
+    {
+      role_id: "viewer",
+      description: "Reads documents",
+      permissions: [{ resource_id: "documents", actions: ["read"] }],
+    },
+    {
+      role_id: "editor",
+      description: "Reads and writes documents",
+      permissions: [{ resource_id: "documents", actions: ["read", "write"] }],
+    },
     {
       role_id: "admin",
       description: "Everything, billing included",
@@ -165,7 +180,13 @@ export const DEMO_RBAC_POLICY: Readonly<RbacPolicy> = Object.freeze({
     { resource_id: "documents", description: "Documents of an organization", actions: ["read", "write", "delete"] },
     { resource_id: "billing", description: "Invoices and payment details", actions: ["read", "write"] },
   ],
-  scopes: [{ scope: "read:documents", description: "Read documents", permissions: [{ resource_id: "documents", actions: ["read"] }] }],
+  scopes: [
+    {
+      scope: "read:documents",
+      description: "Read documents",
+      permissions: [{ resource_id: "documents", actions: ["read"] }],
+    },
+  ],
 });
 
 /** A running emulator. Create one with {@link startStytchEmulator}; always {@link StytchEmulator.close} it. */
@@ -177,7 +198,14 @@ export interface StytchEmulator {
   /** `iss` of the JWTs this emulator mints. */
   readonly issuer: string;
   /** Call counters, per endpoint, counting every HTTP request received (also the faulted ones). */
-  readonly calls: { jwks: number; authenticate: number; revoke: number; rbacPolicy: number; organizationPolicy: number; total: number };
+  readonly calls: {
+    jwks: number;
+    authenticate: number;
+    revoke: number;
+    rbacPolicy: number;
+    organizationPolicy: number;
+    total: number;
+  };
   /**
    * Every authenticate request body as received (parsed JSON, or the raw string if not JSON), plus its
    * Authorization header, newest last.
@@ -385,7 +413,11 @@ class Emulator implements StytchEmulator {
   organizationPolicyFault: "none" | "200-not-json" | "200-without-org-policy" = "none";
   readonly #organizationRoles = new Map<string, RbacRole[]>();
   readonly authenticateRequests: Array<{ body: unknown; authorization: string | undefined }> = [];
-  faults: { authenticate: FaultMode; jwks: JwksFaultMode; rbac: FaultMode } = { authenticate: "none", jwks: "none", rbac: "none" };
+  faults: { authenticate: FaultMode; jwks: JwksFaultMode; rbac: FaultMode } = {
+    authenticate: "none",
+    jwks: "none",
+    rbac: "none",
+  };
 
   readonly #host: string;
   readonly #keyBits: number;
@@ -412,7 +444,11 @@ class Emulator implements StytchEmulator {
   readonly #sessionsByToken = new Map<string, SessionRecord>();
   #memberCounter = 0;
 
-  readonly #oneShotFaults: { authenticate: JwksFaultMode[]; jwks: JwksFaultMode[]; rbac: JwksFaultMode[] } = { authenticate: [], jwks: [], rbac: [] };
+  readonly #oneShotFaults: { authenticate: JwksFaultMode[]; jwks: JwksFaultMode[]; rbac: JwksFaultMode[] } = {
+    authenticate: [],
+    jwks: [],
+    rbac: [],
+  };
   readonly #latencyMs = { authenticate: 0, jwks: 0, rbac: 0 };
 
   constructor(
@@ -676,7 +712,10 @@ class Emulator implements StytchEmulator {
         this.#sendError(res, new StytchApiError(429, "too_many_requests", "Too many requests have been made."));
         return;
       case "401-unknown-error-type":
-        this.#sendError(res, new StytchApiError(401, "emulator_unknown_error_type", "An error type this client has never seen."));
+        this.#sendError(
+          res,
+          new StytchApiError(401, "emulator_unknown_error_type", "An error type this client has never seen."),
+        );
         return;
       case "401-not-json":
         send(res, 401, "<html><body>401 Authorization Required</body></html>\n");
@@ -690,7 +729,8 @@ class Emulator implements StytchEmulator {
     }
 
     if (endpoint === "organizationPolicy" && this.organizationPolicyFault !== "none") {
-      if (this.organizationPolicyFault === "200-not-json") send(res, 200, "<html><body>Organization policy</body></html>\n");
+      if (this.organizationPolicyFault === "200-not-json")
+        send(res, 200, "<html><body>Organization policy</body></html>\n");
       else send(res, 200, JSON.stringify({ request_id: this.#id("request-id"), status_code: 200 }));
       return;
     }
@@ -740,10 +780,15 @@ class Emulator implements StytchEmulator {
   #organizationPolicy(organizationId: string): JsonObject {
     // UNVERIFIED: how Stytch answers projects without the organization-policy beta; 403 here, "no custom roles" to clients.
     if (!this.organizationPoliciesEnabled) {
-      throw new StytchApiError(403, "feature_not_enabled", "Organization RBAC policies are not enabled for this project.");
+      throw new StytchApiError(
+        403,
+        "feature_not_enabled",
+        "Organization RBAC policies are not enabled for this project.",
+      );
     }
     // UNVERIFIED: error_type for an unknown organization.
-    if (!this.#organizationsById.has(organizationId)) throw new StytchApiError(404, "organization_not_found", "Organization could not be found.");
+    if (!this.#organizationsById.has(organizationId))
+      throw new StytchApiError(404, "organization_not_found", "Organization could not be found.");
     const roles = this.#organizationRoles.get(organizationId) ?? [];
     return { request_id: this.#id("request-id"), status_code: 200, org_policy: { roles: structuredClone(roles) } };
   }
@@ -1255,7 +1300,7 @@ function sendError(res: ServerResponse, error: StytchApiError, requestId: string
 /** A valid JWKS padded past 1 MiB, streamed without Content-Length. */
 function sendOversizedJwks(res: ServerResponse, jwksBody: JsonObject): void {
   if (res.destroyed) return;
-  const head = JSON.stringify(jwksBody).slice(0, -1) + ',"padding":"';
+  const head = `${JSON.stringify(jwksBody).slice(0, -1)},"padding":"`;
   res.writeHead(200, { "Content-Type": "application/json" });
   res.write(head);
   const chunk = "A".repeat(64 * 1024);

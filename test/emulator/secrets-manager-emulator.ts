@@ -35,18 +35,26 @@ export async function startSecretsManagerEmulator(): Promise<SecretsManagerEmula
         });
         response.end(JSON.stringify(body));
       };
-      if (target !== "secretsmanager.GetSecretValue") return reply(400, { __type: "UnknownOperationException" }, "UnknownOperationException");
+      if (target !== "secretsmanager.GetSecretValue")
+        return reply(400, { __type: "UnknownOperationException" }, "UnknownOperationException");
       calls.getSecretValue += 1;
-      if (state.failing) return reply(500, { __type: "InternalServiceError", message: "emulated outage" }, "InternalServiceError");
+      if (state.failing)
+        return reply(500, { __type: "InternalServiceError", message: "emulated outage" }, "InternalServiceError");
       let secretId = "";
       try {
-        secretId = String((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { SecretId?: unknown }).SecretId ?? "");
+        secretId = String(
+          (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { SecretId?: unknown }).SecretId ?? "",
+        );
       } catch {
         return reply(400, { __type: "InvalidRequestException", message: "bad JSON" }, "InvalidRequestException");
       }
       const value = secrets.get(secretId);
       if (value === undefined) {
-        return reply(400, { __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret." }, "ResourceNotFoundException");
+        return reply(
+          400,
+          { __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret." },
+          "ResourceNotFoundException",
+        );
       }
       reply(200, {
         ARN: secretId,

@@ -17,7 +17,10 @@ export function tokenEvent(authorizationToken: string, methodArn = METHOD_ARN): 
 }
 
 /** REST API REQUEST authorizer event with the given headers (a Cookie header may be among them). */
-export function restRequestEvent(headers: Record<string, string>, methodArn = METHOD_ARN): APIGatewayRequestAuthorizerEvent {
+export function restRequestEvent(
+  headers: Record<string, string>,
+  methodArn = METHOD_ARN,
+): APIGatewayRequestAuthorizerEvent {
   const multiValueHeaders: Record<string, string[]> = {};
   for (const [name, value] of Object.entries(headers)) multiValueHeaders[name] = [value];
   return {
@@ -37,12 +40,21 @@ export function restRequestEvent(headers: Record<string, string>, methodArn = ME
 }
 
 /** HTTP API payload 1.0 event (REST-compatible, with `version: "1.0"`). */
-export function httpV1Event(headers: Record<string, string>, methodArn = METHOD_ARN): APIGatewayRequestAuthorizerEvent & { version: "1.0" } {
-  return { ...restRequestEvent(headers, methodArn), version: "1.0" } as APIGatewayRequestAuthorizerEvent & { version: "1.0" };
+export function httpV1Event(
+  headers: Record<string, string>,
+  methodArn = METHOD_ARN,
+): APIGatewayRequestAuthorizerEvent & { version: "1.0" } {
+  return { ...restRequestEvent(headers, methodArn), version: "1.0" } as APIGatewayRequestAuthorizerEvent & {
+    version: "1.0";
+  };
 }
 
 /** HTTP API payload 2.0 event: lower-case headers and a separate cookies array. */
-export function httpV2Event(headers: Record<string, string>, cookies?: string[], routeArn = ROUTE_ARN): APIGatewayRequestAuthorizerEventV2 {
+export function httpV2Event(
+  headers: Record<string, string>,
+  cookies?: string[],
+  routeArn = ROUTE_ARN,
+): APIGatewayRequestAuthorizerEventV2 {
   const lower: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = value;
   // API Gateway omits `cookies` when the request has none, although @types/aws-lambda declares it required.

@@ -1,8 +1,13 @@
 // Shared vitest fixtures: one emulator per test file, reset before every test.
 
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import { startSecretsManagerEmulator, type SecretsManagerEmulator } from "../emulator/secrets-manager-emulator";
-import { DEMO_RBAC_POLICY, startStytchEmulator, type RbacPolicy, type StytchEmulator } from "../../local/stytch-emulator";
+import {
+  DEMO_RBAC_POLICY,
+  type RbacPolicy,
+  type StytchEmulator,
+  startStytchEmulator,
+} from "../../local/stytch-emulator";
+import { type SecretsManagerEmulator, startSecretsManagerEmulator } from "../emulator/secrets-manager-emulator";
 
 /**
  * Starts one Stytch emulator for the enclosing file or describe block, hands it over through `use`,

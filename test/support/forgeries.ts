@@ -10,7 +10,9 @@ export function b64url(value: unknown): string {
 /** The emulator's current public key as PEM: what an attacker can download. */
 export function publicKeyPem(stytch: StytchEmulator): string {
   const jwk = stytch.jwks().keys.find((key) => key.kid === stytch.currentKid) as Record<string, string>;
-  return createPublicKey({ key: { kty: "RSA", n: jwk.n!, e: jwk.e! }, format: "jwk" }).export({ type: "spki", format: "pem" }).toString();
+  return createPublicKey({ key: { kty: "RSA", n: jwk.n!, e: jwk.e! }, format: "jwk" })
+    .export({ type: "spki", format: "pem" })
+    .toString();
 }
 
 let foreignKey: KeyObject | undefined;
@@ -45,9 +47,15 @@ export function forgeries(stytch: StytchEmulator, memberSessionId: string): Reco
     "signature from another key with the project kid": stytch.signJwt(header, payload, { key: foreignPrivateKey() }),
     "truncated signature": `${h}.${p}.${s.slice(0, 100)}`,
     "signature of another token": `${h}.${b64url({ ...payload, iat: now - 1 })}.${s}`,
-    "wrong issuer": stytch.signJwt(header, { ...payload, iss: "stytch.com/project-test-00000000-0000-0000-0000-000000000000" }),
+    "wrong issuer": stytch.signJwt(header, {
+      ...payload,
+      iss: "stytch.com/project-test-00000000-0000-0000-0000-000000000000",
+    }),
     "issuer with https scheme": stytch.signJwt(header, { ...payload, iss: `https://${payload.iss as string}` }),
-    "wrong audience": stytch.signJwt(header, { ...payload, aud: ["project-test-00000000-0000-0000-0000-000000000000"] }),
+    "wrong audience": stytch.signJwt(header, {
+      ...payload,
+      aud: ["project-test-00000000-0000-0000-0000-000000000000"],
+    }),
     "future nbf": stytch.signJwt(header, { ...payload, nbf: now + 3_600 }),
     "missing exp": stytch.signJwt(header, { ...payload, exp: undefined }),
     "string exp": stytch.signJwt(header, { ...payload, exp: String(now + 300) }),
@@ -55,7 +63,10 @@ export function forgeries(stytch: StytchEmulator, memberSessionId: string): Reco
     "no kid": stytch.signJwt({ alg: "RS256", typ: "JWT" }, payload),
     // Issued a minute ago: a key set fetched since then would hold its key, so the kid is definitely unknown
     // (a just-issued token with an unknown kid may be a newly published key: see the key-set tests).
-    "random kid": stytch.signJwt({ ...header, kid: "jwk-test-00000000-0000-0000-0000-000000000000" }, { ...payload, iat: now - 60, nbf: now - 60 }),
+    "random kid": stytch.signJwt(
+      { ...header, kid: "jwk-test-00000000-0000-0000-0000-000000000000" },
+      { ...payload, iat: now - 60, nbf: now - 60 },
+    ),
     "M2M token without member claims": stytch.signJwt(header, {
       ...payload,
       "https://stytch.com/session": undefined,
@@ -71,7 +82,7 @@ export function forgeries(stytch: StytchEmulator, memberSessionId: string): Reco
     "signature with non-zero unused bits in its last character": `${h}.${p}.${nonCanonicalTail(s)}`,
     "two segments": `${h}.${p}`,
     "four segments": `${h}.${p}.${s}.${s}`,
-    "garbage": "not-a-token-at-all!!",
+    garbage: "not-a-token-at-all!!",
     "short garbage": "abc",
   };
 }

@@ -1,6 +1,6 @@
 // Running `npm start` the way a developer does (npx tsx local/server.ts), on free ports, for end-to-end tests.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
 
@@ -22,8 +22,14 @@ export interface NpmStart {
  */
 export function spawnNpmStart(env: Record<string, string>): NpmStart {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const name of Object.keys(childEnv)) if (/^(STYTCH_|REFRESH_|POWERTOOLS_|CORS_)/.test(name) && !(name in env)) delete childEnv[name];
-  const child = spawn("npx", ["tsx", "local/server.ts"], { cwd: REPO_ROOT, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  for (const name of Object.keys(childEnv))
+    if (/^(STYTCH_|REFRESH_|POWERTOOLS_|CORS_)/.test(name) && !(name in env)) delete childEnv[name];
+  const child = spawn("npx", ["tsx", "local/server.ts"], {
+    cwd: REPO_ROOT,
+    env: childEnv,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -55,7 +61,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `condition` every 50 ms; throws `describe()` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(describe());

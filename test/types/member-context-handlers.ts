@@ -29,7 +29,10 @@ export async function restFunction(event: APIGatewayProxyEvent): Promise<APIGate
 }
 
 // HTTP API payload 2.0, the plain event type most handlers use.
-export const httpHandler: APIGatewayProxyHandlerV2 = async (event) => ({ statusCode: 200, body: getMemberContext(event).email ?? "" });
+export const httpHandler: APIGatewayProxyHandlerV2 = async (event) => ({
+  statusCode: 200,
+  body: getMemberContext(event).email ?? "",
+});
 
 export async function httpFunction(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> {
   return { statusCode: 200, body: getMemberContext(event).roles.join(",") };
@@ -47,7 +50,11 @@ export function withLooseContext(event: APIGatewayProxyEventV2WithLambdaAuthoriz
 }
 
 // Events that can never carry this authorizer's context are compile errors.
-export function refused(jwt: APIGatewayProxyEventV2WithJWTAuthorizer, iam: APIGatewayProxyEventV2WithIAMAuthorizer, sqs: SQSEvent): void {
+export function refused(
+  jwt: APIGatewayProxyEventV2WithJWTAuthorizer,
+  iam: APIGatewayProxyEventV2WithIAMAuthorizer,
+  sqs: SQSEvent,
+): void {
   // @ts-expect-error a JWT authorizer's event has no Stytch member context
   getMemberContext(jwt);
   // @ts-expect-error an IAM-authorized event has no Stytch member context

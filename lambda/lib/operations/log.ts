@@ -4,14 +4,16 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
 import type { ReasonCode } from "../errors";
-import { SERVICE_NAME_ENV, SERVICE_NAMES, type DecisionOutcome, type DecisionPath } from "./metric-names";
+import { type DecisionOutcome, type DecisionPath, SERVICE_NAME_ENV, SERVICE_NAMES } from "./metric-names";
 
 /** The shared Powertools logger (JSON, level from POWERTOOLS_LOG_LEVEL, default INFO). */
 export const logger = new Logger({ serviceName: process.env[SERVICE_NAME_ENV] ?? SERVICE_NAMES.authorizer });
 
 // Decided once at start-up: asking the logger its level re-reads the environment on every call,
 // which would cost more than the rest of a cached verdict.
-const LOG_LOCAL_ALLOWS = /^(DEBUG|TRACE)$/i.test(process.env.POWERTOOLS_LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ?? "");
+const LOG_LOCAL_ALLOWS = /^(DEBUG|TRACE)$/i.test(
+  process.env.POWERTOOLS_LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ?? "",
+);
 
 /** Which way a verdict was reached: the metrics' `path` dimension (metric-names.ts), so log and metrics cannot drift. */
 export type VerdictPath = DecisionPath;

@@ -12,18 +12,18 @@
 // Dimensions are low-cardinality by construction (outcome, path, reason code, error class): never an id.
 
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { AuthorizerError, type ReasonCode } from "../errors";
 import type { Context } from "aws-lambda";
+import { AuthorizerError, type ReasonCode } from "../errors";
 import { addLambdaContext, logger } from "./log";
 import {
   DEFAULT_METRICS_NAMESPACE,
+  type DecisionOutcome,
+  type DecisionPath,
   DIMENSION,
   METRIC,
   METRICS_NAMESPACE_ENV,
   METRICS_NAMESPACE_PATTERN,
   SERVICE_NAME_ENV,
-  type DecisionOutcome,
-  type DecisionPath,
   type StytchErrorClass,
 } from "./metric-names";
 
@@ -53,7 +53,11 @@ const DIMENSIONS = new Map<string, Dimensions>();
 function dimensions(name: string, value: string, name2?: string, value2?: string): Dimensions {
   const key = name2 === undefined ? `${name}=${value}` : `${name}=${value},${name2}=${value2}`;
   let built = DIMENSIONS.get(key);
-  if (!built) DIMENSIONS.set(key, (built = Object.freeze(name2 === undefined ? { [name]: value } : { [name]: value, [name2]: value2! })));
+  if (!built)
+    DIMENSIONS.set(
+      key,
+      (built = Object.freeze(name2 === undefined ? { [name]: value } : { [name]: value, [name2]: value2! })),
+    );
   return built;
 }
 
@@ -104,7 +108,10 @@ export class DecisionMetrics {
     let namespace = env[METRICS_NAMESPACE_ENV]?.trim() || DEFAULT_METRICS_NAMESPACE;
     if (!METRICS_NAMESPACE_PATTERN.test(namespace)) {
       // Metrics are not a trust decision: a bad namespace must not stop the authorizer, only be visible.
-      logger.error("invalid metrics namespace; using the default", { reason: "bad_config", detail: `${METRICS_NAMESPACE_ENV} is not a CloudWatch namespace` });
+      logger.error("invalid metrics namespace; using the default", {
+        reason: "bad_config",
+        detail: `${METRICS_NAMESPACE_ENV} is not a CloudWatch namespace`,
+      });
       namespace = DEFAULT_METRICS_NAMESPACE;
     }
     this.metrics = new Metrics({ namespace, serviceName: env[SERVICE_NAME_ENV]?.trim() || options.service, logger });
@@ -158,7 +165,13 @@ export class DecisionMetrics {
     }
   };
 
-  private publish(outcome: DecisionOutcome, path: DecisionPath, reason: DecisionReason | undefined, count: number, timestamp: number | undefined): void {
+  private publish(
+    outcome: DecisionOutcome,
+    path: DecisionPath,
+    reason: DecisionReason | undefined,
+    count: number,
+    timestamp: number | undefined,
+  ): void {
     const m = this.metrics;
     m.addDimensions(TOTAL);
     m.addDimensions(dimensions(DIMENSION.outcome, outcome, DIMENSION.path, path));
@@ -178,7 +191,8 @@ export class DecisionMetrics {
     if (this.jwksFailures > 0) m.addMetric(METRIC.jwksRefreshFailures, MetricUnit.Count, this.jwksFailures);
     this.jwksRefreshes = 0;
     this.jwksFailures = 0;
-    if (this.keySetFetchedAt !== undefined) m.addMetric(METRIC.keySetAge, MetricUnit.Seconds, Math.round((this.now() - this.keySetFetchedAt) / 1000));
+    if (this.keySetFetchedAt !== undefined)
+      m.addMetric(METRIC.keySetAge, MetricUnit.Seconds, Math.round((this.now() - this.keySetFetchedAt) / 1000));
     if (this.coldStart) {
       m.addMetric(METRIC.coldStarts, MetricUnit.Count, 1);
       this.coldStart = false;

@@ -33,9 +33,19 @@ export const HTTP_METHODS = Object.freeze(["GET", "POST", "PUT", "PATCH", "DELET
  * @param wildcard `?*` (at least one character, as a parameter is never empty) for an Allow, so that a
  *   trailing slash or an empty segment is never covered; `*` for a Deny, which may be wider, never narrower.
  */
-export function routeGlobs(route: PermissionedRoute, binding: TenantBinding = {}, wildcard: "?*" | "*" = "?*"): string[] {
+export function routeGlobs(
+  route: PermissionedRoute,
+  binding: TenantBinding = {},
+  wildcard: "?*" | "*" = "?*",
+): string[] {
   const path = route.segments
-    .map((segment) => (segment.kind === "literal" ? segment.value : segment.kind === "tenant" && binding[segment.name] !== undefined ? binding[segment.name] : wildcard))
+    .map((segment) =>
+      segment.kind === "literal"
+        ? segment.value
+        : segment.kind === "tenant" && binding[segment.name] !== undefined
+          ? binding[segment.name]
+          : wildcard,
+    )
     .join("/");
   return (route.method === "ANY" ? HTTP_METHODS : [route.method]).map((method) => `${method}/${path}`);
 }
@@ -95,7 +105,13 @@ function compileRoutes(table: RoutePermissions): readonly CompiledRoute[] {
         else if (segment.kind === "tenant") segments.push({ kind: "tenant", name: segment.name });
         else segments.push({ kind: segment.kind === "greedy" ? "greedy" : "param" });
       }
-      const rank = segments.map((segment) => (segment.kind === "literal" || (segment.kind === "method" && segment.value !== undefined) ? 2 : segment.kind === "greedy" ? 0 : 1));
+      const rank = segments.map((segment) =>
+        segment.kind === "literal" || (segment.kind === "method" && segment.value !== undefined)
+          ? 2
+          : segment.kind === "greedy"
+            ? 0
+            : 1,
+      );
       return { route, segments, rank };
     });
     compiledRoutes.set(table, compiled);
@@ -129,17 +145,24 @@ const LENGTH_CAP_SLACK = 2;
  * `(route · W + segment) · 8 + flags`: in its greedy tail (4), a tenancy value that is not the member's (2),
  * a parameter matched an empty segment (1).
  */
-export function findLeak(question: LeakQuestion, allows: readonly string[], denies: readonly string[]): Leak | undefined {
+export function findLeak(
+  question: LeakQuestion,
+  allows: readonly string[],
+  denies: readonly string[],
+): Leak | undefined {
   const allowGlobs = allows.map(compileGlob);
   // Only routes that some Allow could reach at all: the rest cannot serve an allowed request.
   const routes = compileRoutes(question.table).filter((route) => allowGlobs.some((glob) => mayMeet(glob, route)));
   if (routes.length === 0) return undefined;
   const denyGlobs = denies.map(compileGlob);
   const callable = routes.map((route) => question.mayCall(route.route));
-  const memberValues = [question.member.organization_id, question.member.organization_slug].filter((value): value is string => value !== undefined);
+  const memberValues = [question.member.organization_id, question.member.organization_slug].filter(
+    (value): value is string => value !== undefined,
+  );
   const longestRoute = Math.max(...routes.map((route) => route.segments.length));
   const lengthCap = longestRoute + LENGTH_CAP_SLACK;
-  const width = Math.max(longestRoute, ...allowGlobs.map((glob) => glob.length), ...denyGlobs.map((glob) => glob.length)) + 1;
+  const width =
+    Math.max(longestRoute, ...allowGlobs.map((glob) => glob.length), ...denyGlobs.map((glob) => glob.length)) + 1;
   const allowMachine = globMachine(allowGlobs, width);
   const denyMachine = globMachine(denyGlobs, width);
 
@@ -176,7 +199,14 @@ export function findLeak(question: LeakQuestion, allows: readonly string[], deni
         if (moved !== -1) next.push(moved);
       }
       if (next.length === 0) continue; // no route can serve it
-      const child: Node = { allow, deny: denyMachine.step(node.deny, value), routes: next, length: Math.min(node.length + 1, lengthCap), parent: node, value };
+      const child: Node = {
+        allow,
+        deny: denyMachine.step(node.deny, value),
+        routes: next,
+        length: Math.min(node.length + 1, lengthCap),
+        parent: node,
+        value,
+      };
       const key = `${child.length}|${child.allow.join()}|${child.deny.join()}|${child.routes.join()}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -207,7 +237,8 @@ export function findLeak(question: LeakQuestion, allows: readonly string[], deni
     if (flags & 4) return state | empty;
     const segment = routes[Math.floor(state / 8 / width)]!.segments[Math.floor(state / 8) % width];
     if (segment === undefined) return -1; // past its end: the request is longer than the route
-    if (isMethod) return segment.kind === "method" && (segment.value === undefined || segment.value === value) ? base + 8 : -1;
+    if (isMethod)
+      return segment.kind === "method" && (segment.value === undefined || segment.value === value) ? base + 8 : -1;
     switch (segment.kind) {
       case "literal":
         return segment.value === value ? base + 8 + flags : -1;
@@ -223,14 +254,25 @@ export function findLeak(question: LeakQuestion, allows: readonly string[], deni
   /** Whether the request so far is allowed, and if so, whether a route it could reach is not the member's. */
   function judge(node: Node): Leak | undefined {
     if (!allowMachine.accepts(node.allow) || denyMachine.accepts(node.deny)) return undefined;
-    const served = node.routes.filter((state) => state & 4 || Math.floor(state / 8) % width === routes[Math.floor(state / 8 / width)]!.segments.length);
+    const served = node.routes.filter(
+      (state) => state & 4 || Math.floor(state / 8) % width === routes[Math.floor(state / 8 / width)]!.segments.length,
+    );
     for (const state of served) {
       const index = Math.floor(state / 8 / width);
       const kind = !callable[index] ? "forbidden" : state & 2 ? "tenancy" : undefined;
       if (kind === undefined) continue;
-      if (served.some((other) => other !== state && !(other & 1) && outranks(routes[Math.floor(other / 8 / width)]!, routes[index]!, node.length))) continue;
+      if (
+        served.some(
+          (other) =>
+            other !== state &&
+            !(other & 1) &&
+            outranks(routes[Math.floor(other / 8 / width)]!, routes[index]!, node.length),
+        )
+      )
+        continue;
       const request: string[] = [];
-      for (let at: Node | undefined = node; at?.parent; at = at.parent) request.unshift(at.value === FRESH ? "x" : at.value);
+      for (let at: Node | undefined = node; at?.parent; at = at.parent)
+        request.unshift(at.value === FRESH ? "x" : at.value);
       return { request: request.join("/"), route: routes[index]!.route, kind };
     }
     return undefined;
@@ -278,7 +320,8 @@ function globMachine(globs: readonly (readonly GlobSegment[])[], width: number) 
 function mayMeet(glob: readonly GlobSegment[], route: CompiledRoute): boolean {
   const routeLength = route.segments.length;
   // State: glob position, route position, each "inside its wildcard / greedy tail" (may read more).
-  const encode = (i: number, j: number, globInside: boolean, routeInside: boolean) => (i * (routeLength + 1) + j) * 4 + (globInside ? 2 : 0) + (routeInside ? 1 : 0);
+  const encode = (i: number, j: number, globInside: boolean, routeInside: boolean) =>
+    (i * (routeLength + 1) + j) * 4 + (globInside ? 2 : 0) + (routeInside ? 1 : 0);
   const seen = new Set<number>();
   const stack: number[] = [0];
   while (stack.length > 0) {
@@ -296,7 +339,13 @@ function mayMeet(glob: readonly GlobSegment[], route: CompiledRoute): boolean {
     const g = glob[i];
     const r = route.segments[j];
     if (g === undefined || r === undefined) continue;
-    if (g.literal !== undefined && (r.kind === "literal" || r.kind === "method") && r.value !== undefined && r.value !== g.literal) continue;
+    if (
+      g.literal !== undefined &&
+      (r.kind === "literal" || r.kind === "method") &&
+      r.value !== undefined &&
+      r.value !== g.literal
+    )
+      continue;
     const nextI = g.literal === undefined ? i : i + 1;
     const nextJ = r.kind === "greedy" ? j : j + 1;
     stack.push(encode(nextI, nextJ, g.literal === undefined, r.kind === "greedy"));
@@ -315,7 +364,3 @@ function outranks(a: CompiledRoute, b: CompiledRoute, length: number): boolean {
   }
   return strictly;
 }
-
-
-
-

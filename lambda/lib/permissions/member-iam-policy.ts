@@ -16,8 +16,8 @@
 //          `…/orgs/o1/documents/*`, each merge checked the same way, and kept only if nothing leaks.
 
 import type { PolicyDocument } from "aws-lambda";
-import { findLeak, routeGlobs, type LeakQuestion, type TenantBinding } from "./arn-patterns";
 import { PolicyTooLargeError } from "../errors";
+import { findLeak, type LeakQuestion, routeGlobs, type TenantBinding } from "./arn-patterns";
 import { hasPermission, type PolicyRole } from "./permission-check";
 import type { PermissionedRoute, RoutePermissions } from "./route-table";
 
@@ -35,8 +35,13 @@ export interface PolicyMember {
 export const POLICY_BUDGET_BYTES = 6_144;
 
 /** A policy document of execute-api:Invoke statements, each an effect on its resources (one ARN or several). */
-export function invokePolicy(...statements: ReadonlyArray<readonly ["Allow" | "Deny", string | string[]]>): PolicyDocument {
-  return { Version: "2012-10-17", Statement: statements.map(([Effect, Resource]) => ({ Action: "execute-api:Invoke", Effect, Resource })) };
+export function invokePolicy(
+  ...statements: ReadonlyArray<readonly ["Allow" | "Deny", string | string[]]>
+): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: statements.map(([Effect, Resource]) => ({ Action: "execute-api:Invoke", Effect, Resource })),
+  };
 }
 
 // What a tenancy value may contain to be written into an ARN: no IAM wildcard, no path separator.
@@ -58,10 +63,16 @@ export function buildRoutePolicy(
     ...(ARN_SAFE_VALUE.test(member.organizationId) ? { organization_id: member.organizationId } : {}),
     ...(ARN_SAFE_VALUE.test(member.organizationSlug) ? { organization_slug: member.organizationSlug } : {}),
   };
-  const question: LeakQuestion = { table, member: binding, mayCall: (route) => mayCall(route, member, policyRoles, binding) };
+  const question: LeakQuestion = {
+    table,
+    member: binding,
+    mayCall: (route) => mayCall(route, member, policyRoles, binding),
+  };
   const denies: string[] = [];
   const permitted = table.routes.filter(question.mayCall);
-  let allows = unique(permitted.flatMap((route) => routeGlobs(route, binding))).filter((glob) => settle(question, glob, denies));
+  let allows = unique(permitted.flatMap((route) => routeGlobs(route, binding))).filter((glob) =>
+    settle(question, glob, denies),
+  );
   let document = render(allows, denies, stagePrefix);
   for (const merge of mergeSteps(allows)) {
     if (byteLength(document) <= budgetBytes) break;
@@ -69,7 +80,9 @@ export function buildRoutePolicy(
     document = render(allows, denies, stagePrefix);
   }
   if (byteLength(document) > budgetBytes) {
-    throw new PolicyTooLargeError(`the route policy of a member is ${byteLength(document)} bytes even merged (budget ${budgetBytes})`);
+    throw new PolicyTooLargeError(
+      `the route policy of a member is ${byteLength(document)} bytes even merged (budget ${budgetBytes})`,
+    );
   }
   return document;
 }
@@ -93,10 +106,18 @@ function settle(question: LeakQuestion, glob: string, denies: string[]): boolean
 }
 
 /** Whether the member may call the route in their own organization (tenancy is settled by the binding). */
-function mayCall(route: PermissionedRoute, member: PolicyMember, policyRoles: readonly PolicyRole[], binding: TenantBinding): boolean {
+function mayCall(
+  route: PermissionedRoute,
+  member: PolicyMember,
+  policyRoles: readonly PolicyRole[],
+  binding: TenantBinding,
+): boolean {
   // A tenancy value that cannot be written into an ARN safely gives no access to routes that need it.
   if (route.segments.some((segment) => segment.kind === "tenant" && binding[segment.name] === undefined)) return false;
-  return route.permission === "authenticated" || hasPermission(policyRoles, member.roles, route.permission.resourceId, route.permission.action);
+  return (
+    route.permission === "authenticated" ||
+    hasPermission(policyRoles, member.roles, route.permission.resourceId, route.permission.action)
+  );
 }
 
 function render(allows: readonly string[], denies: readonly string[], stagePrefix: string): PolicyDocument {
@@ -105,7 +126,9 @@ function render(allows: readonly string[], denies: readonly string[], stagePrefi
     return invokePolicy(["Deny", `${stagePrefix}/*/*`]);
   }
   const allow = ["Allow", allows.map((glob) => `${stagePrefix}/${glob}`)] as const;
-  return denies.length > 0 ? invokePolicy(allow, ["Deny", denies.map((glob) => `${stagePrefix}/${glob}`)]) : invokePolicy(allow);
+  return denies.length > 0
+    ? invokePolicy(allow, ["Deny", denies.map((glob) => `${stagePrefix}/${glob}`)])
+    : invokePolicy(allow);
 }
 
 type MergeStep = (allows: readonly string[], question: LeakQuestion, denies: string[]) => string[];
@@ -114,7 +137,8 @@ type MergeStep = (allows: readonly string[], question: LeakQuestion, denies: str
 function mergeSteps(allows: readonly string[]): MergeStep[] {
   const depth = Math.max(0, ...allows.map((glob) => glob.split("/").length - 1));
   const steps: MergeStep[] = [(current, question, denies) => mergeGroups(current, question, denies, methodGroup)];
-  for (let d = depth - 1; d >= 1; d--) steps.push((current, question, denies) => mergeGroups(current, question, denies, (glob) => prefixGroup(glob, d)));
+  for (let d = depth - 1; d >= 1; d--)
+    steps.push((current, question, denies) => mergeGroups(current, question, denies, (glob) => prefixGroup(glob, d)));
   return steps;
 }
 
@@ -135,7 +159,12 @@ function prefixGroup(glob: string, depth: number): { key: string; merged: string
 }
 
 /** Replaces each group of two or more patterns by its merged pattern, unless that could reach another organization. */
-function mergeGroups(allows: readonly string[], question: LeakQuestion, denies: string[], groupOf: (glob: string) => { key: string; merged: string } | undefined): string[] {
+function mergeGroups(
+  allows: readonly string[],
+  question: LeakQuestion,
+  denies: string[],
+  groupOf: (glob: string) => { key: string; merged: string } | undefined,
+): string[] {
   const groups = new Map<string, { merged: string; members: string[] }>();
   for (const glob of allows) {
     const group = groupOf(glob);

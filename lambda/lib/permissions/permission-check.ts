@@ -40,17 +40,30 @@ export type PermissionOutcome = "allowed" | "tenancy_mismatch" | "permission_den
  * Stytch's local authorization check.
  * @param policyRoles the project policy's roles followed by the member's organization's custom roles
  */
-export function checkPermission(policyRoles: readonly PolicyRole[], subject: PermissionSubject, check: AuthorizationCheck): PermissionOutcome {
+export function checkPermission(
+  policyRoles: readonly PolicyRole[],
+  subject: PermissionSubject,
+  check: AuthorizationCheck,
+): PermissionOutcome {
   if (subject.organizationId !== check.organization_id) return "tenancy_mismatch";
   return hasPermission(policyRoles, subject.roles, check.resource_id, check.action) ? "allowed" : "permission_denied";
 }
 
 /** Steps 2–4 of the check, for callers that have settled tenancy themselves (the policy builder binds it into ARNs). */
-export function hasPermission(policyRoles: readonly PolicyRole[], subjectRoles: readonly string[], resourceId: string, action: string): boolean {
+export function hasPermission(
+  policyRoles: readonly PolicyRole[],
+  subjectRoles: readonly string[],
+  resourceId: string,
+  action: string,
+): boolean {
   for (const role of policyRoles) {
     if (!subjectRoles.includes(role.role_id)) continue;
     for (const permission of role.permissions) {
-      if (permission.resource_id === resourceId && (permission.actions.includes(action) || permission.actions.includes("*"))) return true;
+      if (
+        permission.resource_id === resourceId &&
+        (permission.actions.includes(action) || permission.actions.includes("*"))
+      )
+        return true;
     }
   }
   return false;

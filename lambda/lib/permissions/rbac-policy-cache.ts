@@ -7,7 +7,7 @@
 //   next refetch waits 30 seconds, so an outage does not add a timeout to every request.
 // - No copy at all and no answer: a fault (503). Never an Allow, never a 401.
 
-import { RbacPolicyUnavailableError, type AuthorizerError } from "../errors";
+import { type AuthorizerError, RbacPolicyUnavailableError } from "../errors";
 import type { PolicyRole } from "./permission-check";
 
 /** The roles that decide for one organization: the project policy's, then the organization's custom roles. */
@@ -82,13 +82,17 @@ export class RbacPolicyCache {
     const known = organization.combined;
     if (known?.version === version) return known;
     // The SDK's order: project roles, then the organization's (role IDs may repeat; any match grants).
-    return (organization.combined = Object.freeze({ roles: Object.freeze([...this.project.roles!, ...organization.roles!]), version }));
+    return (organization.combined = Object.freeze({
+      roles: Object.freeze([...this.project.roles!, ...organization.roles!]),
+      version,
+    }));
   }
 
   private organizationSlot(organizationId: string): PolicySlot {
     let slot = this.organizations.get(organizationId);
     if (slot) return slot;
-    if (this.organizations.size >= this.maxOrganizations) this.organizations.delete(this.organizations.keys().next().value as string);
+    if (this.organizations.size >= this.maxOrganizations)
+      this.organizations.delete(this.organizations.keys().next().value as string);
     slot = new PolicySlot("organization policy", this.timing, (deadline) => {
       this.fetches += 1;
       return this.options.source.organizationRoles(organizationId, deadline);
@@ -152,7 +156,10 @@ class PolicySlot {
       this.failedAt = Date.now();
       if (this.roles !== undefined && Date.now() - this.fetchedAt < this.timing.maxStaleMs) return; // stale if error
       const cause = error as AuthorizerError;
-      throw new RbacPolicyUnavailableError(`no RBAC ${this.what}: ${cause?.reason ?? "error"}: ${cause?.message ?? String(error)}`, { cause: error });
+      throw new RbacPolicyUnavailableError(
+        `no RBAC ${this.what}: ${cause?.reason ?? "error"}: ${cause?.message ?? String(error)}`,
+        { cause: error },
+      );
     }
   }
 }

@@ -5,13 +5,20 @@
 // - REST and `iam` mode answer with the member's policy for every route (lambda/lib/permissions/member-iam-policy.ts); the
 //   per-request outcome computed here only feeds the decision log, where the route is known (REQUEST events).
 
-import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2, APIGatewayTokenAuthorizerEvent } from "aws-lambda";
+import type {
+  APIGatewayRequestAuthorizerEvent,
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewayTokenAuthorizerEvent,
+} from "aws-lambda";
 import type { MemberSession } from "../response/member-context";
 import { checkPermission, type PermissionOutcome } from "./permission-check";
 import type { PolicyRoles, RbacPolicyCache } from "./rbac-policy-cache";
-import { findRoute, restRouteKey, type PermissionedRoute, type RoutePermissions } from "./route-table";
+import { findRoute, type PermissionedRoute, type RoutePermissions, restRouteKey } from "./route-table";
 
-type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
+type AuthorizerEvent =
+  | APIGatewayTokenAuthorizerEvent
+  | APIGatewayRequestAuthorizerEvent
+  | APIGatewayRequestAuthorizerEventV2;
 
 /** The permission decision for one request. */
 export interface RouteAccess {
@@ -38,16 +45,27 @@ export function decideRouteAccess(
   deadline: number,
 ): RouteAccess | Promise<RouteAccess> {
   const roles = policies.rolesFor(member.organizationId, deadline);
-  return roles instanceof Promise ? roles.then((resolved) => settle(event, member, table, resolved)) : settle(event, member, table, roles);
+  return roles instanceof Promise
+    ? roles.then((resolved) => settle(event, member, table, resolved))
+    : settle(event, member, table, roles);
 }
 
-function settle(event: AuthorizerEvent, member: MemberSession, table: RoutePermissions, policyRoles: PolicyRoles): RouteAccess {
+function settle(
+  event: AuthorizerEvent,
+  member: MemberSession,
+  table: RoutePermissions,
+  policyRoles: PolicyRoles,
+): RouteAccess {
   const request = requestedRoute(event);
   if (request === undefined) return { policyRoles, outcome: undefined, routeKey: undefined };
   const route = findRoute(table, request.routeKey);
   // With a table, a route it does not list is closed to everyone.
   if (!route) return { policyRoles, outcome: "permission_denied", routeKey: request.routeKey };
-  return { policyRoles, outcome: decideRoute(route, member, policyRoles, request.pathParameters), routeKey: route.routeKey };
+  return {
+    policyRoles,
+    outcome: decideRoute(route, member, policyRoles, request.pathParameters),
+    routeKey: route.routeKey,
+  };
 }
 
 /**
@@ -76,8 +94,11 @@ function decideRoute(
 }
 
 /** The route key and path parameters an event names, if it names them. */
-function requestedRoute(event: AuthorizerEvent): { routeKey: string; pathParameters: Record<string, string | undefined> | null | undefined } | undefined {
-  if ("routeKey" in event && typeof event.routeKey === "string") return { routeKey: event.routeKey, pathParameters: event.pathParameters };
+function requestedRoute(
+  event: AuthorizerEvent,
+): { routeKey: string; pathParameters: Record<string, string | undefined> | null | undefined } | undefined {
+  if ("routeKey" in event && typeof event.routeKey === "string")
+    return { routeKey: event.routeKey, pathParameters: event.pathParameters };
   if (event.type === "REQUEST" && "httpMethod" in event) {
     const routeKey = restRouteKey(event);
     if (routeKey !== undefined) return { routeKey, pathParameters: event.pathParameters };

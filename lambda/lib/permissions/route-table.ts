@@ -8,8 +8,8 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { findLeak, HTTP_METHODS, routeGlobs, type LeakQuestion } from "./arn-patterns";
 import { ConfigurationError } from "../errors";
+import { findLeak, HTTP_METHODS, type LeakQuestion, routeGlobs } from "./arn-patterns";
 
 /** What one route needs: a Stytch permission, or only an authenticated member of any organization. */
 export type RoutePermission = { readonly resourceId: string; readonly action: string } | "authenticated";
@@ -74,7 +74,8 @@ export function parseRoutePermissions(json: string, origin: string): RoutePermis
     // API Gateway treats `/a/{x}` and `/a/{y}` as the same resource: two entries would be ambiguous.
     const shape = `${route.method} /${route.segments.map((s) => (s.kind === "literal" ? s.value : s.kind === "greedy" ? "{+}" : "{}")).join("/")}`;
     const twin = byShape.get(shape);
-    if (twin !== undefined) throw new ConfigurationError(`${origin}: routes "${twin}" and "${route.routeKey}" are the same route`);
+    if (twin !== undefined)
+      throw new ConfigurationError(`${origin}: routes "${twin}" and "${route.routeKey}" are the same route`);
     byShape.set(shape, route.routeKey);
     byRouteKey.set(route.routeKey, route);
   }
@@ -94,7 +95,8 @@ export function parseRoutePermissions(json: string, origin: string): RoutePermis
 export function loadRoutePermissions(env: Readonly<Record<string, string | undefined>>): RoutePermissions | undefined {
   const inline = env.STYTCH_ROUTE_PERMISSIONS?.trim();
   const file = env.STYTCH_ROUTE_PERMISSIONS_FILE?.trim();
-  if (inline && file) throw new ConfigurationError("set STYTCH_ROUTE_PERMISSIONS or STYTCH_ROUTE_PERMISSIONS_FILE, not both");
+  if (inline && file)
+    throw new ConfigurationError("set STYTCH_ROUTE_PERMISSIONS or STYTCH_ROUTE_PERMISSIONS_FILE, not both");
   if (inline) return parseRoutePermissions(inline, "STYTCH_ROUTE_PERMISSIONS");
   if (!file) return undefined;
   let text: string;
@@ -111,12 +113,19 @@ export function loadRoutePermissions(env: Readonly<Record<string, string | undef
  * The inverse of parsing, used by the CDK construct to compile the table.
  */
 export function permissionJson(permission: RoutePermission): unknown {
-  return permission === "authenticated" ? "authenticated" : { resource_id: permission.resourceId, action: permission.action };
+  return permission === "authenticated"
+    ? "authenticated"
+    : { resource_id: permission.resourceId, action: permission.action };
 }
 
 /** The route key of a request in a REST REQUEST event (`httpMethod` + `resource`), or undefined for other events. */
-export function restRouteKey(event: { readonly httpMethod?: unknown; readonly resource?: unknown }): string | undefined {
-  return typeof event.httpMethod === "string" && typeof event.resource === "string" ? `${event.httpMethod} ${event.resource}` : undefined;
+export function restRouteKey(event: {
+  readonly httpMethod?: unknown;
+  readonly resource?: unknown;
+}): string | undefined {
+  return typeof event.httpMethod === "string" && typeof event.resource === "string"
+    ? `${event.httpMethod} ${event.resource}`
+    : undefined;
 }
 
 /** Finds the table entry of a route key, falling back to the `ANY` route of the same path. */
@@ -181,14 +190,25 @@ function parseRoute(routeKey: string, permission: unknown, origin: string): Perm
       throw routeError(origin, routeKey, "has an empty or invalid path segment");
     }
   });
-  return Object.freeze({ routeKey, method, segments: Object.freeze(segments), permission: parsePermission(permission, routeKey, origin) });
+  return Object.freeze({
+    routeKey,
+    method,
+    segments: Object.freeze(segments),
+    permission: parsePermission(permission, routeKey, origin),
+  });
 }
 
 function parsePermission(value: unknown, routeKey: string, origin: string): RoutePermission {
   if (value === "authenticated") return "authenticated";
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
     const { resource_id: resourceId, action, ...rest } = value as Record<string, unknown>;
-    if (Object.keys(rest).length === 0 && typeof resourceId === "string" && typeof action === "string" && PERMISSION_PART.test(resourceId) && PERMISSION_PART.test(action)) {
+    if (
+      Object.keys(rest).length === 0 &&
+      typeof resourceId === "string" &&
+      typeof action === "string" &&
+      PERMISSION_PART.test(resourceId) &&
+      PERMISSION_PART.test(action)
+    ) {
       return Object.freeze({ resourceId, action });
     }
   }
@@ -201,5 +221,7 @@ function isTenant(name: string): name is "organization_id" | "organization_slug"
 
 /** A ConfigurationError about one route of the table, quoting its key (shortened past 80 characters). */
 function routeError(origin: string, routeKey: string, problem: string): ConfigurationError {
-  return new ConfigurationError(`${origin}: "${routeKey.length > 80 ? `${routeKey.slice(0, 80)}…` : routeKey}" ${problem}`);
+  return new ConfigurationError(
+    `${origin}: "${routeKey.length > 80 ? `${routeKey.slice(0, 80)}…` : routeKey}" ${problem}`,
+  );
 }

@@ -10,12 +10,16 @@
 // method ARN. Otherwise it is the member's own policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts),
 // independent of the triggering request.
 
-import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult, PolicyDocument } from "aws-lambda";
-import type { AuthorizerContext } from "./member-context";
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewaySimpleAuthorizerWithContextResult,
+  PolicyDocument,
+} from "aws-lambda";
 import { PolicyTooLargeError, UnsupportedEventError } from "../errors";
+import { buildRoutePolicy, invokePolicy, type PolicyMember } from "../permissions/member-iam-policy";
 import type { RouteAccess } from "../permissions/route-access";
 import type { RoutePermissions } from "../permissions/route-table";
-import { buildRoutePolicy, invokePolicy, type PolicyMember } from "../permissions/member-iam-policy";
+import type { AuthorizerContext } from "./member-context";
 
 /** The fields of an authorizer event that say where the request is going. */
 export interface RouteCarrier {
@@ -39,7 +43,12 @@ const STAGE_POLICY_LIMIT = 512;
  * @param httpApiResponse the response format configured for HTTP API payload 2.0
  * @throws UnsupportedEventError when the event has no parsable method or route ARN
  */
-export function allowResponse(event: RouteCarrier, principalId: string, context: AuthorizerContext, httpApiResponse: "simple" | "iam"): AllowResponse {
+export function allowResponse(
+  event: RouteCarrier,
+  principalId: string,
+  context: AuthorizerContext,
+  httpApiResponse: "simple" | "iam",
+): AllowResponse {
   if (event.version === "2.0" && httpApiResponse === "simple") return { isAuthorized: true, context };
   return { principalId, policyDocument: stagePolicy(event.methodArn ?? event.routeArn), context };
 }
@@ -89,22 +98,35 @@ export function routeResponse(
   // Cached, a refused request the event names (a route the table does not list, or another organization's)
   // still gets its 403: an explicit Deny of exactly its ARN, right for every later request too.
   if (exact && access.outcome !== "allowed") {
-    return { principalId, policyDocument: { ...policy, Statement: [...policy.Statement, ...invokePolicy(["Deny", exact]).Statement] }, context };
+    return {
+      principalId,
+      policyDocument: { ...policy, Statement: [...policy.Statement, ...invokePolicy(["Deny", exact]).Statement] },
+      context,
+    };
   }
   return { principalId, policyDocument: policy, context };
 }
 
 /** The member's policy for every route, remembered on the member object and per member facts. */
-function cachedMemberPolicy(prefix: string, table: RoutePermissions, member: PolicyMember, access: RouteAccess): PolicyDocument {
+function cachedMemberPolicy(
+  prefix: string,
+  table: RoutePermissions,
+  member: PolicyMember,
+  access: RouteAccess,
+): PolicyDocument {
   // The verdict cache hands back the same member object for a repeated token: remember its policy on it.
   const known = policyOfMember.get(member);
-  if (known && known.table === table && known.prefix === prefix && known.version === access.policyRoles.version) return known.policy;
+  if (known && known.table === table && known.prefix === prefix && known.version === access.policyRoles.version)
+    return known.policy;
   const policy = memberPolicy(prefix, table, member, access);
   policyOfMember.set(member, { table, prefix, version: access.policyRoles.version, policy });
   return policy;
 }
 
-const policyOfMember = new WeakMap<PolicyMember, { table: RoutePermissions; prefix: string; version: string; policy: PolicyDocument }>();
+const policyOfMember = new WeakMap<
+  PolicyMember,
+  { table: RoutePermissions; prefix: string; version: string; policy: PolicyDocument }
+>();
 
 // Per table (one per container; tests build several), then per member key.
 const memberPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument | PolicyTooLargeError>>();
@@ -115,9 +137,20 @@ const MEMBER_POLICY_LIMIT = 1_024;
  * lookup. A policy too large for API Gateway is remembered the same way: building it again would cost as much
  * and end the same.
  */
-function memberPolicy(prefix: string, table: RoutePermissions, member: PolicyMember, access: RouteAccess): PolicyDocument {
+function memberPolicy(
+  prefix: string,
+  table: RoutePermissions,
+  member: PolicyMember,
+  access: RouteAccess,
+): PolicyDocument {
   // JSON keeps the parts apart whatever they contain (a role named "viewer\nadmin" is not two roles).
-  const key = JSON.stringify([prefix, member.organizationId, member.organizationSlug, access.policyRoles.version, member.roles]);
+  const key = JSON.stringify([
+    prefix,
+    member.organizationId,
+    member.organizationSlug,
+    access.policyRoles.version,
+    member.roles,
+  ]);
   let policies = memberPolicies.get(table);
   if (!policies) memberPolicies.set(table, (policies = new Map()));
   let policy = policies.get(key);
@@ -155,7 +188,10 @@ let lastPrefix: { readonly methodArn: string; readonly prefix: string } | undefi
  */
 export function stageResourceArn(methodArn: string | undefined): string {
   // arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/{verb}/{path…}
-  const match = typeof methodArn === "string" ? /^(arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+\/[^/\s]+)\/[^\s]*$/.exec(methodArn) : null;
+  const match =
+    typeof methodArn === "string"
+      ? /^(arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+\/[^/\s]+)\/[^\s]*$/.exec(methodArn)
+      : null;
   if (!match) throw new UnsupportedEventError("event has no execute-api method or route ARN");
   return `${match[1]}/*/*`;
 }

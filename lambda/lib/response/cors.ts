@@ -3,7 +3,9 @@
 // exactly that origin read a credentialed answer.
 
 /** The request's `Origin` header (any casing), if any. */
-export function requestOrigin(headers: Readonly<Record<string, string | undefined>> | null | undefined): string | undefined {
+export function requestOrigin(
+  headers: Readonly<Record<string, string | undefined>> | null | undefined,
+): string | undefined {
   let origin: string | undefined;
   for (const name in headers ?? {}) if (name.toLowerCase() === "origin") origin = headers![name] ?? undefined;
   return origin;
@@ -14,7 +16,12 @@ export function requestOrigin(headers: Readonly<Record<string, string | undefine
  * it is not a CORS-safelisted response header: without this, a page could see a 503 but not when to retry.
  */
 export function credentialedCorsHeaders(origin: string): Record<string, string> {
-  return { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", "access-control-expose-headers": "Retry-After", vary: "Origin" };
+  return {
+    "access-control-allow-origin": origin,
+    "access-control-allow-credentials": "true",
+    "access-control-expose-headers": "Retry-After",
+    vary: "Origin",
+  };
 }
 
 /** Credentialed CORS headers when `origin` is in the allow-list (exact match); otherwise only `Vary: Origin`. */
@@ -26,7 +33,9 @@ export function corsHeadersFor(origin: string | undefined, allowedOrigins: reado
  * The origins a downstream handler answers with credentialed CORS: `CORS_ALLOWED_ORIGINS`, comma-separated.
  * REST APIs leave CORS on real responses to the integration, so such handlers must add the headers themselves.
  */
-export function downstreamAllowedOrigins(env: Readonly<Record<string, string | undefined>> = process.env): readonly string[] {
+export function downstreamAllowedOrigins(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): readonly string[] {
   return originList(env.CORS_ALLOWED_ORIGINS);
 }
 

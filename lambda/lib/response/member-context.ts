@@ -80,7 +80,11 @@ export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
   for (const _ in session.customClaims) {
     // Only pay for JSON.stringify when there is something to encode.
     const json = JSON.stringify(session.customClaims);
-    if (json.length <= MAX_CUSTOM_CLAIMS_JSON_LENGTH && contextBytes(context) - 2 + Buffer.byteLength(json) <= MAX_CONTEXT_BYTES) context.custom_claims = json;
+    if (
+      json.length <= MAX_CUSTOM_CLAIMS_JSON_LENGTH &&
+      contextBytes(context) - 2 + Buffer.byteLength(json) <= MAX_CONTEXT_BYTES
+    )
+      context.custom_claims = json;
     else context.custom_claims_truncated = true;
     break;
   }
@@ -96,7 +100,9 @@ export function contextBytes(context: AuthorizerContext): number {
 
 /** Thrown by {@link getMemberContext} when the event carries no authorizer context from this authorizer. */
 export class MissingMemberContextError extends Error {
-  constructor(message = "no Stytch member in the request's authorizer context: is the route behind the Stytch authorizer?") {
+  constructor(
+    message = "no Stytch member in the request's authorizer context: is the route behind the Stytch authorizer?",
+  ) {
     super(message);
     this.name = "MissingMemberContextError";
   }
@@ -130,7 +136,9 @@ export interface EventWithMemberContext {
 export function getMemberContext(event: EventWithMemberContext): MemberSession {
   const authorizer = (event?.requestContext as { authorizer?: ContextBag } | undefined)?.authorizer;
   if (!authorizer || typeof authorizer !== "object") throw new MissingMemberContextError();
-  const bag = (typeof authorizer.lambda === "object" && authorizer.lambda !== null ? authorizer.lambda : authorizer) as ContextBag;
+  const bag = (
+    typeof authorizer.lambda === "object" && authorizer.lambda !== null ? authorizer.lambda : authorizer
+  ) as ContextBag;
 
   const memberId = requiredString(bag, CONTEXT_KEYS.memberId);
   const authMethod = requiredString(bag, CONTEXT_KEYS.authMethod);
@@ -143,15 +151,26 @@ export function getMemberContext(event: EventWithMemberContext): MemberSession {
     memberSessionId: requiredString(bag, CONTEXT_KEYS.memberSessionId),
     organizationId: requiredString(bag, CONTEXT_KEYS.organizationId),
     // Present but possibly empty: Stytch organizations have slugs, yet a token without one is still a member session.
-    organizationSlug: typeof bag[CONTEXT_KEYS.organizationSlug] === "string" ? (bag[CONTEXT_KEYS.organizationSlug] as string) : requiredString(bag, CONTEXT_KEYS.organizationSlug),
-    roles: parseJson(bag, CONTEXT_KEYS.roles, (v): v is string[] => Array.isArray(v) && v.every((r) => typeof r === "string")),
+    organizationSlug:
+      typeof bag[CONTEXT_KEYS.organizationSlug] === "string"
+        ? (bag[CONTEXT_KEYS.organizationSlug] as string)
+        : requiredString(bag, CONTEXT_KEYS.organizationSlug),
+    roles: parseJson(
+      bag,
+      CONTEXT_KEYS.roles,
+      (v): v is string[] => Array.isArray(v) && v.every((r) => typeof r === "string"),
+    ),
     authMethod,
     sessionExpiresAt: requiredString(bag, CONTEXT_KEYS.sessionExpiresAt),
     ...(typeof email === "string" && email !== "" ? { email } : {}),
     customClaims:
       bag[CONTEXT_KEYS.customClaims] === undefined
         ? {}
-        : parseJson(bag, CONTEXT_KEYS.customClaims, (v): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)),
+        : parseJson(
+            bag,
+            CONTEXT_KEYS.customClaims,
+            (v): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v),
+          ),
   };
 }
 

@@ -7,8 +7,8 @@ import type { webcrypto } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "../errors";
-import { readTextCapped } from "../stytch/http";
 import { logger } from "../operations/log";
+import { readTextCapped } from "../stytch/http";
 
 const KID_NOT_IN_KEY_SET = "kid is not in the project's key set";
 
@@ -122,7 +122,8 @@ export class JwksCache {
       const ok = await (this.inflight ?? this.refresh());
       const key = this.cachedKey(kid);
       if (key) return key;
-      if (!this.hasUsableKeys()) throw new JwksUnavailableError(ok ? "the key set holds no usable key" : "no usable JWKS could be obtained");
+      if (!this.hasUsableKeys())
+        throw new JwksUnavailableError(ok ? "the key set holds no usable key" : "no usable JWKS could be obtained");
       // The fetch we just waited for was this kid's refetch.
       this.lastKidRefetchAt = this.lastFetchStartedAt;
     }
@@ -210,7 +211,11 @@ export class JwksCache {
 
   private async fetchKeySet(): Promise<Map<string, VerificationKey>> {
     this.stats.fetches += 1;
-    const text = await getTextCapped(this.options.jwksUrl, this.options.timeoutMs, this.options.maxResponseBytes ?? 65_536);
+    const text = await getTextCapped(
+      this.options.jwksUrl,
+      this.options.timeoutMs,
+      this.options.maxResponseBytes ?? 65_536,
+    );
     return parseJwks(JSON.parse(text));
   }
 }
@@ -224,7 +229,11 @@ export class JwksCache {
 async function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
   const response = await new Promise<IncomingMessage>((resolve, reject) => {
     const send = url.startsWith("https:") ? httpsRequest : httpRequest;
-    send(url, { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) }, resolve)
+    send(
+      url,
+      { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) },
+      resolve,
+    )
       .on("error", reject)
       .end();
   });
@@ -263,9 +272,7 @@ export async function parseJwks(document: unknown): Promise<Map<string, Verifica
       const key = await crypto.subtle.importKey("jwk", { kty: "RSA", n, e }, RS256_IMPORT, false, ["verify"]);
       if (((key.algorithm as webcrypto.RsaHashedKeyAlgorithm).modulusLength ?? 0) < 2048) continue;
       keys.set(kid, key);
-    } catch {
-      continue;
-    }
+    } catch {}
   }
   if (keys.size === 0) throw new Error("JWKS holds no usable RS256 key");
   return keys;

@@ -5,12 +5,17 @@
 // test/session-jwt.differential.test.ts compares these verdicts with the official Stytch SDK's
 // authenticateJwtLocal (which is jose too) over generated and mutated tokens.
 
-import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
+import { isUtf8 } from "node:buffer";
+import { type JWTPayload, type JWTVerifyOptions, jwtVerify } from "jose";
 // The error classes by name from their own entry point: jose's root exports them as one namespace
 // object, which would keep every jose error class (JWE, JWKS, …) in the bundle.
-import { JOSEAlgNotAllowed, JOSEError, JWSSignatureVerificationFailed, JWTClaimValidationFailed, JWTExpired } from "jose/errors";
-import { isUtf8 } from "node:buffer";
-import type { MemberSession } from "../response/member-context";
+import {
+  JOSEAlgNotAllowed,
+  JOSEError,
+  JWSSignatureVerificationFailed,
+  JWTClaimValidationFailed,
+  JWTExpired,
+} from "jose/errors";
 import {
   BadSignatureError,
   MalformedCredentialError,
@@ -20,6 +25,7 @@ import {
   WrongAudienceError,
   WrongIssuerError,
 } from "../errors";
+import type { MemberSession } from "../response/member-context";
 import type { VerificationKey } from "./jwks-cache";
 
 /** The protected header fields we act on. */
@@ -97,7 +103,11 @@ export function assertCompactJws(token: string): void {
   if (!COMPACT_JWS.test(token)) throw new MalformedCredentialError("not a compact JWS of base64url segments");
   const firstDot = token.indexOf(".");
   const secondDot = token.indexOf(".", firstDot + 1);
-  if (!isCanonicalSegment(token, 0, firstDot) || !isCanonicalSegment(token, firstDot + 1, secondDot) || !isCanonicalSegment(token, secondDot + 1, token.length)) {
+  if (
+    !isCanonicalSegment(token, 0, firstDot) ||
+    !isCanonicalSegment(token, firstDot + 1, secondDot) ||
+    !isCanonicalSegment(token, secondDot + 1, token.length)
+  ) {
     throw new MalformedCredentialError("a segment is not canonical base64url");
   }
 }
@@ -120,7 +130,11 @@ export function parseSessionJwt(token: string): ParsedSessionJwt {
   assertCompactJws(token);
   const header = sessionJwtHeader(token);
   const firstDot = token.indexOf(".");
-  return { header, payload: decodeJsonObject(token.slice(firstDot + 1, token.indexOf(".", firstDot + 1)), "payload"), raw: token };
+  return {
+    header,
+    payload: decodeJsonObject(token.slice(firstDot + 1, token.indexOf(".", firstDot + 1)), "payload"),
+    raw: token,
+  };
 }
 
 /**
@@ -155,7 +169,8 @@ export class SessionJwtVerifier {
     let payload: JWTPayload;
     let stale: "expired" | "too_old" | undefined;
     try {
-      const options = nowSeconds === undefined ? this.options : { ...this.options, currentDate: new Date(nowSeconds * 1000) };
+      const options =
+        nowSeconds === undefined ? this.options : { ...this.options, currentDate: new Date(nowSeconds * 1000) };
       ({ payload } = await jwtVerify(token, key, options));
     } catch (error) {
       // Thrown only after the signature verified and every other claim passed: authentic but stale.
@@ -207,14 +222,24 @@ export function toMemberSession(payload: Record<string, unknown>): MemberSession
   }
   const sessionId = session.id;
   const organizationId = organization.organization_id;
-  if (typeof sub !== "string" || sub === "" || typeof sessionId !== "string" || sessionId === "" || typeof organizationId !== "string" || organizationId === "") {
+  if (
+    typeof sub !== "string" ||
+    sub === "" ||
+    typeof sessionId !== "string" ||
+    sessionId === "" ||
+    typeof organizationId !== "string" ||
+    organizationId === ""
+  ) {
     throw new NotMemberSessionError("session claims lack sub, session id or organization id");
   }
   const roles = session.roles ?? [];
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === "string")) {
     throw new NotMemberSessionError("session roles are not a list of strings");
   }
-  const expiresAt = typeof session.expires_at === "string" ? session.expires_at : new Date((payload.exp as number) * 1000).toISOString();
+  const expiresAt =
+    typeof session.expires_at === "string"
+      ? session.expires_at
+      : new Date((payload.exp as number) * 1000).toISOString();
   const email = emailOf(session.authentication_factors);
   return {
     memberId: sub,
@@ -254,7 +279,8 @@ export function emailOf(factors: unknown): string | undefined {
 
 /** Maps a jose failure to our failure tree. Anything that is not jose's is a bug: rethrown, so it is a fault. */
 function rejectionOf(error: unknown): unknown {
-  if (error instanceof JWSSignatureVerificationFailed) return new BadSignatureError("signature does not verify with the project key");
+  if (error instanceof JWSSignatureVerificationFailed)
+    return new BadSignatureError("signature does not verify with the project key");
   if (error instanceof JOSEAlgNotAllowed) return new UnsupportedAlgorithmError(ONLY_RS256);
   if (error instanceof JWTClaimValidationFailed && error.reason === "check_failed") {
     if (error.claim === "iss") return new WrongIssuerError(WRONG_ISSUER);

@@ -8,23 +8,29 @@
 //     but their signature first).
 // Forged, foreign and malformed JWTs are denied here and never cost a Stytch call while a key set is at hand.
 
-import { contextBytes, toAuthorizerContext, type AuthMethod, type AuthorizerContext, type MemberSession } from "../response/member-context";
 import type { AuthorizerConfig } from "../config";
-import type { Credential } from "./credentials";
 import { JwksUnavailableError, RevokedSessionError } from "../errors";
-import type { JwksCache, VerificationKey } from "./jwks-cache";
 import { logger, type VerdictPath } from "../operations/log";
+import {
+  type AuthMethod,
+  type AuthorizerContext,
+  contextBytes,
+  type MemberSession,
+  toAuthorizerContext,
+} from "../response/member-context";
+import type { StytchAuthenticateResponse, StytchClient } from "../stytch/stytch-client";
+import type { Credential } from "./credentials";
+import type { JwksCache, VerificationKey } from "./jwks-cache";
 import type { RejectionCache } from "./rejection-cache";
 import {
   assertCompactJws,
   emailOf,
   parseSessionJwt,
+  type SessionJwtVerifier,
   screenUnverifiedClaims,
   sessionJwtHeader,
   timeClaim,
-  type SessionJwtVerifier,
 } from "./session-jwt";
-import type { StytchAuthenticateResponse, StytchClient } from "../stytch/stytch-client";
 import type { VerdictCache } from "./verdict-cache";
 
 /** An authenticated member, its encoded context, and how we know. */
@@ -54,7 +60,11 @@ export interface SessionVerdictDeps extends ScreeningDeps {
  * @returns the verdict, synchronously when it comes from the verdict cache
  * @throws a CredentialRejectedError (401) or an UpstreamFaultError (503)
  */
-export function decideVerdict(credential: Credential, deadline: number, deps: SessionVerdictDeps): Verdict | Promise<Verdict> {
+export function decideVerdict(
+  credential: Credential,
+  deadline: number,
+  deps: SessionVerdictDeps,
+): Verdict | Promise<Verdict> {
   const cached = deps.verdictCache.get(credential.value, Date.now());
   // The hot path: a repeated credential is answered without an await.
   if (cached) return { memberSession: cached.memberSession, context: cached.context, path: "cache" };
@@ -113,7 +123,11 @@ async function keyOf(token: string, deps: ScreeningDeps): Promise<VerificationKe
   }
 }
 
-async function authenticateRemotely(credential: Credential, deadline: number, deps: SessionVerdictDeps): Promise<Verdict> {
+async function authenticateRemotely(
+  credential: Credential,
+  deadline: number,
+  deps: SessionVerdictDeps,
+): Promise<Verdict> {
   if (deps.rejectionCache.has(credential.value, Date.now())) {
     throw new RevokedSessionError("Stytch found no live session for this credential moments ago");
   }
@@ -173,6 +187,7 @@ export function memberSessionFromStytch(response: StytchAuthenticateResponse, au
     authMethod,
     sessionExpiresAt: session.expires_at,
     ...(typeof email === "string" && email !== "" ? { email } : {}),
-    customClaims: typeof customClaims === "object" && customClaims !== null && !Array.isArray(customClaims) ? customClaims : {},
+    customClaims:
+      typeof customClaims === "object" && customClaims !== null && !Array.isArray(customClaims) ? customClaims : {},
   };
 }

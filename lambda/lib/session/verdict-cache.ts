@@ -71,6 +71,7 @@ export class VerdictCache {
  */
 function keyOf(credential: string): number {
   let key = 0;
-  for (let i = Math.max(0, credential.length - 7); i < credential.length; i += 1) key = key * 128 + (credential.charCodeAt(i) & 127);
+  for (let i = Math.max(0, credential.length - 7); i < credential.length; i += 1)
+    key = key * 128 + (credential.charCodeAt(i) & 127);
   return key;
 }

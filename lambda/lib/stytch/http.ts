@@ -17,7 +17,11 @@ export class ResponseTooLargeError extends Error {
  * @throws ResponseTooLargeError past the cap. Leaving the loop cancels a fetch body and destroys a node:http
  *   response, so the rest is never read.
  */
-export async function readTextCapped(body: AsyncIterable<Uint8Array> | null, declaredBytes: number, maxBytes: number): Promise<string> {
+export async function readTextCapped(
+  body: AsyncIterable<Uint8Array> | null,
+  declaredBytes: number,
+  maxBytes: number,
+): Promise<string> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   if (body) {
@@ -32,5 +36,8 @@ export async function readTextCapped(body: AsyncIterable<Uint8Array> | null, dec
 
 /** True when the error is an abort caused by a timeout signal. */
 export function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === "TimeoutError" || (error.name === "AbortError" && /timeout/i.test(String(error.message))));
+  return (
+    error instanceof Error &&
+    (error.name === "TimeoutError" || (error.name === "AbortError" && /timeout/i.test(String(error.message))))
+  );
 }

@@ -60,11 +60,16 @@ export function createSecretProvider(source: SecretSource, options: SecretProvid
       secrets ??= import("@aws-lambda-powertools/parameters/secrets").then(
         ({ SecretsProvider }) =>
           // Two attempts and short timeouts: the read sits inside an API Gateway request.
-          new SecretsProvider({ clientConfig: { maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 } } }),
+          new SecretsProvider({
+            clientConfig: { maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 } },
+          }),
       );
       secretString = await (await secrets).get(source.arn, { maxAge, forceFetch });
     } catch (error) {
-      throw new SecretUnavailableError(`Secrets Manager read failed (${error instanceof Error ? error.name : "error"})`, { cause: error });
+      throw new SecretUnavailableError(
+        `Secrets Manager read failed (${error instanceof Error ? error.name : "error"})`,
+        { cause: error },
+      );
     }
     const secret = extractSecret(typeof secretString === "string" ? secretString : undefined);
     if (!secret) throw new ConfigurationError("the Stytch secret in Secrets Manager is empty");

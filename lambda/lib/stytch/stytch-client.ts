@@ -4,16 +4,16 @@
 // and the metrics observer. authenticate adds the single retry and the coalescing of identical calls.
 
 import {
+  type AuthorizerError,
   RejectedByStytchError,
   RevokedSessionError,
   UpstreamCredentialsRejectedError,
   UpstreamRateLimitedError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
-  type AuthorizerError,
 } from "../errors";
-import { isTimeout, readTextCapped, ResponseTooLargeError } from "./http";
 import type { PolicyRole } from "../permissions/permission-check";
+import { isTimeout, ResponseTooLargeError, readTextCapped } from "./http";
 
 /** Exactly one session credential, as Stytch's request body names it. */
 export type SessionCredential = { readonly session_token: string } | { readonly session_jwt: string };
@@ -40,7 +40,10 @@ export interface StytchAuthenticateResponse {
   readonly session_token?: string;
   readonly session_jwt?: string;
   readonly member?: { readonly member_id?: string; readonly email_address?: string } & Record<string, unknown>;
-  readonly organization?: { readonly organization_id?: string; readonly organization_slug?: string } & Record<string, unknown>;
+  readonly organization?: { readonly organization_id?: string; readonly organization_slug?: string } & Record<
+    string,
+    unknown
+  >;
 }
 
 /** Options of one authenticate call. */
@@ -103,12 +106,16 @@ export class StytchClient {
    */
   authenticate(credential: SessionCredential, options: AuthenticateOptions): Promise<StytchAuthenticateResponse> {
     const body = JSON.stringify(
-      options.sessionDurationMinutes === undefined ? credential : { ...credential, session_duration_minutes: options.sessionDurationMinutes },
+      options.sessionDurationMinutes === undefined
+        ? credential
+        : { ...credential, session_duration_minutes: options.sessionDurationMinutes },
     );
     // The body names the credential, its kind and the extension: identical bodies are identical calls.
     const shared = this.inflight.get(body);
     if (shared) return shared;
-    const call = this.exchange("/v1/b2b/sessions/authenticate", body, options.deadline, 2, sessionAnswer).finally(() => this.inflight.delete(body));
+    const call = this.exchange("/v1/b2b/sessions/authenticate", body, options.deadline, 2, sessionAnswer).finally(() =>
+      this.inflight.delete(body),
+    );
     this.inflight.set(body, call);
     return call;
   }
@@ -127,7 +134,13 @@ export class StytchClient {
 
   /** `GET /v1/b2b/rbac/organizations/{organization_id}`: the custom roles, none when the feature is off. @throws UpstreamFaultError */
   async organizationRoles(organizationId: string, deadline: number): Promise<readonly PolicyRole[]> {
-    const json = await this.exchange(`/v1/b2b/rbac/organizations/${encodeURIComponent(organizationId)}`, undefined, deadline, 1, organizationRbacAnswer);
+    const json = await this.exchange(
+      `/v1/b2b/rbac/organizations/${encodeURIComponent(organizationId)}`,
+      undefined,
+      deadline,
+      1,
+      organizationRbacAnswer,
+    );
     if (json === undefined) return []; // not enabled (a 200 that is not JSON is `{}`: see rbacAnswer)
     const orgPolicy = (json as { org_policy?: unknown } | null)?.org_policy;
     if (typeof orgPolicy !== "object" || orgPolicy === null || Array.isArray(orgPolicy)) {
@@ -142,7 +155,13 @@ export class StytchClient {
    * @param body the JSON body of a POST; `undefined` for a GET
    * @param settle maps an answer that is not a fault of ours or of Stytch's (see {@link StytchClient.attempt})
    */
-  private async exchange<T>(path: string, body: string | undefined, deadline: number, attempts: number, settle: (answer: StytchAnswer) => T): Promise<T> {
+  private async exchange<T>(
+    path: string,
+    body: string | undefined,
+    deadline: number,
+    attempts: number,
+    settle: (answer: StytchAnswer) => T,
+  ): Promise<T> {
     const { projectId, secret, timeoutMs } = this.options;
     deadline = Math.min(deadline, Date.now() + timeoutMs);
     const authorization = `Basic ${Buffer.from(`${projectId}:${await secret()}`).toString("base64")}`;
@@ -164,7 +183,12 @@ export class StytchClient {
     throw lastFault ?? new UpstreamTimeoutError("no time left for a Stytch call");
   }
 
-  private async observedAttempt(path: string, body: string | undefined, authorization: string, timeoutMs: number): Promise<StytchAnswer> {
+  private async observedAttempt(
+    path: string,
+    body: string | undefined,
+    authorization: string,
+    timeoutMs: number,
+  ): Promise<StytchAnswer> {
     const started = performance.now();
     let failure: unknown;
     try {
@@ -182,13 +206,22 @@ export class StytchClient {
    * body, 5xx (retryable), 429, and our project credentials refused (the secret provider hears of it). Any other
    * answer (200, other 4xx) is returned for the caller to settle.
    */
-  private async attempt(path: string, body: string | undefined, authorization: string, timeoutMs: number): Promise<StytchAnswer> {
+  private async attempt(
+    path: string,
+    body: string | undefined,
+    authorization: string,
+    timeoutMs: number,
+  ): Promise<StytchAnswer> {
     this.requestsSent += 1;
     let response: Response;
     try {
       response = await fetch(`${this.options.apiUrl}${path}`, {
         method: body === undefined ? "GET" : "POST",
-        headers: { accept: "application/json", authorization, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        headers: {
+          accept: "application/json",
+          authorization,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
         body,
         redirect: "error",
         signal: AbortSignal.timeout(timeoutMs),
@@ -199,10 +232,15 @@ export class StytchClient {
     }
     let text: string;
     try {
-      text = await readTextCapped(response.body, Number(response.headers.get("content-length")), this.options.maxResponseBytes ?? 1_048_576);
+      text = await readTextCapped(
+        response.body,
+        Number(response.headers.get("content-length")),
+        this.options.maxResponseBytes ?? 1_048_576,
+      );
     } catch (error) {
       if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not finish answering in time", { cause: error });
-      if (error instanceof ResponseTooLargeError) throw new UpstreamUnavailableError("Stytch answered with an oversized body");
+      if (error instanceof ResponseTooLargeError)
+        throw new UpstreamUnavailableError("Stytch answered with an oversized body");
       throw retryable(new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error }));
     }
     let json: unknown;
@@ -212,7 +250,10 @@ export class StytchClient {
       json = undefined;
     }
     const status = response.status;
-    const errorType = typeof (json as { error_type?: unknown })?.error_type === "string" ? (json as { error_type: string }).error_type : "unknown";
+    const errorType =
+      typeof (json as { error_type?: unknown })?.error_type === "string"
+        ? (json as { error_type: string }).error_type
+        : "unknown";
     if (status >= 500) throw retryable(new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`));
     if (status === 429) throw new UpstreamRateLimitedError(`Stytch answered 429 (${errorType})`);
     // A 401 is about OUR credentials: the session itself travels in the body, and a dead session is a 404.
@@ -237,7 +278,8 @@ interface StytchAnswer {
 /** `POST /v1/b2b/sessions/authenticate`: the member session, or why Stytch refused the credential. */
 function sessionAnswer({ status, json, errorType }: StytchAnswer): StytchAuthenticateResponse {
   if (status === 200) {
-    if (!isAuthenticateResponse(json)) throw new UpstreamUnavailableError("Stytch answered 200 without a member session");
+    if (!isAuthenticateResponse(json))
+      throw new UpstreamUnavailableError("Stytch answered 200 without a member session");
     return json;
   }
   if (status === 404) throw new RevokedSessionError(`Stytch has no such live session (${errorType})`);
@@ -266,11 +308,20 @@ function policyRoles(value: unknown): readonly PolicyRole[] {
         Array.isArray(role.permissions) &&
         role.permissions.every(
           (permission: { resource_id?: unknown; actions?: unknown }) =>
-            typeof permission?.resource_id === "string" && Array.isArray(permission.actions) && permission.actions.every((action) => typeof action === "string"),
+            typeof permission?.resource_id === "string" &&
+            Array.isArray(permission.actions) &&
+            permission.actions.every((action) => typeof action === "string"),
         ),
     );
   if (!valid) throw new UpstreamUnavailableError("Stytch answered with an unreadable RBAC policy");
-  return Object.freeze(value.map((role: PolicyRole) => Object.freeze({ role_id: role.role_id, permissions: role.permissions.map((p) => ({ resource_id: p.resource_id, actions: [...p.actions] })) })));
+  return Object.freeze(
+    value.map((role: PolicyRole) =>
+      Object.freeze({
+        role_id: role.role_id,
+        permissions: role.permissions.map((p) => ({ resource_id: p.resource_id, actions: [...p.actions] })),
+      }),
+    ),
+  );
 }
 
 /** The faults that may be retried once (a fast failure: unreachable, cut off, 5xx). */
