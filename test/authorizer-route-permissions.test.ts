@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT, type AuthorizerHandler } from "../lambda/authorizer";
 import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
 import { evaluatePolicy } from "../local/iam-policy-evaluator";
-import { useStytchEmulator } from "./support/fixtures";
+import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
 import { restRequestEvent, tokenEvent } from "./support/authorizer-events";
 
 const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
@@ -37,6 +37,7 @@ function authorizer(overrides: Record<string, string | undefined> = {}): Authori
     STYTCH_SECRET: stytch.secret,
     STYTCH_API_URL: stytch.url,
     STYTCH_ROUTE_PERMISSIONS: JSON.stringify(TABLE),
+    ...UNHURRIED_TIMEOUTS,
     ...overrides,
   });
 }

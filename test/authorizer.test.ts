@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT, type AuthorizerHandler } from "../lambda/authorizer";
 import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
 import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
-import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
+import { UNHURRIED_TIMEOUTS, useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 import { httpV1Event, httpV2Event, restRequestEvent, STAGE_RESOURCE, tokenEvent, ROUTE_ARN } from "./support/authorizer-events";
 import { forgeries } from "./support/forgeries";
 import { contextBytes, MAX_CONTEXT_BYTES } from "../lambda/member-context";
@@ -18,6 +18,7 @@ function envFor(overrides: Record<string, string | undefined> = {}): Record<stri
     STYTCH_PROJECT_ID: stytch.projectId,
     STYTCH_SECRET: stytch.secret,
     STYTCH_API_URL: stytch.url,
+    ...UNHURRIED_TIMEOUTS,
     ...overrides,
   };
 }
@@ -206,11 +207,40 @@ describe("denying bad or absent credentials without calling Stytch", () => {
   test("every forgery class is Unauthorized and never reaches the Stytch API", async () => {
     const session = stytch.createSession();
     const handler = createAuthorizer(envFor());
-    await handler(bearer(session.sessionJwt)); // warm the key set
+    // Warm the key set, and make sure it is warm (allowed without Stytch: verified locally). Without one, the
+    // forgeries would be screened without their signatures and sent to Stytch.
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(0);
     const results: Record<string, string> = {};
     for (const [name, token] of Object.entries(forgeries(stytch, session.memberSessionId))) {
       results[name] = await outcome(handler, bearer(token));
     }
+    expect(Object.entries(results).filter(([, verdict]) => verdict !== "401")).toEqual([]);
+    expect(stytch.calls.authenticate).toBe(0);
+  });
+
+  test("every forgery class is still Unauthorized when the clock turns a second while the forgeries are made", async () => {
+    /**
+     * Finding 6 (flaky under load): "signature of another token" was the genuine payload with `iat: now - 1`,
+     * `now` read after the emulator had stamped the genuine iat. When a second boundary fell between the two
+     * readings (more likely while an RSA signature is computed on a loaded machine), that "forgery" was
+     * byte for byte the genuine token, and was allowed. Here the clock turns right after its first reading.
+     */
+    const session = stytch.createSession();
+    const handler = createAuthorizer(envFor());
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    expect(stytch.calls.authenticate).toBe(0);
+    const lastMillisecond = Math.floor(Date.now() / 1000) * 1000 - 1;
+    let readings = 0;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => (readings++ === 0 ? lastMillisecond : lastMillisecond + 1));
+    let tokens: Record<string, string>;
+    try {
+      tokens = forgeries(stytch, session.memberSessionId);
+    } finally {
+      clock.mockRestore();
+    }
+    const results: Record<string, string> = {};
+    for (const [name, token] of Object.entries(tokens)) results[name] = await outcome(handler, bearer(token));
     expect(Object.entries(results).filter(([, verdict]) => verdict !== "401")).toEqual([]);
     expect(stytch.calls.authenticate).toBe(0);
   });

@@ -10,7 +10,7 @@ import { DecisionMetrics } from "../lambda/lib/metrics";
 import { createRefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { httpV2Event, restRequestEvent } from "./support/authorizer-events";
-import { useStytchEmulator } from "./support/fixtures";
+import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
 import { foreignPrivateKey } from "./support/forgeries";
 
 /** One EMF record as written (the parts the tests read). */
@@ -58,7 +58,7 @@ afterEach(() => {
 });
 
 function envFor(overrides: Record<string, string | undefined> = {}) {
-  return { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url, ...overrides };
+  return { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url, ...UNHURRIED_TIMEOUTS, ...overrides };
 }
 
 let requestCounter = 0;

@@ -17,7 +17,7 @@ import { DEFAULT_METRICS_NAMESPACE, DIMENSION, OUTCOMES, PATHS, SERVICE_NAMES, S
 import { createRefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { restRequestEvent } from "./support/authorizer-events";
-import { useStytchEmulator } from "./support/fixtures";
+import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
 import { foreignPrivateKey } from "./support/forgeries";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
@@ -116,7 +116,7 @@ beforeAll(async () => {
     }),
   );
   try {
-    const env = { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url };
+    const env = { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url, ...UNHURRIED_TIMEOUTS };
     const session = stytch.createSession();
     const authorizer = createAuthorizer(env);
     const call = (token?: string) => authorizer(restRequestEvent(token ? { Authorization: `Bearer ${token}` } : {})).catch(() => undefined);

@@ -14,6 +14,7 @@ import { B2BClient } from "stytch";
 import { createAuthorizer } from "../lambda/authorizer";
 import type { DecisionRecord } from "../lambda/lib/log";
 import { startStytchEmulator, type RbacPolicy, type RbacRole, type StytchEmulator } from "../local/stytch-emulator";
+import { UNHURRIED_TIMEOUTS } from "./support/fixtures";
 import { generateLoopbackCertificate } from "../bench/tls-cert";
 import { startTlsFront, type TlsFront } from "../bench/tls-front";
 
@@ -90,7 +91,7 @@ describe("our route decisions equal the Stytch SDK's authorization_check", () =>
 
     let record: DecisionRecord | undefined;
     const ours = createAuthorizer(
-      { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url, STYTCH_ROUTE_PERMISSIONS: JSON.stringify(TABLE) },
+      { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url, STYTCH_ROUTE_PERMISSIONS: JSON.stringify(TABLE), ...UNHURRIED_TIMEOUTS },
       { onDecision: (decision) => (record = decision) },
     );
 

@@ -9,7 +9,7 @@ import { createSecretProvider, extractSecret, REREAD_AFTER_REJECTION_MS } from "
 import type { StytchEmulator } from "../local/stytch-emulator";
 import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
 import { restRequestEvent } from "./support/authorizer-events";
-import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
+import { UNHURRIED_TIMEOUTS, useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -122,7 +122,7 @@ describe("a put-secret-value reaches a warm authorizer within seconds", () => {
      * effect without waiting for containers to recycle.
      */
     secretsManager.secrets.set(arn, "placeholder-generated-by-secrets-manager");
-    const handler = createAuthorizer({ STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET_ARN: arn, STYTCH_API_URL: stytch.url });
+    const handler = createAuthorizer({ STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET_ARN: arn, STYTCH_API_URL: stytch.url, ...UNHURRIED_TIMEOUTS });
     const event = restRequestEvent({ Authorization: `Bearer ${stytch.createSession().sessionToken}` });
     await expect(handler(event)).rejects.toThrow(UPSTREAM_FAULT);
     await expect(handler(event)).rejects.toThrow(UPSTREAM_FAULT);
