@@ -16,6 +16,7 @@ import { findCredential, type Credential } from "./lib/credentials";
 import {
   AuthorizerError,
   CredentialRejectedError,
+  failureOutcome,
   MissingCredentialError,
   RejectedByStytchError,
   RevokedSessionError,
@@ -73,6 +74,7 @@ function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMet
     // A key vanished from the project's key set: forget every verdict, some may rest on that key.
     onKeysRemoved: () => verdictCache.clear(),
     onRefresh: metrics?.jwksRefreshed,
+    onKeysAdded: metrics?.keySetRotated,
   });
   const stytch = new StytchClient({
     apiUrl: config.apiUrl,
@@ -163,7 +165,9 @@ export function createAuthorizer(env: Readonly<Record<string, string | undefined
       const denied = error instanceof CredentialRejectedError;
       const reason: ReasonCode = error instanceof AuthorizerError ? error.reason : "internal_error";
       decided({
-        outcome: denied ? "deny" : "fault",
+        // deny (401), unproven (503: e.g. a kid that may be newly published; anyone can send one, so never
+        // a fault) or fault (503: something we depend on failed).
+        outcome: failureOutcome(error),
         reason,
         path: credential ? pathOf(error) : "none",
         latencyMs: elapsed(started),
@@ -195,7 +199,7 @@ function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefin
   return now + Math.max(0, Math.min(config.apiTimeoutMs, remaining));
 }
 
-/** The faults that arise without a Stytch API call (every other fault is one of the API's). */
+/** The 503s (faults, and the unproven `kid_not_yet_known`) that arise without a Stytch API call (every other fault is one of the API's). */
 const LOCAL_FAULTS = new Set<ReasonCode>(["jwks_unavailable", "kid_not_yet_known", "bad_config", "bad_event", "policy_too_large"]);
 
 /** Whether a failure came from the Stytch API (remote) or from local checks. */

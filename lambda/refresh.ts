@@ -11,7 +11,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResul
 import { loadRefreshConfig, type RefreshConfig } from "./lib/config";
 import { corsHeadersFor, requestOrigin } from "./lib/cors";
 import { classifyCredential, findCredential, type Credential } from "./lib/credentials";
-import { AuthorizerError, CredentialRejectedError, MissingCredentialError, type ReasonCode } from "./lib/errors";
+import { AuthorizerError, CredentialRejectedError, failureOutcome, MissingCredentialError, type ReasonCode } from "./lib/errors";
 import { JwksCache } from "./lib/jwks-cache";
 import { addLambdaContext, logger } from "./lib/log";
 import { SERVICE_NAMES, type DecisionPath } from "./lib/metric-names";
@@ -89,6 +89,7 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
           timeoutMs: config.jwksTimeoutMs,
           clockSkewMs: config.clockToleranceSeconds * 1000,
           onRefresh: metrics.jwksRefreshed,
+          onKeysAdded: metrics.keySetRotated,
         }),
       },
       cookies: { httpOnly: config.cookieHttpOnly, domain: config.cookieDomain },
@@ -163,8 +164,11 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
         return respond(401, { message: "Unauthorized", reason }, { cookies: [clearedCookie(config.jwtCookieName, cookies), clearedCookie(config.sessionCookieName, cookies)] });
       }
       reason = error instanceof AuthorizerError ? error.reason : "internal_error";
-      metrics.decided("fault", path, reason);
-      logger.error("refresh failed", { status: 503, reason, detail: (error as Error)?.message });
+      const outcome = failureOutcome(error);
+      metrics.decided(outcome, path, reason);
+      // An unproven credential (a kid that may be newly published) proved nothing: not an error of ours.
+      if (outcome === "unproven") logger.info("refresh deferred", { status: 503, reason, detail: (error as Error).message });
+      else logger.error("refresh failed", { status: 503, reason, detail: (error as Error)?.message });
       // An outage is not a logout: the cookies stay, and the client is told to come back.
       return respond(503, { message: "Stytch is unavailable; try again shortly", reason }, { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
     }

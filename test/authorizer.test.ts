@@ -9,6 +9,7 @@ import { UNHURRIED_TIMEOUTS, useSecretsManagerEmulator, useStytchEmulator } from
 import { httpV1Event, httpV2Event, restRequestEvent, STAGE_RESOURCE, tokenEvent, ROUTE_ARN } from "./support/authorizer-events";
 import { forgeries } from "./support/forgeries";
 import { contextBytes, MAX_CONTEXT_BYTES } from "../lambda/member-context";
+import type { DecisionRecord } from "../lambda/lib/log";
 
 let stytch: StytchEmulator;
 let logLines: string[];
@@ -596,22 +597,29 @@ describe("the key set in a warm container", () => {
      * Tokens issued just now with invented kids could be signed with a key Stytch has just published,
      * so they get a retryable fault (never a 401 that would log a member out) while the key set may
      * not be refetched yet; tokens issued before our key set was fetched are plainly unknown: 401.
+     * Finding 3: the retryable answer is decided as `unproven`, not as a fault (anyone can send one).
      */
     const session = stytch.createSession();
     const payload = stytch.sessionPayload(session.memberSessionId);
-    const now = Math.floor(Date.now() / 1000);
-    const handler = createAuthorizer(envFor());
+    const issued = payload.iat as number;
+    // Signed up front, so that the requests below take milliseconds: the 3-s refetch interval is what is counted.
+    const kids = Array.from({ length: 50 }, (_, i) => `jwk-test-${i.toString().padStart(8, "0")}`);
+    const freshTokens = kids.map((kid) => stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, payload));
+    const oldTokens = kids.map((kid) => stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, { ...payload, iat: issued - 60, nbf: issued - 60 }));
+    const decisions: DecisionRecord[] = [];
+    const handler = createAuthorizer(envFor(), { onDecision: (record) => decisions.push(record) });
     expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
     const fresh: string[] = [];
     const old: string[] = [];
     for (let i = 0; i < 50; i += 1) {
-      const kid = `jwk-test-${i.toString().padStart(8, "0")}`;
-      fresh.push(await outcome(handler, bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, payload))));
-      old.push(await outcome(handler, bearer(stytch.signJwt({ alg: "RS256", typ: "JWT", kid }, { ...payload, iat: now - 60, nbf: now - 60 }))));
+      fresh.push(await outcome(handler, bearer(freshTokens[i]!)));
+      old.push(await outcome(handler, bearer(oldTokens[i]!)));
     }
     expect(new Set(fresh)).toEqual(new Set(["500"]));
     expect(new Set(old)).toEqual(new Set(["401"]));
-    // The warm-up fetch, plus one refetch for the first fresh invented kid (the test runs well inside 3 s).
+    const verdicts = new Set(decisions.slice(1).map((record) => `${record.outcome}:${record.path}:${record.reason}`));
+    expect(verdicts).toEqual(new Set(["unproven:local:kid_not_yet_known", "deny:local:unknown_kid"]));
+    // The warm-up fetch, plus one refetch for the first fresh invented kid.
     expect(stytch.calls.jwks).toBe(2);
     expect(stytch.calls.authenticate).toBe(0);
     expect(logLines.some((line) => line.includes("kid_not_yet_known"))).toBe(true);

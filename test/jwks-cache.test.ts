@@ -213,6 +213,27 @@ describe("unknown kids", () => {
     expect(stytch.calls.jwks).toBe(2);
   });
 
+  test("onKeysAdded hears of a rotation the refetch found, once, and never of invented kids or of the first key set", async () => {
+    const added: number[] = [];
+    const cache = cacheWith({ unknownKidRefetchIntervalMs: 3_000, onKeysAdded: (count) => added.push(count) });
+    await cache.getKey(stytch.currentKid, issuedNow());
+    clock += 60_000;
+    // Invented kids: refetches that find nothing new.
+    for (let i = 0; i < 3; i += 1) {
+      await expect(cache.getKey(`jwk-test-made-up-${i}`, issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
+      clock += 3_000;
+    }
+    expect(stytch.calls.jwks).toBe(4);
+    expect(added).toEqual([]);
+    // A real rotation: the refetch for the new kid finds it.
+    const { newKid } = stytch.rotateKeys();
+    await expect(cache.getKey(newKid, issuedNow())).resolves.toBeDefined();
+    expect(added).toEqual([1]);
+    clock += 3_000;
+    await expect(cache.getKey("jwk-test-made-up-after", issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
+    expect(added).toEqual([1]);
+  });
+
   test("a key published right after an invented kid is never unknown, and is found within the interval however many invented kids follow", async () => {
     /**
      * Finding 9d: an invented kid arrives (one refetch), then Stytch rotates and signs with the new key

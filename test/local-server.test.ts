@@ -76,7 +76,7 @@ describe("npm start", () => {
     await exited;
     await waitFor(() => output().includes("stopping the local API"), 5_000, output);
     // The exit summary counts the decisions of the tests above (at least the walkthrough's allows and its 401).
-    expect(output()).toMatch(/\ndecisions: \d+ allow \((cache|local) \d+.*\), \d+ deny \(.+\), \d+ forbidden \(.+\), \d+ fault/);
+    expect(output()).toMatch(/\ndecisions: \d+ allow \((cache|local) \d+.*\), \d+ deny \(.+\), \d+ forbidden \(.+\), \d+ unproven(?: \(.+\))?, \d+ fault/);
     // The server itself (not just npx) is gone: nothing listens on either port any more.
     await waitFor(async () => (await fetch(url).then(() => false, () => true)), 5_000, () => "the port still answers");
     await waitFor(async () => (await fetch(demoUrl).then(() => false, () => true)), 5_000, () => "the demo page still answers");
