@@ -2,10 +2,11 @@
  * {@link StytchMonitoring}: CloudWatch alarms and a dashboard for the Stytch authorizer (and, optionally,
  * the refresh function), built from the EMF metrics the handlers write.
  *
- * The alarms separate "someone sent a bad token" (a denial: expected, never paged on) from "we are
- * failing our users" (a fault, Stytch errors, a stale key set, slow or throttled invocations). Lambda's
- * own `Errors` metric cannot: an authorizer answers a 401 by throwing `Unauthorized`, so every bad token
- * counts as a function error.
+ * The alarms separate "someone sent a bad token" (a denial, or an unproven credential such as a JWT with an
+ * invented kid: expected, never paged on) from "we are failing our users" (a fault, Stytch errors, a stale key
+ * set, slow or throttled invocations). No request that proved nothing moves the fault-rate alarm. Lambda's
+ * own `Errors` metric cannot tell them apart: an authorizer answers a 401 by throwing `Unauthorized`, so every
+ * bad token counts as a function error.
  *
  * `StytchAuthorizer` creates one for its own function by default (its `monitoring` prop takes these settings).
  * Create one yourself, with `monitoring: false` on the authorizer, to watch the refresh function as well:
@@ -55,9 +56,9 @@ export interface StytchAlarmOptions {
 
 /** The fault-rate alarm. */
 export interface FaultRateAlarmOptions extends StytchAlarmOptions {
-  /** Faults as a percentage of all decisions. @default 5 */
+  /** Faults as a percentage of all decisions but unproven credentials. @default 5 */
   readonly thresholdPercent?: number;
-  /** Periods with fewer decisions than this never breach (one fault in three requests is not an outage). @default 20 */
+  /** Periods with fewer decisions (unproven credentials not counted) than this never breach (one fault in three requests is not an outage). @default 20 */
   readonly minimumDecisions?: number;
 }
 
@@ -85,7 +86,7 @@ export interface KeySetStaleAlarmOptions extends StytchAlarmOptions {
 
 /** Each alarm: its options, or `false` to leave it out. Every alarm is created by default. */
 export interface StytchMonitoringAlarms {
-  /** Faults (503s) above a share of all decisions over 5 minutes. @default thresholdPercent 5, 1 period */
+  /** Faults (503s) above a share of all decisions (unproven credentials left out) over 5 minutes. @default thresholdPercent 5, 1 period */
   readonly faultRate?: FaultRateAlarmOptions | false;
   /** Failed Stytch API attempts (5xx or unreachable, 429, timeouts, our credentials refused). @default threshold 5 per 5 minutes, 1 period */
   readonly stytchErrors?: CountAlarmOptions | false;
@@ -132,6 +133,8 @@ interface AlarmSpec {
   readonly description: string;
 }
 
+/** Paths an unproven credential is decided on: the key-set lookup, before any Stytch call. */
+const UNPROVEN_PATHS: readonly DecisionPath[] = ["local"];
 /** (outcome, path) pairs that can occur: a cached verdict is never a denial, and a missing credential never reaches Stytch. */
 const AUTHORIZER_DECISIONS: ReadonlyArray<readonly [DecisionOutcome, DecisionPath]> = [
   ["allow", "cache"],
@@ -144,6 +147,7 @@ const AUTHORIZER_DECISIONS: ReadonlyArray<readonly [DecisionOutcome, DecisionPat
   ["forbidden", "cache"],
   ["forbidden", "local"],
   ["forbidden", "remote"],
+  ...UNPROVEN_PATHS.map((path) => ["unproven", path] as const),
   ["fault", "none"],
   ["fault", "local"],
   ["fault", "remote"],
@@ -215,7 +219,7 @@ export class StytchMonitoring extends Construct {
         threshold,
         atOrAbove: false,
         ...evaluation(o, 1),
-        description: `Stytch authorizer: more than ${threshold} % of decisions were faults (503: Stytch, key set, secret or configuration failing). Denials (401) never count. Runbook: README, Operate, "Fault rate".`,
+        description: `Stytch authorizer: more than ${threshold} % of decisions were faults (503: Stytch, key set, secret or configuration failing). Denials (401) and unproven credentials (503 kid_not_yet_known, anyone can send one) never count. Runbook: README, Operate, "Fault rate".`,
       });
     }
 
@@ -321,23 +325,23 @@ export class StytchMonitoring extends Construct {
     });
   }
 
-  /** Faults as a percentage of all decisions of one service; 0 while there are fewer than `minimum` decisions. */
+  /**
+   * Faults as a percentage of the decisions of one service that were not unproven; 0 while there are fewer than
+   * `minimum` of those. Unproven credentials are left out of both sides: anyone can send them, so a flood of
+   * them must neither raise the rate, nor dilute a real outage, nor lift a quiet period over the minimum.
+   */
   private faultRate(service: string, period: Duration, minimum: number): cloudwatch.MathExpression {
-    const usingMetrics: Record<string, cloudwatch.IMetric> = {
-      total: this.metric(METRIC.decisions, service, {}, cloudwatch.Stats.SUM, period),
-    };
-    for (const path of FAULT_PATHS) {
-      usingMetrics[`fault_${path}`] = this.metric(
-        METRIC.decisions,
-        service,
-        { [DIMENSION.outcome]: "fault", [DIMENSION.path]: path },
-        cloudwatch.Stats.SUM,
-        period,
-      );
-    }
+    const sum = (extra: Record<string, string>) =>
+      this.metric(METRIC.decisions, service, extra, cloudwatch.Stats.SUM, period);
+    const usingMetrics: Record<string, cloudwatch.IMetric> = { total: sum({}) };
+    for (const path of UNPROVEN_PATHS)
+      usingMetrics[`unproven_${path}`] = sum({ [DIMENSION.outcome]: "unproven", [DIMENSION.path]: path });
+    for (const path of FAULT_PATHS)
+      usingMetrics[`fault_${path}`] = sum({ [DIMENSION.outcome]: "fault", [DIMENSION.path]: path });
+    const judged = ["FILL(total, 0)", ...UNPROVEN_PATHS.map((path) => `FILL(unproven_${path}, 0)`)].join(" - ");
     const faults = FAULT_PATHS.map((path) => `FILL(fault_${path}, 0)`).join(" + ");
     return new cloudwatch.MathExpression({
-      expression: `IF(FILL(total, 0) >= ${nonNegative("faultRate.minimumDecisions", minimum)}, 100 * (${faults}) / total, 0)`,
+      expression: `IF(${judged} >= ${nonNegative("faultRate.minimumDecisions", minimum)}, 100 * (${faults}) / (${judged}), 0)`,
       usingMetrics,
       period,
       label: "fault rate (%)",
@@ -382,13 +386,14 @@ export class StytchMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: "Fault rate (%)",
         width: 12,
-        left: [this.faultRate(service, Duration.minutes(5), 0)],
+        // A minimum of 1: a period of nothing but unproven credentials shows 0, not 0 / 0.
+        left: [this.faultRate(service, Duration.minutes(5), 1)],
         leftYAxis: { min: 0, max: 100 },
       }),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: "Denials and faults by reason",
+        title: "Denials, unproven credentials and faults by reason",
         width: 12,
         stacked: true,
         left: [
@@ -420,7 +425,7 @@ export class StytchMonitoring extends Construct {
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: "Key set (JWKS): age and downloads",
+        title: "Key set (JWKS): age, downloads and rotations",
         width: 8,
         left: [
           this.metric(METRIC.keySetAge, service, {}, cloudwatch.Stats.MAXIMUM, minute, "age max (s)"),
@@ -429,6 +434,7 @@ export class StytchMonitoring extends Construct {
         right: [
           this.metric(METRIC.jwksRefreshes, service, {}, cloudwatch.Stats.SUM, minute, "downloads"),
           this.metric(METRIC.jwksRefreshFailures, service, {}, cloudwatch.Stats.SUM, minute, "failed downloads"),
+          this.metric(METRIC.keySetRotations, service, {}, cloudwatch.Stats.SUM, minute, "new keys (rotations)"),
         ],
       }),
       new cloudwatch.GraphWidget({

@@ -15,6 +15,7 @@ import { type AuthorizerConfig, loadAuthorizerConfig } from "./lib/config";
 import {
   AuthorizerError,
   CredentialRejectedError,
+  failureOutcome,
   MissingCredentialError,
   type ReasonCode,
   RejectedByStytchError,
@@ -93,6 +94,7 @@ function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMet
     // A key vanished from the project's key set: forget every verdict, some may rest on that key.
     onKeysRemoved: () => verdictCache.clear(),
     onRefresh: metrics?.jwksRefreshed,
+    onKeysAdded: metrics?.keySetRotated,
   });
   const stytch = new StytchClient({
     apiUrl: config.apiUrl,
@@ -199,7 +201,9 @@ export function createAuthorizer(
       const reason: ReasonCode = error instanceof AuthorizerError ? error.reason : "internal_error";
       decided(
         {
-          outcome: denied ? "deny" : "fault",
+          // deny (401), unproven (503: e.g. a kid that may be newly published; anyone can send one, so never
+          // a fault) or fault (503: something we depend on failed).
+          outcome: failureOutcome(error),
           reason,
           path: credential ? pathOf(error) : "none",
           latencyMs: elapsed(started),
@@ -236,7 +240,7 @@ function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefin
   return now + Math.max(0, Math.min(config.apiTimeoutMs, remaining));
 }
 
-/** The faults that arise without a Stytch API call (every other fault is one of the API's). */
+/** The 503s (faults, and the unproven `kid_not_yet_known`) that arise without a Stytch API call (every other fault is one of the API's). */
 const LOCAL_FAULTS = new Set<ReasonCode>([
   "jwks_unavailable",
   "kid_not_yet_known",

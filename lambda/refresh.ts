@@ -15,7 +15,13 @@ import type {
   Context,
 } from "aws-lambda";
 import { loadRefreshConfig, type RefreshConfig } from "./lib/config";
-import { AuthorizerError, CredentialRejectedError, MissingCredentialError, type ReasonCode } from "./lib/errors";
+import {
+  AuthorizerError,
+  CredentialRejectedError,
+  failureOutcome,
+  MissingCredentialError,
+  type ReasonCode,
+} from "./lib/errors";
 import { addLambdaContext, logger } from "./lib/operations/log";
 import { type DecisionPath, SERVICE_NAMES } from "./lib/operations/metric-names";
 import { DecisionMetrics } from "./lib/operations/metrics";
@@ -95,6 +101,7 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
           timeoutMs: config.jwksTimeoutMs,
           clockSkewMs: config.clockToleranceSeconds * 1000,
           onRefresh: metrics.jwksRefreshed,
+          onKeysAdded: metrics.keySetRotated,
         }),
       },
       cookies: { httpOnly: config.cookieHttpOnly, domain: config.cookieDomain },
@@ -191,8 +198,12 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
         );
       }
       reason = error instanceof AuthorizerError ? error.reason : "internal_error";
-      metrics.decided("fault", path, reason);
-      logger.error("refresh failed", { status: 503, reason, detail: (error as Error)?.message });
+      const outcome = failureOutcome(error);
+      metrics.decided(outcome, path, reason);
+      // An unproven credential (a kid that may be newly published) proved nothing: not an error of ours.
+      if (outcome === "unproven")
+        logger.info("refresh deferred", { status: 503, reason, detail: (error as Error).message });
+      else logger.error("refresh failed", { status: 503, reason, detail: (error as Error)?.message });
       // An outage is not a logout: the cookies stay, and the client is told to come back.
       return respond(
         503,

@@ -17,7 +17,7 @@ export class DecisionSummary {
   };
 
   /**
-   * One line, e.g. `decisions: 12 allow (cache 9, local 2, remote 1), 3 deny (local 2, none 1), 0 fault`.
+   * One line, e.g. `decisions: 12 allow (cache 9, local 2, remote 1), 3 deny (local 2, none 1), 0 forbidden, 0 unproven, 0 fault`.
    * Paths with no decision are left out; outcomes never are.
    */
   line(): string {

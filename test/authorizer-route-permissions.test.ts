@@ -7,7 +7,7 @@ import { type AuthorizerHandler, createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT 
 import { evaluatePolicy } from "../local/iam-policy-evaluator";
 import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
 import { restRequestEvent, tokenEvent } from "./support/authorizer-events";
-import { useStytchEmulator } from "./support/fixtures";
+import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
 
 const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
 const HTTP_PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default";
@@ -39,6 +39,7 @@ function authorizer(overrides: Record<string, string | undefined> = {}): Authori
     STYTCH_SECRET: stytch.secret,
     STYTCH_API_URL: stytch.url,
     STYTCH_ROUTE_PERMISSIONS: JSON.stringify(TABLE),
+    ...UNHURRIED_TIMEOUTS,
     ...overrides,
   });
 }

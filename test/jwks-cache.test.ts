@@ -9,21 +9,35 @@ import { type StytchEmulator, startStytchEmulator } from "../local/stytch-emulat
 let stytch: StytchEmulator;
 let clock: number;
 
+/** Key-set downloads each cache has finished (successful or not), counted through its onRefresh observer. */
+const finishedDownloads = new WeakMap<JwksCache, number>();
+
+// The download timeout is generous where it is not what a test is about: on a loaded machine a loopback
+// download can outlast a short one, and the cache would then report a failure the test did not ask for.
 function cacheWith(options: Partial<JwksCacheOptions> = {}): JwksCache {
-  return new JwksCache({
+  const cache: JwksCache = new JwksCache({
     jwksUrl: `${stytch.url}/v1/b2b/sessions/jwks/${stytch.projectId}`,
-    timeoutMs: 500,
+    timeoutMs: 10_000,
     now: () => clock,
     ...options,
+    onRefresh: (ok) => {
+      finishedDownloads.set(cache, (finishedDownloads.get(cache) ?? 0) + 1);
+      options.onRefresh?.(ok);
+    },
   });
+  return cache;
 }
 
 /** The `iat` (epoch ms) of a token issued just now by the hand-driven clock. */
 const issuedNow = () => clock;
 
-/** Lets a background refresh that was just started finish. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+/** Waits until every download the cache started (a background refresh included) has finished: no fixed sleep. */
+async function settle(cache: JwksCache): Promise<void> {
+  const givingUpAt = Date.now() + 10_000;
+  while ((finishedDownloads.get(cache) ?? 0) < cache.stats.fetches) {
+    if (Date.now() > givingUpAt) throw new Error("a key-set download did not finish within 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 beforeAll(async () => {
@@ -206,6 +220,27 @@ describe("unknown kids", () => {
     expect(stytch.calls.jwks).toBe(2);
   });
 
+  test("onKeysAdded hears of a rotation the refetch found, once, and never of invented kids or of the first key set", async () => {
+    const added: number[] = [];
+    const cache = cacheWith({ unknownKidRefetchIntervalMs: 3_000, onKeysAdded: (count) => added.push(count) });
+    await cache.getKey(stytch.currentKid, issuedNow());
+    clock += 60_000;
+    // Invented kids: refetches that find nothing new.
+    for (let i = 0; i < 3; i += 1) {
+      await expect(cache.getKey(`jwk-test-made-up-${i}`, issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
+      clock += 3_000;
+    }
+    expect(stytch.calls.jwks).toBe(4);
+    expect(added).toEqual([]);
+    // A real rotation: the refetch for the new kid finds it.
+    const { newKid } = stytch.rotateKeys();
+    await expect(cache.getKey(newKid, issuedNow())).resolves.toBeDefined();
+    expect(added).toEqual([1]);
+    clock += 3_000;
+    await expect(cache.getKey("jwk-test-made-up-after", issuedNow())).rejects.toBeInstanceOf(KeyNotYetKnownError);
+    expect(added).toEqual([1]);
+  });
+
   test("a key published right after an invented kid is never unknown, and is found within the interval however many invented kids follow", async () => {
     /**
      * Finding 9d: an invented kid arrives (one refetch), then Stytch rotates and signs with the new key
@@ -239,7 +274,7 @@ describe("age, background refresh and stale-if-error", () => {
     clock += 61_000;
     expect(cache.cachedKey(stytch.currentKid)).toBeDefined();
     expect(cache.cachedKey(stytch.currentKid)).toBeDefined();
-    await settle();
+    await settle(cache);
     expect(stytch.calls.jwks).toBe(2);
   });
 
@@ -253,7 +288,7 @@ describe("age, background refresh and stale-if-error", () => {
     stytch.faults.jwks = "500";
     clock += 120_000;
     expect(cache.cachedKey(stytch.currentKid)).toBeDefined();
-    await settle();
+    await settle(cache);
     expect(cache.stats.failures).toBe(1);
     clock += 1_800_000;
     await expect(cache.getKey(stytch.currentKid, issuedNow())).resolves.toBeDefined();
@@ -288,7 +323,7 @@ describe("age, background refresh and stale-if-error", () => {
     stytch.retireKey(previousKid);
     clock += 61_000;
     cache.cachedKey(previousKid);
-    await settle();
+    await settle(cache);
     expect(removals).toBe(1);
     expect(cache.cachedKey(previousKid)).toBeUndefined();
   });

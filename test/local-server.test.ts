@@ -92,7 +92,7 @@ describe("npm start", () => {
     await waitFor(() => output().includes("stopping the local API"), 5_000, output);
     // The exit summary counts the decisions of the tests above (at least the walkthrough's allows and its 401).
     expect(output()).toMatch(
-      /\ndecisions: \d+ allow \((cache|local) \d+.*\), \d+ deny \(.+\), \d+ forbidden \(.+\), \d+ fault/,
+      /\ndecisions: \d+ allow \((cache|local) \d+.*\), \d+ deny \(.+\), \d+ forbidden \(.+\), \d+ unproven(?: \(.+\))?, \d+ fault/,
     );
     // The server itself (not just npx) is gone: nothing listens on either port any more.
     await waitFor(

@@ -4,7 +4,7 @@
 
 import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
-import { type AuthorizerHandler, createAuthorizer } from "../lambda/authorizer";
+import { type AuthorizerHandler, createAuthorizer, UPSTREAM_FAULT } from "../lambda/authorizer";
 import {
   DIMENSION,
   DIMENSION_SETS,
@@ -18,7 +18,7 @@ import { DecisionMetrics } from "../lambda/lib/operations/metrics";
 import { createRefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { httpV2Event, restRequestEvent } from "./support/authorizer-events";
-import { useStytchEmulator } from "./support/fixtures";
+import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
 import { foreignPrivateKey } from "./support/forgeries";
 
 /** One EMF record as written (the parts the tests read). */
@@ -77,6 +77,7 @@ function envFor(overrides: Record<string, string | undefined> = {}) {
     STYTCH_PROJECT_ID: stytch.projectId,
     STYTCH_SECRET: stytch.secret,
     STYTCH_API_URL: stytch.url,
+    ...UNHURRIED_TIMEOUTS,
     ...overrides,
   };
 }
@@ -372,6 +373,91 @@ describe("the authorizer's EMF record", () => {
     expect(record).not.toHaveProperty(METRIC.keySetAge); // no key set was ever in use
   });
 
+  test("JWTs with invented kids and a fresh iat: outcome unproven with their reason, never fault, never a rotation", async () => {
+    /**
+     * Finding 3: anyone can sign a JWT under an invented kid. Issued just now, it could be signed with a key Stytch
+     * has just published, so it keeps its retryable 503; but it proved nothing, and must not count as a fault.
+     */
+    const session = stytch.createSession();
+    const payload = stytch.sessionPayload(session.memberSessionId);
+    const forged = Array.from({ length: 60 }, (_, i) =>
+      stytch.signJwt({ alg: "RS256", typ: "JWT", kid: `jwk-test-invented-${i}` }, payload, {
+        key: foreignPrivateKey(),
+      }),
+    );
+    const handler = createAuthorizer(envFor());
+    expect(await invoke(handler, session.sessionJwt)).toHaveLength(1); // the key set is loaded
+    const before = emf.length;
+    for (const token of forged) {
+      await expect(handler(restRequestEvent({ Authorization: `Bearer ${token}` }), lambdaContext())).rejects.toThrow(
+        UPSTREAM_FAULT,
+      );
+    }
+    const records = emf.slice(before);
+    expect(records).toHaveLength(60); // each at once, like a denial
+    expect(records.filter((record) => record.outcome === "fault")).toEqual([]);
+    for (const record of records) {
+      expect(dimensionSets(record)).toEqual([
+        [...DIMENSION_SETS.total],
+        [...DIMENSION_SETS.byOutcomeAndPath],
+        [...DIMENSION_SETS.byReason],
+      ]);
+      expect(record).toMatchObject({
+        outcome: "unproven",
+        path: "local",
+        reason: "kid_not_yet_known",
+        [METRIC.decisions]: 1,
+      });
+      expect(record).not.toHaveProperty(METRIC.keySetRotations);
+      assertLowCardinality(record, [session.memberId, session.organizationId, session.memberSessionId, ...forged]);
+    }
+    // One refetch for the first invented kid (the key set may predate it); it found nothing new.
+    expect(records.reduce((sum, record) => sum + ((record[METRIC.jwksRefreshes] as number | undefined) ?? 0), 0)).toBe(
+      1,
+    );
+    expect(stytch.calls.authenticate).toBe(0);
+    // Still logged, with the reason and without the token, but not as an error.
+    const logged = logLines
+      .filter((line) => line.includes("kid_not_yet_known"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged).toHaveLength(60);
+    for (const line of logged)
+      expect(line).toMatchObject({
+        level: "INFO",
+        message: "request unproven",
+        outcome: "unproven",
+        reason: "kid_not_yet_known",
+      });
+    const everything = logLines.join("\n");
+    for (const token of forged) expect(everything).not.toContain(token.split(".")[2]);
+  });
+
+  test("a genuine key rotation: the refetch finds the new kid, KeySetRotations=1 on the allow's own record, and the JWT is allowed", async () => {
+    const handler = createAuthorizer(envFor());
+    expect(await invoke(handler, stytch.createSession().sessionJwt)).toHaveLength(1); // the container's first record
+    const { newKid } = stytch.rotateKeys();
+    const session = stytch.createSession();
+    const before = emf.length;
+    const answer = await handler(restRequestEvent({ Authorization: `Bearer ${session.sessionJwt}` }), lambdaContext());
+    expect(answer).toMatchObject({ principalId: session.memberId });
+    expect(stytch.currentKid).toBe(newKid);
+    // Within the same second as the first allow: a batched allow would wait, but a rotation is published at once.
+    const records = emf.slice(before);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      outcome: "allow",
+      path: "local",
+      [METRIC.keySetRotations]: 1,
+      [METRIC.jwksRefreshes]: 1,
+    });
+    expect(metricDefinitions(records[0]!)).toMatchObject({ [METRIC.keySetRotations]: "Count" });
+    expect(stytch.calls.authenticate).toBe(0);
+    // Counted once: the next allows with the new key are plain (and batched) again.
+    expect(await invoke(handler, stytch.createSession().sessionJwt)).toHaveLength(0);
+    const [next] = (await invoke(handler, undefined)) as [EmfRecord];
+    expect(next).not.toHaveProperty(METRIC.keySetRotations);
+  });
+
   test("the namespace comes from POWERTOOLS_METRICS_NAMESPACE; an invalid one falls back to the default and says so", async () => {
     const custom = createAuthorizer(envFor({ POWERTOOLS_METRICS_NAMESPACE: "Acme/Auth" }));
     const [record] = (await invoke(custom, undefined)) as [EmfRecord];
@@ -480,6 +566,30 @@ describe("the refresh endpoint's EMF record", () => {
     records = emf.slice(before);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ service: "stytch-refresh", outcome: "deny", path: "remote", reason: "revoked" });
+  });
+
+  test("a JWT with an invented kid and a fresh iat is a retryable 503 counted as unproven, not as a fault", async () => {
+    const session = stytch.createSession();
+    const handler = createRefreshHandler(envFor());
+    expect((await handler(refreshEvent({ session_jwt: session.sessionJwt }), lambdaContext())).statusCode).toBe(200); // the key set is loaded
+    const forged = stytch.signJwt(
+      { alg: "RS256", typ: "JWT", kid: "jwk-test-invented" },
+      stytch.sessionPayload(session.memberSessionId),
+      { key: foreignPrivateKey() },
+    );
+    const before = emf.length;
+    const result = await handler(refreshEvent({ session_jwt: forged }), lambdaContext());
+    expect(result).toMatchObject({ statusCode: 503, headers: { "retry-after": expect.any(String) } });
+    const records = emf.slice(before);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      service: "stytch-refresh",
+      outcome: "unproven",
+      path: "local",
+      reason: "kid_not_yet_known",
+      [METRIC.decisions]: 1,
+    });
+    expect(stytch.calls.authenticate).toBe(1); // only the genuine refresh
   });
 });
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
 import { StytchApiStack } from "../infra/demo/stytch-api-stack";
 import { StytchMonitoring, type StytchMonitoringProps } from "../infra/stytch-monitoring";
-import { createAuthorizer } from "../lambda/authorizer";
+import { createAuthorizer, UPSTREAM_FAULT } from "../lambda/authorizer";
 import {
   DEFAULT_METRICS_NAMESPACE,
   DIMENSION,
@@ -24,7 +24,7 @@ import {
 import { createRefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { restRequestEvent } from "./support/authorizer-events";
-import { useStytchEmulator } from "./support/fixtures";
+import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
 import { foreignPrivateKey } from "./support/forgeries";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
@@ -129,10 +129,13 @@ useStytchEmulator((emulator) => (stytch = emulator));
 /** metric name → every dimension set (keys, sorted, joined by ",") it was published under. */
 const emitted = new Map<string, Set<string>>();
 
-beforeAll(async () => {
+type EmfRecord = Record<string, any>;
+
+/** Runs `work` with metrics on and returns the EMF records the handlers wrote meanwhile (log lines are dropped). */
+async function captureEmf(work: () => Promise<void>): Promise<EmfRecord[]> {
   const saved = process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.POWERTOOLS_METRICS_DISABLED = "false";
-  const records: Array<Record<string, any>> = [];
+  const records: EmfRecord[] = [];
   const spies = (["log", "info", "warn", "error", "debug"] as const).map((method) =>
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
       try {
@@ -144,7 +147,34 @@ beforeAll(async () => {
     }),
   );
   try {
-    const env = { STYTCH_PROJECT_ID: stytch.projectId, STYTCH_SECRET: stytch.secret, STYTCH_API_URL: stytch.url };
+    await work();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+    if (saved === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+    else process.env.POWERTOOLS_METRICS_DISABLED = saved;
+  }
+  return records;
+}
+
+const emulatorEnv = () => ({
+  STYTCH_PROJECT_ID: stytch.projectId,
+  STYTCH_SECRET: stytch.secret,
+  STYTCH_API_URL: stytch.url,
+  ...UNHURRIED_TIMEOUTS,
+});
+
+/** A JWT signed with an attacker's own key under an invented kid, issued just now: it could be a key Stytch has just published. */
+function inventedKidJwt(memberSessionId: string, i: number): string {
+  return stytch.signJwt(
+    { alg: "RS256", kid: `jwk-test-invented-${i}`, typ: "JWT" },
+    stytch.sessionPayload(memberSessionId),
+    { key: foreignPrivateKey() },
+  );
+}
+
+beforeAll(async () => {
+  const records = await captureEmf(async () => {
+    const env = emulatorEnv();
     const session = stytch.createSession();
     const authorizer = createAuthorizer(env);
     const call = (token?: string) =>
@@ -159,12 +189,18 @@ beforeAll(async () => {
       ),
     ); // deny
     await call(); // deny, none
+    await call(inventedKidJwt(session.memberSessionId, 0)); // unproven, local
     stytch.faults.authenticate = "500";
     await call(session.sessionToken); // fault with Stytch errors
     stytch.faults.authenticate = "none";
     stytch.faults.jwks = "500";
     await createAuthorizer(env)(restRequestEvent({ Authorization: `Bearer ${session.sessionJwt}` })); // failed key-set download
     stytch.faults.jwks = "none";
+    // A rotation, in a fresh container (the first one refetched for the invented kid moments ago).
+    const rotated = createAuthorizer(env);
+    await rotated(restRequestEvent({ Authorization: `Bearer ${session.sessionJwt}` }));
+    stytch.rotateKeys();
+    await rotated(restRequestEvent({ Authorization: `Bearer ${stytch.createSession().sessionJwt}` })); // KeySetRotations
     const refresh = createRefreshHandler({ ...env, REFRESH_ALLOWED_ORIGINS: "https://app.example.com" });
     await refresh({
       httpMethod: "POST",
@@ -173,11 +209,7 @@ beforeAll(async () => {
       body: JSON.stringify({ session_token: session.sessionToken }),
       isBase64Encoded: false,
     } as never);
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-    if (saved === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
-    else process.env.POWERTOOLS_METRICS_DISABLED = saved;
-  }
+  });
   for (const record of records) {
     const directive = record._aws.CloudWatchMetrics[0];
     for (const { Name } of directive.Metrics) {
@@ -229,6 +261,98 @@ describe("alarms and dashboard watch what the handlers emit", () => {
   });
 });
 
+/** The sum, over EMF records, of one metric published under exactly the given dimensions (as CloudWatch would store it). */
+function sumOf(records: readonly EmfRecord[], name: string, dimensions: Record<string, string>): number | undefined {
+  const keys = Object.keys(dimensions).sort().join(",");
+  let sum: number | undefined;
+  for (const record of records) {
+    const directive = record._aws.CloudWatchMetrics[0];
+    if (!directive.Metrics.some((m: { Name: string }) => m.Name === name)) continue;
+    const published = (directive.Dimensions as string[][]).some((set) => [...set].sort().join(",") === keys);
+    if (!published || !Object.entries(dimensions).every(([key, value]) => record[key] === value)) continue;
+    const values = ([] as number[]).concat(record[name]);
+    sum = (sum ?? 0) + values.reduce((a, b) => a + b, 0);
+  }
+  return sum;
+}
+
+/**
+ * The value the fault-rate alarm would see for one period holding `records`: its metric math, evaluated over
+ * the Sum of each metric it reads, taken from the synthesized template (not from a copy of the expression).
+ */
+function faultRateSeenBy(template: Template, records: readonly EmfRecord[]): { value: number; threshold: number } {
+  const alarm = Object.values(template.toJSON().Resources as Resources).find(
+    (r) => r.Type === "AWS::CloudWatch::Alarm" && String(r.Properties.AlarmDescription).includes("were faults"),
+  )!.Properties;
+  const values: Record<string, number | undefined> = {};
+  for (const m of alarm.Metrics.filter((m: any) => m.MetricStat)) {
+    expect(m.MetricStat.Stat).toBe("Sum");
+    const metric = m.MetricStat.Metric;
+    values[m.Id] = sumOf(
+      records,
+      metric.MetricName,
+      Object.fromEntries(metric.Dimensions.map((d: { Name: string; Value: string }) => [d.Name, d.Value])),
+    );
+  }
+  const expression: string = alarm.Metrics.find((m: any) => m.Expression).Expression;
+  // Only what the expression uses: IF, FILL(x, 0), + - * /, >= and numbers.
+  const js = expression
+    .replace(/FILL\((\w+), 0\)/g, (_, id: string) => `(${values[id] ?? 0})`)
+    .replace(/\b([a-z_]+)\b/g, (id: string) => (id in values ? `(${values[id] ?? NaN})` : id));
+  expect(js).toMatch(/^[IF\d\s()+\-*/>=.,]+$/);
+  const value = new Function("IF", `return ${js};`)((condition: boolean, then: number, otherwise: number) =>
+    condition ? then : otherwise,
+  ) as number;
+  return { value, threshold: alarm.Threshold };
+}
+
+describe("the fault-rate alarm and a flood of JWTs with invented kids (finding 3)", () => {
+  /**
+   * Anyone can sign a JWT with their own key under an invented kid and a fresh iat. The authorizer must answer it
+   * with the retryable 503 (it could be a key Stytch has just published), but it proved nothing: before, each one
+   * counted as outcome=fault, and sixty of them to one container paged the on-call engineer.
+   */
+  test("the forgeries get the retryable 503, count zero faults, and leave the alarm's metric exactly where it was", async () => {
+    const { template } = monitoredStack();
+    const session = stytch.createSession();
+    const forgeries = Array.from({ length: 60 }, (_, i) => inventedKidJwt(session.memberSessionId, i));
+    let authorizer: ReturnType<typeof createAuthorizer>;
+    const answers: string[] = [];
+    const call = (token: string) =>
+      authorizer(restRequestEvent({ Authorization: `Bearer ${token}` })).then(
+        () => "allow",
+        (error: Error) => error.message,
+      );
+
+    // A period of real traffic: 18 allows and 2 Stytch outages, 10 % faults.
+    const baseline = await captureEmf(async () => {
+      authorizer = createAuthorizer(emulatorEnv()); // Powertools reads whether metrics are on when the handler is built
+      expect(await call(session.sessionJwt)).toBe("allow"); // the key set is loaded: the forgeries meet it
+      for (let i = 0; i < 17; i += 1) expect(await call(stytch.createSession().sessionToken)).toBe("allow");
+      stytch.faults.authenticate = "500";
+      for (let i = 0; i < 2; i += 1) expect(await call(stytch.createSession().sessionToken)).toBe(UPSTREAM_FAULT);
+      stytch.faults.authenticate = "none";
+    });
+    const flood = await captureEmf(async () => {
+      for (const token of forgeries) answers.push(await call(token));
+    });
+
+    expect(new Set(answers)).toEqual(new Set([UPSTREAM_FAULT])); // the HTTP answer is unchanged: 500 → 503, retryable
+    expect(flood).toHaveLength(60);
+    expect(flood.filter((record) => record.outcome === "fault")).toEqual([]);
+    for (const record of flood)
+      expect(record).toMatchObject({ outcome: "unproven", path: "local", reason: "kid_not_yet_known" });
+    expect(stytch.calls.authenticate).toBe(17 + 2 * 2); // no forgery reached Stytch
+
+    const before = faultRateSeenBy(template, baseline);
+    expect(before.value).toBeCloseTo(10);
+    expect(faultRateSeenBy(template, [...baseline, ...flood]).value).toBe(before.value);
+    const floodAlone = faultRateSeenBy(template, flood);
+    expect(floodAlone.value).toBe(0);
+    expect(floodAlone.value).not.toBeGreaterThan(floodAlone.threshold);
+  });
+});
+
 describe("alarm defaults, overrides and opt-outs", () => {
   function alarms(template: Template): Array<Record<string, any>> {
     return Object.values(template.toJSON().Resources as Resources)
@@ -258,7 +382,7 @@ describe("alarm defaults, overrides and opt-outs", () => {
     });
     const expression = faultRate.Metrics.find((m: any) => m.Expression).Expression as string;
     expect(expression).toBe(
-      "IF(FILL(total, 0) >= 20, 100 * (FILL(fault_none, 0) + FILL(fault_local, 0) + FILL(fault_remote, 0)) / total, 0)",
+      "IF(FILL(total, 0) - FILL(unproven_local, 0) >= 20, 100 * (FILL(fault_none, 0) + FILL(fault_local, 0) + FILL(fault_remote, 0)) / (FILL(total, 0) - FILL(unproven_local, 0)), 0)",
     );
     for (const m of faultRate.Metrics.filter((m: any) => m.MetricStat)) expect(m.MetricStat.Period).toBe(300);
 
@@ -298,7 +422,9 @@ describe("alarm defaults, overrides and opt-outs", () => {
     expect(Object.keys(monitoring.alarms).sort()).toEqual(["duration", "faultRate", "keySetStale"]);
     const faultRate = find(template, "were faults");
     expect(faultRate).toMatchObject({ Threshold: 2, EvaluationPeriods: 3, DatapointsToAlarm: 2 });
-    expect(faultRate.Metrics.find((m: any) => m.Expression).Expression).toMatch(/^IF\(FILL\(total, 0\) >= 50,/);
+    expect(faultRate.Metrics.find((m: any) => m.Expression).Expression).toMatch(
+      /^IF\(FILL\(total, 0\) - FILL\(unproven_local, 0\) >= 50,/,
+    );
     expect(find(template, "p99 duration").Threshold).toBe(5000);
     expect(find(template, "(JWKS)").Threshold).toBe(1800);
     for (const alarm of alarms(template)) {

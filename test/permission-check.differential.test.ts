@@ -16,6 +16,7 @@ import type { DecisionRecord } from "../lambda/lib/operations/log";
 import { type RbacPolicy, type RbacRole, type StytchEmulator, startStytchEmulator } from "../local/stytch-emulator";
 import { generateLoopbackCertificate } from "../local/tls-cert";
 import { startTlsFront, type TlsFront } from "../local/tls-front";
+import { UNHURRIED_TIMEOUTS } from "./support/fixtures";
 
 const RESOURCES = ["documents", "billing", "reports", "stytch.member"];
 const ACTIONS = ["read", "write", "delete", "export"];
@@ -103,6 +104,7 @@ describe("our route decisions equal the Stytch SDK's authorization_check", () =>
           STYTCH_SECRET: stytch.secret,
           STYTCH_API_URL: stytch.url,
           STYTCH_ROUTE_PERMISSIONS: JSON.stringify(TABLE),
+          ...UNHURRIED_TIMEOUTS,
         },
         { onDecision: (decision) => (record = decision) },
       );

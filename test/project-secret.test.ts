@@ -9,7 +9,7 @@ import { createSecretProvider, extractSecret, REREAD_AFTER_REJECTION_MS } from "
 import type { StytchEmulator } from "../local/stytch-emulator";
 import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
 import { restRequestEvent } from "./support/authorizer-events";
-import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
+import { UNHURRIED_TIMEOUTS, useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -132,6 +132,7 @@ describe("a put-secret-value reaches a warm authorizer within seconds", () => {
       STYTCH_PROJECT_ID: stytch.projectId,
       STYTCH_SECRET_ARN: arn,
       STYTCH_API_URL: stytch.url,
+      ...UNHURRIED_TIMEOUTS,
     });
     const event = restRequestEvent({ Authorization: `Bearer ${stytch.createSession().sessionToken}` });
     await expect(handler(event)).rejects.toThrow(UPSTREAM_FAULT);

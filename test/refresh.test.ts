@@ -9,7 +9,7 @@ import type {
 import { describe, expect, test } from "vitest";
 import { createRefreshHandler, MAX_BODY_BYTES, type RefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
-import { useStytchEmulator } from "./support/fixtures";
+import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
 import { forgeries } from "./support/forgeries";
 
 let stytch: StytchEmulator;
@@ -21,6 +21,7 @@ function envFor(overrides: Record<string, string | undefined> = {}) {
     STYTCH_SECRET: stytch.secret,
     STYTCH_API_URL: stytch.url,
     REFRESH_ALLOWED_ORIGINS: `${APP_ORIGIN},http://localhost:3000`,
+    ...UNHURRIED_TIMEOUTS,
     ...overrides,
   };
 }

@@ -2,11 +2,16 @@
 // code for logs. The two branches decide what API Gateway answers:
 //
 //   AuthorizerError
-//   ├── CredentialRejectedError  → throw "Unauthorized" → 401 (the caller must sign in again)
-//   └── UpstreamFaultError       → any other error      → 500, mapped to 503 by the stack's gateway
-//                                                          responses (an outage must never log users out)
+//   ├── CredentialRejectedError      → throw "Unauthorized" → 401 (the caller must sign in again)
+//   └── UpstreamFaultError           → any other error      → 500, mapped to 503 by the stack's gateway
+//       │                                                      responses (an outage must never log users out)
+//       └── UnprovenCredentialError  → answered the same (503, retryable), but counted as outcome
+//                                      `unproven`, not `fault`: the credential proved nothing, and
+//                                      nothing we depend on is known to have failed
 //
 // Messages never contain a credential, a cookie or a secret.
+
+import type { DecisionOutcome } from "./operations/metric-names";
 
 /** Stable, token-free reason codes, written to logs for every denial and fault. */
 export type ReasonCode =
@@ -25,13 +30,14 @@ export type ReasonCode =
   // refusals of a valid member (403): the route's permission or organization is not theirs
   | "permission_denied"
   | "tenancy_mismatch"
+  // unproven (503, retryable; not a fault): a credential that could not be checked yet
+  | "kid_not_yet_known"
   // faults (503)
   | "upstream_unavailable"
   | "upstream_rate_limited"
   | "upstream_timeout"
   | "upstream_credentials_rejected"
   | "jwks_unavailable"
-  | "kid_not_yet_known"
   | "secret_unavailable"
   | "bad_config"
   | "bad_event"
@@ -56,6 +62,13 @@ export abstract class CredentialRejectedError extends AuthorizerError {}
 
 /** Something the authorizer depends on failed; the caller is not at fault: 503, never 401, never Allow. */
 export abstract class UpstreamFaultError extends AuthorizerError {}
+
+/**
+ * A credential that cannot be judged yet, although nothing we depend on is known to have failed: answered like a
+ * fault (retryable 503, never 401, never Allow), but counted and logged as outcome `unproven`. Anyone can send one
+ * (a JWT with an invented kid and a fresh iat), so it must never move an alarm meant for "we are failing our users".
+ */
+export abstract class UnprovenCredentialError extends UpstreamFaultError {}
 
 export class MissingCredentialError extends CredentialRejectedError {
   readonly reason = "missing_credential";
@@ -132,8 +145,10 @@ export class JwksUnavailableError extends UpstreamFaultError {
 /**
  * The JWT's kid is not in our key set, but the key set may predate the token (a key Stytch has just
  * published), and it was refetched moments ago: retryable, never a 401 (that would log the member out).
+ * Unproven, not a fault: an invented kid looks exactly like this. A real rotation shows as the refetch
+ * finding the new key (the `KeySetRotations` metric).
  */
-export class KeyNotYetKnownError extends UpstreamFaultError {
+export class KeyNotYetKnownError extends UnprovenCredentialError {
   readonly reason = "kid_not_yet_known";
 }
 
@@ -160,4 +175,13 @@ export class RbacPolicyUnavailableError extends UpstreamFaultError {
 /** The member's per-route IAM policy cannot be made small enough for API Gateway, even merged. */
 export class PolicyTooLargeError extends UpstreamFaultError {
   readonly reason = "policy_too_large";
+}
+
+/**
+ * The `outcome` a failure is counted and logged as (metrics and log line alike): `deny` for a rejected credential
+ * (401), `unproven` for a credential that proved nothing yet (503), `fault` for everything else (503).
+ */
+export function failureOutcome(error: unknown): Extract<DecisionOutcome, "deny" | "unproven" | "fault"> {
+  if (error instanceof CredentialRejectedError) return "deny";
+  return error instanceof UnprovenCredentialError ? "unproven" : "fault";
 }

@@ -10,6 +10,17 @@ import {
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from "../emulator/secrets-manager-emulator";
 
 /**
+ * Network timeouts for handlers whose timeouts are not what a test is about: the largest the configuration
+ * accepts. The defaults (2 s for a key-set download, 5 s for a Stytch call) are production budgets; on a loaded
+ * machine a loopback download can outlast them, and the handler then takes its fallback (no key set: screen the
+ * JWT and ask Stytch) instead of the path the test means to exercise. Tests about timeouts set their own.
+ */
+export const UNHURRIED_TIMEOUTS: Readonly<Record<string, string>> = Object.freeze({
+  STYTCH_JWKS_TIMEOUT_MS: "10000",
+  STYTCH_API_TIMEOUT_MS: "10000",
+});
+
+/**
  * Starts one Stytch emulator for the enclosing file or describe block, hands it over through `use`,
  * and before each test zeroes its counters and switches its faults off.
  */

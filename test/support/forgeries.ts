@@ -27,11 +27,13 @@ export function foreignPrivateKey(): KeyObject {
  */
 export function forgeries(stytch: StytchEmulator, memberSessionId: string): Record<string, string> {
   const payload = stytch.sessionPayload(memberSessionId);
+  // Every time claim below is relative to the genuine token's iat, never to a second reading of the clock: read
+  // in the next second, "iat: now - 1" was the genuine iat again, and that "forgery" was the genuine token.
+  const issued = payload.iat as number;
   const kid = stytch.currentKid;
   const header = { alg: "RS256", kid, typ: "JWT" };
   const genuine = stytch.signJwt(header, payload);
   const [h, p, s] = genuine.split(".") as [string, string, string];
-  const now = Math.floor(Date.now() / 1000);
   const hsHeader = b64url({ alg: "HS256", kid, typ: "JWT" });
   const hsPayload = b64url(payload);
   const hsSignature = createHmac("sha256", publicKeyPem(stytch)).update(`${hsHeader}.${hsPayload}`).digest("base64url");
@@ -46,7 +48,7 @@ export function forgeries(stytch: StytchEmulator, memberSessionId: string): Reco
     "tampered roles": `${h}.${b64url({ ...payload, "https://stytch.com/session": { ...(payload["https://stytch.com/session"] as object), roles: ["stytch_admin"] } })}.${s}`,
     "signature from another key with the project kid": stytch.signJwt(header, payload, { key: foreignPrivateKey() }),
     "truncated signature": `${h}.${p}.${s.slice(0, 100)}`,
-    "signature of another token": `${h}.${b64url({ ...payload, iat: now - 1 })}.${s}`,
+    "signature of another token": `${h}.${b64url({ ...payload, iat: issued - 1 })}.${s}`,
     "wrong issuer": stytch.signJwt(header, {
       ...payload,
       iss: "stytch.com/project-test-00000000-0000-0000-0000-000000000000",
@@ -56,16 +58,16 @@ export function forgeries(stytch: StytchEmulator, memberSessionId: string): Reco
       ...payload,
       aud: ["project-test-00000000-0000-0000-0000-000000000000"],
     }),
-    "future nbf": stytch.signJwt(header, { ...payload, nbf: now + 3_600 }),
+    "future nbf": stytch.signJwt(header, { ...payload, nbf: issued + 3_600 }),
     "missing exp": stytch.signJwt(header, { ...payload, exp: undefined }),
-    "string exp": stytch.signJwt(header, { ...payload, exp: String(now + 300) }),
+    "string exp": stytch.signJwt(header, { ...payload, exp: String(issued + 300) }),
     "no typ": stytch.signJwt({ alg: "RS256", kid }, payload),
     "no kid": stytch.signJwt({ alg: "RS256", typ: "JWT" }, payload),
     // Issued a minute ago: a key set fetched since then would hold its key, so the kid is definitely unknown
     // (a just-issued token with an unknown kid may be a newly published key: see the key-set tests).
     "random kid": stytch.signJwt(
       { ...header, kid: "jwk-test-00000000-0000-0000-0000-000000000000" },
-      { ...payload, iat: now - 60, nbf: now - 60 },
+      { ...payload, iat: issued - 60, nbf: issued - 60 },
     ),
     "M2M token without member claims": stytch.signJwt(header, {
       ...payload,

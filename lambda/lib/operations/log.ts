@@ -20,7 +20,10 @@ export type VerdictPath = DecisionPath;
 
 /** One authorization decision, as logged. Contains no credential material by construction. */
 export interface DecisionRecord {
-  /** `forbidden`: a valid member without the route's permission or organization (403). */
+  /**
+   * `forbidden`: a valid member without the route's permission or organization (403). `unproven`: a credential
+   * that proved nothing yet (503 to retry, e.g. `kid_not_yet_known`), which is not a fault of ours.
+   */
   readonly outcome: DecisionOutcome;
   readonly reason?: ReasonCode;
   readonly path: VerdictPath;
@@ -31,20 +34,22 @@ export interface DecisionRecord {
   readonly organizationId?: string;
   /** With a route table: the route key decided. */
   readonly routeKey?: string;
-  /** For faults: what failed, in words that never include a credential. */
+  /** For faults and unproven credentials: what failed, in words that never include a credential. */
   readonly detail?: string;
 }
 
 /**
  * Logs a decision. Allows reached locally (or from the verdict cache) are logged only when the log level
  * is DEBUG at start-up: they are the hot path, and a log line would cost more than the verdict. Remote
- * allows, denials and refusals (forbidden, 403) are INFO, faults ERROR.
+ * allows, denials, refusals (forbidden, 403) and unproven credentials are INFO (anyone can cause them),
+ * faults ERROR.
  */
 export function logDecision(record: DecisionRecord): void {
   if (record.outcome === "allow" && !logsAllow(record.path)) return;
   if (record.outcome === "fault") logger.error("authorizer fault", { ...record });
   else if (record.outcome === "deny") logger.info("request denied", { ...record });
   else if (record.outcome === "forbidden") logger.info("request forbidden", { ...record });
+  else if (record.outcome === "unproven") logger.info("request unproven", { ...record });
   else if (record.path === "remote") logger.info("request allowed", { ...record });
   else logger.debug("request allowed", { ...record });
 }

@@ -22,7 +22,7 @@ export const SERVICE_NAMES = {
 
 /** Metric names. */
 export const METRIC = {
-  /** Count: one per decision (allow, deny or fault). Read with the Sum statistic: hot-path allows arrive batched. */
+  /** Count: one per decision (see {@link OUTCOMES}). Read with the Sum statistic: hot-path allows arrive batched. */
   decisions: "Decisions",
   /** Milliseconds: one value per HTTP attempt to the Stytch API. */
   stytchLatency: "StytchLatency",
@@ -32,6 +32,13 @@ export const METRIC = {
   jwksRefreshes: "JwksRefreshes",
   /** Count: failed key-set downloads. */
   jwksRefreshFailures: "JwksRefreshFailures",
+  /**
+   * Count: signing keys (kids) found in a downloaded key set that the container's previous key set did not
+   * hold: Stytch rotated its keys. A JWT signed with a new key makes the cache refetch at once, so a rotation is
+   * counted (once per container) within seconds of the new key's first use. Only Stytch's key set moves it:
+   * invented kids never do.
+   */
+  keySetRotations: "KeySetRotations",
   /** Seconds since the key set in use was downloaded. */
   keySetAge: "KeySetAge",
   /** Count: 1 in the first metrics record of each new container. */
@@ -49,8 +56,8 @@ export const DIMENSION = {
 
 /**
  * The dimension sets of every metrics record. Every metric of a record is published under each set the
- * record carries: `[service]` (totals) and `[service, outcome, path]` always, `[service, reason]` for a
- * denial or fault, `[service, errorClass]` when a Stytch attempt failed. The sets share no key but
+ * record carries: `[service]` (totals) and `[service, outcome, path]` always, `[service, reason]` for
+ * anything but an allow, `[service, errorClass]` when a Stytch attempt failed. The sets share no key but
  * `service`, so each record stays one small EMF object.
  */
 // Literals checked against DIMENSION by the compiler: unlike reads of DIMENSION's properties, a literal is
@@ -63,10 +70,17 @@ export const DIMENSION_SETS = {
 } as const satisfies Record<string, ReadonlyArray<(typeof DIMENSION)[keyof typeof DIMENSION]>>;
 
 /**
- * Values of the `outcome` dimension: allow, deny (401), forbidden (a valid member refused a route by the
- * route table: 403, with reason `permission_denied` or `tenancy_mismatch`), fault (503).
+ * Values of the `outcome` dimension:
+ * - `allow`;
+ * - `deny` (401);
+ * - `forbidden`: a valid member refused a route by the route table (403, reason `permission_denied` or `tenancy_mismatch`);
+ * - `unproven`: a credential that proved nothing, answered with a retryable 503 so that a real key rotation never
+ *   logs anyone out: a JWT whose kid is not in our key set while the key set may predate it (reason
+ *   `kid_not_yet_known`). Anyone can mint such a JWT, so it is not a fault and never counts in the fault rate;
+ *   a real rotation shows as {@link METRIC.keySetRotations};
+ * - `fault` (503): something we depend on failed. The fault-rate alarm counts these, and nothing else.
  */
-export const OUTCOMES = ["allow", "deny", "forbidden", "fault"] as const;
+export const OUTCOMES = ["allow", "deny", "forbidden", "unproven", "fault"] as const;
 /** Values of the `path` dimension: verdict cache, local JWT verification, Stytch API, or no credential to judge. */
 export const PATHS = ["cache", "local", "remote", "none"] as const;
 /** Values of the `errorClass` dimension. `5xx` also covers an unreachable Stytch or a broken answer. */

@@ -4,9 +4,10 @@
 // about 10 µs (measured), as much as five to ten cached verdicts. So allows from the verdict cache and from local
 // verification are counted in memory and published as one record per path at most once per flush
 // interval (default 1 s), from inside the first invocation after it, stamped with the time of the first
-// allow counted. Denials, refusals (403), faults and Stytch-API allows publish their own record at once:
-// they are rare, and they are what an alarm must see without delay. What happened meanwhile (Stytch attempts, key-set
-// downloads, the cold start) rides on the next record. A container that is shut down loses at most one
+// allow counted. Denials, refusals (403), unproven credentials, faults and Stytch-API allows publish their own
+// record at once: they are rare, and they are what an alarm must see without delay. What happened meanwhile
+// (Stytch attempts, key-set downloads, the cold start) rides on the next record; a key rotation does not wait
+// for the batch (the allow it lets through publishes at once). A container that is shut down loses at most one
 // interval of allow counts; alarms look at faults, which are never held back.
 //
 // Dimensions are low-cardinality by construction (outcome, path, reason code, error class): never an id.
@@ -78,8 +79,8 @@ interface AllowBatch {
 }
 
 /**
- * The metrics of one handler instance (one per container). Hand {@link DecisionMetrics.stytchAttempt}
- * and {@link DecisionMetrics.jwksRefreshed} to the Stytch client and the key-set cache as observers,
+ * The metrics of one handler instance (one per container). Hand {@link DecisionMetrics.stytchAttempt},
+ * {@link DecisionMetrics.jwksRefreshed} and {@link DecisionMetrics.keySetRotated} to the Stytch client and the key-set cache as observers,
  * and report every decision with {@link DecisionMetrics.decided} (or, on the hot path, {@link DecisionMetrics.allowed}).
  */
 export class DecisionMetrics {
@@ -97,6 +98,7 @@ export class DecisionMetrics {
   private stytchErrorClass: StytchErrorClass = "5xx";
   private jwksRefreshes = 0;
   private jwksFailures = 0;
+  private keySetRotations = 0;
   private keySetFetchedAt: number | undefined;
 
   constructor(options: DecisionMetricsOptions) {
@@ -131,7 +133,7 @@ export class DecisionMetrics {
     }
     const batch = this.batches[path];
     if (batch.count++ === 0) batch.since = this.now();
-    if (batch.publishedTick === this.tick) return false;
+    if (batch.publishedTick === this.tick && this.keySetRotations === 0) return false;
     addLambdaContext(context);
     this.publish("allow", path, undefined, batch.count, batch.since);
     batch.count = 0;
@@ -139,7 +141,7 @@ export class DecisionMetrics {
     return true;
   }
 
-  /** Records a decision. Denials, refusals (403) and faults publish at once, with their reason code. */
+  /** Records a decision. Denials, refusals (403), unproven credentials and faults publish at once, with their reason code. */
   decided(outcome: DecisionOutcome, path: DecisionPath, reason?: DecisionReason): void {
     if (outcome === "allow") this.allowed(path);
     else this.publish(outcome, path, reason, 1, undefined);
@@ -163,6 +165,11 @@ export class DecisionMetrics {
     } else {
       this.jwksFailures += 1;
     }
+  };
+
+  /** Observer of the key-set cache: a downloaded key set held `count` kids the previous one did not (a rotation). */
+  readonly keySetRotated = (count: number): void => {
+    this.keySetRotations += count;
   };
 
   private publish(
@@ -189,8 +196,10 @@ export class DecisionMetrics {
     }
     if (this.jwksRefreshes > 0) m.addMetric(METRIC.jwksRefreshes, MetricUnit.Count, this.jwksRefreshes);
     if (this.jwksFailures > 0) m.addMetric(METRIC.jwksRefreshFailures, MetricUnit.Count, this.jwksFailures);
+    if (this.keySetRotations > 0) m.addMetric(METRIC.keySetRotations, MetricUnit.Count, this.keySetRotations);
     this.jwksRefreshes = 0;
     this.jwksFailures = 0;
+    this.keySetRotations = 0;
     if (this.keySetFetchedAt !== undefined)
       m.addMetric(METRIC.keySetAge, MetricUnit.Seconds, Math.round((this.now() - this.keySetFetchedAt) / 1000));
     if (this.coldStart) {

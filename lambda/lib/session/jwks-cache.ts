@@ -45,6 +45,12 @@ export interface JwksCacheOptions {
   readonly onKeysRemoved?: () => void;
   /** Called when a key-set download finishes, with whether it succeeded (for metrics). */
   readonly onRefresh?: (ok: boolean) => void;
+  /**
+   * Called when a downloaded key set holds kids the previous one did not (Stytch rotated its keys), with how
+   * many (for metrics). Not called for the container's first key set. Only Stytch's answer decides it: a
+   * token's invented kid never does.
+   */
+  readonly onKeysAdded?: (count: number) => void;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
@@ -67,7 +73,7 @@ export interface JwksCacheStats {
  *   with a new key from the moment it publishes it): then the set is refetched, at most once per
  *   `unknownKidRefetchIntervalMs`, and until that is allowed the answer is a retryable
  *   {@link KeyNotYetKnownError}; once a key set fetched after the token's issuance lacks the kid, it is
- *   {@link UnknownKeyError}.
+ *   {@link UnknownKeyError}. A refetch that finds new kids (a real rotation) is reported through `onKeysAdded`.
  */
 export class JwksCache {
   readonly stats: JwksCacheStats = { fetches: 0, failures: 0 };
@@ -202,11 +208,14 @@ export class JwksCache {
   private install(keys: Map<string, VerificationKey>, requestedAt: number): void {
     let removed = false;
     for (const kid of this.keys.keys()) if (!keys.has(kid)) removed = true;
+    let added = 0;
+    if (this.keys.size > 0) for (const kid of keys.keys()) if (!this.keys.has(kid)) added += 1;
     this.keys = keys;
     this.fetchedAt = this.now();
     this.requestedAt = requestedAt;
     this.consecutiveFailures = 0;
     if (removed) this.options.onKeysRemoved?.();
+    if (added > 0) this.options.onKeysAdded?.(added);
   }
 
   private async fetchKeySet(): Promise<Map<string, VerificationKey>> {
