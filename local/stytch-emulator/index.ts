@@ -19,20 +19,21 @@
  *
  * @module
  */
-import {
-  constants as cryptoConstants,
-  sign as cryptoSign,
-  verify as cryptoVerify,
-  generateKeyPair,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-  randomUUID,
-  type SignKeyObjectInput,
-} from "node:crypto";
+import { generateKeyPair, generateKeyPairSync, type KeyObject, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { promisify } from "node:util";
+import { isJsonObject, type JsonObject } from "./json";
+import { type Algorithm, decodeCompact, signCompact, verifiesRs256 } from "./jws";
+import { optionalString, parseJsonBody, parseJsonOrRaw, readBody } from "./request-body";
+import {
+  internalServerError,
+  routeNotFound,
+  StytchApiError,
+  stytchErrorBody,
+  unauthorizedCredentials,
+} from "./stytch-api-error";
+import { nowSeconds, rfc3339 } from "./time";
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -319,9 +320,7 @@ export async function startStytchEmulator(options: StytchEmulatorOptions = {}): 
 // Internals
 // ---------------------------------------------------------------------------------------------------------------
 
-type JsonObject = Record<string, unknown>;
 type Endpoint = "jwks" | "authenticate" | "revoke" | "rbacPolicy" | "organizationPolicy" | "other";
-type Algorithm = "RS256" | "RS384" | "RS512" | "PS256";
 
 const JWKS_PATH_PREFIX = "/v1/b2b/sessions/jwks/";
 const AUTHENTICATE_PATH = "/v1/b2b/sessions/authenticate";
@@ -337,13 +336,6 @@ const MIN_SESSION_DURATION_MINUTES = 5;
 const MAX_SESSION_DURATION_MINUTES = 527_040;
 /** Size of the `"oversized"` JWKS body: comfortably above 1 MiB. */
 const OVERSIZED_JWKS_BYTES = 1536 * 1024;
-
-const ALGORITHMS: Record<Algorithm, { hash: string; pss: boolean }> = {
-  RS256: { hash: "sha256", pss: false },
-  RS384: { hash: "sha384", pss: false },
-  RS512: { hash: "sha512", pss: false },
-  PS256: { hash: "sha256", pss: true },
-};
 
 interface SigningKey {
   kid: string;
@@ -384,19 +376,6 @@ interface SessionRecord {
   revoked: boolean;
 }
 
-/** A Stytch API error, thrown inside handlers and turned into the error body of reference §3.1. */
-class StytchApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly errorType: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const UNAUTHORIZED = (): StytchApiError =>
-  new StytchApiError(401, "unauthorized_credentials", "Unauthorized credentials.");
 const SESSION_NOT_FOUND = (): StytchApiError =>
   new StytchApiError(404, "session_not_found", "Session could not be found.");
 // UNVERIFIED: status 400 for every session-JWT the emulator cannot parse or whose signature does not verify.
@@ -694,14 +673,7 @@ class Emulator implements StytchEmulator {
         req.socket.resetAndDestroy();
         return;
       case "500":
-        this.#sendError(
-          res,
-          new StytchApiError(
-            500,
-            "internal_server_error",
-            "Oops, something seems to have gone wrong, please reach out to support@stytch.com to let us know what went wrong.",
-          ),
-        );
+        this.#sendError(res, internalServerError());
         return;
       case "503":
         // UNVERIFIED: error_type for a 503; Stytch documents none for sessions.
@@ -738,12 +710,12 @@ class Emulator implements StytchEmulator {
       send(res, 200, JSON.stringify(this.#handle(req, endpoint, pathname, raw)));
     } catch (error) {
       if (error instanceof StytchApiError) this.#sendError(res, error);
-      else this.#sendError(res, new StytchApiError(500, "internal_server_error", String(error)));
+      else this.#sendError(res, internalServerError(String(error)));
     }
   }
 
   #sendError(res: ServerResponse, error: StytchApiError): void {
-    sendError(res, error, this.#id("request-id"));
+    send(res, error.statusCode, stytchErrorBody(error, this.#id("request-id")));
   }
 
   #handle(req: IncomingMessage, endpoint: Endpoint, pathname: string, raw: string): JsonObject {
@@ -772,8 +744,7 @@ class Emulator implements StytchEmulator {
       this.#requireBasicAuth(req);
       return this.#organizationPolicy(safeDecode(pathname.slice(ORGANIZATION_POLICY_PREFIX.length)));
     }
-    // UNVERIFIED: error_type for an unknown route (or a known route with the wrong method).
-    throw new StytchApiError(404, "route_not_found", `Route ${req.method ?? "?"} ${pathname} not found.`);
+    throw routeNotFound(req.method, pathname);
   }
 
   /** `GET /v1/b2b/rbac/organizations/{organization_id}`, reference §6.1. */
@@ -795,7 +766,7 @@ class Emulator implements StytchEmulator {
 
   #requireBasicAuth(req: IncomingMessage): void {
     // UNVERIFIED: 401 unauthorized_credentials for a missing header, a wrong project_id and a wrong secret alike.
-    if (req.headers.authorization !== this.#expectedAuthorization) throw UNAUTHORIZED();
+    if (req.headers.authorization !== this.#expectedAuthorization) throw unauthorizedCredentials();
   }
 
   /** `POST /v1/b2b/sessions/authenticate`, reference §2. */
@@ -892,21 +863,16 @@ class Emulator implements StytchEmulator {
    * Returns the named session (possibly undefined, revoked or expired; the caller decides).
    */
   #sessionFromJwt(jwt: string): SessionRecord | undefined {
-    const parts = jwt.split(".");
-    if (parts.length !== 3 || !parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part))) throw UNPARSEABLE_JWT();
-    const header = parseJsonSegment(parts[0]!);
-    const payload = parseJsonSegment(parts[1]!);
-    if (header === undefined || payload === undefined) throw UNPARSEABLE_JWT();
+    const jws = decodeCompact(jwt);
+    if (jws === undefined) throw UNPARSEABLE_JWT();
+    const { header, payload } = jws;
     // Stytch only mints RS256; anything else (none, HS256 with the public key, PS256) is a forgery.
     if (header.alg !== "RS256") throw UNPARSEABLE_JWT();
     // Retired keys are still accepted here. UNVERIFIED: the brief for this emulator asks for it; real Stytch may
     // stop accepting JWTs of a key it no longer serves.
     const key = this.#keys.find((k) => k.kid === header.kid);
     if (key === undefined) throw UNPARSEABLE_JWT();
-    const signature = Buffer.from(parts[2]!, "base64url");
-    if (!cryptoVerify("sha256", Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, signature)) {
-      throw UNPARSEABLE_JWT();
-    }
+    if (!verifiesRs256(jws, key.publicKey)) throw UNPARSEABLE_JWT();
     // UNVERIFIED: statuses (400) of the issuer/audience/claims errors; the names come from the reference.
     if (payload.iss !== this.issuer) {
       throw new StytchApiError(400, "jwt_invalid_issuer", "The session JWT has an invalid issuer.");
@@ -1068,15 +1034,6 @@ function faultSwitchOf(endpoint: Endpoint): "authenticate" | "jwks" | "rbac" | u
   return undefined;
 }
 
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
-/** RFC 3339, UTC, second precision (`2024-07-16T21:38:53Z`), as in Stytch's payloads. */
-function rfc3339(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 /** 33 random bytes are exactly 44 base64url characters, the length of a Stytch session token. */
 function newSessionToken(): string {
   return randomBytes(33).toString("base64url");
@@ -1089,10 +1046,6 @@ function isActive(session: SessionRecord, now: number): boolean {
 function withDefaultRole(roles: string[]): string[] {
   const unique = [...new Set(roles)];
   return unique.includes("stytch_member") ? unique : ["stytch_member", ...unique];
-}
-
-function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Drops reserved claims and Stytch's namespace; a `null` value deletes the claim (reference §2.1). */
@@ -1170,64 +1123,6 @@ function publicJwk(key: SigningKey): Record<string, unknown> {
   return { kty: "RSA", use: "sig", key_ops: ["verify"], alg: "RS256", kid: key.kid, n, e };
 }
 
-function signCompact(header: JsonObject, payload: JsonObject, privateKey: KeyObject, algorithm: Algorithm): string {
-  const { hash, pss } = ALGORITHMS[algorithm];
-  const signingInput = `${base64urlJson(header)}.${base64urlJson(payload)}`;
-  const key: KeyObject | SignKeyObjectInput = pss
-    ? {
-        key: privateKey,
-        padding: cryptoConstants.RSA_PKCS1_PSS_PADDING,
-        saltLength: cryptoConstants.RSA_PSS_SALTLEN_DIGEST,
-      }
-    : privateKey;
-  return `${signingInput}.${cryptoSign(hash, Buffer.from(signingInput), key).toString("base64url")}`;
-}
-
-function base64urlJson(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString("base64url");
-}
-
-function parseJsonSegment(segment: string): JsonObject | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-    return isJsonObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function parseJsonOrRaw(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return raw;
-  }
-}
-
-function parseJsonBody(raw: string): JsonObject {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    // UNVERIFIED: error_type for a body that is not JSON (or, below, not a JSON object).
-    throw new StytchApiError(400, "invalid_request", "Request body must be valid JSON.");
-  }
-  if (!isJsonObject(value)) throw new StytchApiError(400, "invalid_request", "Request body must be a JSON object.");
-  return value;
-}
-
-/**
- * Reads an optional string field. Stytch's backend is written in Go, where an absent string and `""` are the same
- * zero value, so `""` and `null` count as absent. UNVERIFIED, but it matches how Go JSON decoding behaves.
- */
-function optionalString(body: JsonObject, field: string): string | undefined {
-  const value = body[field];
-  if (value === undefined || value === null || value === "") return undefined;
-  // UNVERIFIED: error_type for a field of the wrong JSON type.
-  if (typeof value !== "string") throw new StytchApiError(400, "invalid_request", `${field} must be a string.`);
-  return value;
-}
-
 function parseSessionDuration(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (
@@ -1263,16 +1158,6 @@ function safeDecode(segment: string): string {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-    req.on("aborted", () => reject(new Error("request aborted")));
-  });
-}
-
 function send(res: ServerResponse, status: number, body: string): void {
   if (res.destroyed || res.writableEnded) return;
   res.writeHead(status, {
@@ -1280,21 +1165,6 @@ function send(res: ServerResponse, status: number, body: string): void {
     "Content-Length": Buffer.byteLength(body),
   });
   res.end(body);
-}
-
-/** The error body of reference §3.1. */
-function sendError(res: ServerResponse, error: StytchApiError, requestId: string): void {
-  send(
-    res,
-    error.statusCode,
-    JSON.stringify({
-      status_code: error.statusCode,
-      request_id: requestId,
-      error_type: error.errorType,
-      error_message: error.message,
-      error_url: `https://stytch.com/docs/api-reference/b2b/api/errors/${error.statusCode}#${error.errorType}`,
-    }),
-  );
 }
 
 /** A valid JWKS padded past 1 MiB, streamed without Content-Length. */
