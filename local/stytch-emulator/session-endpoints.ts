@@ -72,7 +72,9 @@ function authenticate({ sessions, project }: SessionEndpointsContext, body: Json
   }
   const durationMinutes = parseSessionDuration(body.session_duration_minutes);
   const claimsPatch = parseCustomClaimsPatch(body.session_custom_claims);
-  // authorization_check is accepted but not evaluated: the emulator has no RBAC policy to check against.
+  // authorization_check is accepted but not evaluated: no `verdict` in the answer and never a 403 (reference §2.2,
+  // §3.3), although the emulator serves the RBAC policies such a check needs. The authorizer never sends one; the
+  // SDK's authenticateJwt fallback would (the differential tests use authenticateJwtLocal only).
 
   const session = sessionToken !== undefined ? sessions.byToken(sessionToken) : sessions.fromJwt(sessionJwt!);
   const now = nowSeconds();
