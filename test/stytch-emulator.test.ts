@@ -187,6 +187,15 @@ describe("JWKS endpoint", () => {
   });
 });
 
+describe("routing", () => {
+  it("answers a known path called with another method 404 route_not_found, before any credential check, and counts it for that path", async () => {
+    const res = await fetch(`${stytch.url}/v1/b2b/sessions/revoke`, { method: "GET" });
+    expectStytchError(res.status, await res.json(), 404, "route_not_found");
+    expect(stytch.calls.revoke).toBe(1);
+    expect(stytch.calls.total).toBe(1);
+  });
+});
+
 describe("session JWTs", () => {
   it("mints B2B session JWTs that jose verifies against the served key set, with Stytch's claims", async () => {
     const session = stytch.createSession({
