@@ -143,7 +143,11 @@ export function createAuthorizer(
     runtime.jwksCache.prefetch();
   } catch (error) {
     startupError = error as AuthorizerError;
-    logger.error("invalid authorizer configuration", { reason: "bad_config", detail: (error as Error).message });
+    logger.error("invalid authorizer configuration", {
+      reason: "bad_config",
+      detail: (error as Error).message,
+      errorName: (error as Error).name,
+    });
   }
 
   return async function handler(event, context) {
@@ -205,7 +209,7 @@ export function createAuthorizer(
           latencyMs: elapsed(started),
           credentialKind: credential?.kind,
           credentialSource: credential?.source,
-          ...(denied ? {} : { detail: (error as Error)?.message }),
+          ...(denied ? {} : { detail: (error as Error)?.message, errorName: (error as Error)?.name }),
         },
         context,
       );

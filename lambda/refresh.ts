@@ -51,7 +51,9 @@ export const RETRY_AFTER_SECONDS = 5;
 const BODY_FIELDS = new Set(["session_token", "session_jwt", "session_duration_minutes"]);
 
 /** A request the endpoint refuses to read: 400. */
-class BadRequestError extends Error {}
+class BadRequestError extends Error {
+  override readonly name = "BadRequestError";
+}
 
 /** The normalised request, whatever the event version. */
 interface RefreshRequest {
@@ -100,7 +102,11 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
       cookies: { httpOnly: config.cookieHttpOnly, domain: config.cookieDomain },
     };
   } catch (error) {
-    logger.error("invalid refresh configuration", { reason: "bad_config", detail: (error as Error).message });
+    logger.error("invalid refresh configuration", {
+      reason: "bad_config",
+      detail: (error as Error).message,
+      errorName: (error as Error).name,
+    });
   }
 
   return async function handler(event, context) {
@@ -192,7 +198,12 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
       }
       reason = error instanceof AuthorizerError ? error.reason : "internal_error";
       metrics.decided("fault", path, reason);
-      logger.error("refresh failed", { status: 503, reason, detail: (error as Error)?.message });
+      logger.error("refresh failed", {
+        status: 503,
+        reason,
+        detail: (error as Error)?.message,
+        errorName: (error as Error)?.name,
+      });
       // An outage is not a logout: the cookies stay, and the client is told to come back.
       return respond(
         503,

@@ -33,6 +33,8 @@ export interface DecisionRecord {
   readonly routeKey?: string;
   /** For faults: what failed, in words that never include a credential. */
   readonly detail?: string;
+  /** For faults: the error's class name, e.g. `UpstreamTimeoutError` (or `TypeError` for a bug). */
+  readonly errorName?: string;
 }
 
 /**

@@ -4,7 +4,7 @@
 // and the metrics observer. authenticate adds the single retry and the coalescing of identical calls.
 
 import {
-  type AuthorizerError,
+  AuthorizerError,
   RejectedByStytchError,
   RevokedSessionError,
   UpstreamCredentialsRejectedError,
@@ -172,8 +172,8 @@ export class StytchClient {
       try {
         return settle(await this.observedAttempt(path, body, authorization, remaining));
       } catch (error) {
-        if (!RETRYABLE.has(error as AuthorizerError)) throw error;
-        lastFault = error as AuthorizerError;
+        if (!(error instanceof AuthorizerError && error.retryable)) throw error;
+        lastFault = error;
         // Retry once, after a short jittered pause, if the budget still allows a real attempt.
         const pause = 50 + Math.floor(Math.random() * 100);
         if (attempt === attempts || deadline - Date.now() - pause < MIN_RETRY_BUDGET_MS) break;
@@ -228,7 +228,7 @@ export class StytchClient {
       });
     } catch (error) {
       if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not answer in time", { cause: error });
-      throw retryable(new UpstreamUnavailableError("Stytch could not be reached", { cause: error }));
+      throw new UpstreamUnavailableError("Stytch could not be reached", { cause: error, retryable: true });
     }
     let text: string;
     try {
@@ -241,7 +241,7 @@ export class StytchClient {
       if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not finish answering in time", { cause: error });
       if (error instanceof ResponseTooLargeError)
         throw new UpstreamUnavailableError("Stytch answered with an oversized body");
-      throw retryable(new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error }));
+      throw new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error, retryable: true });
     }
     let json: unknown;
     try {
@@ -254,7 +254,8 @@ export class StytchClient {
       typeof (json as { error_type?: unknown })?.error_type === "string"
         ? (json as { error_type: string }).error_type
         : "unknown";
-    if (status >= 500) throw retryable(new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`));
+    if (status >= 500)
+      throw new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`, { retryable: true });
     if (status === 429) throw new UpstreamRateLimitedError(`Stytch answered 429 (${errorType})`);
     // A 401 is about OUR credentials: the session itself travels in the body, and a dead session is a 404.
     if (status === 401 || PROJECT_CREDENTIAL_ERRORS.has(errorType)) {
@@ -322,14 +323,6 @@ function policyRoles(value: unknown): readonly PolicyRole[] {
       }),
     ),
   );
-}
-
-/** The faults that may be retried once (a fast failure: unreachable, cut off, 5xx). */
-const RETRYABLE = new WeakSet<AuthorizerError>();
-
-function retryable(fault: AuthorizerError): AuthorizerError {
-  RETRYABLE.add(fault);
-  return fault;
 }
 
 function isAuthenticateResponse(value: unknown): value is StytchAuthenticateResponse {
