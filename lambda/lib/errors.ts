@@ -205,7 +205,7 @@ export class RbacPolicyUnavailableError extends UpstreamFaultError {
 }
 
 /** The member's per-route IAM policy cannot be made small enough for API Gateway, even merged. */
-export class PolicyTooLargeError extends UpstreamFaultError {
-  readonly name = "PolicyTooLargeError";
+export class IamPolicyTooLargeError extends UpstreamFaultError {
+  readonly name = "IamPolicyTooLargeError";
   readonly reason = "policy_too_large";
 }

@@ -43,10 +43,10 @@ export interface RoutePermissions {
 const METHODS = new Set([...HTTP_METHODS, "ANY"]);
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=:@-]+$/;
 const PARAMETER = /^\{([A-Za-z_][A-Za-z0-9_-]{0,127})(\+?)\}$/;
-// Stytch resource IDs and actions: printable, no wildcard in a route's requirement (`*` is a policy grant,
+// Stytch resource IDs and actions: printable, no wildcard in a route's requirement (`*` is an RBAC grant,
 // never something a route asks for), bounded length.
 const PERMISSION_PART = /^[A-Za-z0-9_.:\-/]{1,128}$/;
-/** More routes than any real API has; bounds the policy builder's work. */
+/** More routes than any real API has; bounds the work of building a member's IAM policy. */
 const MAX_ROUTES = 1_000;
 
 /**
@@ -137,15 +137,15 @@ export function findRoute(table: RoutePermissions, routeKey: string): Permission
 }
 
 // A stand-in for any member's organization: no real ID or slug contains control characters, so it equals no
-// literal of the table. A real member's values are checked again, exactly, when their policy is built
+// literal of the table. A real member's values are checked again, exactly, when their IAM policy is built
 // (lambda/lib/permissions/member-iam-policy.ts), where a slug that equals a literal is caught.
 const ANY_MEMBER = { organization_id: "\u0001", organization_slug: "\u0002" };
 
 /**
- * Refuses tables whose IAM policy would let members into another organization. A member's policy lists each
+ * Refuses tables whose IAM policy would let members into another organization. A member's IAM policy lists each
  * route with the member's own organization written in; a generic parameter or a greedy path becomes a
  * wildcard. If such a wildcard can also let through another organization's request of an organization route
- * (`GET /{proxy+}` next to `GET /orgs/{organization_id}/…`), the policy cannot cover the first route without
+ * (`GET /{proxy+}` next to `GET /orgs/{organization_id}/…`), the IAM policy cannot cover the first route without
  * the second for every organization, and IAM cannot say "every organization but yours". Such a table is a
  * configuration error, never a silent cross-tenant Allow, nor a route quietly closed to everyone.
  */

@@ -12,7 +12,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from "../errors";
-import type { PolicyRole } from "../permissions/permission-check";
+import type { RbacRole } from "../permissions/permission-check";
 import { isTimeout, ResponseTooLargeError, readTextCapped } from "./http";
 
 /** Exactly one session credential, as Stytch's request body names it. */
@@ -120,20 +120,20 @@ export class StytchClient {
     return call;
   }
 
-  // The RBAC reads: one attempt each (the policy cache keeps a stale copy and retries later), through the same
+  // The RBAC reads: one attempt each (the RBAC policy cache keeps a stale copy and retries later), through the same
   // attempt as authenticate (Basic auth, deadline, size cap, fault mapping, the onAttempt observer). An
   // organization policy Stytch will not give (400/403/404: the feature is not enabled for the project)
   // counts as no custom roles, as in Stytch's SDK. A 200 must carry the policy: one that is not JSON, or has
   // no `policy` / `org_policy` object, is a fault, never "no custom roles" (which would drop roles that exist).
 
   /** `GET /v1/b2b/rbac/policy`: the project's RBAC roles. @throws UpstreamFaultError */
-  async projectRoles(deadline: number): Promise<readonly PolicyRole[]> {
+  async projectRoles(deadline: number): Promise<readonly RbacRole[]> {
     const json = await this.exchange("/v1/b2b/rbac/policy", undefined, deadline, 1, rbacAnswer);
-    return policyRoles((json as { policy?: { roles?: unknown } }).policy?.roles);
+    return readRbacRoles((json as { policy?: { roles?: unknown } }).policy?.roles);
   }
 
   /** `GET /v1/b2b/rbac/organizations/{organization_id}`: the custom roles, none when the feature is off. @throws UpstreamFaultError */
-  async organizationRoles(organizationId: string, deadline: number): Promise<readonly PolicyRole[]> {
+  async organizationRoles(organizationId: string, deadline: number): Promise<readonly RbacRole[]> {
     const json = await this.exchange(
       `/v1/b2b/rbac/organizations/${encodeURIComponent(organizationId)}`,
       undefined,
@@ -146,7 +146,7 @@ export class StytchClient {
     if (typeof orgPolicy !== "object" || orgPolicy === null || Array.isArray(orgPolicy)) {
       throw new UpstreamUnavailableError("Stytch answered 200 without an organization policy");
     }
-    return policyRoles((orgPolicy as { roles?: unknown }).roles ?? []);
+    return readRbacRoles((orgPolicy as { roles?: unknown }).roles ?? []);
   }
 
   /**
@@ -299,8 +299,8 @@ function organizationRbacAnswer(answer: StytchAnswer): unknown {
   return answer.status === 400 || answer.status === 403 || answer.status === 404 ? undefined : rbacAnswer(answer);
 }
 
-/** Validates the wire format of policy roles; anything else is an unreadable answer (a fault, never an Allow). */
-function policyRoles(value: unknown): readonly PolicyRole[] {
+/** Validates the wire format of RBAC roles; anything else is an unreadable answer (a fault, never an Allow). */
+function readRbacRoles(value: unknown): readonly RbacRole[] {
   const valid =
     Array.isArray(value) &&
     value.every(
@@ -316,7 +316,7 @@ function policyRoles(value: unknown): readonly PolicyRole[] {
     );
   if (!valid) throw new UpstreamUnavailableError("Stytch answered with an unreadable RBAC policy");
   return Object.freeze(
-    value.map((role: PolicyRole) =>
+    value.map((role: RbacRole) =>
       Object.freeze({
         role_id: role.role_id,
         permissions: role.permissions.map((p) => ({ resource_id: p.resource_id, actions: [...p.actions] })),
