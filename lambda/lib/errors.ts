@@ -1,12 +1,4 @@
-// The small failure tree of the authorizer. Every leaf says what failed and carries a stable reason
-// code for logs. The two branches decide what API Gateway answers:
-//
-//   AuthorizerError
-//   ├── CredentialRejectedError  → throw "Unauthorized" → 401 (the caller must sign in again)
-//   └── UpstreamFaultError       → any other error      → 500, mapped to 503 by the stack's gateway
-//                                                          responses (an outage must never log users out)
-//
-// Messages never contain a credential, a cookie or a secret.
+// The small failure tree of the authorizer (see AuthorizerError).
 
 /** Stable, token-free reason codes, written to logs for every denial and fault. */
 export type ReasonCode =
@@ -48,7 +40,19 @@ export interface AuthorizerErrorOptions {
   readonly retryable?: boolean;
 }
 
-/** Root of every failure the authorizer produces on purpose. */
+/**
+ * Root of every failure the authorizer produces on purpose: the small failure tree. Every leaf says what
+ * failed and carries a stable reason code for logs. The two branches decide what API Gateway answers:
+ *
+ * ```text
+ * AuthorizerError
+ * ├── CredentialRejectedError  → throw "Unauthorized" → 401 (the caller must sign in again)
+ * └── UpstreamFaultError       → any other error      → 500, mapped to 503 by the stack's gateway
+ *                                                       responses (an outage must never log users out)
+ * ```
+ *
+ * Messages never contain a credential, a cookie or a secret.
+ */
 export abstract class AuthorizerError extends Error {
   /**
    * The class's own name, spelled out in every concrete class: the handler bundles are minified, and a

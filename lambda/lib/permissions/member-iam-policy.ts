@@ -1,19 +1,4 @@
-// The per-member IAM policy of a route table: exactly the routes this member may call, in their own
-// organization, and nothing that depends on the request that happened to trigger the authorizer. API
-// Gateway caches the IAM policy under the credential and reuses it for every route, so it must be right for all
-// of them at once.
-//
-//   allow  each permitted route, `{organization_id}`/`{organization_slug}` written as the member's own,
-//          other parameters `?*`                        GET /orgs/{organization_id}/documents/{id}
-//                                                       → …/GET/orgs/o1/documents/?*
-//   check  each Allow, with the member's real values written in, against every route of the table
-//          (lambda/lib/permissions/arn-patterns.ts findLeak): if it lets through a request that a forbidden route could
-//          serve, that route is denied (`…/GET/orgs/*/documents/*/audit`; an explicit Deny always wins); if it
-//          lets through another organization's request of a route the member may call (a slug `orgs` makes
-//          `GET/orgs/?*/documents` of `GET /{organization_slug}/{project_id}/documents`, and API Gateway sends
-//          `GET /orgs/o2/documents` to `GET /orgs/{organization_id}/documents`), the Allow is dropped.
-//   merge  when the document outgrows the size budget: one method `*` for a path, then shared prefixes
-//          `…/orgs/o1/documents/*`, each merge checked the same way, and kept only if nothing leaks.
+// The member's IAM policy of a route table (see buildMemberIamPolicy).
 
 import type { PolicyDocument } from "aws-lambda";
 import { IamPolicyTooLargeError } from "../errors";
@@ -48,7 +33,25 @@ export function invokeIamPolicy(
 const ARN_SAFE_VALUE = /^[A-Za-z0-9._~-]{1,128}$/;
 
 /**
- * The IAM policy document of one member.
+ * The IAM policy document of one member, for a route table: exactly the routes this member may call, in their
+ * own organization, and nothing that depends on the request that happened to trigger the authorizer. API
+ * Gateway caches the IAM policy under the credential and reuses it for every route, so it must be right for
+ * all of them at once.
+ *
+ * ```text
+ * allow  each permitted route, `{organization_id}`/`{organization_slug}` written as the member's own,
+ *        other parameters `?*`                        GET /orgs/{organization_id}/documents/{id}
+ *                                                     → …/GET/orgs/o1/documents/?*
+ * check  each Allow, with the member's real values written in, against every route of the table
+ *        ({@link findLeak}): if it lets through a request that a forbidden route could serve, that route is
+ *        denied (`…/GET/orgs/*\/documents/*\/audit`; an explicit Deny always wins); if it lets through another
+ *        organization's request of a route the member may call (a slug `orgs` makes `GET/orgs/?*\/documents`
+ *        of `GET /{organization_slug}/{project_id}/documents`, and API Gateway sends `GET /orgs/o2/documents`
+ *        to `GET /orgs/{organization_id}/documents`), the Allow is dropped.
+ * merge  when the document outgrows the size budget: one method `*` for a path, then shared prefixes
+ *        `…/orgs/o1/documents/*`, each merge checked the same way, and kept only if nothing leaks.
+ * ```
+ *
  * @param stagePrefix `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}`
  * @throws IamPolicyTooLargeError when even the merged document exceeds the budget
  */

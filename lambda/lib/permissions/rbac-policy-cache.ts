@@ -1,11 +1,4 @@
-// The project's RBAC policy and each organization's custom roles, cached in the warm container.
-//
-// - Single flight: a cold burst of requests shares one fetch per policy.
-// - Bounded age: a copy older than 5 minutes (the official SDK's PolicyCache.CacheTTL) is refetched before
-//   it is used, so a role change reaches every container within 5 minutes.
-// - Stale if error: when a refetch fails, the last good copy keeps answering (for at most 24 hours), and the
-//   next refetch waits 30 seconds, so an outage does not add a timeout to every request.
-// - No copy at all and no answer: a fault (503). Never an Allow, never a 401.
+// Stytch's RBAC policies, cached in the warm container (see RbacPolicyCache).
 
 import { type AuthorizerError, RbacPolicyUnavailableError } from "../errors";
 import type { RbacRole } from "./permission-check";
@@ -38,7 +31,16 @@ export interface RbacPolicyCacheOptions {
   readonly maxOrganizations?: number;
 }
 
-/** Caches the project policy and organization policies; see the module comment for the rules. */
+/**
+ * The project's RBAC policy and each organization's custom roles, cached in the warm container.
+ *
+ * - Single flight: a cold burst of requests shares one fetch per policy.
+ * - Bounded age: a copy older than 5 minutes (the official SDK's PolicyCache.CacheTTL) is refetched before
+ *   it is used, so a role change reaches every container within 5 minutes.
+ * - Stale if error: when a refetch fails, the last good copy keeps answering (for at most 24 hours), and the
+ *   next refetch waits 30 seconds, so an outage does not add a timeout to every request.
+ * - No copy at all and no answer: a fault (503). Never an Allow, never a 401.
+ */
 export class RbacPolicyCache {
   /** Fetches started, for tests and metrics. */
   fetches = 0;

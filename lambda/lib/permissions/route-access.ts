@@ -1,9 +1,4 @@
-// The permission decision of one request, between the verdict (who) and the response (what they may do).
-//
-// - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, tenancy from
-//   `pathParameters` (organization first, as Stytch's SDK), then the permission.
-// - REST and `iam` mode answer with the member's policy for every route (lambda/lib/permissions/member-iam-policy.ts); the
-//   per-request outcome computed here only feeds the decision log, where the route is known (REQUEST events).
+// The permission decision of one request (see decideRouteAccess).
 
 import type {
   APIGatewayRequestAuthorizerEvent,
@@ -34,8 +29,15 @@ export interface RouteAccess {
 }
 
 /**
- * Decides a request's route permission for a member; synchronously when the rbacPolicies are cached.
- * @throws RbacPolicyUnavailableError (503) when no policy can be had
+ * Decides a request's route permission for a member, between the verdict (who) and the authorizer response
+ * (what they may do); synchronously when the RBAC policies are cached.
+ *
+ * - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, tenancy from
+ *   `pathParameters` (organization first, as Stytch's SDK), then the permission.
+ * - REST and `iam` mode answer with the member's IAM policy for every route
+ *   (lambda/lib/permissions/member-iam-policy.ts); the per-request outcome computed here only feeds the
+ *   decision log, where the route is known (REQUEST events).
+ * @throws RbacPolicyUnavailableError (503) when no RBAC policy can be had
  */
 export function decideRouteAccess(
   event: AuthorizerEvent,

@@ -1,10 +1,4 @@
-// The route table: which Stytch RBAC permission each API Gateway route needs. Parsed and validated once
-// per container (from STYTCH_ROUTE_PERMISSIONS, or from a JSON file shipped with the function when the
-// table outgrows Lambda's 4 KB environment), then only read.
-//
-// Route keys are API Gateway's: `GET /orgs/{organization_id}/documents`, `ANY /items/{proxy+}`. The path
-// parameters `{organization_id}` and `{organization_slug}` are tenancy: they are bound to the member's own
-// organization. Every other parameter is free.
+// The route table: which Stytch RBAC permission each API Gateway route needs (see RoutePermissions).
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -33,7 +27,15 @@ export interface PermissionedRoute {
   readonly permission: RoutePermission;
 }
 
-/** The validated route table. Routes are in the order given. */
+/**
+ * The validated route table: which Stytch RBAC permission each API Gateway route needs. Parsed and validated
+ * once per container (from STYTCH_ROUTE_PERMISSIONS, or from a JSON file shipped with the function when the
+ * table outgrows Lambda's 4 KB environment), then only read. Routes are in the order given.
+ *
+ * Route keys are API Gateway's: `GET /orgs/{organization_id}/documents`, `ANY /items/{proxy+}`. The path
+ * parameters `{organization_id}` and `{organization_slug}` are tenancy: they are bound to the member's own
+ * organization. Every other parameter is free.
+ */
 export interface RoutePermissions {
   readonly routes: readonly PermissionedRoute[];
   /** By route key, for HTTP API events (which carry `routeKey`) and REST REQUEST events (`httpMethod resource`). */

@@ -1,14 +1,4 @@
-// The answer to API Gateway: an IAM policy (REST, HTTP API 1.0, or 2.0 in "iam" mode) or a simple
-// response (HTTP API 2.0), carrying the member's flat context.
-//
-// The Allow always covers the whole stage (`…/{apiId}/{stage}/*/*`), never just the method ARN of the
-// current request: API Gateway caches the authorizer response under the credential, and a single-method Allow would
-// turn into a 403 on every other route for the rest of the TTL (the famous caching bug).
-//
-// With a route table (per-route permissions), routeTableAuthorizerResponse() answers instead. When API Gateway does not cache
-// the answer and the event names its route, the answer is this request's alone: an Allow or a Deny of its exact
-// method ARN. Otherwise it is the member's own IAM policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts),
-// independent of the triggering request.
+// The authorizer response: the answer to API Gateway (see AuthorizerResponse).
 
 import type {
   APIGatewayAuthorizerResult,
@@ -29,9 +19,10 @@ export interface RouteCarrier {
 }
 
 /**
- * The authorizer response: what the handler resolves with when it does not throw. An Allow; with a route table
- * also a refusal that API Gateway answers with 403 (an IAM policy denying the request, or for HTTP API
- * `simple` the `{isAuthorized: false}`).
+ * The authorizer response, the answer to API Gateway: an IAM policy (REST, HTTP API 1.0, or 2.0 in "iam" mode)
+ * or a simple response (HTTP API 2.0), carrying the member's flat context. It is what the handler resolves with
+ * when it does not throw. An Allow; with a route table also a refusal that API Gateway answers with 403 (an IAM
+ * policy denying the request, or for HTTP API `simple` the `{isAuthorized: false}`).
  */
 export type AuthorizerResponse =
   | APIGatewayAuthorizerResult
@@ -43,6 +34,10 @@ const STAGE_IAM_POLICY_LIMIT = 512;
 /**
  * The authorizer response without a route table: an Allow of the whole stage (an IAM policy), or
  * `{isAuthorized: true}` for HTTP API `simple` answers.
+ *
+ * The Allow always covers the whole stage (`…/{apiId}/{stage}/*\/*`), never just the method ARN of the
+ * current request: API Gateway caches the authorizer response under the credential, and a single-method Allow
+ * would turn into a 403 on every other route for the rest of the TTL (the famous caching bug).
  * @param principalId the member ID
  * @param httpApiResponse the response format configured for HTTP API payload 2.0
  * @throws UnsupportedEventError when the event has no parsable method or route ARN
@@ -65,7 +60,8 @@ export interface RouteAnswerSettings {
 }
 
 /**
- * The authorizer response when a route table is configured.
+ * The authorizer response when a route table is configured (per-route permissions): it answers instead of
+ * {@link stageAuthorizerResponse}.
  *
  * - HTTP API 2.0 `simple`: `{isAuthorized}` for this request's route (false → 403), with the context only when true.
  * - Not cached, and the event names its route (REST REQUEST, HTTP API `iam`): an Allow (with the context) or a

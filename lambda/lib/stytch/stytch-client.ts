@@ -1,7 +1,4 @@
-// The Stytch API, for the few requests local verification cannot answer (POST
-// /v1/b2b/sessions/authenticate) and for the RBAC policies of per-route permissions. Every call goes
-// through one attempt: the deadline, the size cap, the mapping of Stytch's answers to our failure tree,
-// and the metrics observer. authenticate adds the single retry and the coalescing of identical calls.
+// The Stytch API client (see StytchClient).
 
 import {
   AuthorizerError,
@@ -86,7 +83,11 @@ const PROJECT_CREDENTIAL_ERRORS = new Set([
 const MIN_RETRY_BUDGET_MS = 250;
 
 /**
- * A minimal Stytch B2B sessions client over `fetch`.
+ * A minimal Stytch B2B sessions client over `fetch`: the Stytch API, for the few requests local verification
+ * cannot answer (`POST /v1/b2b/sessions/authenticate`) and for the RBAC policies of per-route permissions.
+ * Every call goes through one attempt: the deadline, the size cap, the mapping of Stytch's answers to our
+ * failure tree, and the metrics observer. authenticate adds the single retry and the coalescing of identical
+ * calls.
  *
  * - One deadline covers every attempt: at most `timeoutMs`, and never past the caller's deadline.
  * - At most one retry, with jitter, and only after a fast failure (connection error or 5xx). Never
