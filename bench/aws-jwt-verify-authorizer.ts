@@ -4,7 +4,7 @@
 
 import { JwtVerifier } from "aws-jwt-verify";
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
-import { allowPolicy, bearerToken } from "./minimal-policy";
+import { bearerToken, stageAuthorizerResponse } from "./minimal-policy";
 
 const projectId = process.env.STYTCH_PROJECT_ID ?? "";
 const apiUrl =
@@ -29,7 +29,7 @@ export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<
     throw new Error("Unauthorized");
   }
   const organization = payload["https://stytch.com/organization"] as { organization_id?: string } | undefined;
-  return allowPolicy(String(payload.sub), event.methodArn, {
+  return stageAuthorizerResponse(String(payload.sub), event.methodArn, {
     member_id: String(payload.sub),
     organization_id: organization?.organization_id ?? "",
   });

@@ -11,7 +11,7 @@ export function bearerToken(event: Pick<APIGatewayRequestAuthorizerEvent, "heade
 }
 
 /** An Allow for the whole stage of `methodArn` (`…/{apiId}/{stage}/*\/*`), with a flat context. */
-export function allowPolicy(
+export function stageAuthorizerResponse(
   principalId: string,
   methodArn: string,
   context: Record<string, string>,

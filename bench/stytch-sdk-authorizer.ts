@@ -5,7 +5,7 @@
 
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { B2BClient } from "stytch";
-import { allowPolicy, bearerToken } from "./minimal-policy";
+import { bearerToken, stageAuthorizerResponse } from "./minimal-policy";
 
 // Built at init, outside the handler, as a warm container reuses it.
 const client = new B2BClient({
@@ -25,7 +25,7 @@ export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<
   } catch {
     throw new Error("Unauthorized");
   }
-  return allowPolicy(memberSession.member_id, event.methodArn, {
+  return stageAuthorizerResponse(memberSession.member_id, event.methodArn, {
     member_id: memberSession.member_id,
     member_session_id: memberSession.member_session_id,
     organization_id: memberSession.organization_id,

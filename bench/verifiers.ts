@@ -92,7 +92,7 @@ const mixedJwtInputs = (round: RoundTokens): PreparedBatch => ({
   expected: round.mixed.map((t) => t.sub),
 });
 
-const policySub = (result: unknown): string | undefined => {
+const allowedPrincipal = (result: unknown): string | undefined => {
   const policy = result as { principalId?: string; policyDocument?: { Statement?: Array<{ Effect?: string }> } };
   return policy.policyDocument?.Statement?.[0]?.Effect === "Allow" ? policy.principalId : undefined;
 };
@@ -216,7 +216,7 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
         expected: round.tokens.map((t) => t.sub),
       }),
       call: (event) => setup.handler(event as Parameters<AuthorizerHandler>[0], LAMBDA_CONTEXT),
-      subOf: policySub,
+      subOf: allowedPrincipal,
     },
     {
       id: "ours-repeated",
@@ -228,11 +228,12 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
         expected: round.tokens.map(() => round.repeated.sub),
         prime: async () => {
           const first = await setup.handler(restRequestEvent(round.repeated.jwt), LAMBDA_CONTEXT);
-          if (policySub(first) !== round.repeated.sub) throw new Error("ours-repeated: priming call did not Allow");
+          if (allowedPrincipal(first) !== round.repeated.sub)
+            throw new Error("ours-repeated: priming call did not Allow");
         },
       }),
       call: (event) => setup.handler(event as Parameters<AuthorizerHandler>[0], LAMBDA_CONTEXT),
-      subOf: policySub,
+      subOf: allowedPrincipal,
     },
     {
       id: "ours-mixed",
@@ -244,7 +245,7 @@ export async function createRows(setup: RowSetup, warmToken: MintedToken): Promi
         expected: round.mixed.map((t) => t.sub),
       }),
       call: (event) => setup.handler(event as Parameters<AuthorizerHandler>[0], LAMBDA_CONTEXT),
-      subOf: policySub,
+      subOf: allowedPrincipal,
     },
   ];
 

@@ -35,10 +35,10 @@ import { DecisionMetrics } from "./lib/operations/metrics";
 import { RbacPolicyCache } from "./lib/permissions/rbac-policy-cache";
 import { decideRouteAccess, type RouteAccess } from "./lib/permissions/route-access";
 import {
-  type AllowResponse,
-  allowResponse,
+  type AuthorizerResponse,
   type RouteAnswerSettings,
-  routeResponse,
+  routeTableAuthorizerResponse,
+  stageAuthorizerResponse,
 } from "./lib/response/authorizer-response";
 import { type Credential, findCredential } from "./lib/session/credentials";
 import { JwksCache } from "./lib/session/jwks-cache";
@@ -56,14 +56,14 @@ export type AuthorizerEvent =
   | APIGatewayRequestAuthorizerEventV2;
 
 /**
- * The authorizer handler: resolves with an Allow (with a route table: the member's policy for every route, or for
+ * The authorizer handler: resolves with an Allow (with a route table: the member's IAM policy for every route, or for
  * HTTP API `simple` responses `{isAuthorized: false}` → 403 when this route is not theirs), or rejects with
  * `Unauthorized` (401) or a fault (500 → 503).
  */
 export type AuthorizerHandler = (
   event: AuthorizerEvent,
   context?: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
-) => Promise<AllowResponse>;
+) => Promise<AuthorizerResponse>;
 
 /** The message API Gateway turns into a 401. It must be exactly this. */
 export const UNAUTHORIZED = "Unauthorized";
@@ -145,7 +145,11 @@ export function createAuthorizer(
     runtime.jwksCache.prefetch();
   } catch (error) {
     startupError = error as AuthorizerError;
-    logger.error("invalid authorizer configuration", { reason: "bad_config", detail: (error as Error).message });
+    logger.error("invalid authorizer configuration", {
+      reason: "bad_config",
+      detail: (error as Error).message,
+      errorName: (error as Error).name,
+    });
   }
 
   return async function handler(event, context) {
@@ -167,7 +171,7 @@ export function createAuthorizer(
         access = deciding instanceof Promise ? await deciding : deciding;
       }
       const response = access
-        ? routeResponse(
+        ? routeTableAuthorizerResponse(
             event,
             verdict.memberSession.memberId,
             verdict.context,
@@ -176,7 +180,12 @@ export function createAuthorizer(
             verdict.memberSession,
             access,
           )
-        : allowResponse(event, verdict.memberSession.memberId, verdict.context, runtime.config.httpApiResponse);
+        : stageAuthorizerResponse(
+            event,
+            verdict.memberSession.memberId,
+            verdict.context,
+            runtime.config.httpApiResponse,
+          );
       // A valid member refused this route: 403 (never 401), logged with its reason even on the hot path.
       const forbidden = access?.outcome !== undefined && access.outcome !== "allowed" ? access.outcome : undefined;
       if (forbidden || observed || logsAllow(verdict.path)) {
@@ -209,7 +218,7 @@ export function createAuthorizer(
           latencyMs: elapsed(started),
           credentialKind: credential?.kind,
           credentialSource: credential?.source,
-          ...(denied ? {} : { detail: (error as Error)?.message }),
+          ...(denied ? {} : { detail: (error as Error)?.message, errorName: (error as Error)?.name }),
         },
         context,
       );

@@ -57,7 +57,9 @@ export const RETRY_AFTER_SECONDS = 5;
 const BODY_FIELDS = new Set(["session_token", "session_jwt", "session_duration_minutes"]);
 
 /** A request the endpoint refuses to read: 400. */
-class BadRequestError extends Error {}
+class BadRequestError extends Error {
+  override readonly name = "BadRequestError";
+}
 
 /** The normalised request, whatever the event version. */
 interface RefreshRequest {
@@ -107,7 +109,11 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
       cookies: { httpOnly: config.cookieHttpOnly, domain: config.cookieDomain },
     };
   } catch (error) {
-    logger.error("invalid refresh configuration", { reason: "bad_config", detail: (error as Error).message });
+    logger.error("invalid refresh configuration", {
+      reason: "bad_config",
+      detail: (error as Error).message,
+      errorName: (error as Error).name,
+    });
   }
 
   return async function handler(event, context) {
@@ -200,10 +206,10 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
       reason = error instanceof AuthorizerError ? error.reason : "internal_error";
       const outcome = failureOutcome(error);
       metrics.decided(outcome, path, reason);
+      const record = { status: 503, reason, detail: (error as Error)?.message, errorName: (error as Error)?.name };
       // An unproven credential (a kid that may be newly published) proved nothing: not an error of ours.
-      if (outcome === "unproven")
-        logger.info("refresh deferred", { status: 503, reason, detail: (error as Error).message });
-      else logger.error("refresh failed", { status: 503, reason, detail: (error as Error)?.message });
+      if (outcome === "unproven") logger.info("refresh deferred", record);
+      else logger.error("refresh failed", record);
       // An outage is not a logout: the cookies stay, and the client is told to come back.
       return respond(
         503,

@@ -6,7 +6,7 @@
 
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { ContextShapeError, type ProxyAuthorizerContext, stringifyContext } from "./api-gateway-events";
-import { evaluatePolicy, MalformedPolicyError } from "./iam-policy-evaluator";
+import { evaluateIamPolicy, MalformedIamPolicyError } from "./iam-policy-evaluator";
 
 /** A response produced by the gateway itself (the handler never runs). */
 export interface GatewayResponse {
@@ -62,7 +62,7 @@ export async function authorize(
     }
     if (typeof result.principalId !== "string" || result.principalId === "")
       return reject(CONFIGURATION_ERROR, "no_principal_id");
-    const decision = evaluatePolicy(result.policyDocument, event.methodArn);
+    const decision = evaluateIamPolicy(result.policyDocument, event.methodArn);
     if (decision === "explicit_deny") return reject(FORBIDDEN, "policy_explicit_deny");
     if (decision === "implicit_deny") return reject(FORBIDDEN, "policy_implicit_deny");
     // principalId last, so a context key of the same name cannot override it (API Gateway's own value wins).
@@ -71,7 +71,7 @@ export async function authorize(
       authorizer: { ...stringifyContext(result.context), principalId: result.principalId, integrationLatency },
     };
   } catch (error) {
-    if (error instanceof MalformedPolicyError) return reject(CONFIGURATION_ERROR, "malformed_policy");
+    if (error instanceof MalformedIamPolicyError) return reject(CONFIGURATION_ERROR, "malformed_policy");
     if (error instanceof ContextShapeError) return reject(CONFIGURATION_ERROR, "bad_context_value");
     throw error;
   }

@@ -3,22 +3,22 @@
 // policy whose Resource misses the route, or a stray Deny, is a 403 in AWS and must be one here too,
 // otherwise bugs like the single-method-Allow caching trap would only show up after deploying.
 
-/** The outcome of evaluating a policy for one request. */
-export type PolicyDecision = "allow" | "explicit_deny" | "implicit_deny";
+/** The outcome of evaluating an IAM policy for one request. */
+export type IamPolicyDecision = "allow" | "explicit_deny" | "implicit_deny";
 
 /** The action API Gateway checks for every request. */
 export const INVOKE_ACTION = "execute-api:Invoke";
 
-/** The policy document is not something API Gateway accepts (it would answer 500 AuthorizerConfigurationException). */
-export class MalformedPolicyError extends Error {
+/** The IAM policy document is not something API Gateway accepts (it would answer 500 AuthorizerConfigurationException). */
+export class MalformedIamPolicyError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = "MalformedPolicyError";
+    this.name = "MalformedIamPolicyError";
   }
 }
 
 /**
- * Evaluates a policy document for a request, with IAM's precedence: an explicit Deny that matches wins,
+ * Evaluates an IAM policy document for a request, with IAM's precedence: an explicit Deny that matches wins,
  * then an Allow that matches; when nothing matches the request is implicitly denied.
  *
  * `Statement` may be one statement or an array; `Action` and `Resource` may be a string or an array of strings.
@@ -27,19 +27,23 @@ export class MalformedPolicyError extends Error {
  * @param document the `policyDocument` returned by the authorizer (unvalidated)
  * @param methodArn the request's `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{VERB}/{path}`
  * @param action the action being authorized (API Gateway always checks `execute-api:Invoke`)
- * @throws MalformedPolicyError when the document is not a well-formed IAM policy
+ * @throws MalformedIamPolicyError when the document is not a well-formed IAM policy
  */
-export function evaluatePolicy(document: unknown, methodArn: string, action: string = INVOKE_ACTION): PolicyDecision {
-  if (!isObject(document)) throw new MalformedPolicyError("policyDocument is not an object");
+export function evaluateIamPolicy(
+  document: unknown,
+  methodArn: string,
+  action: string = INVOKE_ACTION,
+): IamPolicyDecision {
+  if (!isObject(document)) throw new MalformedIamPolicyError("policyDocument is not an object");
   const statements = document.Statement;
-  if (statements === undefined) throw new MalformedPolicyError("policyDocument has no Statement");
+  if (statements === undefined) throw new MalformedIamPolicyError("policyDocument has no Statement");
   const list = Array.isArray(statements) ? statements : [statements];
   let allowed = false;
   for (const statement of list) {
-    if (!isObject(statement)) throw new MalformedPolicyError("a Statement is not an object");
+    if (!isObject(statement)) throw new MalformedIamPolicyError("a Statement is not an object");
     const effect = statement.Effect;
     if (effect !== "Allow" && effect !== "Deny")
-      throw new MalformedPolicyError('a Statement has an Effect other than "Allow" or "Deny"');
+      throw new MalformedIamPolicyError('a Statement has an Effect other than "Allow" or "Deny"');
     const actions = stringList(statement.Action, "Action");
     const resources = stringList(statement.Resource, "Resource");
     const matches =
@@ -86,7 +90,7 @@ export function wildcardMatches(pattern: string, value: string): boolean {
 function stringList(value: unknown, key: string): string[] {
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0 || !list.every((item): item is string => typeof item === "string")) {
-    throw new MalformedPolicyError(`a Statement's ${key} is not a string or an array of strings`);
+    throw new MalformedIamPolicyError(`a Statement's ${key} is not a string or an array of strings`);
   }
   return list;
 }

@@ -2,7 +2,7 @@
 // way the deployed REST API serves it (v1 proxy events, IAM policy evaluation, gateway responses), with an
 // embedded Stytch emulator unless real Stytch credentials are configured.
 //
-//   HTTP request ──► route table ──► REQUEST authorizer event ──► authorizer ──► policy check ──► handler ──► HTTP
+//   HTTP request ──► route table ──► REQUEST authorizer event ──► authorizer ──► IAM policy check ──► handler ──► HTTP
 //
 // The deployed stack and this server read the same table (infra/demo/routes.ts), so a route cannot exist in one only.
 

@@ -4,7 +4,7 @@
 import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2, PolicyDocument } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { type AuthorizerHandler, createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT } from "../lambda/authorizer";
-import { evaluatePolicy } from "../local/iam-policy-evaluator";
+import { evaluateIamPolicy } from "../local/iam-policy-evaluator";
 import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
 import { restRequestEvent, tokenEvent } from "./support/authorizer-events";
 import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
@@ -83,14 +83,14 @@ function httpEvent(
   } as unknown as APIGatewayRequestAuthorizerEventV2;
 }
 
-/** What the client sees from a REST API: 200 when the policy covers the request's ARN. */
+/** What the client sees from a REST API: 200 when the IAM policy covers the request's ARN. */
 async function restStatus(
   handler: AuthorizerHandler,
   event: APIGatewayRequestAuthorizerEvent,
 ): Promise<200 | 401 | 403 | 503> {
   try {
     const response = (await handler(event)) as { policyDocument: unknown };
-    return evaluatePolicy(response.policyDocument, event.methodArn) === "allow" ? 200 : 403;
+    return evaluateIamPolicy(response.policyDocument, event.methodArn) === "allow" ? 200 : 403;
   } catch (error) {
     return (error as Error).message === UNAUTHORIZED ? 401 : 503;
   }
@@ -122,7 +122,7 @@ function session(roles: string[], organizationSlug = "acme"): CreatedSession {
   return stytch.createSession({ roles, organizationSlug });
 }
 
-describe("REST: the policy covers exactly the routes the member may call", () => {
+describe("REST: the IAM policy covers exactly the routes the member may call", () => {
   test("a viewer reads documents (200), cannot write (403) or see billing (403), and /me is open to every member", async () => {
     const handler = authorizer();
     const viewer = session(["viewer"]);
@@ -189,7 +189,7 @@ describe("REST: the policy covers exactly the routes the member may call", () =>
     ).toBe(403);
   });
 
-  test("the policy depends only on the token: the same document whichever route triggered the authorizer", async () => {
+  test("the IAM policy depends only on the token: the same document whichever route triggered the authorizer", async () => {
     const handler = authorizer();
     const editor = session(["editor"]);
     const org = { organization_id: editor.organizationId };
@@ -206,22 +206,22 @@ describe("REST: the policy covers exactly the routes the member may call", () =>
       { Action: "execute-api:Invoke", Effect: "Deny", Resource: refused.methodArn },
     ]);
     // API Gateway's result cache would reuse `first` for the documents route: it must answer right there too.
-    expect(evaluatePolicy(first.policyDocument, `${PREFIX}/POST/orgs/${editor.organizationId}/documents`)).toBe(
+    expect(evaluateIamPolicy(first.policyDocument, `${PREFIX}/POST/orgs/${editor.organizationId}/documents`)).toBe(
       "allow",
     );
-    expect(evaluatePolicy(first.policyDocument, `${PREFIX}/GET/orgs/${editor.organizationId}/billing`)).toBe(
+    expect(evaluateIamPolicy(first.policyDocument, `${PREFIX}/GET/orgs/${editor.organizationId}/billing`)).toBe(
       "implicit_deny",
     );
   });
 
-  test("TOKEN events get the same member policy; the route is decided by API Gateway against it", async () => {
+  test("TOKEN events get the same member IAM policy; the route is decided by API Gateway against it", async () => {
     const handler = authorizer();
     const viewer = session(["viewer"]);
     const response = (await handler(tokenEvent(viewer.sessionJwt, `${PREFIX}/GET/me`))) as { policyDocument: unknown };
-    expect(evaluatePolicy(response.policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/documents`)).toBe(
+    expect(evaluateIamPolicy(response.policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/documents`)).toBe(
       "allow",
     );
-    expect(evaluatePolicy(response.policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/billing`)).toBe(
+    expect(evaluateIamPolicy(response.policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/billing`)).toBe(
       "implicit_deny",
     );
   });
@@ -251,14 +251,14 @@ describe("REST: the policy covers exactly the routes the member may call", () =>
     expect(stytch.calls.authenticate).toBe(2);
   });
 
-  test("HTTP API in iam mode answers with the same kind of policy", async () => {
+  test("HTTP API in iam mode answers with the same kind of IAM policy", async () => {
     const viewer = session(["viewer"]);
     const event = httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", {
       organization_id: viewer.organizationId,
     });
     const response = (await authorizer({ STYTCH_HTTP_API_RESPONSE: "iam" })(event)) as { policyDocument: unknown };
-    expect(evaluatePolicy(response.policyDocument, event.routeArn)).toBe("allow");
-    expect(evaluatePolicy(response.policyDocument, `${HTTP_PREFIX}/GET/orgs/${viewer.organizationId}/billing`)).toBe(
+    expect(evaluateIamPolicy(response.policyDocument, event.routeArn)).toBe("allow");
+    expect(evaluateIamPolicy(response.policyDocument, `${HTTP_PREFIX}/GET/orgs/${viewer.organizationId}/billing`)).toBe(
       "implicit_deny",
     );
   });
@@ -323,7 +323,7 @@ describe("HTTP API simple mode: routeKey and pathParameters", () => {
   });
 });
 
-describe("Stytch's policies", () => {
+describe("Stytch's RBAC policies", () => {
   test("custom organization roles grant permissions in their organization only", async () => {
     const auditor = session(["auditor"], "initech");
     stytch.setOrganizationRoles("initech", [
@@ -349,7 +349,7 @@ describe("Stytch's policies", () => {
     ).toBe(403);
   });
 
-  test("a project without organization policies counts as no custom roles, not as a fault", async () => {
+  test("a project without organization RBAC policies counts as no custom roles, not as a fault", async () => {
     stytch.organizationPoliciesEnabled = false;
     const editor = session(["editor"]);
     const handler = authorizer();
@@ -364,7 +364,7 @@ describe("Stytch's policies", () => {
     expect(stytch.calls.organizationPolicy).toBe(1);
   });
 
-  test("a 30-way cold burst fetches the project policy and the organization policy once each", async () => {
+  test("a 30-way cold burst fetches the project's and the organization's RBAC policy once each", async () => {
     const members = Array.from({ length: 30 }, (_, i) => session([i % 2 ? "viewer" : "admin"]));
     const handler = authorizer();
     const statuses = await Promise.all(
@@ -380,7 +380,7 @@ describe("Stytch's policies", () => {
     expect(stytch.calls.organizationPolicy).toBe(1);
   });
 
-  test("no policy and no cached copy: a fault (503), never an Allow and never a 401", async () => {
+  test("no RBAC policy and no cached copy: a fault (503), never an Allow and never a 401", async () => {
     stytch.faults.rbac = "503";
     const admin = session(["admin"]);
     expect(await httpStatus(authorizer(), httpEvent(admin.sessionJwt, "GET /me"))).toBe(503);
@@ -388,8 +388,8 @@ describe("Stytch's policies", () => {
     expect(decisionLog().find((line) => line.outcome === "fault")).toMatchObject({ reason: "rbac_policy_unavailable" });
   });
 
-  test("a member policy too large for API Gateway even merged is a local fault (503), never an Allow", async () => {
-    // 200 routes under distinct literal prefixes: nothing merges, so the member's policy stays far above the budget.
+  test("a member IAM policy too large for API Gateway even merged is a local fault (503), never an Allow", async () => {
+    // 200 routes under distinct literal prefixes: nothing merges, so the member's IAM policy stays far above the budget.
     const table = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`GET /r${i}/{id}`, "authenticated"]));
     const viewer = session(["viewer"]);
     const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify(table) });
@@ -401,13 +401,13 @@ describe("Stytch's policies", () => {
     });
   });
 
-  test("a policy Stytch answers in an unreadable shape is a fault too", async () => {
+  test("an RBAC policy Stytch answers in an unreadable shape is a fault too", async () => {
     stytch.rbacPolicy = { roles: [{ role_id: "admin", permissions: "everything" }] } as never;
     const admin = session(["admin"]);
     await expect(authorizer()(httpEvent(admin.sessionJwt, "GET /me"))).rejects.toThrow(UPSTREAM_FAULT);
   });
 
-  test("a policy fault after a good fetch keeps answering with the cached policy", async () => {
+  test("an RBAC policy fault after a good fetch keeps answering with the cached copy", async () => {
     const handler = authorizer();
     const viewer = session(["viewer"]);
     const event = httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", {
@@ -419,7 +419,7 @@ describe("Stytch's policies", () => {
     expect(stytch.calls.rbacPolicy).toBe(1);
   });
 
-  test("without a table nothing changes: one stage-wide Allow and no policy fetch", async () => {
+  test("without a table nothing changes: one stage-wide Allow and no RBAC policy fetch", async () => {
     const viewer = session(["viewer"]);
     const response = (await authorizer({ STYTCH_ROUTE_PERMISSIONS: undefined })(
       restEvent(viewer.sessionJwt, "GET /me"),
@@ -456,7 +456,7 @@ describe("a slug that equals a route's literal never opens another organization'
   ): Promise<200 | 401 | 403 | 503> {
     try {
       const response = (await handler(event)) as { policyDocument: unknown };
-      return evaluatePolicy(response.policyDocument, arn) === "allow" ? 200 : 403;
+      return evaluateIamPolicy(response.policyDocument, arn) === "allow" ? 200 : 403;
     } catch (error) {
       return (error as Error).message === UNAUTHORIZED ? 401 : 503;
     }
@@ -573,7 +573,7 @@ describe("routes the table does not list", () => {
       pathParameters: { organization_id: viewer.organizationId },
     };
     expect(
-      evaluatePolicy(((await handler(hidden)) as { policyDocument: unknown }).policyDocument, hidden.methodArn),
+      evaluateIamPolicy(((await handler(hidden)) as { policyDocument: unknown }).policyDocument, hidden.methodArn),
     ).toBe("explicit_deny");
     // The listed routes still answer with an Allow of exactly the request.
     const listed = {
@@ -601,7 +601,7 @@ describe("routes the table does not list", () => {
       pathParameters: { organization_id: viewer.organizationId, document_id: "d1" },
     };
     expect(
-      evaluatePolicy(((await handler(event)) as { policyDocument: unknown }).policyDocument, event.methodArn),
+      evaluateIamPolicy(((await handler(event)) as { policyDocument: unknown }).policyDocument, event.methodArn),
     ).toBe("explicit_deny");
   });
 });

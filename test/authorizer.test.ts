@@ -64,7 +64,7 @@ afterEach(() => {
 });
 
 describe("allowing a valid session JWT", () => {
-  test("a valid JWT in the Authorization header is allowed locally with the member's context and a stage-wide policy", async () => {
+  test("a valid JWT in the Authorization header is allowed locally with the member's context and a stage-wide IAM policy", async () => {
     const session = stytch.createSession({
       roles: ["editor"],
       organizationSlug: "acme",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluatePolicy, MalformedPolicyError, wildcardMatches } from "../local/iam-policy-evaluator";
+import { evaluateIamPolicy, MalformedIamPolicyError, wildcardMatches } from "../local/iam-policy-evaluator";
 
 const ARN = "arn:aws:execute-api:local:000000000000:localapi/local/GET/me";
 const STAGE = "arn:aws:execute-api:local:000000000000:localapi/local/*/*";
@@ -10,41 +10,44 @@ function policy(...statements: Array<Record<string, unknown>>) {
 const allow = (Resource: unknown, Action: unknown = "execute-api:Invoke") => ({ Effect: "Allow", Action, Resource });
 const deny = (Resource: unknown, Action: unknown = "execute-api:Invoke") => ({ Effect: "Deny", Action, Resource });
 
-describe("evaluatePolicy", () => {
+describe("evaluateIamPolicy", () => {
   it("allows when an Allow statement's wildcard resource covers the method ARN", () => {
-    expect(evaluatePolicy(policy(allow(STAGE)), ARN)).toBe("allow");
+    expect(evaluateIamPolicy(policy(allow(STAGE)), ARN)).toBe("allow");
   });
 
   it("lets a * expand over slashes, so a stage-wide Allow covers nested paths", () => {
     expect(
-      evaluatePolicy(policy(allow(STAGE)), "arn:aws:execute-api:local:000000000000:localapi/local/POST/auth/refresh"),
+      evaluateIamPolicy(
+        policy(allow(STAGE)),
+        "arn:aws:execute-api:local:000000000000:localapi/local/POST/auth/refresh",
+      ),
     ).toBe("allow");
   });
 
   it("allows an exact resource and denies implicitly for another method of the same path", () => {
-    expect(evaluatePolicy(policy(allow(ARN)), ARN)).toBe("allow");
-    expect(evaluatePolicy(policy(allow(ARN)), ARN.replace("/GET/", "/POST/"))).toBe("implicit_deny");
+    expect(evaluateIamPolicy(policy(allow(ARN)), ARN)).toBe("allow");
+    expect(evaluateIamPolicy(policy(allow(ARN)), ARN.replace("/GET/", "/POST/"))).toBe("implicit_deny");
   });
 
   it("denies implicitly when the Allow is for another API or stage", () => {
-    expect(evaluatePolicy(policy(allow("arn:aws:execute-api:local:000000000000:otherapi/local/*/*")), ARN)).toBe(
+    expect(evaluateIamPolicy(policy(allow("arn:aws:execute-api:local:000000000000:otherapi/local/*/*")), ARN)).toBe(
       "implicit_deny",
     );
-    expect(evaluatePolicy(policy(allow("arn:aws:execute-api:local:000000000000:localapi/prod/*/*")), ARN)).toBe(
+    expect(evaluateIamPolicy(policy(allow("arn:aws:execute-api:local:000000000000:localapi/prod/*/*")), ARN)).toBe(
       "implicit_deny",
     );
   });
 
   it("denies implicitly when no statement matches at all, or there are none", () => {
-    expect(evaluatePolicy(policy(), ARN)).toBe("implicit_deny");
-    expect(evaluatePolicy(policy(deny("arn:aws:execute-api:local:000000000000:localapi/local/POST/*")), ARN)).toBe(
+    expect(evaluateIamPolicy(policy(), ARN)).toBe("implicit_deny");
+    expect(evaluateIamPolicy(policy(deny("arn:aws:execute-api:local:000000000000:localapi/local/POST/*")), ARN)).toBe(
       "implicit_deny",
     );
   });
 
   it("lets an explicit Deny win over a matching Allow, whatever the order", () => {
-    expect(evaluatePolicy(policy(allow(STAGE), deny(ARN)), ARN)).toBe("explicit_deny");
-    expect(evaluatePolicy(policy(deny(ARN), allow(STAGE)), ARN)).toBe("explicit_deny");
+    expect(evaluateIamPolicy(policy(allow(STAGE), deny(ARN)), ARN)).toBe("explicit_deny");
+    expect(evaluateIamPolicy(policy(deny(ARN), allow(STAGE)), ARN)).toBe("explicit_deny");
   });
 
   it("accepts arrays of resources and actions, matching any element", () => {
@@ -52,32 +55,32 @@ describe("evaluatePolicy", () => {
       "arn:aws:execute-api:local:000000000000:localapi/local/POST/*",
       "arn:aws:execute-api:local:000000000000:localapi/local/GET/m?",
     ];
-    expect(evaluatePolicy(policy(allow(resources, ["s3:GetObject", "execute-api:*"])), ARN)).toBe("allow");
-    expect(evaluatePolicy(policy(allow(resources.slice(0, 1))), ARN)).toBe("implicit_deny");
+    expect(evaluateIamPolicy(policy(allow(resources, ["s3:GetObject", "execute-api:*"])), ARN)).toBe("allow");
+    expect(evaluateIamPolicy(policy(allow(resources.slice(0, 1))), ARN)).toBe("implicit_deny");
   });
 
   it("accepts a single statement object instead of an array", () => {
-    expect(evaluatePolicy({ Version: "2012-10-17", Statement: allow(STAGE) }, ARN)).toBe("allow");
+    expect(evaluateIamPolicy({ Version: "2012-10-17", Statement: allow(STAGE) }, ARN)).toBe("allow");
   });
 
   it("matches actions case-insensitively but ignores statements for other actions", () => {
-    expect(evaluatePolicy(policy(allow(STAGE, "EXECUTE-API:invoke")), ARN)).toBe("allow");
-    expect(evaluatePolicy(policy(allow(STAGE, "execute-api:ManageConnections")), ARN)).toBe("implicit_deny");
+    expect(evaluateIamPolicy(policy(allow(STAGE, "EXECUTE-API:invoke")), ARN)).toBe("allow");
+    expect(evaluateIamPolicy(policy(allow(STAGE, "execute-api:ManageConnections")), ARN)).toBe("implicit_deny");
   });
 
   it("matches resources case-sensitively", () => {
-    expect(evaluatePolicy(policy(allow(ARN.replace("/me", "/ME"))), ARN)).toBe("implicit_deny");
+    expect(evaluateIamPolicy(policy(allow(ARN.replace("/me", "/ME"))), ARN)).toBe("implicit_deny");
   });
 
   it("refuses documents API Gateway would refuse", () => {
-    expect(() => evaluatePolicy(undefined, ARN)).toThrow(MalformedPolicyError);
-    expect(() => evaluatePolicy({ Version: "2012-10-17" }, ARN)).toThrow(MalformedPolicyError);
+    expect(() => evaluateIamPolicy(undefined, ARN)).toThrow(MalformedIamPolicyError);
+    expect(() => evaluateIamPolicy({ Version: "2012-10-17" }, ARN)).toThrow(MalformedIamPolicyError);
     expect(() =>
-      evaluatePolicy(policy({ Effect: "allow", Action: "execute-api:Invoke", Resource: STAGE }), ARN),
-    ).toThrow(MalformedPolicyError);
-    expect(() => evaluatePolicy(policy({ Effect: "Allow", Resource: STAGE }), ARN)).toThrow(MalformedPolicyError);
-    expect(() => evaluatePolicy(policy(allow([])), ARN)).toThrow(MalformedPolicyError);
-    expect(() => evaluatePolicy(policy(allow([STAGE, 42])), ARN)).toThrow(MalformedPolicyError);
+      evaluateIamPolicy(policy({ Effect: "allow", Action: "execute-api:Invoke", Resource: STAGE }), ARN),
+    ).toThrow(MalformedIamPolicyError);
+    expect(() => evaluateIamPolicy(policy({ Effect: "Allow", Resource: STAGE }), ARN)).toThrow(MalformedIamPolicyError);
+    expect(() => evaluateIamPolicy(policy(allow([])), ARN)).toThrow(MalformedIamPolicyError);
+    expect(() => evaluateIamPolicy(policy(allow([STAGE, 42])), ARN)).toThrow(MalformedIamPolicyError);
   });
 });
 

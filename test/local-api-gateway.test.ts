@@ -36,7 +36,7 @@ function request(overrides: Partial<LocalRequest> = {}): LocalRequest {
 }
 
 const authEvent = (): APIGatewayRequestAuthorizerEvent => requestAuthorizerEvent(ROUTE, request());
-const allowPolicy = (resource: string | string[], context?: unknown) => async () => ({
+const authorizerAllowing = (resource: string | string[], context?: unknown) => async () => ({
   principalId: "member-1",
   policyDocument: {
     Version: "2012-10-17",
@@ -141,7 +141,7 @@ describe("authorize", () => {
 
   it("lets an Allow covering the method ARN through, with the context stringified and principalId added", async () => {
     const outcome = await authorize(
-      allowPolicy(STAGE, { member_id: "member-1", truncated: true, count: 2 }),
+      authorizerAllowing(STAGE, { member_id: "member-1", truncated: true, count: 2 }),
       authEvent(),
     );
     expect(outcome.kind).toBe("allow");
@@ -156,7 +156,7 @@ describe("authorize", () => {
   });
 
   it("answers 403 for an Allow that does not cover the method ARN (implicit deny)", async () => {
-    const outcome = await authorize(allowPolicy(ARN.replace("/GET/", "/POST/")), authEvent());
+    const outcome = await authorize(authorizerAllowing(ARN.replace("/GET/", "/POST/")), authEvent());
     expect(outcome.kind === "reject" && outcome.response.statusCode).toBe(403);
     expect(outcome.kind === "reject" && JSON.parse(outcome.response.body)).toEqual({
       message: "Forbidden",
@@ -198,7 +198,7 @@ describe("authorize", () => {
       const outcome = await authorize(async () => output, authEvent());
       expect(outcome.kind === "reject" && outcome.response.statusCode).toBe(503);
     }
-    const nested = await authorize(allowPolicy(STAGE, { roles: ["admin"] }), authEvent());
+    const nested = await authorize(authorizerAllowing(STAGE, { roles: ["admin"] }), authEvent());
     expect(nested.kind === "reject" && nested.response.statusCode).toBe(503);
     expect(nested.kind === "reject" && nested.note).toBe("bad_context_value");
     expect(nested.kind === "reject" && nested.response.headers["x-amzn-ErrorType"]).toBe(

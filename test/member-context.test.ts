@@ -140,7 +140,7 @@ describe("unit tests member-context", () => {
 
     test("custom claims one character over the limit are replaced by {} and flagged as truncated", () => {
       /**
-       * The context travels with every cached policy and every downstream event; a member with
+       * The context travels with every cached authorizer response and every downstream event; a member with
        * huge custom claims must not push the authorizer response over API Gateway's limits.
        */
       const claims = { blob: "x".repeat(MAX_CUSTOM_CLAIMS_JSON_LENGTH - '{"blob":""}'.length + 1) };

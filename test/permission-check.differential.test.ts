@@ -1,6 +1,6 @@
 // Differential test: our route decisions against the official Stytch SDK's local check,
-// `authenticateJwtLocal({session_jwt, authorization_check})`, over generated project policies, custom
-// organization roles and member role sets. Both sides read the same policies from the same emulator.
+// `authenticateJwtLocal({session_jwt, authorization_check})`, over generated project RBAC policies, custom
+// organization roles and member role sets. Both sides read the same RBAC policies from the same emulator.
 //
 // The SDK only speaks https, so a loopback TLS front (local/tls-front.ts) with a throwaway certificate
 // (local/tls-cert.ts) stands before the emulator, and certificate checks are off IN THIS FILE ONLY.
@@ -80,7 +80,7 @@ type Outcome = "allowed" | "tenancy_mismatch" | "permission_denied";
 
 describe("our route decisions equal the Stytch SDK's authorization_check", () => {
   test.each(Array.from({ length: ROUNDS }, (_, round) => round))(
-    "round %i of generated policies and role sets",
+    "round %i of generated RBAC policies and role sets",
     async (round) => {
       vi.spyOn(console, "info").mockImplementation(() => undefined);
       const next = random(1000 + round);

@@ -2,9 +2,9 @@
 // then an exact resource and the action or "*".
 
 import { describe, expect, test } from "vitest";
-import { checkPermission, type PolicyRole } from "../lambda/lib/permissions/permission-check";
+import { checkPermission, type RbacRole } from "../lambda/lib/permissions/permission-check";
 
-const ROLES: PolicyRole[] = [
+const ROLES: RbacRole[] = [
   { role_id: "viewer", permissions: [{ resource_id: "documents", actions: ["read"] }] },
   { role_id: "admin", permissions: [{ resource_id: "documents", actions: ["*"] }] },
   { role_id: "custom", permissions: [{ resource_id: "billing", actions: ["read", "write"] }] },
@@ -38,7 +38,7 @@ describe("the local check", () => {
   });
 
   test("resources match exactly: * is no resource wildcard, and a prefix is not the resource", () => {
-    const star: PolicyRole[] = [{ role_id: "r", permissions: [{ resource_id: "*", actions: ["*"] }] }];
+    const star: RbacRole[] = [{ role_id: "r", permissions: [{ resource_id: "*", actions: ["*"] }] }];
     expect(checkPermission(star, { organizationId: "o", roles: ["r"] }, check("documents", "read", "o"))).toBe(
       "permission_denied",
     );
@@ -47,7 +47,7 @@ describe("the local check", () => {
     ).toBe("permission_denied");
   });
 
-  test("only the member's roles count; a role the policy does not define grants nothing", () => {
+  test("only the member's roles count; a role the RBAC policy does not define grants nothing", () => {
     expect(checkPermission(ROLES, { organizationId: "org-1", roles: ["custom"] }, check("billing", "write"))).toBe(
       "allowed",
     );

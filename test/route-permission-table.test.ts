@@ -1,6 +1,6 @@
 // The CDK side of per-route permissions: routes declare their permission where they are attached, the
 // construct compiles the table into the authorizer at synth, and an optional synth-time check against a
-// checked-in Stytch policy fails on names the policy does not define.
+// checked-in Stytch RBAC policy fails on names the RBAC policy does not define.
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -110,7 +110,7 @@ describe("compiling the table", () => {
 });
 
 describe("result caching", () => {
-  test("with per-route permissions the HTTP API's simple answers are never cached; REST policies still are", () => {
+  test("with per-route permissions the HTTP API's simple answers are never cached; REST IAM policies still are", () => {
     const app = new App({
       context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] },
       builtinCloudFormationValidation: false,
@@ -143,7 +143,7 @@ describe("result caching", () => {
 });
 
 describe("synth-time checks", () => {
-  test("a route naming a resource or an action the checked-in policy does not define fails the synth", () => {
+  test("a route naming a resource or an action the checked-in RBAC policy does not define fails the synth", () => {
     const build = synth((table, attach) => {
       attach("GET", "/orgs/{organization_id}/payroll");
       table.add("GET", "/orgs/{organization_id}/payroll", { resourceId: "payroll", action: "read" });
@@ -154,7 +154,7 @@ describe("synth-time checks", () => {
     expect(build).toThrow(/names action "delete", which resource "billing" does not define/);
   });
 
-  test("the same routes synthesize without a policy file (the check is optional)", () => {
+  test("the same routes synthesize without an RBAC policy file (the check is optional)", () => {
     expect(
       synth((table, attach) => {
         attach("GET", "/orgs/{organization_id}/payroll");
@@ -226,7 +226,7 @@ describe("synth-time checks", () => {
     template.resourceCountIs("AWS::Lambda::LayerVersion", 0);
   });
 
-  test("the checked-in policy file is the emulator's demo policy (they cannot drift apart)", () => {
+  test("the checked-in RBAC policy file is the emulator's demo RBAC policy (they cannot drift apart)", () => {
     expect(JSON.parse(readFileSync(POLICY_FILE, "utf8"))).toEqual({ policy: DEMO_RBAC_POLICY });
     expect(checkAgainstPolicy(routePermissionTableOf(API_ROUTES).toJSON(), readRbacPolicyFile(POLICY_FILE))).toEqual(
       [],

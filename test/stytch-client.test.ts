@@ -225,7 +225,7 @@ describe("the RBAC policy reads", () => {
     expect(stytchClient.requestsSent).toBe(2);
   });
 
-  test("a 5xx is an unavailable fault after one attempt: the policy cache, not the client, tries again later", async () => {
+  test("a 5xx is an unavailable fault after one attempt: the RBAC policy cache, not the client, tries again later", async () => {
     stytch.faults.rbac = "503";
     await expect(rbacClient().projectRoles(soon())).rejects.toBeInstanceOf(UpstreamUnavailableError);
     expect(stytch.calls.rbacPolicy).toBe(1);

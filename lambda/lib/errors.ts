@@ -1,15 +1,4 @@
-// The small failure tree of the authorizer. Every leaf says what failed and carries a stable reason
-// code for logs. The two branches decide what API Gateway answers:
-//
-//   AuthorizerError
-//   ├── CredentialRejectedError      → throw "Unauthorized" → 401 (the caller must sign in again)
-//   └── UpstreamFaultError           → any other error      → 500, mapped to 503 by the stack's gateway
-//       │                                                      responses (an outage must never log users out)
-//       └── UnprovenCredentialError  → answered the same (503, retryable), but counted as outcome
-//                                      `unproven`, not `fault`: the credential proved nothing, and
-//                                      nothing we depend on is known to have failed
-//
-// Messages never contain a credential, a cookie or a secret.
+// The small failure tree of the authorizer (see AuthorizerError).
 
 import type { DecisionOutcome } from "./operations/metric-names";
 
@@ -46,19 +35,59 @@ export type ReasonCode =
   // a bug: never expected, still never an Allow
   | "internal_error";
 
-/** Root of every failure the authorizer produces on purpose. */
+/** Options of an {@link AuthorizerError}: what it was made from, and for a fault whether it is retryable. */
+export interface AuthorizerErrorOptions {
+  /** The error this one was made from (the standard `Error` cause). */
+  readonly cause?: unknown;
+  /** See {@link AuthorizerError.retryable}. @default false */
+  readonly retryable?: boolean;
+}
+
+/**
+ * Root of every failure the authorizer produces on purpose: the small failure tree. Every leaf says what
+ * failed and carries a stable reason code for logs. The two branches decide what API Gateway answers:
+ *
+ * ```text
+ * AuthorizerError
+ * ├── CredentialRejectedError      → throw "Unauthorized" → 401 (the caller must sign in again)
+ * └── UpstreamFaultError           → any other error      → 500, mapped to 503 by the stack's gateway
+ *     │                                                      responses (an outage must never log users out)
+ *     └── UnprovenCredentialError  → answered the same (503, retryable), but counted as outcome
+ *                                    `unproven`, not `fault`: the credential proved nothing, and
+ *                                    nothing we depend on is known to have failed
+ * ```
+ *
+ * Messages never contain a credential, a cookie or a secret.
+ */
 export abstract class AuthorizerError extends Error {
+  /**
+   * The class's own name, spelled out in every concrete class: the handler bundles are minified, and a
+   * name taken from the constructor (`new.target.name`) would read `"e"` in the deployed logs.
+   */
+  abstract override readonly name: string;
   /** The stable reason code logged for this failure. */
   abstract readonly reason: ReasonCode;
+  /**
+   * Whether one more attempt, at once and within the same request's deadline, may succeed: a fast,
+   * transient failure (Stytch unreachable, an answer cut off, a 5xx). Set where the fault is made; the
+   * Stytch client retries only these. Never true for a denial, a timeout (the budget is spent) or a 429
+   * (retrying makes rate limiting worse). Unrelated to whether the API's caller may try again later:
+   * every fault is a 503 it may retry.
+   */
+  readonly retryable: boolean;
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: AuthorizerErrorOptions) {
     super(message, options);
-    this.name = new.target.name;
+    this.retryable = options?.retryable ?? false;
   }
 }
 
-/** The credential is absent, forged, malformed, or names a dead session: the caller gets 401. */
-export abstract class CredentialRejectedError extends AuthorizerError {}
+/** The credential is absent, forged, malformed, or names a dead session: the caller gets 401. Never retryable. */
+export abstract class CredentialRejectedError extends AuthorizerError {
+  constructor(message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
+  }
+}
 
 /** Something the authorizer depends on failed; the caller is not at fault: 503, never 401, never Allow. */
 export abstract class UpstreamFaultError extends AuthorizerError {}
@@ -71,74 +100,90 @@ export abstract class UpstreamFaultError extends AuthorizerError {}
 export abstract class UnprovenCredentialError extends UpstreamFaultError {}
 
 export class MissingCredentialError extends CredentialRejectedError {
+  readonly name = "MissingCredentialError";
   readonly reason = "missing_credential";
 }
 
 export class MalformedCredentialError extends CredentialRejectedError {
+  readonly name = "MalformedCredentialError";
   readonly reason = "malformed";
 }
 
 export class UnsupportedAlgorithmError extends CredentialRejectedError {
+  readonly name = "UnsupportedAlgorithmError";
   readonly reason = "unsupported_algorithm";
 }
 
 export class UnknownKeyError extends CredentialRejectedError {
+  readonly name = "UnknownKeyError";
   readonly reason = "unknown_kid";
 }
 
 export class BadSignatureError extends CredentialRejectedError {
+  readonly name = "BadSignatureError";
   readonly reason = "bad_signature";
 }
 
 export class WrongIssuerError extends CredentialRejectedError {
+  readonly name = "WrongIssuerError";
   readonly reason = "wrong_issuer";
 }
 
 export class WrongAudienceError extends CredentialRejectedError {
+  readonly name = "WrongAudienceError";
   readonly reason = "wrong_audience";
 }
 
 export class NotYetValidError extends CredentialRejectedError {
+  readonly name = "NotYetValidError";
   readonly reason = "not_yet_valid";
 }
 
 /** Authentic, but not a B2B member session (e.g. an M2M token signed with the same project keys). */
 export class NotMemberSessionError extends CredentialRejectedError {
+  readonly name = "NotMemberSessionError";
   readonly reason = "not_member_session";
 }
 
 /** Stytch says the session does not exist any more (revoked or expired): 404 `session_not_found`. */
 export class RevokedSessionError extends CredentialRejectedError {
+  readonly name = "RevokedSessionError";
   readonly reason = "revoked";
 }
 
 /** Stytch refused the credential with another 4xx (e.g. 400 `unable_to_parse_session_jwt`). */
 export class RejectedByStytchError extends CredentialRejectedError {
+  readonly name = "RejectedByStytchError";
   readonly reason = "rejected_by_stytch";
 }
 
 /** Stytch answered 5xx, an unreadable body, or could not be reached. */
 export class UpstreamUnavailableError extends UpstreamFaultError {
+  readonly name = "UpstreamUnavailableError";
   readonly reason = "upstream_unavailable";
 }
 
 /** Stytch answered 429: our project is rate limited. */
 export class UpstreamRateLimitedError extends UpstreamFaultError {
+  readonly name = "UpstreamRateLimitedError";
   readonly reason = "upstream_rate_limited";
 }
 
 /** Stytch did not answer within the request's deadline. */
 export class UpstreamTimeoutError extends UpstreamFaultError {
+  readonly name = "UpstreamTimeoutError";
   readonly reason = "upstream_timeout";
 }
 
 /** Stytch rejected OUR project credentials (wrong secret, wrong project): a configuration fault, not the caller's. */
 export class UpstreamCredentialsRejectedError extends UpstreamFaultError {
+  readonly name = "UpstreamCredentialsRejectedError";
   readonly reason = "upstream_credentials_rejected";
 }
 
 /** No usable key set could be obtained (and none is cached). */
 export class JwksUnavailableError extends UpstreamFaultError {
+  readonly name = "JwksUnavailableError";
   readonly reason = "jwks_unavailable";
 }
 
@@ -149,31 +194,37 @@ export class JwksUnavailableError extends UpstreamFaultError {
  * finding the new key (the `KeySetRotations` metric).
  */
 export class KeyNotYetKnownError extends UnprovenCredentialError {
+  readonly name = "KeyNotYetKnownError";
   readonly reason = "kid_not_yet_known";
 }
 
 /** The project secret could not be read from Secrets Manager. */
 export class SecretUnavailableError extends UpstreamFaultError {
+  readonly name = "SecretUnavailableError";
   readonly reason = "secret_unavailable";
 }
 
 /** The environment configuration is invalid; the authorizer refuses every request until it is fixed. */
 export class ConfigurationError extends UpstreamFaultError {
+  readonly name = "ConfigurationError";
   readonly reason = "bad_config";
 }
 
 /** The event is not one API Gateway sends to an authorizer (no parsable method or route ARN). */
 export class UnsupportedEventError extends UpstreamFaultError {
+  readonly name = "UnsupportedEventError";
   readonly reason = "bad_event";
 }
 
 /** No RBAC policy could be obtained from Stytch and none is cached: per-route permissions cannot be decided. */
 export class RbacPolicyUnavailableError extends UpstreamFaultError {
+  readonly name = "RbacPolicyUnavailableError";
   readonly reason = "rbac_policy_unavailable";
 }
 
 /** The member's per-route IAM policy cannot be made small enough for API Gateway, even merged. */
-export class PolicyTooLargeError extends UpstreamFaultError {
+export class IamPolicyTooLargeError extends UpstreamFaultError {
+  readonly name = "IamPolicyTooLargeError";
   readonly reason = "policy_too_large";
 }
 

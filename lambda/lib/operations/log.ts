@@ -36,6 +36,8 @@ export interface DecisionRecord {
   readonly routeKey?: string;
   /** For faults and unproven credentials: what failed, in words that never include a credential. */
   readonly detail?: string;
+  /** For faults: the error's class name, e.g. `UpstreamTimeoutError` (or `TypeError` for a bug). */
+  readonly errorName?: string;
 }
 
 /**

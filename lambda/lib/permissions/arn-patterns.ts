@@ -1,19 +1,4 @@
-// Reasoning about execute-api ARN patterns, so that a member's IAM document never lets a request through to
-// a route that member may not call.
-//
-// IAM's `*` matches any run of characters, `/` included: `GET/orgs/o1/documents/?*` also covers
-// `GET/orgs/o1/documents/d1/audit`. Routes, on the other hand, are a small language: a parameter is one
-// non-empty segment, a greedy parameter one or more. And a request that several routes match is served by one
-// of them: API Gateway prefers the more specific route (a literal segment over a parameter, a parameter over
-// a greedy path, a method over `ANY`). `GET /orgs/o2/documents` goes to `GET /orgs/{organization_id}/documents`,
-// not to `GET /{organization_slug}/{project_id}/documents` for an organization whose slug is `orgs`.
-//
-// {@link findLeak} searches for a request that a set of Allow patterns lets through (and no Deny stops) and
-// that a route the member may not call could serve. It walks requests segment by segment over a finite
-// alphabet: every literal of the table and the patterns, the member's own ID and slug, one value equal to
-// none of them, and the empty segment; every other value behaves like that one. Only what is certain is
-// assumed of API Gateway's choice between routes: a route is ruled out only by a route that is at least as
-// specific at every segment and more specific at one (whatever order API Gateway compares segments in).
+// execute-api ARN patterns: what a member's IAM policy can reach (see findLeak).
 
 import type { PermissionedRoute, RoutePermissions } from "./route-table";
 
@@ -137,7 +122,21 @@ const LENGTH_CAP_SLACK = 2;
 /**
  * Searches for a request that `allows` lets through, `denies` does not stop, and a route the member may not
  * call could serve: another organization's request of a route they may call (`tenancy`), or any request of a
- * route they may not call (`forbidden`). `undefined`: there is none.
+ * route they may not call (`forbidden`). `undefined`: there is none. This is what keeps a member's IAM policy
+ * from letting a request through to a route that member may not call.
+ *
+ * Why it is needed: IAM's `*` matches any run of characters, `/` included: `GET/orgs/o1/documents/?*` also
+ * covers `GET/orgs/o1/documents/d1/audit`. Routes, on the other hand, are a small language: a parameter is one
+ * non-empty segment, a greedy parameter one or more. And a request that several routes match is served by one
+ * of them: API Gateway prefers the more specific route (a literal segment over a parameter, a parameter over
+ * a greedy path, a method over `ANY`). `GET /orgs/o2/documents` goes to `GET /orgs/{organization_id}/documents`,
+ * not to `GET /{organization_slug}/{project_id}/documents` for an organization whose slug is `orgs`.
+ *
+ * How: it walks requests segment by segment over a finite alphabet: every literal of the table and the
+ * patterns, the member's own ID and slug, one value equal to none of them, and the empty segment; every other
+ * value behaves like that one. Only what is certain is assumed of API Gateway's choice between routes: a route
+ * is ruled out only by a route that is at least as specific at every segment and more specific at one
+ * (whatever order API Gateway compares segments in).
  *
  * States are small integers, so that a set of them is cheap to compare. A pattern position is
  * `(pattern · W + segment) · 3 + inside`, inside a wildcard segment being 0 (not), 1 (it may end here) or 2

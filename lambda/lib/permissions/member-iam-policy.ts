@@ -1,41 +1,26 @@
-// The per-member IAM policy of a route table: exactly the routes this member may call, in their own
-// organization, and nothing that depends on the request that happened to trigger the authorizer. API
-// Gateway caches the policy under the credential and reuses it for every route, so it must be right for all
-// of them at once.
-//
-//   allow  each permitted route, `{organization_id}`/`{organization_slug}` written as the member's own,
-//          other parameters `?*`                        GET /orgs/{organization_id}/documents/{id}
-//                                                       → …/GET/orgs/o1/documents/?*
-//   check  each Allow, with the member's real values written in, against every route of the table
-//          (lambda/lib/permissions/arn-patterns.ts findLeak): if it lets through a request that a forbidden route could
-//          serve, that route is denied (`…/GET/orgs/*/documents/*/audit`; an explicit Deny always wins); if it
-//          lets through another organization's request of a route the member may call (a slug `orgs` makes
-//          `GET/orgs/?*/documents` of `GET /{organization_slug}/{project_id}/documents`, and API Gateway sends
-//          `GET /orgs/o2/documents` to `GET /orgs/{organization_id}/documents`), the Allow is dropped.
-//   merge  when the document outgrows the size budget: one method `*` for a path, then shared prefixes
-//          `…/orgs/o1/documents/*`, each merge checked the same way, and kept only if nothing leaks.
+// The member's IAM policy of a route table (see buildMemberIamPolicy).
 
 import type { PolicyDocument } from "aws-lambda";
-import { PolicyTooLargeError } from "../errors";
+import { IamPolicyTooLargeError } from "../errors";
 import { findLeak, type LeakQuestion, routeGlobs, type TenantBinding } from "./arn-patterns";
-import { hasPermission, type PolicyRole } from "./permission-check";
+import { hasPermission, type RbacRole } from "./permission-check";
 import type { PermissionedRoute, RoutePermissions } from "./route-table";
 
-/** The member facts a route policy depends on (all of them come from the token). */
-export interface PolicyMember {
+/** The member facts the member's IAM policy depends on (all of them come from the token). */
+export interface IamPolicyMember {
   readonly organizationId: string;
   readonly organizationSlug: string;
   readonly roles: readonly string[];
 }
 
 /**
- * Size budget of the policy document (JSON bytes). API Gateway documents 8 KB for an authorizer's answer
+ * Size budget of the IAM policy document (JSON bytes). API Gateway documents 8 KB for an authorizer's answer
  * (WebSocket APIs; REST accepts more in practice, unverified); the context takes up to about 2 KB more.
  */
-export const POLICY_BUDGET_BYTES = 6_144;
+export const IAM_POLICY_BUDGET_BYTES = 6_144;
 
-/** A policy document of execute-api:Invoke statements, each an effect on its resources (one ARN or several). */
-export function invokePolicy(
+/** An IAM policy document of execute-api:Invoke statements, each an effect on its resources (one ARN or several). */
+export function invokeIamPolicy(
   ...statements: ReadonlyArray<readonly ["Allow" | "Deny", string | string[]]>
 ): PolicyDocument {
   return {
@@ -48,16 +33,34 @@ export function invokePolicy(
 const ARN_SAFE_VALUE = /^[A-Za-z0-9._~-]{1,128}$/;
 
 /**
- * The policy document for one member.
+ * The IAM policy document of one member, for a route table: exactly the routes this member may call, in their
+ * own organization, and nothing that depends on the request that happened to trigger the authorizer. API
+ * Gateway caches the IAM policy under the credential and reuses it for every route, so it must be right for
+ * all of them at once.
+ *
+ * ```text
+ * allow  each permitted route, `{organization_id}`/`{organization_slug}` written as the member's own,
+ *        other parameters `?*`                        GET /orgs/{organization_id}/documents/{id}
+ *                                                     → …/GET/orgs/o1/documents/?*
+ * check  each Allow, with the member's real values written in, against every route of the table
+ *        ({@link findLeak}): if it lets through a request that a forbidden route could serve, that route is
+ *        denied (`…/GET/orgs/*\/documents/*\/audit`; an explicit Deny always wins); if it lets through another
+ *        organization's request of a route the member may call (a slug `orgs` makes `GET/orgs/?*\/documents`
+ *        of `GET /{organization_slug}/{project_id}/documents`, and API Gateway sends `GET /orgs/o2/documents`
+ *        to `GET /orgs/{organization_id}/documents`), the Allow is dropped.
+ * merge  when the document outgrows the size budget: one method `*` for a path, then shared prefixes
+ *        `…/orgs/o1/documents/*`, each merge checked the same way, and kept only if nothing leaks.
+ * ```
+ *
  * @param stagePrefix `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}`
- * @throws PolicyTooLargeError when even the merged document exceeds the budget
+ * @throws IamPolicyTooLargeError when even the merged document exceeds the budget
  */
-export function buildRoutePolicy(
+export function buildMemberIamPolicy(
   table: RoutePermissions,
-  member: PolicyMember,
-  policyRoles: readonly PolicyRole[],
+  member: IamPolicyMember,
+  rbacRoles: readonly RbacRole[],
   stagePrefix: string,
-  budgetBytes: number = POLICY_BUDGET_BYTES,
+  budgetBytes: number = IAM_POLICY_BUDGET_BYTES,
 ): PolicyDocument {
   const binding: TenantBinding = {
     ...(ARN_SAFE_VALUE.test(member.organizationId) ? { organization_id: member.organizationId } : {}),
@@ -66,7 +69,7 @@ export function buildRoutePolicy(
   const question: LeakQuestion = {
     table,
     member: binding,
-    mayCall: (route) => mayCall(route, member, policyRoles, binding),
+    mayCall: (route) => mayCall(route, member, rbacRoles, binding),
   };
   const denies: string[] = [];
   const permitted = table.routes.filter(question.mayCall);
@@ -80,8 +83,8 @@ export function buildRoutePolicy(
     document = render(allows, denies, stagePrefix);
   }
   if (byteLength(document) > budgetBytes) {
-    throw new PolicyTooLargeError(
-      `the route policy of a member is ${byteLength(document)} bytes even merged (budget ${budgetBytes})`,
+    throw new IamPolicyTooLargeError(
+      `the IAM policy of a member is ${byteLength(document)} bytes even merged (budget ${budgetBytes})`,
     );
   }
   return document;
@@ -108,27 +111,27 @@ function settle(question: LeakQuestion, glob: string, denies: string[]): boolean
 /** Whether the member may call the route in their own organization (tenancy is settled by the binding). */
 function mayCall(
   route: PermissionedRoute,
-  member: PolicyMember,
-  policyRoles: readonly PolicyRole[],
+  member: IamPolicyMember,
+  rbacRoles: readonly RbacRole[],
   binding: TenantBinding,
 ): boolean {
   // A tenancy value that cannot be written into an ARN safely gives no access to routes that need it.
   if (route.segments.some((segment) => segment.kind === "tenant" && binding[segment.name] === undefined)) return false;
   return (
     route.permission === "authenticated" ||
-    hasPermission(policyRoles, member.roles, route.permission.resourceId, route.permission.action)
+    hasPermission(rbacRoles, member.roles, route.permission.resourceId, route.permission.action)
   );
 }
 
 function render(allows: readonly string[], denies: readonly string[], stagePrefix: string): PolicyDocument {
   if (allows.length === 0) {
     // Nothing to allow: an explicit Deny of the stage is the valid way to say so.
-    return invokePolicy(["Deny", `${stagePrefix}/*/*`]);
+    return invokeIamPolicy(["Deny", `${stagePrefix}/*/*`]);
   }
   const allow = ["Allow", allows.map((glob) => `${stagePrefix}/${glob}`)] as const;
   return denies.length > 0
-    ? invokePolicy(allow, ["Deny", denies.map((glob) => `${stagePrefix}/${glob}`)])
-    : invokePolicy(allow);
+    ? invokeIamPolicy(allow, ["Deny", denies.map((glob) => `${stagePrefix}/${glob}`)])
+    : invokeIamPolicy(allow);
 }
 
 type MergeStep = (allows: readonly string[], question: LeakQuestion, denies: string[]) => string[];

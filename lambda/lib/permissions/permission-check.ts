@@ -1,23 +1,15 @@
-// The one home of the RBAC decision: may this member do `action` on `resource_id` in this organization?
-// It is Stytch's local check, step for step as the official SDK performs it (stytch-node `rbac_local`):
-//
-//   1. tenancy first: the member's organization must be the one checked;
-//   2. the subject roles are the session's roles (JWT claim, or `member_session.roles` from Stytch);
-//   3. keep the policy roles (project + organization) whose role_id is among them;
-//   4. allowed if one of their permissions names exactly the resource and lists the action or "*".
-//
-// No resource wildcard, no deny rule: implicit role assignments are already resolved into the session's roles.
+// The one home of the RBAC decision (see checkPermission).
 
-/** One permission of a Stytch policy role, in Stytch's wire format. */
-export interface PolicyPermission {
+/** One permission of a Stytch RBAC role, in Stytch's wire format. */
+export interface RbacPermission {
   readonly resource_id: string;
   readonly actions: readonly string[];
 }
 
-/** One role of a Stytch project or organization policy, in Stytch's wire format. */
-export interface PolicyRole {
+/** One role of a Stytch project or organization RBAC policy, in Stytch's wire format. */
+export interface RbacRole {
   readonly role_id: string;
-  readonly permissions: readonly PolicyPermission[];
+  readonly permissions: readonly RbacPermission[];
 }
 
 /** The member facts the check reads. */
@@ -37,26 +29,35 @@ export interface AuthorizationCheck {
 export type PermissionOutcome = "allowed" | "tenancy_mismatch" | "permission_denied";
 
 /**
- * Stytch's local authorization check.
- * @param policyRoles the project policy's roles followed by the member's organization's custom roles
+ * The one home of the RBAC decision: may this member do `action` on `resource_id` in this organization?
+ * It is Stytch's local authorization check, step for step as the official SDK performs it (stytch-node
+ * `rbac_local`):
+ *
+ * 1. tenancy first: the member's organization must be the one checked;
+ * 2. the subject roles are the session's roles (JWT claim, or `member_session.roles` from Stytch);
+ * 3. keep the RBAC policy's roles (project + organization) whose role_id is among them;
+ * 4. allowed if one of their permissions names exactly the resource and lists the action or "*".
+ *
+ * No resource wildcard, no deny rule: implicit role assignments are already resolved into the session's roles.
+ * @param rbacRoles the project RBAC policy's roles followed by the member's organization's custom roles
  */
 export function checkPermission(
-  policyRoles: readonly PolicyRole[],
+  rbacRoles: readonly RbacRole[],
   subject: PermissionSubject,
   check: AuthorizationCheck,
 ): PermissionOutcome {
   if (subject.organizationId !== check.organization_id) return "tenancy_mismatch";
-  return hasPermission(policyRoles, subject.roles, check.resource_id, check.action) ? "allowed" : "permission_denied";
+  return hasPermission(rbacRoles, subject.roles, check.resource_id, check.action) ? "allowed" : "permission_denied";
 }
 
-/** Steps 2–4 of the check, for callers that have settled tenancy themselves (the policy builder binds it into ARNs). */
+/** Steps 2–4 of {@link checkPermission}, for callers that have settled tenancy themselves (a member's IAM policy binds it into ARNs). */
 export function hasPermission(
-  policyRoles: readonly PolicyRole[],
+  rbacRoles: readonly RbacRole[],
   subjectRoles: readonly string[],
   resourceId: string,
   action: string,
 ): boolean {
-  for (const role of policyRoles) {
+  for (const role of rbacRoles) {
     if (!subjectRoles.includes(role.role_id)) continue;
     for (const permission of role.permissions) {
       if (

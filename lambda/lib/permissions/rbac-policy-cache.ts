@@ -1,28 +1,21 @@
-// The project's RBAC policy and each organization's custom roles, cached in the warm container.
-//
-// - Single flight: a cold burst of requests shares one fetch per policy.
-// - Bounded age: a copy older than 5 minutes (the official SDK's PolicyCache.CacheTTL) is refetched before
-//   it is used, so a role change reaches every container within 5 minutes.
-// - Stale if error: when a refetch fails, the last good copy keeps answering (for at most 24 hours), and the
-//   next refetch waits 30 seconds, so an outage does not add a timeout to every request.
-// - No copy at all and no answer: a fault (503). Never an Allow, never a 401.
+// Stytch's RBAC policies, cached in the warm container (see RbacPolicyCache).
 
 import { type AuthorizerError, RbacPolicyUnavailableError } from "../errors";
-import type { PolicyRole } from "./permission-check";
+import type { RbacRole } from "./permission-check";
 
-/** The roles that decide for one organization: the project policy's, then the organization's custom roles. */
-export interface PolicyRoles {
-  readonly roles: readonly PolicyRole[];
+/** The roles that decide for one organization: the project RBAC policy's, then the organization's custom roles. */
+export interface VersionedRbacRoles {
+  readonly roles: readonly RbacRole[];
   /** Changes whenever the content changes; equal versions of the same organization mean equal roles. */
   readonly version: string;
 }
 
-/** Where policies come from (the Stytch client, in production). */
+/** Where RBAC policies come from (the Stytch client, in production). */
 export interface RbacPolicySource {
   /** `GET /v1/b2b/rbac/policy`: the project policy's roles. */
-  projectRoles(deadline: number): Promise<readonly PolicyRole[]>;
+  projectRoles(deadline: number): Promise<readonly RbacRole[]>;
   /** `GET /v1/b2b/rbac/organizations/{organization_id}`: the custom roles; empty when the feature is off. */
-  organizationRoles(organizationId: string, deadline: number): Promise<readonly PolicyRole[]>;
+  organizationRoles(organizationId: string, deadline: number): Promise<readonly RbacRole[]>;
 }
 
 /** Options of {@link RbacPolicyCache}. */
@@ -38,12 +31,21 @@ export interface RbacPolicyCacheOptions {
   readonly maxOrganizations?: number;
 }
 
-/** Caches the project policy and organization policies; see the module comment for the rules. */
+/**
+ * The project's RBAC policy and each organization's custom roles, cached in the warm container.
+ *
+ * - Single flight: a cold burst of requests shares one fetch per policy.
+ * - Bounded age: a copy older than 5 minutes (the official SDK's PolicyCache.CacheTTL) is refetched before
+ *   it is used, so a role change reaches every container within 5 minutes.
+ * - Stale if error: when a refetch fails, the last good copy keeps answering (for at most 24 hours), and the
+ *   next refetch waits 30 seconds, so an outage does not add a timeout to every request.
+ * - No copy at all and no answer: a fault (503). Never an Allow, never a 401.
+ */
 export class RbacPolicyCache {
   /** Fetches started, for tests and metrics. */
   fetches = 0;
-  private readonly project: PolicySlot;
-  private readonly organizations = new Map<string, PolicySlot>();
+  private readonly project: RbacPolicySlot;
+  private readonly organizations = new Map<string, RbacPolicySlot>();
   private readonly maxOrganizations: number;
   private readonly timing: SlotTiming;
 
@@ -54,7 +56,7 @@ export class RbacPolicyCache {
       retryAfterErrorMs: options.retryAfterErrorMs ?? 30_000,
     };
     this.maxOrganizations = options.maxOrganizations ?? 1_024;
-    this.project = new PolicySlot("project policy", this.timing, (deadline) => {
+    this.project = new RbacPolicySlot("project policy", this.timing, (deadline) => {
       this.fetches += 1;
       return options.source.projectRoles(deadline);
     });
@@ -65,7 +67,7 @@ export class RbacPolicyCache {
    * @param deadline absolute epoch ms for any fetch this call starts
    * @throws RbacPolicyUnavailableError when a policy has never been obtained and cannot be fetched now
    */
-  rolesFor(organizationId: string, deadline: number): PolicyRoles | Promise<PolicyRoles> {
+  rolesFor(organizationId: string, deadline: number): VersionedRbacRoles | Promise<VersionedRbacRoles> {
     const now = Date.now();
     const organization = this.organizationSlot(organizationId);
     const project = this.project.get(now, deadline);
@@ -77,7 +79,7 @@ export class RbacPolicyCache {
   }
 
   /** The organization's roles after the project's, built again only when either changed; kept on the organization's slot. */
-  private combine(organization: PolicySlot): PolicyRoles {
+  private combine(organization: RbacPolicySlot): VersionedRbacRoles {
     const version = `${this.project.generation}.${organization.generation}`;
     const known = organization.combined;
     if (known?.version === version) return known;
@@ -88,12 +90,12 @@ export class RbacPolicyCache {
     }));
   }
 
-  private organizationSlot(organizationId: string): PolicySlot {
+  private organizationSlot(organizationId: string): RbacPolicySlot {
     let slot = this.organizations.get(organizationId);
     if (slot) return slot;
     if (this.organizations.size >= this.maxOrganizations)
       this.organizations.delete(this.organizations.keys().next().value as string);
-    slot = new PolicySlot("organization policy", this.timing, (deadline) => {
+    slot = new RbacPolicySlot("organization policy", this.timing, (deadline) => {
       this.fetches += 1;
       return this.options.source.organizationRoles(organizationId, deadline);
     });
@@ -112,13 +114,13 @@ interface SlotTiming {
 // forgotten to make room must not repeat a version its predecessor gave out for other roles.
 let lastGeneration = 0;
 
-/** One cached policy with its own freshness, single-flight refetch and stale-if-error state. */
-class PolicySlot {
-  roles: readonly PolicyRole[] | undefined;
+/** One cached RBAC policy with its own freshness, single-flight refetch and stale-if-error state. */
+class RbacPolicySlot {
+  roles: readonly RbacRole[] | undefined;
   /** Replaced by a never-used number when a fetch brings different content. */
   generation = 0;
   /** For an organization's slot: its roles combined with the project's (see RbacPolicyCache.combine). */
-  combined: PolicyRoles | undefined;
+  combined: VersionedRbacRoles | undefined;
   private fingerprint = "";
   private fetchedAt = 0;
   private failedAt = -Infinity;
@@ -127,7 +129,7 @@ class PolicySlot {
   constructor(
     private readonly what: string,
     private readonly timing: SlotTiming,
-    private readonly fetch: (deadline: number) => Promise<readonly PolicyRole[]>,
+    private readonly fetch: (deadline: number) => Promise<readonly RbacRole[]>,
   ) {}
 
   /** Resolves when `roles` is usable; synchronously (undefined) when it already is. */

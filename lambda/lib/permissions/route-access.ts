@@ -1,9 +1,4 @@
-// The permission decision of one request, between the verdict (who) and the response (what they may do).
-//
-// - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, tenancy from
-//   `pathParameters` (organization first, as Stytch's SDK), then the permission.
-// - REST and `iam` mode answer with the member's policy for every route (lambda/lib/permissions/member-iam-policy.ts); the
-//   per-request outcome computed here only feeds the decision log, where the route is known (REQUEST events).
+// The permission decision of one request (see decideRouteAccess).
 
 import type {
   APIGatewayRequestAuthorizerEvent,
@@ -12,7 +7,7 @@ import type {
 } from "aws-lambda";
 import type { MemberSession } from "../response/member-context";
 import { checkPermission, type PermissionOutcome } from "./permission-check";
-import type { PolicyRoles, RbacPolicyCache } from "./rbac-policy-cache";
+import type { RbacPolicyCache, VersionedRbacRoles } from "./rbac-policy-cache";
 import { findRoute, type PermissionedRoute, type RoutePermissions, restRouteKey } from "./route-table";
 
 type AuthorizerEvent =
@@ -22,11 +17,11 @@ type AuthorizerEvent =
 
 /** The permission decision for one request. */
 export interface RouteAccess {
-  /** The decisive policy roles of the member's organization (project + custom roles). */
-  readonly policyRoles: PolicyRoles;
+  /** The decisive RBAC roles of the member's organization (project + custom roles). */
+  readonly rbacRoles: VersionedRbacRoles;
   /**
    * This request's outcome, when the event names its route (HTTP API 2.0, REST REQUEST); `undefined` for
-   * TOKEN events, whose policy still decides every route. An unlisted route is `permission_denied`.
+   * TOKEN events, whose IAM policy still decides every route. An unlisted route is `permission_denied`.
    */
   readonly outcome: PermissionOutcome | undefined;
   /** The route key decided, for the log. */
@@ -34,17 +29,24 @@ export interface RouteAccess {
 }
 
 /**
- * Decides a request's route permission for a member; synchronously when the policies are cached.
- * @throws RbacPolicyUnavailableError (503) when no policy can be had
+ * Decides a request's route permission for a member, between the verdict (who) and the authorizer response
+ * (what they may do); synchronously when the RBAC policies are cached.
+ *
+ * - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, tenancy from
+ *   `pathParameters` (organization first, as Stytch's SDK), then the permission.
+ * - REST and `iam` mode answer with the member's IAM policy for every route
+ *   (lambda/lib/permissions/member-iam-policy.ts); the per-request outcome computed here only feeds the
+ *   decision log, where the route is known (REQUEST events).
+ * @throws RbacPolicyUnavailableError (503) when no RBAC policy can be had
  */
 export function decideRouteAccess(
   event: AuthorizerEvent,
   member: MemberSession,
   table: RoutePermissions,
-  policies: RbacPolicyCache,
+  rbacPolicies: RbacPolicyCache,
   deadline: number,
 ): RouteAccess | Promise<RouteAccess> {
-  const roles = policies.rolesFor(member.organizationId, deadline);
+  const roles = rbacPolicies.rolesFor(member.organizationId, deadline);
   return roles instanceof Promise
     ? roles.then((resolved) => settle(event, member, table, resolved))
     : settle(event, member, table, roles);
@@ -54,16 +56,16 @@ function settle(
   event: AuthorizerEvent,
   member: MemberSession,
   table: RoutePermissions,
-  policyRoles: PolicyRoles,
+  rbacRoles: VersionedRbacRoles,
 ): RouteAccess {
   const request = requestedRoute(event);
-  if (request === undefined) return { policyRoles, outcome: undefined, routeKey: undefined };
+  if (request === undefined) return { rbacRoles, outcome: undefined, routeKey: undefined };
   const route = findRoute(table, request.routeKey);
   // With a table, a route it does not list is closed to everyone.
-  if (!route) return { policyRoles, outcome: "permission_denied", routeKey: request.routeKey };
+  if (!route) return { rbacRoles, outcome: "permission_denied", routeKey: request.routeKey };
   return {
-    policyRoles,
-    outcome: decideRoute(route, member, policyRoles, request.pathParameters),
+    rbacRoles,
+    outcome: decideRoute(route, member, rbacRoles, request.pathParameters),
     routeKey: route.routeKey,
   };
 }
@@ -75,7 +77,7 @@ function settle(
 function decideRoute(
   route: PermissionedRoute,
   member: Pick<MemberSession, "organizationId" | "organizationSlug" | "roles">,
-  policyRoles: PolicyRoles,
+  rbacRoles: VersionedRbacRoles,
   pathParameters: Readonly<Record<string, string | undefined>> | null | undefined,
 ): PermissionOutcome {
   for (const segment of route.segments) {
@@ -86,7 +88,7 @@ function decideRoute(
     if (requested === undefined || own === "" || requested !== own) return "tenancy_mismatch";
   }
   if (route.permission === "authenticated") return "allowed";
-  return checkPermission(policyRoles.roles, member, {
+  return checkPermission(rbacRoles.roles, member, {
     organization_id: member.organizationId,
     resource_id: route.permission.resourceId,
     action: route.permission.action,

@@ -1,10 +1,4 @@
-// The route table: which Stytch RBAC permission each API Gateway route needs. Parsed and validated once
-// per container (from STYTCH_ROUTE_PERMISSIONS, or from a JSON file shipped with the function when the
-// table outgrows Lambda's 4 KB environment), then only read.
-//
-// Route keys are API Gateway's: `GET /orgs/{organization_id}/documents`, `ANY /items/{proxy+}`. The path
-// parameters `{organization_id}` and `{organization_slug}` are tenancy: they are bound to the member's own
-// organization. Every other parameter is free.
+// The route table: which Stytch RBAC permission each API Gateway route needs (see RoutePermissions).
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -33,7 +27,15 @@ export interface PermissionedRoute {
   readonly permission: RoutePermission;
 }
 
-/** The validated route table. Routes are in the order given. */
+/**
+ * The validated route table: which Stytch RBAC permission each API Gateway route needs. Parsed and validated
+ * once per container (from STYTCH_ROUTE_PERMISSIONS, or from a JSON file shipped with the function when the
+ * table outgrows Lambda's 4 KB environment), then only read. Routes are in the order given.
+ *
+ * Route keys are API Gateway's: `GET /orgs/{organization_id}/documents`, `ANY /items/{proxy+}`. The path
+ * parameters `{organization_id}` and `{organization_slug}` are tenancy: they are bound to the member's own
+ * organization. Every other parameter is free.
+ */
 export interface RoutePermissions {
   readonly routes: readonly PermissionedRoute[];
   /** By route key, for HTTP API events (which carry `routeKey`) and REST REQUEST events (`httpMethod resource`). */
@@ -43,10 +45,10 @@ export interface RoutePermissions {
 const METHODS = new Set([...HTTP_METHODS, "ANY"]);
 const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=:@-]+$/;
 const PARAMETER = /^\{([A-Za-z_][A-Za-z0-9_-]{0,127})(\+?)\}$/;
-// Stytch resource IDs and actions: printable, no wildcard in a route's requirement (`*` is a policy grant,
+// Stytch resource IDs and actions: printable, no wildcard in a route's requirement (`*` is an RBAC grant,
 // never something a route asks for), bounded length.
 const PERMISSION_PART = /^[A-Za-z0-9_.:\-/]{1,128}$/;
-/** More routes than any real API has; bounds the policy builder's work. */
+/** More routes than any real API has; bounds the work of building a member's IAM policy. */
 const MAX_ROUTES = 1_000;
 
 /**
@@ -137,15 +139,15 @@ export function findRoute(table: RoutePermissions, routeKey: string): Permission
 }
 
 // A stand-in for any member's organization: no real ID or slug contains control characters, so it equals no
-// literal of the table. A real member's values are checked again, exactly, when their policy is built
+// literal of the table. A real member's values are checked again, exactly, when their IAM policy is built
 // (lambda/lib/permissions/member-iam-policy.ts), where a slug that equals a literal is caught.
 const ANY_MEMBER = { organization_id: "\u0001", organization_slug: "\u0002" };
 
 /**
- * Refuses tables whose IAM policy would let members into another organization. A member's policy lists each
+ * Refuses tables whose IAM policy would let members into another organization. A member's IAM policy lists each
  * route with the member's own organization written in; a generic parameter or a greedy path becomes a
  * wildcard. If such a wildcard can also let through another organization's request of an organization route
- * (`GET /{proxy+}` next to `GET /orgs/{organization_id}/…`), the policy cannot cover the first route without
+ * (`GET /{proxy+}` next to `GET /orgs/{organization_id}/…`), the IAM policy cannot cover the first route without
  * the second for every organization, and IAM cannot say "every organization but yours". Such a table is a
  * configuration error, never a silent cross-tenant Allow, nor a route quietly closed to everyone.
  */

@@ -1,22 +1,12 @@
-// The answer to API Gateway: an IAM policy (REST, HTTP API 1.0, or 2.0 in "iam" mode) or a simple
-// response (HTTP API 2.0), carrying the member's flat context.
-//
-// The Allow always covers the whole stage (`…/{apiId}/{stage}/*/*`), never just the method ARN of the
-// current request: API Gateway caches the policy under the credential, and a single-method Allow would
-// turn into a 403 on every other route for the rest of the TTL (the famous caching bug).
-//
-// With a route table (per-route permissions), routeResponse() answers instead. When API Gateway does not cache
-// the answer and the event names its route, the answer is this request's alone: an Allow or a Deny of its exact
-// method ARN. Otherwise it is the member's own policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts),
-// independent of the triggering request.
+// The authorizer response: the answer to API Gateway (see AuthorizerResponse).
 
 import type {
   APIGatewayAuthorizerResult,
   APIGatewaySimpleAuthorizerWithContextResult,
   PolicyDocument,
 } from "aws-lambda";
-import { PolicyTooLargeError, UnsupportedEventError } from "../errors";
-import { buildRoutePolicy, invokePolicy, type PolicyMember } from "../permissions/member-iam-policy";
+import { IamPolicyTooLargeError, UnsupportedEventError } from "../errors";
+import { buildMemberIamPolicy, type IamPolicyMember, invokeIamPolicy } from "../permissions/member-iam-policy";
 import type { RouteAccess } from "../permissions/route-access";
 import type { RoutePermissions } from "../permissions/route-table";
 import type { AuthorizerContext } from "./member-context";
@@ -29,28 +19,37 @@ export interface RouteCarrier {
 }
 
 /**
- * What the authorizer returns when it does not throw: an Allow, or (route table, HTTP API `simple`) the
- * `{isAuthorized: false}` that API Gateway answers with 403.
+ * The authorizer response, the answer to API Gateway: an IAM policy (REST, HTTP API 1.0, or 2.0 in "iam" mode)
+ * or a simple response (HTTP API 2.0), carrying the member's flat context. It is what the handler resolves with
+ * when it does not throw. An Allow; with a route table also a refusal that API Gateway answers with 403 (an IAM
+ * policy denying the request, or for HTTP API `simple` the `{isAuthorized: false}`).
  */
-export type AllowResponse = APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
+export type AuthorizerResponse =
+  | APIGatewayAuthorizerResult
+  | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
 
-const stagePolicies = new Map<string, PolicyDocument>();
-const STAGE_POLICY_LIMIT = 512;
+const stageIamPolicies = new Map<string, PolicyDocument>();
+const STAGE_IAM_POLICY_LIMIT = 512;
 
 /**
- * Builds the Allow response for an event.
+ * The authorizer response without a route table: an Allow of the whole stage (an IAM policy), or
+ * `{isAuthorized: true}` for HTTP API `simple` answers.
+ *
+ * The Allow always covers the whole stage (`…/{apiId}/{stage}/*\/*`), never just the method ARN of the
+ * current request: API Gateway caches the authorizer response under the credential, and a single-method Allow
+ * would turn into a 403 on every other route for the rest of the TTL (the famous caching bug).
  * @param principalId the member ID
  * @param httpApiResponse the response format configured for HTTP API payload 2.0
  * @throws UnsupportedEventError when the event has no parsable method or route ARN
  */
-export function allowResponse(
+export function stageAuthorizerResponse(
   event: RouteCarrier,
   principalId: string,
   context: AuthorizerContext,
   httpApiResponse: "simple" | "iam",
-): AllowResponse {
+): AuthorizerResponse {
   if (event.version === "2.0" && httpApiResponse === "simple") return { isAuthorized: true, context };
-  return { principalId, policyDocument: stagePolicy(event.methodArn ?? event.routeArn), context };
+  return { principalId, policyDocument: stageIamPolicy(event.methodArn ?? event.routeArn), context };
 }
 
 /** How the answer of a route table is shaped. */
@@ -61,29 +60,32 @@ export interface RouteAnswerSettings {
 }
 
 /**
- * Builds the response when a route table is configured.
+ * The authorizer response when a route table is configured (per-route permissions): it answers instead of
+ * {@link stageAuthorizerResponse}.
  *
  * - HTTP API 2.0 `simple`: `{isAuthorized}` for this request's route (false → 403), with the context only when true.
  * - Not cached, and the event names its route (REST REQUEST, HTTP API `iam`): an Allow (with the context) or a
  *   Deny of exactly this request's ARN, decided by {@link RouteAccess.outcome}: a route the table does not list
  *   is refused, and no IAM wildcard is written at all. Were the answer cached after all, it would still cover
  *   this one request only.
- * - Otherwise: the member's policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts). It depends only on
+ * - Otherwise: the member's IAM policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts). It depends only on
  *   the token and the stage, never on the request that triggered it, so API Gateway's result cache stays correct.
  * @throws UnsupportedEventError when the event has no parsable method or route ARN
- * @throws PolicyTooLargeError when the member's policy cannot be made small enough
+ * @throws IamPolicyTooLargeError when the member's IAM policy cannot be made small enough
  */
-export function routeResponse(
+export function routeTableAuthorizerResponse(
   event: RouteCarrier,
   principalId: string,
   context: AuthorizerContext,
   settings: RouteAnswerSettings,
   table: RoutePermissions,
-  member: PolicyMember,
+  member: IamPolicyMember,
   access: RouteAccess,
-): AllowResponse {
+): AuthorizerResponse {
   if (event.version === "2.0" && settings.httpApiResponse === "simple") {
-    return access.outcome === "allowed" ? { isAuthorized: true, context } : ({ isAuthorized: false } as AllowResponse);
+    return access.outcome === "allowed"
+      ? { isAuthorized: true, context }
+      : ({ isAuthorized: false } as AuthorizerResponse);
   }
   const arn = event.methodArn ?? event.routeArn;
   const prefix = stagePrefix(arn);
@@ -91,56 +93,59 @@ export function routeResponse(
   const exact = access.outcome !== undefined && !/[*?]/.test(arn!.slice(prefix.length)) ? arn! : undefined;
   if (!settings.cached && exact) {
     return access.outcome === "allowed"
-      ? { principalId, policyDocument: invokePolicy(["Allow", exact]), context }
-      : { principalId, policyDocument: invokePolicy(["Deny", exact]) };
+      ? { principalId, policyDocument: invokeIamPolicy(["Allow", exact]), context }
+      : { principalId, policyDocument: invokeIamPolicy(["Deny", exact]) };
   }
-  const policy = cachedMemberPolicy(prefix, table, member, access);
+  const iamPolicy = cachedMemberIamPolicy(prefix, table, member, access);
   // Cached, a refused request the event names (a route the table does not list, or another organization's)
   // still gets its 403: an explicit Deny of exactly its ARN, right for every later request too.
   if (exact && access.outcome !== "allowed") {
     return {
       principalId,
-      policyDocument: { ...policy, Statement: [...policy.Statement, ...invokePolicy(["Deny", exact]).Statement] },
+      policyDocument: {
+        ...iamPolicy,
+        Statement: [...iamPolicy.Statement, ...invokeIamPolicy(["Deny", exact]).Statement],
+      },
       context,
     };
   }
-  return { principalId, policyDocument: policy, context };
+  return { principalId, policyDocument: iamPolicy, context };
 }
 
-/** The member's policy for every route, remembered on the member object and per member facts. */
-function cachedMemberPolicy(
+/** The member's IAM policy for every route, remembered on the member object and per member facts. */
+function cachedMemberIamPolicy(
   prefix: string,
   table: RoutePermissions,
-  member: PolicyMember,
+  member: IamPolicyMember,
   access: RouteAccess,
 ): PolicyDocument {
-  // The verdict cache hands back the same member object for a repeated token: remember its policy on it.
-  const known = policyOfMember.get(member);
-  if (known && known.table === table && known.prefix === prefix && known.version === access.policyRoles.version)
-    return known.policy;
-  const policy = memberPolicy(prefix, table, member, access);
-  policyOfMember.set(member, { table, prefix, version: access.policyRoles.version, policy });
-  return policy;
+  // The verdict cache hands back the same member object for a repeated token: remember its IAM policy on it.
+  const known = iamPolicyOfMember.get(member);
+  if (known && known.table === table && known.prefix === prefix && known.version === access.rbacRoles.version)
+    return known.iamPolicy;
+  const iamPolicy = memberIamPolicy(prefix, table, member, access);
+  iamPolicyOfMember.set(member, { table, prefix, version: access.rbacRoles.version, iamPolicy });
+  return iamPolicy;
 }
 
-const policyOfMember = new WeakMap<
-  PolicyMember,
-  { table: RoutePermissions; prefix: string; version: string; policy: PolicyDocument }
+const iamPolicyOfMember = new WeakMap<
+  IamPolicyMember,
+  { table: RoutePermissions; prefix: string; version: string; iamPolicy: PolicyDocument }
 >();
 
 // Per table (one per container; tests build several), then per member key.
-const memberPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument | PolicyTooLargeError>>();
-const MEMBER_POLICY_LIMIT = 1_024;
+const memberIamPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument | IamPolicyTooLargeError>>();
+const MEMBER_IAM_POLICY_LIMIT = 1_024;
 
 /**
- * One policy per (stage, organization, roles, policy version): members alike share it, and the hot path is a
- * lookup. A policy too large for API Gateway is remembered the same way: building it again would cost as much
+ * One IAM policy per (stage, organization, roles, RBAC policy version): members alike share it, and the hot path
+ * is a lookup. An IAM policy too large for API Gateway is remembered the same way: building it again would cost as much
  * and end the same.
  */
-function memberPolicy(
+function memberIamPolicy(
   prefix: string,
   table: RoutePermissions,
-  member: PolicyMember,
+  member: IamPolicyMember,
   access: RouteAccess,
 ): PolicyDocument {
   // JSON keeps the parts apart whatever they contain (a role named "viewer\nadmin" is not two roles).
@@ -148,24 +153,24 @@ function memberPolicy(
     prefix,
     member.organizationId,
     member.organizationSlug,
-    access.policyRoles.version,
+    access.rbacRoles.version,
     member.roles,
   ]);
-  let policies = memberPolicies.get(table);
-  if (!policies) memberPolicies.set(table, (policies = new Map()));
-  let policy = policies.get(key);
-  if (!policy) {
+  let iamPolicies = memberIamPolicies.get(table);
+  if (!iamPolicies) memberIamPolicies.set(table, (iamPolicies = new Map()));
+  let iamPolicy = iamPolicies.get(key);
+  if (!iamPolicy) {
     try {
-      policy = Object.freeze(buildRoutePolicy(table, member, access.policyRoles.roles, prefix)) as PolicyDocument;
+      iamPolicy = Object.freeze(buildMemberIamPolicy(table, member, access.rbacRoles.roles, prefix)) as PolicyDocument;
     } catch (error) {
-      if (!(error instanceof PolicyTooLargeError)) throw error;
-      policy = error;
+      if (!(error instanceof IamPolicyTooLargeError)) throw error;
+      iamPolicy = error;
     }
-    if (policies.size >= MEMBER_POLICY_LIMIT) policies.clear();
-    policies.set(key, policy);
+    if (iamPolicies.size >= MEMBER_IAM_POLICY_LIMIT) iamPolicies.clear();
+    iamPolicies.set(key, iamPolicy);
   }
-  if (policy instanceof PolicyTooLargeError) throw policy;
-  return policy;
+  if (iamPolicy instanceof IamPolicyTooLargeError) throw iamPolicy;
+  return iamPolicy;
 }
 
 /**
@@ -196,19 +201,20 @@ export function stageResourceArn(methodArn: string | undefined): string {
   return `${match[1]}/*/*`;
 }
 
-let lastPolicy: { readonly methodArn: string; readonly policy: PolicyDocument } | undefined;
+let lastStageIamPolicy: { readonly methodArn: string; readonly iamPolicy: PolicyDocument } | undefined;
 
-function stagePolicy(methodArn: string | undefined): PolicyDocument {
+function stageIamPolicy(methodArn: string | undefined): PolicyDocument {
   // A warm container mostly sees the same few ARNs: compare with the last one before hashing.
-  if (lastPolicy !== undefined && lastPolicy.methodArn === methodArn) return lastPolicy.policy;
+  if (lastStageIamPolicy !== undefined && lastStageIamPolicy.methodArn === methodArn)
+    return lastStageIamPolicy.iamPolicy;
   // Keyed by the exact ARN, so each distinct ARN is validated once; the map stays small (routes × stages).
-  let policy = stagePolicies.get(methodArn as string);
-  if (!policy) {
-    policy = Object.freeze(invokePolicy(["Allow", stageResourceArn(methodArn)]));
-    Object.freeze(policy.Statement[0]);
-    if (stagePolicies.size >= STAGE_POLICY_LIMIT) stagePolicies.clear();
-    stagePolicies.set(methodArn as string, policy);
+  let iamPolicy = stageIamPolicies.get(methodArn as string);
+  if (!iamPolicy) {
+    iamPolicy = Object.freeze(invokeIamPolicy(["Allow", stageResourceArn(methodArn)]));
+    Object.freeze(iamPolicy.Statement[0]);
+    if (stageIamPolicies.size >= STAGE_IAM_POLICY_LIMIT) stageIamPolicies.clear();
+    stageIamPolicies.set(methodArn as string, iamPolicy);
   }
-  lastPolicy = { methodArn: methodArn as string, policy };
-  return policy;
+  lastStageIamPolicy = { methodArn: methodArn as string, iamPolicy };
+  return iamPolicy;
 }

@@ -1,7 +1,4 @@
-// The project's key set (JWKS), cached in the warm container. It owns every rule about fetching keys:
-// single-flight, a bounded age with background refresh, the rate-limited refetch for unknown kids,
-// failure backoff, stale-if-error, a timeout and a size cap. Keys are imported once per kid as
-// WebCrypto keys for jose. It knows nothing about claims.
+// The project's key set (JWKS), cached in the warm container (see JwksCache).
 
 import type { webcrypto } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
@@ -62,7 +59,10 @@ export interface JwksCacheStats {
 }
 
 /**
- * Caches the RS256 public keys of one Stytch project, keyed by `kid`.
+ * Caches the RS256 public keys of one Stytch project, keyed by `kid`: the project's key set (JWKS) in the
+ * warm container. It owns every rule about fetching keys: single-flight, a bounded age with background
+ * refresh, the rate-limited refetch for unknown kids, failure backoff, stale-if-error, a timeout and a size
+ * cap. Keys are imported once per kid as WebCrypto keys for jose. It knows nothing about claims.
  *
  * Lifecycle of a warm container:
  * - the first caller (or {@link JwksCache.prefetch} at init) starts a fetch; everyone else waits on that same fetch;

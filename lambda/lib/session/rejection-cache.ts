@@ -1,7 +1,4 @@
-// A short, bounded memory of credentials that Stytch has declared dead (404 `session_not_found`): a
-// revoked session's expired JWT, or an old opaque token. Without it, whoever replays one dead
-// credential spends one of our Stytch calls per request. Only definitive answers are remembered,
-// never a fault (5xx, 429, timeout): those say nothing about the credential.
+// A short, bounded memory of credentials that Stytch has declared dead (see RejectionCache).
 
 import { createHash } from "node:crypto";
 
@@ -14,6 +11,11 @@ export interface RejectionCacheOptions {
 }
 
 /**
+ * A short, bounded memory of credentials that Stytch has declared dead (404 `session_not_found`): a
+ * revoked session's expired JWT, or an old opaque token. Without it, whoever replays one dead
+ * credential spends one of our Stytch calls per request. Only definitive answers are remembered,
+ * never a fault (5xx, 429, timeout): those say nothing about the credential.
+ *
  * Remembers rejected credentials by their SHA-256 digest, so an entry costs about 100 bytes however
  * long the credential, and no credential is kept in memory. Lookups happen only where a Stytch call
  * would follow, so the hash is never on the hot path of a valid JWT.

@@ -1,9 +1,4 @@
-// Stytch B2B session JWTs: the strict compact form in front of jose, jose's verification (signature and
-// standard claims), and what only a Stytch member session has: the member claims, sane time claims,
-// strict mode. No HTTP, no caching of keys (see jwks-cache.ts).
-//
-// test/session-jwt.differential.test.ts compares these verdicts with the official Stytch SDK's
-// authenticateJwtLocal (which is jose too) over generated and mutated tokens.
+// Stytch B2B session JWTs, checked locally (see SessionJwtVerifier).
 
 import { isUtf8 } from "node:buffer";
 import { type JWTPayload, type JWTVerifyOptions, jwtVerify } from "jose";
@@ -141,6 +136,14 @@ export function parseSessionJwt(token: string): ParsedSessionJwt {
  * Verifies session JWTs of one project with jose: RS256 only, `typ` JWT, the issuer and audience,
  * `exp`, `nbf` and `iat` required, the clock tolerance, and (if configured) the maximum age. The jose
  * options are built once.
+ *
+ * With the functions of its module: the strict compact form in front of jose ({@link assertCompactJws},
+ * {@link sessionJwtHeader}), jose's verification (signature and standard claims), and what only a Stytch
+ * member session has: the member claims, sane time claims, strict mode ({@link toMemberSession}). No HTTP,
+ * no caching of keys (see jwks-cache.ts).
+ *
+ * test/session-jwt.differential.test.ts compares these verdicts with the official Stytch SDK's
+ * authenticateJwtLocal (which is jose too) over generated and mutated tokens.
  */
 export class SessionJwtVerifier {
   private readonly options: JWTVerifyOptions;

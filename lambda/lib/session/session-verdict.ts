@@ -1,12 +1,4 @@
-// Who is it? The single home of the fallback decision: a session JWT is verified locally (jose); only
-// what local verification cannot settle goes to the Stytch API:
-//   - opaque session tokens (always: only Stytch knows them, so any credential of a session token's shape
-//     (credentials.ts; anything with a dot is a JWT) reaches Stytch, once per credential and rejection-cache
-//     TTL if Stytch says it is dead);
-//   - authentic JWTs that are expired, or older than the configured maximum age;
-//   - JWTs that cannot be checked because no key set could be obtained at all (screened for everything
-//     but their signature first).
-// Forged, foreign and malformed JWTs are denied here and never cost a Stytch call while a key set is at hand.
+// Who is it? The single home of the fallback decision (see decideVerdict).
 
 import type { AuthorizerConfig } from "../config";
 import { JwksUnavailableError, RevokedSessionError } from "../errors";
@@ -55,7 +47,17 @@ export interface SessionVerdictDeps extends ScreeningDeps {
 }
 
 /**
- * Decides who a credential belongs to.
+ * Decides who a credential belongs to: the single home of the fallback decision. A session JWT is verified
+ * locally (jose); only what local verification cannot settle goes to the Stytch API:
+ *
+ * - opaque session tokens (always: only Stytch knows them, so any credential of a session token's shape
+ *   (credentials.ts; anything with a dot is a JWT) reaches Stytch, once per credential and rejection-cache
+ *   TTL if Stytch says it is dead);
+ * - authentic JWTs that are expired, or older than the configured maximum age;
+ * - JWTs that cannot be checked because no key set could be obtained at all (screened for everything
+ *   but their signature first).
+ *
+ * Forged, foreign and malformed JWTs are denied here and never cost a Stytch call while a key set is at hand.
  * @param deadline absolute epoch ms by which any Stytch call must be finished
  * @returns the verdict, synchronously when it comes from the verdict cache
  * @throws a CredentialRejectedError (401) or an UpstreamFaultError (503)

@@ -1,7 +1,4 @@
-// A bounded memory of positive verdicts, keyed by the exact credential string. It makes a repeated
-// JWT cost a map lookup instead of an RSA verification. An entry never outlives the instant its
-// verdict would have changed: the JWT's `exp`, its maximum age, or (for opaque tokens, only when
-// configured) a short TTL.
+// A bounded memory of positive verdicts (see VerdictCache).
 
 import type { AuthorizerContext, MemberSession } from "../response/member-context";
 
@@ -19,6 +16,11 @@ interface Entry {
 }
 
 /**
+ * A bounded memory of positive verdicts, keyed by the exact credential string. It makes a repeated
+ * JWT cost a map lookup instead of an RSA verification. An entry never outlives the instant its
+ * verdict would have changed: the JWT's `exp`, its maximum age, or (for opaque tokens, only when
+ * configured) a short TTL.
+ *
  * An insertion-ordered map with a hard cap: when full, the oldest entry goes. Memory stays bounded
  * however many distinct tokens arrive.
  *

@@ -1,9 +1,4 @@
-// The Stytch project secret: from STYTCH_SECRET (local, dev) or from Secrets Manager
-// (STYTCH_SECRET_ARN, deployed), read with Powertools Parameters. A value read from Secrets Manager
-// is cached for a few minutes, and read again at once when Stytch rejects the project credentials
-// (at most once every few seconds), so a `put-secret-value` reaches warm containers within seconds.
-// Powertools and the AWS SDK (external in the bundle: the Lambda runtime ships it) are loaded only
-// when an ARN is configured.
+// The Stytch project secret (see createSecretProvider).
 
 import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretSource } from "../config";
@@ -35,7 +30,13 @@ export const REREAD_AFTER_REJECTION_MS = 5_000;
 const RETRY_AFTER_FAILURE_MS = 2_000;
 
 /**
- * Creates the provider for a configured secret source.
+ * Creates the provider for a configured secret source: the Stytch project secret, from STYTCH_SECRET
+ * (local, dev) or from Secrets Manager (STYTCH_SECRET_ARN, deployed), read with Powertools Parameters. A
+ * value read from Secrets Manager is cached for a few minutes, and read again at once when Stytch rejects
+ * the project credentials (at most once every few seconds), so a `put-secret-value` reaches warm containers
+ * within seconds. Powertools and the AWS SDK (external in the bundle: the Lambda runtime ships it) are loaded
+ * only when an ARN is configured.
+ *
  * A JSON secret may hold the value under `secret`, `STYTCH_SECRET` or `stytch_secret`; otherwise the
  * whole SecretString is the secret. When a later read fails, the last good value is served (an
  * outage of Secrets Manager must not turn into a Stytch outage).

@@ -1,10 +1,7 @@
-// The Stytch API, for the few requests local verification cannot answer (POST
-// /v1/b2b/sessions/authenticate) and for the RBAC policies of per-route permissions. Every call goes
-// through one attempt: the deadline, the size cap, the mapping of Stytch's answers to our failure tree,
-// and the metrics observer. authenticate adds the single retry and the coalescing of identical calls.
+// The Stytch API client (see StytchClient).
 
 import {
-  type AuthorizerError,
+  AuthorizerError,
   RejectedByStytchError,
   RevokedSessionError,
   UpstreamCredentialsRejectedError,
@@ -12,7 +9,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from "../errors";
-import type { PolicyRole } from "../permissions/permission-check";
+import type { RbacRole } from "../permissions/permission-check";
 import { isTimeout, ResponseTooLargeError, readTextCapped } from "./http";
 
 /** Exactly one session credential, as Stytch's request body names it. */
@@ -86,7 +83,11 @@ const PROJECT_CREDENTIAL_ERRORS = new Set([
 const MIN_RETRY_BUDGET_MS = 250;
 
 /**
- * A minimal Stytch B2B sessions client over `fetch`.
+ * A minimal Stytch B2B sessions client over `fetch`: the Stytch API, for the few requests local verification
+ * cannot answer (`POST /v1/b2b/sessions/authenticate`) and for the RBAC policies of per-route permissions.
+ * Every call goes through one attempt: the deadline, the size cap, the mapping of Stytch's answers to our
+ * failure tree, and the metrics observer. authenticate adds the single retry and the coalescing of identical
+ * calls.
  *
  * - One deadline covers every attempt: at most `timeoutMs`, and never past the caller's deadline.
  * - At most one retry, with jitter, and only after a fast failure (connection error or 5xx). Never
@@ -120,20 +121,20 @@ export class StytchClient {
     return call;
   }
 
-  // The RBAC reads: one attempt each (the policy cache keeps a stale copy and retries later), through the same
+  // The RBAC reads: one attempt each (the RBAC policy cache keeps a stale copy and retries later), through the same
   // attempt as authenticate (Basic auth, deadline, size cap, fault mapping, the onAttempt observer). An
   // organization policy Stytch will not give (400/403/404: the feature is not enabled for the project)
   // counts as no custom roles, as in Stytch's SDK. A 200 must carry the policy: one that is not JSON, or has
   // no `policy` / `org_policy` object, is a fault, never "no custom roles" (which would drop roles that exist).
 
   /** `GET /v1/b2b/rbac/policy`: the project's RBAC roles. @throws UpstreamFaultError */
-  async projectRoles(deadline: number): Promise<readonly PolicyRole[]> {
+  async projectRoles(deadline: number): Promise<readonly RbacRole[]> {
     const json = await this.exchange("/v1/b2b/rbac/policy", undefined, deadline, 1, rbacAnswer);
-    return policyRoles((json as { policy?: { roles?: unknown } }).policy?.roles);
+    return readRbacRoles((json as { policy?: { roles?: unknown } }).policy?.roles);
   }
 
   /** `GET /v1/b2b/rbac/organizations/{organization_id}`: the custom roles, none when the feature is off. @throws UpstreamFaultError */
-  async organizationRoles(organizationId: string, deadline: number): Promise<readonly PolicyRole[]> {
+  async organizationRoles(organizationId: string, deadline: number): Promise<readonly RbacRole[]> {
     const json = await this.exchange(
       `/v1/b2b/rbac/organizations/${encodeURIComponent(organizationId)}`,
       undefined,
@@ -146,7 +147,7 @@ export class StytchClient {
     if (typeof orgPolicy !== "object" || orgPolicy === null || Array.isArray(orgPolicy)) {
       throw new UpstreamUnavailableError("Stytch answered 200 without an organization policy");
     }
-    return policyRoles((orgPolicy as { roles?: unknown }).roles ?? []);
+    return readRbacRoles((orgPolicy as { roles?: unknown }).roles ?? []);
   }
 
   /**
@@ -172,8 +173,8 @@ export class StytchClient {
       try {
         return settle(await this.observedAttempt(path, body, authorization, remaining));
       } catch (error) {
-        if (!RETRYABLE.has(error as AuthorizerError)) throw error;
-        lastFault = error as AuthorizerError;
+        if (!(error instanceof AuthorizerError && error.retryable)) throw error;
+        lastFault = error;
         // Retry once, after a short jittered pause, if the budget still allows a real attempt.
         const pause = 50 + Math.floor(Math.random() * 100);
         if (attempt === attempts || deadline - Date.now() - pause < MIN_RETRY_BUDGET_MS) break;
@@ -228,7 +229,7 @@ export class StytchClient {
       });
     } catch (error) {
       if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not answer in time", { cause: error });
-      throw retryable(new UpstreamUnavailableError("Stytch could not be reached", { cause: error }));
+      throw new UpstreamUnavailableError("Stytch could not be reached", { cause: error, retryable: true });
     }
     let text: string;
     try {
@@ -241,7 +242,7 @@ export class StytchClient {
       if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not finish answering in time", { cause: error });
       if (error instanceof ResponseTooLargeError)
         throw new UpstreamUnavailableError("Stytch answered with an oversized body");
-      throw retryable(new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error }));
+      throw new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error, retryable: true });
     }
     let json: unknown;
     try {
@@ -254,7 +255,8 @@ export class StytchClient {
       typeof (json as { error_type?: unknown })?.error_type === "string"
         ? (json as { error_type: string }).error_type
         : "unknown";
-    if (status >= 500) throw retryable(new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`));
+    if (status >= 500)
+      throw new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`, { retryable: true });
     if (status === 429) throw new UpstreamRateLimitedError(`Stytch answered 429 (${errorType})`);
     // A 401 is about OUR credentials: the session itself travels in the body, and a dead session is a 404.
     if (status === 401 || PROJECT_CREDENTIAL_ERRORS.has(errorType)) {
@@ -298,8 +300,8 @@ function organizationRbacAnswer(answer: StytchAnswer): unknown {
   return answer.status === 400 || answer.status === 403 || answer.status === 404 ? undefined : rbacAnswer(answer);
 }
 
-/** Validates the wire format of policy roles; anything else is an unreadable answer (a fault, never an Allow). */
-function policyRoles(value: unknown): readonly PolicyRole[] {
+/** Validates the wire format of RBAC roles; anything else is an unreadable answer (a fault, never an Allow). */
+function readRbacRoles(value: unknown): readonly RbacRole[] {
   const valid =
     Array.isArray(value) &&
     value.every(
@@ -315,21 +317,13 @@ function policyRoles(value: unknown): readonly PolicyRole[] {
     );
   if (!valid) throw new UpstreamUnavailableError("Stytch answered with an unreadable RBAC policy");
   return Object.freeze(
-    value.map((role: PolicyRole) =>
+    value.map((role: RbacRole) =>
       Object.freeze({
         role_id: role.role_id,
         permissions: role.permissions.map((p) => ({ resource_id: p.resource_id, actions: [...p.actions] })),
       }),
     ),
   );
-}
-
-/** The faults that may be retried once (a fast failure: unreachable, cut off, 5xx). */
-const RETRYABLE = new WeakSet<AuthorizerError>();
-
-function retryable(fault: AuthorizerError): AuthorizerError {
-  RETRYABLE.add(fault);
-  return fault;
 }
 
 function isAuthenticateResponse(value: unknown): value is StytchAuthenticateResponse {

@@ -2,16 +2,16 @@
 // against the document with IAM's rules (explicit Deny wins, `*` crosses `/`), by local/iam-policy-evaluator.
 
 import { describe, expect, test } from "vitest";
-import { PolicyTooLargeError } from "../lambda/lib/errors";
-import { buildRoutePolicy, POLICY_BUDGET_BYTES } from "../lambda/lib/permissions/member-iam-policy";
-import type { PolicyRole } from "../lambda/lib/permissions/permission-check";
+import { IamPolicyTooLargeError } from "../lambda/lib/errors";
+import { buildMemberIamPolicy, IAM_POLICY_BUDGET_BYTES } from "../lambda/lib/permissions/member-iam-policy";
+import type { RbacRole } from "../lambda/lib/permissions/permission-check";
 import { parseRoutePermissions } from "../lambda/lib/permissions/route-table";
-import { evaluatePolicy } from "../local/iam-policy-evaluator";
+import { evaluateIamPolicy } from "../local/iam-policy-evaluator";
 import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
 import { thrownBy } from "./support/thrown";
 
 const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
-const ROLES = DEMO_RBAC_POLICY.roles as PolicyRole[];
+const ROLES = DEMO_RBAC_POLICY.roles as RbacRole[];
 const ORG = "organization-test-11111111-1111-4111-8111-111111111111";
 const OTHER = "organization-test-22222222-2222-4222-8222-222222222222";
 
@@ -30,14 +30,14 @@ function member(roles: string[], organizationId = ORG, organizationSlug = "acme"
   return { organizationId, organizationSlug, roles: ["stytch_member", ...roles] };
 }
 
-/** What API Gateway does with the policy for one request. */
+/** What API Gateway does with the IAM policy for one request. */
 function gateway(policy: unknown, method: string, path: string): "allow" | "403" {
-  return evaluatePolicy(policy, `${PREFIX}/${method}${path}`) === "allow" ? "allow" : "403";
+  return evaluateIamPolicy(policy, `${PREFIX}/${method}${path}`) === "allow" ? "allow" : "403";
 }
 
-describe("one policy for every route of the stage", () => {
+describe("one IAM policy for every route of the stage", () => {
   test("a viewer may read documents of their own organization and call /me, nothing else", () => {
-    const policy = buildRoutePolicy(DEMO_TABLE, member(["viewer"]), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(DEMO_TABLE, member(["viewer"]), ROLES, PREFIX);
     expect(policy.Statement).toEqual([
       {
         Action: "execute-api:Invoke",
@@ -53,7 +53,7 @@ describe("one policy for every route of the stage", () => {
   });
 
   test("tenancy: another organization's path is never covered, by ID or by slug", () => {
-    const policy = buildRoutePolicy(DEMO_TABLE, member(["admin"]), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(DEMO_TABLE, member(["admin"]), ROLES, PREFIX);
     expect(gateway(policy, "GET", `/orgs/${ORG}/billing`)).toBe("allow");
     expect(gateway(policy, "GET", `/orgs/${OTHER}/billing`)).toBe("403");
     expect(gateway(policy, "GET", `/orgs/${OTHER}/documents`)).toBe("403");
@@ -61,33 +61,33 @@ describe("one policy for every route of the stage", () => {
   });
 
   test("editors write documents, admins see billing, stytch_member alone only reaches /me", () => {
-    const editor = buildRoutePolicy(DEMO_TABLE, member(["editor"]), ROLES, PREFIX);
+    const editor = buildMemberIamPolicy(DEMO_TABLE, member(["editor"]), ROLES, PREFIX);
     expect(gateway(editor, "POST", `/orgs/${ORG}/documents`)).toBe("allow");
     expect(gateway(editor, "GET", `/orgs/${ORG}/billing`)).toBe("403");
-    const nobody = buildRoutePolicy(DEMO_TABLE, member([]), ROLES, PREFIX);
+    const nobody = buildMemberIamPolicy(DEMO_TABLE, member([]), ROLES, PREFIX);
     expect(gateway(nobody, "GET", "/me")).toBe("allow");
     expect(gateway(nobody, "GET", `/orgs/${ORG}/documents`)).toBe("403");
   });
 
-  test("a member allowed nothing gets an explicit Deny of the stage, which is still a valid policy", () => {
+  test("a member allowed nothing gets an explicit Deny of the stage, which is still a valid IAM policy", () => {
     const table = parseRoutePermissions(
       JSON.stringify({ "GET /orgs/{organization_id}/billing": { resource_id: "billing", action: "read" } }),
       "test",
     );
-    const policy = buildRoutePolicy(table, member(["viewer"]), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(table, member(["viewer"]), ROLES, PREFIX);
     expect(policy.Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Deny", Resource: `${PREFIX}/*/*` }]);
   });
 
   test("an organization slug or ID that could act as a wildcard is never written into an ARN", () => {
-    const policy = buildRoutePolicy(DEMO_TABLE, member(["admin"], ORG, "ac*"), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(DEMO_TABLE, member(["admin"], ORG, "ac*"), ROLES, PREFIX);
     expect(JSON.stringify(policy)).not.toContain("ac*");
     expect(gateway(policy, "GET", "/by-slug/acme/documents")).toBe("403");
     expect(gateway(policy, "GET", `/orgs/${ORG}/documents`)).toBe("allow");
   });
 
   test("the same member facts give the same document, whichever request triggered it (cache-safe)", () => {
-    expect(buildRoutePolicy(DEMO_TABLE, member(["editor"]), ROLES, PREFIX)).toEqual(
-      buildRoutePolicy(DEMO_TABLE, member(["editor"]), ROLES, PREFIX),
+    expect(buildMemberIamPolicy(DEMO_TABLE, member(["editor"]), ROLES, PREFIX)).toEqual(
+      buildMemberIamPolicy(DEMO_TABLE, member(["editor"]), ROLES, PREFIX),
     );
   });
 
@@ -99,7 +99,7 @@ describe("one policy for every route of the stage", () => {
       }),
       "test",
     );
-    const policy = buildRoutePolicy(table, member([]), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(table, member([]), ROLES, PREFIX);
     expect(gateway(policy, "DELETE", `/orgs/${ORG}/files/a/b`)).toBe("allow");
     expect(gateway(policy, "GET", `/orgs/${OTHER}/files/a/orgs/${ORG}/files/b`)).toBe("403");
     expect(JSON.stringify(policy)).not.toContain(`${PREFIX}/*/`);
@@ -116,7 +116,7 @@ describe("overlapping wildcards", () => {
   );
 
   test("documents/{id} allowed next to a forbidden documents/{id}/audit: an explicit Deny keeps the audit route closed", () => {
-    const policy = buildRoutePolicy(table, member(["viewer"]), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(table, member(["viewer"]), ROLES, PREFIX);
     expect(policy.Statement).toEqual([
       { Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${PREFIX}/GET/orgs/${ORG}/documents/?*`] },
       { Action: "execute-api:Invoke", Effect: "Deny", Resource: [`${PREFIX}/GET/orgs/*/documents/*/audit`] },
@@ -134,20 +134,20 @@ describe("overlapping wildcards", () => {
       }),
       "test",
     );
-    const policy = buildRoutePolicy(withMe, member(["viewer"]), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(withMe, member(["viewer"]), ROLES, PREFIX);
     expect(gateway(policy, "GET", "/me")).toBe("allow");
     expect(gateway(policy, "GET", `/orgs/${ORG}/documents/d1`)).toBe("allow");
     expect(gateway(policy, "GET", `/orgs/${ORG}/documents/d1/audit`)).toBe("403");
   });
 
   test("without the Deny the wildcard would have let the audit route through (the trap this guards)", () => {
-    const policy = buildRoutePolicy(table, member(["viewer"]), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(table, member(["viewer"]), ROLES, PREFIX);
     const allowOnly = { ...policy, Statement: policy.Statement.filter((statement) => statement.Effect === "Allow") };
     expect(gateway(allowOnly, "GET", `/orgs/${ORG}/documents/d1/audit`)).toBe("allow");
   });
 
   test("a member who may call both gets no Deny", () => {
-    const policy = buildRoutePolicy(table, member(["admin"]), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(table, member(["admin"]), ROLES, PREFIX);
     expect(policy.Statement).toHaveLength(1);
     expect(gateway(policy, "GET", `/orgs/${ORG}/documents/d1/audit`)).toBe("allow");
   });
@@ -176,7 +176,7 @@ describe("size", () => {
     return parseRoutePermissions(JSON.stringify(routes), "test");
   }
 
-  const largeRoles: PolicyRole[] = [
+  const largeRoles: RbacRole[] = [
     {
       role_id: "reader",
       permissions: Array.from({ length: 30 }, (_, r) => ({
@@ -193,8 +193,8 @@ describe("size", () => {
   test("a large table is merged within API Gateway's budget and still decides every route exactly", () => {
     const table = largeTable();
     for (const roles of [["owner"], ["reader"]]) {
-      const policy = buildRoutePolicy(table, member(roles), largeRoles, PREFIX);
-      expect(Buffer.byteLength(JSON.stringify(policy))).toBeLessThanOrEqual(POLICY_BUDGET_BYTES);
+      const policy = buildMemberIamPolicy(table, member(roles), largeRoles, PREFIX);
+      expect(Buffer.byteLength(JSON.stringify(policy))).toBeLessThanOrEqual(IAM_POLICY_BUDGET_BYTES);
       const reader = roles[0] === "reader";
       for (let r = 0; r < 30; r++) {
         const base = `/orgs/${ORG}/collection-${r}`;
@@ -210,10 +210,10 @@ describe("size", () => {
     }
   });
 
-  test("written out, the same policy would not fit: merging is what keeps it under the budget", () => {
-    expect(() => buildRoutePolicy(largeTable(), member(["owner"]), largeRoles, PREFIX, 1_000_000)).not.toThrow();
-    const exact = buildRoutePolicy(largeTable(), member(["owner"]), largeRoles, PREFIX, 1_000_000);
-    expect(Buffer.byteLength(JSON.stringify(exact))).toBeGreaterThan(POLICY_BUDGET_BYTES);
+  test("written out, the same IAM policy would not fit: merging is what keeps it under the budget", () => {
+    expect(() => buildMemberIamPolicy(largeTable(), member(["owner"]), largeRoles, PREFIX, 1_000_000)).not.toThrow();
+    const exact = buildMemberIamPolicy(largeTable(), member(["owner"]), largeRoles, PREFIX, 1_000_000);
+    expect(Buffer.byteLength(JSON.stringify(exact))).toBeGreaterThan(IAM_POLICY_BUDGET_BYTES);
   });
 
   test("merging never writes a pattern that reaches another organization's route, even under budget pressure", () => {
@@ -225,23 +225,23 @@ describe("size", () => {
       }),
       "test",
     );
-    const exact = buildRoutePolicy(table, member(["editor"]), ROLES, PREFIX);
+    const exact = buildMemberIamPolicy(table, member(["editor"]), ROLES, PREFIX);
     // A method-merged `*\/orgs/{ORG}/documents` would match GET/orgs/{OTHER}/files/x/orgs/{ORG}/documents.
     const leak = `/orgs/${OTHER}/files/x/orgs/${ORG}/documents`;
     expect(gateway(exact, "GET", leak)).toBe("403");
     const budget = Buffer.byteLength(JSON.stringify(exact)) - 1;
     let merged: unknown;
     try {
-      merged = buildRoutePolicy(table, member(["editor"]), ROLES, PREFIX, budget);
+      merged = buildMemberIamPolicy(table, member(["editor"]), ROLES, PREFIX, budget);
     } catch (error) {
-      expect(error).toBeInstanceOf(PolicyTooLargeError);
+      expect(error).toBeInstanceOf(IamPolicyTooLargeError);
       return;
     }
     expect(gateway(merged, "GET", leak)).toBe("403");
   });
 
-  test("a policy that cannot be merged small enough is a fault, never a wider Allow", () => {
-    const error = thrownBy(() => buildRoutePolicy(largeTable(), member(["reader"]), largeRoles, PREFIX, 100));
-    expect(error).toBeInstanceOf(PolicyTooLargeError);
+  test("an IAM policy that cannot be merged small enough is a fault, never a wider Allow", () => {
+    const error = thrownBy(() => buildMemberIamPolicy(largeTable(), member(["reader"]), largeRoles, PREFIX, 100));
+    expect(error).toBeInstanceOf(IamPolicyTooLargeError);
   });
 });

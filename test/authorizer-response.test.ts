@@ -1,20 +1,20 @@
 // Unit tests for lambda/lib/response/authorizer-response.ts: the Allow answer to API Gateway, always covering the whole
-// stage so that a cached policy never turns into a 403 on the next route.
+// stage so that a cached authorizer response never turns into a 403 on the next route.
 
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import { describe, expect, test } from "vitest";
-import { PolicyTooLargeError, UnsupportedEventError } from "../lambda/lib/errors";
-import type { PolicyRole } from "../lambda/lib/permissions/permission-check";
+import { IamPolicyTooLargeError, UnsupportedEventError } from "../lambda/lib/errors";
+import type { RbacRole } from "../lambda/lib/permissions/permission-check";
 import type { RouteAccess } from "../lambda/lib/permissions/route-access";
 import { parseRoutePermissions } from "../lambda/lib/permissions/route-table";
 import {
-  type AllowResponse,
-  allowResponse,
-  routeResponse,
+  type AuthorizerResponse,
+  routeTableAuthorizerResponse,
+  stageAuthorizerResponse,
   stageResourceArn,
 } from "../lambda/lib/response/authorizer-response";
 import type { AuthorizerContext } from "../lambda/lib/response/member-context";
-import { evaluatePolicy } from "../local/iam-policy-evaluator";
+import { evaluateIamPolicy } from "../local/iam-policy-evaluator";
 import { thrownBy } from "./support/thrown";
 
 const MEMBER_ID = "member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f";
@@ -37,7 +37,7 @@ function expectBadEvent(fn: () => unknown): void {
 }
 
 /** The single Resource of an IAM-policy answer. */
-function resourceOf(response: AllowResponse): unknown {
+function resourceOf(response: AuthorizerResponse): unknown {
   const policy = (response as APIGatewayAuthorizerResult).policyDocument;
   expect(policy.Version).toBe("2012-10-17");
   expect(policy.Statement).toHaveLength(1);
@@ -47,7 +47,7 @@ function resourceOf(response: AllowResponse): unknown {
   return statement.Resource;
 }
 
-describe("unit tests policy", () => {
+describe("the authorizer response", () => {
   describe("stageResourceArn", () => {
     test.each([
       [
@@ -110,9 +110,9 @@ describe("unit tests policy", () => {
     });
   });
 
-  describe("allowResponse", () => {
+  describe("stageAuthorizerResponse", () => {
     test("a REST event gets a stage-wide IAM policy, the member as principal, and the context", () => {
-      const response = allowResponse(
+      const response = stageAuthorizerResponse(
         { methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders/42" },
         MEMBER_ID,
         CONTEXT,
@@ -141,13 +141,13 @@ describe("unit tests policy", () => {
        * cache for the rest of the TTL, without the authorizer ever running again. Both answers
        * must therefore cover every method and path of the stage.
        */
-      const first = allowResponse(
+      const first = stageAuthorizerResponse(
         { methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders" },
         MEMBER_ID,
         CONTEXT,
         "iam",
       );
-      const second = allowResponse(
+      const second = stageAuthorizerResponse(
         { methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/invoices/9/lines" },
         MEMBER_ID,
         CONTEXT,
@@ -159,7 +159,7 @@ describe("unit tests policy", () => {
 
     test("different stages and APIs get their own resources", () => {
       /**
-       * The policy is memoised per stage; the memo must never hand one stage's policy to another.
+       * The IAM policy is memoised per stage; the memo must never hand one stage's IAM policy to another.
        */
       const arns = [
         [
@@ -185,14 +185,14 @@ describe("unit tests policy", () => {
       ];
       for (let round = 0; round < 2; round++) {
         for (const [methodArn, expected] of arns) {
-          expect(resourceOf(allowResponse({ methodArn }, MEMBER_ID, CONTEXT, "iam"))).toBe(expected);
+          expect(resourceOf(stageAuthorizerResponse({ methodArn }, MEMBER_ID, CONTEXT, "iam"))).toBe(expected);
         }
       }
     });
 
-    test("more stages than the policy memo holds still get correct resources", () => {
+    test("more stages than the IAM policy memo holds still get correct resources", () => {
       for (let i = 0; i < 200; i++) {
-        const response = allowResponse(
+        const response = stageAuthorizerResponse(
           { methodArn: `arn:aws:execute-api:eu-west-1:123456789012:api${i}/prod/GET/x` },
           MEMBER_ID,
           CONTEXT,
@@ -205,8 +205,8 @@ describe("unit tests policy", () => {
     test("the principal and context of each answer belong to that answer's member", () => {
       const methodArn = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/orders";
       const otherContext: AuthorizerContext = { ...CONTEXT, member_id: "member-test-other" };
-      const first = allowResponse({ methodArn }, MEMBER_ID, CONTEXT, "iam") as APIGatewayAuthorizerResult;
-      const second = allowResponse(
+      const first = stageAuthorizerResponse({ methodArn }, MEMBER_ID, CONTEXT, "iam") as APIGatewayAuthorizerResult;
+      const second = stageAuthorizerResponse(
         { methodArn },
         "member-test-other",
         otherContext,
@@ -219,7 +219,7 @@ describe("unit tests policy", () => {
     });
 
     test('an HTTP API 2.0 event in "simple" mode gets a simple response with the context', () => {
-      const response = allowResponse(
+      const response = stageAuthorizerResponse(
         { version: "2.0", routeArn: "arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/GET/orders" },
         MEMBER_ID,
         CONTEXT,
@@ -230,8 +230,8 @@ describe("unit tests policy", () => {
       expect(response).not.toHaveProperty("principalId");
     });
 
-    test('an HTTP API 2.0 event in "iam" mode gets a policy built from its routeArn', () => {
-      const response = allowResponse(
+    test('an HTTP API 2.0 event in "iam" mode gets an IAM policy built from its routeArn', () => {
+      const response = stageAuthorizerResponse(
         { version: "2.0", routeArn: "arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/GET/orders/{id}" },
         MEMBER_ID,
         CONTEXT,
@@ -243,11 +243,11 @@ describe("unit tests policy", () => {
       expect(response).not.toHaveProperty("isAuthorized");
     });
 
-    test('an HTTP API 1.0 event gets a policy even when "simple" is configured', () => {
+    test('an HTTP API 1.0 event gets an IAM policy even when "simple" is configured', () => {
       /**
        * Payload 1.0 only understands IAM policies; the simple format exists for 2.0 alone.
        */
-      const response = allowResponse(
+      const response = stageAuthorizerResponse(
         { version: "1.0", methodArn: "arn:aws:execute-api:eu-west-1:123456789012:x7y8z9/$default/GET/orders" },
         MEMBER_ID,
         CONTEXT,
@@ -257,15 +257,15 @@ describe("unit tests policy", () => {
       expect((response as APIGatewayAuthorizerResult).principalId).toBe(MEMBER_ID);
     });
 
-    test("an event without any ARN is rejected when a policy is needed", () => {
-      expectBadEvent(() => allowResponse({}, MEMBER_ID, CONTEXT, "iam"));
-      expectBadEvent(() => allowResponse({ version: "1.0" }, MEMBER_ID, CONTEXT, "simple"));
-      expectBadEvent(() => allowResponse({ version: "2.0" }, MEMBER_ID, CONTEXT, "iam"));
+    test("an event without any ARN is rejected when an IAM policy is needed", () => {
+      expectBadEvent(() => stageAuthorizerResponse({}, MEMBER_ID, CONTEXT, "iam"));
+      expectBadEvent(() => stageAuthorizerResponse({ version: "1.0" }, MEMBER_ID, CONTEXT, "simple"));
+      expectBadEvent(() => stageAuthorizerResponse({ version: "2.0" }, MEMBER_ID, CONTEXT, "iam"));
     });
 
     test("an unparsable or non-execute-api ARN is rejected", () => {
       expectBadEvent(() =>
-        allowResponse(
+        stageAuthorizerResponse(
           { methodArn: "arn:aws:lambda:eu-west-1:123456789012:function:orders" },
           MEMBER_ID,
           CONTEXT,
@@ -273,31 +273,33 @@ describe("unit tests policy", () => {
         ),
       );
       expectBadEvent(() =>
-        allowResponse(
+        stageAuthorizerResponse(
           { methodArn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod" },
           MEMBER_ID,
           CONTEXT,
           "iam",
         ),
       );
-      expectBadEvent(() => allowResponse({ version: "2.0", routeArn: "nonsense" }, MEMBER_ID, CONTEXT, "iam"));
+      expectBadEvent(() =>
+        stageAuthorizerResponse({ version: "2.0", routeArn: "nonsense" }, MEMBER_ID, CONTEXT, "iam"),
+      );
     });
 
     test("an invalid ARN is rejected even after a valid one of the same stage was answered", () => {
       /**
-       * The stage policy is memoised by its ARN prefix; the memo must not let a malformed ARN
+       * The stage's IAM policy is memoised by its ARN prefix; the memo must not let a malformed ARN
        * through just because its prefix looks like a stage seen before.
        */
       const stage = "arn:aws:execute-api:eu-west-1:123456789012:memo1/prod";
-      expect(resourceOf(allowResponse({ methodArn: `${stage}/GET/orders` }, MEMBER_ID, CONTEXT, "iam"))).toBe(
+      expect(resourceOf(stageAuthorizerResponse({ methodArn: `${stage}/GET/orders` }, MEMBER_ID, CONTEXT, "iam"))).toBe(
         `${stage}/*/*`,
       );
-      expectBadEvent(() => allowResponse({ methodArn: `${stage}/GET/or ders` }, MEMBER_ID, CONTEXT, "iam"));
+      expectBadEvent(() => stageAuthorizerResponse({ methodArn: `${stage}/GET/or ders` }, MEMBER_ID, CONTEXT, "iam"));
     });
   });
 });
 
-describe("routeResponse: the member's policy for a route table", () => {
+describe("routeTableAuthorizerResponse: the member's IAM policy for a route table", () => {
   const ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/me";
   const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
   const ORG = "organization-test-07971b06-ac8b-4cdb-9c15-63b17e653931";
@@ -309,21 +311,21 @@ describe("routeResponse: the member's policy for a route table", () => {
     "test",
   );
   const BILLING = `${PREFIX}/GET/orgs/${ORG}/billing`;
-  const grants = (roleId: string, resourceId: string): PolicyRole[] => [
+  const grants = (roleId: string, resourceId: string): RbacRole[] => [
     { role_id: roleId, permissions: [{ resource_id: resourceId, actions: ["read"] }] },
   ];
   const cached = { httpApiResponse: "iam", cached: true } as const;
-  const policyOf = (response: AllowResponse) => (response as APIGatewayAuthorizerResult).policyDocument;
+  const iamPolicyOf = (response: AuthorizerResponse) => (response as APIGatewayAuthorizerResult).policyDocument;
   const member = (roles: string[]) => ({ memberId: MEMBER_ID, organizationId: ORG, organizationSlug: "acme", roles });
-  const access = (version: string, roles: PolicyRole[]): RouteAccess => ({
-    policyRoles: { version, roles },
+  const access = (version: string, roles: RbacRole[]): RouteAccess => ({
+    rbacRoles: { version, roles },
     outcome: undefined,
     routeKey: undefined,
   });
 
   test("a newer RBAC policy version is never answered with the policy of an older one, even for the same member object", () => {
     const same = member(["auditor"]);
-    const before = routeResponse(
+    const before = routeTableAuthorizerResponse(
       { methodArn: ARN },
       MEMBER_ID,
       CONTEXT,
@@ -332,8 +334,8 @@ describe("routeResponse: the member's policy for a route table", () => {
       same,
       access("v1", grants("auditor", "billing")),
     );
-    expect(evaluatePolicy(policyOf(before), BILLING)).toBe("allow");
-    const after = routeResponse(
+    expect(evaluateIamPolicy(iamPolicyOf(before), BILLING)).toBe("allow");
+    const after = routeTableAuthorizerResponse(
       { methodArn: ARN },
       MEMBER_ID,
       CONTEXT,
@@ -342,12 +344,12 @@ describe("routeResponse: the member's policy for a route table", () => {
       same,
       access("v2", grants("auditor", "documents")),
     );
-    expect(evaluatePolicy(policyOf(after), BILLING)).not.toBe("allow");
+    expect(evaluateIamPolicy(iamPolicyOf(after), BILLING)).not.toBe("allow");
   });
 
-  test("roles are kept apart in the policy key: ['viewer\\nadmin'] is not ['viewer', 'admin']", () => {
-    const roles: PolicyRole[] = [...grants("admin", "billing"), ...grants("viewer", "documents")];
-    const two = routeResponse(
+  test("roles are kept apart in the IAM policy's cache key: ['viewer\\nadmin'] is not ['viewer', 'admin']", () => {
+    const roles: RbacRole[] = [...grants("admin", "billing"), ...grants("viewer", "documents")];
+    const two = routeTableAuthorizerResponse(
       { methodArn: ARN },
       MEMBER_ID,
       CONTEXT,
@@ -356,8 +358,8 @@ describe("routeResponse: the member's policy for a route table", () => {
       member(["viewer", "admin"]),
       access("v1", roles),
     );
-    expect(evaluatePolicy(policyOf(two), BILLING)).toBe("allow");
-    const one = routeResponse(
+    expect(evaluateIamPolicy(iamPolicyOf(two), BILLING)).toBe("allow");
+    const one = routeTableAuthorizerResponse(
       { methodArn: ARN },
       MEMBER_ID,
       CONTEXT,
@@ -366,16 +368,16 @@ describe("routeResponse: the member's policy for a route table", () => {
       member(["viewer\nadmin"]),
       access("v1", roles),
     );
-    expect(evaluatePolicy(policyOf(one), BILLING)).not.toBe("allow");
+    expect(evaluateIamPolicy(iamPolicyOf(one), BILLING)).not.toBe("allow");
   });
 
-  test("a policy too large for API Gateway is a fault, remembered like a success: the second request does not build it again", () => {
+  test("an IAM policy too large for API Gateway is a fault, remembered like a success: the second request does not build it again", () => {
     const routes: Record<string, unknown> = {};
     // Nothing to merge: every route has a path of its own from the first segment on.
     for (let r = 0; r < 400; r++) routes[`GET /resource-${r}/{organization_id}/items`] = "authenticated";
     const big = parseRoutePermissions(JSON.stringify(routes), "test");
     let reads = 0;
-    // A view of the table that counts how often the policy builder walks its routes.
+    // A view of the table that counts how often building the IAM policy walks its routes.
     const counted = {
       byRouteKey: big.byRouteKey,
       get routes() {
@@ -385,36 +387,64 @@ describe("routeResponse: the member's policy for a route table", () => {
     };
     const ask = () =>
       thrownBy(() =>
-        routeResponse({ methodArn: ARN }, MEMBER_ID, CONTEXT, cached, counted, member([]), access("v1", [])),
+        routeTableAuthorizerResponse(
+          { methodArn: ARN },
+          MEMBER_ID,
+          CONTEXT,
+          cached,
+          counted,
+          member([]),
+          access("v1", []),
+        ),
       );
-    expect(ask()).toBeInstanceOf(PolicyTooLargeError);
+    expect(ask()).toBeInstanceOf(IamPolicyTooLargeError);
     const built = reads;
     expect(built).toBeGreaterThan(0);
-    expect(ask()).toBeInstanceOf(PolicyTooLargeError);
+    expect(ask()).toBeInstanceOf(IamPolicyTooLargeError);
     expect(reads).toBe(built);
   });
 
   test("uncached, an event that names its route gets an Allow or a Deny of exactly its ARN, never a wildcard", () => {
     const uncached = { httpApiResponse: "iam", cached: false } as const;
-    const allowed = routeResponse({ methodArn: BILLING }, MEMBER_ID, CONTEXT, uncached, table, member([]), {
-      ...access("v1", []),
-      outcome: "allowed",
-      routeKey: "GET /orgs/{organization_id}/billing",
-    });
-    expect(policyOf(allowed).Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Allow", Resource: BILLING }]);
-    const refused = routeResponse({ methodArn: BILLING }, MEMBER_ID, CONTEXT, uncached, table, member([]), {
-      ...access("v1", []),
-      outcome: "permission_denied",
-      routeKey: "GET /orgs/{organization_id}/billing",
-    });
-    expect(policyOf(refused).Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Deny", Resource: BILLING }]);
+    const allowed = routeTableAuthorizerResponse(
+      { methodArn: BILLING },
+      MEMBER_ID,
+      CONTEXT,
+      uncached,
+      table,
+      member([]),
+      {
+        ...access("v1", []),
+        outcome: "allowed",
+        routeKey: "GET /orgs/{organization_id}/billing",
+      },
+    );
+    expect(iamPolicyOf(allowed).Statement).toEqual([
+      { Action: "execute-api:Invoke", Effect: "Allow", Resource: BILLING },
+    ]);
+    const refused = routeTableAuthorizerResponse(
+      { methodArn: BILLING },
+      MEMBER_ID,
+      CONTEXT,
+      uncached,
+      table,
+      member([]),
+      {
+        ...access("v1", []),
+        outcome: "permission_denied",
+        routeKey: "GET /orgs/{organization_id}/billing",
+      },
+    );
+    expect(iamPolicyOf(refused).Statement).toEqual([
+      { Action: "execute-api:Invoke", Effect: "Deny", Resource: BILLING },
+    ]);
     // A request path holding an IAM wildcard is never written alone as a resource.
     const starry = `${PREFIX}/GET/orgs/${ORG}/*`;
-    const wild = routeResponse({ methodArn: starry }, MEMBER_ID, CONTEXT, uncached, table, member([]), {
+    const wild = routeTableAuthorizerResponse({ methodArn: starry }, MEMBER_ID, CONTEXT, uncached, table, member([]), {
       ...access("v1", []),
       outcome: "allowed",
       routeKey: "GET /orgs/{organization_id}/billing",
     });
-    expect(JSON.stringify(policyOf(wild))).not.toContain(`"${starry}"`);
+    expect(JSON.stringify(iamPolicyOf(wild))).not.toContain(`"${starry}"`);
   });
 });

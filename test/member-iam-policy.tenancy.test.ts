@@ -1,22 +1,22 @@
-// Tenancy is a proof, not a test: for any route table and any member, no request that the member's policy
+// Tenancy is a proof, not a test: for any route table and any member, no request that the member's IAM policy
 // allows may reach a route in another organization, or a route the member may not call. Judged with IAM's
 // rules (local/iam-policy-evaluator: `*` crosses `/`, `?` is one character, an explicit Deny wins) against
 // every route a request could be routed to, whatever API Gateway's precedence between them.
 
 import { describe, expect, test } from "vitest";
-import { buildRoutePolicy } from "../lambda/lib/permissions/member-iam-policy";
-import type { PolicyRole } from "../lambda/lib/permissions/permission-check";
+import { buildMemberIamPolicy } from "../lambda/lib/permissions/member-iam-policy";
+import type { RbacRole } from "../lambda/lib/permissions/permission-check";
 import { hasPermission } from "../lambda/lib/permissions/permission-check";
 import {
   type PermissionedRoute,
   parseRoutePermissions,
   type RoutePermissions,
 } from "../lambda/lib/permissions/route-table";
-import { evaluatePolicy } from "../local/iam-policy-evaluator";
+import { evaluateIamPolicy } from "../local/iam-policy-evaluator";
 import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
 
 const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
-const ROLES = DEMO_RBAC_POLICY.roles as PolicyRole[];
+const ROLES = DEMO_RBAC_POLICY.roles as RbacRole[];
 const ORG = "organization-test-11111111-1111-4111-8111-111111111111";
 const OTHER = "organization-test-22222222-2222-4222-8222-222222222222";
 const READ = { resource_id: "documents", action: "read" };
@@ -34,7 +34,7 @@ const viewer = (organizationSlug: string): Member => ({
 });
 const table = (routes: Record<string, unknown>) => parseRoutePermissions(JSON.stringify(routes), "test");
 const allows = (policy: unknown, method: string, path: string) =>
-  evaluatePolicy(policy, `${PREFIX}/${method}${path}`) === "allow";
+  evaluateIamPolicy(policy, `${PREFIX}/${method}${path}`) === "allow";
 
 describe("a slug that equals a route's literal", () => {
   test("slug `orgs` next to /orgs/{organization_id}: another organization's documents stay closed", () => {
@@ -42,12 +42,12 @@ describe("a slug that equals a route's literal", () => {
       "GET /{organization_slug}/{project_id}/documents": READ,
       "GET /orgs/{organization_id}/documents": READ,
     });
-    const policy = buildRoutePolicy(routes, viewer("orgs"), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(routes, viewer("orgs"), ROLES, PREFIX);
     // API Gateway routes this to the literal route, for the other organization: never allowed.
     expect(allows(policy, "GET", `/orgs/${OTHER}/documents`)).toBe(false);
     expect(allows(policy, "GET", `/orgs/${ORG}/documents`)).toBe(true);
     // The slug route keeps working for a member whose slug is not a literal.
-    const acme = buildRoutePolicy(routes, viewer("acme"), ROLES, PREFIX);
+    const acme = buildMemberIamPolicy(routes, viewer("acme"), ROLES, PREFIX);
     expect(allows(acme, "GET", "/acme/p1/documents")).toBe(true);
     expect(allows(acme, "GET", `/orgs/${OTHER}/documents`)).toBe(false);
   });
@@ -57,7 +57,7 @@ describe("a slug that equals a route's literal", () => {
       "ANY /{organization_slug}/{proxy+}": "authenticated",
       "GET /v1/orgs/{organization_id}/documents": READ,
     });
-    const policy = buildRoutePolicy(routes, viewer("v1"), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(routes, viewer("v1"), ROLES, PREFIX);
     expect(allows(policy, "GET", `/v1/orgs/${OTHER}/documents`)).toBe(false);
     expect(allows(policy, "GET", `/v1/orgs/${ORG}/documents`)).toBe(true);
     // Only what could reach the other route is given up: the other methods of the slug route still pass.
@@ -69,7 +69,7 @@ describe("a slug that equals a route's literal", () => {
       "ANY /{organization_slug}/{proxy+}": "authenticated",
       "GET /v1/orgs/{organization_id}/billing": { resource_id: "billing", action: "read" },
     });
-    const policy = buildRoutePolicy(routes, viewer("v1"), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(routes, viewer("v1"), ROLES, PREFIX);
     expect(allows(policy, "GET", `/v1/orgs/${OTHER}/billing`)).toBe(false);
     expect(allows(policy, "GET", `/v1/orgs/${ORG}/billing`)).toBe(false);
     expect(allows(policy, "GET", "/v1/reports")).toBe(true);
@@ -87,7 +87,7 @@ describe("a slug that equals a route's literal", () => {
       "GET /orgs/{organization_id}/documents/{document_id}": READ,
       "GET /orgs/{organization_id}/documents": { resource_id: "billing", action: "read" },
     });
-    const policy = buildRoutePolicy(routes, viewer("acme"), ROLES, PREFIX);
+    const policy = buildMemberIamPolicy(routes, viewer("acme"), ROLES, PREFIX);
     expect(allows(policy, "GET", `/orgs/${ORG}/documents/d1`)).toBe(true);
     // A viewer may not list: whatever API Gateway makes of a trailing slash, the Allow does not cover it.
     expect(allows(policy, "GET", `/orgs/${ORG}/documents`)).toBe(false);
@@ -223,7 +223,7 @@ describe("generated tables with hostile slugs", () => {
         organizationSlug: pick(SLUGS),
         roles: ["stytch_member", pick(["viewer", "admin", "editor"])],
       };
-      const policy = buildRoutePolicy(routes, member, ROLES, PREFIX);
+      const policy = buildMemberIamPolicy(routes, member, ROLES, PREFIX);
       for (let q = 0; q < 60; q++) {
         const segments = Array.from({ length: 1 + Math.floor(next() * 5) }, () =>
           next() < 0.5 ? member.organizationSlug : pick(pathVocabulary),
