@@ -547,7 +547,7 @@ describe("props validation", () => {
 
   test("apiUrl must be an https base URL", () => {
     expect(build({ apiUrl: "http://login.example.com" })).toThrow(/https/);
-    expect(build({ apiUrl: "https://login.example.com/v1" })).toThrow(/base URL/);
+    expect(build({ apiUrl: "https://login.example.com/v1" })).toThrow(/^S\/Auth: apiUrl must be a bare origin/);
     expect(build({ apiUrl: "login.example.com" })).toThrow(/not a URL/);
   });
 
@@ -630,8 +630,8 @@ describe("StytchRefreshFunction", () => {
   });
 
   test("rejects wildcard, path-bearing and plain-http remote origins, and bad session durations", () => {
-    expect(() => refreshStack({ allowedOrigins: ["*"] })).toThrow(/not a URL/);
-    expect(() => refreshStack({ allowedOrigins: ["https://app.example.com/"] })).toThrow(/exactly/);
+    expect(() => refreshStack({ allowedOrigins: ["*"] })).toThrow(/^S\/Refresh: allowedOrigins .*not an origin/);
+    expect(() => refreshStack({ allowedOrigins: ["https://app.example.com/"] })).toThrow(/exact .*trailing slash/);
     expect(() => refreshStack({ allowedOrigins: ["http://app.example.com"] })).toThrow(/https/);
     expect(() => refreshStack({ allowedOrigins: [] })).not.toThrow();
     expect(() => refreshStack({ maxSessionDuration: Duration.minutes(3) })).toThrow(/maxSessionDuration/);
