@@ -406,9 +406,9 @@ export class StytchAuthorizer extends Construct {
       this,
       {
         ...this.stytchEnvironment,
-        STYTCH_HTTP_API_RESPONSE: this.httpResponseType === HttpLambdaResponseType.IAM ? "iam" : "simple",
+        [VARIABLE.httpApiResponse]: this.httpResponseType === HttpLambdaResponseType.IAM ? "iam" : "simple",
         // Uncached (the default), a route table's answers cover their own request only: exact, no IAM wildcard.
-        STYTCH_RESULTS_CACHE_TTL_SECONDS: String(this.resultsCacheTtl.toSeconds()),
+        [VARIABLE.resultsCacheTtlSeconds]: String(this.resultsCacheTtl.toSeconds()),
         [SERVICE_NAME_ENV]: SERVICE_NAMES.authorizer,
       },
       this.props.environment,

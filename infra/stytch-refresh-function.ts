@@ -82,7 +82,7 @@ export class StytchRefreshFunction extends Construct {
       "maxSessionDuration",
       (props.maxSessionDuration ?? Duration.minutes(0)).toMinutes({ integral: false }),
       WHOLE_NUMBER.maxSessionDurationMinutes,
-      "minutes (366 days at most)",
+      "minutes",
     );
     if (props.cookieDomain !== undefined && !Token.isUnresolved(props.cookieDomain)) {
       const problem = cookieDomainProblem(props.cookieDomain);

@@ -159,7 +159,7 @@ function checkedString(
   return value;
 }
 
-/** A whole-number setting from a prop (a `Duration` in `unit`), as the environment variable's text. */
+/** A whole-number setting from a prop (a `Duration` in `unit`s), as the environment variable's text. */
 export function wholeNumberEnvironment(
   scope: IConstruct,
   prop: string,
@@ -169,7 +169,7 @@ export function wholeNumberEnvironment(
 ): string {
   if (Token.isUnresolved(value)) return Tokenization.stringifyNumber(value);
   const problem = wholeNumberProblem(String(value), rule);
-  if (problem) throw propsError(scope, `${prop} ${problem} ${unit}, got ${value}`);
+  if (problem) throw propsError(scope, `${prop} ${problem} (in ${unit}), got ${value}`);
   return String(value);
 }
 
@@ -198,7 +198,7 @@ export function stytchEnvironment(
       "maxTokenAge",
       props.maxTokenAge.toSeconds({ integral: false }),
       WHOLE_NUMBER.maxTokenAgeSeconds,
-      "seconds (0 is strict mode)",
+      "seconds; 0 is strict mode",
     );
   }
   if (props.clockTolerance !== undefined) {
