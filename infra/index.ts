@@ -18,6 +18,7 @@ export {
   StytchAuthorizer,
   type StytchAuthorizerAliasOptions,
   type StytchAuthorizerMonitoringOptions,
+  type StytchAuthorizerOptions,
   type StytchAuthorizerProps,
   type StytchIdentityMode,
 } from "./stytch-authorizer";

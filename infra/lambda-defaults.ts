@@ -141,7 +141,9 @@ export interface BundledFunctionOptions {
   readonly memorySize?: number;
   /** Timeout (1-29 s). @default 10 seconds */
   readonly timeout?: Duration;
-  /** Retention of the function's log group. @default one month */
+  /** The log group the function writes to. @default - a log group of its own, `<id>LogGroup`, with {@link logRetention} */
+  readonly logGroup?: logs.ILogGroup;
+  /** Retention of the log group created for the function (not with {@link logGroup}). @default one month */
   readonly logRetention?: logs.RetentionDays;
   /** X-Ray tracing mode. @default - no tracing */
   readonly tracing?: lambda.Tracing;
@@ -166,9 +168,12 @@ export function createBundledFunction(scope: Construct, id: string, options: Bun
     throw new Error(`${id}: timeout must be between 1 and 29 seconds, got ${timeout.toHumanString()}`);
   }
 
-  const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
-    retention: options.logRetention ?? DEFAULT_LOG_RETENTION,
-  });
+  if (options.logGroup && options.logRetention !== undefined) {
+    throw new Error(`${scope.node.path}: give logGroup or logRetention, not both (set the retention on the log group)`);
+  }
+  const logGroup =
+    options.logGroup ??
+    new logs.LogGroup(scope, `${id}LogGroup`, { retention: options.logRetention ?? DEFAULT_LOG_RETENTION });
   const role = new iam.Role(scope, `${id}Role`, {
     assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
     description: `Execution role of ${id}: writes to its own log group; further grants are explicit`,

@@ -9,7 +9,7 @@
  * against a checked-in copy of the Stytch RBAC policy: a route naming a resource or an action the policy
  * does not define fails the synth instead of refusing every caller in production.
  *
- * This module is plain data plus one CDK helper; it does not import the authorizer's code.
+ * Each entry is checked with the authorizer's own parser as it is declared (lambda/lib/permissions/route-table.ts).
  *
  * @module
  */
@@ -19,25 +19,22 @@ import * as path from "node:path";
 import { Aspects, type IAspect } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
+import { parseRoute, type RoutePermission } from "../lambda/lib/permissions/route-table";
+import { ENVIRONMENT_VARIABLE } from "../lambda/lib/settings";
+
+export type { RoutePermission };
 
 /** The environment variable the authorizer reads its table from. */
-export const ROUTE_PERMISSIONS_VARIABLE = "STYTCH_ROUTE_PERMISSIONS";
+export const ROUTE_PERMISSIONS_VARIABLE = ENVIRONMENT_VARIABLE.routePermissions;
 /** The environment variable naming the table's file, for tables too large for the environment. */
-export const ROUTE_PERMISSIONS_FILE_VARIABLE = "STYTCH_ROUTE_PERMISSIONS_FILE";
+export const ROUTE_PERMISSIONS_FILE_VARIABLE = ENVIRONMENT_VARIABLE.routePermissionsFile;
 /** Where a large table's layer puts it: Lambda mounts layers under /opt. */
-const ROUTE_PERMISSIONS_LAYER_FILE = "/opt/stytch-route-permissions.json";
+export const ROUTE_PERMISSIONS_LAYER_FILE = "/opt/stytch-route-permissions.json";
 /**
  * Lambda allows 4 KB for all environment variables of a function together; the Stytch settings take a few
  * hundred bytes, so a table above this size is shipped as a file in a layer instead (STYTCH_ROUTE_PERMISSIONS_FILE).
  */
 const ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES = 3_072;
-
-/**
- * What a route behind the authorizer needs (issue 10): a Stytch RBAC permission, checked in the member's own
- * organization, or `"authenticated"` (any member of any role). Path parameters named `{organization_id}` or
- * `{organization_slug}` must be the member's own organization.
- */
-export type RoutePermission = { readonly resourceId: string; readonly action: string } | "authenticated";
 
 /** The JSON form of one entry, as the authorizer reads it. */
 export type RoutePermissionJson = "authenticated" | { readonly resource_id: string; readonly action: string };
@@ -56,9 +53,6 @@ export interface RoutePermissionTableOptions {
   readonly policyFile?: string;
 }
 
-const METHOD = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY)$/;
-const PATH = /^\/$|^(\/([A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_-]*\+?\}))+$/;
-
 /** Route key → permission, in the order routes were attached. */
 export class RoutePermissionTable {
   private readonly entries = new Map<string, RoutePermissionJson>();
@@ -66,17 +60,23 @@ export class RoutePermissionTable {
   constructor(readonly options: RoutePermissionTableOptions = {}) {}
 
   /**
-   * Declares what a route needs.
-   * @throws Error for a malformed method or path, or a route declared twice with different permissions
+   * Declares what a route needs: its permission, or `"authenticated"` (any member of any organization). Every
+   * route that uses the authorizer must be declared, or the synth fails naming it.
+   * @throws Error for what the authorizer would refuse in this entry (checked with the authorizer's own
+   *   parser): a malformed method or path, a wildcard or malformed permission; or a route declared twice with
+   *   different permissions. Rules that span the table (e.g. tenancy) are checked at synth.
    */
   add(method: string, path: string, permission: RoutePermission): this {
-    if (!METHOD.test(method)) throw new Error(`route permissions: ${method} is not an API Gateway method`);
-    if (!PATH.test(path)) throw new Error(`route permissions: ${path} is not an API Gateway resource path`);
     const key = `${method} ${path}`;
     const json: RoutePermissionJson =
       permission === "authenticated"
         ? "authenticated"
         : { resource_id: permission.resourceId, action: permission.action };
+    try {
+      parseRoute(key, json, "route permissions");
+    } catch (error) {
+      throw new Error((error as Error).message);
+    }
     const known = this.entries.get(key);
     if (known !== undefined && JSON.stringify(known) !== JSON.stringify(json))
       throw new Error(`route permissions: ${key} declared twice with different permissions`);
@@ -94,7 +94,10 @@ export class RoutePermissionTable {
     return Object.fromEntries(this.entries);
   }
 
-  /** Problems that must fail the synth: an empty table, and names the policy file does not define. */
+  /**
+   * Problems that must fail the synth: an empty table, and names the policy file does not define. (The
+   * authorizer construct also loads the compiled table with the authorizer's own loader at synth.)
+   */
   validate(): string[] {
     const problems: string[] = [];
     if (this.entries.size === 0) problems.push("route permissions: no route was declared");
@@ -147,21 +150,33 @@ export function readRbacPolicyFile(file: string): RbacPolicyResources {
  * Gives an authorizer function its route table when the app synthesizes, so that routes declared after the
  * authorizer was created count: in `STYTCH_ROUTE_PERMISSIONS` while it fits Lambda's 4 KB environment, else
  * as a JSON file in a layer of its own (`/opt/stytch-route-permissions.json`, named by
- * `STYTCH_ROUTE_PERMISSIONS_FILE`). The synth fails on any problem {@link RoutePermissionTable.validate} finds.
+ * `STYTCH_ROUTE_PERMISSIONS_FILE`). The caller checks the result at synth (the authorizer construct loads it
+ * with the authorizer's own loader); the returned shipment says where a layer's file was staged.
  */
-export function attachRoutePermissions(fn: lambda.Function, table: RoutePermissionTable): void {
+export function attachRoutePermissions(fn: lambda.Function, table: RoutePermissionTable): RouteTableShipment {
   // An aspect, not a Lazy value: which variable (and whether a layer) is only known once every route is declared.
-  Aspects.of(fn).add(new RouteTableShipping(fn, table));
-  fn.node.addValidation({ validate: () => table.validate() });
+  const shipment = new RouteTableShipment(fn, table);
+  Aspects.of(fn).add(shipment);
+  return shipment;
 }
 
-class RouteTableShipping implements IAspect {
+/** How a route table reached its function (an aspect: it ships the table when the app synthesizes). */
+export class RouteTableShipment implements IAspect {
   private shipped = false;
+  private _stagedFile?: string;
 
   constructor(
     private readonly fn: lambda.Function,
     private readonly table: RoutePermissionTable,
   ) {}
+
+  /**
+   * The local copy of the file the layer ships as {@link ROUTE_PERMISSIONS_LAYER_FILE}, once shipped in a
+   * layer; else undefined.
+   */
+  get stagedFile(): string | undefined {
+    return this._stagedFile;
+  }
 
   visit(node: IConstruct): void {
     if (node !== this.fn || this.shipped) return;
@@ -173,7 +188,8 @@ class RouteTableShipping implements IAspect {
     }
     // The asset is staged (and named) by its content hash, so the temporary folder only has to live until synth.
     const folder = mkdtempSync(path.join(tmpdir(), "stytch-route-table-"));
-    writeFileSync(path.join(folder, path.basename(ROUTE_PERMISSIONS_LAYER_FILE)), json);
+    this._stagedFile = path.join(folder, path.basename(ROUTE_PERMISSIONS_LAYER_FILE));
+    writeFileSync(this._stagedFile, json);
     const layer = new lambda.LayerVersion(this.fn, "RoutePermissionsLayer", {
       code: lambda.Code.fromAsset(folder),
       description: "Stytch authorizer route table (too large for the function's environment)",

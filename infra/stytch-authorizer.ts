@@ -20,18 +20,32 @@ import { HttpLambdaAuthorizer, HttpLambdaResponseType } from "aws-cdk-lib/aws-ap
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { loadAuthorizerConfig } from "../lambda/lib/config";
 import { SERVICE_NAME_ENV, SERVICE_NAMES } from "../lambda/lib/operations/metric-names";
+import type { RoutePermissions } from "../lambda/lib/permissions/route-table";
+import { ENVIRONMENT_VARIABLE as VARIABLE, WHOLE_NUMBER } from "../lambda/lib/settings";
+import { type AttachedRoute, isInRouteTable, routesUsingAuthorizers } from "./attached-routes";
 import { addGatewayResponses } from "./gateway-responses";
 import { createBundledFunction } from "./lambda-defaults";
-import { attachRoutePermissions, type RoutePermissionTable } from "./route-permission-table";
+import {
+  attachRoutePermissions,
+  ROUTE_PERMISSIONS_LAYER_FILE,
+  type RoutePermissionTable,
+  type RouteTableShipment,
+} from "./route-permission-table";
 import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitoring";
 import { StytchRequestAuthorizer } from "./stytch-request-authorizer";
 import {
+  CONNECTION_PROP_OF_VARIABLE,
+  deployedEnvironment,
+  loadProblem,
   mergeEnvironment,
+  propsError,
   resolveSecret,
   type StytchConnectionProps,
   type StytchFunctionOptions,
   stytchEnvironment,
+  warnDeprecatedFunctionOptions,
 } from "./stytch-settings";
 
 /**
@@ -62,6 +76,12 @@ export interface StytchAuthorizerAliasOptions {
   readonly aliasName: string;
   /** Provisioned concurrency of the alias (pre-initialised containers: no cold starts). @default - none */
   readonly provisionedConcurrentExecutions?: number;
+}
+
+/** Options of an additional authorizer ({@link StytchAuthorizer.addRestAuthorizer}, {@link StytchAuthorizer.addHttpAuthorizer}). */
+export interface StytchAuthorizerOptions {
+  /** Name of the authorizer in API Gateway. @default `<authorizerName or construct id>-<id>` */
+  readonly authorizerName?: string;
 }
 
 /** Monitoring settings of {@link StytchAuthorizer}: those of {@link StytchMonitoring}, for its own function. */
@@ -102,6 +122,10 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
    * the table is compiled into the authorizer at synth time (into its environment, or into a layer of its own
    * when beyond Lambda's 4 KB environment). With a table, the HTTP API authorizer caches no results: HTTP APIs
    * cache a simple answer per identity source, not per route. Unset: any member may call any route.
+   *
+   * With a table, every REST method and HTTP API route that uses this authorizer must be in it, or the synth
+   * fails naming the route (the authorizer would refuse every caller of it). A route open to any member of any
+   * organization is declared so, explicitly: `routePermissions.add("GET", "/me", "authenticated")`.
    * @default no per-route permissions
    */
   readonly routePermissions?: RoutePermissionTable;
@@ -191,33 +215,41 @@ export class StytchAuthorizer extends Construct {
   public readonly stytchEnvironment: Readonly<Record<string, string>>;
   /**
    * Authorizer for one HTTP API (payload format 2.0).
-   * An HTTP API authorizer belongs to one API; use {@link newHttpAuthorizer} for another API.
+   * An HTTP API authorizer belongs to one API; use {@link addHttpAuthorizer} for another API.
    */
   public readonly httpAuthorizer: HttpLambdaAuthorizer;
 
   private readonly props: StytchAuthorizerProps;
   private _restAuthorizer?: apigateway.RequestAuthorizer;
+  /** Every authorizer backed by the function, so that the synth finds the routes that use them. */
+  private readonly restAuthorizers: apigateway.RequestAuthorizer[] = [];
+  private readonly httpAuthorizers: HttpLambdaAuthorizer[] = [];
+  private readonly routeTableShipment?: RouteTableShipment;
 
   /**
    * @param scope parent construct
    * @param id construct id
    * @param props authorizer settings; `projectId` is required
-   * @throws Error on invalid settings (see the property docs)
+   * @throws Error naming the construct's path on invalid settings (see the property docs). What the
+   *   authorizer would refuse at start-up fails the synth: the construct loads the environment it deploys
+   *   with the authorizer's own loader, route table included, and finds every route that uses it.
    */
   constructor(scope: Construct, id: string, props: StytchAuthorizerProps) {
     super(scope, id);
     this.props = props;
     this.identity = props.identity ?? "header-or-cookie";
-    this.resultsCacheTtl = validateCacheTtl(this.identity, props.resultsCacheTtl, props.allowLongCache ?? false);
+    this.resultsCacheTtl = validateCacheTtl(this, this.identity, props.resultsCacheTtl, props.allowLongCache ?? false);
     this.httpResponseType = props.httpResponseType ?? HttpLambdaResponseType.SIMPLE;
     if (props.timeout && props.timeout.toMilliseconds() > MAX_AUTHORIZER_TIMEOUT.toMilliseconds()) {
-      throw new Error(
-        `StytchAuthorizer timeout must be at most 10 seconds (HTTP API limit), got ${props.timeout.toHumanString()}`,
+      throw propsError(
+        this,
+        `timeout must be at most 10 seconds (HTTP API limit), got ${props.timeout.toHumanString()}`,
       );
     }
 
+    warnDeprecatedFunctionOptions(this, props);
     this.secret = resolveSecret(this, props);
-    this.stytchEnvironment = stytchEnvironment(props, this.secret);
+    this.stytchEnvironment = stytchEnvironment(this, props, this.secret);
     this.function = createBundledFunction(this, "Function", {
       entry: { packaged: "authorizer" },
       description: `Stytch B2B session authorizer for ${props.projectId}`,
@@ -225,6 +257,7 @@ export class StytchAuthorizer extends Construct {
       memorySize: props.memorySize,
       timeout: props.timeout,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      logGroup: props.logGroup,
       logRetention: props.logRetention,
       tracing: props.tracing,
     });
@@ -238,13 +271,15 @@ export class StytchAuthorizer extends Construct {
       : this.function;
 
     this.routePermissions = props.routePermissions;
-    if (props.routePermissions) attachRoutePermissions(this.function, props.routePermissions);
+    if (props.routePermissions) this.routeTableShipment = attachRoutePermissions(this.function, props.routePermissions);
 
-    this.httpAuthorizer = this.newHttpAuthorizer("StytchSession", props.authorizerName);
+    this.httpAuthorizer = this.addHttpAuthorizer("StytchSession", { authorizerName: props.authorizerName });
     this.monitoring =
       props.monitoring === false
         ? undefined
         : new StytchMonitoring(this, "Monitoring", { ...props.monitoring, authorizerFunction: this.function });
+    // At synth, once every route is attached and the route table compiled.
+    this.node.addValidation({ validate: () => this.validateDeployment() });
   }
 
   /** The alarms and dashboard of this authorizer, unless {@link StytchAuthorizerProps.monitoring} is `false`. */
@@ -256,29 +291,28 @@ export class StytchAuthorizer extends Construct {
   /**
    * Authorizer for one REST API (a REQUEST authorizer). Created on first access, because a REST
    * authorizer that is not attached to a method fails synthesis. It belongs to one REST API; use
-   * {@link newRestAuthorizer} for another API. Attaching it adds the gateway responses
+   * {@link addRestAuthorizer} for another API. Attaching it adds the gateway responses
    * ({@link StytchAuthorizerProps.gatewayResponses}).
    */
   public get restAuthorizer(): apigateway.RequestAuthorizer {
-    this._restAuthorizer ??= this.newRestAuthorizer("RestAuthorizer", this.props.authorizerName);
+    this._restAuthorizer ??= this.addRestAuthorizer("RestAuthorizer", { authorizerName: this.props.authorizerName });
     return this._restAuthorizer;
   }
 
   /**
-   * Creates an additional REST API authorizer backed by the same function (API Gateway
+   * Adds a REST API authorizer backed by the same function, for another REST API (API Gateway
    * authorizers belong to one API). Attach it to at least one method, or synthesis fails.
    *
    * @param id construct id, also the authorizer's name suffix; unique within this construct
-   * @param authorizerName name in API Gateway @default `<authorizerName or construct id>-<id>`
    */
-  public newRestAuthorizer(id: string, authorizerName?: string): apigateway.RequestAuthorizer {
+  public addRestAuthorizer(id: string, options: StytchAuthorizerOptions = {}): apigateway.RequestAuthorizer {
     const header = this.identity === "header";
     const authorizer = new StytchRequestAuthorizer(
       this,
       id,
       {
         handler: this.handler,
-        authorizerName: authorizerName ?? `${this.props.authorizerName ?? this.node.id}-${id}`,
+        authorizerName: options.authorizerName ?? `${this.props.authorizerName ?? this.node.id}-${id}`,
         identitySources: header ? [apigateway.IdentitySource.header("Authorization")] : [],
         resultsCacheTtl: this.resultsCacheTtl,
       },
@@ -290,47 +324,127 @@ export class StytchAuthorizer extends Construct {
       // CDK renders an empty list as IdentitySource: ""; without caching the property is optional, so omit it.
       (authorizer.node.defaultChild as apigateway.CfnAuthorizer).addPropertyDeletionOverride("IdentitySource");
     }
+    this.restAuthorizers.push(authorizer);
     return authorizer;
   }
 
   /**
-   * Creates an additional HTTP API authorizer backed by the same function (API Gateway
+   * Creates an additional REST API authorizer.
+   *
+   * @deprecated use {@link addRestAuthorizer}
+   */
+  public newRestAuthorizer(id: string, authorizerName?: string): apigateway.RequestAuthorizer {
+    return this.addRestAuthorizer(id, { authorizerName });
+  }
+
+  /**
+   * Adds an HTTP API authorizer backed by the same function, for another HTTP API (API Gateway
    * authorizers belong to one API).
    *
-   * @param id id of the authorizer resource, created in the route's scope when first bound
-   * @param authorizerName name in API Gateway @default `<authorizerName or construct id>-<id>`
+   * @param id id of the authorizer resource, created in the API's scope when first bound
    */
-  public newHttpAuthorizer(id: string, authorizerName?: string): HttpLambdaAuthorizer {
+  public addHttpAuthorizer(id: string, options: StytchAuthorizerOptions = {}): HttpLambdaAuthorizer {
     const header = this.identity === "header";
-    return new HttpLambdaAuthorizer(id, this.handler, {
-      authorizerName: authorizerName ?? `${this.props.authorizerName ?? this.node.id}-${id}`,
+    const authorizer = new HttpLambdaAuthorizer(id, this.handler, {
+      authorizerName: options.authorizerName ?? `${this.props.authorizerName ?? this.node.id}-${id}`,
       responseTypes: [this.httpResponseType],
       identitySource: header ? ["$request.header.Authorization"] : [],
       // An HTTP API caches a simple answer per identity source, not per route: with per-route permissions one
       // route's answer must never be reused for another, so those answers are not cached (REST caches policies, which is safe).
       resultsCacheTtl: this.routePermissions ? Duration.seconds(0) : this.resultsCacheTtl,
     });
+    this.httpAuthorizers.push(authorizer);
+    return authorizer;
+  }
+
+  /**
+   * Creates an additional HTTP API authorizer.
+   *
+   * @deprecated use {@link addHttpAuthorizer}
+   */
+  public newHttpAuthorizer(id: string, authorizerName?: string): HttpLambdaAuthorizer {
+    return this.addHttpAuthorizer(id, { authorizerName });
+  }
+
+  /**
+   * The synth-time check: what the authorizer would refuse at start-up, and the routes that use it that its
+   * route table leaves out (every caller of those would get 403).
+   */
+  private validateDeployment(): string[] {
+    const tableProblems = this.props.routePermissions?.validate() ?? [];
+    if (tableProblems.length > 0) return tableProblems;
+    const env = deployedEnvironment(this.function);
+    const file = env[VARIABLE.routePermissionsFile];
+    if (file !== undefined) {
+      const staged = this.routeTableShipment?.stagedFile;
+      // The layer's file, read where it was staged; a file the user ships is checked when the function starts.
+      if (file === ROUTE_PERMISSIONS_LAYER_FILE && staged !== undefined) env[VARIABLE.routePermissionsFile] = staged;
+      else delete env[VARIABLE.routePermissionsFile];
+    }
+    const loaded = loadProblem(loadAuthorizerConfig, env, AUTHORIZER_PROP_OF_VARIABLE);
+    if ("problem" in loaded) return [loaded.problem];
+    const table = loaded.config.routePermissions;
+    return table ? this.unlistedRoutes(table).map(unlistedRouteProblem) : [];
+  }
+
+  /** The routes that use one of this construct's authorizers and are not in `table`. */
+  private unlistedRoutes(table: RoutePermissions): AttachedRoute[] {
+    const ids = new Set<string>(this.restAuthorizers.map((authorizer) => authorizer.authorizerId));
+    for (const authorizer of this.httpAuthorizers) {
+      try {
+        ids.add(authorizer.authorizerId);
+      } catch {
+        // Never bound to a route: nothing uses it.
+      }
+    }
+    return routesUsingAuthorizers(this.node.root, ids).filter((route) => !isInRouteTable(table, route));
   }
 
   /** The one place the authorizer function's environment is assembled. */
   private functionEnvironment(): Record<string, string> {
     return mergeEnvironment(
+      this,
       {
         ...this.stytchEnvironment,
-        STYTCH_HTTP_API_RESPONSE: this.httpResponseType === HttpLambdaResponseType.IAM ? "iam" : "simple",
+        [VARIABLE.httpApiResponse]: this.httpResponseType === HttpLambdaResponseType.IAM ? "iam" : "simple",
         // Uncached (the default), a route table's answers cover their own request only: exact, no IAM wildcard.
-        STYTCH_RESULTS_CACHE_TTL_SECONDS: String(this.resultsCacheTtl.toSeconds()),
+        [VARIABLE.resultsCacheTtlSeconds]: String(this.resultsCacheTtl.toSeconds()),
         [SERVICE_NAME_ENV]: SERVICE_NAMES.authorizer,
       },
       this.props.environment,
+      // Written when the app synthesizes, from routePermissions.
+      this.props.routePermissions ? [VARIABLE.routePermissions, VARIABLE.routePermissionsFile] : [],
     );
   }
 }
 
-function validateCacheTtl(identity: StytchIdentityMode, ttl: Duration | undefined, allowLong: boolean): Duration {
+/** The props of {@link StytchAuthorizerProps} by the variable they set, for synth-time messages. */
+const AUTHORIZER_PROP_OF_VARIABLE: Readonly<Record<string, string>> = {
+  ...CONNECTION_PROP_OF_VARIABLE,
+  [VARIABLE.httpApiResponse]: "httpResponseType",
+  [VARIABLE.resultsCacheTtlSeconds]: "resultsCacheTtl",
+  [VARIABLE.routePermissions]: "routePermissions",
+  [VARIABLE.routePermissionsFile]: "routePermissions",
+};
+
+function unlistedRouteProblem(route: AttachedRoute): string {
+  if (route.routeKey === "$default") {
+    return `HTTP API route $default (${route.constructPath}) uses this authorizer, but a route table cannot list it (the authorizer sees no method or path), so every caller would get 403: give the route a path, e.g. ANY /{proxy+}, and declare it in routePermissions, or attach it without this authorizer`;
+  }
+  const [method, path] = route.routeKey.split(" ");
+  return `${route.api === "REST" ? "REST method" : "HTTP API route"} ${route.routeKey} (${route.constructPath}) uses this authorizer but is not in its route table, so every caller would get 403: declare it where it is attached, routePermissions.add("${method}", "${path}", { resourceId: "…", action: "…" }), or with "authenticated" to admit any member of any organization`;
+}
+
+function validateCacheTtl(
+  scope: Construct,
+  identity: StytchIdentityMode,
+  ttl: Duration | undefined,
+  allowLong: boolean,
+): Duration {
   if (identity === "header-or-cookie") {
     if (ttl !== undefined && ttl.toSeconds() !== 0) {
-      throw new Error(
+      throw propsError(
+        scope,
         'resultsCacheTtl needs identity: "header"; "header-or-cookie" declares no identity source, so API Gateway cannot cache',
       );
     }
@@ -338,10 +452,12 @@ function validateCacheTtl(identity: StytchIdentityMode, ttl: Duration | undefine
   }
   const effective = ttl ?? MAX_SAFE_CACHE_TTL;
   const seconds = effective.toSeconds();
-  if (seconds > 3600)
-    throw new Error(`resultsCacheTtl must be at most 3600 seconds (API Gateway limit), got ${seconds}`);
+  const { max } = WHOLE_NUMBER.resultsCacheTtlSeconds;
+  if (seconds > max)
+    throw propsError(scope, `resultsCacheTtl must be at most ${max} seconds (API Gateway limit), got ${seconds}`);
   if (seconds > MAX_SAFE_CACHE_TTL.toSeconds() && !allowLong) {
-    throw new Error(
+    throw propsError(
+      scope,
       `resultsCacheTtl of ${seconds} s outlives a Stytch session JWT (300 s) and keeps revoked sessions working; set allowLongCache: true to accept that`,
     );
   }

@@ -3,13 +3,25 @@
  *
  * @module
  */
-import { Duration } from "aws-cdk-lib";
+import { Duration, Token } from "aws-cdk-lib";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import { Construct } from "constructs";
+import { loadRefreshConfig } from "../lambda/lib/config";
 import { METRICS_NAMESPACE_ENV, SERVICE_NAME_ENV, SERVICE_NAMES } from "../lambda/lib/operations/metric-names";
+import { cookieDomainProblem, ENVIRONMENT_VARIABLE as VARIABLE, WHOLE_NUMBER } from "../lambda/lib/settings";
 import { createBundledFunction } from "./lambda-defaults";
 import type { StytchAuthorizer } from "./stytch-authorizer";
-import { mergeEnvironment, type StytchFunctionOptions, validateOrigins } from "./stytch-settings";
+import {
+  CONNECTION_PROP_OF_VARIABLE,
+  deployedEnvironment,
+  loadProblem,
+  mergeEnvironment,
+  propsError,
+  type StytchFunctionOptions,
+  validateOrigins,
+  warnDeprecatedFunctionOptions,
+  wholeNumberEnvironment,
+} from "./stytch-settings";
 
 /** Properties of {@link StytchRefreshFunction}. */
 export interface StytchRefreshFunctionProps extends StytchFunctionOptions {
@@ -17,8 +29,9 @@ export interface StytchRefreshFunctionProps extends StytchFunctionOptions {
   readonly authorizer: StytchAuthorizer;
   /**
    * Browser origins allowed to call the refresh endpoint with credentials, e.g.
-   * `["https://app.example.com"]` (scheme, host and optional port; no `*`, no path). An empty
-   * list admits no browser origin (clients that send no `Origin`, such as mobile apps, still work).
+   * `["https://app.example.com"]` (scheme, host and optional port; no `*`, no path; https, or http to a
+   * loopback host such as `http://localhost:3000`). An empty list admits no browser origin (clients that
+   * send no `Origin`, such as mobile apps, still work).
    */
   readonly allowedOrigins: readonly string[];
   /**
@@ -57,32 +70,37 @@ export class StytchRefreshFunction extends Construct {
    * @param scope parent construct
    * @param id construct id
    * @param props refresh settings
-   * @throws Error on invalid settings
+   * @throws Error naming the construct's path on invalid settings. What the refresh handler would refuse at
+   *   start-up fails the synth: the construct loads the environment it deploys with the handler's own loader.
    */
   constructor(scope: Construct, id: string, props: StytchRefreshFunctionProps) {
     super(scope, id);
-    const origins = validateOrigins(props.allowedOrigins, { allowEmpty: true });
-    const sessionMinutes = (props.maxSessionDuration ?? Duration.minutes(0)).toMinutes();
-    if (sessionMinutes !== 0 && (sessionMinutes < 5 || sessionMinutes > 527_040)) {
-      throw new Error(
-        `maxSessionDuration must be 0 (no extension) or between 5 minutes and 366 days, got ${sessionMinutes} minutes`,
-      );
-    }
-    if (props.cookieDomain !== undefined && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(props.cookieDomain)) {
-      throw new Error(`cookieDomain must be a domain name such as example.com, got ${props.cookieDomain}`);
+    warnDeprecatedFunctionOptions(this, props);
+    const origins = validateOrigins(this, props.allowedOrigins);
+    const sessionMinutes = wholeNumberEnvironment(
+      this,
+      "maxSessionDuration",
+      (props.maxSessionDuration ?? Duration.minutes(0)).toMinutes({ integral: false }),
+      WHOLE_NUMBER.maxSessionDurationMinutes,
+      "minutes",
+    );
+    if (props.cookieDomain !== undefined && !Token.isUnresolved(props.cookieDomain)) {
+      const problem = cookieDomainProblem(props.cookieDomain);
+      if (problem) throw propsError(this, `cookieDomain ${problem}, e.g. example.com, got ${props.cookieDomain}`);
     }
 
     const environment = mergeEnvironment(
+      this,
       {
         ...props.authorizer.stytchEnvironment,
         [SERVICE_NAME_ENV]: SERVICE_NAMES.refresh,
         // Its metrics join the authorizer's namespace, so one dashboard query finds both.
         ...(props.authorizer.monitoring ? { [METRICS_NAMESPACE_ENV]: props.authorizer.monitoring.namespace } : {}),
-        REFRESH_ALLOWED_ORIGINS: origins.join(","),
-        REFRESH_MAX_SESSION_DURATION_MINUTES: String(sessionMinutes),
-        REFRESH_COOKIE_HTTP_ONLY: String(props.cookieHttpOnly ?? false),
-        ...(props.cookieDomain !== undefined ? { REFRESH_COOKIE_DOMAIN: props.cookieDomain } : {}),
-        REFRESH_RETURN_SESSION_TOKEN: String(props.returnSessionToken ?? false),
+        [VARIABLE.allowedOrigins]: origins.join(","),
+        [VARIABLE.maxSessionDurationMinutes]: sessionMinutes,
+        [VARIABLE.cookieHttpOnly]: String(props.cookieHttpOnly ?? false),
+        ...(props.cookieDomain !== undefined ? { [VARIABLE.cookieDomain]: props.cookieDomain } : {}),
+        [VARIABLE.returnSessionToken]: String(props.returnSessionToken ?? false),
       },
       props.environment,
     );
@@ -94,9 +112,29 @@ export class StytchRefreshFunction extends Construct {
       memorySize: props.memorySize,
       timeout: props.timeout,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      logGroup: props.logGroup,
       logRetention: props.logRetention,
       tracing: props.tracing,
     });
     props.authorizer.secret.grantRead(this.function);
+    // At synth: the environment as deployed, loaded by the refresh handler's own loader.
+    this.node.addValidation({
+      validate: () => {
+        const loaded = loadProblem(loadRefreshConfig, deployedEnvironment(this.function), REFRESH_PROP_OF_VARIABLE);
+        return "problem" in loaded ? [loaded.problem] : [];
+      },
+    });
   }
 }
+
+/** The props of {@link StytchRefreshFunctionProps} (and the authorizer's) by the variable they set. */
+const REFRESH_PROP_OF_VARIABLE: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    Object.entries(CONNECTION_PROP_OF_VARIABLE).map(([variable, prop]) => [variable, `authorizer's ${prop}`]),
+  ),
+  [VARIABLE.allowedOrigins]: "allowedOrigins",
+  [VARIABLE.maxSessionDurationMinutes]: "maxSessionDuration",
+  [VARIABLE.cookieHttpOnly]: "cookieHttpOnly",
+  [VARIABLE.cookieDomain]: "cookieDomain",
+  [VARIABLE.returnSessionToken]: "returnSessionToken",
+};

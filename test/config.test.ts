@@ -355,10 +355,10 @@ describe("unit tests config", () => {
       "the invalid cookie name %j is rejected",
       (name) => {
         expect(configError(() => loadAuthorizerConfig(env({ STYTCH_JWT_COOKIE_NAME: name }))).message).toBe(
-          "STYTCH_JWT_COOKIE_NAME is not a valid cookie name",
+          "STYTCH_JWT_COOKIE_NAME is not a valid cookie name (1 to 64 letters, digits or !#$%&'*+-.^_`|~)",
         );
-        expect(configError(() => loadAuthorizerConfig(env({ STYTCH_SESSION_COOKIE_NAME: name }))).message).toBe(
-          "STYTCH_SESSION_COOKIE_NAME is not a valid cookie name",
+        expect(configError(() => loadAuthorizerConfig(env({ STYTCH_SESSION_COOKIE_NAME: name }))).message).toMatch(
+          /^STYTCH_SESSION_COOKIE_NAME is not a valid cookie name/,
         );
       },
     );

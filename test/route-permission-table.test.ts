@@ -104,8 +104,9 @@ describe("compiling the table", () => {
   test("declaring a route twice with different permissions, or a malformed route, fails at once", () => {
     const table = new RoutePermissionTable().add("GET", "/a", "authenticated");
     expect(() => table.add("GET", "/a", { resourceId: "documents", action: "read" })).toThrow(/twice/);
-    expect(() => table.add("get", "/a", "authenticated")).toThrow(/method/);
-    expect(() => table.add("GET", "a/b", "authenticated")).toThrow(/resource path/);
+    expect(() => table.add("get", "/a", "authenticated")).toThrow(/"get \/a" is not a route key/);
+    expect(() => table.add("GET", "a/b", "authenticated")).toThrow(/"GET a\/b" is not a route key/);
+    expect(() => table.add("GET", "/a//b", "authenticated")).toThrow(/empty or invalid path segment/);
   });
 });
 
@@ -203,6 +204,7 @@ describe("synth-time checks", () => {
     });
     api.addRoutes({
       path: "/orgs/{organization_id}/collection-0",
+      methods: [apigwv2.HttpMethod.GET],
       integration: new HttpLambdaIntegration("Fn", fn),
       authorizer: auth.httpAuthorizer,
     });

@@ -1,12 +1,13 @@
 import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { App, Duration, Stack } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaResponseType } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, test } from "vitest";
@@ -34,10 +35,11 @@ function userStack(
   props: Partial<StytchAuthorizerProps> = {},
   extend?: (stack: Stack, auth: StytchAuthorizer) => void,
   restApiProps: apigateway.RestApiProps = {},
+  stackProps: (stack: Stack) => Partial<StytchAuthorizerProps> = () => ({}),
 ) {
   const app = fastApp();
   const stack = new Stack(app, "UserStack", { env: { account: "123456789012", region: "eu-west-1" } });
-  const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID, ...props });
+  const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID, ...props, ...stackProps(stack) });
   const orders = new lambda.Function(stack, "Orders", {
     runtime: lambda.Runtime.NODEJS_24_X,
     handler: "index.handler",
@@ -129,6 +131,40 @@ describe("the authorizer function", () => {
     });
     expect(Object.keys(roles)).toHaveLength(1);
     for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  test("writes to a given log group, which it may write to, and creates none", () => {
+    const { template } = userStack({}, undefined, {}, (stack) => ({
+      logGroup: new logs.LogGroup(stack, "MyAuthLogs", { retention: logs.RetentionDays.ONE_WEEK }),
+    }));
+    const groups = Object.keys(template.findResources("AWS::Logs::LogGroup"));
+    expect(groups).toEqual([expect.stringMatching(/^MyAuthLogs/)]);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("authorizer"),
+      LoggingConfig: { LogGroup: { Ref: groups[0] } },
+    });
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: Match.stringLikeRegexp("^AuthFunctionRole") }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: { "Fn::GetAtt": [groups[0], "Arn"] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test("the deprecated logRetention still sets the created log group's retention, with a warning", () => {
+    const { stack, template } = userStack({ logRetention: logs.RetentionDays.ONE_WEEK });
+    template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 7 });
+    Annotations.fromStack(stack).hasWarning("/UserStack/Auth", Match.stringLikeRegexp("logRetention is deprecated"));
+    const both = () =>
+      userStack({ logRetention: logs.RetentionDays.ONE_WEEK }, undefined, {}, (s) => ({
+        logGroup: new logs.LogGroup(s, "L"),
+      }));
+    expect(both).toThrow(/^UserStack\/Auth: give logGroup or logRetention, not both/);
   });
 
   test("enables active X-Ray tracing when asked", () => {
@@ -252,7 +288,7 @@ describe("gateway responses when attached to a REST API", () => {
         resourceId: "r00t",
         path: "/",
       });
-      resource.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Imported") });
+      resource.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.addRestAuthorizer("Imported") });
     });
     const onImported = Object.values(template.findResources("AWS::ApiGateway::GatewayResponse")).filter(
       (r) => r.Properties.RestApiId === "a1b2c3d4e5",
@@ -269,10 +305,10 @@ describe("gateway responses when attached to a REST API", () => {
   test("a second REST API gets its own set; a second authorizer on the same API adds none", () => {
     const { template } = userStack({}, (stack, auth) => {
       const second = new apigateway.RestApi(stack, "SecondApi", { cloudWatchRole: false });
-      second.root.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Second") });
+      second.root.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.addRestAuthorizer("Second") });
       second.root
         .addResource("x")
-        .addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Second2") });
+        .addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.addRestAuthorizer("Second2") });
     });
     template.resourceCountIs("AWS::ApiGateway::GatewayResponse", 8);
   });
@@ -356,7 +392,7 @@ describe("the Stytch secret", () => {
     template.hasResource("AWS::SecretsManager::Secret", { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
   });
 
-  test("a secret ARN names an existing secret: complete ARNs exactly, partial ARNs with Secrets Manager's suffix wildcard", () => {
+  test("the deprecated secretArn names an existing secret: complete ARNs exactly, partial ARNs with Secrets Manager's suffix wildcard", () => {
     for (const [arn, resource] of [
       [EXISTING_SECRET_ARN, EXISTING_SECRET_ARN],
       [
@@ -373,7 +409,13 @@ describe("the Stytch secret", () => {
       const grant = statements.find((st) => JSON.stringify(st.Action).includes("GetSecretValue"));
       expect(JSON.stringify(grant.Resource)).toContain(typeof resource === "string" ? resource : "prod/stytch-??????");
     }
-    expect(() => userStack({ secretArn: "prod/stytch" })).toThrow(/secretArn/);
+    expect(() => userStack({ secretArn: "prod/stytch" })).toThrow(
+      /^UserStack\/Auth: secretArn is not a Secrets Manager secret ARN/,
+    );
+    Annotations.fromStack(userStack({ secretArn: EXISTING_SECRET_ARN }).stack).hasWarning(
+      "/UserStack/Auth",
+      Match.stringLikeRegexp("secretArn is deprecated: pass secret"),
+    );
     expect(
       () =>
         userStack({}, undefined, {}) &&
@@ -507,17 +549,45 @@ describe("attached to a user's own APIs", () => {
   test("offers a second authorizer per API type for a second API", () => {
     const { template } = userStack({}, (stack, auth) => {
       const second = new apigateway.RestApi(stack, "SecondApi", { cloudWatchRole: false });
-      second.root.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.newRestAuthorizer("Second") });
+      second.root.addMethod("GET", new apigateway.MockIntegration(), { authorizer: auth.addRestAuthorizer("Second") });
       const secondHttp = new apigwv2.HttpApi(stack, "SecondHttpApi");
       secondHttp.addRoutes({
         path: "/y",
         methods: [apigwv2.HttpMethod.GET],
         integration: new HttpLambdaIntegration("Y", auth.function),
-        authorizer: auth.newHttpAuthorizer("SecondHttp"),
+        authorizer: auth.addHttpAuthorizer("SecondHttp"),
       });
     });
     template.resourceCountIs("AWS::ApiGateway::Authorizer", 2);
     template.resourceCountIs("AWS::ApiGatewayV2::Authorizer", 2);
+  });
+
+  test("an additional authorizer takes its name from the options, and the deprecated new… factories still work", () => {
+    const { template } = userStack({}, (stack, auth) => {
+      const second = new apigateway.RestApi(stack, "SecondApi", { cloudWatchRole: false });
+      second.root.addMethod("GET", new apigateway.MockIntegration(), {
+        authorizer: auth.addRestAuthorizer("Second", { authorizerName: "second-rest" }),
+      });
+      const third = new apigateway.RestApi(stack, "ThirdApi", { cloudWatchRole: false });
+      third.root.addMethod("GET", new apigateway.MockIntegration(), {
+        authorizer: auth.newRestAuthorizer("Third", "third-rest"),
+      });
+      for (const [id, authorizer] of [
+        ["SecondHttpApi", auth.addHttpAuthorizer("SecondHttp", { authorizerName: "second-http" })],
+        ["ThirdHttpApi", auth.newHttpAuthorizer("ThirdHttp", "third-http")],
+      ] as const) {
+        new apigwv2.HttpApi(stack, id).addRoutes({
+          path: "/y",
+          methods: [apigwv2.HttpMethod.GET],
+          integration: new HttpLambdaIntegration(`${id}Y`, auth.function),
+          authorizer,
+        });
+      }
+    });
+    for (const name of ["second-rest", "third-rest"])
+      template.hasResourceProperties("AWS::ApiGateway::Authorizer", { Name: name });
+    for (const name of ["second-http", "third-http"])
+      template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", { Name: name });
   });
 
   test("the construct itself passes cdk-nag AwsSolutions, with tracing on too", () => {
@@ -547,12 +617,12 @@ describe("props validation", () => {
 
   test("apiUrl must be an https base URL", () => {
     expect(build({ apiUrl: "http://login.example.com" })).toThrow(/https/);
-    expect(build({ apiUrl: "https://login.example.com/v1" })).toThrow(/base URL/);
+    expect(build({ apiUrl: "https://login.example.com/v1" })).toThrow(/^S\/Auth: apiUrl must be a bare origin/);
     expect(build({ apiUrl: "login.example.com" })).toThrow(/not a URL/);
   });
 
   test("the timeout may not exceed the 10 s HTTP API authorizer limit", () => {
-    expect(build({ timeout: Duration.seconds(11) })).toThrow(/10 seconds/);
+    expect(build({ timeout: Duration.seconds(11) })).toThrow(/^S\/Auth: timeout must be at most 10 seconds/);
   });
 
   test("the project id must be a Stytch project id", () => {
@@ -630,8 +700,8 @@ describe("StytchRefreshFunction", () => {
   });
 
   test("rejects wildcard, path-bearing and plain-http remote origins, and bad session durations", () => {
-    expect(() => refreshStack({ allowedOrigins: ["*"] })).toThrow(/not a URL/);
-    expect(() => refreshStack({ allowedOrigins: ["https://app.example.com/"] })).toThrow(/exactly/);
+    expect(() => refreshStack({ allowedOrigins: ["*"] })).toThrow(/^S\/Refresh: allowedOrigins .*not an origin/);
+    expect(() => refreshStack({ allowedOrigins: ["https://app.example.com/"] })).toThrow(/exact .*trailing slash/);
     expect(() => refreshStack({ allowedOrigins: ["http://app.example.com"] })).toThrow(/https/);
     expect(() => refreshStack({ allowedOrigins: [] })).not.toThrow();
     expect(() => refreshStack({ maxSessionDuration: Duration.minutes(3) })).toThrow(/maxSessionDuration/);

@@ -110,7 +110,7 @@ export class StytchApiStack extends Stack {
    */
   constructor(scope: Construct, id: string, props: StytchApiStackProps) {
     super(scope, id, props);
-    const origins = validateOrigins(props.allowedOrigins ?? [], { allowEmpty: true });
+    const origins = validateOrigins(this, props.allowedOrigins ?? []);
     if (origins.length === 0) {
       Annotations.of(this).addWarningV2(
         "stytch:noAllowedOrigins",

@@ -1,10 +1,24 @@
-// Configuration from the environment, validated once per container. An invalid configuration never
+// Configuration from the environment, validated once per container by the rules of ./settings.ts (the CDK
+// constructs run these loaders at synth on the environment they deploy). An invalid configuration never
 // throws at import time (that would only turn into an opaque init failure); callers keep the error and
 // answer every request with a fault instead, so a broken deploy can never Allow.
 
 import { ConfigurationError } from "./errors";
 import { loadRoutePermissions, type RoutePermissions } from "./permissions/route-table";
 import { originList } from "./response/cors";
+import {
+  apiUrlProblem,
+  cookieDomainProblem,
+  cookieNameProblem,
+  ENVIRONMENT_VARIABLE,
+  HTTP_API_RESPONSES,
+  isLoopbackHost,
+  originProblem,
+  projectIdProblem,
+  secretArnProblem,
+  WHOLE_NUMBER,
+  wholeNumberProblem,
+} from "./settings";
 
 /** Where the Stytch project secret comes from. */
 export type SecretSource =
@@ -53,35 +67,28 @@ export interface AuthorizerConfig extends StytchConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const PROJECT_ID = /^project-(test|live)-[A-Za-z0-9-]{1,64}$/;
-const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+const VARIABLE = ENVIRONMENT_VARIABLE;
 
 /**
  * Reads the settings every Stytch-facing handler needs.
  * @throws ConfigurationError naming the variable at fault (never its value)
  */
 export function loadStytchConfig(env: Env): StytchConfig {
-  const projectId = env.STYTCH_PROJECT_ID?.trim() ?? "";
-  if (!PROJECT_ID.test(projectId)) {
-    throw new ConfigurationError(
-      "STYTCH_PROJECT_ID is missing or is not a Stytch project ID (project-test-… or project-live-…)",
-    );
-  }
-  const apiUrl = parseApiUrl(env.STYTCH_API_URL, projectId);
-  const secretValue = env.STYTCH_SECRET;
-  const secretArn = env.STYTCH_SECRET_ARN?.trim();
+  const projectId = env[VARIABLE.projectId]?.trim() ?? "";
+  check(VARIABLE.projectId, projectIdProblem(projectId));
+  const apiUrl = parseApiUrl(env[VARIABLE.apiUrl], projectId);
+  const secretValue = env[VARIABLE.secret];
+  const secretArn = env[VARIABLE.secretArn]?.trim();
   if (secretValue !== undefined && secretArn) {
-    throw new ConfigurationError("set STYTCH_SECRET or STYTCH_SECRET_ARN, not both");
+    throw new ConfigurationError(`set ${VARIABLE.secret} or ${VARIABLE.secretArn}, not both`);
   }
   let secret: SecretSource | undefined;
   if (secretArn) {
-    if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(secretArn)) {
-      throw new ConfigurationError("STYTCH_SECRET_ARN is not a Secrets Manager secret ARN");
-    }
+    check(VARIABLE.secretArn, secretArnProblem(secretArn));
     secret = { kind: "arn", arn: secretArn };
   } else if (secretValue !== undefined) {
     const value = secretValue.trim();
-    if (value === "") throw new ConfigurationError("STYTCH_SECRET is empty");
+    if (value === "") throw new ConfigurationError(`${VARIABLE.secret} is empty`);
     secret = { kind: "value", value };
   }
   return Object.freeze({
@@ -90,11 +97,11 @@ export function loadStytchConfig(env: Env): StytchConfig {
     jwksUrl: `${apiUrl}/v1/b2b/sessions/jwks/${projectId}`,
     issuers: Object.freeze(unique([`stytch.com/${projectId}`, apiUrl])),
     secret,
-    apiTimeoutMs: intSetting(env, "STYTCH_API_TIMEOUT_MS", 5_000, 100, 10_000),
-    jwtCookieName: cookieName(env, "STYTCH_JWT_COOKIE_NAME", "stytch_session_jwt"),
-    sessionCookieName: cookieName(env, "STYTCH_SESSION_COOKIE_NAME", "stytch_session"),
-    clockToleranceSeconds: intSetting(env, "STYTCH_CLOCK_TOLERANCE_SECONDS", 5, 0, 60),
-    jwksTimeoutMs: intSetting(env, "STYTCH_JWKS_TIMEOUT_MS", 2_000, 100, 10_000),
+    apiTimeoutMs: wholeNumber(env, "apiTimeoutMs", WHOLE_NUMBER.apiTimeoutMs.fallback),
+    jwtCookieName: cookieName(env, VARIABLE.jwtCookieName, "stytch_session_jwt"),
+    sessionCookieName: cookieName(env, VARIABLE.sessionCookieName, "stytch_session"),
+    clockToleranceSeconds: wholeNumber(env, "clockToleranceSeconds", WHOLE_NUMBER.clockToleranceSeconds.fallback),
+    jwksTimeoutMs: wholeNumber(env, "jwksTimeoutMs", WHOLE_NUMBER.jwksTimeoutMs.fallback),
   });
 }
 
@@ -105,22 +112,22 @@ export function loadStytchConfig(env: Env): StytchConfig {
 export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
   const stytch = loadStytchConfig(env);
   const secret = requireSecret(stytch);
-  const httpApiResponse = (env.STYTCH_HTTP_API_RESPONSE ?? "simple").trim();
-  if (httpApiResponse !== "simple" && httpApiResponse !== "iam") {
-    throw new ConfigurationError('STYTCH_HTTP_API_RESPONSE must be "simple" or "iam"');
+  const httpApiResponse = (env[VARIABLE.httpApiResponse] ?? "simple").trim();
+  if (!(HTTP_API_RESPONSES as readonly string[]).includes(httpApiResponse)) {
+    throw new ConfigurationError(`${VARIABLE.httpApiResponse} must be "simple" or "iam"`);
   }
   return Object.freeze({
     ...stytch,
     secret,
-    maxTokenAgeSeconds: env.STYTCH_MAX_TOKEN_AGE_SECONDS?.trim()
-      ? intSetting(env, "STYTCH_MAX_TOKEN_AGE_SECONDS", 0, 0, 86_400)
-      : undefined,
-    sessionTokenCacheSeconds: intSetting(env, "STYTCH_SESSION_TOKEN_CACHE_SECONDS", 0, 0, 300),
-    httpApiResponse,
+    maxTokenAgeSeconds: wholeNumber(env, "maxTokenAgeSeconds", undefined),
+    sessionTokenCacheSeconds: wholeNumber(
+      env,
+      "sessionTokenCacheSeconds",
+      WHOLE_NUMBER.sessionTokenCacheSeconds.fallback,
+    ),
+    httpApiResponse: httpApiResponse as AuthorizerConfig["httpApiResponse"],
     routePermissions: loadRoutePermissions(env),
-    resultsCacheTtlSeconds: env.STYTCH_RESULTS_CACHE_TTL_SECONDS?.trim()
-      ? intSetting(env, "STYTCH_RESULTS_CACHE_TTL_SECONDS", 0, 0, 3600)
-      : undefined,
+    resultsCacheTtlSeconds: wholeNumber(env, "resultsCacheTtlSeconds", undefined),
   });
 }
 
@@ -130,7 +137,7 @@ export interface RefreshConfig extends StytchConfig {
   readonly secret: SecretSource;
   /** Origins allowed to call the endpoint with credentials (exact match, e.g. `https://app.example.com`). */
   readonly allowedOrigins: readonly string[];
-  /** Upper bound for a client-requested `session_duration_minutes`; `0` = clients may not extend sessions. */
+  /** Upper bound for a client-requested `session_duration_minutes` (5 or more); `0` = clients may not extend sessions. */
   readonly maxSessionDurationMinutes: number;
   readonly cookieHttpOnly: boolean;
   readonly cookieDomain: string | undefined;
@@ -145,18 +152,21 @@ export interface RefreshConfig extends StytchConfig {
 export function loadRefreshConfig(env: Env): RefreshConfig {
   const stytch = loadStytchConfig(env);
   const secret = requireSecret(stytch);
-  const origins = parseAllowedOrigins(env, "REFRESH_ALLOWED_ORIGINS");
-  const domain = env.REFRESH_COOKIE_DOMAIN?.trim();
-  if (domain && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(domain))
-    throw new ConfigurationError("REFRESH_COOKIE_DOMAIN is not a domain");
+  const origins = parseAllowedOrigins(env, VARIABLE.allowedOrigins);
+  const domain = env[VARIABLE.cookieDomain]?.trim();
+  if (domain) check(VARIABLE.cookieDomain, cookieDomainProblem(domain));
   return Object.freeze({
     ...stytch,
     secret,
     allowedOrigins: origins,
-    maxSessionDurationMinutes: intSetting(env, "REFRESH_MAX_SESSION_DURATION_MINUTES", 0, 0, 527_040),
-    cookieHttpOnly: boolSetting(env, "REFRESH_COOKIE_HTTP_ONLY", false),
+    maxSessionDurationMinutes: wholeNumber(
+      env,
+      "maxSessionDurationMinutes",
+      WHOLE_NUMBER.maxSessionDurationMinutes.fallback,
+    ),
+    cookieHttpOnly: boolSetting(env, VARIABLE.cookieHttpOnly, false),
     cookieDomain: domain || undefined,
-    returnSessionToken: boolSetting(env, "REFRESH_RETURN_SESSION_TOKEN", false),
+    returnSessionToken: boolSetting(env, VARIABLE.returnSessionToken, false),
   });
 }
 
@@ -167,65 +177,42 @@ export function loadRefreshConfig(env: Env): RefreshConfig {
  */
 export function parseAllowedOrigins(env: Env, name: string): readonly string[] {
   const origins = originList(env[name]);
-  for (const origin of origins) {
-    let parsed: URL;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      throw new ConfigurationError(`${name} holds something that is not an origin`);
-    }
-    if (parsed.origin !== origin || !isHttpsOrLoopback(parsed)) {
-      throw new ConfigurationError(
-        `${name} entries must be exact https origins (http only for loopback), without a trailing slash`,
-      );
-    }
-  }
+  for (const origin of origins) check(name, originProblem(origin));
   return Object.freeze(origins);
 }
 
-/** True for hosts that never leave the machine: only these may use plain http. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "");
-  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
-}
+export { isLoopbackHost };
 
 function parseApiUrl(raw: string | undefined, projectId: string): string {
   if (raw === undefined || raw.trim() === "") {
     // Stytch's own SDK rule: live projects talk to api.stytch.com, everything else to test.stytch.com.
     return projectId.startsWith("project-live-") ? "https://api.stytch.com" : "https://test.stytch.com";
   }
-  let url: URL;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    throw new ConfigurationError("STYTCH_API_URL is not a URL");
-  }
-  if (!isHttpsOrLoopback(url)) {
-    throw new ConfigurationError("STYTCH_API_URL must use https (http only for loopback hosts)");
-  }
-  if (url.username || url.password || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
-    throw new ConfigurationError("STYTCH_API_URL must be a bare origin such as https://login.example.com");
-  }
-  return url.origin;
+  check(VARIABLE.apiUrl, apiUrlProblem(raw.trim()));
+  return new URL(raw.trim()).origin;
 }
 
-/** https, or plain http to a loopback host (tests and the local emulator). */
-function isHttpsOrLoopback(url: URL): boolean {
-  return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
+/** Throws the ConfigurationError of a setting's problem, if it has one. */
+function check(name: string, problem: string | undefined): void {
+  if (problem !== undefined) throw new ConfigurationError(`${name} ${problem}`);
 }
 
 function requireSecret(config: StytchConfig): SecretSource {
-  if (!config.secret) throw new ConfigurationError("set STYTCH_SECRET (local) or STYTCH_SECRET_ARN (deployed)");
+  if (!config.secret)
+    throw new ConfigurationError(`set ${VARIABLE.secret} (local) or ${VARIABLE.secretArn} (deployed)`);
   return config.secret;
 }
 
-function intSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
+function wholeNumber<F extends number | undefined>(
+  env: Env,
+  setting: keyof typeof WHOLE_NUMBER,
+  fallback: F,
+): number | F {
+  const name = VARIABLE[setting];
   const raw = env[name]?.trim();
   if (!raw) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigurationError(`${name} must be a whole number`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigurationError(`${name} must be between ${min} and ${max}`);
-  return value;
+  check(name, wholeNumberProblem(raw, WHOLE_NUMBER[setting]));
+  return Number(raw);
 }
 
 function boolSetting(env: Env, name: string, fallback: boolean): boolean {
@@ -239,7 +226,7 @@ function boolSetting(env: Env, name: string, fallback: boolean): boolean {
 function cookieName(env: Env, name: string, fallback: string): string {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
-  if (!COOKIE_NAME.test(raw)) throw new ConfigurationError(`${name} is not a valid cookie name`);
+  check(name, cookieNameProblem(raw));
   return raw;
 }
 

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { ConfigurationError } from "../errors";
+import { ENVIRONMENT_VARIABLE } from "../settings";
 import { findLeak, HTTP_METHODS, type LeakQuestion, routeGlobs } from "./arn-patterns";
 
 /** What one route needs: a Stytch permission, or only an authenticated member of any organization. */
@@ -95,19 +96,19 @@ export function parseRoutePermissions(json: string, origin: string): RoutePermis
  * @throws ConfigurationError when both are set, the file cannot be read, or the table is invalid
  */
 export function loadRoutePermissions(env: Readonly<Record<string, string | undefined>>): RoutePermissions | undefined {
-  const inline = env.STYTCH_ROUTE_PERMISSIONS?.trim();
-  const file = env.STYTCH_ROUTE_PERMISSIONS_FILE?.trim();
-  if (inline && file)
-    throw new ConfigurationError("set STYTCH_ROUTE_PERMISSIONS or STYTCH_ROUTE_PERMISSIONS_FILE, not both");
-  if (inline) return parseRoutePermissions(inline, "STYTCH_ROUTE_PERMISSIONS");
+  const { routePermissions: INLINE, routePermissionsFile: FILE } = ENVIRONMENT_VARIABLE;
+  const inline = env[INLINE]?.trim();
+  const file = env[FILE]?.trim();
+  if (inline && file) throw new ConfigurationError(`set ${INLINE} or ${FILE}, not both`);
+  if (inline) return parseRoutePermissions(inline, INLINE);
   if (!file) return undefined;
   let text: string;
   try {
     text = readFileSync(path.resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), file), "utf8");
   } catch {
-    throw new ConfigurationError("STYTCH_ROUTE_PERMISSIONS_FILE cannot be read");
+    throw new ConfigurationError(`${FILE} cannot be read`);
   }
-  return parseRoutePermissions(text, "STYTCH_ROUTE_PERMISSIONS_FILE");
+  return parseRoutePermissions(text, FILE);
 }
 
 /**
@@ -164,7 +165,12 @@ function assertTenancyExpressible(table: RoutePermissions, origin: string): void
   }
 }
 
-function parseRoute(routeKey: string, permission: unknown, origin: string): PermissionedRoute {
+/**
+ * Parses one entry of a route table (the CDK construct checks each route with it as it is declared).
+ * @param permission the entry's value in the table's JSON form
+ * @throws ConfigurationError naming the route key
+ */
+export function parseRoute(routeKey: string, permission: unknown, origin: string): PermissionedRoute {
   const match = /^([A-Z]+) (\/[^\s]*)$/.exec(routeKey);
   if (!match || !METHODS.has(match[1]!)) {
     throw routeError(origin, routeKey, 'is not a route key such as "GET /orgs/{organization_id}/documents"');
