@@ -25,6 +25,7 @@ beforeEach(() => {
   stytch.setLatency("authenticate", 0);
   stytch.setLatency("jwks", 0);
   stytch.faults.rbac = "none";
+  stytch.faults.exchange = "none";
 });
 
 // --- helpers -----------------------------------------------------------------------------------------------------
@@ -163,6 +164,7 @@ describe("JWKS endpoint", () => {
       jwks: 1,
       authenticate: 0,
       revoke: 0,
+      exchange: 0,
       rbacPolicy: 0,
       organizationPolicy: 0,
       total: 1,
@@ -180,6 +182,7 @@ describe("JWKS endpoint", () => {
       jwks: 1,
       authenticate: 0,
       revoke: 0,
+      exchange: 0,
       rbacPolicy: 0,
       organizationPolicy: 0,
       total: 2,
@@ -499,6 +502,171 @@ describe("POST /v1/b2b/sessions/revoke", () => {
   });
 });
 
+describe("POST /v1/b2b/sessions/exchange", () => {
+  interface ExchangeBody {
+    request_id: string;
+    status_code: number;
+    member_id: string;
+    member_authenticated: boolean;
+    session_token: string;
+    session_jwt: string;
+    intermediate_session_token: string;
+    intermediate_session_token_expires_at?: string;
+    member_session: AuthenticateBody["member_session"] | null;
+    member: AuthenticateBody["member"];
+    organization: AuthenticateBody["organization"] & { mfa_policy: string };
+    mfa_required: { member_options: unknown; secondary_auth_initiated: unknown } | null;
+    primary_required: unknown;
+  }
+  const exchange = <T = ExchangeBody>(body: unknown, authorization?: string | null) =>
+    post<T>("/v1/b2b/sessions/exchange", body, authorization);
+
+  it("exchanges a live session for a session of the same email in the other organization, with a fresh JWT", async () => {
+    const session = stytch.createSession({ email: "erin@acme.example", organizationSlug: "exchange-from" });
+    const target = stytch.createMember({
+      email: "ERIN@acme.example",
+      organizationSlug: "exchange-to",
+      roles: ["editor"],
+    });
+    const res = await exchange({
+      organization_id: target.organizationId,
+      session_jwt: session.sessionJwt,
+      session_duration_minutes: 30,
+      session_custom_claims: { team: "blue" },
+      locale: "es",
+    });
+    expect(res.status).toBe(200);
+    const body = res.body;
+    expect(body).toMatchObject({
+      status_code: 200,
+      member_id: target.memberId,
+      member_authenticated: true,
+      intermediate_session_token: "",
+      session_token: expect.stringMatching(/^[A-Za-z0-9_-]{44}$/),
+      mfa_required: null,
+      primary_required: null,
+      member: { member_id: target.memberId, organization_id: target.organizationId },
+      organization: {
+        organization_id: target.organizationId,
+        organization_slug: "exchange-to",
+        mfa_policy: "OPTIONAL",
+      },
+    });
+    expect(body.session_token).not.toBe(session.sessionToken);
+    expect(body.member_session).toMatchObject({
+      member_id: target.memberId,
+      organization_id: target.organizationId,
+      organization_slug: "exchange-to",
+      roles: ["stytch_member", "editor"],
+      custom_claims: { team: "blue" },
+    });
+    expect(Date.parse(body.member_session!.expires_at)).toBeGreaterThan(Date.now() + 29 * 60_000);
+    expect(Date.parse(body.member_session!.expires_at)).toBeLessThanOrEqual(Date.now() + 30 * 60_000 + 1000);
+    const { payload } = await verifyLocally(body.session_jwt);
+    expect(payload.sub).toBe(target.memberId);
+    expect(payload["https://stytch.com/organization"]).toEqual({
+      organization_id: target.organizationId,
+      slug: "exchange-to",
+    });
+    // The new session authenticates; the one exchanged stays alive (UNVERIFIED for Stytch, see session-exchange.ts).
+    expect((await authenticate({ session_token: body.session_token })).status).toBe(200);
+    expect((await authenticate({ session_token: session.sessionToken })).status).toBe(200);
+    expect(stytch.calls.exchange).toBe(1);
+    expect(stytch.exchangeRequests.map((request) => request.body)).toEqual([
+      {
+        organization_id: target.organizationId,
+        session_jwt: session.sessionJwt,
+        session_duration_minutes: 30,
+        session_custom_claims: { team: "blue" },
+        locale: "es",
+      },
+    ]);
+  });
+
+  it("takes the organization's slug too, and creates a 60-minute session when no duration is given", async () => {
+    const session = stytch.createSession({ email: "finn@acme.example", organizationSlug: "exchange-from" });
+    stytch.createMember({ email: "finn@acme.example", organizationSlug: "exchange-by-slug" });
+    const res = await exchange({ organization_id: "exchange-by-slug", session_token: session.sessionToken });
+    expect(res.status).toBe(200);
+    expect(res.body.member_session?.organization_slug).toBe("exchange-by-slug");
+    const minutes = (Date.parse(res.body.member_session!.expires_at) - Date.now()) / 60_000;
+    expect(minutes).toBeGreaterThan(59);
+    expect(minutes).toBeLessThanOrEqual(60);
+  });
+
+  it("answers member_authenticated false and an intermediate session token, and no session, where the organization requires MFA", async () => {
+    const session = stytch.createSession({ email: "gus@acme.example", organizationSlug: "exchange-from" });
+    const target = stytch.createMember({ email: "gus@acme.example", organizationSlug: "exchange-mfa" });
+    stytch.setOrganizationMfaPolicy("exchange-mfa", "REQUIRED_FOR_ALL");
+    const res = await exchange({ organization_id: target.organizationId, session_token: session.sessionToken });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      member_authenticated: false,
+      member_id: target.memberId,
+      session_token: "",
+      session_jwt: "",
+      member_session: null,
+      intermediate_session_token: expect.stringMatching(/^[A-Za-z0-9_-]{44}$/),
+      intermediate_session_token_expires_at: expect.stringMatching(RFC3339_SECONDS),
+      mfa_required: {
+        member_options: { mfa_phone_number: "", totp_registration_id: "" },
+        secondary_auth_initiated: null,
+      },
+      primary_required: null,
+      organization: { organization_id: target.organizationId, mfa_policy: "REQUIRED_FOR_ALL" },
+    });
+  });
+
+  it("refuses dead sessions, unknown organizations, non-members and bad requests in Stytch's error shape", async () => {
+    const session = stytch.createSession({ email: "hana@acme.example", organizationSlug: "exchange-from" });
+    const other = stytch.createMember({ email: "someone-else@acme.example", organizationSlug: "exchange-strangers" });
+    const cases: Array<[unknown, number, string]> = [
+      [{ organization_id: other.organizationId, session_token: session.sessionToken }, 404, "member_not_found"],
+      [
+        { organization_id: "organization-test-00000000-0000-4000-8000-000000000000", session_jwt: session.sessionJwt },
+        404,
+        "organization_not_found",
+      ],
+      [{ session_token: session.sessionToken }, 400, "invalid_organization_id"],
+      [{ organization_id: other.organizationId }, 400, "no_session_arguments"],
+      [
+        { organization_id: other.organizationId, session_token: session.sessionToken, session_jwt: session.sessionJwt },
+        400,
+        "too_many_session_arguments",
+      ],
+      [
+        { organization_id: other.organizationId, session_token: session.sessionToken, session_duration_minutes: 4 },
+        400,
+        "invalid_session_duration_minutes",
+      ],
+      [{ organization_id: other.organizationId, session_jwt: "a.b.c" }, 400, "unable_to_parse_session_jwt"],
+    ];
+    for (const [body, status, errorType] of cases) {
+      const res = await exchange<ErrorBody>(body);
+      expectStytchError(res.status, res.body, status, errorType);
+    }
+    stytch.revokeSession(session.memberSessionId);
+    const dead = await exchange<ErrorBody>({
+      organization_id: other.organizationId,
+      session_token: session.sessionToken,
+    });
+    expectStytchError(dead.status, dead.body, 404, "session_not_found");
+    const unauthenticated = await exchange<ErrorBody>({ organization_id: other.organizationId }, null);
+    expectStytchError(unauthenticated.status, unauthenticated.body, 401, "unauthorized_credentials");
+  });
+
+  it("has its own fault switch", async () => {
+    const session = stytch.createSession({ email: "ida@acme.example", organizationSlug: "exchange-from" });
+    const target = stytch.createMember({ email: "ida@acme.example", organizationSlug: "exchange-to" });
+    stytch.failNext("exchange", "503");
+    const body = { organization_id: target.organizationId, session_token: session.sessionToken };
+    const faulted = await exchange<ErrorBody>(body);
+    expectStytchError(faulted.status, faulted.body, 503, "service_unavailable");
+    expect((await exchange(body)).status).toBe(200);
+    expect(stytch.calls.exchange).toBe(2);
+  });
+});
+
 describe("fault injection", () => {
   it("fails only the next N requests, then serves normally, and counts every call", async () => {
     const session = stytch.createSession();
@@ -516,6 +684,7 @@ describe("fault injection", () => {
       jwks: 0,
       authenticate: 4,
       revoke: 0,
+      exchange: 0,
       rbacPolicy: 0,
       organizationPolicy: 0,
       total: 4,
@@ -527,6 +696,7 @@ describe("fault injection", () => {
       jwks: 0,
       authenticate: 0,
       revoke: 0,
+      exchange: 0,
       rbacPolicy: 0,
       organizationPolicy: 0,
       total: 0,

@@ -16,9 +16,11 @@ export type ReasonCode =
   | "not_member_session"
   | "revoked"
   | "rejected_by_stytch"
-  // refusals of a valid member (403): the route's permission or organization is not theirs
+  // refusals of a valid member (403): the route's permission or organization is not theirs, or Stytch refused
+  // to switch the session to the organization asked for
   | "permission_denied"
   | "tenancy_mismatch"
+  | "organization_switch_refused"
   // unproven (503, retryable; not a fault): a credential that could not be checked yet
   | "kid_not_yet_known"
   // faults (503)
@@ -50,6 +52,8 @@ export interface AuthorizerErrorOptions {
  * ```text
  * AuthorizerError
  * ├── CredentialRejectedError      → throw "Unauthorized" → 401 (the caller must sign in again)
+ * ├── MemberRefusedError           → 403 from the session endpoints: a valid member refused what they asked
+ * │                                  for; the session and its cookies stay as they are
  * └── UpstreamFaultError           → any other error      → 500, mapped to 503 by the stack's gateway
  *     │                                                      responses (an outage must never log users out)
  *     └── UnprovenCredentialError  → answered the same (503, retryable), but counted as outcome
@@ -87,6 +91,22 @@ export abstract class CredentialRejectedError extends AuthorizerError {
   constructor(message: string, options?: { readonly cause?: unknown }) {
     super(message, options);
   }
+}
+
+/**
+ * A valid member asked for something they may not have (403, never 401, never an Allow): the session is alive and
+ * stays as it is. The authorizer answers its own refusals (the route table) without throwing; the session
+ * endpoints throw these.
+ */
+export abstract class MemberRefusedError extends AuthorizerError {}
+
+/**
+ * Stytch refused to exchange the member's session for one in the organization asked for (a 4xx that does not say
+ * the session is dead: not a member there, no such organization, factors that do not transfer, …).
+ */
+export class OrganizationSwitchRefusedError extends MemberRefusedError {
+  readonly name = "OrganizationSwitchRefusedError";
+  readonly reason = "organization_switch_refused";
 }
 
 /** Something the authorizer depends on failed; the caller is not at fault: 503, never 401, never Allow. */
@@ -230,9 +250,11 @@ export class IamPolicyTooLargeError extends UpstreamFaultError {
 
 /**
  * The `outcome` a failure is counted and logged as (metrics and log line alike): `deny` for a rejected credential
- * (401), `unproven` for a credential that proved nothing yet (503), `fault` for everything else (503).
+ * (401), `forbidden` for a refused member (403), `unproven` for a credential that proved nothing yet (503), `fault`
+ * for everything else (503).
  */
-export function failureOutcome(error: unknown): Extract<DecisionOutcome, "deny" | "unproven" | "fault"> {
+export function failureOutcome(error: unknown): Extract<DecisionOutcome, "deny" | "forbidden" | "unproven" | "fault"> {
   if (error instanceof CredentialRejectedError) return "deny";
+  if (error instanceof MemberRefusedError) return "forbidden";
   return error instanceof UnprovenCredentialError ? "unproven" : "fault";
 }

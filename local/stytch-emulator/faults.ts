@@ -22,11 +22,12 @@ export type FaultMode = "none" | "500" | "503" | "429" | "hang" | "reset" | "401
 export type JwksFaultMode = FaultMode | "oversized" | "garbage";
 
 /** A fault switch, with its latency setting; one switch may govern several routes (`rbac` covers both policies). */
-export type FaultSwitch = "authenticate" | "jwks" | "rbac";
+export type FaultSwitch = "authenticate" | "exchange" | "jwks" | "rbac";
 
 /** The persistent fault switches, read on every request. */
 export interface FaultSwitches {
   authenticate: FaultMode;
+  exchange: FaultMode;
   jwks: JwksFaultMode;
   rbac: FaultMode;
 }
@@ -46,9 +47,9 @@ const OVERSIZED_JWKS_BYTES = 1536 * 1024;
 /** The fault switches, the one-shot fault queues and the latency settings of one emulator. */
 export class FaultInjector {
   /** Persistent fault switches, read on every request (replaceable as a whole). */
-  switches: FaultSwitches = { authenticate: "none", jwks: "none", rbac: "none" };
-  readonly #oneShot: Record<FaultSwitch, JwksFaultMode[]> = { authenticate: [], jwks: [], rbac: [] };
-  readonly #latencyMs: Record<FaultSwitch, number> = { authenticate: 0, jwks: 0, rbac: 0 };
+  switches: FaultSwitches = { authenticate: "none", exchange: "none", jwks: "none", rbac: "none" };
+  readonly #oneShot: Record<FaultSwitch, JwksFaultMode[]> = { authenticate: [], exchange: [], jwks: [], rbac: [] };
+  readonly #latencyMs: Record<FaultSwitch, number> = { authenticate: 0, exchange: 0, jwks: 0, rbac: 0 };
   readonly #jwksBody: () => JsonObject;
 
   /** @param jwksBody the valid JWKS response body that the `"oversized"` fault pads. */

@@ -4,6 +4,7 @@
  * - `GET  /v1/b2b/sessions/jwks/{project_id}`
  * - `POST /v1/b2b/sessions/authenticate`
  * - `POST /v1/b2b/sessions/revoke`
+ * - `POST /v1/b2b/sessions/exchange` (a member's session for one in another organization; see `session-exchange.ts`)
  * - `GET  /v1/b2b/rbac/policy` (the project's RBAC policy; {@link DEMO_RBAC_POLICY} unless replaced)
  * - `GET  /v1/b2b/rbac/organizations/{organization_id}` (an organization's custom roles)
  *
@@ -30,7 +31,7 @@ import { DEMO_RBAC_POLICY } from "./demo-rbac-policy";
 import { FaultInjector, type FaultSwitch, type FaultSwitches, type JwksFaultMode } from "./faults";
 import { EmulatorHttpServer } from "./http-server";
 import { type Algorithm, signCompact } from "./jws";
-import { Organizations } from "./organizations";
+import { type EmulatorMember, type MfaPolicy, Organizations } from "./organizations";
 import { Project } from "./project";
 import {
   type OrganizationPolicyFault,
@@ -41,13 +42,15 @@ import {
 } from "./rbac-policies";
 import { Router } from "./router";
 import { sessionRoutes } from "./session-endpoints";
+import { sessionExchangeRoute } from "./session-exchange";
 import { type CreatedSession, type CreateSessionOptions, Sessions } from "./sessions";
 import { jwksBody, jwksRoute, SigningKeys } from "./signing-keys";
+import { nowSeconds } from "./time";
 
 export type { CallCounts, ReceivedAuthenticateRequest } from "./call-counters";
 export { DEMO_RBAC_POLICY } from "./demo-rbac-policy";
 export type { FaultMode, FaultSwitch, FaultSwitches, JwksFaultMode } from "./faults";
-export type { EmulatorMember } from "./organizations";
+export type { EmulatorMember, MfaPolicy } from "./organizations";
 export type { OrganizationPolicyFault, RbacPermission, RbacPolicy, RbacRole } from "./rbac-policies";
 export type { CreatedSession, CreateSessionOptions } from "./sessions";
 
@@ -84,7 +87,9 @@ export interface StytchEmulator {
    * Authorization header, newest last.
    */
   readonly authenticateRequests: ReceivedAuthenticateRequest[];
-  /** Zeroes {@link StytchEmulator.calls} and clears {@link StytchEmulator.authenticateRequests} (in place). */
+  /** Every exchange request body as received (as {@link StytchEmulator.authenticateRequests}), newest last. */
+  readonly exchangeRequests: ReceivedAuthenticateRequest[];
+  /** Zeroes {@link StytchEmulator.calls} and clears the request logs (in place). */
   resetCounters(): void;
 
   /** Persistent fault switches, read on every request. */
@@ -112,6 +117,18 @@ export interface StytchEmulator {
   organizationPolicyFault: OrganizationPolicyFault;
   /** Sets an organization's custom roles (by organization ID or slug; the organization is created if new). */
   setOrganizationRoles(organization: string, roles: RbacRole[]): void;
+
+  /**
+   * Sets an organization's `mfa_policy` (by organization ID or slug; the organization is created if new). With
+   * `REQUIRED_FOR_ALL`, an exchange into it answers `member_authenticated: false` and an intermediate session token.
+   */
+  setOrganizationMfaPolicy(organization: string, policy: MfaPolicy): void;
+
+  /**
+   * Makes someone a member of an organization (created if new) without a session, e.g. the organization a member
+   * may switch to. The same email in the same organization is the same member; `roles` replace its roles.
+   */
+  createMember(options: { email: string; organizationSlug: string; roles?: string[] }): EmulatorMember;
 
   /** Creates a member session (and its member and organization when new), as a completed login would. */
   createSession(options?: CreateSessionOptions): CreatedSession;
@@ -192,11 +209,12 @@ export async function startStytchEmulator(options: StytchEmulatorOptions = {}): 
   const router = new Router((authorization) => project.requireCredentials(authorization));
   router.register(jwksRoute(keys, project));
   router.register(...sessionRoutes({ sessions, organizations, project, counters }));
+  router.register(sessionExchangeRoute({ sessions, organizations, project, counters }));
   router.register(...rbacPolicyRoutes(rbac, project));
 
   const server = new EmulatorHttpServer({ router, counters, faults, newRequestId: () => project.newId("request-id") });
   await server.listen(options.port ?? 0, host);
-  return new Emulator({ project, keys, sessions, rbac, counters, faults, server });
+  return new Emulator({ project, keys, organizations, sessions, rbac, counters, faults, server });
 }
 
 /** The public face of one emulator: each call goes to the part that owns it. */
@@ -206,7 +224,9 @@ class Emulator implements StytchEmulator {
   readonly issuer: string;
   readonly calls: CallCounts;
   readonly authenticateRequests: ReceivedAuthenticateRequest[];
+  readonly exchangeRequests: ReceivedAuthenticateRequest[];
   readonly #keys: SigningKeys;
+  readonly #organizations: Organizations;
   readonly #sessions: Sessions;
   readonly #rbac: RbacPolicies;
   readonly #counters: CallCounters;
@@ -216,6 +236,7 @@ class Emulator implements StytchEmulator {
   constructor(parts: {
     project: Project;
     keys: SigningKeys;
+    organizations: Organizations;
     sessions: Sessions;
     rbac: RbacPolicies;
     counters: CallCounters;
@@ -227,7 +248,9 @@ class Emulator implements StytchEmulator {
     this.issuer = parts.project.issuer;
     this.calls = parts.counters.calls;
     this.authenticateRequests = parts.counters.authenticateRequests;
+    this.exchangeRequests = parts.counters.exchangeRequests;
     this.#keys = parts.keys;
+    this.#organizations = parts.organizations;
     this.#sessions = parts.sessions;
     this.#rbac = parts.rbac;
     this.#counters = parts.counters;
@@ -289,6 +312,26 @@ class Emulator implements StytchEmulator {
 
   setOrganizationRoles(organization: string, roles: RbacRole[]): void {
     this.#rbac.setOrganizationRoles(organization, roles);
+  }
+
+  setOrganizationMfaPolicy(organization: string, policy: MfaPolicy): void {
+    const record =
+      this.#organizations.organizationByIdOrSlug(organization) ??
+      this.#organizations.organizationFor(organization, nowSeconds());
+    record.mfaPolicy = policy;
+  }
+
+  createMember(options: { email: string; organizationSlug: string; roles?: string[] }): EmulatorMember {
+    const now = nowSeconds();
+    const organization = this.#organizations.organizationFor(options.organizationSlug, now);
+    const member = this.#organizations.memberFor(organization, options.email, options.roles, now);
+    return {
+      memberId: member.memberId,
+      organizationId: organization.organizationId,
+      organizationSlug: organization.slug,
+      email: member.email,
+      roles: [...member.roles],
+    };
   }
 
   createSession(options?: CreateSessionOptions): CreatedSession {

@@ -13,12 +13,16 @@ export interface EmulatorMember {
   roles: string[];
 }
 
+/** Stytch's `mfa_policy` of an organization: `REQUIRED_FOR_ALL` members must complete MFA to get a session. */
+export type MfaPolicy = "OPTIONAL" | "REQUIRED_FOR_ALL";
+
 /** An organization; times are epoch seconds. */
 export interface OrganizationRecord {
   organizationId: string;
   slug: string;
   name: string;
   createdAt: number;
+  mfaPolicy: MfaPolicy;
 }
 
 /** A member of one organization; times are epoch seconds. */
@@ -51,9 +55,19 @@ export class Organizations {
     return this.#organizationsById.get(organizationId);
   }
 
+  /** The organization with this ID or slug, if any (Stytch's exchange takes either). */
+  organizationByIdOrSlug(idOrSlug: string): OrganizationRecord | undefined {
+    return this.#organizationsById.get(idOrSlug) ?? this.#organizationsBySlug.get(idOrSlug);
+  }
+
   /** The member with this ID, if any. */
   member(memberId: string): MemberRecord | undefined {
     return this.#members.get(memberId);
+  }
+
+  /** The member of an organization with this email (compared case-insensitively), if any; never creates one. */
+  memberByEmail(organization: OrganizationRecord, email: string): MemberRecord | undefined {
+    return this.#membersByKey.get(memberKey(organization, email));
   }
 
   /** The organization with this slug, created (at `now`) if new. */
@@ -65,6 +79,7 @@ export class Organizations {
         slug,
         name: slug.charAt(0).toUpperCase() + slug.slice(1),
         createdAt: now,
+        mfaPolicy: "OPTIONAL",
       };
       this.#organizationsBySlug.set(slug, organization);
       this.#organizationsById.set(organization.organizationId, organization);
@@ -77,8 +92,7 @@ export class Organizations {
    * member's roles (`stytch_member` is always kept).
    */
   memberFor(organization: OrganizationRecord, email: string, roles: string[] | undefined, now: number): MemberRecord {
-    // Stytch keys members by (organization, email), with emails compared case-insensitively.
-    const key = `${organization.organizationId}\n${email.toLowerCase()}`;
+    const key = memberKey(organization, email);
     let member = this.#membersByKey.get(key);
     if (member === undefined) {
       member = {
@@ -145,7 +159,7 @@ export function organizationObject(organization: OrganizationRecord): JsonObject
     email_invites: "ALL_ALLOWED",
     auth_methods: "ALL_ALLOWED",
     allowed_auth_methods: [],
-    mfa_policy: "OPTIONAL",
+    mfa_policy: organization.mfaPolicy,
     rbac_email_implicit_role_assignments: [],
     mfa_methods: "ALL_ALLOWED",
     allowed_mfa_methods: [],
@@ -156,6 +170,11 @@ export function organizationObject(organization: OrganizationRecord): JsonObject
     created_at: rfc3339(organization.createdAt),
     updated_at: rfc3339(organization.createdAt),
   };
+}
+
+/** Stytch keys members by (organization, email), with emails compared case-insensitively. */
+function memberKey(organization: OrganizationRecord, email: string): string {
+  return `${organization.organizationId}\n${email.toLowerCase()}`;
 }
 
 function withDefaultRole(roles: string[]): string[] {

@@ -57,29 +57,15 @@ export function sessionRoutes(context: SessionEndpointsContext): Route[] {
 
 /** `POST /v1/b2b/sessions/authenticate`, reference §2. */
 function authenticate({ sessions, project }: SessionEndpointsContext, body: JsonObject): JsonObject {
-  const sessionToken = optionalString(body, "session_token");
-  const sessionJwt = optionalString(body, "session_jwt");
-  // UNVERIFIED: status 400 for both errors (the error_type names come from the reference).
-  if (sessionToken !== undefined && sessionJwt !== undefined) {
-    throw new StytchApiError(
-      400,
-      "too_many_session_arguments",
-      "Only one of session_token or session_jwt may be provided.",
-    );
-  }
-  if (sessionToken === undefined && sessionJwt === undefined) {
-    throw new StytchApiError(400, "no_session_arguments", "One of session_token or session_jwt must be provided.");
-  }
+  const credential = sessionArguments(body);
   const durationMinutes = parseSessionDuration(body.session_duration_minutes);
   const claimsPatch = parseCustomClaimsPatch(body.session_custom_claims);
   // authorization_check is accepted but not evaluated: no `verdict` in the answer and never a 403 (reference §2.2,
   // §3.3), although the emulator serves the RBAC policies such a check needs. The authorizer never sends one; the
   // SDK's authenticateJwt fallback would (the differential tests use authenticateJwtLocal only).
 
-  const session = sessionToken !== undefined ? sessions.byToken(sessionToken) : sessions.fromJwt(sessionJwt!);
   const now = nowSeconds();
-  // Revoked and expired sessions are indistinguishable from unknown ones (reference §3.3, "likely").
-  if (session === undefined || !isActive(session, now)) throw sessionNotFound();
+  const session = liveSession(sessions, credential, now);
 
   session.lastAccessedAt = now;
   // Stytch *sets* the lifetime to now + N ("extends" in the docs), so a smaller N can also shorten it.
@@ -97,6 +83,38 @@ function authenticate({ sessions, project }: SessionEndpointsContext, body: Json
     member: memberObject(member),
     organization: organizationObject(organization),
   };
+}
+
+/** The session argument of a request body: exactly one of `session_token` and `session_jwt`. */
+export function sessionArguments(body: JsonObject): { sessionToken: string } | { sessionJwt: string } {
+  const sessionToken = optionalString(body, "session_token");
+  const sessionJwt = optionalString(body, "session_jwt");
+  // UNVERIFIED: status 400 for both errors (the error_type names come from the reference).
+  if (sessionToken !== undefined && sessionJwt !== undefined) {
+    throw new StytchApiError(
+      400,
+      "too_many_session_arguments",
+      "Only one of session_token or session_jwt may be provided.",
+    );
+  }
+  if (sessionToken !== undefined) return { sessionToken };
+  if (sessionJwt !== undefined) return { sessionJwt };
+  throw new StytchApiError(400, "no_session_arguments", "One of session_token or session_jwt must be provided.");
+}
+
+/**
+ * The live session a session argument names; 404 `session_not_found` otherwise (revoked and expired sessions are
+ * indistinguishable from unknown ones, reference §3.3, "likely"). A JWT the API cannot read is its 400.
+ */
+export function liveSession(
+  sessions: Sessions,
+  credential: { sessionToken: string } | { sessionJwt: string },
+  now: number,
+): SessionRecord {
+  const session =
+    "sessionToken" in credential ? sessions.byToken(credential.sessionToken) : sessions.fromJwt(credential.sessionJwt);
+  if (session === undefined || !isActive(session, now)) throw sessionNotFound();
+  return session;
 }
 
 /** `POST /v1/b2b/sessions/revoke`, reference §2.5. */
@@ -133,7 +151,7 @@ function revoke({ sessions, organizations, project }: SessionEndpointsContext, b
 }
 
 /** The `member_session` object of reference §2.2. */
-function memberSessionObject(session: SessionRecord, sessions: Sessions): JsonObject {
+export function memberSessionObject(session: SessionRecord, sessions: Sessions): JsonObject {
   const { member, organization } = sessions.ownersOf(session);
   return {
     member_session_id: session.memberSessionId,
@@ -149,7 +167,8 @@ function memberSessionObject(session: SessionRecord, sessions: Sessions): JsonOb
   };
 }
 
-function parseSessionDuration(value: unknown): number | undefined {
+/** `session_duration_minutes`: undefined when absent; 400 outside 5 … 527040. */
+export function parseSessionDuration(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (
     typeof value !== "number" ||
@@ -167,7 +186,8 @@ function parseSessionDuration(value: unknown): number | undefined {
   return value;
 }
 
-function parseCustomClaimsPatch(value: unknown): JsonObject | undefined {
+/** `session_custom_claims`: undefined when absent; 400 when not an object. */
+export function parseCustomClaimsPatch(value: unknown): JsonObject | undefined {
   if (value === undefined || value === null) return undefined;
   // UNVERIFIED: error_type for non-object custom claims; the 4 KB size limit is not emulated.
   if (!isJsonObject(value)) {

@@ -69,20 +69,11 @@ export class Sessions {
     const durationMinutes = options.durationMinutes ?? 60;
     if (!Number.isFinite(durationMinutes)) throw new RangeError("durationMinutes must be a finite number");
 
-    const session: SessionRecord = {
-      memberSessionId: this.#project.newId("session"),
-      sessionToken: newSessionToken(),
-      memberId: member.memberId,
-      organizationId: organization.organizationId,
-      startedAt: now,
-      lastAccessedAt: now,
+    const session = this.start(member, now, {
       expiresAt: now + Math.round(durationMinutes * 60),
       authenticatedAt: now,
       customClaims: mergeCustomClaims({}, options.customClaims ?? {}),
-      revoked: false,
-    };
-    this.#sessions.set(session.memberSessionId, session);
-    this.#sessionsByToken.set(session.sessionToken, session);
+    });
 
     return {
       sessionToken: session.sessionToken,
@@ -95,6 +86,32 @@ export class Sessions {
       roles: [...member.roles],
       expiresAt: rfc3339(session.expiresAt),
     };
+  }
+
+  /**
+   * Starts a session of a known member at `now` (as a login, or an exchange into the member's organization, does)
+   * and stores it.
+   */
+  start(
+    member: MemberRecord,
+    now: number,
+    times: { expiresAt: number; authenticatedAt: number; customClaims: JsonObject },
+  ): SessionRecord {
+    const session: SessionRecord = {
+      memberSessionId: this.#project.newId("session"),
+      sessionToken: newSessionToken(),
+      memberId: member.memberId,
+      organizationId: member.organizationId,
+      startedAt: now,
+      lastAccessedAt: now,
+      expiresAt: times.expiresAt,
+      authenticatedAt: times.authenticatedAt,
+      customClaims: times.customClaims,
+      revoked: false,
+    };
+    this.#sessions.set(session.memberSessionId, session);
+    this.#sessionsByToken.set(session.sessionToken, session);
+    return session;
   }
 
   /** The session with this member_session_id, if any (whether active or not). */

@@ -36,6 +36,7 @@ export function useStytchEmulator(use: (emulator: StytchEmulator) => void): void
   beforeEach(() => {
     emulator!.resetCounters();
     emulator!.faults.authenticate = "none";
+    emulator!.faults.exchange = "none";
     emulator!.faults.jwks = "none";
     emulator!.faults.rbac = "none";
     emulator!.rbacPolicy = structuredClone(DEMO_RBAC_POLICY) as RbacPolicy;

@@ -18,6 +18,7 @@ export const METRICS_NAMESPACE_PATTERN = /^(?!AWS\/)[0-9A-Za-z.\-_/#: ]{1,255}$/
 export const SERVICE_NAMES = {
   authorizer: "stytch-authorizer",
   refresh: "stytch-refresh",
+  organizationSwitch: "stytch-organization-switch",
 } as const;
 
 /** Metric names. */
@@ -73,7 +74,8 @@ export const DIMENSION_SETS = {
  * Values of the `outcome` dimension:
  * - `allow`;
  * - `deny` (401);
- * - `forbidden`: a valid member refused a route by the route table (403, reason `permission_denied` or `tenancy_mismatch`);
+ * - `forbidden`: a valid member refused a route by the route table (403, reason `permission_denied` or `tenancy_mismatch`),
+ *   or refused an organization switch by Stytch (403, reason `organization_switch_refused`);
  * - `unproven`: a credential that proved nothing, answered with a retryable 503 so that a real key rotation never
  *   logs anyone out: a JWT whose kid is not in our key set while the key set may predate it (reason
  *   `kid_not_yet_known`). Anyone can mint such a JWT, so it is not a fault and never counts in the fault rate;
