@@ -5,8 +5,8 @@
  * Each decision lives here once; the authorizer, the refresh function and the demo handlers all
  * call {@link createBundledFunction}.
  *
- * Where the code comes from: the installed package ships prebuilt bundles of the authorizer and
- * refresh handlers (`dist/assets/<name>/index.js`, built at pack time by `npm run build`), used
+ * Where the code comes from: the installed package ships prebuilt bundles of the authorizer, refresh and
+ * organization switch handlers (`dist/assets/<name>/index.js`, built at pack time by `npm run build`), used
  * with `Code.fromAsset`, so a consuming app needs no esbuild, no Docker and no particular lock file.
  * A source checkout has no such bundles and bundles from `lambda/*.ts` with the local esbuild.
  *
@@ -71,6 +71,7 @@ export const DEFAULT_BUNDLING: nodejs.BundlingOptions = {
 export const PACKAGED_HANDLERS = {
   authorizer: AUTHORIZER_ENTRY,
   refresh: "lambda/refresh.ts",
+  "switch-organization": "lambda/switch-organization.ts",
 } as const;
 
 /** Name of a prebuilt handler bundle. */

@@ -85,7 +85,10 @@ export interface StytchAuthorizerOptions {
 }
 
 /** Monitoring settings of {@link StytchAuthorizer}: those of {@link StytchMonitoring}, for its own function. */
-export type StytchAuthorizerMonitoringOptions = Omit<StytchMonitoringProps, "authorizerFunction" | "refreshFunction">;
+export type StytchAuthorizerMonitoringOptions = Omit<
+  StytchMonitoringProps,
+  "authorizerFunction" | "refreshFunction" | "organizationSwitchFunction"
+>;
 
 /** Properties of {@link StytchAuthorizer}. */
 export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunctionOptions {

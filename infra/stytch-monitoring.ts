@@ -104,6 +104,8 @@ export interface StytchMonitoringProps {
   readonly authorizerFunction: lambda.Function;
   /** The refresh endpoint's function (`StytchRefreshFunction.function`): its decisions join the dashboard and its Stytch errors the alarm. @default - none */
   readonly refreshFunction?: lambda.Function;
+  /** The organization switch's function (`StytchRefreshFunction.organizationSwitchFunction`), watched as the refresh function is. @default - none */
+  readonly organizationSwitchFunction?: lambda.Function;
   /**
    * CloudWatch namespace of the metrics. The construct sets it on the functions
    * (`POWERTOOLS_METRICS_NAMESPACE`), so alarms and handlers cannot disagree; use one namespace per
@@ -153,6 +155,11 @@ const AUTHORIZER_DECISIONS: ReadonlyArray<readonly [DecisionOutcome, DecisionPat
   ["fault", "remote"],
 ];
 const REFRESH_DECISIONS = AUTHORIZER_DECISIONS.filter(([outcome, path]) => path !== "cache" && outcome !== "forbidden");
+/** The switch's decisions: the refresh endpoint's, plus Stytch refusing a switch (forbidden, after the Stytch call). */
+const ORGANIZATION_SWITCH_DECISIONS: ReadonlyArray<readonly [DecisionOutcome, DecisionPath]> = [
+  ...REFRESH_DECISIONS,
+  ["forbidden", "remote"],
+];
 const FAULT_PATHS: readonly DecisionPath[] = ["none", "local", "remote"];
 
 /**
@@ -186,6 +193,8 @@ export class StytchMonitoring extends Construct {
     authorizer.addEnvironment(SERVICE_NAME_ENV, SERVICE_NAMES.authorizer);
     props.refreshFunction?.addEnvironment(METRICS_NAMESPACE_ENV, this.namespace);
     props.refreshFunction?.addEnvironment(SERVICE_NAME_ENV, SERVICE_NAMES.refresh);
+    props.organizationSwitchFunction?.addEnvironment(METRICS_NAMESPACE_ENV, this.namespace);
+    props.organizationSwitchFunction?.addEnvironment(SERVICE_NAME_ENV, SERVICE_NAMES.organizationSwitch);
 
     const alarms: Partial<Record<keyof StytchMonitoringAlarms, cloudwatch.Alarm>> = {};
     const settings = props.alarms ?? {};
@@ -226,9 +235,11 @@ export class StytchMonitoring extends Construct {
     if (settings.stytchErrors !== false) {
       const o = settings.stytchErrors ?? {};
       const threshold = positive("stytchErrors.threshold", o.threshold ?? 5);
-      const services = props.refreshFunction
-        ? [SERVICE_NAMES.authorizer, SERVICE_NAMES.refresh]
-        : [SERVICE_NAMES.authorizer];
+      const services = [
+        SERVICE_NAMES.authorizer,
+        ...(props.refreshFunction ? [SERVICE_NAMES.refresh] : []),
+        ...(props.organizationSwitchFunction ? [SERVICE_NAMES.organizationSwitch] : []),
+      ];
       alarm("stytchErrors", this.sumOf(METRIC.stytchErrors, services, periodOf(o), "Stytch API errors"), {
         threshold,
         atOrAbove: true,
@@ -457,6 +468,15 @@ export class StytchMonitoring extends Construct {
     if (props.refreshFunction) {
       dashboard.addWidgets(
         this.decisionsGraph("Refresh endpoint decisions by outcome / path", SERVICE_NAMES.refresh, REFRESH_DECISIONS),
+      );
+    }
+    if (props.organizationSwitchFunction) {
+      dashboard.addWidgets(
+        this.decisionsGraph(
+          "Organization switch decisions by outcome / path",
+          SERVICE_NAMES.organizationSwitch,
+          ORGANIZATION_SWITCH_DECISIONS,
+        ),
       );
     }
     return dashboard;

@@ -52,19 +52,31 @@ export interface StytchRefreshFunctionProps extends StytchFunctionOptions {
   readonly cookieDomain?: string;
   /** Return the opaque session token in the response body as well as in the cookie. @default false */
   readonly returnSessionToken?: boolean;
+  /**
+   * Also deploy the organization switch (`lambda/switch-organization.ts`, `POST /auth/switch-organization` in the
+   * demo): a second function with exactly the refresh function's settings (origins, cookies, session duration,
+   * secret), in {@link StytchRefreshFunction.organizationSwitchFunction}. Route it without an authorizer too.
+   *
+   * @default false
+   */
+  readonly organizationSwitch?: boolean;
 }
 
 /**
  * The function behind the session refresh endpoint (`lambda/refresh.ts`): it exchanges a Stytch
  * session credential for a fresh session JWT and cookies. It uses the same function defaults and
- * Stytch settings as the authorizer, and can read exactly the authorizer's secret.
+ * Stytch settings as the authorizer, and can read exactly the authorizer's secret. With
+ * `organizationSwitch`, the organization switch (`lambda/switch-organization.ts`) is deployed next to it
+ * with the same settings.
  *
- * Route it without an authorizer: it authenticates the session credential itself, and an
- * authorizer would reject the expired JWTs it exists to refresh.
+ * Route them without an authorizer: they authenticate the session credential themselves, and an
+ * authorizer would reject the expired JWTs they accept.
  */
 export class StytchRefreshFunction extends Construct {
   /** The refresh function. */
   public readonly function: lambda.Function;
+  /** The organization switch's function, with {@link StytchRefreshFunctionProps.organizationSwitch}. */
+  public readonly organizationSwitchFunction?: lambda.Function;
 
   /**
    * @param scope parent construct
@@ -93,6 +105,7 @@ export class StytchRefreshFunction extends Construct {
       this,
       {
         ...props.authorizer.stytchEnvironment,
+        // Each function's own (below); the user may not set it.
         [SERVICE_NAME_ENV]: SERVICE_NAMES.refresh,
         // Its metrics join the authorizer's namespace, so one dashboard query finds both.
         ...(props.authorizer.monitoring ? { [METRICS_NAMESPACE_ENV]: props.authorizer.monitoring.namespace } : {}),
@@ -105,23 +118,44 @@ export class StytchRefreshFunction extends Construct {
       props.environment,
     );
 
-    this.function = createBundledFunction(this, "Function", {
-      entry: { packaged: "refresh" },
-      description: "Stytch B2B session refresh",
-      environment,
-      memorySize: props.memorySize,
-      timeout: props.timeout,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      logGroup: props.logGroup,
-      logRetention: props.logRetention,
-      tracing: props.tracing,
-    });
-    props.authorizer.secret.grantRead(this.function);
-    // At synth: the environment as deployed, loaded by the refresh handler's own loader.
+    const sessionFunction = (
+      id: string,
+      packaged: "refresh" | "switch-organization",
+      description: string,
+      service: string,
+    ) => {
+      const fn = createBundledFunction(this, id, {
+        entry: { packaged },
+        description,
+        environment: { ...environment, [SERVICE_NAME_ENV]: service },
+        memorySize: props.memorySize,
+        timeout: props.timeout,
+        reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+        logGroup: props.logGroup,
+        logRetention: props.logRetention,
+        tracing: props.tracing,
+      });
+      props.authorizer.secret.grantRead(fn);
+      return fn;
+    };
+    this.function = sessionFunction("Function", "refresh", "Stytch B2B session refresh", SERVICE_NAMES.refresh);
+    if (props.organizationSwitch) {
+      this.organizationSwitchFunction = sessionFunction(
+        "OrganizationSwitchFunction",
+        "switch-organization",
+        "Stytch B2B organization switch",
+        SERVICE_NAMES.organizationSwitch,
+      );
+    }
+    // At synth: each environment as deployed, loaded by the handlers' own loader (both read loadRefreshConfig).
+    const deployed = [this.function, ...(this.organizationSwitchFunction ? [this.organizationSwitchFunction] : [])];
     this.node.addValidation({
       validate: () => {
-        const loaded = loadProblem(loadRefreshConfig, deployedEnvironment(this.function), REFRESH_PROP_OF_VARIABLE);
-        return "problem" in loaded ? [loaded.problem] : [];
+        const problems = deployed.flatMap((fn) => {
+          const loaded = loadProblem(loadRefreshConfig, deployedEnvironment(fn), REFRESH_PROP_OF_VARIABLE);
+          return "problem" in loaded ? [loaded.problem] : [];
+        });
+        return [...new Set(problems)];
       },
     });
   }

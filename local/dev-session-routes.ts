@@ -19,14 +19,21 @@ export interface SessionCookieNames {
   readonly jwtCookieName: string;
 }
 
-const LOGIN_KEYS = new Set(["roles", "organization_slug", "email"]);
+/**
+ * The demo organization that requires MFA (`mfa_policy: REQUIRED_FOR_ALL`), set up in the emulator by `npm start`:
+ * a switch into it answers `member_authenticated: false` and an intermediate session token.
+ */
+export const MFA_REQUIRED_DEMO_ORGANIZATION = "initech";
+
+const LOGIN_KEYS = new Set(["roles", "organization_slug", "email", "also_member_of"]);
+const MAX_OTHER_ORGANIZATIONS = 8;
 const ROLE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const SLUG = /^[a-z0-9._~-]{2,128}$/;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 
 /**
  * Answers a dev-only route, or returns `undefined` when `method path` is not one.
- * @param body the raw request body (login: optional JSON `{roles?, organization_slug?, email?}`)
+ * @param body the raw request body (login: optional JSON `{roles?, organization_slug?, email?, also_member_of?}`)
  * @param headers Node's lower-cased request headers (logout reads `authorization` and `cookie`)
  */
 export function devSessionRoute(
@@ -71,6 +78,17 @@ function login(
     ...(parsed.organization_slug ? { organizationSlug: parsed.organization_slug } : {}),
     ...(parsed.email ? { email: parsed.email } : {}),
   });
+  // The same person (the same email) in other organizations: where an organization switch can take them.
+  const otherOrganizations = Object.fromEntries(
+    (parsed.also_member_of ?? []).map((slug) => {
+      const member = stytch.createMember({
+        email: session.email,
+        organizationSlug: slug,
+        ...(parsed.roles ? { roles: parsed.roles } : {}),
+      });
+      return [slug, member.organizationId];
+    }),
+  );
   const expires = new Date(session.expiresAt).toUTCString();
   return jsonResponse(
     200,
@@ -79,6 +97,7 @@ function login(
       session_jwt: session.sessionJwt,
       member_id: session.memberId,
       organization_id: session.organizationId,
+      ...(parsed.also_member_of ? { also_member_of: otherOrganizations } : {}),
     },
     {
       "set-cookie": [
@@ -107,6 +126,8 @@ interface LoginRequest {
   roles?: string[];
   organization_slug?: string;
   email?: string;
+  /** Slugs of other organizations the member also belongs to (created if new), without a session there. */
+  also_member_of?: string[];
 }
 
 /** The validated login body, or an error message for a 400. */
@@ -123,8 +144,9 @@ function parseLoginBody(body: Buffer): LoginRequest | string {
   const request = value as Record<string, unknown>;
   // Unknown keys are refused rather than ignored, so a typo such as "organizationSlug" is not silently dropped.
   const unknown = Object.keys(request).filter((key) => !LOGIN_KEYS.has(key));
-  if (unknown.length > 0) return `unknown field(s) ${unknown.join(", ")}; allowed: roles, organization_slug, email`;
-  const { roles, organization_slug, email } = request;
+  if (unknown.length > 0)
+    return `unknown field(s) ${unknown.join(", ")}; allowed: roles, organization_slug, email, also_member_of`;
+  const { roles, organization_slug, email, also_member_of } = request;
   if (
     roles !== undefined &&
     !(Array.isArray(roles) && roles.length <= 32 && roles.every((role) => typeof role === "string" && ROLE.test(role)))
@@ -135,6 +157,16 @@ function parseLoginBody(body: Buffer): LoginRequest | string {
     return "organization_slug must be 2-128 lower-case letters, digits or . _ ~ -";
   }
   if (email !== undefined && !(typeof email === "string" && EMAIL.test(email))) return "email must be an email address";
+  if (
+    also_member_of !== undefined &&
+    !(
+      Array.isArray(also_member_of) &&
+      also_member_of.length <= MAX_OTHER_ORGANIZATIONS &&
+      also_member_of.every((slug) => typeof slug === "string" && SLUG.test(slug))
+    )
+  ) {
+    return `also_member_of must be an array of at most ${MAX_OTHER_ORGANIZATIONS} organization slugs`;
+  }
   return request as LoginRequest;
 }
 

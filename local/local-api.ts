@@ -25,7 +25,7 @@ import {
   requestAuthorizerEvent,
 } from "./api-gateway-events";
 import { type DemoPage, startDemoPage } from "./demo-page";
-import { DEV_ROUTES, devSessionRoute } from "./dev-session-routes";
+import { DEV_ROUTES, devSessionRoute, MFA_REQUIRED_DEMO_ORGANIZATION } from "./dev-session-routes";
 import { preflightResponse, withGatewayCors } from "./gateway-cors";
 import {
   assertSameHandlerBinding,
@@ -132,6 +132,8 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   const mode: LocalApi["mode"] = projectId && secret && !options.stytch ? "stytch" : "emulator";
   const ownsEmulator = mode === "emulator" && !options.stytch;
   const stytch = mode === "emulator" ? (options.stytch ?? (await startStytchEmulator())) : undefined;
+  // The demo's organization switch needs an organization that asks for MFA.
+  stytch?.setOrganizationMfaPolicy(MFA_REQUIRED_DEMO_ORGANIZATION, "REQUIRED_FOR_ALL");
 
   const server = createServer();
   let demo: DemoPage | undefined;

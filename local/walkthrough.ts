@@ -1,12 +1,13 @@
 // The banner of `npm start`: what is served, in which mode, and a curl walkthrough that works when pasted
 // into a bash shell. Kept apart from the CLI so a test can run the exact text it prints.
 
-import { DEV_ROUTES } from "./dev-session-routes";
+import { DEV_ROUTES, MFA_REQUIRED_DEMO_ORGANIZATION } from "./dev-session-routes";
 import type { LocalApi } from "./local-api";
 
 /** The route table entries the walkthrough talks about, found by their handler file rather than by path. */
 const ME_ENTRY = "lambda/demo/me.ts";
 const REFRESH_ENTRY = "lambda/refresh.ts";
+const SWITCH_ENTRY = "lambda/switch-organization.ts";
 const ORGANIZATION_DATA_ENTRY = "lambda/demo/organization-data.ts";
 
 /** The start-up banner: the API and demo page URLs, mode, the served routes and (in emulator mode) the curl walkthrough. */
@@ -45,6 +46,7 @@ export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl"
 export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[] {
   const me = api.routes.find((r) => r.entry === ME_ENTRY);
   const refresh = api.routes.find((r) => r.entry === REFRESH_ENTRY);
+  const switchOrganization = api.routes.find((r) => r.entry === SWITCH_ENTRY);
   const organizationRoute = (method: string, resource: string) =>
     api.routes.find(
       (r) =>
@@ -98,6 +100,26 @@ export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[]
       `curl -s -i -w '\\n' ${url}${me.path} -H "Authorization: Bearer $TOKEN"`,
       `# ${++step}. The JWT still works until it expires (at most 5 minutes), unless the server runs with STYTCH_MAX_TOKEN_AGE_SECONDS=0`,
       `curl -s -w '\\n' ${url}${me.path} -H "Authorization: Bearer $JWT"`,
+    );
+  }
+  if (switchOrganization) {
+    const mfa = MFA_REQUIRED_DEMO_ORGANIZATION;
+    const switchTo = (variable: string) =>
+      `curl -s -w '\\n' -b switch.txt -c switch.txt -X ${switchOrganization.method} ${url}${switchOrganization.path} -H 'content-type: application/json' -d "{\\"organization_id\\":\\"$${variable}\\"}"`;
+    lines.push(
+      `# ${++step}. Switching organization: a new member of acme who also belongs to globex and ${mfa} (${mfa} requires MFA)`,
+      `curl -s -c switch.txt -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"also_member_of":["globex","${mfa}"]}' -o switch.json`,
+      `GLOBEX=$(node -p 'require("./switch.json").also_member_of.globex'); MFA_ORG=$(node -p 'require("./switch.json").also_member_of["${mfa}"]')`,
+      `# ${++step}. Switch to globex with the cookie jar: a session in globex, and both cookies rotated in the jar`,
+      switchTo("GLOBEX"),
+      ...(me
+        ? [
+            `# ${++step}. ${me.method} ${me.path} with the jar: the same person, now a member of globex`,
+            `curl -s -w '\\n' -b switch.txt ${url}${me.path}`,
+          ]
+        : []),
+      `# ${++step}. Switch to ${mfa}, which requires MFA: 200 with member_authenticated false and an intermediate session token; the jar keeps the globex session`,
+      switchTo("MFA_ORG"),
     );
   }
   return lines;

@@ -439,6 +439,35 @@ describe("what synthesizes, the handlers load; what they refuse fails the synth"
     );
   });
 
+  test.each(REFRESH_CASES.map((c) => [c.name, c] as const))(
+    "StytchRefreshFunction with the organization switch: %s",
+    (_name, testCase) => {
+      checkCase(
+        { ...testCase, props: (stack) => ({ ...testCase.props(stack), organizationSwitch: true }) },
+        REFRESH_BASE,
+        loadRefreshConfig,
+        (props) => userStack(undefined, props),
+        /organization switch/,
+        "UserStack/Refresh",
+      );
+    },
+  );
+
+  test("a variable added to the organization switch's function after construction is still checked at synth", () => {
+    const stack = new Stack(fastApp(), "UserStack");
+    const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID, monitoring: false });
+    const refresh = new StytchRefreshFunction(stack, "Refresh", {
+      authorizer: auth,
+      allowedOrigins: [],
+      organizationSwitch: true,
+    });
+    refresh.organizationSwitchFunction!.addEnvironment("REFRESH_ALLOWED_ORIGINS", "https://*.example.com");
+    const error = thrownBy(() => Template.fromStack(stack)) as Error;
+    expect(error.message).toMatch(
+      /\[UserStack\/Refresh\] allowedOrigins: REFRESH_ALLOWED_ORIGINS entries must be exact https origins.*the function would refuse this environment/,
+    );
+  });
+
   test("the authorizer's settings reach the refresh function, which loads them", () => {
     const template = userStack(() => ({
       apiUrl: "https://login.example.com",

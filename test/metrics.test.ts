@@ -16,6 +16,7 @@ import {
 } from "../lambda/lib/operations/metric-names";
 import { DecisionMetrics } from "../lambda/lib/operations/metrics";
 import { createRefreshHandler } from "../lambda/refresh";
+import { createOrganizationSwitchHandler } from "../lambda/switch-organization";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { httpV2Event, restRequestEvent } from "./support/authorizer-events";
 import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
@@ -590,6 +591,52 @@ describe("the refresh endpoint's EMF record", () => {
       [METRIC.decisions]: 1,
     });
     expect(stytch.calls.authenticate).toBe(1); // only the genuine refresh
+  });
+});
+
+describe("the organization switch's EMF record", () => {
+  function switchEvent(body: unknown) {
+    return {
+      httpMethod: "POST",
+      path: "/auth/switch-organization",
+      headers: { "content-type": "application/json" },
+      multiValueHeaders: {},
+      body: JSON.stringify(body),
+      isBase64Encoded: false,
+    } as unknown as Parameters<ReturnType<typeof createOrganizationSwitchHandler>>[0];
+  }
+
+  test("a switch is an allow on path remote under its own service; a refused one forbidden, never a fault", async () => {
+    const session = stytch.createSession({ email: "metrics-switch@example.com", organizationSlug: "metrics-home" });
+    const target = stytch.createMember({ email: "metrics-switch@example.com", organizationSlug: "metrics-away" });
+    const stranger = stytch.createMember({ email: "someone@example.com", organizationSlug: "metrics-strangers" });
+    const handler = createOrganizationSwitchHandler(envFor());
+    const decide = async (organizationId: string, status: number) => {
+      const before = emf.length;
+      const result = await handler(
+        switchEvent({ organization_id: organizationId, session_token: session.sessionToken }),
+        lambdaContext(),
+      );
+      expect(result.statusCode).toBe(status);
+      const records = emf.slice(before);
+      expect(records).toHaveLength(1);
+      return records[0]!;
+    };
+    const switched = await decide(target.organizationId, 200);
+    expect(switched).toMatchObject({
+      service: SERVICE_NAMES.organizationSwitch,
+      outcome: "allow",
+      path: "remote",
+      [METRIC.decisions]: 1,
+    });
+    assertLowCardinality(switched, [session.memberId, target.memberId, target.organizationId, session.sessionToken]);
+    // Stytch refusing the switch proved something about the member, not about us: forbidden, not a fault.
+    expect(await decide(stranger.organizationId, 403)).toMatchObject({
+      service: SERVICE_NAMES.organizationSwitch,
+      outcome: "forbidden",
+      path: "remote",
+      reason: "organization_switch_refused",
+    });
   });
 });
 

@@ -16,6 +16,7 @@ import { createAuthorizer, UPSTREAM_FAULT } from "../lambda/authorizer";
 import {
   DEFAULT_METRICS_NAMESPACE,
   DIMENSION,
+  METRIC,
   OUTCOMES,
   PATHS,
   SERVICE_NAMES,
@@ -465,6 +466,24 @@ describe("the demo stack", () => {
         (m) => m.dimensions.service === SERVICE_NAMES.refresh,
       ),
     ).toBe(true);
+  });
+
+  test("watches the organization switch as it watches refresh: its namespace, its Stytch errors in the alarm, its decisions on the dashboard", () => {
+    const stack = new StytchApiStack(fastApp(), "Demo", {
+      projectId: "project-test-11111111-2222-3333-4444-555555555555",
+    });
+    const template = Template.fromStack(stack);
+    const variables = Object.values(template.toJSON().Resources as Resources)
+      .filter((r) => r.Type === "AWS::Lambda::Function")
+      .map((f) => f.Properties.Environment?.Variables ?? {});
+    expect(
+      variables.find((v) => v.POWERTOOLS_SERVICE_NAME === SERVICE_NAMES.organizationSwitch)
+        ?.POWERTOOLS_METRICS_NAMESPACE,
+    ).toBe(DEFAULT_METRICS_NAMESPACE);
+    const { metrics } = metricReferences(template, DEFAULT_METRICS_NAMESPACE);
+    const ofSwitch = metrics.filter((m) => m.dimensions.service === SERVICE_NAMES.organizationSwitch);
+    expect(ofSwitch.some((m) => m.name === METRIC.stytchErrors && /StytchErrorsAlarm/.test(m.where))).toBe(true);
+    expect(ofSwitch.some((m) => m.name === METRIC.decisions && m.dimensions.outcome === "forbidden")).toBe(true);
   });
 });
 

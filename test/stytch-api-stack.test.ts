@@ -140,25 +140,35 @@ describe("StytchApiStack", () => {
     }
   });
 
-  test("the me function gets only the CORS allow-list; the refresh function gets the refresh settings and reads the secret", () => {
+  test("the me function gets only the CORS allow-list; the refresh and organization switch functions get the refresh settings and read the secret", () => {
     const me = stack.getLogicalId(stack.functions.get("Me")!.node.defaultChild as never);
     expect(resources[me].Properties.Environment).toEqual({ Variables: { CORS_ALLOWED_ORIGINS: ORIGINS.join(",") } });
-    const refresh = stack.getLogicalId(stack.functions.get("Refresh")!.node.defaultChild as never);
     const [[secretId]] = ofType("AWS::SecretsManager::Secret");
-    expect(resources[refresh].Properties.Environment.Variables).toMatchObject({
+    const variables = (functionId: "Refresh" | "SwitchOrganization") =>
+      resources[stack.getLogicalId(stack.functions.get(functionId)!.node.defaultChild as never)].Properties.Environment
+        .Variables;
+    expect(variables("Refresh")).toMatchObject({
       STYTCH_PROJECT_ID: PROJECT_ID,
       STYTCH_SECRET_ARN: { Ref: secretId },
       REFRESH_ALLOWED_ORIGINS: ORIGINS.join(","),
+      POWERTOOLS_SERVICE_NAME: "stytch-refresh",
+    });
+    // The same settings, under its own service name.
+    const { POWERTOOLS_SERVICE_NAME: _refreshService, ...shared } = variables("Refresh");
+    expect(variables("SwitchOrganization")).toEqual({
+      ...shared,
+      POWERTOOLS_SERVICE_NAME: "stytch-organization-switch",
     });
     const grants = ofType("AWS::IAM::Policy")
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement.map((s: any) => ({ roles: p.Properties.Roles, s })))
       .filter(({ s }) => JSON.stringify(s.Action).includes("secretsmanager:GetSecretValue"));
-    // Exactly two readers of exactly the one secret: the authorizer and the refresh function.
-    expect(grants).toHaveLength(2);
+    // Exactly three readers of exactly the one secret: the authorizer and the two session endpoints.
+    expect(grants).toHaveLength(3);
     for (const { s } of grants) expect(s.Resource).toEqual({ Ref: secretId });
     expect(grants.map(({ roles }) => roles[0].Ref).sort()).toEqual([
       expect.stringMatching(/^AuthFunctionRole/),
       expect.stringMatching(/^RefreshFunctionRole/),
+      expect.stringMatching(/^RefreshOrganizationSwitchFunctionRole/),
     ]);
   });
 
@@ -169,7 +179,7 @@ describe("StytchApiStack", () => {
     const functionRoles = ofType("AWS::IAM::Role").filter(([, role]) =>
       JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes("lambda.amazonaws.com"),
     );
-    expect(functionRoles).toHaveLength(4);
+    expect(functionRoles).toHaveLength(5);
     for (const [, role] of functionRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
@@ -413,7 +423,9 @@ describe("configuration", () => {
     expect(cdkJson.app).toMatch(/infra\/demo\/app\.ts$/);
   });
 
-  test("the refresh route serves the handler the package ships prebuilt (StytchRefreshFunction deploys it, not the route's entry)", () => {
+  test("the refresh and organization switch routes serve the handlers the package ships prebuilt (StytchRefreshFunction deploys them, not the routes' entries)", () => {
+    const switchRoutes = API_ROUTES.filter((route) => route.functionId === "SwitchOrganization");
+    expect(switchRoutes.map((route) => route.entry)).toEqual([PACKAGED_HANDLERS["switch-organization"]]);
     const refresh = API_ROUTES.filter((route) => route.functionId === "Refresh");
     expect(refresh.map((route) => route.entry)).toEqual(refresh.map(() => PACKAGED_HANDLERS.refresh));
   });

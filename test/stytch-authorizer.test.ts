@@ -699,6 +699,33 @@ describe("StytchRefreshFunction", () => {
     });
   });
 
+  test("with organizationSwitch, deploys the organization switch with exactly the refresh settings, its own service name, and a read of the same secret", () => {
+    const template = refreshStack({ organizationSwitch: true, cookieDomain: "example.com" });
+    const functions = Object.values(template.findResources("AWS::Lambda::Function"));
+    const byDescription = (description: string) =>
+      functions.find((fn) => fn.Properties.Description === description)!.Properties.Environment.Variables;
+    const { POWERTOOLS_SERVICE_NAME: refreshService, ...shared } = byDescription("Stytch B2B session refresh");
+    expect(refreshService).toBe("stytch-refresh");
+    expect(byDescription("Stytch B2B organization switch")).toEqual({
+      ...shared,
+      POWERTOOLS_SERVICE_NAME: "stytch-organization-switch",
+    });
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: Match.stringLikeRegexp("^RefreshOrganizationSwitchFunctionRole") }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(["secretsmanager:GetSecretValue"]),
+            Resource: { Ref: secretLogicalId(template) },
+          }),
+        ]),
+      },
+    });
+    // Without it (the default), an upgrade adds no function.
+    const without = Object.values(refreshStack().findResources("AWS::Lambda::Function"));
+    expect(without.map((fn) => fn.Properties.Description)).not.toContain("Stytch B2B organization switch");
+  });
+
   test("rejects wildcard, path-bearing and plain-http remote origins, and bad session durations", () => {
     expect(() => refreshStack({ allowedOrigins: ["*"] })).toThrow(/^S\/Refresh: allowedOrigins .*not an origin/);
     expect(() => refreshStack({ allowedOrigins: ["https://app.example.com/"] })).toThrow(/exact .*trailing slash/);

@@ -25,7 +25,7 @@ export interface ApiRoute {
   /** Resource path, starting with `/`, without a stage prefix, e.g. `"/me"` or `"/auth/refresh"`. */
   readonly path: string;
   /** Construct id of the function serving the route; routes with the same id share one function. */
-  readonly functionId: "Me" | "Refresh" | "OrganizationData";
+  readonly functionId: "Me" | "Refresh" | "SwitchOrganization" | "OrganizationData";
   /** Handler source file, relative to the repository root, e.g. `"lambda/demo/me.ts"`. */
   readonly entry: string;
   /** Name of the exported handler function in {@link ApiRoute.entry}. */
@@ -98,6 +98,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
     handler: "handler",
     authorization: "none",
     description: "Exchanges a Stytch session credential for a fresh session JWT and cookies",
+  },
+  {
+    method: "POST",
+    path: "/auth/switch-organization",
+    functionId: "SwitchOrganization",
+    entry: "lambda/switch-organization.ts",
+    handler: "handler",
+    authorization: "none",
+    description: "Exchanges the member's session for one in another organization of theirs, with its cookies",
   },
 ];
 

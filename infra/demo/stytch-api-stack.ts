@@ -56,8 +56,11 @@ export interface StytchApiStackProps extends StackProps {
   readonly createCloudWatchRole?: boolean;
   /** Options passed through to the {@link StytchAuthorizer}. @default - construct defaults */
   readonly authorizer?: Omit<StytchAuthorizerProps, "projectId">;
-  /** Options passed through to the {@link StytchRefreshFunction}. @default - construct defaults */
-  readonly refresh?: Omit<StytchRefreshFunctionProps, "authorizer" | "allowedOrigins">;
+  /**
+   * Options passed through to the {@link StytchRefreshFunction} (which also deploys the organization switch, as the
+   * route table has its route). @default - construct defaults
+   */
+  readonly refresh?: Omit<StytchRefreshFunctionProps, "authorizer" | "allowedOrigins" | "organizationSwitch">;
   /** Stage throttling of both APIs. @default 100 requests/s, burst 200 */
   readonly throttle?: StageThrottle;
   /** Retention of the API access log groups. @default one month */
@@ -75,7 +78,10 @@ export interface StytchApiStackProps extends StackProps {
   /** ARN of a regional WAFv2 web ACL to associate with the REST stage. @default - no WAF */
   readonly webAclArn?: string;
   /** Alarms and dashboard of the authorizer and the refresh function. @default - every alarm and the dashboard, no notifications */
-  readonly monitoring?: Omit<StytchMonitoringProps, "authorizerFunction" | "refreshFunction">;
+  readonly monitoring?: Omit<
+    StytchMonitoringProps,
+    "authorizerFunction" | "refreshFunction" | "organizationSwitchFunction"
+  >;
 }
 
 /**
@@ -144,19 +150,21 @@ export class StytchApiStack extends Stack {
         environment: origins.length > 0 ? { CORS_ALLOWED_ORIGINS: origins.join(",") } : undefined,
       });
     let refresh: StytchRefreshFunction | undefined;
+    // The refresh construct deploys both session endpoints, with the same settings.
+    const sessionEndpoints = () =>
+      (refresh ??= new StytchRefreshFunction(this, "Refresh", {
+        tracing,
+        ...props.refresh,
+        organizationSwitch: API_ROUTES.some((route) => route.functionId === "SwitchOrganization"),
+        authorizer: this.authorizer,
+        allowedOrigins: origins,
+      }));
     // One factory per function id; the Record type makes a new id in the table a compile error here.
     const factories: Record<ApiRoute["functionId"], (route: ApiRoute) => lambda.IFunction> = {
       Me: (route) => downstreamFunction(route),
       OrganizationData: (route) => downstreamFunction(route),
-      Refresh: (route) => {
-        refresh = new StytchRefreshFunction(this, route.functionId, {
-          tracing,
-          ...props.refresh,
-          authorizer: this.authorizer,
-          allowedOrigins: origins,
-        });
-        return refresh.function;
-      },
+      Refresh: () => sessionEndpoints().function,
+      SwitchOrganization: () => sessionEndpoints().organizationSwitchFunction!,
     };
     const functions = new Map<ApiRoute["functionId"], lambda.IFunction>();
     const functionFor = (route: ApiRoute): lambda.IFunction => {
@@ -207,6 +215,7 @@ export class StytchApiStack extends Stack {
       ...props.monitoring,
       authorizerFunction: this.authorizer.function,
       refreshFunction: refresh?.function,
+      organizationSwitchFunction: refresh?.organizationSwitchFunction,
     });
 
     // RestApi adds an "Endpoint" output with a generated name; RestApiUrl below replaces it.
@@ -398,6 +407,8 @@ export const HTTP_ACCESS_LOG_FIELDS = {
 const PUBLIC_ROUTE_REASONS: Partial<Record<ApiRoute["functionId"], string>> = {
   Refresh:
     "The refresh route authenticates the Stytch session credential itself; an authorizer would reject the expired JWTs it exists to refresh",
+  SwitchOrganization:
+    "The organization switch authenticates the Stytch session credential itself, as refresh does; an authorizer would reject the expired JWTs it accepts",
 };
 
 /** cdk-nag acknowledgements of a REST method, at the method itself. */
