@@ -198,7 +198,7 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
     expect(billing).toMatchObject({ status: 403, reason: "forbidden" });
   });
 
-  it("gives a page on a foreign origin no credentialed access: unreadable answers, refresh and logout refused with 403", async () => {
+  it("gives a page on a foreign origin no credentialed access: unreadable answers, refresh, switch and logout refused with 403", async () => {
     const jwtBefore = (await cookies()).stytch_session_jwt!.value;
     const logStart = server.output().length;
     const other = await browser.newPage();
@@ -216,6 +216,11 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
         return {
           me: await attempt("/me", {}),
           refresh: await attempt("/auth/refresh", { method: "POST" }),
+          // A simple request (text/plain body, no preflight): it reaches the server, with the member's cookies.
+          switch: await attempt("/auth/switch-organization", {
+            method: "POST",
+            body: JSON.stringify({ organization_id: "organization-test-00000000-0000-4000-8000-000000000000" }),
+          }),
           logout: await attempt("/dev/logout", { method: "POST" }),
           preflighted: await attempt("/me", { headers: { authorization: "Bearer x" } }),
         };
@@ -223,6 +228,7 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
       expect(outcomes).toEqual({
         me: "refused (TypeError)",
         refresh: "refused (TypeError)",
+        switch: "refused (TypeError)",
         logout: "refused (TypeError)",
         preflighted: "refused (TypeError)",
       });
@@ -233,6 +239,7 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
     const log = () => server.output().slice(logStart);
     await waitFor(() => /^POST \/dev\/logout 403 /m.test(log()), 5_000, log);
     expect(log()).toMatch(/^POST \/auth\/refresh 403 authorizer=- /m);
+    expect(log()).toMatch(/^POST \/auth\/switch-organization 403 authorizer=- /m);
     // The call with an Authorization header needs a preflight, which names no origin for this page: the browser
     // never sent the GET itself, so the authorizer never saw the bogus token.
     expect(log()).toMatch(/^OPTIONS \/me 204 /m);
@@ -268,6 +275,33 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
     }
   });
 
+  it("switches organization: a full switch rotates both cookies and /me shows the new organization; one that needs MFA sets no cookie", async () => {
+    const before = await cookies();
+    const globex = await act("switch-globex", 2); // then GET /me
+    expect(globex).toMatchObject({ status: 200, json: { member_authenticated: true, organization_slug: "globex" } });
+    const switched = await cookies();
+    expect(switched.stytch_session_jwt!.value).toBe(globex.json!.session_jwt);
+    expect(switched.stytch_session!.value).not.toBe(before.stytch_session!.value);
+    expect(switched.stytch_session_jwt).toMatchObject({ secure: true, sameSite: "Lax", domain: "127.0.0.1" });
+    expect((await results()).at(-1)).toMatchObject({ label: "me", status: 200 });
+    expect(await text("#member-organization")).toMatch(/^globex /);
+
+    const initech = await act("switch-initech");
+    expect(initech).toMatchObject({
+      status: 200,
+      json: {
+        member_authenticated: false,
+        organization_slug: "initech",
+        intermediate_session_token: expect.any(String),
+      },
+    });
+    // Not half a session: the jar still holds the globex session, untouched.
+    const after = await cookies();
+    expect(after.stytch_session_jwt!.value).toBe(switched.stytch_session_jwt!.value);
+    expect(after.stytch_session!.value).toBe(switched.stytch_session!.value);
+    expect(await act("me")).toMatchObject({ status: 200, json: { member: { organizationSlug: "globex" } } });
+  });
+
   it("logs out: both cookies leave the jar, and GET /me is then a readable 401", async () => {
     expect(await act("logout")).toMatchObject({ status: 200 });
     const jar = await cookies();
@@ -291,9 +325,9 @@ interface DemoWindow {
 }
 
 /** Clicks the page's button `id` and returns the call it made (its first, for buttons that make two). */
-async function act(id: string): Promise<CallResult> {
+async function act(id: string, expectedCalls?: number): Promise<CallResult> {
   const count = (await results()).length;
-  const calls = id === "login" || id === "logout" ? 2 : 1; // both follow up with GET /me
+  const calls = expectedCalls ?? (id === "login" || id === "logout" ? 2 : 1); // both follow up with GET /me
   await page.click(`#${id}`);
   await page.waitForFunction(
     (n: number) => (globalThis as unknown as DemoWindow).demo.results.length >= n,

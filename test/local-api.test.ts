@@ -8,6 +8,7 @@ import { type LocalApi, startLocalApi } from "../local/local-api";
 
 const ME = API_ROUTES.find((route) => route.entry === "lambda/demo/me.ts")!;
 const REFRESH = API_ROUTES.find((route) => route.entry === "lambda/refresh.ts")!;
+const SWITCH = API_ROUTES.find((route) => route.entry === "lambda/switch-organization.ts")!;
 
 let api: LocalApi;
 const logLines: string[] = [];
@@ -144,6 +145,9 @@ describe("the local API", () => {
       '{"roles":[""]}',
       '{"email":"nobody"}',
       '{"organization_slug":"A B"}',
+      '{"also_member_of":"globex"}',
+      '{"also_member_of":["Globex Inc"]}',
+      `{"also_member_of":${JSON.stringify(Array.from({ length: 9 }, (_, i) => `org-${i}`))}}`,
     ]) {
       const res = await post(body);
       expect(res.status, body).toBe(400);
@@ -184,6 +188,39 @@ describe("the local API", () => {
     });
     expect(member.roles).toEqual(expect.arrayContaining(["viewer"]));
     expect(lastLogLine()).toContain("authorizer=allow:remote");
+  });
+
+  it("switches organization with the cookies of a member who also belongs elsewhere; initech asks for MFA and sets no cookie", async () => {
+    const res = await fetch(`${api.url}/dev/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ roles: ["editor"], also_member_of: ["globex", "initech"] }),
+    });
+    const json = (await res.json()) as Login & { also_member_of: Record<string, string> };
+    expect(Object.keys(json.also_member_of)).toEqual(["globex", "initech"]);
+    const jar = `stytch_session=${json.session_token}; stytch_session_jwt=${json.session_jwt}`;
+    const switchTo = (organizationId: string | undefined) =>
+      fetch(`${api.url}${SWITCH.path}`, {
+        method: SWITCH.method,
+        headers: { cookie: jar, "content-type": "application/json" },
+        body: JSON.stringify({ organization_id: organizationId }),
+      });
+    const globex = await switchTo(json.also_member_of.globex);
+    expect(globex.status).toBe(200);
+    const switched = (await globex.json()) as { session_jwt: string; organization_slug: string };
+    expect(switched.organization_slug).toBe("globex");
+    expect(cookie(globex.headers.getSetCookie(), "stytch_session_jwt")).toContain(switched.session_jwt);
+    expect(lastLogLine()).toMatch(/^POST \/auth\/switch-organization 200 /);
+    const me = await getMe({ authorization: `Bearer ${switched.session_jwt}` });
+    expect(((await me.json()) as { member: { organizationSlug: string; roles: string[] } }).member).toMatchObject({
+      organizationSlug: "globex",
+      roles: expect.arrayContaining(["editor"]),
+    });
+
+    const initech = await switchTo(json.also_member_of.initech);
+    expect(initech.status).toBe(200);
+    expect(await initech.json()).toMatchObject({ member_authenticated: false, organization_slug: "initech" });
+    expect(initech.headers.getSetCookie()).toEqual([]);
   });
 
   it("refreshes with the session cookie: a new JWT in the body and the stytch_session_jwt cookie rotated", async () => {

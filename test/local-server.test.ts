@@ -67,9 +67,16 @@ describe("npm start", () => {
           error ? reject(new Error(`${error.message}\n${out}\n${err}`)) : resolve(out),
         ),
       );
-      // login, /me with the JWT, /me with the cookie jar, refresh, logout, 401 for the opaque token, /me with the JWT
+      // login, /me with the JWT, /me with the cookie jar, refresh, logout, 401 for the opaque token, /me with the JWT,
+      // and after the organization switch /me with the switched cookie jar
       const members = stdout.match(/"authMethod":"jwt"/g) ?? [];
-      expect(members.length, stdout).toBe(3);
+      expect(members.length, stdout).toBe(4);
+      // The organization switch: a session in globex (its cookies in the jar, /me in globex), then initech's MFA.
+      expect(stdout).toMatch(/\{"member_authenticated":true,"session_jwt":"[^"]+",.*"organization_slug":"globex"\}/);
+      expect(stdout).toMatch(/"organizationSlug":"globex","roles":\["stytch_member"\],"authMethod":"jwt"/);
+      expect(stdout).toMatch(
+        /\{"member_authenticated":false,"intermediate_session_token":"[\w-]+",.*"organization_slug":"initech",/,
+      );
       expect(stdout).toMatch(/"session_expires_at"/); // the refresh answer
       expect(stdout).toContain('{"revoked":true}');
       expect(stdout).toMatch(/HTTP\/1\.1 401 Unauthorized/);

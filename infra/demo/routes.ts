@@ -106,7 +106,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     entry: "lambda/switch-organization.ts",
     handler: "handler",
     authorization: "none",
-    description: "Exchanges the member's session for one in another organization of theirs, with its cookies",
+    description: "Switches the member's session to another of their organizations (Stytch sessions.exchange)",
   },
 ];
 

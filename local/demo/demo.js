@@ -15,7 +15,17 @@
 
   const $ = (id) => document.getElementById(id);
   /** State the page shows; also what an automated test reads. */
-  const demo = { api, results: [], member: null, refreshes: 0, nextRefreshAt: null, loadedAt: Date.now() };
+  const demo = {
+    api,
+    results: [],
+    member: null,
+    refreshes: 0,
+    nextRefreshAt: null,
+    loadedAt: Date.now(),
+    // Organization ID by slug: the organization logged in to and those the member also belongs to (kept across
+    // reloads, like the cookies).
+    organizations: JSON.parse(sessionStorage.getItem("demo-organizations") ?? "{}"),
+  };
   window.demo = demo;
   let refreshTimer;
 
@@ -37,7 +47,7 @@
         path,
         status: res.status,
         reason: json?.reason ?? "",
-        message: json?.message ?? "",
+        message: json?.message ?? switchOutcome(json),
         retryAfter: res.headers.get("retry-after"),
         json,
       };
@@ -46,6 +56,14 @@
     }
     record(entry);
     return entry;
+  }
+
+  /** What an organization switch's 200 says, for the log (never the token itself). */
+  function switchOutcome(json) {
+    if (json?.member_authenticated === true) return `switched to ${json.organization_slug}; cookies rotated`;
+    if (json?.member_authenticated === false)
+      return `${json.organization_slug} requires MFA: intermediate session token received, no cookie set`;
+    return "";
   }
 
   function record(entry) {
@@ -149,9 +167,12 @@
     const roles = [...document.querySelectorAll('input[name="role"]:checked')].map((input) => input.value);
     const entry = await call("login", "POST", "/dev/login", {
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ roles }),
+      // Also a member of two other organizations, to switch to (initech requires MFA).
+      body: JSON.stringify({ roles, also_member_of: ["globex", "initech"] }),
     });
     if (entry.status !== 200) return entry;
+    demo.organizations = { acme: entry.json.organization_id, ...entry.json.also_member_of };
+    sessionStorage.setItem("demo-organizations", JSON.stringify(demo.organizations));
     scheduleRefresh(entry.json.session_jwt);
     await loadMe();
     return entry;
@@ -161,6 +182,21 @@
     const entry = await call("logout", "POST", "/dev/logout");
     signedOut();
     await loadMe(); // shows that the cookies are gone: 401
+    return entry;
+  }
+
+  /** Switches the session to another organization; a full switch rotates the cookies, so the page reloads the member. */
+  async function switchTo(slug) {
+    const entry = await call(`switch to ${slug}`, "POST", "/auth/switch-organization", {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ organization_id: demo.organizations[slug] ?? "not-logged-in" }),
+    });
+    if (entry.status === 200 && entry.json.member_authenticated) {
+      scheduleRefresh(entry.json.session_jwt);
+      await loadMe();
+    } else if (entry.status === 401) {
+      signedOut();
+    }
     return entry;
   }
 
@@ -174,6 +210,9 @@
     logout,
     me: loadMe,
     refresh: () => refresh("button"),
+    "switch-home": () => switchTo("acme"),
+    "switch-globex": () => switchTo("globex"),
+    "switch-initech": () => switchTo("initech"),
     documents: () => call("documents", "GET", orgPath("documents")),
     billing: () => call("billing", "GET", orgPath("billing")),
     garbage: () => call("garbage bearer", "GET", "/me", { headers: { authorization: "Bearer not-a-real-token" } }),
@@ -197,7 +236,8 @@
   $("api-url").textContent = api;
   if (config.mode !== "emulator") {
     $("login-note").hidden = false;
-    for (const id of ["login", "logout", "outage-on", "outage-off"]) $(id).disabled = true;
+    for (const id of ["login", "logout", "outage-on", "outage-off", "switch-home", "switch-globex", "switch-initech"])
+      $(id).disabled = true;
   }
 
   // A reload keeps the session: the JWT cookie is readable, as the Stytch SDK's is.
