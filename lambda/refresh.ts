@@ -15,7 +15,7 @@ import {
   lambdaEntryPoint,
   type SessionEndpointHandler,
 } from "./lib/session-endpoint/session-endpoint";
-import { sessionCredentialOf } from "./lib/stytch/stytch-client";
+import { StytchClient, sessionCredentialOf } from "./lib/stytch/stytch-client";
 
 export type {
   SessionEndpointEvent as RefreshEvent,
@@ -46,6 +46,7 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
     name: "refresh",
     fields: [],
     readInput: () => undefined,
+    client: StytchClient,
     async answer({ credential, sessionDurationMinutes, deadline }, { config, stytch, cookies }) {
       const answer = await stytch.authenticate(sessionCredentialOf(credential), {
         deadline,

@@ -18,7 +18,12 @@ import {
   lambdaEntryPoint,
   type SessionEndpointHandler,
 } from "./lib/session-endpoint/session-endpoint";
-import { type StytchMfaRequired, type StytchPrimaryRequired, sessionCredentialOf } from "./lib/stytch/stytch-client";
+import {
+  SessionExchangeClient,
+  type StytchMfaRequired,
+  type StytchPrimaryRequired,
+} from "./lib/stytch/session-exchange";
+import { sessionCredentialOf } from "./lib/stytch/stytch-client";
 
 /** The organization switch's handler. */
 export type OrganizationSwitchHandler = SessionEndpointHandler;
@@ -117,6 +122,7 @@ export function createOrganizationSwitchHandler(
     name: "organization switch",
     fields: ["organization_id", "locale"],
     readInput: readSwitchInput,
+    client: SessionExchangeClient,
     async answer({ input, credential, sessionDurationMinutes, deadline }, { config, stytch, cookies }) {
       const answer = await stytch.exchange(input.organizationId, sessionCredentialOf(credential), {
         deadline,

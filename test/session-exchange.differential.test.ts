@@ -15,13 +15,13 @@ import { B2BClient, type B2BSessionsExchangeRequest, type B2BSessionsExchangeRes
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { OrganizationSwitchRefusedError, RevokedSessionError } from "../lambda/lib/errors";
 import {
-  type SessionCredential,
-  StytchClient,
+  SessionExchangeClient,
   type StytchExchangeIntermediate,
   type StytchExchangeSwitched,
   type StytchMfaRequired,
   type StytchPrimaryRequired,
-} from "../lambda/lib/stytch/stytch-client";
+} from "../lambda/lib/stytch/session-exchange";
+import type { SessionCredential } from "../lambda/lib/stytch/stytch-client";
 import { type StytchEmulator, startStytchEmulator } from "../local/stytch-emulator";
 import { generateLoopbackCertificate } from "../local/tls-cert";
 import { closeUpstreamConnections, startTlsFront, type TlsFront } from "../local/tls-front";
@@ -61,7 +61,7 @@ let stytch: StytchEmulator;
 let front: TlsFront;
 let certDir: string;
 let sdk: B2BClient;
-let ours: StytchClient;
+let ours: SessionExchangeClient;
 let members = 0;
 
 beforeAll(async () => {
@@ -73,7 +73,7 @@ beforeAll(async () => {
     cert: readFileSync(certPath),
   });
   sdk = new B2BClient({ project_id: stytch.projectId, secret: stytch.secret, custom_base_url: front.url });
-  ours = new StytchClient({
+  ours = new SessionExchangeClient({
     apiUrl: stytch.url,
     projectId: stytch.projectId,
     secret: async () => stytch.secret,

@@ -13,7 +13,7 @@ import { JwksCache } from "../session/jwks-cache";
 import { SessionJwtVerifier } from "../session/session-jwt";
 import { type ScreeningDeps, screenSessionJwt } from "../session/session-verdict";
 import { createSecretProvider } from "../stytch/project-secret";
-import { StytchClient } from "../stytch/stytch-client";
+import type { StytchClient, StytchClientOptions } from "../stytch/stytch-client";
 import {
   endpointResult,
   readEndpointRequest,
@@ -32,9 +32,9 @@ export type SessionEndpointHandler = (
 export const RETRY_AFTER_SECONDS = 5;
 
 /** What an endpoint works with, built once per container from its configuration. */
-export interface SessionEndpointRuntime {
+export interface SessionEndpointRuntime<Client extends StytchClient = StytchClient> {
   readonly config: RefreshConfig;
-  readonly stytch: StytchClient;
+  readonly stytch: Client;
   readonly cookies: SessionCookieOptions;
 }
 
@@ -56,7 +56,7 @@ export interface SessionAnswer {
 }
 
 /** What makes one session endpoint: its name, its own body fields, and its Stytch call. */
-export interface SessionEndpointSpec<Input> {
+export interface SessionEndpointSpec<Input, Client extends StytchClient = StytchClient> {
   /** The `service` of its metrics (SERVICE_NAMES). */
   readonly service: string;
   /** Its name in log lines, e.g. `refresh`. */
@@ -65,11 +65,15 @@ export interface SessionEndpointSpec<Input> {
   readonly fields: readonly string[];
   /** Reads (and checks) its own fields, before the credential is looked for. @throws BadRequestError */
   readonly readInput: (fields: Readonly<Record<string, unknown>>, config: RefreshConfig) => Input;
+  /** The Stytch client it calls (a StytchClient with the calls it adds). */
+  readonly client: new (
+    options: StytchClientOptions,
+  ) => Client;
   /**
    * Calls Stytch and makes the 200.
    * @throws a CredentialRejectedError (401), a MemberRefusedError (403) or an UpstreamFaultError (503)
    */
-  readonly answer: (call: SessionCall<Input>, runtime: SessionEndpointRuntime) => Promise<SessionAnswer>;
+  readonly answer: (call: SessionCall<Input>, runtime: SessionEndpointRuntime<Client>) => Promise<SessionAnswer>;
 }
 
 /**
@@ -93,19 +97,19 @@ export interface SessionEndpointSpec<Input> {
  * `Retry-After` and the cookies untouched (an outage is not a logout). Every answer carries credentialed CORS
  * headers for an allowed origin and `Cache-Control: no-store`.
  */
-export function createSessionEndpoint<Input>(
+export function createSessionEndpoint<Input, Client extends StytchClient>(
   env: Readonly<Record<string, string | undefined>>,
-  spec: SessionEndpointSpec<Input>,
+  spec: SessionEndpointSpec<Input, Client>,
 ): SessionEndpointHandler {
   const { name } = spec;
   const bodyFields = new Set<string>([...SESSION_FIELDS, ...spec.fields]);
-  let runtime: (SessionEndpointRuntime & { readonly screening: ScreeningDeps }) | undefined;
+  let runtime: (SessionEndpointRuntime<Client> & { readonly screening: ScreeningDeps }) | undefined;
   const metrics = new DecisionMetrics({ env, service: spec.service });
   try {
     const config = loadRefreshConfig(env);
     runtime = {
       config,
-      stytch: new StytchClient({
+      stytch: new spec.client({
         apiUrl: config.apiUrl,
         projectId: config.projectId,
         secret: createSecretProvider(config.secret),
