@@ -136,6 +136,7 @@ describe("the packed tarball in a separate CDK app", () => {
       "dist/infra/index.d.ts",
       "dist/assets/authorizer/index.js",
       "dist/assets/refresh/index.js",
+      "dist/assets/switch-organization/index.js",
     ]) {
       expect(files).toContain(required);
     }
@@ -150,7 +151,7 @@ describe("the packed tarball in a separate CDK app", () => {
         !/^dist\/lambda\/lib\/(config|settings|errors|permissions\/(route-table|arn-patterns)|response\/cors)\.(js|d\.ts)$/.test(
           f,
         ) &&
-        !/^dist\/assets\/(authorizer|refresh)\/index\.js$/.test(f),
+        !/^dist\/assets\/(authorizer|refresh|switch-organization)\/index\.js$/.test(f),
     );
     expect(unexpected).toEqual([]);
     expect(

@@ -9,6 +9,8 @@ import type {
 } from "aws-lambda";
 import { decodeJwt } from "jose";
 import { describe, expect, test } from "vitest";
+import { UpstreamUnavailableError } from "../lambda/lib/errors";
+import { SessionExchangeClient } from "../lambda/lib/stytch/session-exchange";
 import { createOrganizationSwitchHandler, type OrganizationSwitchHandler } from "../lambda/switch-organization";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
@@ -372,6 +374,30 @@ describe("503: Stytch unavailable is not a logout", () => {
     );
     expect(result.statusCode).toBe(503);
     expect(stytch.calls.exchange).toBe(0);
+  });
+});
+
+describe("the exchange call: a 200 is a session in the organization asked for, or nothing", () => {
+  test("a session in another organization than the one asked for is a fault, never a session elsewhere", async () => {
+    // The handler only sends IDs; the client is asked here by slug, which the emulator (like Stytch) resolves, so its
+    // session names another organization_id than the one asked for.
+    const { session, target } = memberOfTwo();
+    const client = new SessionExchangeClient({
+      apiUrl: stytch.url,
+      projectId: stytch.projectId,
+      secret: async () => stytch.secret,
+      timeoutMs: 5_000,
+    });
+    const answer = client.exchange(
+      target.organizationSlug,
+      { session_token: session.sessionToken },
+      {
+        deadline: Date.now() + 5_000,
+      },
+    );
+    await expect(answer).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await expect(answer).rejects.toThrow(/another organization/);
+    expect(stytch.calls.exchange).toBe(1);
   });
 });
 

@@ -200,7 +200,7 @@ export function createSessionEndpoint<Input, Client extends StytchClient>(
       }
       if (error instanceof CredentialRejectedError) {
         reason = error.reason;
-        metrics.decided("deny", path, reason);
+        metrics.decided(failureOutcome(error), path, reason);
         logger.info(`${name} refused`, { status: 401, reason });
         return respond(
           401,
@@ -211,7 +211,7 @@ export function createSessionEndpoint<Input, Client extends StytchClient>(
       if (error instanceof MemberRefusedError) {
         // A live session that may not have what it asked for: it stays, and so do its cookies.
         reason = error.reason;
-        metrics.decided("forbidden", path, reason);
+        metrics.decided(failureOutcome(error), path, reason);
         logger.info(`${name} refused`, {
           status: 403,
           reason,
