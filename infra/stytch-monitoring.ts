@@ -1,6 +1,6 @@
 /**
  * {@link StytchMonitoring}: CloudWatch alarms and a dashboard for the Stytch authorizer (and, optionally,
- * the refresh function), built from the EMF metrics the handlers write.
+ * the refresh function and the organization switch), built from the EMF metrics the handlers write.
  *
  * The alarms separate "someone sent a bad token" (a denial, or an unproven credential such as a JWT with an
  * invented kid: expected, never paged on) from "we are failing our users" (a fault, Stytch errors, a stale key
@@ -9,15 +9,20 @@
  * bad token counts as a function error.
  *
  * `StytchAuthorizer` creates one for its own function by default (its `monitoring` prop takes these settings).
- * Create one yourself, with `monitoring: false` on the authorizer, to watch the refresh function as well:
+ * Create one yourself, with `monitoring: false` on the authorizer, to watch the session endpoints as well:
  *
  * @example
  * ```ts
  * const auth = new StytchAuthorizer(this, "Auth", { projectId: "project-live-…", monitoring: false });
- * const refresh = new StytchRefreshFunction(this, "Refresh", { authorizer: auth, allowedOrigins: ["https://app.example.com"] });
+ * const refresh = new StytchRefreshFunction(this, "Refresh", {
+ *   authorizer: auth,
+ *   allowedOrigins: ["https://app.example.com"],
+ *   organizationSwitch: true,
+ * });
  * new StytchMonitoring(this, "AuthMonitoring", {
  *   authorizerFunction: auth.function,
  *   refreshFunction: refresh.function,
+ *   organizationSwitchFunction: refresh.organizationSwitchFunction,
  *   alarmTopic: onCallTopic,
  *   alarms: { faultRate: { thresholdPercent: 2 }, throttles: false },
  * });
