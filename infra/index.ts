@@ -34,3 +34,4 @@ export {
 } from "./stytch-monitoring";
 export { StytchRefreshFunction, type StytchRefreshFunctionProps } from "./stytch-refresh-function";
 export type { StytchConnectionProps, StytchFunctionOptions } from "./stytch-settings";
+export { SNAPSHOT_LAYER_FILE, StytchSnapshot } from "./stytch-snapshot";

@@ -6,8 +6,8 @@
  * the compiled table into the authorizer's `STYTCH_ROUTE_PERMISSIONS` (or, beyond Lambda's 4 KB environment,
  * into a layer's file named by `STYTCH_ROUTE_PERMISSIONS_FILE`) when the app synthesizes, so routes added
  * after the authorizer was created are included. Optionally the table is checked at synth time
- * against a checked-in copy of the Stytch RBAC policy: a route naming a resource or an action the policy
- * does not define fails the synth instead of refusing every caller in production.
+ * against the Stytch RBAC policy of a project snapshot (or a checked-in copy of the policy): a route naming a
+ * resource or an action the policy does not define fails the synth instead of refusing every caller in production.
  *
  * Each entry is checked with the authorizer's own parser as it is declared (lambda/lib/permissions/route-table.ts).
  *
@@ -21,6 +21,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
 import { parseRoute, type RoutePermission } from "../lambda/lib/permissions/route-table";
 import { ENVIRONMENT_VARIABLE } from "../lambda/lib/settings";
+import { checkProjectSnapshot, claimsToBeSnapshot, InvalidSnapshotError } from "../lambda/lib/stytch/project-snapshot";
 
 export type { RoutePermission };
 
@@ -47,8 +48,10 @@ export interface RbacPolicyResources {
 /** Options of {@link RoutePermissionTable}. */
 export interface RoutePermissionTableOptions {
   /**
-   * A checked-in Stytch RBAC policy (the JSON of `GET /v1/b2b/rbac/policy`, or its `policy` object). When set,
-   * synth fails for a route whose resource or action the policy does not define.
+   * A project snapshot (`npx stytch-b2b-apigw-authorizer snapshot --out …`), or a checked-in Stytch RBAC policy
+   * (the JSON of `GET /v1/b2b/rbac/policy`, or its `policy` object). When set, synth fails for a route whose
+   * resource or action the policy does not define. (An authorizer given a `snapshot` checks its table against
+   * that snapshot's policy anyway.)
    */
   readonly policyFile?: string;
 }
@@ -134,13 +137,22 @@ export function checkAgainstPolicy(
 }
 
 /**
- * Reads a checked-in Stytch RBAC policy: the whole `GET /v1/b2b/rbac/policy` answer or just its `policy` object.
- * @throws Error when the file is unreadable or has no `resources` list
+ * Reads the Stytch RBAC policy of a project snapshot, checked as the authorizer checks it, or of a checked-in
+ * policy: the whole `GET /v1/b2b/rbac/policy` answer or just its `policy` object.
+ * @throws Error when the file is unreadable, an invalid snapshot, or has no `resources` list
  */
 export function readRbacPolicyFile(file: string): RbacPolicyResources {
   const json = JSON.parse(readFileSync(file, "utf8")) as {
     policy?: RbacPolicyResources;
   } & Partial<RbacPolicyResources>;
+  if (claimsToBeSnapshot(json)) {
+    try {
+      return checkProjectSnapshot(json).rbac_policy;
+    } catch (error) {
+      if (error instanceof InvalidSnapshotError) throw new Error(`${file} ${error.message}`);
+      throw error;
+    }
+  }
   const policy = json.policy ?? json;
   if (!Array.isArray(policy.resources)) throw new Error(`${file} is not a Stytch RBAC policy (no resources list)`);
   return policy as RbacPolicyResources;

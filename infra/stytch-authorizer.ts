@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Duration } from "aws-cdk-lib";
+import { Annotations, Duration, Token } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -24,11 +24,13 @@ import { loadAuthorizerConfig } from "../lambda/lib/config";
 import { SERVICE_NAME_ENV, SERVICE_NAMES } from "../lambda/lib/operations/metric-names";
 import type { RoutePermissions } from "../lambda/lib/permissions/route-table";
 import { ENVIRONMENT_VARIABLE as VARIABLE, WHOLE_NUMBER } from "../lambda/lib/settings";
+import { snapshotAgeProblem, snapshotProjectProblem } from "../lambda/lib/stytch/project-snapshot";
 import { type AttachedRoute, isInRouteTable, routesUsingAuthorizers } from "./attached-routes";
 import { addGatewayResponses } from "./gateway-responses";
 import { createBundledFunction } from "./lambda-defaults";
 import {
   attachRoutePermissions,
+  checkAgainstPolicy,
   ROUTE_PERMISSIONS_LAYER_FILE,
   type RoutePermissionTable,
   type RouteTableShipment,
@@ -46,7 +48,9 @@ import {
   type StytchFunctionOptions,
   stytchEnvironment,
   warnDeprecatedFunctionOptions,
+  wholeNumberEnvironment,
 } from "./stytch-settings";
+import { SNAPSHOT_LAYER_FILE, type StytchSnapshot } from "./stytch-snapshot";
 
 /**
  * Where API Gateway lets the authorizer look for the Stytch credential.
@@ -132,6 +136,30 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
    * @default no per-route permissions
    */
   readonly routePermissions?: RoutePermissionTable;
+  /**
+   * A project snapshot, so that a new container answers without waiting for Stytch:
+   * `StytchSnapshot.fromFile("stytch-snapshot.json")`, taken before deploy with
+   * `npx stytch-b2b-apigw-authorizer snapshot --out stytch-snapshot.json` (public keys and role definitions only).
+   * It ships with the function in a layer of its own (`/opt/stytch-snapshot.json`, named by `STYTCH_SNAPSHOT_FILE`).
+   * Its keys verify session JWTs, and its RBAC policy decides routes, from the first request on; the key set and
+   * policy fetched at start-up replace them as soon as they arrive, and a key Stytch no longer publishes stops
+   * verifying then. While Stytch cannot be reached, valid JWTs keep being allowed from the snapshot.
+   *
+   * The synth fails for a snapshot of another project, and warns when it is already older than
+   * {@link snapshotMaxAge}: a function that starts with a snapshot past its maximum age refuses every request
+   * (503), so take a new one before every deploy (a CI step before `cdk deploy`). With {@link routePermissions},
+   * every route's resource and action must be in the snapshot's RBAC policy.
+   *
+   * @default - none: a new container waits for the key set (and, with routePermissions, the RBAC policy)
+   */
+  readonly snapshot?: StytchSnapshot;
+  /**
+   * How long after it was taken the snapshot is trusted (1 minute to 30 days). Past it, a starting function
+   * refuses every request, and a running one stops trusting the snapshot's keys and policy. Only with {@link snapshot}.
+   *
+   * @default 30 days (Stytch keeps a rotated-out signing key published for about a month)
+   */
+  readonly snapshotMaxAge?: Duration;
   /**
    * Alarms (fault rate, Stytch errors, duration near the timeout, throttles, stale key set) and a
    * dashboard for this authorizer, from the metrics it emits: a {@link StytchMonitoring} with these
@@ -275,6 +303,7 @@ export class StytchAuthorizer extends Construct {
 
     this.routePermissions = props.routePermissions;
     if (props.routePermissions) this.routeTableShipment = attachRoutePermissions(this.function, props.routePermissions);
+    if (props.snapshot) this.shipSnapshot(props.snapshot);
 
     this.httpAuthorizer = this.addHttpAuthorizer("StytchSession", { authorizerName: props.authorizerName });
     this.monitoring =
@@ -375,8 +404,17 @@ export class StytchAuthorizer extends Construct {
    */
   private validateDeployment(): string[] {
     const tableProblems = this.props.routePermissions?.validate() ?? [];
+    if (this.props.routePermissions && this.props.snapshot) {
+      tableProblems.push(
+        ...checkAgainstPolicy(this.props.routePermissions.toJSON(), this.props.snapshot.snapshot.rbac_policy).map(
+          (problem) => `${problem} (the snapshot's, ${this.props.snapshot!.file})`,
+        ),
+      );
+    }
     if (tableProblems.length > 0) return tableProblems;
     const env = deployedEnvironment(this.function);
+    // The snapshot was checked when it was given (its age only warns: it is the deploy's, not the synth's).
+    delete env[VARIABLE.snapshotFile];
     const file = env[VARIABLE.routePermissionsFile];
     if (file !== undefined) {
       const staged = this.routeTableShipment?.stagedFile;
@@ -413,11 +451,63 @@ export class StytchAuthorizer extends Construct {
         // Uncached (the default), a route table's answers cover their own request only: exact, no IAM wildcard.
         [VARIABLE.resultsCacheTtlSeconds]: String(this.resultsCacheTtl.toSeconds()),
         [SERVICE_NAME_ENV]: SERVICE_NAMES.authorizer,
+        ...this.snapshotEnvironment(),
       },
       this.props.environment,
-      // Written when the app synthesizes, from routePermissions.
-      this.props.routePermissions ? [VARIABLE.routePermissions, VARIABLE.routePermissionsFile] : [],
+      [
+        // Written when the app synthesizes, from routePermissions.
+        ...(this.props.routePermissions ? [VARIABLE.routePermissions, VARIABLE.routePermissionsFile] : []),
+        // The snapshot prop's: a file named by hand would not ship with the function.
+        VARIABLE.snapshotFile,
+        VARIABLE.snapshotMaxAgeSeconds,
+      ],
     );
+  }
+
+  /** STYTCH_SNAPSHOT_FILE and STYTCH_SNAPSHOT_MAX_AGE_SECONDS, with a snapshot. */
+  private snapshotEnvironment(): Record<string, string> {
+    const { snapshot, snapshotMaxAge } = this.props;
+    if (!snapshot) {
+      if (snapshotMaxAge !== undefined) throw propsError(this, "snapshotMaxAge needs snapshot");
+      return {};
+    }
+    return {
+      [VARIABLE.snapshotFile]: SNAPSHOT_LAYER_FILE,
+      [VARIABLE.snapshotMaxAgeSeconds]: wholeNumberEnvironment(
+        this,
+        "snapshotMaxAge",
+        snapshotMaxAge?.toSeconds({ integral: false }) ?? WHOLE_NUMBER.snapshotMaxAgeSeconds.fallback,
+        WHOLE_NUMBER.snapshotMaxAgeSeconds,
+        "seconds",
+      ),
+    };
+  }
+
+  /**
+   * Checks the snapshot against the project (a snapshot of another project fails the synth, as the function would
+   * refuse it) and its age (a warning: the age that counts is the deploy's), and ships it in a layer.
+   */
+  private shipSnapshot(snapshot: StytchSnapshot): void {
+    const projectId = this.props.projectId;
+    const projectProblem = Token.isUnresolved(projectId)
+      ? undefined
+      : snapshotProjectProblem(snapshot.snapshot, projectId);
+    if (projectProblem) throw propsError(this, `snapshot ${snapshot.file} ${projectProblem}`);
+    const maxAgeSeconds = Number(this.snapshotEnvironment()[VARIABLE.snapshotMaxAgeSeconds]);
+    const ageProblem = Number.isFinite(maxAgeSeconds)
+      ? snapshotAgeProblem(snapshot.snapshot, maxAgeSeconds, Date.now())
+      : undefined;
+    if (ageProblem) {
+      Annotations.of(this).addWarningV2(
+        "stytch:snapshotTooOld",
+        `snapshot ${snapshot.file} ${ageProblem} (npx stytch-b2b-apigw-authorizer snapshot --out …): deployed as it is, the authorizer would refuse every request (503)`,
+      );
+    }
+    const layer = new lambda.LayerVersion(this, "SnapshotLayer", {
+      code: lambda.Code.fromAsset(snapshot.stageLayerFolder()),
+      description: `Stytch project snapshot of ${snapshot.snapshot.project_id}, taken at ${snapshot.snapshot.taken_at}`,
+    });
+    this.function.addLayers(layer);
   }
 }
 
@@ -428,6 +518,8 @@ const AUTHORIZER_PROP_OF_VARIABLE: Readonly<Record<string, string>> = {
   [VARIABLE.resultsCacheTtlSeconds]: "resultsCacheTtl",
   [VARIABLE.routePermissions]: "routePermissions",
   [VARIABLE.routePermissionsFile]: "routePermissions",
+  [VARIABLE.snapshotFile]: "snapshot",
+  [VARIABLE.snapshotMaxAgeSeconds]: "snapshotMaxAge",
 };
 
 function unlistedRouteProblem(route: AttachedRoute): string {

@@ -3,7 +3,8 @@
 //   event ──► credential ──► verdict ──► (route permission, with a route table) ──► response
 //
 // Everything slow happens once per container, outside the handler: configuration is validated, and
-// the project's key set starts downloading while the runtime initialises.
+// the project's key set (and, with a route table, its RBAC policy) starts downloading while the runtime
+// initialises. With a project snapshot (STYTCH_SNAPSHOT_FILE), its keys and policy answer until those land.
 
 import type {
   APIGatewayRequestAuthorizerEvent,
@@ -36,6 +37,7 @@ import { RbacPolicyCache } from "./lib/permissions/rbac-policy-cache";
 import { decideRouteAccess, type RouteAccess } from "./lib/permissions/route-access";
 import {
   type AuthorizerResponse,
+  answersThisRequestOnly,
   type RouteAnswerSettings,
   routeTableAuthorizerResponse,
   stageAuthorizerResponse,
@@ -104,6 +106,12 @@ function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMet
     onAttempt: metrics?.stytchAttempt,
   });
   const rbacPolicies = config.routePermissions ? new RbacPolicyCache({ source: stytch }) : undefined;
+  if (config.snapshot) {
+    // Through the same filters as a fetched key set; replaced (and its dropped kids forgotten) when one lands.
+    const { snapshot, takenAtMs, expiresAtMs } = config.snapshot;
+    jwksCache.seed(snapshot.jwks, takenAtMs, expiresAtMs);
+    rbacPolicies?.seedProjectRoles(snapshot.rbac_policy.roles, expiresAtMs);
+  }
   return {
     config,
     jwksCache,
@@ -142,7 +150,11 @@ export function createAuthorizer(
   let startupError: AuthorizerError | undefined;
   try {
     runtime = createAuthorizerRuntime(loadAuthorizerConfig(env), metrics);
+    // In parallel: the key set, and with a route table the project's RBAC policy. With a snapshot, its policy
+    // answers and is refreshed in the background from its first use: reading the secret (from Secrets Manager,
+    // loading the AWS SDK) is left out of the init of a container that does not need it to answer.
     runtime.jwksCache.prefetch();
+    if (!runtime.config.snapshot) runtime.rbacPolicies?.prefetchProjectRoles(Date.now() + runtime.config.apiTimeoutMs);
   } catch (error) {
     startupError = error as AuthorizerError;
     logger.error("invalid authorizer configuration", {
@@ -167,7 +179,9 @@ export function createAuthorizer(
       const table = runtime.config.routePermissions;
       let access: RouteAccess | undefined;
       if (table) {
-        const deciding = decideRouteAccess(event, verdict.memberSession, table, runtime.rbacPolicies!, deadline);
+        const deciding = decideRouteAccess(event, verdict.memberSession, table, runtime.rbacPolicies!, deadline, {
+          thisRequestOnly: answersThisRequestOnly(event, runtime.routeAnswers),
+        });
         access = deciding instanceof Promise ? await deciding : deciding;
       }
       const response = access

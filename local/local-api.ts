@@ -8,14 +8,19 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { routePermissionTableOf } from "../infra/demo/demo-route-table";
 import { API_ROUTES, type ApiRoute } from "../infra/demo/routes";
 import { ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_VARIABLE } from "../infra/route-permission-table";
 import { isLoopbackHost, loadAuthorizerConfig, parseAllowedOrigins } from "../lambda/lib/config";
 import type { DecisionRecord } from "../lambda/lib/operations/log";
 import { requestOrigin } from "../lambda/lib/response/cors";
+import { formatProjectSnapshot } from "../lambda/lib/stytch/project-snapshot";
+import { takeProjectSnapshot } from "../scripts/take-snapshot";
 import { type AuthorizerFunction, authorize } from "./api-gateway-authorization";
 import {
   type LocalRequest,
@@ -58,7 +63,8 @@ export interface LocalApiOptions {
    * Where settings come from; default `process.env`. `STYTCH_PROJECT_ID` + `STYTCH_SECRET` select real Stytch;
    * every other `STYTCH_*` and `REFRESH_*` setting is passed to the authorizer and the handlers
    * (e.g. `STYTCH_MAX_TOKEN_AGE_SECONDS: "0"` for strict mode). `CORS_ALLOWED_ORIGINS` (comma-separated exact
-   * origins) replaces the default browser allow-list: the demo page's origins.
+   * origins) replaces the default browser allow-list: the demo page's origins. Without `STYTCH_SNAPSHOT_FILE`, a
+   * project snapshot is taken at start, as a deploy would (`npm run snapshot`), and the authorizer starts from it.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** No request log and no start-up line (tests). */
@@ -140,11 +146,13 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   /** Known once the API listens; until then the demo page says it is starting rather than serve a page whose calls fail. */
   let apiPort: number | undefined;
   let restoreEnv = () => {};
+  let snapshotFolder: string | undefined;
   const stop = async () => {
     await closeServer(server);
     await demo?.close();
     if (ownsEmulator) await stytch?.close();
     restoreEnv();
+    if (snapshotFolder) rmSync(snapshotFolder, { recursive: true, force: true });
   };
 
   try {
@@ -168,6 +176,13 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     // Per-route permissions from the shared route table, as the deployed construct compiles them (unless set by hand).
     if (!handlerEnv[ROUTE_PERMISSIONS_VARIABLE] && !handlerEnv[ROUTE_PERMISSIONS_FILE_VARIABLE]) {
       handlerEnv[ROUTE_PERMISSIONS_VARIABLE] = JSON.stringify(routePermissionTableOf(API_ROUTES).toJSON());
+    }
+    // A project snapshot, as a deploy takes one before `cdk deploy`: the authorizer answers from it at once.
+    if (!handlerEnv.STYTCH_SNAPSHOT_FILE) {
+      const snapshot = await takeProjectSnapshot(handlerEnv);
+      snapshotFolder = mkdtempSync(path.join(tmpdir(), "stytch-local-snapshot-"));
+      handlerEnv.STYTCH_SNAPSHOT_FILE = path.join(snapshotFolder, "stytch-snapshot.json");
+      writeFileSync(handlerEnv.STYTCH_SNAPSHOT_FILE, formatProjectSnapshot(snapshot));
     }
     // Fails fast, naming the variable at fault, instead of answering every request with a 503.
     const authorizerConfig = loadAuthorizerConfig(handlerEnv);

@@ -3,10 +3,12 @@
 //   dist/lambda, dist/infra   compiled JavaScript and .d.ts of the two entry points (tsconfig.build.json)
 //   dist/assets/<name>/       the prebuilt handler bundles the constructs deploy with Code.fromAsset,
 //                             built with the same esbuild options as the repository's own stack
+//   dist/bin/<package>.js     the package's bin (`npx stytch-b2b-apigw-authorizer snapshot --out <file>`):
+//                             scripts/snapshot.ts in one file, for the Node versions the package supports
 // A consuming app therefore needs no esbuild, no Docker and no particular lock file.
 
 import { execFileSync } from "node:child_process";
-import { rmSync, statSync } from "node:fs";
+import { chmodSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { build } from "esbuild";
 import {
@@ -32,6 +34,26 @@ async function main(): Promise<void> {
     if (bytes > MAX_BUNDLE_BYTES)
       throw new Error(`${name} bundle is ${bytes} bytes, over the ${MAX_BUNDLE_BYTES}-byte budget`);
     console.log(`dist/assets/${name}/index.js  ${(bytes / 1024).toFixed(1)} KiB`);
+  }
+
+  const manifest = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+    bin: Record<string, string>;
+    engines: { node: string };
+  };
+  for (const bin of Object.values(manifest.bin)) {
+    const outfile = path.join(root, bin);
+    await build({
+      entryPoints: [path.join(root, "scripts", "snapshot.ts")],
+      bundle: true,
+      platform: "node",
+      target: `node${manifest.engines.node.replace(/^>=/, "")}`,
+      format: "cjs",
+      banner: { js: "#!/usr/bin/env node" },
+      outfile,
+      logLevel: "warning",
+    });
+    chmodSync(outfile, 0o755);
+    console.log(`${bin}  ${(statSync(outfile).size / 1024).toFixed(1)} KiB`);
   }
 }
 

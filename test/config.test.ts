@@ -324,6 +324,16 @@ describe("unit tests config", () => {
       );
     });
 
+    test("the snapshot's maximum age accepts 60 s to 30 days, and is checked even without a snapshot", () => {
+      expect(loadAuthorizerConfig(env({ STYTCH_SNAPSHOT_MAX_AGE_SECONDS: "2592000" })).snapshot).toBeUndefined();
+      expect(configError(() => loadAuthorizerConfig(env({ STYTCH_SNAPSHOT_MAX_AGE_SECONDS: "2592001" }))).message).toBe(
+        "STYTCH_SNAPSHOT_MAX_AGE_SECONDS must be between 60 and 2592000",
+      );
+      expect(configError(() => loadAuthorizerConfig(env({ STYTCH_SNAPSHOT_MAX_AGE_SECONDS: "59" }))).message).toBe(
+        "STYTCH_SNAPSHOT_MAX_AGE_SECONDS must be between 60 and 2592000",
+      );
+    });
+
     test("a huge number is out of range rather than silently rounded", () => {
       const error = configError(() =>
         loadAuthorizerConfig(env({ STYTCH_CLOCK_TOLERANCE_SECONDS: "99999999999999999999999" })),

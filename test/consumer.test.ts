@@ -1,8 +1,9 @@
 // The package as a new user gets it: `npm pack`, then `npm install` of the tarball into a separate CDK
 // app that has no esbuild and an older aws-cdk-lib 2.x than ours. The app is the README's "Attach to
 // your own API" section, verbatim; next to it, downstream handlers of every API Gateway event type
-// (test/types/member-context-handlers.ts) compile against the installed package. The app synthesizes
-// offline, the template is checked, and cfn-lint lints it.
+// (test/types/member-context-handlers.ts) compile against the installed package. The package's bin takes the
+// project snapshot the app deploys (from the loopback Stytch emulator). The app synthesizes offline, the
+// template is checked, and cfn-lint lints it.
 //
 // It needs the npm registry (or a warm npm cache), like `npm install` itself.
 
@@ -12,7 +13,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { StytchEmulator } from "../local/stytch-emulator";
+import { type StytchEmulator, startStytchEmulator } from "../local/stytch-emulator";
 import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
 import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 
@@ -56,8 +57,11 @@ describe("the packed tarball in a separate CDK app", () => {
   let scratch: string;
   let template: { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
   let cdkOut: string;
+  /** The Stytch of the README app's project, which the package's bin takes the snapshot of. */
+  let projectStytch: StytchEmulator | undefined;
+  let binOutput: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     scratch = mkdtempSync(path.join(tmpdir(), "stytch-consumer-"));
     // 1. The README's Install commands: pack here (prepack builds dist/), install there.
     const install = readmeBlocks("Install", "bash")[0] ?? "";
@@ -106,7 +110,25 @@ describe("the packed tarball in a separate CDK app", () => {
     );
     execFileSync(path.join(REPO, "node_modules", ".bin", "tsc"), ["-p", scratch], { cwd: scratch, stdio: "pipe" });
 
-    // 4. Synthesize offline: the user's handler asset, then the compiled app with plain node.
+    // 4. The project snapshot the app deploys, taken by the package's bin as the README says, from the Stytch of
+    // the app's project (asynchronously: the emulator answers from this process).
+    const projectId = /projectId: "(project-[^"]+)"/.exec(appSource!)?.[1];
+    projectStytch = await startStytchEmulator({ projectId });
+    const snapshotCommand = /npx (stytch-b2b-apigw-authorizer snapshot --out (\S+))`/.exec(appSource!);
+    expect(snapshotCommand?.[2]).toBe("stytch-snapshot.json");
+    binOutput = (
+      await promisify(execFile)("npx", ["--no", ...snapshotCommand![1]!.split(" ")], {
+        cwd: scratch,
+        env: {
+          ...process.env,
+          STYTCH_PROJECT_ID: projectStytch.projectId,
+          STYTCH_SECRET: projectStytch.secret,
+          STYTCH_API_URL: projectStytch.url,
+        },
+      })
+    ).stdout;
+
+    // 5. Synthesize offline: the user's handler asset, then the compiled app with plain node.
     mkdirSync(path.join(scratch, "build", "orders"), { recursive: true });
     writeFileSync(
       path.join(scratch, "build", "orders", "index.js"),
@@ -117,7 +139,8 @@ describe("the packed tarball in a separate CDK app", () => {
     template = JSON.parse(readFileSync(path.join(cdkOut, "OrdersApi.template.json"), "utf8"));
   }, 300_000);
 
-  afterAll(() => {
+  afterAll(async () => {
+    await projectStytch?.close();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -137,6 +160,7 @@ describe("the packed tarball in a separate CDK app", () => {
       "dist/assets/authorizer/index.js",
       "dist/assets/refresh/index.js",
       "dist/assets/switch-organization/index.js",
+      "dist/bin/stytch-b2b-apigw-authorizer.js",
     ]) {
       expect(files).toContain(required);
     }
@@ -151,7 +175,12 @@ describe("the packed tarball in a separate CDK app", () => {
         !/^dist\/lambda\/lib\/(config|settings|errors|permissions\/(route-table|arn-patterns)|response\/cors)\.(js|d\.ts)$/.test(
           f,
         ) &&
-        !/^dist\/assets\/(authorizer|refresh|switch-organization)\/index\.js$/.test(f),
+        // The snapshot format's one definition and its key filter: the constructs check a snapshot at synth.
+        !/^dist\/lambda\/lib\/(stytch\/project-snapshot|session\/usable-jwks|permissions\/permission-check)\.(js|d\.ts)$/.test(
+          f,
+        ) &&
+        !/^dist\/assets\/(authorizer|refresh|switch-organization)\/index\.js$/.test(f) &&
+        !/^dist\/bin\/stytch-b2b-apigw-authorizer\.js$/.test(f),
     );
     expect(unexpected).toEqual([]);
     expect(
@@ -234,6 +263,61 @@ describe("the packed tarball in a separate CDK app", () => {
     expect(authorizerFn.Properties.Code.S3Key).toContain(deployed[0].replace(/^asset\./, ""));
   });
 
+  test("the package's bin wrote the snapshot, and the app ships it in the authorizer's layer and names it", () => {
+    expect(binOutput).toContain(`wrote stytch-snapshot.json: project ${projectStytch!.projectId}, 1 key(s)`);
+    const written = readFileSync(path.join(scratch, "stytch-snapshot.json"));
+    const [authorizerFn] = resourcesOf("AWS::Lambda::Function").filter((f) =>
+      /authorizer/.test(f.Properties.Description ?? ""),
+    );
+    expect(authorizerFn.Properties.Environment.Variables).toMatchObject({
+      STYTCH_SNAPSHOT_FILE: "/opt/stytch-snapshot.json",
+      STYTCH_SNAPSHOT_MAX_AGE_SECONDS: "2592000",
+    });
+    expect(authorizerFn.Properties.Layers).toHaveLength(1);
+    const shipped = readdirSync(cdkOut).filter((d) => {
+      const file = path.join(cdkOut, d, "stytch-snapshot.json");
+      return d.startsWith("asset.") && existsSync(file) && readFileSync(file).equals(written);
+    });
+    expect(shipped).toHaveLength(1);
+    const [layer] = resourcesOf("AWS::Lambda::LayerVersion").filter((l) =>
+      /Stytch project snapshot/.test(l.Properties.Description ?? ""),
+    );
+    expect(layer!.Properties.Content.S3Key).toContain(shipped[0]!.replace(/^asset\./, ""));
+  });
+
+  test("the installed prebuilt authorizer answers from the bin's snapshot at once while Stytch never answers", async () => {
+    const session = projectStytch!.createSession({ roles: ["viewer"] });
+    projectStytch!.faults = { authenticate: "hang", jwks: "hang", rbac: "hang", exchange: "hang" };
+    try {
+      const bundle = path.join(scratch, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js");
+      const script = `require(${JSON.stringify(bundle)}).handler({ type: "TOKEN", authorizationToken: "Bearer " + process.env.TOKEN, methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" }).then((r) => { console.log(JSON.stringify(r)); process.exit(0); }, (e) => { console.log(JSON.stringify({ error: e.message })); process.exit(0); })`;
+      const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
+        cwd: scratch,
+        env: {
+          PATH: process.env.PATH,
+          STYTCH_PROJECT_ID: projectStytch!.projectId,
+          STYTCH_SECRET: projectStytch!.secret,
+          STYTCH_API_URL: projectStytch!.url,
+          STYTCH_SNAPSHOT_FILE: path.join(scratch, "stytch-snapshot.json"),
+          // The emulator never answers: an Allow proves no Stytch answer was waited for (timeouts at their maximum).
+          STYTCH_JWKS_TIMEOUT_MS: "10000",
+          STYTCH_API_TIMEOUT_MS: "10000",
+          POWERTOOLS_LOG_LEVEL: "ERROR",
+          TOKEN: session.sessionJwt,
+        },
+      });
+      const response = JSON.parse(stdout.trim().split("\n").pop() ?? "{}");
+      expect(response).toMatchObject({
+        principalId: session.memberId,
+        policyDocument: { Statement: [{ Effect: "Allow" }] },
+        context: { member_id: session.memberId, auth_method: "jwt" },
+      });
+      expect(projectStytch!.calls.authenticate).toBe(0);
+    } finally {
+      projectStytch!.faults = { authenticate: "none", jwks: "none", rbac: "none", exchange: "none" };
+    }
+  });
+
   describe("the installed prebuilt authorizer, run as Lambda runs it", () => {
     let stytch: StytchEmulator;
     let secretsManager: SecretsManagerEmulator;
@@ -249,7 +333,8 @@ describe("the packed tarball in a separate CDK app", () => {
       secretsManager.secrets.set(arn, JSON.stringify({ secret: stytch.secret }));
       const session = stytch.createSession({ roles: ["admin"] });
       const bundle = path.join(scratch, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js");
-      const script = `require(${JSON.stringify(bundle)}).handler({ type: "TOKEN", authorizationToken: "Bearer " + process.env.TOKEN, methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" }).then((r) => console.log(JSON.stringify(r)), (e) => { console.log(JSON.stringify({ error: e.message })); })`;
+      // After the answer, which internal modules the Stytch call loaded: not undici (the global fetch's).
+      const script = `require(${JSON.stringify(bundle)}).handler({ type: "TOKEN", authorizationToken: "Bearer " + process.env.TOKEN, methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" }).then((r) => console.log(JSON.stringify({ ...r, undici: process.moduleLoadList.filter((m) => /undici/.test(m)) })), (e) => { console.log(JSON.stringify({ error: e.message })); })`;
       const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
         cwd: scratch,
         env: {
@@ -273,6 +358,7 @@ describe("the packed tarball in a separate CDK app", () => {
       });
       expect(stytch.calls.authenticate).toBe(1);
       expect(secretsManager.calls.getSecretValue).toBe(1);
+      expect(response.undici).toEqual([]);
     });
   });
 

@@ -415,3 +415,82 @@ describe("hardening: the unknown-kid refetch interval", () => {
     expect(stytch.calls.jwks).toBe(3);
   });
 });
+
+describe("a project snapshot's keys (seed)", () => {
+  test("they verify before any fetch, while the key set cannot be fetched at all", async () => {
+    stytch.faults.jwks = "503";
+    const cache = cacheWith();
+    cache.seed(stytch.jwks(), clock, clock + 60_000);
+    cache.prefetch();
+    const key = await cache.getKey(stytch.currentKid, issuedNow());
+    expect(cache.cachedKey(stytch.currentKid)).toBe(key);
+    expect(cache.hasUsableKeys()).toBe(true);
+    await settle(cache);
+    expect(cache.stats.failures).toBe(1);
+  });
+
+  test("they stop being trusted when the snapshot passes its maximum age, during the container's life", async () => {
+    stytch.faults.jwks = "503";
+    const cache = cacheWith({ failureBackoffMs: 1 });
+    cache.seed(stytch.jwks(), clock, clock + 60_000);
+    await cache.getKey(stytch.currentKid, issuedNow());
+    clock += 60_000;
+    expect(cache.cachedKey(stytch.currentKid)).toBeUndefined();
+    expect(cache.hasUsableKeys()).toBe(false);
+    await expect(cache.getKey(stytch.currentKid, issuedNow())).rejects.toBeInstanceOf(JwksUnavailableError);
+  });
+
+  test("the fetched key set replaces them: a kid it lacks stops verifying at once and onKeysRemoved fires; no rotation is reported", async () => {
+    const { previousKid } = stytch.rotateKeys();
+    const snapshotKeys = stytch.jwks();
+    stytch.retireKey(previousKid);
+    let removed = 0;
+    let added = 0;
+    const cache = cacheWith({ onKeysRemoved: () => removed++, onKeysAdded: () => added++ });
+    cache.seed(snapshotKeys, clock, clock + 60_000);
+    await cache.getKey(previousKid, issuedNow());
+    cache.prefetch();
+    await settle(cache);
+    expect(cache.cachedKey(previousKid)).toBeUndefined();
+    expect(cache.cachedKey(stytch.currentKid)).toBeDefined();
+    expect([removed, added]).toEqual([1, 0]);
+  });
+
+  test("a kid the snapshot lacks, in a token issued after it was taken, waits for the fetched key set (a key published since)", async () => {
+    const before = stytch.jwks();
+    const { newKid } = stytch.rotateKeys();
+    const cache = cacheWith();
+    cache.seed(before, clock - 60_000, clock + 60_000);
+    cache.prefetch();
+    expect(await cache.getKey(newKid, issuedNow())).toBeDefined();
+  });
+
+  test("a kid the snapshot lacks, in a token issued before it was taken, is unknown at once, without waiting for a fetch that hangs", async () => {
+    stytch.faults.jwks = "hang";
+    const cache = cacheWith();
+    cache.seed(stytch.jwks(), clock, clock + 60_000);
+    cache.prefetch();
+    let downloadsFinishedWhenAnswered: number | undefined;
+    const answer = cache
+      .getKey("jwk-test-invented", clock - 60_000)
+      .finally(() => (downloadsFinishedWhenAnswered = finishedDownloads.get(cache) ?? 0));
+    await expect(answer).rejects.toBeInstanceOf(UnknownKeyError);
+    expect(downloadsFinishedWhenAnswered).toBe(0); // answered while the download still hangs
+  });
+
+  test("a fetched key set that landed first is never overwritten by a snapshot's", async () => {
+    const cache = cacheWith();
+    cache.prefetch();
+    await settle(cache);
+    const fetched = cache.cachedKey(stytch.currentKid);
+    const foreign = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ format: "jwk" });
+    cache.seed(
+      { keys: [{ ...foreign, kid: "jwk-test-snapshot-only", alg: "RS256", use: "sig" }] },
+      clock,
+      clock + 60_000,
+    );
+    await cache.getKey(stytch.currentKid, issuedNow());
+    expect(cache.cachedKey(stytch.currentKid)).toBe(fetched);
+    expect(cache.cachedKey("jwk-test-snapshot-only")).toBeUndefined();
+  });
+});

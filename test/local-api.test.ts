@@ -68,6 +68,16 @@ function lastLogLine(): string {
   return logLines[logLines.length - 1] ?? "";
 }
 
+describe("the local API's project snapshot", () => {
+  it("starts the authorizer from a snapshot of the embedded Stytch, taken at start as a deploy takes one", async () => {
+    const { loadSnapshot } = await import("../lambda/lib/config");
+    const file = process.env.STYTCH_SNAPSHOT_FILE;
+    expect(file).toBeDefined();
+    const loaded = loadSnapshot({ STYTCH_SNAPSHOT_FILE: file }, api.stytch!.projectId, Date.now())!;
+    expect(loaded.snapshot.jwks.keys.map((key) => key.kid)).toContain(api.stytch!.currentKid);
+  });
+});
+
 describe("the local API", () => {
   it("says at start-up that it runs on the embedded emulator", () => {
     expect(api.mode).toBe("emulator");

@@ -219,3 +219,63 @@ describe("hardening: a broken organization-policy answer is a fault, never no cu
     expect(policies.roles.map((role) => role.role_id)).toEqual(stytch.rbacPolicy.roles.map((role) => role.role_id));
   });
 });
+
+describe("a project snapshot's policy (seedProjectRoles)", () => {
+  const SNAPSHOT_ROLES = [{ role_id: "viewer", permissions: [{ resource_id: "documents", actions: ["read"] }] }];
+
+  test("the project roles are at hand at once, and stay so while Stytch cannot be reached, within the snapshot's age", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    stytch.faults.rbac = "reset";
+    const cache = new RbacPolicyCache({ source: client() });
+    cache.seedProjectRoles(SNAPSHOT_ROLES, Date.now() + 3_600_000);
+    cache.prefetchProjectRoles(soon());
+    expect(cache.projectRolesNow(soon())).toMatchObject({ roles: SNAPSHOT_ROLES, projectOnly: true });
+    await expect(cache.rolesFor("organization-test-1", soon())).rejects.toBeInstanceOf(RbacPolicyUnavailableError);
+    vi.setSystemTime(Date.now() + 3_599_000);
+    expect(cache.projectRolesNow(soon())?.roles).toEqual(SNAPSHOT_ROLES);
+  });
+
+  test("past the snapshot's maximum age its roles are never used again: no copy, no answer, a fault", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { organizationId } = stytch.createSession();
+    stytch.faults.rbac = "reset";
+    const cache = new RbacPolicyCache({ source: client() });
+    cache.seedProjectRoles(SNAPSHOT_ROLES, Date.now() + 60_000);
+    vi.setSystemTime(Date.now() + 60_000);
+    expect(cache.projectRolesNow(soon())).toBeUndefined();
+    await expect(cache.rolesFor(organizationId, soon())).rejects.toBeInstanceOf(RbacPolicyUnavailableError);
+  });
+
+  test("the first fetched project policy replaces the snapshot's; until it lands the snapshot's answers without waiting", async () => {
+    stytch.setLatency("rbac", 100);
+    try {
+      const cache = new RbacPolicyCache({ source: client() });
+      cache.seedProjectRoles(SNAPSHOT_ROLES, Date.now() + 3_600_000);
+      cache.prefetchProjectRoles(soon());
+      expect(cache.projectRolesNow(soon())?.roles).toEqual(SNAPSHOT_ROLES);
+      const givingUpAt = Date.now() + 5_000;
+      while (cache.projectRolesNow(soon())?.roles === SNAPSHOT_ROLES) {
+        if (Date.now() > givingUpAt) throw new Error("the project policy did not land within 5 s");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(cache.projectRolesNow(soon())?.roles.map((role) => role.role_id)).toEqual(
+        stytch.rbacPolicy.roles.map((role) => role.role_id),
+      );
+      expect(stytch.calls.rbacPolicy).toBe(1);
+    } finally {
+      stytch.setLatency("rbac", 0);
+    }
+  });
+
+  test("an organization policy may repeat a project role's ID and so extend it (stytch-node concatenates the roles)", async () => {
+    const { organizationId } = stytch.createSession({ organizationSlug: "extends-viewer" });
+    stytch.setOrganizationRoles(organizationId, [
+      { role_id: "viewer", permissions: [{ resource_id: "billing", actions: ["read"] }] },
+    ]);
+    const cache = new RbacPolicyCache({ source: client() });
+    const roles = await cache.rolesFor(organizationId, soon());
+    const { hasPermission } = await import("../lambda/lib/permissions/permission-check");
+    expect(hasPermission(roles.roles, ["viewer"], "billing", "read")).toBe(true);
+    expect(hasPermission(cache.projectRolesNow(soon())!.roles, ["viewer"], "billing", "read")).toBe(false);
+  });
+});

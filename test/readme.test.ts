@@ -29,7 +29,9 @@ test('"Attach to your own API" is one complete app file that imports the package
   const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
   expect(blocks).toHaveLength(1);
   expect(blocks[0]).toMatch(/^import /);
-  expect(blocks[0]).toMatch(/^import \{ StytchAuthorizer \} from "stytch-b2b-apigw-authorizer\/cdk";$/m);
+  expect(blocks[0]).toMatch(
+    /^import \{ StytchAuthorizer, StytchSnapshot \} from "stytch-b2b-apigw-authorizer\/cdk";$/m,
+  );
   expect(blocks[0].trimEnd()).toMatch(/\napp\.synth\(\);$/);
   expect(blocks[0]).not.toContain("…");
 });

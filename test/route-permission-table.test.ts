@@ -1,8 +1,9 @@
 // The CDK side of per-route permissions: routes declare their permission where they are attached, the
-// construct compiles the table into the authorizer at synth, and an optional synth-time check against a
-// checked-in Stytch RBAC policy fails on names the RBAC policy does not define.
+// construct compiles the table into the authorizer at synth, and an optional synth-time check against the RBAC
+// policy of a project snapshot (or a checked-in policy) fails on names the RBAC policy does not define.
 
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
@@ -12,15 +13,16 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { describe, expect, test } from "vitest";
 import { routePermissionTableOf } from "../infra/demo/demo-route-table";
+import { DEMO_PROJECT_ID, DEMO_SNAPSHOT_FILE } from "../infra/demo/demo-snapshot";
 import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
 import { API_ROUTES } from "../infra/demo/routes";
-import { REPO_ROOT } from "../infra/lambda-defaults";
 import { checkAgainstPolicy, RoutePermissionTable, readRbacPolicyFile } from "../infra/route-permission-table";
 import { StytchAuthorizer } from "../infra/stytch-authorizer";
 import { parseRoutePermissions } from "../lambda/lib/permissions/route-table";
 import { DEMO_RBAC_POLICY } from "../local/stytch-emulator";
 
-const POLICY_FILE = path.join(REPO_ROOT, "infra", "demo", "rbac-policy.json");
+/** The demo project's snapshot: its RBAC policy is the demo policy. */
+const POLICY_FILE = DEMO_SNAPSHOT_FILE;
 
 /** A user's stack: their REST API, the construct, and routes declared where they are attached. */
 function synth(
@@ -144,7 +146,7 @@ describe("result caching", () => {
 });
 
 describe("synth-time checks", () => {
-  test("a route naming a resource or an action the checked-in RBAC policy does not define fails the synth", () => {
+  test("a route naming a resource or an action the snapshot's RBAC policy does not define fails the synth", () => {
     const build = synth((table, attach) => {
       attach("GET", "/orgs/{organization_id}/payroll");
       table.add("GET", "/orgs/{organization_id}/payroll", { resourceId: "payroll", action: "read" });
@@ -153,6 +155,33 @@ describe("synth-time checks", () => {
     }, POLICY_FILE);
     expect(build).toThrow(/names resource "payroll", which the RBAC policy does not define/);
     expect(build).toThrow(/names action "delete", which resource "billing" does not define/);
+  });
+
+  test("a bare RBAC policy file (GET /v1/b2b/rbac/policy's answer, or its policy object) is still accepted", () => {
+    const folder = mkdtempSync(path.join(tmpdir(), "rbac-policy-"));
+    for (const [name, json] of [
+      ["answer.json", { request_id: "request-id-test-1", status_code: 200, policy: DEMO_RBAC_POLICY }],
+      ["policy.json", DEMO_RBAC_POLICY],
+    ] as const) {
+      const file = path.join(folder, name);
+      writeFileSync(file, JSON.stringify(json));
+      const build = synth((table, attach) => {
+        attach("GET", "/orgs/{organization_id}/payroll");
+        table.add("GET", "/orgs/{organization_id}/payroll", { resourceId: "payroll", action: "read" });
+      }, file);
+      expect(build).toThrow(/names resource "payroll", which the RBAC policy does not define/);
+    }
+  });
+
+  test("a file that says it is a snapshot but is not a valid one fails the synth, naming the file", () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "rbac-policy-")), "snapshot.json");
+    const snapshot = JSON.parse(readFileSync(DEMO_SNAPSHOT_FILE, "utf8"));
+    writeFileSync(file, JSON.stringify({ ...snapshot, jwks: { keys: [] } }));
+    const build = synth((table, attach) => {
+      attach("GET", "/me");
+      table.add("GET", "/me", "authenticated");
+    }, file);
+    expect(build).toThrow(`${file} holds no usable key`);
   });
 
   test("the same routes synthesize without an RBAC policy file (the check is optional)", () => {
@@ -228,8 +257,10 @@ describe("synth-time checks", () => {
     template.resourceCountIs("AWS::Lambda::LayerVersion", 0);
   });
 
-  test("the checked-in RBAC policy file is the emulator's demo RBAC policy (they cannot drift apart)", () => {
-    expect(JSON.parse(readFileSync(POLICY_FILE, "utf8"))).toEqual({ policy: DEMO_RBAC_POLICY });
+  test("the demo snapshot is of the placeholder project, and its RBAC policy is the emulator's demo RBAC policy (they cannot drift apart)", () => {
+    const snapshot = JSON.parse(readFileSync(POLICY_FILE, "utf8"));
+    expect(snapshot.project_id).toBe(DEMO_PROJECT_ID);
+    expect(snapshot.rbac_policy).toEqual(DEMO_RBAC_POLICY);
     expect(checkAgainstPolicy(routePermissionTableOf(API_ROUTES).toJSON(), readRbacPolicyFile(POLICY_FILE))).toEqual(
       [],
     );

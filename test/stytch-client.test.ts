@@ -1,6 +1,9 @@
 // The Stytch sessions client over real HTTP against the emulator: wire format, error mapping,
 // the single retry, the shared deadline and the coalescing of identical calls.
 
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, test } from "vitest";
 import {
   RejectedByStytchError,
@@ -51,6 +54,36 @@ describe("the request", () => {
       session_jwt: session.sessionJwt,
       session_duration_minutes: 30,
     });
+  });
+});
+
+describe("the transport", () => {
+  test("node:https, not the global fetch: the first Stytch calls of a process load no undici", async () => {
+    // A fresh process (this one has loaded undici long ago): authenticate and both RBAC reads, then the module list.
+    const session = stytch.createSession();
+    const script = `
+      import { StytchClient } from ${JSON.stringify(path.resolve(__dirname, "../lambda/lib/stytch/stytch-client"))};
+      const client = new StytchClient({ apiUrl: process.env.URL, projectId: process.env.PROJECT, secret: async () => process.env.SECRET, timeoutMs: 10000 });
+      const deadline = Date.now() + 10000;
+      const answer = await client.authenticate({ session_token: process.env.TOKEN }, { deadline });
+      await client.projectRoles(deadline);
+      await client.organizationRoles(answer.member_session.organization_id, deadline);
+      console.log(JSON.stringify(process.moduleLoadList.filter((m) => /undici/.test(m))));`;
+    const { stdout } = await promisify(execFile)(
+      path.resolve(__dirname, "../node_modules/.bin/tsx"),
+      ["--input-type=module", "-e", script],
+      {
+        env: {
+          PATH: process.env.PATH,
+          URL: stytch.url,
+          PROJECT: stytch.projectId,
+          SECRET: stytch.secret,
+          TOKEN: session.sessionToken,
+        },
+      },
+    );
+    expect(JSON.parse(stdout.trim())).toEqual([]);
+    expect(stytch.calls.authenticate).toBe(1);
   });
 });
 

@@ -4,6 +4,8 @@
  *
  * Project id: `-c stytchProjectId=…`, else `STYTCH_PROJECT_ID`, else an obviously fake test id
  * (with a warning) so `cdk synth` works on a fresh clone.
+ * Project snapshot: `-c snapshotFile=stytch-snapshot.json` (take one with `npm run snapshot -- --out …`), else
+ * the demo project's (infra/demo/snapshot.json), which only the placeholder project can use.
  * Browser origins: `-c allowedOrigins=https://app.example.com,https://admin.example.com` (none by
  * default, with a loud warning: the deployed demo must not trust a developer's localhost).
  * `-c createCloudWatchRole=false` where the account already has API Gateway's logging role.
@@ -12,10 +14,11 @@
  */
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { DEMO_PROJECT_ID } from "./demo-snapshot";
 import { StytchApiStack } from "./stytch-api-stack";
 
 /** Placeholder project id for synthesizing without a Stytch project. */
-export const FAKE_PROJECT_ID = "project-test-00000000-0000-0000-0000-000000000000";
+export const FAKE_PROJECT_ID = DEMO_PROJECT_ID;
 
 const app = new App();
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
@@ -34,11 +37,13 @@ const allowedOrigins = String(app.node.tryGetContext("allowedOrigins") ?? "")
   .filter((origin) => origin !== "");
 // With none, StytchApiStack warns itself (a construct annotation, which `cdk synth` prints).
 const createCloudWatchRole = String(app.node.tryGetContext("createCloudWatchRole") ?? "true") !== "false";
+const snapshotFile: unknown = app.node.tryGetContext("snapshotFile");
 
 new StytchApiStack(app, "StytchAuthorizerDemo", {
   projectId: projectId as string,
   allowedOrigins,
   createCloudWatchRole,
+  ...(typeof snapshotFile === "string" && snapshotFile !== "" ? { snapshotFile } : {}),
   description: "Stytch B2B session authorizer demo: REST and HTTP APIs with a Lambda authorizer",
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import * as path from "node:path";
 import { Annotations, Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
@@ -13,12 +12,14 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct, IConstruct } from "constructs";
-import { acknowledgeFinding, createBundledFunction, DEFAULT_LOG_RETENTION, REPO_ROOT } from "../lambda-defaults";
+import { acknowledgeFinding, createBundledFunction, DEFAULT_LOG_RETENTION } from "../lambda-defaults";
 import { RoutePermissionTable } from "../route-permission-table";
 import { StytchAuthorizer, type StytchAuthorizerProps } from "../stytch-authorizer";
 import { StytchMonitoring, type StytchMonitoringProps } from "../stytch-monitoring";
 import { StytchRefreshFunction, type StytchRefreshFunctionProps } from "../stytch-refresh-function";
 import { validateOrigins } from "../stytch-settings";
+import { StytchSnapshot } from "../stytch-snapshot";
+import { DEMO_SNAPSHOT_FILE } from "./demo-snapshot";
 import { API_ROUTES, type ApiRoute, CORS_PREFLIGHT } from "./routes";
 
 /** Throttling applied to every route of a stage. */
@@ -54,6 +55,15 @@ export interface StytchApiStackProps extends StackProps {
    * @default true
    */
   readonly createCloudWatchRole?: boolean;
+  /**
+   * The project snapshot (`npm run snapshot -- --out <file>`): the authorizer starts from it, and the route table
+   * is checked against its RBAC policy. `infra/demo/app.ts` reads it from context: `-c snapshotFile=…`.
+   *
+   * @default - the demo project's (infra/demo/snapshot.json): the authorizer's for the placeholder project only;
+   *   for another project the route table is still checked against it, and the authorizer starts without a
+   *   snapshot (synth warns)
+   */
+  readonly snapshotFile?: string;
   /** Options passed through to the {@link StytchAuthorizer}. @default - construct defaults */
   readonly authorizer?: Omit<StytchAuthorizerProps, "projectId">;
   /**
@@ -127,14 +137,22 @@ export class StytchApiStack extends Stack {
     const logRetention = props.accessLogRetention ?? DEFAULT_LOG_RETENTION;
     const tracing = props.tracing ? lambda.Tracing.ACTIVE : undefined;
 
+    const snapshotFile = props.snapshotFile ?? DEMO_SNAPSHOT_FILE;
+    const snapshot = StytchSnapshot.fromFile(snapshotFile);
+    const ownSnapshot = props.snapshotFile !== undefined || snapshot.snapshot.project_id === props.projectId;
+    if (!ownSnapshot) {
+      Annotations.of(this).addWarningV2(
+        "stytch:demoSnapshotOnly",
+        `The demo snapshot is of ${snapshot.snapshot.project_id}: the authorizer starts without a snapshot. Take one of your project (npm run snapshot -- --out stytch-snapshot.json) and pass -c snapshotFile=stytch-snapshot.json`,
+      );
+    }
     this.authorizer = new StytchAuthorizer(this, "Auth", {
       tracing,
       // The stack creates one StytchMonitoring below that watches the refresh function too.
       monitoring: false,
-      // Per-route permissions, checked at synth against the demo project's checked-in policy (infra/demo/rbac-policy.json).
-      routePermissions: new RoutePermissionTable({
-        policyFile: path.join(REPO_ROOT, "infra", "demo", "rbac-policy.json"),
-      }),
+      // Per-route permissions, checked at synth against the snapshot's RBAC policy.
+      routePermissions: new RoutePermissionTable({ policyFile: snapshotFile }),
+      ...(ownSnapshot ? { snapshot } : {}),
       ...props.authorizer,
       projectId: props.projectId,
     });

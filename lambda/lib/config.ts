@@ -3,6 +3,8 @@
 // throws at import time (that would only turn into an opaque init failure); callers keep the error and
 // answer every request with a fault instead, so a broken deploy can never Allow.
 
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { ConfigurationError } from "./errors";
 import { loadRoutePermissions, type RoutePermissions } from "./permissions/route-table";
 import { originList } from "./response/cors";
@@ -19,6 +21,15 @@ import {
   WHOLE_NUMBER,
   wholeNumberProblem,
 } from "./settings";
+import {
+  InvalidSnapshotError,
+  type ProjectSnapshot,
+  parseProjectSnapshot,
+  snapshotAgeProblem,
+  snapshotExpiresAtMs,
+  snapshotProjectProblem,
+  snapshotTakenAtMs,
+} from "./stytch/project-snapshot";
 
 /** Where the Stytch project secret comes from. */
 export type SecretSource =
@@ -63,6 +74,16 @@ export interface AuthorizerConfig extends StytchConfig {
    * cover that request only. `undefined` (not said): assumed cached, so an answer covers every route at once.
    */
   readonly resultsCacheTtlSeconds: number | undefined;
+  /** The project snapshot (STYTCH_SNAPSHOT_FILE): of this project, and within its maximum age when read. */
+  readonly snapshot: LoadedSnapshot | undefined;
+}
+
+/** A project snapshot as the authorizer uses it. */
+export interface LoadedSnapshot {
+  readonly snapshot: ProjectSnapshot;
+  readonly takenAtMs: number;
+  /** When it passes STYTCH_SNAPSHOT_MAX_AGE_SECONDS: from then on nothing of it is trusted. */
+  readonly expiresAtMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -128,6 +149,39 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
     httpApiResponse: httpApiResponse as AuthorizerConfig["httpApiResponse"],
     routePermissions: loadRoutePermissions(env),
     resultsCacheTtlSeconds: wholeNumber(env, "resultsCacheTtlSeconds", undefined),
+    snapshot: loadSnapshot(env, stytch.projectId, Date.now()),
+  });
+}
+
+/**
+ * Reads the project snapshot named by STYTCH_SNAPSHOT_FILE (absolute, or relative to LAMBDA_TASK_ROOT), if any.
+ * Unreadable, not a snapshot, of another project, or past STYTCH_SNAPSHOT_MAX_AGE_SECONDS: a configuration fault,
+ * never ignored.
+ * @throws ConfigurationError naming the variable at fault
+ */
+export function loadSnapshot(env: Env, projectId: string, nowMs: number): LoadedSnapshot | undefined {
+  const FILE = VARIABLE.snapshotFile;
+  const maxAgeSeconds = wholeNumber(env, "snapshotMaxAgeSeconds", WHOLE_NUMBER.snapshotMaxAgeSeconds.fallback);
+  const file = env[FILE]?.trim();
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), file), "utf8");
+  } catch {
+    throw new ConfigurationError(`${FILE} cannot be read`);
+  }
+  let snapshot: ProjectSnapshot;
+  try {
+    snapshot = parseProjectSnapshot(text);
+  } catch (error) {
+    if (error instanceof InvalidSnapshotError) throw new ConfigurationError(`${FILE} ${error.message}`);
+    throw error;
+  }
+  check(FILE, snapshotProjectProblem(snapshot, projectId) ?? snapshotAgeProblem(snapshot, maxAgeSeconds, nowMs));
+  return Object.freeze({
+    snapshot,
+    takenAtMs: snapshotTakenAtMs(snapshot),
+    expiresAtMs: snapshotExpiresAtMs(snapshot, maxAgeSeconds),
   });
 }
 

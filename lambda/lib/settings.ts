@@ -26,6 +26,9 @@ export const ENVIRONMENT_VARIABLE = {
   routePermissions: "STYTCH_ROUTE_PERMISSIONS",
   routePermissionsFile: "STYTCH_ROUTE_PERMISSIONS_FILE",
   resultsCacheTtlSeconds: "STYTCH_RESULTS_CACHE_TTL_SECONDS",
+  /** A project snapshot (`npm run snapshot`): absolute, or relative to `LAMBDA_TASK_ROOT`. */
+  snapshotFile: "STYTCH_SNAPSHOT_FILE",
+  snapshotMaxAgeSeconds: "STYTCH_SNAPSHOT_MAX_AGE_SECONDS",
   allowedOrigins: "REFRESH_ALLOWED_ORIGINS",
   maxSessionDurationMinutes: "REFRESH_MAX_SESSION_DURATION_MINUTES",
   cookieHttpOnly: "REFRESH_COOKIE_HTTP_ONLY",
@@ -53,6 +56,11 @@ export const WHOLE_NUMBER = {
   sessionTokenCacheSeconds: { min: 0, max: 300, fallback: 0 },
   /** API Gateway's own limit. */
   resultsCacheTtlSeconds: { min: 0, max: 3_600, fallback: undefined },
+  /**
+   * How long a project snapshot is trusted after it was taken: 30 days at most, and by default, because Stytch
+   * keeps an old signing key published for about a month after a rotation.
+   */
+  snapshotMaxAgeSeconds: { min: 60, max: 2_592_000, fallback: 2_592_000 },
   /** Stytch's `session_duration_minutes` is 5 minutes to 366 days; `0` disables session extension. */
   maxSessionDurationMinutes: { min: 5, max: 527_040, fallback: 0, zeroMeansOff: true },
 } as const satisfies Record<string, WholeNumberRule>;

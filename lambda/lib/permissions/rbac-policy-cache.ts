@@ -8,6 +8,12 @@ export interface VersionedRbacRoles {
   readonly roles: readonly RbacRole[];
   /** Changes whenever the content changes; equal versions of the same organization mean equal roles. */
   readonly version: string;
+  /**
+   * `true`: the project policy's roles alone, the organization's custom roles not known yet
+   * ({@link RbacPolicyCache.projectRolesNow}). What they grant is granted (custom roles only add), what they
+   * refuse is not decided.
+   */
+  readonly projectOnly?: true;
 }
 
 /** Where RBAC policies come from (the Stytch client, in production). */
@@ -40,6 +46,9 @@ export interface RbacPolicyCacheOptions {
  * - Stale if error: when a refetch fails, the last good copy keeps answering (for at most 24 hours), and the
  *   next refetch waits 30 seconds, so an outage does not add a timeout to every request.
  * - No copy at all and no answer: a fault (503). Never an Allow, never a 401.
+ * - A project snapshot's policy ({@link RbacPolicyCache.seedProjectRoles}) answers at once while the first fetch
+ *   (started at init, {@link RbacPolicyCache.prefetchProjectRoles}) is on its way, and while fetches fail, for as
+ *   long as the snapshot is within its maximum age; the first fetched copy replaces it.
  */
 export class RbacPolicyCache {
   /** Fetches started, for tests and metrics. */
@@ -61,6 +70,34 @@ export class RbacPolicyCache {
       return options.source.projectRoles(deadline);
     });
   }
+
+  /**
+   * Starts from a project snapshot's roles (call at init): they answer without waiting until `trustedUntilMs` (the
+   * snapshot's expiry), each use starting a background fetch while none has landed.
+   */
+  seedProjectRoles(roles: readonly RbacRole[], trustedUntilMs: number): void {
+    this.project.seed(roles, trustedUntilMs);
+  }
+
+  /** Starts fetching the project policy in the background (call at init, alongside the key set). Never rejects. */
+  prefetchProjectRoles(deadline: number): void {
+    this.project.fetchInBackground(deadline);
+  }
+
+  /**
+   * The project policy's roles alone, when they are at hand without waiting; `undefined` otherwise. For decisions
+   * they settle by themselves: Stytch's check grants when any of the member's roles, project or custom, grants,
+   * so what the project roles grant stands whatever the organization's custom roles are.
+   */
+  projectRolesNow(deadline: number): VersionedRbacRoles | undefined {
+    if (this.project.get(Date.now(), deadline) !== undefined) return undefined;
+    const version = `${this.project.generation}.project`;
+    if (this.projectOnly?.version !== version)
+      this.projectOnly = Object.freeze({ roles: this.project.roles!, version, projectOnly: true as const });
+    return this.projectOnly;
+  }
+
+  private projectOnly: VersionedRbacRoles | undefined;
 
   /**
    * The decisive roles for an organization: synchronously when both copies are fresh (the hot path).
@@ -125,6 +162,8 @@ class RbacPolicySlot {
   private fetchedAt = 0;
   private failedAt = -Infinity;
   private inflight: Promise<void> | undefined;
+  /** While no fetch has landed: until when a snapshot's roles answer without waiting. */
+  private seededUntil = -Infinity;
 
   constructor(
     private readonly what: string,
@@ -132,8 +171,30 @@ class RbacPolicySlot {
     private readonly fetch: (deadline: number) => Promise<readonly RbacRole[]>,
   ) {}
 
+  /** Installs a snapshot's roles, unless a fetch has landed already. */
+  seed(roles: readonly RbacRole[], trustedUntilMs: number): void {
+    if (this.fetchedAt !== 0) return;
+    this.fingerprint = JSON.stringify(roles);
+    this.roles = roles;
+    this.generation = ++lastGeneration;
+    this.seededUntil = trustedUntilMs;
+  }
+
+  /** Starts a fetch unless one is on its way; its failure only counts for the next refetch's pause. */
+  fetchInBackground(deadline: number): void {
+    (this.inflight ??= this.refetch(deadline).finally(() => (this.inflight = undefined))).catch(() => undefined);
+  }
+
   /** Resolves when `roles` is usable; synchronously (undefined) when it already is. */
   get(now: number, deadline: number): undefined | Promise<void> {
+    if (this.fetchedAt === 0 && this.roles !== undefined) {
+      // A snapshot's roles: fetched copies replace them; until then they answer, within the snapshot's age.
+      if (now < this.seededUntil) {
+        if (now - this.failedAt >= this.timing.retryAfterErrorMs) this.fetchInBackground(deadline);
+        return undefined;
+      }
+      this.roles = undefined; // past the snapshot's age: never trusted again
+    }
     if (this.roles !== undefined) {
       const age = now - this.fetchedAt;
       if (age < this.timing.maxAgeMs) return undefined;
@@ -156,6 +217,7 @@ class RbacPolicySlot {
       this.failedAt = -Infinity;
     } catch (error) {
       this.failedAt = Date.now();
+      if (this.roles !== undefined && this.fetchedAt === 0 && Date.now() < this.seededUntil) return; // a snapshot's
       if (this.roles !== undefined && Date.now() - this.fetchedAt < this.timing.maxStaleMs) return; // stale if error
       const cause = error as AuthorizerError;
       throw new RbacPolicyUnavailableError(

@@ -28,9 +28,23 @@ export interface RouteAccess {
   readonly routeKey: string | undefined;
 }
 
+/** Options of {@link decideRouteAccess}. */
+export interface RouteAccessOptions {
+  /**
+   * Whether the answer covers this request only (see `answersThisRequestOnly` in authorizer-response.ts). Then a
+   * route the project policy's roles grant is decided without waiting for the organization's custom roles.
+   */
+  readonly thisRequestOnly: boolean;
+}
+
 /**
  * Decides a request's route permission for a member, between the verdict (who) and the authorizer response
  * (what they may do); synchronously when the RBAC policies are cached.
+ *
+ * Stytch's check grants when any role grants (project roles, then the organization's custom roles, which may
+ * repeat a project role's ID and so extend it): an answer for this request only that the project roles settle
+ * (granted, or another organization's) does not wait for the custom roles, e.g. on a cold container that has its
+ * project policy from a snapshot. Whatever they refuse waits for them (503 when Stytch cannot be reached).
  *
  * - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, tenancy from
  *   `pathParameters` (organization first, as Stytch's SDK), then the permission.
@@ -45,11 +59,21 @@ export function decideRouteAccess(
   table: RoutePermissions,
   rbacPolicies: RbacPolicyCache,
   deadline: number,
+  options: RouteAccessOptions,
 ): RouteAccess | Promise<RouteAccess> {
   const roles = rbacPolicies.rolesFor(member.organizationId, deadline);
-  return roles instanceof Promise
-    ? roles.then((resolved) => settle(event, member, table, resolved))
-    : settle(event, member, table, roles);
+  if (!(roles instanceof Promise)) return settle(event, member, table, roles);
+  if (options.thisRequestOnly) {
+    const projectRoles = rbacPolicies.projectRolesNow(deadline);
+    if (projectRoles) {
+      const early = settle(event, member, table, projectRoles);
+      if (early.outcome === "allowed" || early.outcome === "tenancy_mismatch") {
+        roles.catch(() => undefined); // the custom roles keep coming, for the next request; a failure is the cache's
+        return early;
+      }
+    }
+  }
+  return roles.then((resolved) => settle(event, member, table, resolved));
 }
 
 function settle(
@@ -96,7 +120,7 @@ function decideRoute(
 }
 
 /** The route key and path parameters an event names, if it names them. */
-function requestedRoute(
+export function requestedRoute(
   event: AuthorizerEvent,
 ): { routeKey: string; pathParameters: Record<string, string | undefined> | null | undefined } | undefined {
   if ("routeKey" in event && typeof event.routeKey === "string")

@@ -7,7 +7,7 @@ import type {
 } from "aws-lambda";
 import { IamPolicyTooLargeError, UnsupportedEventError } from "../errors";
 import { buildMemberIamPolicy, type IamPolicyMember, invokeIamPolicy } from "../permissions/member-iam-policy";
-import type { RouteAccess } from "../permissions/route-access";
+import { type RouteAccess, requestedRoute } from "../permissions/route-access";
 import type { RoutePermissions } from "../permissions/route-table";
 import type { AuthorizerContext } from "./member-context";
 
@@ -60,6 +60,25 @@ export interface RouteAnswerSettings {
 }
 
 /**
+ * Whether the route table's answer to this event covers this one request only ({@link routeTableAuthorizerResponse}):
+ * HTTP API `simple` answers, and uncached answers to events that name their route with an exact ARN. Otherwise
+ * the answer is the member's IAM policy for every route, which needs every role the member holds.
+ */
+export function answersThisRequestOnly(
+  event: RouteCarrier & Parameters<typeof requestedRoute>[0],
+  settings: RouteAnswerSettings,
+): boolean {
+  if (event.version === "2.0" && settings.httpApiResponse === "simple") return true;
+  return !settings.cached && requestedRoute(event) !== undefined && exactArn(event) !== undefined;
+}
+
+/** The event's method or route ARN, when its path names one request (no IAM wildcard); else undefined. */
+function exactArn(event: RouteCarrier): string | undefined {
+  const arn = event.methodArn ?? event.routeArn;
+  return !/[*?]/.test(arn!.slice(stagePrefix(arn).length)) ? arn : undefined;
+}
+
+/**
  * The authorizer response when a route table is configured (per-route permissions): it answers instead of
  * {@link stageAuthorizerResponse}.
  *
@@ -87,15 +106,17 @@ export function routeTableAuthorizerResponse(
       ? { isAuthorized: true, context }
       : ({ isAuthorized: false } as AuthorizerResponse);
   }
-  const arn = event.methodArn ?? event.routeArn;
-  const prefix = stagePrefix(arn);
+  const prefix = stagePrefix(event.methodArn ?? event.routeArn);
   // An ARN with an IAM wildcard in its path would be a pattern, not one request: it is never written alone.
-  const exact = access.outcome !== undefined && !/[*?]/.test(arn!.slice(prefix.length)) ? arn! : undefined;
+  const exact = access.outcome !== undefined ? exactArn(event) : undefined;
   if (!settings.cached && exact) {
     return access.outcome === "allowed"
       ? { principalId, policyDocument: invokeIamPolicy(["Allow", exact]), context }
       : { principalId, policyDocument: invokeIamPolicy(["Deny", exact]) };
   }
+  // Every route at once needs every role: the project's alone could refuse what a custom role grants.
+  if (access.rbacRoles.projectOnly)
+    throw new Error("an IAM policy for every route needs the organization's custom roles");
   const iamPolicy = cachedMemberIamPolicy(prefix, table, member, access);
   // Cached, a refused request the event names (a route the table does not list, or another organization's)
   // still gets its 403: an explicit Deny of exactly its ARN, right for every later request too.

@@ -1,11 +1,10 @@
 // The project's key set (JWKS), cached in the warm container (see JwksCache).
 
 import type { webcrypto } from "node:crypto";
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "../errors";
 import { logger } from "../operations/log";
-import { readTextCapped } from "../stytch/http";
+import { fetchKeySetDocument } from "../stytch/http";
+import { MIN_RSA_MODULUS_BITS, usableJwks } from "./usable-jwks";
 
 const KID_NOT_IN_KEY_SET = "kid is not in the project's key set";
 
@@ -38,14 +37,14 @@ export interface JwksCacheOptions {
   readonly failureBackoffMs?: number;
   /** Default 30 s. */
   readonly maxFailureBackoffMs?: number;
-  /** Called after a refresh dropped a kid, so anything verified with it can be forgotten. */
+  /** Called after a refresh dropped a kid (of a fetched key set or of a snapshot), so anything verified with it can be forgotten. */
   readonly onKeysRemoved?: () => void;
   /** Called when a key-set download finishes, with whether it succeeded (for metrics). */
   readonly onRefresh?: (ok: boolean) => void;
   /**
    * Called when a downloaded key set holds kids the previous one did not (Stytch rotated its keys), with how
-   * many (for metrics). Not called for the container's first key set. Only Stytch's answer decides it: a
-   * token's invented kid never does.
+   * many (for metrics). Not called for the container's first key set, nor for the first one after a snapshot's.
+   * Only Stytch's answer decides it: a token's invented kid never does.
    */
   readonly onKeysAdded?: (count: number) => void;
   /** Clock, for tests. */
@@ -65,6 +64,8 @@ export interface JwksCacheStats {
  * cap. Keys are imported once per kid as WebCrypto keys for jose. It knows nothing about claims.
  *
  * Lifecycle of a warm container:
+ * - with a project snapshot ({@link JwksCache.seed} at init), its keys verify at once, until a fetched key set
+ *   replaces them or the snapshot passes its maximum age; a kid the fetched set lacks stops verifying then;
  * - the first caller (or {@link JwksCache.prefetch} at init) starts a fetch; everyone else waits on that same fetch;
  * - keys older than `refreshAfterMs` keep verifying while one background refresh replaces them;
  * - if refreshes fail, known keys keep verifying until `maxStaleMs` (stale-if-error), then the cache
@@ -78,7 +79,14 @@ export interface JwksCacheStats {
 export class JwksCache {
   readonly stats: JwksCacheStats = { fetches: 0, failures: 0 };
   private keys = new Map<string, VerificationKey>();
-  private fetchedAt = -Infinity;
+  /** Until when the installed keys may verify: the stale limit of a fetched set, or a snapshot's expiry. */
+  private trustedUntil = -Infinity;
+  /** From when the installed keys are refreshed in the background: at once for a snapshot's. */
+  private refreshDueAt = -Infinity;
+  /** Whether a key set fetched from Stytch was installed (a snapshot's does not count). */
+  private fetchedOnce = false;
+  /** The import of a snapshot's keys, while it runs. */
+  private seeding: Promise<void> | undefined;
   /** When the request for the installed key set was sent: Stytch's answer is at least this recent. */
   private requestedAt = -Infinity;
   private inflight: Promise<boolean> | undefined;
@@ -103,11 +111,39 @@ export class JwksCache {
   cachedKey(kid: string): VerificationKey | undefined {
     const key = this.keys.get(kid);
     if (key === undefined) return undefined;
-    const age = this.now() - this.fetchedAt;
-    if (age < this.refreshAfterMs) return key;
-    if (age >= this.maxStaleMs) return undefined;
+    const now = this.now();
+    if (now < this.refreshDueAt) return key;
+    if (now >= this.trustedUntil) return undefined;
     void this.refresh(); // in the background: the key still verifies meanwhile
     return key;
+  }
+
+  /**
+   * Installs the keys of a project snapshot (lambda/lib/stytch/project-snapshot.ts), through the same filters
+   * as a fetched key set, unless a fetched set is already installed. They verify until `trustedUntilMs` (the
+   * snapshot's expiry) or until a fetched key set replaces them; a refresh is due at once. Call at init, then
+   * {@link prefetch}: the import takes a moment (no network), and {@link getKey} waits for it.
+   * @param takenAtMs when the snapshot was taken: Stytch's key set was at least that recent
+   */
+  seed(document: unknown, takenAtMs: number, trustedUntilMs: number): void {
+    this.seeding = parseJwks(document)
+      .then((keys) => {
+        if (this.fetchedOnce) return;
+        this.keys = keys;
+        this.trustedUntil = trustedUntilMs;
+        this.refreshDueAt = -Infinity;
+        this.requestedAt = takenAtMs;
+      })
+      .catch((error: unknown) => {
+        // The snapshot was checked when the configuration was read; its keys are then only missing.
+        logger.error("snapshot keys could not be imported", {
+          reason: "bad_config",
+          detail: error instanceof Error ? error.message : String(error),
+        });
+      })
+      .finally(() => {
+        this.seeding = undefined;
+      });
   }
 
   /**
@@ -120,8 +156,12 @@ export class JwksCache {
    * @throws JwksUnavailableError when no usable key set can be obtained at all
    */
   async getKey(kid: string, issuedAtMs: number): Promise<VerificationKey> {
+    if (this.seeding) await this.seeding;
     const cached = this.cachedKey(kid);
     if (cached) return cached;
+    // The usable set we hold was requested after the token was issued: its kid was never published. No need to
+    // wait for a fetch on its way (e.g. the first one after a snapshot's keys, which may hang).
+    if (this.hasUsableKeys() && this.holdsEveryKeyUsedBy(issuedAtMs)) throw new UnknownKeyError(KID_NOT_IN_KEY_SET);
 
     if (this.inflight || !this.hasUsableKeys()) {
       // A fetch is on its way, or nothing to verify with yet (one blocking fetch, shared by everyone).
@@ -148,9 +188,12 @@ export class JwksCache {
     throw new KeyNotYetKnownError("kid is unknown, and the key set may predate it; retry shortly");
   }
 
-  /** Starts fetching the key set if nothing is cached yet (call at init, outside the handler). */
+  /**
+   * Starts fetching the key set unless one was fetched already (call at init, outside the handler; after
+   * {@link seed}, it is the background refresh that replaces the snapshot's keys).
+   */
   prefetch(): void {
-    if (this.keys.size === 0) void this.refresh();
+    if (!this.fetchedOnce) void this.refresh();
   }
 
   /**
@@ -163,9 +206,9 @@ export class JwksCache {
     return this.requestedAt > issuedAtMs + skew || issuedAtMs > this.now() + skew;
   }
 
-  /** True while the cached keys may be used (fetched successfully, not older than the stale limit). */
+  /** True while the cached keys may be used (fetched and not older than the stale limit, or a snapshot's within its age). */
   hasUsableKeys(): boolean {
-    return this.keys.size > 0 && this.now() - this.fetchedAt < this.maxStaleMs;
+    return this.keys.size > 0 && this.now() < this.trustedUntil;
   }
 
   /** Single-flight fetch. Resolves `true` when a new key set was installed; never rejects. */
@@ -209,9 +252,12 @@ export class JwksCache {
     let removed = false;
     for (const kid of this.keys.keys()) if (!keys.has(kid)) removed = true;
     let added = 0;
-    if (this.keys.size > 0) for (const kid of keys.keys()) if (!this.keys.has(kid)) added += 1;
+    if (this.fetchedOnce) for (const kid of keys.keys()) if (!this.keys.has(kid)) added += 1;
+    const fetchedAt = this.now();
     this.keys = keys;
-    this.fetchedAt = this.now();
+    this.fetchedOnce = true;
+    this.refreshDueAt = fetchedAt + this.refreshAfterMs;
+    this.trustedUntil = fetchedAt + this.maxStaleMs;
     this.requestedAt = requestedAt;
     this.consecutiveFailures = 0;
     if (removed) this.options.onKeysRemoved?.();
@@ -220,66 +266,28 @@ export class JwksCache {
 
   private async fetchKeySet(): Promise<Map<string, VerificationKey>> {
     this.stats.fetches += 1;
-    const text = await getTextCapped(
-      this.options.jwksUrl,
-      this.options.timeoutMs,
-      this.options.maxResponseBytes ?? 65_536,
+    return parseJwks(
+      await fetchKeySetDocument(this.options.jwksUrl, this.options.timeoutMs, this.options.maxResponseBytes ?? 65_536),
     );
-    return parseJwks(JSON.parse(text));
   }
-}
-
-/**
- * GETs a small JSON document with node:http(s), within `timeoutMs` and `maxBytes`; redirects are not
- * followed. Not the global `fetch`: its first use loads undici, which measured as the largest part of
- * the authorizer's cold start, and the key set is fetched during init.
- * @throws Error on a network error, a timeout, a status other than 200, or a body over the cap
- */
-async function getTextCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
-  const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    const send = url.startsWith("https:") ? httpsRequest : httpRequest;
-    send(
-      url,
-      { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) },
-      resolve,
-    )
-      .on("error", reject)
-      .end();
-  });
-  if (response.statusCode !== 200) {
-    response.resume();
-    throw new Error(`JWKS endpoint answered HTTP ${response.statusCode}`);
-  }
-  return readTextCapped(response, Number(response.headers["content-length"]), maxBytes);
 }
 
 const RS256_IMPORT: webcrypto.RsaHashedImportParams = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
 
 /**
- * Imports the usable keys of a JWKS document as WebCrypto keys for RS256 verification: RSA, for
- * signatures, RS256 (or no `alg`), with a `kid`, and a modulus of at least 2048 bits. Anything else is
+ * Imports the usable keys of a JWKS document (see {@link usableJwks}: RSA, for signatures, RS256 or no `alg`,
+ * with a `kid`, and a modulus of at least 2048 bits) as WebCrypto keys for RS256 verification. Anything else is
  * skipped, never trusted.
  * @throws Error when the document is not a JWKS or holds no usable key
  */
 export async function parseJwks(document: unknown): Promise<Map<string, VerificationKey>> {
-  const list = (document as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(list)) throw new Error("JWKS has no keys array");
   const keys = new Map<string, VerificationKey>();
-  for (const jwk of list.slice(0, 100) as Array<Record<string, unknown>>) {
-    if (typeof jwk !== "object" || jwk === null) continue;
-    const { kty, kid, alg, use, n, e } = jwk;
-    const keyOps = jwk.key_ops;
-    if (kty !== "RSA" || typeof kid !== "string" || kid === "" || kid.length > 256) continue;
-    if (alg !== undefined && alg !== "RS256") continue; // https://datatracker.ietf.org/doc/html/rfc7517#section-4.4
-    if (use !== undefined && use !== "sig") continue; // https://datatracker.ietf.org/doc/html/rfc7517#section-4.2
-    if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes("verify"))) continue;
-    if (typeof n !== "string" || typeof e !== "string") continue;
+  for (const { kid, n, e } of usableJwks(document)) {
     try {
-      // Only the public members are passed on: a "d" or an "ext" in the document changes nothing.
-      // WebCrypto directly rather than jose's importJWK: the same non-extractable RS256 verify key that
-      // jwtVerify checks, without importJWK's general-purpose code in the bundle.
+      // Only the public members are passed on. WebCrypto directly rather than jose's importJWK: the same
+      // non-extractable RS256 verify key that jwtVerify checks, without importJWK's general-purpose code in the bundle.
       const key = await crypto.subtle.importKey("jwk", { kty: "RSA", n, e }, RS256_IMPORT, false, ["verify"]);
-      if (((key.algorithm as webcrypto.RsaHashedKeyAlgorithm).modulusLength ?? 0) < 2048) continue;
+      if (((key.algorithm as webcrypto.RsaHashedKeyAlgorithm).modulusLength ?? 0) < MIN_RSA_MODULUS_BITS) continue;
       keys.set(kid, key);
     } catch {}
   }

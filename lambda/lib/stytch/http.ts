@@ -1,5 +1,54 @@
-// Small HTTP helpers shared by the key-set fetcher and the Stytch client: one body reader with a size
-// cap, so a misbehaving or hostile upstream cannot make us buffer megabytes inside an authorizer.
+// Small HTTP helpers shared by the key-set fetcher and the Stytch client: requests over node:http(s), and one
+// body reader with a size cap, so a misbehaving or hostile upstream cannot make us buffer megabytes inside an
+// authorizer. Not the global `fetch`: its first use loads undici, which measured as the largest part of the
+// authorizer's cold start, and the first Stytch calls happen during init or on a cold container's first request.
+
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+
+/** One request: a GET, or a POST with a JSON body. */
+export interface RequestInit {
+  readonly method: "GET" | "POST";
+  readonly headers: Readonly<Record<string, string>>;
+  /** A POST's body; its Content-Length is set from it. */
+  readonly body?: string;
+  /** Aborts the request, and the reading of its body. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Sends a request and resolves with the response once its headers arrived (the body is left to read, e.g. with
+ * {@link readTextCapped}). https, or plain http (loopback, by configuration). Redirects are not followed: a 3xx
+ * is an answer like any other.
+ * @throws Error on a network error or an abort (the signal's reason is the error's `cause`)
+ */
+export function openRequest(url: string, init: RequestInit): Promise<IncomingMessage> {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const send = url.startsWith("https:") ? httpsRequest : httpRequest;
+    const headers =
+      init.body === undefined
+        ? init.headers
+        : { ...init.headers, "content-length": String(Buffer.byteLength(init.body)) };
+    send(url, { method: init.method, headers, signal: init.signal }, resolve).on("error", reject).end(init.body);
+  });
+}
+
+/**
+ * GETs the project's key set (JWKS) document, within `timeoutMs` and `maxBytes`.
+ * @throws Error on a network error, a timeout, a status other than 200, a body over the cap, or one that is not JSON
+ */
+export async function fetchKeySetDocument(jwksUrl: string, timeoutMs: number, maxBytes: number): Promise<unknown> {
+  const response = await openRequest(jwksUrl, {
+    method: "GET",
+    headers: { accept: "application/json" },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (response.statusCode !== 200) {
+    response.resume();
+    throw new Error(`JWKS endpoint answered HTTP ${response.statusCode}`);
+  }
+  return JSON.parse(await readTextCapped(response, Number(response.headers["content-length"]), maxBytes));
+}
 
 /** Thrown when a response body exceeds its cap. */
 export class ResponseTooLargeError extends Error {
@@ -34,10 +83,12 @@ export async function readTextCapped(
   return Buffer.concat(chunks, total).toString("utf8");
 }
 
-/** True when the error is an abort caused by a timeout signal. */
+/** True when the error is an abort caused by a timeout signal (thrown as such, or as an abort carrying it). */
 export function isTimeout(error: unknown): boolean {
   return (
     error instanceof Error &&
-    (error.name === "TimeoutError" || (error.name === "AbortError" && /timeout/i.test(String(error.message))))
+    (error.name === "TimeoutError" ||
+      (error.name === "AbortError" &&
+        (/timeout/i.test(String(error.message)) || (error.cause as Error | undefined)?.name === "TimeoutError")))
   );
 }

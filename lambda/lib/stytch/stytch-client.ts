@@ -1,5 +1,6 @@
 // The Stytch API client (see StytchClient).
 
+import type { IncomingMessage } from "node:http";
 import {
   AuthorizerError,
   RejectedByStytchError,
@@ -11,7 +12,8 @@ import {
 } from "../errors";
 import type { RbacRole } from "../permissions/permission-check";
 import type { Credential } from "../session/credentials";
-import { isTimeout, ResponseTooLargeError, readTextCapped } from "./http";
+import { isTimeout, openRequest, ResponseTooLargeError, readTextCapped } from "./http";
+import { checkRbacPolicy, type RbacPolicyDocument } from "./project-snapshot";
 
 /** Exactly one session credential, as Stytch's request body names it. */
 export type SessionCredential = { readonly session_token: string } | { readonly session_jwt: string };
@@ -89,7 +91,7 @@ const PROJECT_CREDENTIAL_ERRORS = new Set([
 const MIN_RETRY_BUDGET_MS = 250;
 
 /**
- * A minimal Stytch B2B sessions client over `fetch`: the Stytch API, for the few requests local verification
+ * A minimal Stytch B2B sessions client over node:https (not `fetch`: see ./http.ts): the Stytch API, for the few requests local verification
  * cannot answer (`POST /v1/b2b/sessions/authenticate`) and for the RBAC policies of per-route permissions.
  * Every call goes through one attempt: the deadline, the size cap, the mapping of Stytch's answers to our
  * failure tree, and the metrics observer. authenticate adds the single retry and the coalescing of identical
@@ -137,6 +139,19 @@ export class StytchClient {
   async projectRoles(deadline: number): Promise<readonly RbacRole[]> {
     const json = await this.call("/v1/b2b/rbac/policy", undefined, deadline, 1, rbacAnswer);
     return readRbacRoles((json as { policy?: { roles?: unknown } }).policy?.roles);
+  }
+
+  /**
+   * `GET /v1/b2b/rbac/policy`: the whole project policy (roles, resources, scopes), for a project snapshot.
+   * @throws UpstreamFaultError, also for a policy that is not well-formed
+   */
+  async projectPolicy(deadline: number): Promise<RbacPolicyDocument> {
+    const json = await this.call("/v1/b2b/rbac/policy", undefined, deadline, 1, rbacAnswer);
+    try {
+      return checkRbacPolicy((json as { policy?: unknown }).policy);
+    } catch (error) {
+      throw new UpstreamUnavailableError(`Stytch answered with an unreadable RBAC policy: ${(error as Error).message}`);
+    }
   }
 
   /** `GET /v1/b2b/rbac/organizations/{organization_id}`: the custom roles, none when the feature is off. @throws UpstreamFaultError */
@@ -220,9 +235,10 @@ export class StytchClient {
     timeoutMs: number,
   ): Promise<StytchAnswer> {
     this.requestsSent += 1;
-    let response: Response;
+    const signal = AbortSignal.timeout(timeoutMs);
+    let response: IncomingMessage;
     try {
-      response = await fetch(`${this.options.apiUrl}${path}`, {
+      response = await openRequest(`${this.options.apiUrl}${path}`, {
         method: body === undefined ? "GET" : "POST",
         headers: {
           accept: "application/json",
@@ -230,22 +246,24 @@ export class StytchClient {
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         body,
-        redirect: "error",
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
       });
     } catch (error) {
-      if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not answer in time", { cause: error });
+      if (signal.aborted || isTimeout(error))
+        throw new UpstreamTimeoutError("Stytch did not answer in time", { cause: error });
       throw new UpstreamUnavailableError("Stytch could not be reached", { cause: error, retryable: true });
     }
     let text: string;
     try {
       text = await readTextCapped(
-        response.body,
-        Number(response.headers.get("content-length")),
+        response,
+        Number(response.headers["content-length"]),
         this.options.maxResponseBytes ?? 1_048_576,
       );
     } catch (error) {
-      if (isTimeout(error)) throw new UpstreamTimeoutError("Stytch did not finish answering in time", { cause: error });
+      // An abort while the body streams surfaces as a reset of the response ("aborted"): the signal tells.
+      if (signal.aborted || isTimeout(error))
+        throw new UpstreamTimeoutError("Stytch did not finish answering in time", { cause: error });
       if (error instanceof ResponseTooLargeError)
         throw new UpstreamUnavailableError("Stytch answered with an oversized body");
       throw new UpstreamUnavailableError("Stytch's answer was cut off", { cause: error, retryable: true });
@@ -256,7 +274,7 @@ export class StytchClient {
     } catch {
       json = undefined;
     }
-    const status = response.status;
+    const status = response.statusCode ?? 0;
     const errorType =
       typeof (json as { error_type?: unknown })?.error_type === "string"
         ? (json as { error_type: string }).error_type
