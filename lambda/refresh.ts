@@ -22,11 +22,12 @@ import {
   MissingCredentialError,
   type ReasonCode,
 } from "./lib/errors";
-import { addLambdaContext, logger } from "./lib/operations/log";
+import { addLambdaContext, handlerLogger } from "./lib/operations/log";
 import { type DecisionPath, SERVICE_NAMES } from "./lib/operations/metric-names";
 import { DecisionMetrics } from "./lib/operations/metrics";
 import { corsHeadersFor, requestOrigin } from "./lib/response/cors";
 import { clearedCookie, type SessionCookieOptions, sessionCookie } from "./lib/response/session-cookies";
+import { RETRY_AFTER_SECONDS, UNAVAILABLE_BODY } from "./lib/response/unavailable";
 import { type Credential, classifyCredential, findCredential } from "./lib/session/credentials";
 import { JwksCache } from "./lib/session/jwks-cache";
 import { SessionJwtVerifier } from "./lib/session/session-jwt";
@@ -52,8 +53,9 @@ export interface RefreshResponseBody {
 
 /** Largest request body accepted; a credential plus a duration fit in a fraction of it. */
 export const MAX_BODY_BYTES = 8_192;
-/** Seconds a client should wait after a 503. */
-export const RETRY_AFTER_SECONDS = 5;
+/** Seconds a client should wait after a 503: the package's one 503 contract. */
+export { RETRY_AFTER_SECONDS };
+
 const BODY_FIELDS = new Set(["session_token", "session_jwt", "session_duration_minutes"]);
 
 /** A request the endpoint refuses to read: 400. */
@@ -83,6 +85,8 @@ interface RefreshRuntime {
  */
 export function createRefreshHandler(env: Readonly<Record<string, string | undefined>> = process.env): RefreshHandler {
   let runtime: RefreshRuntime | undefined;
+  // Its own service and Lambda context, also when it shares a process with the authorizer (npm start).
+  const logger = handlerLogger(SERVICE_NAMES.refresh, env);
   const metrics = new DecisionMetrics({ env, service: SERVICE_NAMES.refresh });
   try {
     const config = loadRefreshConfig(env);
@@ -104,6 +108,7 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
           clockSkewMs: config.clockToleranceSeconds * 1000,
           onRefresh: metrics.jwksRefreshed,
           onKeysAdded: metrics.keySetRotated,
+          logger,
         }),
       },
       cookies: { httpOnly: config.cookieHttpOnly, domain: config.cookieDomain },
@@ -117,7 +122,7 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
   }
 
   return async function handler(event, context) {
-    addLambdaContext(context);
+    addLambdaContext(context, logger);
     const request = readRequest(event);
     const allowedOrigins = runtime?.config.allowedOrigins ?? [];
     const allowedOrigin =
@@ -144,11 +149,7 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
     if (request.origin !== undefined && !allowedOrigin) return respond(403, { message: "origin not allowed" });
     if (!runtime) {
       metrics.decided("fault", "none", "bad_config");
-      return respond(
-        503,
-        { message: "service unavailable" },
-        { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } },
-      );
+      return respond(503, UNAVAILABLE_BODY, { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
     }
 
     const { config, stytch, screening, cookies } = runtime;
@@ -210,12 +211,9 @@ export function createRefreshHandler(env: Readonly<Record<string, string | undef
       // An unproven credential (a kid that may be newly published) proved nothing: not an error of ours.
       if (outcome === "unproven") logger.info("refresh deferred", record);
       else logger.error("refresh failed", record);
-      // An outage is not a logout: the cookies stay, and the client is told to come back.
-      return respond(
-        503,
-        { message: "Stytch is unavailable; try again shortly", reason },
-        { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } },
-      );
+      // An outage is not a logout: the cookies stay, and the client is told to come back. The body is every
+      // 503's; what failed is in the log line above, never in the response.
+      return respond(503, UNAVAILABLE_BODY, { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
     }
   };
 }

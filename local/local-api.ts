@@ -99,6 +99,8 @@ export interface LocalApi {
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** The Lambda timeout the handlers are told about (through `context.getRemainingTimeInMillis()`). */
 const HANDLER_TIMEOUT_MS = 10_000;
+/** The authorizer's function name in its log lines (`function_name`), as the route handlers have theirs. */
+export const AUTHORIZER_FUNCTION_NAME = "Authorizer";
 
 /**
  * Starts the local API.
@@ -258,7 +260,12 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       };
       let authorizerContext: ProxyAuthorizerContext | undefined;
       if (route.authorization === "stytch") {
-        const outcome = await authorize(authorizer, requestAuthorizerEvent(route, request));
+        // Invoked as its own Lambda function, so its log lines name it (not the last handler that ran).
+        const outcome = await authorize(
+          authorizer,
+          requestAuthorizerEvent(route, request),
+          lambdaContext(AUTHORIZER_FUNCTION_NAME, request.requestId, HANDLER_TIMEOUT_MS),
+        );
         const scope = decisions.getStore()!;
         if (outcome.kind === "reject") {
           // The authorizer's own reason code is in the decision record; only note what the gateway added.

@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { API_ROUTES } from "../infra/demo/routes";
 import { logger } from "../lambda/lib/operations/log";
-import { type LocalApi, startLocalApi } from "../local/local-api";
+import { AUTHORIZER_FUNCTION_NAME, type LocalApi, startLocalApi } from "../local/local-api";
 
 const ME = API_ROUTES.find((route) => route.entry === "lambda/demo/me.ts")!;
 const REFRESH = API_ROUTES.find((route) => route.entry === "lambda/refresh.ts")!;
@@ -495,6 +495,15 @@ describe("the local API", () => {
       }
       // The capture works: the authorizer's own denial and fault lines are in it.
       expect(consoleText.join("\n")).toMatch(/revoked[\s\S]*upstream_unavailable/);
+      // Each line names the function that wrote it: the authorizer's fault, after refresh ran in the same process.
+      const faults = consoleText.filter((text) => text.includes('"authorizer fault"')).map((text) => JSON.parse(text));
+      expect(faults).toEqual([
+        expect.objectContaining({
+          reason: "upstream_unavailable",
+          service: "stytch-authorizer",
+          function_name: AUTHORIZER_FUNCTION_NAME,
+        }),
+      ]);
       expect(lines.some((line) => line.startsWith(`GET ${ME.path}/… 404 authorizer=- `))).toBe(true);
     } finally {
       logger.setLogLevel("SILENT");
