@@ -15,6 +15,7 @@ import { API_ROUTES, type ApiRoute } from "../infra/demo/routes";
 import { ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_VARIABLE } from "../infra/route-permission-table";
 import { isLoopbackHost, loadAuthorizerConfig, parseAllowedOrigins } from "../lambda/lib/config";
 import type { DecisionRecord } from "../lambda/lib/operations/log";
+import type { RoutePermissions } from "../lambda/lib/permissions/route-table";
 import { requestOrigin } from "../lambda/lib/response/cors";
 import { type AuthorizerFunction, authorize } from "./api-gateway-authorization";
 import {
@@ -74,6 +75,13 @@ export interface LocalApiOptions {
   readonly onDecision?: (record: DecisionRecord) => void;
 }
 
+/** The route table the local authorizer enforces, and where it came from. */
+export interface EnforcedRouteTable {
+  /** `"demo"`: compiled from the served routes, as the demo stack compiles it; else the variable that gave yours. */
+  readonly source: "demo" | typeof ROUTE_PERMISSIONS_VARIABLE | typeof ROUTE_PERMISSIONS_FILE_VARIABLE;
+  readonly table: RoutePermissions;
+}
+
 /** A running local API. Always {@link LocalApi.close} it. */
 export interface LocalApi {
   /** Base URL, e.g. `http://127.0.0.1:3000` (no trailing slash). */
@@ -84,6 +92,8 @@ export interface LocalApi {
   readonly stytch?: StytchEmulator;
   /** The routes served: the shared route table. Dev-only routes (`DEV_ROUTES`: log in, log out, Stytch outage switch) come on top in emulator mode. */
   readonly routes: readonly ApiRoute[];
+  /** The route table the authorizer enforces: the demo's, compiled from {@link LocalApi.routes}, or yours. */
+  readonly routeTable: EnforcedRouteTable;
   /** The demo page's URL (with {@link LocalApiOptions.demoPort}), e.g. `http://127.0.0.1:3001`. */
   readonly demoUrl?: string;
   /**
@@ -131,6 +141,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
 
   const projectId = userSetting(env, "STYTCH_PROJECT_ID");
   const secret = userSetting(env, "STYTCH_SECRET");
+  if (!options.stytch) assertStytchModeIsComplete(projectId, secret);
   const mode: LocalApi["mode"] = projectId && secret && !options.stytch ? "stytch" : "emulator";
   const ownsEmulator = mode === "emulator" && !options.stytch;
   const stytch = mode === "emulator" ? (options.stytch ?? (await startStytchEmulator())) : undefined;
@@ -166,11 +177,17 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         : undefined,
     );
     // Per-route permissions from the shared route table, as the deployed construct compiles them (unless set by hand).
-    if (!handlerEnv[ROUTE_PERMISSIONS_VARIABLE] && !handlerEnv[ROUTE_PERMISSIONS_FILE_VARIABLE]) {
+    const tableSource: EnforcedRouteTable["source"] = handlerEnv[ROUTE_PERMISSIONS_VARIABLE]?.trim()
+      ? ROUTE_PERMISSIONS_VARIABLE
+      : handlerEnv[ROUTE_PERMISSIONS_FILE_VARIABLE]?.trim()
+        ? ROUTE_PERMISSIONS_FILE_VARIABLE
+        : "demo";
+    if (tableSource === "demo") {
       handlerEnv[ROUTE_PERMISSIONS_VARIABLE] = JSON.stringify(routePermissionTableOf(API_ROUTES).toJSON());
     }
     // Fails fast, naming the variable at fault, instead of answering every request with a 503.
     const authorizerConfig = loadAuthorizerConfig(handlerEnv);
+    const routeTable: EnforcedRouteTable = { source: tableSource, table: authorizerConfig.routePermissions! };
     assertBrowserCanStoreCookies(handlerEnv.REFRESH_COOKIE_DOMAIN, host);
     assertSameHandlerBinding(handlerEnv); // before process.env is touched
     restoreEnv = injectEnv(handlerEnv);
@@ -304,6 +321,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       mode,
       ...(stytch ? { stytch } : {}),
       routes: API_ROUTES,
+      routeTable,
       ...(demo ? { demoUrl: demo.url } : {}),
       allowedOrigins,
       close: () => (closing ??= stop()),
@@ -312,6 +330,20 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     await stop();
     throw error;
   }
+}
+
+/**
+ * Your Stytch project needs both its ID and its secret; the embedded emulator, neither. One without the other is
+ * a half-made switch: silently falling back to the emulator would look like your project and be none of it.
+ * @throws when exactly one of STYTCH_PROJECT_ID and STYTCH_SECRET is set
+ */
+function assertStytchModeIsComplete(projectId: string | undefined, secret: string | undefined): void {
+  if ((projectId === undefined) === (secret === undefined)) return;
+  const [set, missing] =
+    projectId === undefined ? ["STYTCH_SECRET", "STYTCH_PROJECT_ID"] : ["STYTCH_PROJECT_ID", "STYTCH_SECRET"];
+  throw new Error(
+    `${set} is set but ${missing} is not: set both to use your Stytch project (npm start reads the secret itself, not STYTCH_SECRET_ARN), or neither for the embedded emulator`,
+  );
 }
 
 /**
