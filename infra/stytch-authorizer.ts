@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Duration } from "aws-cdk-lib";
+import { CfnOutput, Duration } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -37,10 +37,12 @@ import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitorin
 import { StytchRequestAuthorizer } from "./stytch-request-authorizer";
 import {
   CONNECTION_PROP_OF_VARIABLE,
+  createsPlaceholderSecret,
   deployedEnvironment,
   loadProblem,
   mergeEnvironment,
   propsError,
+  putSecretCommand,
   resolveSecret,
   type StytchConnectionProps,
   type StytchFunctionOptions,
@@ -130,12 +132,12 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
    */
   readonly routePermissions?: RoutePermissionTable;
   /**
-   * Alarms (fault rate, Stytch errors, duration near the timeout, throttles, stale key set) and a
-   * dashboard for this authorizer, from the metrics it emits: a {@link StytchMonitoring} with these
-   * settings. `false` leaves them out, e.g. to create one `StytchMonitoring` yourself that also watches
-   * the refresh function (as the demo stack does).
+   * Alarms (fault rate, Stytch errors, duration near the timeout, throttles, stale key set) and, with
+   * `dashboard: true`, a dashboard for this authorizer, from the metrics it emits: a {@link StytchMonitoring}
+   * with these settings. `false` leaves them out, e.g. to create one `StytchMonitoring` yourself that also
+   * watches the refresh function (as the demo stack does). What each costs: docs/operations.md.
    *
-   * @default - every alarm with its defaults, and the dashboard; no SNS topic
+   * @default - the five alarms with their defaults (9 alarm metrics, about US$0.90 a month); no dashboard; no SNS topic
    */
   readonly monitoring?: StytchAuthorizerMonitoringOptions | false;
   /**
@@ -198,6 +200,18 @@ export class StytchAuthorizer extends Construct {
   public readonly handler: lambda.IFunction;
   /** The secret holding the Stytch project secret (given or created). */
   public readonly secret: secretsmanager.ISecret;
+  /**
+   * The AWS CLI command that puts the Stytch project secret into {@link secret}:
+   * `aws secretsmanager put-secret-value --region <region> --secret-id <ARN> --secret-string "$STYTCH_SECRET"`
+   * (run `read -rs STYTCH_SECRET` first, so the secret stays out of the shell history). A token: use it in an
+   * output, as {@link putSecretCommandOutput} does.
+   */
+  public readonly putSecretCommand: string;
+  /**
+   * The stack output `PutStytchSecretCommand` (its logical ID carries the construct's path), created with the
+   * placeholder secret, so that `cdk deploy` prints the command that fills it. None when you give `secret`.
+   */
+  public readonly putSecretCommandOutput?: CfnOutput;
   /** The identity mode in effect. */
   public readonly identity: StytchIdentityMode;
   /**
@@ -249,6 +263,14 @@ export class StytchAuthorizer extends Construct {
 
     warnDeprecatedFunctionOptions(this, props);
     this.secret = resolveSecret(this, props);
+    this.putSecretCommand = putSecretCommand(this.secret);
+    if (createsPlaceholderSecret(props)) {
+      this.putSecretCommandOutput = new CfnOutput(this, "PutStytchSecretCommand", {
+        value: this.putSecretCommand,
+        description:
+          "Puts the Stytch project secret (Stytch dashboard, API keys) into the placeholder secret: read -rs STYTCH_SECRET, then run this",
+      });
+    }
     this.stytchEnvironment = stytchEnvironment(this, props, this.secret);
     this.function = createBundledFunction(this, "Function", {
       entry: { packaged: "authorizer" },
