@@ -160,7 +160,7 @@ const FAULT_PATHS: readonly DecisionPath[] = ["none", "local", "remote"];
 
 /**
  * Alarms and a dashboard for a {@link StytchAuthorizer}. Each alarm's description says what it means;
- * the README's "Operate" section says what to do first.
+ * docs/operations.md says what to do first.
  */
 export class StytchMonitoring extends Construct {
   /** The CloudWatch namespace of the metrics. */
@@ -222,7 +222,7 @@ export class StytchMonitoring extends Construct {
         threshold,
         atOrAbove: false,
         ...evaluation(o, 1),
-        description: `Stytch authorizer: more than ${threshold} % of decisions were faults (503: Stytch, key set, secret or configuration failing). Denials (401) and unproven credentials (503 kid_not_yet_known, anyone can send one) never count. Runbook: README, Operate, "Fault rate".`,
+        description: `Stytch authorizer: more than ${threshold} % of decisions were faults (503: Stytch, key set, secret or configuration failing). Denials (401) and unproven credentials (503 kid_not_yet_known, anyone can send one) never count. Runbook: docs/operations.md, "Fault rate".`,
       });
     }
 
@@ -236,7 +236,7 @@ export class StytchMonitoring extends Construct {
         threshold,
         atOrAbove: true,
         ...evaluation(o, 1),
-        description: `Stytch API: ${threshold} or more failed attempts (5xx or unreachable, 429, timeout, project credentials refused) in a period. Runbook: README, Operate, "Stytch errors".`,
+        description: `Stytch API: ${threshold} or more failed attempts (5xx or unreachable, 429, timeout, project credentials refused) in a period. Runbook: docs/operations.md, "Stytch errors".`,
       });
     }
 
@@ -252,7 +252,7 @@ export class StytchMonitoring extends Construct {
         threshold: thresholdMs,
         atOrAbove: false,
         ...evaluation(o, 3),
-        description: `Stytch authorizer: p99 duration above ${thresholdMs} ms, close to the function's timeout (a timed-out authorizer is a 500 for the caller). Runbook: README, Operate, "Duration".`,
+        description: `Stytch authorizer: p99 duration above ${thresholdMs} ms, close to the function's timeout (a timed-out authorizer is a 500 for the caller). Runbook: docs/operations.md, "Duration".`,
       });
     }
 
@@ -262,7 +262,7 @@ export class StytchMonitoring extends Construct {
         threshold: positive("throttles.threshold", o.threshold ?? 1),
         atOrAbove: true,
         ...evaluation(o, 1),
-        description: `Stytch authorizer: throttled invocations (each is a request API Gateway could not authorize: a 500). Runbook: README, Operate, "Throttles".`,
+        description: `Stytch authorizer: throttled invocations (each is a request API Gateway could not authorize: a 500). Runbook: docs/operations.md, "Throttles".`,
       });
     }
 
@@ -279,7 +279,7 @@ export class StytchMonitoring extends Construct {
           threshold: staleAfter,
           atOrAbove: false,
           ...periods,
-          description: `Stytch authorizer: every request for ${periods.evaluationPeriods} periods used a key set (JWKS) older than ${staleAfter} s; key-set refreshes are failing, and a Stytch key rotation would now log users out. Runbook: README, Operate, "Key set stale".`,
+          description: `Stytch authorizer: every request for ${periods.evaluationPeriods} periods used a key set (JWKS) older than ${staleAfter} s; key-set refreshes are failing, and a Stytch key rotation would now log users out. Runbook: docs/operations.md, "Key set stale".`,
         },
       );
     }

@@ -142,7 +142,7 @@ describe("the numbers and contracts the documents state are the code's", () => {
     expect(summary.line()).toBe(example);
   });
 
-  test("what the default alarms cost: 9 alarm metrics, 10 when the refresh function is watched too", () => {
+  test("the default alarms: their runbook entries, and what they cost (9 alarm metrics, 10 when the refresh function is watched too)", () => {
     const alarmMetrics = (stack: Stack) =>
       Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, any>)
         .filter((r) => r.Type === "AWS::CloudWatch::Alarm")
@@ -158,6 +158,12 @@ describe("the numbers and contracts the documents state are the code's", () => {
       code: lambda.Code.fromInline("exports.handler = async () => ({})"),
     });
     new StytchMonitoring(both, "Monitoring", { authorizerFunction: auth.function, refreshFunction: refresh });
+    // Each alarm names its runbook entry, and docs/operations.md has it.
+    const runbooks = Object.values(Template.fromStack(own).toJSON().Resources as Record<string, any>)
+      .filter((r) => r.Type === "AWS::CloudWatch::Alarm")
+      .map((r) => /Runbook: docs\/operations\.md, "([^"]+)"\.$/.exec(r.Properties.AlarmDescription)?.[1]);
+    expect(runbooks).toHaveLength(5);
+    for (const name of runbooks) expect(documentText("docs/operations.md")).toContain(`| **${name}** — `);
     expect(alarmMetrics(own)).toBe(9);
     expect(alarmMetrics(both)).toBe(10);
     expect(readme).toContain("five CloudWatch alarms (9 alarm metrics)");
