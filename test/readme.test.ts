@@ -173,9 +173,15 @@ describe("the numbers and contracts the documents state are the code's", () => {
     );
   });
 
-  test("every metric the handlers write is in docs/operations.md, and every variable they read in docs/configuration.md", () => {
+  test("every metric and reason code the handlers write is in docs/operations.md, and every variable they read in docs/configuration.md", () => {
     const operations = documentText("docs/operations.md");
     for (const name of Object.values(METRIC)) expect(operations, name).toContain(`\`${name}\``);
+    // The reason codes, read from their one definition (a type, so from its source).
+    const errors = readFileSync(path.join(REPO, "lambda", "lib", "errors.ts"), "utf8");
+    const union = /export type ReasonCode =([\s\S]*?"[a-z_]+";)/.exec(errors)?.[1] ?? "";
+    const reasons = [...union.matchAll(/\| "([a-z_]+)"/g)].map((m) => m[1]!);
+    expect(reasons.length).toBeGreaterThan(20);
+    for (const reason of reasons) expect(operations, reason).toContain(`\`${reason}\``);
     const configuration = documentText("docs/configuration.md");
     for (const name of Object.values(ENVIRONMENT_VARIABLE)) expect(configuration, name).toContain(`\`${name}\``);
   });
