@@ -6,6 +6,9 @@ export default defineConfig({
     globals: true,
     // CDK's Template.fromStack leaves cdk.outXXXX folders in the temp dir; this removes them.
     setupFiles: ["aws-cdk-lib/testhelpers/jest-autoclean"],
+    // The handlers' JSON log lines (and whatever else a test prints) are shown for failing tests only: a
+    // passing run is a list of test files. Tests that read the logs capture them (test/support/log-capture.ts).
+    silent: "passed-only",
     testTimeout: 30_000,
     hookTimeout: 30_000,
     env: {

@@ -4,9 +4,10 @@
  * @module
  */
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
+import { RETRY_AFTER_SECONDS, UNAVAILABLE_BODY } from "../lambda/lib/response/unavailable";
 
 /** Seconds a client should wait before retrying after an authorizer fault (REST 503 `Retry-After`). */
-export const RETRY_AFTER_SECONDS = 5;
+export { RETRY_AFTER_SECONDS };
 
 /**
  * Adds the gateway responses that give a REST API the authorizer's status table: 401 and 403 with
@@ -46,8 +47,8 @@ export function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: s
       type,
       "503",
       { "Retry-After": `'${RETRY_AFTER_SECONDS}'` },
-      "Service Unavailable",
-      "authorizer_unavailable",
+      UNAVAILABLE_BODY.message,
+      UNAVAILABLE_BODY.reason,
     ]);
   }
   for (const [id, type, statusCode, headers, message, reason] of responses) {

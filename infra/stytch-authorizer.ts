@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Annotations, Duration, Token } from "aws-cdk-lib";
+import { Annotations, CfnOutput, Duration, Token } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -24,7 +24,7 @@ import { loadAuthorizerConfig } from "../lambda/lib/config";
 import { SERVICE_NAME_ENV, SERVICE_NAMES } from "../lambda/lib/operations/metric-names";
 import type { RoutePermissions } from "../lambda/lib/permissions/route-table";
 import { ENVIRONMENT_VARIABLE as VARIABLE, WHOLE_NUMBER } from "../lambda/lib/settings";
-import { snapshotAgeProblem, snapshotProjectProblem } from "../lambda/lib/stytch/project-snapshot";
+import { snapshotAgeProblem, snapshotProjectProblem, snapshotTakenAtMs } from "../lambda/lib/stytch/project-snapshot";
 import { type AttachedRoute, isInRouteTable, routesUsingAuthorizers } from "./attached-routes";
 import { addGatewayResponses } from "./gateway-responses";
 import { createBundledFunction } from "./lambda-defaults";
@@ -39,10 +39,12 @@ import { StytchMonitoring, type StytchMonitoringProps } from "./stytch-monitorin
 import { StytchRequestAuthorizer } from "./stytch-request-authorizer";
 import {
   CONNECTION_PROP_OF_VARIABLE,
+  createsPlaceholderSecret,
   deployedEnvironment,
   loadProblem,
   mergeEnvironment,
   propsError,
+  putSecretCommand,
   resolveSecret,
   type StytchConnectionProps,
   type StytchFunctionOptions,
@@ -146,27 +148,28 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
    * verifying then. While Stytch cannot be reached, valid JWTs keep being allowed from the snapshot.
    *
    * The synth fails for a snapshot of another project, and warns when it is already older than
-   * {@link snapshotMaxAge}: a function that starts with a snapshot past its maximum age refuses every request
-   * (503), so take a new one before every deploy (a CI step before `cdk deploy`). With {@link routePermissions},
-   * every route's resource and action must be in the snapshot's RBAC policy.
+   * {@link snapshotMaxAge}: a function never trusts a snapshot past its maximum age (it then works as one without a
+   * snapshot, and logs `snapshot_expired` at every cold start), so take a new one before every deploy (a CI step
+   * before `cdk deploy`). With {@link routePermissions}, every route's resource and action must be in the
+   * snapshot's RBAC policy.
    *
    * @default - none: a new container waits for the key set (and, with routePermissions, the RBAC policy)
    */
   readonly snapshot?: StytchSnapshot;
   /**
-   * How long after it was taken the snapshot is trusted (1 minute to 30 days). Past it, a starting function
-   * refuses every request, and a running one stops trusting the snapshot's keys and policy. Only with {@link snapshot}.
+   * How long after it was taken the snapshot is trusted (1 minute to 30 days). Past it, a starting function does
+   * not use it, and a running one stops trusting the snapshot's keys and policy. Only with {@link snapshot}.
    *
    * @default 30 days (Stytch keeps a rotated-out signing key published for about a month)
    */
   readonly snapshotMaxAge?: Duration;
   /**
-   * Alarms (fault rate, Stytch errors, duration near the timeout, throttles, stale key set) and a
-   * dashboard for this authorizer, from the metrics it emits: a {@link StytchMonitoring} with these
-   * settings. `false` leaves them out, e.g. to create one `StytchMonitoring` yourself that also watches
-   * the refresh function (as the demo stack does).
+   * Alarms (fault rate, Stytch errors, duration near the timeout, throttles, stale key set) and, with
+   * `dashboard: true`, a dashboard for this authorizer, from the metrics it emits: a {@link StytchMonitoring}
+   * with these settings. `false` leaves them out, e.g. to create one `StytchMonitoring` yourself that also
+   * watches the refresh function (as the demo stack does). What each costs: docs/operations.md.
    *
-   * @default - every alarm with its defaults, and the dashboard; no SNS topic
+   * @default - the five alarms with their defaults (9 alarm metrics, about US$0.90 a month); no dashboard; no SNS topic
    */
   readonly monitoring?: StytchAuthorizerMonitoringOptions | false;
   /**
@@ -229,6 +232,18 @@ export class StytchAuthorizer extends Construct {
   public readonly handler: lambda.IFunction;
   /** The secret holding the Stytch project secret (given or created). */
   public readonly secret: secretsmanager.ISecret;
+  /**
+   * The AWS CLI command that puts the Stytch project secret into {@link secret}:
+   * `aws secretsmanager put-secret-value --region <region> --secret-id <ARN> --secret-string "$STYTCH_SECRET"`
+   * (run `read -rs STYTCH_SECRET` first, so the secret stays out of the shell history). A token: use it in an
+   * output, as {@link putSecretCommandOutput} does.
+   */
+  public readonly putSecretCommand: string;
+  /**
+   * The stack output `PutStytchSecretCommand` (its logical ID carries the construct's path), created with the
+   * placeholder secret, so that `cdk deploy` prints the command that fills it. None when you give `secret`.
+   */
+  public readonly putSecretCommandOutput?: CfnOutput;
   /** The identity mode in effect. */
   public readonly identity: StytchIdentityMode;
   /**
@@ -280,6 +295,14 @@ export class StytchAuthorizer extends Construct {
 
     warnDeprecatedFunctionOptions(this, props);
     this.secret = resolveSecret(this, props);
+    this.putSecretCommand = putSecretCommand(this.secret);
+    if (createsPlaceholderSecret(props)) {
+      this.putSecretCommandOutput = new CfnOutput(this, "PutStytchSecretCommand", {
+        value: this.putSecretCommand,
+        description:
+          "Puts the Stytch project secret (Stytch dashboard, API keys) into the placeholder secret: read -rs STYTCH_SECRET, then run this",
+      });
+    }
     this.stytchEnvironment = stytchEnvironment(this, props, this.secret);
     this.function = createBundledFunction(this, "Function", {
       entry: { packaged: "authorizer" },
@@ -500,7 +523,11 @@ export class StytchAuthorizer extends Construct {
     if (ageProblem) {
       Annotations.of(this).addWarningV2(
         "stytch:snapshotTooOld",
-        `snapshot ${snapshot.file} ${ageProblem} (npx stytch-b2b-apigw-authorizer snapshot --out …): deployed as it is, the authorizer would refuse every request (503)`,
+        `snapshot ${snapshot.file} ${ageProblem} (npx stytch-b2b-apigw-authorizer snapshot --out …): deployed as it is, the authorizer ${
+          snapshotTakenAtMs(snapshot.snapshot) > Date.now()
+            ? "would refuse every request (503)"
+            : "does not trust it, and every new container waits for Stytch"
+        }`,
       );
     }
     const layer = new lambda.LayerVersion(this, "SnapshotLayer", {

@@ -81,6 +81,8 @@ export interface AuthorizerRuntime extends SessionVerdictDeps {
   readonly rbacPolicies?: RbacPolicyCache;
   /** How a route table's answers are shaped. */
   readonly routeAnswers: RouteAnswerSettings;
+  /** Whether a project snapshot within its maximum age seeded the key set and the RBAC policy. */
+  readonly seededFromSnapshot: boolean;
 }
 
 /**
@@ -106,11 +108,18 @@ function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMet
     onAttempt: metrics?.stytchAttempt,
   });
   const rbacPolicies = config.routePermissions ? new RbacPolicyCache({ source: stytch }) : undefined;
-  if (config.snapshot) {
+  const snapshot =
+    config.snapshot !== undefined && Date.now() < config.snapshot.expiresAtMs ? config.snapshot : undefined;
+  if (snapshot) {
     // Through the same filters as a fetched key set; replaced (and its dropped kids forgotten) when one lands.
-    const { snapshot, takenAtMs, expiresAtMs } = config.snapshot;
-    jwksCache.seed(snapshot.jwks, takenAtMs, expiresAtMs);
-    rbacPolicies?.seedProjectRoles(snapshot.rbac_policy.roles, expiresAtMs);
+    jwksCache.seed(snapshot.snapshot.jwks, snapshot.takenAtMs, snapshot.expiresAtMs);
+    rbacPolicies?.seedProjectRoles(snapshot.snapshot.rbac_policy.roles, snapshot.expiresAtMs);
+  } else if (config.snapshot) {
+    // Never trusted past its maximum age; the function starts as one without a snapshot, loudly.
+    logger.error("project snapshot past its maximum age: not used; the key set and RBAC policy come from Stytch", {
+      reason: "snapshot_expired",
+      detail: `taken at ${config.snapshot.snapshot.taken_at}; take a new one and redeploy`,
+    });
   }
   return {
     config,
@@ -120,6 +129,7 @@ function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMet
     rejectionCache: new RejectionCache(),
     sessionJwts: new SessionJwtVerifier(config),
     rbacPolicies,
+    seededFromSnapshot: snapshot !== undefined,
     routeAnswers: { httpApiResponse: config.httpApiResponse, cached: config.resultsCacheTtlSeconds !== 0 },
   };
 }
@@ -154,7 +164,8 @@ export function createAuthorizer(
     // answers and is refreshed in the background from its first use: reading the secret (from Secrets Manager,
     // loading the AWS SDK) is left out of the init of a container that does not need it to answer.
     runtime.jwksCache.prefetch();
-    if (!runtime.config.snapshot) runtime.rbacPolicies?.prefetchProjectRoles(Date.now() + runtime.config.apiTimeoutMs);
+    if (!runtime.seededFromSnapshot)
+      runtime.rbacPolicies?.prefetchProjectRoles(Date.now() + runtime.config.apiTimeoutMs);
   } catch (error) {
     startupError = error as AuthorizerError;
     logger.error("invalid authorizer configuration", {

@@ -4,7 +4,8 @@
 // gateway responses StytchAuthorizer adds to the REST API (infra/gateway-responses.ts), so clients see the
 // same answers locally.
 
-import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import type { APIGatewayRequestAuthorizerEvent, Context } from "aws-lambda";
+import { RETRY_AFTER_SECONDS, UNAVAILABLE_BODY } from "../lambda/lib/response/unavailable";
 import { ContextShapeError, type ProxyAuthorizerContext, stringifyContext } from "./api-gateway-events";
 import { evaluateIamPolicy, MalformedIamPolicyError } from "./iam-policy-evaluator";
 
@@ -20,11 +21,11 @@ export type AuthorizationOutcome =
   | { readonly kind: "allow"; readonly authorizer: ProxyAuthorizerContext; readonly note?: string }
   | { readonly kind: "reject"; readonly response: GatewayResponse; readonly note: string };
 
-/** `Retry-After` of the 503 when the authorizer fails; StytchAuthorizer's RETRY_AFTER_SECONDS (a test keeps them equal). */
-export const AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS = 5;
+/** `Retry-After` of the 503 when the authorizer fails: StytchAuthorizer's, the one 503 contract. */
+export const AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS = RETRY_AFTER_SECONDS;
 
-/** The authorizer, as the gateway sees it: a function that resolves with a result or rejects. */
-export type AuthorizerFunction = (event: APIGatewayRequestAuthorizerEvent) => Promise<unknown>;
+/** The authorizer, as the gateway sees it: a Lambda function that resolves with a result or rejects. */
+export type AuthorizerFunction = (event: APIGatewayRequestAuthorizerEvent, context?: Context) => Promise<unknown>;
 
 /**
  * Invokes the authorizer for a request and decides, as the deployed API would, whether the route's handler may run.
@@ -40,11 +41,12 @@ export type AuthorizerFunction = (event: APIGatewayRequestAuthorizerEvent) => Pr
 export async function authorize(
   authorizer: AuthorizerFunction,
   event: APIGatewayRequestAuthorizerEvent,
+  context?: Context,
 ): Promise<AuthorizationOutcome> {
   const started = performance.now();
   let result: unknown;
   try {
-    result = await authorizer(event);
+    result = await authorizer(event, context);
   } catch (error) {
     if (error instanceof Error && error.message === "Unauthorized") return reject(UNAUTHORIZED, "unauthorized");
     return reject(AUTHORIZER_FAILURE, "authorizer_failure");
@@ -105,12 +107,10 @@ const FORBIDDEN = gatewayResponse(
   { "cache-control": "no-store" },
 );
 const unavailable = (errorType: string) =>
-  gatewayResponse(
-    503,
-    errorType,
-    { message: "Service Unavailable", reason: "authorizer_unavailable" },
-    { "retry-after": String(AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS), "cache-control": "no-store" },
-  );
+  gatewayResponse(503, errorType, UNAVAILABLE_BODY, {
+    "retry-after": String(AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS),
+    "cache-control": "no-store",
+  });
 const AUTHORIZER_FAILURE = unavailable("AuthorizerFailureException");
 const CONFIGURATION_ERROR = unavailable("AuthorizerConfigurationException");
 

@@ -18,6 +18,7 @@ import { API_ROUTES, type ApiRoute } from "../infra/demo/routes";
 import { ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_VARIABLE } from "../infra/route-permission-table";
 import { isLoopbackHost, loadAuthorizerConfig, parseAllowedOrigins } from "../lambda/lib/config";
 import type { DecisionRecord } from "../lambda/lib/operations/log";
+import type { RoutePermissions } from "../lambda/lib/permissions/route-table";
 import { requestOrigin } from "../lambda/lib/response/cors";
 import { formatProjectSnapshot } from "../lambda/lib/stytch/project-snapshot";
 import { takeProjectSnapshot } from "../scripts/take-snapshot";
@@ -80,6 +81,13 @@ export interface LocalApiOptions {
   readonly onDecision?: (record: DecisionRecord) => void;
 }
 
+/** The route table the local authorizer enforces, and where it came from. */
+export interface EnforcedRouteTable {
+  /** `"demo"`: compiled from the served routes, as the demo stack compiles it; else the variable that gave yours. */
+  readonly source: "demo" | typeof ROUTE_PERMISSIONS_VARIABLE | typeof ROUTE_PERMISSIONS_FILE_VARIABLE;
+  readonly table: RoutePermissions;
+}
+
 /** A running local API. Always {@link LocalApi.close} it. */
 export interface LocalApi {
   /** Base URL, e.g. `http://127.0.0.1:3000` (no trailing slash). */
@@ -90,6 +98,8 @@ export interface LocalApi {
   readonly stytch?: StytchEmulator;
   /** The routes served: the shared route table. Dev-only routes (`DEV_ROUTES`: log in, log out, Stytch outage switch) come on top in emulator mode. */
   readonly routes: readonly ApiRoute[];
+  /** The route table the authorizer enforces: the demo's, compiled from {@link LocalApi.routes}, or yours. */
+  readonly routeTable: EnforcedRouteTable;
   /** The demo page's URL (with {@link LocalApiOptions.demoPort}), e.g. `http://127.0.0.1:3001`. */
   readonly demoUrl?: string;
   /**
@@ -105,6 +115,8 @@ export interface LocalApi {
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** The Lambda timeout the handlers are told about (through `context.getRemainingTimeInMillis()`). */
 const HANDLER_TIMEOUT_MS = 10_000;
+/** The authorizer's function name in its log lines (`function_name`), as the route handlers have theirs. */
+export const AUTHORIZER_FUNCTION_NAME = "Authorizer";
 
 /**
  * Starts the local API.
@@ -135,6 +147,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
 
   const projectId = userSetting(env, "STYTCH_PROJECT_ID");
   const secret = userSetting(env, "STYTCH_SECRET");
+  if (!options.stytch) assertStytchModeIsComplete(projectId, secret);
   const mode: LocalApi["mode"] = projectId && secret && !options.stytch ? "stytch" : "emulator";
   const ownsEmulator = mode === "emulator" && !options.stytch;
   const stytch = mode === "emulator" ? (options.stytch ?? (await startStytchEmulator())) : undefined;
@@ -174,7 +187,12 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         : undefined,
     );
     // Per-route permissions from the shared route table, as the deployed construct compiles them (unless set by hand).
-    if (!handlerEnv[ROUTE_PERMISSIONS_VARIABLE] && !handlerEnv[ROUTE_PERMISSIONS_FILE_VARIABLE]) {
+    const tableSource: EnforcedRouteTable["source"] = handlerEnv[ROUTE_PERMISSIONS_VARIABLE]?.trim()
+      ? ROUTE_PERMISSIONS_VARIABLE
+      : handlerEnv[ROUTE_PERMISSIONS_FILE_VARIABLE]?.trim()
+        ? ROUTE_PERMISSIONS_FILE_VARIABLE
+        : "demo";
+    if (tableSource === "demo") {
       handlerEnv[ROUTE_PERMISSIONS_VARIABLE] = JSON.stringify(routePermissionTableOf(API_ROUTES).toJSON());
     }
     // A project snapshot, as a deploy takes one before `cdk deploy`: the authorizer answers from it at once.
@@ -186,6 +204,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     }
     // Fails fast, naming the variable at fault, instead of answering every request with a 503.
     const authorizerConfig = loadAuthorizerConfig(handlerEnv);
+    const routeTable: EnforcedRouteTable = { source: tableSource, table: authorizerConfig.routePermissions! };
     assertBrowserCanStoreCookies(handlerEnv.REFRESH_COOKIE_DOMAIN, host);
     assertSameHandlerBinding(handlerEnv); // before process.env is touched
     restoreEnv = injectEnv(handlerEnv);
@@ -275,7 +294,12 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       };
       let authorizerContext: ProxyAuthorizerContext | undefined;
       if (route.authorization === "stytch") {
-        const outcome = await authorize(authorizer, requestAuthorizerEvent(route, request));
+        // Invoked as its own Lambda function, so its log lines name it (not the last handler that ran).
+        const outcome = await authorize(
+          authorizer,
+          requestAuthorizerEvent(route, request),
+          lambdaContext(AUTHORIZER_FUNCTION_NAME, request.requestId, HANDLER_TIMEOUT_MS),
+        );
         const scope = decisions.getStore()!;
         if (outcome.kind === "reject") {
           // The authorizer's own reason code is in the decision record; only note what the gateway added.
@@ -314,6 +338,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       mode,
       ...(stytch ? { stytch } : {}),
       routes: API_ROUTES,
+      routeTable,
       ...(demo ? { demoUrl: demo.url } : {}),
       allowedOrigins,
       close: () => (closing ??= stop()),
@@ -322,6 +347,20 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     await stop();
     throw error;
   }
+}
+
+/**
+ * Your Stytch project needs both its ID and its secret; the embedded emulator, neither. One without the other is
+ * a half-made switch: silently falling back to the emulator would look like your project and be none of it.
+ * @throws when exactly one of STYTCH_PROJECT_ID and STYTCH_SECRET is set
+ */
+function assertStytchModeIsComplete(projectId: string | undefined, secret: string | undefined): void {
+  if ((projectId === undefined) === (secret === undefined)) return;
+  const [set, missing] =
+    projectId === undefined ? ["STYTCH_SECRET", "STYTCH_PROJECT_ID"] : ["STYTCH_PROJECT_ID", "STYTCH_SECRET"];
+  throw new Error(
+    `${set} is set but ${missing} is not: set both to use your Stytch project (npm start reads the secret itself, not STYTCH_SECRET_ARN), or neither for the embedded emulator`,
+  );
 }
 
 /**

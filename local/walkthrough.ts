@@ -1,6 +1,7 @@
 // The banner of `npm start`: what is served, in which mode, and a curl walkthrough that works when pasted
 // into a bash shell. Kept apart from the CLI so a test can run the exact text it prints.
 
+import { findRoute, type RoutePermission } from "../lambda/lib/permissions/route-table";
 import { DEV_ROUTES, MFA_REQUIRED_DEMO_ORGANIZATION } from "./dev-session-routes";
 import type { LocalApi } from "./local-api";
 
@@ -10,19 +11,32 @@ const REFRESH_ENTRY = "lambda/refresh.ts";
 const SWITCH_ENTRY = "lambda/switch-organization.ts";
 const ORGANIZATION_DATA_ENTRY = "lambda/demo/organization-data.ts";
 
-/** The start-up banner: the API and demo page URLs, mode, the served routes and (in emulator mode) the curl walkthrough. */
-export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl">): string {
-  const devRoutes = api.mode === "emulator" ? DEV_ROUTES.map((r) => ({ ...r, access: "dev only  " })) : [];
+type BannerApi = Pick<LocalApi, "url" | "mode" | "routes" | "routeTable" | "demoUrl"> & {
+  readonly stytch?: Pick<NonNullable<LocalApi["stytch"]>, "rbacPolicy">;
+};
+
+/**
+ * The start-up banner: the API and demo page URLs, mode, the route table the authorizer enforces (each served
+ * route with what it needs, from the table itself, yours or the demo's) and, in emulator mode, the curl walkthrough.
+ */
+export function banner(api: BannerApi): string {
+  const { table, source } = api.routeTable;
+  const devRoutes = api.mode === "emulator" ? DEV_ROUTES.map((r) => ({ ...r, access: "dev only" })) : [];
   const served = [
     ...api.routes.map((r) => ({
       method: r.method,
       path: r.path,
-      access: r.authorization === "stytch" ? "authorizer" : "public    ",
+      access: r.authorization === "stytch" ? accessOf(findRoute(table, `${r.method} ${r.path}`)?.permission) : "public",
       description: r.description,
     })),
     ...devRoutes,
   ];
-  const width = Math.max(...served.map((r) => r.path.length)) + 1;
+  const unserved = table.routes.filter(
+    (entry) =>
+      !api.routes.some((r) => r.authorization === "stytch" && findRoute(table, `${r.method} ${r.path}`) === entry),
+  );
+  const pathWidth = Math.max(...served.map((r) => r.path.length)) + 1;
+  const accessWidth = Math.max(...served.map((r) => r.access.length)) + 1;
   const lines = [
     `API: ${api.url}`,
     ...(api.demoUrl ? [`Demo page: ${api.demoUrl}`] : []),
@@ -31,7 +45,14 @@ export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl"
       ? "Emulator mode: embedded Stytch, no account needed."
       : "Stytch mode: your Stytch project.",
     "",
-    ...served.map((r) => `  ${r.method.padEnd(5)} ${r.path.padEnd(width)} ${r.access}  ${r.description}`),
+    source === "demo"
+      ? "Route table: the demo's (infra/demo/routes.ts), compiled as the CDK construct compiles it."
+      : `Route table: yours, from ${source}; a route it does not list answers 403.`,
+    ...(api.stytch && source === "demo" ? [`Roles (embedded Stytch): ${demoRoles(api.stytch.rbacPolicy)}.`] : []),
+    ...served.map(
+      (r) => `  ${r.method.padEnd(5)} ${r.path.padEnd(pathWidth)} ${r.access.padEnd(accessWidth)} ${r.description}`,
+    ),
+    ...unserved.map((entry) => `  (your table also lists ${entry.routeKey}, which npm start does not serve: 404)`),
     "",
     ...(api.mode === "emulator"
       ? ["Try it (paste into bash):", ...curlWalkthrough(api).map((line) => `  ${line}`)]
@@ -42,8 +63,28 @@ export function banner(api: Pick<LocalApi, "url" | "mode" | "routes" | "demoUrl"
   return lines.join("\n");
 }
 
-/** The curl walkthrough, one shell line per element (comments included). Emulator mode only: it logs in via /dev/login. */
-export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[] {
+/** What a route needs, as the banner shows it. */
+function accessOf(permission: RoutePermission | undefined): string {
+  if (permission === undefined) return "not in table: 403";
+  return permission === "authenticated" ? "any member" : `${permission.resourceId}:${permission.action}`;
+}
+
+/** The project's own roles (not Stytch's `stytch_…` ones) with their descriptions. */
+function demoRoles(policy: { roles: ReadonlyArray<{ role_id: string; description?: string }> }): string {
+  return policy.roles
+    .filter((role) => !role.role_id.startsWith("stytch_"))
+    .map((role) => (role.description ? `${role.role_id} (${role.description.toLowerCase()})` : role.role_id))
+    .join(", ");
+}
+
+/**
+ * The curl walkthrough, one shell line per element (comments included). Emulator mode only: it logs in via
+ * /dev/login. Its files (cookie jar, login answer) go to a temporary folder, never the current one. The
+ * per-route steps need the demo's route table and roles, so they are left out when the table is yours.
+ */
+export function curlWalkthrough(
+  api: Pick<LocalApi, "url" | "routes"> & Partial<Pick<LocalApi, "routeTable">>,
+): string[] {
   const me = api.routes.find((r) => r.entry === ME_ENTRY);
   const refresh = api.routes.find((r) => r.entry === REFRESH_ENTRY);
   const switchOrganization = api.routes.find((r) => r.entry === SWITCH_ENTRY);
@@ -52,21 +93,23 @@ export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[]
       (r) =>
         r.entry === ORGANIZATION_DATA_ENTRY && r.method === method && r.path === `/orgs/{organization_id}/${resource}`,
     );
-  const documents = organizationRoute("GET", "documents");
-  const billing = organizationRoute("GET", "billing");
+  const demoTable = (api.routeTable?.source ?? "demo") === "demo";
+  const documents = demoTable ? organizationRoute("GET", "documents") : undefined;
+  const billing = demoTable ? organizationRoute("GET", "billing") : undefined;
   const url = api.url;
+  const jar = `"$D/cookies.txt"`;
   let step = 0;
   const lines = [
-    `# ${++step}. Log in as a demo member (an admin); the cookie jar gets stytch_session and stytch_session_jwt`,
-    `curl -s -c cookies.txt -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"roles":["admin"]}' | tee login.json; echo`,
-    `JWT=$(node -p 'require("./login.json").session_jwt'); TOKEN=$(node -p 'require("./login.json").session_token'); ORG=$(node -p 'require("./login.json").organization_id')`,
+    `# ${++step}. Log in as a demo member (an admin); the cookie jar (in a temporary folder, $D) gets stytch_session and stytch_session_jwt`,
+    `D=$(mktemp -d); curl -s -c ${jar} -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"roles":["admin"]}' | tee "$D/login.json"; echo`,
+    `JWT=$(node -p 'require(process.argv[1]).session_jwt' "$D/login.json"); TOKEN=$(node -p 'require(process.argv[1]).session_token' "$D/login.json"); ORG=$(node -p 'require(process.argv[1]).organization_id' "$D/login.json")`,
   ];
   if (me) {
     lines.push(
       `# ${++step}. ${me.method} ${me.path} with the session JWT as a bearer token`,
       `curl -s -w '\\n' ${url}${me.path} -H "Authorization: Bearer $JWT"`,
       `# ${++step}. ${me.method} ${me.path} with only the cookie jar, as a browser would`,
-      `curl -s -w '\\n' -b cookies.txt ${url}${me.path}`,
+      `curl -s -w '\\n' -b ${jar} ${url}${me.path}`,
     );
   }
   if (documents && billing) {
@@ -87,12 +130,12 @@ export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[]
   if (refresh) {
     lines.push(
       `# ${++step}. Refresh with the cookie jar: a new session JWT, and the stytch_session_jwt cookie rotated in the jar`,
-      `curl -s -w '\\n' -b cookies.txt -c cookies.txt -X ${refresh.method} ${url}${refresh.path}`,
+      `curl -s -w '\\n' -b ${jar} -c ${jar} -X ${refresh.method} ${url}${refresh.path}`,
     );
   }
   lines.push(
     `# ${++step}. Log out: revokes the session and clears both cookies`,
-    `curl -s -w '\\n' -b cookies.txt -c cookies.txt -X POST ${url}/dev/logout`,
+    `curl -s -w '\\n' -b ${jar} -c ${jar} -X POST ${url}/dev/logout`,
   );
   if (me) {
     lines.push(
@@ -105,23 +148,24 @@ export function curlWalkthrough(api: Pick<LocalApi, "url" | "routes">): string[]
   if (switchOrganization) {
     const mfa = MFA_REQUIRED_DEMO_ORGANIZATION;
     const switchTo = (variable: string) =>
-      `curl -s -w '\\n' -b switch.txt -c switch.txt -X ${switchOrganization.method} ${url}${switchOrganization.path} -H 'content-type: application/json' -d "{\\"organization_id\\":\\"$${variable}\\"}"`;
+      `curl -s -w '\\n' -b "$D/switch.txt" -c "$D/switch.txt" -X ${switchOrganization.method} ${url}${switchOrganization.path} -H 'content-type: application/json' -d "{\\"organization_id\\":\\"$${variable}\\"}"`;
     lines.push(
       `# ${++step}. Switching organization: a new member of acme who also belongs to globex and ${mfa} (${mfa} requires MFA)`,
-      `curl -s -c switch.txt -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"also_member_of":["globex","${mfa}"]}' -o switch.json`,
-      `GLOBEX=$(node -p 'require("./switch.json").also_member_of.globex'); MFA_ORG=$(node -p 'require("./switch.json").also_member_of["${mfa}"]')`,
+      `curl -s -c "$D/switch.txt" -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"also_member_of":["globex","${mfa}"]}' -o "$D/switch.json"`,
+      `GLOBEX=$(node -p 'require(process.argv[1]).also_member_of.globex' "$D/switch.json"); MFA_ORG=$(node -p 'require(process.argv[1]).also_member_of["${mfa}"]' "$D/switch.json")`,
       `# ${++step}. Switch to globex with the cookie jar: a session in globex, and both cookies rotated in the jar`,
       switchTo("GLOBEX"),
       ...(me
         ? [
             `# ${++step}. ${me.method} ${me.path} with the jar: the same person, now a member of globex`,
-            `curl -s -w '\\n' -b switch.txt ${url}${me.path}`,
+            `curl -s -w '\\n' -b "$D/switch.txt" ${url}${me.path}`,
           ]
         : []),
       `# ${++step}. Switch to ${mfa}, which requires MFA: 200 with member_authenticated false and an intermediate session token; the jar keeps the globex session`,
       switchTo("MFA_ORG"),
     );
   }
+  lines.push(`rm -r "$D"   # the temporary folder`);
   return lines;
 }
 

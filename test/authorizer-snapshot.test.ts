@@ -210,16 +210,51 @@ describe("Stytch never answering", () => {
   });
 });
 
-describe("a snapshot that cannot be trusted is a configuration fault, never an Allow", () => {
-  const cases: Array<[string, () => Promise<{ file: string; env?: Record<string, string> }>]> = [
-    ["past its maximum age (30 days by default)", async () => ({ file: await snapshotFile(stytch, daysAgo(31)) })],
+describe("a snapshot past its maximum age is never trusted, and never an outage of its own", () => {
+  const stale: Array<[string, () => Promise<{ file: string; env?: Record<string, string> }>]> = [
+    ["30 days by default", async () => ({ file: await snapshotFile(stytch, daysAgo(31)) })],
     [
-      "past STYTCH_SNAPSHOT_MAX_AGE_SECONDS",
+      "STYTCH_SNAPSHOT_MAX_AGE_SECONDS",
       async () => ({
         file: await snapshotFile(stytch, new Date(Date.now() - 120_000)),
         env: { STYTCH_SNAPSHOT_MAX_AGE_SECONDS: "60" },
       }),
     ],
+  ];
+
+  test.each(stale)("past %s, while Stytch cannot be reached: a fault (503), never an Allow", async (_, make) => {
+    const { file, env } = await make();
+    const session = stytch.createSession();
+    stytchIs("reset");
+    const handler = authorizer(file, env);
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("503");
+    expect(decisions.map((record) => record.outcome)).toEqual(["fault"]);
+    expect(logLines.some((line) => line.includes("snapshot_expired"))).toBe(true);
+  });
+
+  test.each(stale)("past %s, with Stytch up: the key set comes from Stytch, as without a snapshot", async (_, make) => {
+    const { file, env } = await make();
+    const session = stytch.createSession();
+    const handler = authorizer(file, env);
+    expect(await outcome(handler, bearer(session.sessionJwt))).toBe("allow");
+    expect(stytch.calls.jwks).toBeGreaterThanOrEqual(1);
+    expect(logLines.some((line) => line.includes("snapshot_expired"))).toBe(true);
+  });
+
+  test("a key only the stale snapshot holds verifies nothing, although Stytch is up", async () => {
+    const file = await snapshotFile(stytch, daysAgo(31));
+    const session = stytch.createSession();
+    // Stytch rotates: the snapshot's key is gone from the live key set, and its JWT must not pass.
+    const { previousKid } = stytch.rotateKeys();
+    stytch.retireKey(previousKid);
+    const handler = authorizer(file);
+    // 401, or the retryable 503 of a kid the fresh key set may not show yet: never an Allow.
+    expect(await outcome(handler, bearer(session.sessionJwt))).not.toBe("allow");
+  });
+});
+
+describe("a snapshot that cannot be trusted is a configuration fault, never an Allow", () => {
+  const cases: Array<[string, () => Promise<{ file: string; env?: Record<string, string> }>]> = [
     ["unreadable (no such file)", async () => ({ file: "/nonexistent/stytch-snapshot.json" })],
     ["not JSON", async () => ({ file: writeSnapshotFile("{ not json") })],
     [

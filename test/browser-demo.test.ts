@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type CDPSession, type Cookie, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UNAVAILABLE_REASON } from "../lambda/lib/response/unavailable";
 import { BANNER_END, freePort, type NpmStart, spawnNpmStart, waitFor } from "./support/npm-start";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -141,9 +142,9 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
   it("reads a Stytch outage as a 503 with Retry-After, from the gateway and from refresh; the page retries, the session survives", async () => {
     expect(await act("outage-on")).toMatchObject({ status: 200 });
     const opaque = await act("opaque"); // the opaque session token needs Stytch; a valid JWT would not
-    expect(opaque).toMatchObject({ status: 503, reason: "authorizer_unavailable", retryAfter: "5" });
+    expect(opaque).toMatchObject({ status: 503, reason: UNAVAILABLE_REASON, retryAfter: "5" });
     const refresh = await act("refresh");
-    expect(refresh).toMatchObject({ status: 503, reason: "upstream_unavailable", retryAfter: "5" });
+    expect(refresh).toMatchObject({ status: 503, reason: UNAVAILABLE_REASON, retryAfter: "5" });
     expect(await act("outage-off")).toMatchObject({ status: 200 });
     // An outage is not a logout: the cookies are still there, and the page retries after Retry-After.
     expect(Object.keys(await cookies())).toEqual(expect.arrayContaining(["stytch_session", "stytch_session_jwt"]));

@@ -1,9 +1,13 @@
-// The package as a new user gets it: `npm pack`, then `npm install` of the tarball into a separate CDK
-// app that has no esbuild and an older aws-cdk-lib 2.x than ours. The app is the README's "Attach to
-// your own API" section, verbatim; next to it, downstream handlers of every API Gateway event type
-// (test/types/member-context-handlers.ts) compile against the installed package. The package's bin takes the
-// project snapshot the app deploys (from the loopback Stytch emulator). The app synthesizes offline, the
-// template is checked, and cfn-lint lints it.
+// The package as a new user gets it. `npm pack` once, then `npm install` of the tarball into two separate apps:
+//
+// - a CDK app on the oldest aws-cdk-lib 2.x the peer range admits, without esbuild. Every TypeScript block of the
+//   README and of docs/ is compiled there as pasted (each is a complete module), every one that is a CDK app
+//   (it ends in `app.synth()`) is synthesized offline, and the README's "Attach it to your API" app is checked
+//   and linted with cfn-lint. Downstream handlers of every API Gateway event type
+//   (test/types/member-context-handlers.ts) compile against the installed package, with library checking on.
+// - a Lambda-only app: the tarball, @types/aws-lambda and @types/node, nothing else. It must not get aws-cdk-lib or
+//   constructs (they are optional peers), and the README's member-reading handler compiles and runs there on
+//   the context the package's own prebuilt authorizer produces.
 //
 // It needs the npm registry (or a warm npm cache), like `npm install` itself.
 
@@ -15,28 +19,35 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type StytchEmulator, startStytchEmulator } from "../local/stytch-emulator";
 import type { SecretsManagerEmulator } from "./emulator/secrets-manager-emulator";
+import { type DocBlock, docBlocks, REPO, snippetFileName } from "./support/doc-snippets";
 import { useSecretsManagerEmulator, useStytchEmulator } from "./support/fixtures";
 
-const REPO = path.resolve(__dirname, "..");
-const README = readFileSync(path.join(REPO, "README.md"), "utf8");
 const PACKAGE = JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as {
   name: string;
   version: string;
   peerDependencies: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   devDependencies: Record<string, string>;
 };
 const TARBALL = `${PACKAGE.name}-${PACKAGE.version}.tgz`;
+const TSC = path.join(REPO, "node_modules", ".bin", "tsc");
 
 /** The oldest aws-cdk-lib the peer range admits: older than ours, so the test proves the range. */
 const OLDER_AWS_CDK_LIB = PACKAGE.peerDependencies["aws-cdk-lib"].replace(/^\^/, "");
 
-/** The fenced blocks of one `## ` section of the README. */
-function readmeBlocks(section: string, language: string): string[] {
-  const start = README.indexOf(`\n## ${section}\n`);
-  if (start < 0) throw new Error(`README has no section ${section}`);
-  const end = README.indexOf("\n## ", start + 1);
-  const body = README.slice(start, end < 0 ? undefined : end);
-  return [...body.matchAll(new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``, "g"))].map((m) => m[1]);
+const BLOCKS = docBlocks();
+const TS_BLOCKS = BLOCKS.filter((block) => block.language === "ts");
+/** A block that is a CDK app: it imports aws-cdk-lib and synthesizes. */
+const isCdkApp = (block: DocBlock) => /^app\.synth\(\);$/m.test(block.code);
+/** A block a Lambda-only consumer can compile: it imports nothing of the CDK. */
+const isLambdaSide = (block: DocBlock) =>
+  !/from "(aws-cdk-lib|constructs|stytch-b2b-apigw-authorizer\/cdk)/.test(block.code);
+
+/** The blocks of one `## ` section of the README. */
+function readmeBlocks(section: string, language: string): DocBlock[] {
+  const blocks = BLOCKS.filter((b) => b.file === "README.md" && b.section === section && b.language === language);
+  if (blocks.length === 0) throw new Error(`README has no ${language} block in section ${section}`);
+  return blocks;
 }
 
 function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -49,108 +60,60 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   return result.stdout;
 }
 
+/** Compiles a scratch app with the repository's TypeScript; errors name the snippet files (and so the document lines). */
+function compile(dir: string, files: readonly string[], types: readonly string[]): void {
+  writeFileSync(
+    path.join(dir, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        strict: true,
+        // Library checking on: the package's .d.ts must hold against what this app installed.
+        skipLibCheck: false,
+        types,
+        outDir: "out",
+      },
+      files,
+    }),
+  );
+  try {
+    execFileSync(TSC, ["-p", dir], { cwd: dir, stdio: "pipe", encoding: "utf8" });
+  } catch (error) {
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+    throw new Error(`tsc failed in ${path.basename(dir)}:\n${stdout}${stderr}`);
+  }
+}
+
 function cfnLintAvailable(): boolean {
   return spawnSync("cfn-lint", ["--version"], { encoding: "utf8" }).status === 0;
 }
 
-describe("the packed tarball in a separate CDK app", () => {
-  let scratch: string;
-  let template: { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
-  let cdkOut: string;
-  /** The Stytch of the README app's project, which the package's bin takes the snapshot of. */
-  let projectStytch: StytchEmulator | undefined;
-  let binOutput: string;
+let root: string;
+let tarball: string;
 
-  beforeAll(async () => {
-    scratch = mkdtempSync(path.join(tmpdir(), "stytch-consumer-"));
-    // 1. The README's Install commands: pack here (prepack builds dist/), install there.
-    const install = readmeBlocks("Install", "bash")[0] ?? "";
-    expect(install).toMatch(/^npm pack\b/m);
-    expect(install).toMatch(new RegExp(`^npm install \\./${TARBALL.replace(/\./g, "\\.")}\\b`, "m"));
-    run("npm", ["pack", "--pack-destination", scratch, "--silent"], REPO);
+beforeAll(() => {
+  root = mkdtempSync(path.join(tmpdir(), "stytch-consumer-"));
+  // The README's Install commands: pack here (prepack builds dist/), install there. Packed once for both apps.
+  const [install] = readmeBlocks("Attach it to your API", "bash");
+  expect(install!.code).toMatch(/^npm pack\b/m);
+  expect(install!.code).toMatch(new RegExp(`^npm install \\./${TARBALL.replace(/\./g, "\\.")}\\b`, "m"));
+  run("npm", ["pack", "--pack-destination", root, "--silent"], REPO);
+  tarball = path.join(root, TARBALL);
+}, 300_000);
 
-    // 2. A scratch app on an older aws-cdk-lib, without esbuild; the types users add for their handlers.
-    writeFileSync(
-      path.join(scratch, "package.json"),
-      JSON.stringify({
-        name: "consumer-app",
-        private: true,
-        dependencies: { "aws-cdk-lib": OLDER_AWS_CDK_LIB, constructs: PACKAGE.devDependencies.constructs },
-        devDependencies: {
-          "@types/aws-lambda": PACKAGE.devDependencies["@types/aws-lambda"],
-          "@types/node": PACKAGE.devDependencies["@types/node"],
-        },
-      }),
-    );
-    run("npm", ["install", `./${TARBALL}`, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], scratch);
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
 
-    // 3. The README's app, verbatim, and the downstream handlers, importing the package by name.
-    const [appSource] = readmeBlocks("Attach to your own API", "ts");
-    writeFileSync(path.join(scratch, "app.ts"), appSource);
-    const handlers = readFileSync(path.join(REPO, "test", "types", "member-context-handlers.ts"), "utf8");
-    writeFileSync(
-      path.join(scratch, "handlers.ts"),
-      handlers.replace('from "../../lambda/index"', `from "${PACKAGE.name}"`),
-    );
-    writeFileSync(
-      path.join(scratch, "tsconfig.json"),
-      JSON.stringify({
-        compilerOptions: {
-          target: "ES2022",
-          module: "nodenext",
-          moduleResolution: "nodenext",
-          strict: true,
-          // Library checking on: the package's .d.ts must hold against this older aws-cdk-lib.
-          skipLibCheck: false,
-          types: ["node"],
-          outDir: "out",
-        },
-        files: ["app.ts", "handlers.ts"],
-      }),
-    );
-    execFileSync(path.join(REPO, "node_modules", ".bin", "tsc"), ["-p", scratch], { cwd: scratch, stdio: "pipe" });
-
-    // 4. The project snapshot the app deploys, taken by the package's bin as the README says, from the Stytch of
-    // the app's project (asynchronously: the emulator answers from this process).
-    const projectId = /projectId: "(project-[^"]+)"/.exec(appSource!)?.[1];
-    projectStytch = await startStytchEmulator({ projectId });
-    const snapshotCommand = /npx (stytch-b2b-apigw-authorizer snapshot --out (\S+))`/.exec(appSource!);
-    expect(snapshotCommand?.[2]).toBe("stytch-snapshot.json");
-    binOutput = (
-      await promisify(execFile)("npx", ["--no", ...snapshotCommand![1]!.split(" ")], {
-        cwd: scratch,
-        env: {
-          ...process.env,
-          STYTCH_PROJECT_ID: projectStytch.projectId,
-          STYTCH_SECRET: projectStytch.secret,
-          STYTCH_API_URL: projectStytch.url,
-        },
-      })
-    ).stdout;
-
-    // 5. Synthesize offline: the user's handler asset, then the compiled app with plain node.
-    mkdirSync(path.join(scratch, "build", "orders"), { recursive: true });
-    writeFileSync(
-      path.join(scratch, "build", "orders", "index.js"),
-      "exports.handler = async () => ({ statusCode: 200 });\n",
-    );
-    cdkOut = path.join(scratch, "cdk.out");
-    run(process.execPath, [path.join("out", "app.js")], scratch, { ...process.env, CDK_OUTDIR: cdkOut });
-    template = JSON.parse(readFileSync(path.join(cdkOut, "OrdersApi.template.json"), "utf8"));
-  }, 300_000);
-
-  afterAll(async () => {
-    await projectStytch?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
-
-  const resourcesOf = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
-
-  test("the tarball holds the compiled package, the prebuilt handlers and the documents, and nothing else", () => {
-    const listing = run("tar", ["-tzf", path.join(scratch, TARBALL)], scratch)
+describe("the packed tarball", () => {
+  test("holds the compiled package, the prebuilt handlers and the documents, and nothing else", () => {
+    const files = run("tar", ["-tzf", tarball], root)
       .split("\n")
-      .filter(Boolean);
-    const files = listing.map((f) => f.replace(/^package\//, "")).sort();
+      .filter(Boolean)
+      .map((f) => f.replace(/^package\//, ""))
+      .sort();
     expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "CHANGELOG.md", "package.json"]));
     for (const required of [
       "dist/lambda/index.js",
@@ -169,9 +132,10 @@ describe("the packed tarball in a separate CDK app", () => {
         !/^(LICENSE|README\.md|CHANGELOG\.md|package\.json)$/.test(f) &&
         !/^dist\/(lambda|infra)\/[a-z-]+\.(js|d\.ts)$/.test(f) &&
         // The metric names are plain data shared by the handlers and the monitoring construct, the member-context
-        // reader is the Lambda-side entry's own code, and the constructs load the environment they deploy with the
-        // handlers' own configuration loaders at synth (plain code, no dependencies); no other handler internals ship.
-        !/^dist\/lambda\/lib\/(operations\/metric-names|response\/member-context)\.(js|d\.ts)$/.test(f) &&
+        // reader is the Lambda-side entry's own code, the 503 contract is shared by the gateway responses and the
+        // handlers, and the constructs load the environment they deploy with the handlers' own configuration
+        // loaders at synth (plain code, no dependencies); no other handler internals ship.
+        !/^dist\/lambda\/lib\/(operations\/metric-names|response\/(member-context|unavailable))\.(js|d\.ts)$/.test(f) &&
         !/^dist\/lambda\/lib\/(config|settings|errors|permissions\/(route-table|arn-patterns)|response\/cors)\.(js|d\.ts)$/.test(
           f,
         ) &&
@@ -188,24 +152,133 @@ describe("the packed tarball in a separate CDK app", () => {
     ).toBe(false);
   });
 
-  test("the app installed the package with its older aws-cdk-lib and without esbuild", () => {
+  test("declares aws-cdk-lib and constructs as optional peers: the CDK entry uses the app's copies, the Lambda entry needs neither", () => {
+    expect(Object.keys(PACKAGE.peerDependencies).sort()).toEqual(["aws-cdk-lib", "constructs"]);
+    for (const peer of Object.keys(PACKAGE.peerDependencies))
+      expect(PACKAGE.peerDependenciesMeta?.[peer]?.optional, peer).toBe(true);
+  });
+});
+
+describe("a CDK app that installs the tarball", () => {
+  let app: string;
+  /** CDK output folder of each synthesized document app, by snippet file. */
+  const outputs = new Map<string, string>();
+  let template: { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+  let cdkOut: string;
+  /** The Stytch of the README app's project, which the package's bin takes the snapshot of. */
+  let projectStytch: StytchEmulator | undefined;
+  let binOutput: string;
+
+  beforeAll(async () => {
+    app = path.join(root, "cdk-app");
+    mkdirSync(app);
+    // An app on an older aws-cdk-lib, without esbuild; the types users add for their handlers.
+    writeFileSync(
+      path.join(app, "package.json"),
+      JSON.stringify({
+        name: "consumer-app",
+        private: true,
+        dependencies: { "aws-cdk-lib": OLDER_AWS_CDK_LIB, constructs: PACKAGE.devDependencies.constructs },
+        devDependencies: {
+          "@types/aws-lambda": PACKAGE.devDependencies["@types/aws-lambda"],
+          "@types/node": PACKAGE.devDependencies["@types/node"],
+        },
+      }),
+    );
+    run("npm", ["install", tarball, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], app);
+
+    // Every TypeScript block of the documents, as pasted, and the downstream handlers, importing the package by name.
+    const files = TS_BLOCKS.map((block) => {
+      const name = snippetFileName(block);
+      writeFileSync(path.join(app, name), block.code);
+      return name;
+    });
+    const handlers = readFileSync(path.join(REPO, "test", "types", "member-context-handlers.ts"), "utf8");
+    writeFileSync(
+      path.join(app, "handlers.ts"),
+      handlers.replace('from "../../lambda/index"', `from "${PACKAGE.name}"`),
+    );
+    compile(app, [...files, "handlers.ts"], ["node"]);
+
+    // The README's stand-in for the user's handler, run as printed: it makes the folder the attach app deploys.
+    const [standIn] = readmeBlocks("Attach it to your API", "bash").slice(1);
+    run("bash", ["-c", standIn!.code], app);
+
+    // The project snapshot the attach app deploys, taken by the package's bin as the README says, from the Stytch
+    // of the app's project (asynchronously: the emulator answers from this process).
+    const [attachApp] = readmeBlocks("Attach it to your API", "ts");
+    const projectId = /projectId: "(project-[^"]+)"/.exec(attachApp!.code)?.[1];
+    projectStytch = await startStytchEmulator({ projectId });
+    const snapshotCommand = /npx (stytch-b2b-apigw-authorizer snapshot --out (\S+))`/.exec(attachApp!.code);
+    expect(snapshotCommand?.[2]).toBe("stytch-snapshot.json");
+    binOutput = (
+      await promisify(execFile)("npx", ["--no", ...snapshotCommand![1]!.split(" ")], {
+        cwd: app,
+        env: {
+          ...process.env,
+          STYTCH_PROJECT_ID: projectStytch.projectId,
+          STYTCH_SECRET: projectStytch.secret,
+          STYTCH_API_URL: projectStytch.url,
+        },
+      })
+    ).stdout;
+
+    // Every document app synthesizes offline, with plain node, as `cdk synth` would run it.
+    await Promise.all(
+      TS_BLOCKS.filter(isCdkApp).map(async (block) => {
+        const name = snippetFileName(block);
+        const out = path.join(app, `cdk.out.${name}`);
+        await promisify(execFile)(process.execPath, [path.join("out", name.replace(/\.ts$/, ".js"))], {
+          cwd: app,
+          env: { ...process.env, CDK_OUTDIR: out },
+        }).catch((error: { stderr?: string }) => {
+          throw new Error(`${block.file}:${block.line} does not synthesize:\n${error.stderr ?? error}`);
+        });
+        outputs.set(name, out);
+      }),
+    );
+    const [attach] = readmeBlocks("Attach it to your API", "ts");
+    cdkOut = outputs.get(snippetFileName(attach!))!;
+    template = JSON.parse(readFileSync(path.join(cdkOut, "OrdersApi.template.json"), "utf8"));
+  }, 300_000);
+
+  afterAll(async () => {
+    await projectStytch?.close();
+  });
+
+  const resourcesOf = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
+
+  test("every TypeScript block of the README and docs/ compiled as pasted, and every CDK app among them synthesized", () => {
+    expect(TS_BLOCKS.length).toBeGreaterThanOrEqual(5);
+    const apps = TS_BLOCKS.filter(isCdkApp);
+    expect(apps.map((b) => b.file)).toEqual(expect.arrayContaining(["README.md", "docs/route-permissions.md"]));
+    for (const block of apps) {
+      const out = outputs.get(snippetFileName(block))!;
+      expect(
+        readdirSync(out).some((f) => f.endsWith(".template.json")),
+        `${block.file}:${block.line}`,
+      ).toBe(true);
+    }
+  });
+
+  test("installed the package with its older aws-cdk-lib and without esbuild", () => {
     const installedCdk = JSON.parse(
-      readFileSync(path.join(scratch, "node_modules", "aws-cdk-lib", "package.json"), "utf8"),
+      readFileSync(path.join(app, "node_modules", "aws-cdk-lib", "package.json"), "utf8"),
     );
     expect(installedCdk.version).toBe(OLDER_AWS_CDK_LIB);
     expect(installedCdk.version).not.toBe(PACKAGE.devDependencies["aws-cdk-lib"]);
-    expect(existsSync(path.join(scratch, "node_modules", "esbuild"))).toBe(false);
+    expect(existsSync(path.join(app, "node_modules", "esbuild"))).toBe(false);
     // No nested copy: the package uses the app's aws-cdk-lib and constructs (peer dependencies).
-    expect(existsSync(path.join(scratch, "node_modules", PACKAGE.name, "node_modules"))).toBe(false);
-    const lock = readFileSync(path.join(scratch, "package-lock.json"), "utf8");
+    expect(existsSync(path.join(app, "node_modules", PACKAGE.name, "node_modules"))).toBe(false);
+    const lock = readFileSync(path.join(app, "package-lock.json"), "utf8");
     expect(lock).not.toMatch(/"node_modules\/(jose|@aws-sdk\/client-secrets-manager|@aws-lambda-powertools\/[a-z]+)"/);
   });
 
-  test("the README app attaches the authorizer to the REST API and the HTTP API", () => {
+  test("the README's attach app puts the authorizer in front of the REST API and the HTTP API", () => {
     const [restAuthorizer] = resourcesOf("AWS::ApiGateway::Authorizer");
-    expect(restAuthorizer.Properties).toMatchObject({ Type: "REQUEST", AuthorizerResultTtlInSeconds: 0 });
+    expect(restAuthorizer!.Properties).toMatchObject({ Type: "REQUEST", AuthorizerResultTtlInSeconds: 0 });
     const [httpAuthorizer] = resourcesOf("AWS::ApiGatewayV2::Authorizer");
-    expect(httpAuthorizer.Properties).toMatchObject({
+    expect(httpAuthorizer!.Properties).toMatchObject({
       AuthorizerType: "REQUEST",
       EnableSimpleResponses: true,
       AuthorizerPayloadFormatVersion: "2.0",
@@ -218,7 +291,7 @@ describe("the packed tarball in a separate CDK app", () => {
     ]);
   });
 
-  test("the REST API gets the gateway responses of the status table, with CORS for the API's origin", () => {
+  test("the README's attach app gets the status table's gateway responses, with CORS for the API's origin", () => {
     const responses = new Map(
       resourcesOf("AWS::ApiGateway::GatewayResponse").map((r) => [r.Properties.ResponseType, r.Properties]),
     );
@@ -242,30 +315,38 @@ describe("the packed tarball in a separate CDK app", () => {
     }
   });
 
+  test("the README's attach app outputs the command that puts the Stytch secret into its placeholder", () => {
+    const outputs = (template as unknown as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+    const put = Object.entries(outputs).filter(([id]) => id.includes("PutStytchSecretCommand"));
+    expect(put).toHaveLength(1);
+    expect(JSON.stringify(put[0]![1].Value)).toContain("aws secretsmanager put-secret-value --region ");
+  });
+
   test("the authorizer function deploys the package's prebuilt bundle", () => {
     const [authorizerFn] = resourcesOf("AWS::Lambda::Function").filter((f) =>
       /authorizer/.test(f.Properties.Description ?? ""),
     );
-    expect(authorizerFn.Properties).toMatchObject({
+    expect(authorizerFn!.Properties).toMatchObject({
       Runtime: "nodejs24.x",
       Handler: "index.handler",
       Architectures: ["arm64"],
     });
     const bundle = readFileSync(
-      path.join(scratch, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js"),
+      path.join(app, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js"),
     );
-    const assetDirs = readdirSync(cdkOut).filter((d) => d.startsWith("asset."));
-    const deployed = assetDirs.filter((d) => {
-      const file = path.join(cdkOut, d, "index.js");
-      return existsSync(file) && readFileSync(file).equals(bundle);
-    });
+    const deployed = readdirSync(cdkOut)
+      .filter((d) => d.startsWith("asset."))
+      .filter((d) => {
+        const file = path.join(cdkOut, d, "index.js");
+        return existsSync(file) && readFileSync(file).equals(bundle);
+      });
     expect(deployed).toHaveLength(1);
-    expect(authorizerFn.Properties.Code.S3Key).toContain(deployed[0].replace(/^asset\./, ""));
+    expect(authorizerFn!.Properties.Code.S3Key).toContain(deployed[0]!.replace(/^asset\./, ""));
   });
 
   test("the package's bin wrote the snapshot, and the app ships it in the authorizer's layer and names it", () => {
     expect(binOutput).toContain(`wrote stytch-snapshot.json: project ${projectStytch!.projectId}, 1 key(s)`);
-    const written = readFileSync(path.join(scratch, "stytch-snapshot.json"));
+    const written = readFileSync(path.join(app, "stytch-snapshot.json"));
     const [authorizerFn] = resourcesOf("AWS::Lambda::Function").filter((f) =>
       /authorizer/.test(f.Properties.Description ?? ""),
     );
@@ -289,16 +370,16 @@ describe("the packed tarball in a separate CDK app", () => {
     const session = projectStytch!.createSession({ roles: ["viewer"] });
     projectStytch!.faults = { authenticate: "hang", jwks: "hang", rbac: "hang", exchange: "hang" };
     try {
-      const bundle = path.join(scratch, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js");
+      const bundle = path.join(app, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js");
       const script = `require(${JSON.stringify(bundle)}).handler({ type: "TOKEN", authorizationToken: "Bearer " + process.env.TOKEN, methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" }).then((r) => { console.log(JSON.stringify(r)); process.exit(0); }, (e) => { console.log(JSON.stringify({ error: e.message })); process.exit(0); })`;
       const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
-        cwd: scratch,
+        cwd: app,
         env: {
           PATH: process.env.PATH,
           STYTCH_PROJECT_ID: projectStytch!.projectId,
           STYTCH_SECRET: projectStytch!.secret,
           STYTCH_API_URL: projectStytch!.url,
-          STYTCH_SNAPSHOT_FILE: path.join(scratch, "stytch-snapshot.json"),
+          STYTCH_SNAPSHOT_FILE: path.join(app, "stytch-snapshot.json"),
           // The emulator never answers: an Allow proves no Stytch answer was waited for (timeouts at their maximum).
           STYTCH_JWKS_TIMEOUT_MS: "10000",
           STYTCH_API_TIMEOUT_MS: "10000",
@@ -332,11 +413,10 @@ describe("the packed tarball in a separate CDK app", () => {
       const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stytch-Consum";
       secretsManager.secrets.set(arn, JSON.stringify({ secret: stytch.secret }));
       const session = stytch.createSession({ roles: ["admin"] });
-      const bundle = path.join(scratch, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js");
-      // After the answer, which internal modules the Stytch call loaded: not undici (the global fetch's).
-      const script = `require(${JSON.stringify(bundle)}).handler({ type: "TOKEN", authorizationToken: "Bearer " + process.env.TOKEN, methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" }).then((r) => console.log(JSON.stringify({ ...r, undici: process.moduleLoadList.filter((m) => /undici/.test(m)) })), (e) => { console.log(JSON.stringify({ error: e.message })); })`;
+      const bundle = path.join(app, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js");
+      const script = `require(${JSON.stringify(bundle)}).handler({ type: "TOKEN", authorizationToken: "Bearer " + process.env.TOKEN, methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" }).then((r) => console.log(JSON.stringify(r)), (e) => { console.log(JSON.stringify({ error: e.message })); })`;
       const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
-        cwd: scratch,
+        cwd: app,
         env: {
           PATH: process.env.PATH,
           NODE_PATH: path.join(REPO, "node_modules"),
@@ -360,18 +440,132 @@ describe("the packed tarball in a separate CDK app", () => {
       expect(secretsManager.calls.getSecretValue).toBe(1);
       expect(response.undici).toEqual([]);
     });
+
+    test("its first log line and its first metric record tell the same cold start", async () => {
+      const bundle = path.join(app, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js");
+      const context = `{ awsRequestId: "r-" + i, functionName: "auth", functionVersion: "$LATEST", invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:auth", memoryLimitInMB: "512", getRemainingTimeInMillis: () => 5000 }`;
+      const script = `(async () => { const { handler } = require(${JSON.stringify(bundle)}); for (const i of [1, 2]) await handler({ type: "TOKEN", authorizationToken: "Bearer sometoken", methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" }, ${context}).catch(() => undefined); })()`;
+      const lines = async (initializationType: string) => {
+        const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
+          cwd: app,
+          env: {
+            PATH: process.env.PATH,
+            AWS_LAMBDA_INITIALIZATION_TYPE: initializationType,
+            STYTCH_PROJECT_ID: stytch.projectId,
+            STYTCH_SECRET: stytch.secret,
+            STYTCH_API_URL: stytch.url,
+          },
+        });
+        return stdout
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+      };
+      const onDemand = await lines("on-demand");
+      const denials = onDemand.filter((l) => l.message === "request denied");
+      const records = onDemand.filter((l) => "_aws" in l);
+      expect(denials.map((l) => [l.function_request_id, l.cold_start, l.reason])).toEqual([
+        ["r-1", true, "malformed"],
+        ["r-2", false, "malformed"],
+      ]);
+      expect(records.map((r) => r.ColdStart)).toEqual([1, undefined]);
+      const provisioned = await lines("provisioned-concurrency");
+      expect(provisioned.filter((l) => l.message === "request denied").map((l) => l.cold_start)).toEqual([
+        false,
+        false,
+      ]);
+      expect(provisioned.filter((l) => "_aws" in l && "ColdStart" in l)).toEqual([]);
+    });
   });
 
-  test.skipIf(!cfnLintAvailable() && process.env.CI !== "true")("cfn-lint finds no errors in the template", () => {
-    const result = spawnSync(
-      "cfn-lint",
-      ["--non-zero-exit-code", "error", "--", path.join(cdkOut, "OrdersApi.template.json")],
-      {
-        encoding: "utf8",
-      },
+  test.skipIf(!cfnLintAvailable() && process.env.CI !== "true")(
+    "cfn-lint finds no errors in the attach app's template",
+    () => {
+      const result = spawnSync(
+        "cfn-lint",
+        ["--non-zero-exit-code", "error", "--", path.join(cdkOut, "OrdersApi.template.json")],
+        { encoding: "utf8" },
+      );
+      expect(result.error).toBeUndefined();
+      expect(result.stdout + result.stderr, "cfn-lint errors").not.toMatch(/^E\d+/m);
+      expect(result.status).toBe(0);
+    },
+  );
+});
+
+describe("a Lambda-only app that installs the tarball", () => {
+  let app: string;
+  let stytch: StytchEmulator;
+  useStytchEmulator((emulator) => (stytch = emulator));
+
+  beforeAll(() => {
+    app = path.join(root, "lambda-app");
+    mkdirSync(app);
+    writeFileSync(
+      path.join(app, "package.json"),
+      JSON.stringify({
+        name: "lambda-consumer",
+        private: true,
+        devDependencies: {
+          "@types/aws-lambda": PACKAGE.devDependencies["@types/aws-lambda"],
+          "@types/node": PACKAGE.devDependencies["@types/node"],
+        },
+      }),
     );
-    expect(result.error).toBeUndefined();
-    expect(result.stdout + result.stderr, "cfn-lint errors").not.toMatch(/^E\d+/m);
-    expect(result.status).toBe(0);
+    run("npm", ["install", tarball, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], app);
+    // The README's member reader, and every other document block that needs no CDK, as pasted.
+    const files = TS_BLOCKS.filter(isLambdaSide).map((block) => {
+      const name = snippetFileName(block);
+      writeFileSync(path.join(app, name), block.code);
+      return name;
+    });
+    const handlers = readFileSync(path.join(REPO, "test", "types", "member-context-handlers.ts"), "utf8");
+    writeFileSync(
+      path.join(app, "handlers.ts"),
+      handlers.replace('from "../../lambda/index"', `from "${PACKAGE.name}"`),
+    );
+    compile(app, [...files, "handlers.ts"], ["node"]); // @types/aws-lambda itself needs Node's types
+  }, 300_000);
+
+  test("installs neither aws-cdk-lib nor constructs", () => {
+    for (const peer of ["aws-cdk-lib", "constructs"]) {
+      expect(existsSync(path.join(app, "node_modules", peer)), peer).toBe(false);
+    }
+    const lock = readFileSync(path.join(app, "package-lock.json"), "utf8");
+    expect(lock).not.toMatch(/"node_modules\/(aws-cdk-lib|constructs)"/);
+  });
+
+  test("runs the README's handler on the context the package's own authorizer produced: 200 for an admin, 403 for a viewer", async () => {
+    const [reader] = readmeBlocks("Read the member", "ts");
+    const compiled = path.join(app, "out", snippetFileName(reader!).replace(/\.ts$/, ".js"));
+    const bundle = path.join(app, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js");
+    // The authorizer's context, then the REST proxy event API Gateway builds from it (values as strings).
+    const script = `(async () => {
+      const authorizer = require(${JSON.stringify(bundle)});
+      const { handler } = require(${JSON.stringify(compiled)});
+      const answer = await authorizer.handler({ type: "TOKEN", authorizationToken: "Bearer " + process.env.TOKEN, methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" });
+      const context = Object.fromEntries(Object.entries(answer.context).map(([k, v]) => [k, String(v)]));
+      const event = { httpMethod: "GET", path: "/orders", headers: {}, requestContext: { requestId: "r-1", authorizer: { ...context, principalId: answer.principalId } } };
+      console.log(JSON.stringify(await handler(event)));
+    })()`;
+    const call = async (roles: string[], email: string) => {
+      const session = stytch.createSession({ roles, email, organizationSlug: "acme" });
+      const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
+        cwd: app,
+        env: {
+          PATH: process.env.PATH,
+          STYTCH_PROJECT_ID: stytch.projectId,
+          STYTCH_SECRET: stytch.secret,
+          STYTCH_API_URL: stytch.url,
+          POWERTOOLS_LOG_LEVEL: "ERROR",
+          TOKEN: session.sessionJwt,
+        },
+      });
+      return JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as { statusCode: number; body: string };
+    };
+    const admin = await call(["admin"], "ada@example.com");
+    expect(admin.statusCode).toBe(200);
+    expect(JSON.parse(admin.body)).toEqual({ hello: "ada@example.com", org: "acme" });
+    expect(await call(["viewer"], "grace@example.com")).toEqual({ statusCode: 403, body: "admins only" });
   });
 });

@@ -4,7 +4,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { API_ROUTES } from "../infra/demo/routes";
 import { logger } from "../lambda/lib/operations/log";
-import { type LocalApi, startLocalApi } from "../local/local-api";
+import { AUTHORIZER_FUNCTION_NAME, type LocalApi, startLocalApi } from "../local/local-api";
+import { banner } from "../local/walkthrough";
 
 const ME = API_ROUTES.find((route) => route.entry === "lambda/demo/me.ts")!;
 const REFRESH = API_ROUTES.find((route) => route.entry === "lambda/refresh.ts")!;
@@ -486,6 +487,62 @@ describe("the local API", () => {
       ).rejects.toThrow(/REFRESH_COOKIE_DOMAIN=example\.com/);
     });
 
+    it("lists in its banner the route table the authorizer enforces: yours when you give one, and leaves out the walkthrough steps that need the demo's", async () => {
+      const custom = await startLocalApi({
+        port: 0,
+        quiet: true,
+        stytch: api.stytch,
+        env: {
+          STYTCH_ROUTE_PERMISSIONS: JSON.stringify({
+            "GET /me": "authenticated",
+            "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "write" },
+            "GET /reports": "authenticated",
+          }),
+        },
+      });
+      try {
+        const text = banner(custom);
+        const line = (method: string, path: string) =>
+          text.split("\n").find((l) => l.startsWith(`  ${method.padEnd(5)} ${path} `)) ?? "";
+        expect(text).toContain("Route table: yours, from STYTCH_ROUTE_PERMISSIONS");
+        expect(line("GET", "/me")).toMatch(/ any member /);
+        expect(line("GET", "/orgs/{organization_id}/documents")).toMatch(/ documents:write /);
+        expect(line("GET", "/orgs/{organization_id}/billing")).toMatch(/ not in table: 403 /);
+        expect(text).toContain("(your table also lists GET /reports, which npm start does not serve: 404)");
+        expect(text).not.toContain("Roles (embedded Stytch)");
+        expect(text).not.toContain("/billing -H"); // the per-route steps assume the demo's table
+        // What it lists is what it does: an admin may read documents by the demo's table, not by this one.
+        const admin = api.stytch!.createSession({ roles: ["admin"] });
+        const bearer = { authorization: `Bearer ${admin.sessionJwt}` };
+        const documents = `/orgs/${admin.organizationId}/documents`;
+        expect((await fetch(`${custom.url}${documents}`, { headers: bearer })).status).toBe(200); // admin: documents *
+        expect((await fetch(`${custom.url}/orgs/${admin.organizationId}/billing`, { headers: bearer })).status).toBe(
+          403,
+        );
+        const viewer = api.stytch!.createSession({ roles: ["viewer"] });
+        const asViewer = { authorization: `Bearer ${viewer.sessionJwt}` };
+        expect(
+          (await fetch(`${custom.url}/orgs/${viewer.organizationId}/documents`, { headers: asViewer })).status,
+        ).toBe(403); // documents:write, which a viewer lacks
+      } finally {
+        await custom.close();
+      }
+      const demo = banner(api);
+      expect(demo).toContain("Route table: the demo's (infra/demo/routes.ts)");
+      expect(demo).toMatch(/Roles \(embedded Stytch\): viewer \(reads documents\), editor .*, admin /);
+      expect(demo).toMatch(/\n {2}GET {3}\/orgs\/\{organization_id\}\/billing +billing:read +Billing/);
+    });
+
+    it("refuses at start-up a Stytch project ID without its secret, and a secret without its project, instead of quietly using the emulator", async () => {
+      const projectId = "project-test-00000000-0000-0000-0000-000000000000";
+      await expect(startLocalApi({ port: 0, quiet: true, env: { STYTCH_PROJECT_ID: projectId } })).rejects.toThrow(
+        /^STYTCH_PROJECT_ID is set but STYTCH_SECRET is not: set both .* or neither for the embedded emulator$/,
+      );
+      await expect(startLocalApi({ port: 0, quiet: true, env: { STYTCH_SECRET: "secret-test-x" } })).rejects.toThrow(
+        /^STYTCH_SECRET is set but STYTCH_PROJECT_ID is not/,
+      );
+    });
+
     it("refuses at start-up a CORS_ALLOWED_ORIGINS entry that is not an exact origin", async () => {
       for (const origins of ["*", "http://localhost:5173/", "http://app.example.com"]) {
         await expect(
@@ -542,6 +599,15 @@ describe("the local API", () => {
       }
       // The capture works: the authorizer's own denial and fault lines are in it.
       expect(consoleText.join("\n")).toMatch(/revoked[\s\S]*upstream_unavailable/);
+      // Each line names the function that wrote it: the authorizer's fault, after refresh ran in the same process.
+      const faults = consoleText.filter((text) => text.includes('"authorizer fault"')).map((text) => JSON.parse(text));
+      expect(faults).toEqual([
+        expect.objectContaining({
+          reason: "upstream_unavailable",
+          service: "stytch-authorizer",
+          function_name: AUTHORIZER_FUNCTION_NAME,
+        }),
+      ]);
       expect(lines.some((line) => line.startsWith(`GET ${ME.path}/… 404 authorizer=- `))).toBe(true);
     } finally {
       logger.setLogLevel("SILENT");

@@ -2,7 +2,7 @@
 // port, and driven over HTTP, including the curl walkthrough it prints, pasted into bash as printed.
 
 import { type ChildProcess, execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,7 +57,7 @@ describe("npm start", () => {
     expect(output()).not.toContain(session_jwt);
   });
 
-  it("prints a curl walkthrough that works when pasted into bash", async () => {
+  it("prints a curl walkthrough that works when pasted into bash, and writes nothing into the folder it runs in", async () => {
     const script = walkthroughFromBanner(output());
     expect(script).toContain("curl");
     const dir = await mkdtemp(path.join(tmpdir(), "local-walkthrough-"));
@@ -87,6 +87,8 @@ describe("npm start", () => {
         stdout,
       ).toEqual(["200", "200", "403", "403"]);
       expect(stdout).toContain('"billing":{"plan"');
+      // Its cookie jar and login answer went to a temporary folder (removed at the end), not where it was pasted.
+      expect(await readdir(dir)).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

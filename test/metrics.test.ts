@@ -39,16 +39,21 @@ let stytch: StytchEmulator;
 let emf: EmfRecord[];
 let logLines: string[];
 const savedDisabled = process.env.POWERTOOLS_METRICS_DISABLED;
+const savedInitializationType = process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
 
 useStytchEmulator((emulator) => (stytch = emulator));
 
 beforeAll(() => {
   // The test setup runs Powertools in dev mode, which turns metrics off unless told otherwise.
   process.env.POWERTOOLS_METRICS_DISABLED = "false";
+  // As in a container Lambda starts for a request: the only kind that has a cold start.
+  process.env.AWS_LAMBDA_INITIALIZATION_TYPE = "on-demand";
 });
 afterAll(() => {
   if (savedDisabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
   else process.env.POWERTOOLS_METRICS_DISABLED = savedDisabled;
+  if (savedInitializationType === undefined) delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+  else process.env.AWS_LAMBDA_INITIALIZATION_TYPE = savedInitializationType;
 });
 
 beforeEach(() => {
@@ -520,6 +525,45 @@ describe("the cold start in the log lines", () => {
     expect(logLines.filter((l) => l.includes("request denied"))).toEqual([]);
     await invoke(handler, "not-a-token-at-all!!");
     expect(denialLine()).toMatchObject({ function_request_id: `request-${requestCounter}`, cold_start: false });
+  });
+});
+
+describe("the cold start, told once: the log line and the metric agree", () => {
+  /** A fresh module graph (fresh Powertools logger and metrics), as in a new container of the given kind. */
+  async function freshContainer(initializationType: string, logLevel = "INFO"): Promise<AuthorizerHandler> {
+    vi.resetModules();
+    vi.stubEnv("AWS_LAMBDA_INITIALIZATION_TYPE", initializationType);
+    vi.stubEnv("POWERTOOLS_LOG_LEVEL", logLevel);
+    const fresh = (await import("../lambda/authorizer")) as typeof import("../lambda/authorizer");
+    return fresh.createAuthorizer(envFor());
+  }
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+  const logged = (message: string) =>
+    logLines.filter((l) => l.includes(message)).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  test("an on-demand container's first invocation, an allow logged at DEBUG: cold_start true in its log line and ColdStart 1 in its record; the second neither", async () => {
+    const handler = await freshContainer("on-demand", "DEBUG");
+    const session = stytch.createSession();
+    const first = lambdaContext();
+    const [record] = (await invoke(handler, session.sessionJwt, first)) as [EmfRecord];
+    expect(record[METRIC.coldStarts]).toBe(1);
+    expect(logged("request allowed")).toEqual([
+      expect.objectContaining({ function_request_id: first.awsRequestId, cold_start: true }),
+    ]);
+    const second = lambdaContext();
+    await invoke(handler, "not-a-token-at-all!!", second);
+    const [denial] = logged("request denied");
+    expect(denial).toMatchObject({ function_request_id: second.awsRequestId, cold_start: false });
+    expect(emf.filter((r) => METRIC.coldStarts in r)).toHaveLength(1);
+  });
+
+  test("a provisioned-concurrency container has no cold start: cold_start false, and no ColdStart metric", async () => {
+    const handler = await freshContainer("provisioned-concurrency");
+    const [record] = (await invoke(handler, "not-a-token-at-all!!")) as [EmfRecord];
+    expect(record).not.toHaveProperty(METRIC.coldStarts);
+    expect(logged("request denied")).toEqual([expect.objectContaining({ cold_start: false })]);
   });
 });
 

@@ -132,10 +132,14 @@ const emitted = new Map<string, Set<string>>();
 
 type EmfRecord = Record<string, any>;
 
-/** Runs `work` with metrics on and returns the EMF records the handlers wrote meanwhile (log lines are dropped). */
+/**
+ * Runs `work` with metrics on, in what the handlers take for an on-demand Lambda container (the only kind with a
+ * cold start), and returns the EMF records they wrote meanwhile (log lines are dropped).
+ */
 async function captureEmf(work: () => Promise<void>): Promise<EmfRecord[]> {
   const saved = process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.POWERTOOLS_METRICS_DISABLED = "false";
+  vi.stubEnv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
   const records: EmfRecord[] = [];
   const spies = (["log", "info", "warn", "error", "debug"] as const).map((method) =>
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
@@ -151,6 +155,7 @@ async function captureEmf(work: () => Promise<void>): Promise<EmfRecord[]> {
     await work();
   } finally {
     for (const spy of spies) spy.mockRestore();
+    vi.unstubAllEnvs();
     if (saved === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
     else process.env.POWERTOOLS_METRICS_DISABLED = saved;
   }
@@ -230,7 +235,7 @@ const VOCABULARY: Record<string, readonly string[]> = {
 
 describe("alarms and dashboard watch what the handlers emit", () => {
   test("the metric names referenced are exactly the names emitted, each under a dimension set the handlers publish", () => {
-    const { template } = monitoredStack();
+    const { template } = monitoredStack({ dashboard: true });
     const { metrics, searches } = metricReferences(template, DEFAULT_METRICS_NAMESPACE);
     expect(metrics.length).toBeGreaterThan(10);
     expect(new Set(metrics.map((m) => m.name))).toEqual(new Set(emitted.keys()));
@@ -245,7 +250,7 @@ describe("alarms and dashboard watch what the handlers emit", () => {
   });
 
   test("a custom namespace reaches the functions, the alarms and the dashboard", () => {
-    const { template } = monitoredStack({ namespace: "Acme/Auth" });
+    const { template } = monitoredStack({ namespace: "Acme/Auth", dashboard: true });
     expect(metricReferences(template, DEFAULT_METRICS_NAMESPACE).metrics).toEqual([]);
     expect(metricReferences(template, "Acme/Auth").metrics.length).toBeGreaterThan(10);
     const functions = Object.values(template.toJSON().Resources as Resources).filter(
@@ -441,10 +446,15 @@ describe("alarm defaults, overrides and opt-outs", () => {
     );
   });
 
-  test("the dashboard can be left out", () => {
-    const { template, monitoring } = monitoredStack({ dashboard: false });
-    expect(monitoring.dashboard).toBeUndefined();
-    template.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
+  test("the dashboard is there only when asked for (it costs money; the alarms are what pages)", () => {
+    for (const props of [{}, { dashboard: false }]) {
+      const { template, monitoring } = monitoredStack(props);
+      expect(monitoring.dashboard).toBeUndefined();
+      template.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
+    }
+    const { template, monitoring } = monitoredStack({ dashboard: true });
+    expect(monitoring.dashboard).toBeDefined();
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
   });
 });
 

@@ -5,12 +5,15 @@ import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyResult,
   APIGatewayProxyStructuredResultV2,
+  Context,
 } from "aws-lambda";
 import { describe, expect, test } from "vitest";
+import { UNAVAILABLE_BODY } from "../lambda/lib/response/unavailable";
 import { createRefreshHandler, MAX_BODY_BYTES, type RefreshHandler } from "../lambda/refresh";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
 import { forgeries } from "./support/forgeries";
+import { captureLogRecords } from "./support/log-capture";
 
 let stytch: StytchEmulator;
 const APP_ORIGIN = "https://app.example.com";
@@ -282,16 +285,19 @@ describe("503: Stytch unavailable is not a logout", () => {
     );
     expect(result.statusCode).toBe(503);
     expect(result.headers?.["retry-after"]).toBe("5");
+    expect(bodyOf(result)).toEqual(UNAVAILABLE_BODY);
     expect(setCookies(result)).toEqual([]);
   });
 
-  test("an invalid configuration is 503, never a refresh", async () => {
+  test("an invalid configuration is 503 with every 503's body, never a refresh", async () => {
     const session = stytch.createSession();
     const result = await call(
       createRefreshHandler(envFor({ STYTCH_PROJECT_ID: undefined })),
       restEvent({ headers: { Cookie: `stytch_session=${session.sessionToken}` } }),
     );
     expect(result.statusCode).toBe(503);
+    expect(result.headers?.["retry-after"]).toBe("5");
+    expect(bodyOf(result)).toEqual(UNAVAILABLE_BODY);
     expect(stytch.calls.authenticate).toBe(0);
   });
 });
@@ -401,6 +407,7 @@ describe("hardening: a 503 is not a logout", () => {
      */
     const session = stytch.createSession();
     stytch.faults.authenticate = "401-unknown-error-type";
+    const logs = captureLogRecords();
     const result = await createRefreshHandler(envFor())(
       httpV2Event({
         cookies: [`stytch_session_jwt=${session.sessionJwt}`, `stytch_session=${session.sessionToken}`],
@@ -408,7 +415,11 @@ describe("hardening: a 503 is not a logout", () => {
       }),
     );
     expect(result.statusCode).toBe(503);
-    expect(bodyOf(result).reason).toBe("upstream_credentials_rejected");
+    // What failed goes to the log, never to the caller: the body is every 503's.
+    expect(bodyOf(result)).toEqual(UNAVAILABLE_BODY);
+    expect(logs).toContainEqual(
+      expect.objectContaining({ message: "refresh failed", reason: "upstream_credentials_rejected" }),
+    );
     expect((result as APIGatewayProxyStructuredResultV2).headers?.["retry-after"]).toBe("5");
     expect(result).not.toHaveProperty("cookies");
     expect(result).not.toHaveProperty("multiValueHeaders");
@@ -421,13 +432,42 @@ describe("hardening: a 503 is not a logout", () => {
   test("a hanging Stytch is 503 for a REST event carrying a JWT in the Authorization header, with no Set-Cookie", async () => {
     const session = stytch.createSession();
     stytch.faults.authenticate = "hang";
+    const logs = captureLogRecords();
     const result = await call(
       createRefreshHandler(envFor({ STYTCH_API_TIMEOUT_MS: "300" })),
       restEvent({ headers: { Authorization: `Bearer ${session.sessionJwt}` } }),
     );
     expect(result.statusCode).toBe(503);
-    expect(bodyOf(result).reason).toBe("upstream_timeout");
+    expect(bodyOf(result)).toEqual(UNAVAILABLE_BODY);
+    expect(logs).toContainEqual(expect.objectContaining({ message: "refresh failed", reason: "upstream_timeout" }));
     expect(setCookies(result)).toEqual([]);
     expect(result.headers?.["retry-after"]).toBe("5");
+  });
+});
+
+describe("its log lines", () => {
+  test("name the refresh service and the refresh function's invocation, also in a process that runs the authorizer too", async () => {
+    const logs = captureLogRecords();
+    const session = stytch.createSession();
+    const context = {
+      awsRequestId: "refresh-request-1",
+      functionName: "Refresh",
+      functionVersion: "$LATEST",
+      invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:Refresh",
+      memoryLimitInMB: "512",
+      getRemainingTimeInMillis: () => 10_000,
+    } as Context;
+    const handler = createRefreshHandler(envFor({ POWERTOOLS_SERVICE_NAME: undefined }));
+    expect(
+      (await handler(restEvent({ body: JSON.stringify({ session_token: session.sessionToken }) }), context)).statusCode,
+    ).toBe(200);
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        message: "session refreshed",
+        service: "stytch-refresh",
+        function_name: "Refresh",
+        function_request_id: "refresh-request-1",
+      }),
+    );
   });
 });

@@ -11,6 +11,7 @@ import { API_ROUTES } from "../infra/demo/routes";
 import { DEFAULT_THROTTLE, StytchApiStack, type StytchApiStackProps } from "../infra/demo/stytch-api-stack";
 import { RETRY_AFTER_SECONDS } from "../infra/gateway-responses";
 import { PACKAGED_HANDLERS, REPO_ROOT } from "../infra/lambda-defaults";
+import { UNAVAILABLE_BODY } from "../lambda/lib/response/unavailable";
 
 const PROJECT_ID = "project-test-11111111-2222-3333-4444-555555555555";
 const ORIGINS = ["https://app.example.com", "http://localhost:3000"];
@@ -242,7 +243,7 @@ describe("StytchApiStack", () => {
           ...corsHeaders,
           "gatewayresponse.header.Retry-After": `'${RETRY_AFTER_SECONDS}'`,
         });
-        expect(JSON.parse(props.ResponseTemplates["application/json"]).reason).toBe("authorizer_unavailable");
+        expect(JSON.parse(props.ResponseTemplates["application/json"])).toEqual(UNAVAILABLE_BODY);
       }
     });
 

@@ -315,10 +315,11 @@ describe("gateway responses when attached to a REST API", () => {
 });
 
 describe("monitoring", () => {
-  test("every authorizer gets its five alarms and a dashboard by default, on the namespace its function writes to", () => {
+  test("every authorizer gets its five alarms by default, and no dashboard, on the namespace its function writes to", () => {
     const { template } = userStack();
     template.resourceCountIs("AWS::CloudWatch::Alarm", 5);
-    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
+    userStack({ monitoring: { dashboard: true } }).template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
     expect(authorizerEnvironment(template)).toMatchObject({
       POWERTOOLS_METRICS_NAMESPACE: "StytchAuthorizer",
       POWERTOOLS_SERVICE_NAME: "stytch-authorizer",
@@ -390,6 +391,42 @@ describe("the Stytch secret", () => {
   test("the placeholder is retained when the stack is deleted or the construct replaced", () => {
     const { template } = userStack();
     template.hasResource("AWS::SecretsManager::Secret", { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+  });
+
+  test("with the placeholder, the stack outputs the command that puts the real secret into it, in its own region", () => {
+    const { template, stack, auth } = userStack();
+    const secretId = secretLogicalId(template);
+    const outputs = Object.entries(template.toJSON().Outputs as Record<string, { Value: unknown }>).filter(([id]) =>
+      id.includes("PutStytchSecretCommand"),
+    );
+    expect(outputs).toHaveLength(1);
+    const [[logicalId, output]] = outputs as [[string, { Value: unknown }]];
+    expect(logicalId).toBe(stack.getLogicalId(auth.putSecretCommandOutput!));
+    expect(output.Value).toEqual(stack.resolve(auth.putSecretCommand));
+    expect(output.Value).toEqual({
+      "Fn::Join": [
+        "",
+        [
+          "aws secretsmanager put-secret-value --region ",
+          { "Fn::Select": [3, { "Fn::Split": [":", { Ref: secretId }] }] },
+          " --secret-id ",
+          { Ref: secretId },
+          ' --secret-string "$STYTCH_SECRET"',
+        ],
+      ],
+    });
+  });
+
+  test("with a secret of your own, the command is there to use but no output is added", () => {
+    const app = fastApp();
+    const stack = new Stack(app, "Own", { env: { account: "123456789012", region: "eu-west-1" } });
+    const secret = secretsmanager.Secret.fromSecretCompleteArn(stack, "Given", EXISTING_SECRET_ARN);
+    const auth = new StytchAuthorizer(stack, "Auth", { projectId: PROJECT_ID, secret });
+    expect(auth.putSecretCommandOutput).toBeUndefined();
+    expect(Template.fromStack(stack).toJSON().Outputs ?? {}).toEqual({});
+    expect(stack.resolve(auth.putSecretCommand)).toBe(
+      `aws secretsmanager put-secret-value --region eu-west-1 --secret-id ${EXISTING_SECRET_ARN} --secret-string "$STYTCH_SECRET"`,
+    );
   });
 
   test("the deprecated secretArn names an existing secret: complete ARNs exactly, partial ARNs with Secrets Manager's suffix wildcard", () => {

@@ -129,14 +129,16 @@ describe("the authorizer's snapshot prop", () => {
     expect(() => StytchSnapshot.fromFile(file())).toThrow(message);
   });
 
-  test("a snapshot already past its maximum age synthesizes with a warning (the function would refuse it); a fresh one without", () => {
+  test("a snapshot already past its maximum age synthesizes with a warning (the function would not trust it); a fresh one without", () => {
     const old = userStack({
       snapshot: StytchSnapshot.fromFile(snapshotFile(PROJECT_ID, new Date(Date.now() - 8 * DAY_MS))),
       snapshotMaxAge: Duration.days(7),
     });
     Annotations.fromStack(old.stack).hasWarning(
       "/UserStack/Auth",
-      Match.stringLikeRegexp("more than 604800 seconds ago .*would refuse every request"),
+      Match.stringLikeRegexp(
+        "more than 604800 seconds ago .*does not trust it, and every new container waits for Stytch",
+      ),
     );
     const fresh = userStack({ snapshot: StytchSnapshot.fromFile(snapshotFile()), snapshotMaxAge: Duration.days(7) });
     Annotations.fromStack(fresh.stack).hasNoWarning("/UserStack/Auth", Match.stringLikeRegexp("snapshot"));

@@ -58,7 +58,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     handler: "handler",
     authorization: "stytch",
     permission: { resourceId: "documents", action: "read" },
-    description: "Documents of the member's organization (viewer, editor, admin)",
+    description: "Documents of the member's organization",
   },
   {
     method: "POST",
@@ -68,7 +68,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     handler: "handler",
     authorization: "stytch",
     permission: { resourceId: "documents", action: "write" },
-    description: "Adds a document to the member's organization (editor, admin)",
+    description: "Adds a document to the member's organization",
   },
   {
     method: "GET",
@@ -78,7 +78,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     handler: "handler",
     authorization: "stytch",
     permission: { resourceId: "billing", action: "read" },
-    description: "Billing of the member's organization (admin only)",
+    description: "Billing of the member's organization",
   },
   {
     method: "GET",

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Annotations, Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from "aws-cdk-lib";
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
@@ -87,7 +87,7 @@ export interface StytchApiStackProps extends StackProps {
   readonly restExecutionLogging?: boolean;
   /** ARN of a regional WAFv2 web ACL to associate with the REST stage. @default - no WAF */
   readonly webAclArn?: string;
-  /** Alarms and dashboard of the authorizer and the refresh function. @default - every alarm and the dashboard, no notifications */
+  /** Alarms and dashboard of the authorizer and the refresh function. @default - every alarm and the dashboard (the construct's default has none), no notifications */
   readonly monitoring?: Omit<
     StytchMonitoringProps,
     "authorizerFunction" | "refreshFunction" | "organizationSwitchFunction"
@@ -230,6 +230,8 @@ export class StytchApiStack extends Stack {
     }
 
     this.monitoring = new StytchMonitoring(this, "Monitoring", {
+      // The demo shows its dashboard (US$3 a month beyond an account's three free ones); the construct's default is none.
+      dashboard: true,
       ...props.monitoring,
       authorizerFunction: this.authorizer.function,
       refreshFunction: refresh?.function,
@@ -244,16 +246,8 @@ export class StytchApiStack extends Stack {
       value: this.authorizer.secret.secretArn,
       description: "Secrets Manager secret holding the Stytch project secret",
     });
-    new CfnOutput(this, "PutStytchSecretCommand", {
-      value: Fn.join("", [
-        "aws secretsmanager put-secret-value --region ",
-        Aws.REGION,
-        " --secret-id ",
-        this.authorizer.secret.secretArn,
-        ' --secret-string "$STYTCH_SECRET"',
-      ]),
-      description: "Run with STYTCH_SECRET set to the project secret from the Stytch dashboard",
-    });
+    // The construct's own output (with the placeholder secret), under the name the docs use.
+    this.authorizer.putSecretCommandOutput?.overrideLogicalId("PutStytchSecretCommand");
   }
 
   private createRestApi(

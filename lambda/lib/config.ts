@@ -82,7 +82,12 @@ export interface AuthorizerConfig extends StytchConfig {
 export interface LoadedSnapshot {
   readonly snapshot: ProjectSnapshot;
   readonly takenAtMs: number;
-  /** When it passes STYTCH_SNAPSHOT_MAX_AGE_SECONDS: from then on nothing of it is trusted. */
+  /**
+   * When it passes STYTCH_SNAPSHOT_MAX_AGE_SECONDS: from then on nothing of it is trusted. It may already have
+   * passed when the configuration is read: a function deployed long ago, on a cold start. That is not a fault
+   * (every cold start of an API nobody redeployed would then refuse everyone); the function works as one
+   * without a snapshot, and says so in its log.
+   */
   readonly expiresAtMs: number;
 }
 
@@ -177,12 +182,12 @@ export function loadSnapshot(env: Env, projectId: string, nowMs: number): Loaded
     if (error instanceof InvalidSnapshotError) throw new ConfigurationError(`${FILE} ${error.message}`);
     throw error;
   }
-  check(FILE, snapshotProjectProblem(snapshot, projectId) ?? snapshotAgeProblem(snapshot, maxAgeSeconds, nowMs));
-  return Object.freeze({
-    snapshot,
-    takenAtMs: snapshotTakenAtMs(snapshot),
-    expiresAtMs: snapshotExpiresAtMs(snapshot, maxAgeSeconds),
-  });
+  const expiresAtMs = snapshotExpiresAtMs(snapshot, maxAgeSeconds);
+  // A snapshot past its maximum age is not a configuration fault: it is not trusted (see LoadedSnapshot), and
+  // the function works as one without a snapshot. A snapshot from the future, or another project's, is a fault.
+  const ageProblem = nowMs < expiresAtMs ? snapshotAgeProblem(snapshot, maxAgeSeconds, nowMs) : undefined;
+  check(FILE, snapshotProjectProblem(snapshot, projectId) ?? ageProblem);
+  return Object.freeze({ snapshot, takenAtMs: snapshotTakenAtMs(snapshot), expiresAtMs });
 }
 
 /** Settings of the refresh endpoint. */

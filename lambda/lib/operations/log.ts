@@ -6,8 +6,11 @@ import type { Context } from "aws-lambda";
 import type { ReasonCode } from "../errors";
 import { type DecisionOutcome, type DecisionPath, SERVICE_NAME_ENV, SERVICE_NAMES } from "./metric-names";
 
+/** The service of the shared logger: the function's (set by the constructs), else the authorizer's. */
+const SHARED_SERVICE = process.env[SERVICE_NAME_ENV]?.trim() || SERVICE_NAMES.authorizer;
+
 /** The shared Powertools logger (JSON, level from POWERTOOLS_LOG_LEVEL, default INFO). */
-export const logger = new Logger({ serviceName: process.env[SERVICE_NAME_ENV] ?? SERVICE_NAMES.authorizer });
+export const logger = new Logger({ serviceName: SHARED_SERVICE });
 
 // Decided once at start-up: asking the logger its level re-reads the environment on every call,
 // which would cost more than the rest of a cached verdict.
@@ -62,10 +65,24 @@ export function logsAllow(path: VerdictPath): boolean {
 }
 
 /**
+ * The logger of a handler whose service is `service` (`stytch-refresh`): the shared logger when that is its
+ * service, else a child of it with that service (and the shared logger's current level). Two handlers in one
+ * process (`npm start`, tests) then each log under their own service and function; a deployed function has
+ * one handler, and the construct names its service in `POWERTOOLS_SERVICE_NAME`, which wins.
+ */
+export function handlerLogger(
+  service: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Logger {
+  const name = env[SERVICE_NAME_ENV]?.trim() || service;
+  return name === SHARED_SERVICE ? logger : logger.createChild({ serviceName: name });
+}
+
+/**
  * Tags the log lines that follow with the invocation's Lambda context: `function_request_id` (the request
  * id to search for), `cold_start`, `function_name`, version, ARN and memory. Call it before logging about an
  * invocation, and in the first invocation of a container (Powertools counts the first call as the cold start).
  */
-export function addLambdaContext(context: Partial<Context> | undefined): void {
-  if (context?.awsRequestId) logger.addContext(context as Context);
+export function addLambdaContext(context: Partial<Context> | undefined, log: Logger = logger): void {
+  if (context?.awsRequestId) log.addContext(context as Context);
 }

@@ -88,7 +88,11 @@ export class DecisionMetrics {
   private readonly now: () => number;
   /** Advanced by an unref'd timer once per flush interval, so the hot path compares integers instead of reading the clock. */
   private tick = 0;
-  private coldStart = true;
+  /**
+   * Whether the next record is the container's cold start. As the logger's `cold_start` (Powertools): only a
+   * container Lambda started for a request (`on-demand`); provisioned concurrency initialises ahead of requests.
+   */
+  private coldStart = process.env.AWS_LAMBDA_INITIALIZATION_TYPE?.trim() === "on-demand";
   private readonly batches: Record<"cache" | "local", AllowBatch> = {
     cache: { count: 0, since: 0, publishedTick: -1 },
     local: { count: 0, since: 0, publishedTick: -1 },

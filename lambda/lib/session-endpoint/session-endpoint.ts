@@ -3,11 +3,12 @@
 import type { Context } from "aws-lambda";
 import { loadRefreshConfig, type RefreshConfig } from "../config";
 import { AuthorizerError, CredentialRejectedError, failureOutcome, MemberRefusedError } from "../errors";
-import { addLambdaContext, logger } from "../operations/log";
+import { addLambdaContext, handlerLogger } from "../operations/log";
 import type { DecisionPath } from "../operations/metric-names";
 import { DecisionMetrics, type DecisionReason } from "../operations/metrics";
 import { corsHeadersFor } from "../response/cors";
 import { clearedCookie, type SessionCookieOptions } from "../response/session-cookies";
+import { RETRY_AFTER_SECONDS, UNAVAILABLE_BODY } from "../response/unavailable";
 import type { Credential } from "../session/credentials";
 import { JwksCache } from "../session/jwks-cache";
 import { SessionJwtVerifier } from "../session/session-jwt";
@@ -28,8 +29,8 @@ export type SessionEndpointHandler = (
   context?: Partial<Context>,
 ) => Promise<SessionEndpointResult>;
 
-/** Seconds a client should wait after a 503. */
-export const RETRY_AFTER_SECONDS = 5;
+/** Seconds a client should wait after a 503: the package's one 503 contract. */
+export { RETRY_AFTER_SECONDS };
 
 /** What an endpoint works with, built once per container from its configuration. */
 export interface SessionEndpointRuntime<Client extends StytchClient = StytchClient> {
@@ -104,6 +105,8 @@ export function createSessionEndpoint<Input, Client extends StytchClient>(
   const { name } = spec;
   const bodyFields = new Set<string>([...SESSION_FIELDS, ...spec.fields]);
   let runtime: (SessionEndpointRuntime<Client> & { readonly screening: ScreeningDeps }) | undefined;
+  // Its own service and Lambda context, also when it shares a process with the authorizer (npm start).
+  const logger = handlerLogger(spec.service, env);
   const metrics = new DecisionMetrics({ env, service: spec.service });
   try {
     const config = loadRefreshConfig(env);
@@ -125,6 +128,7 @@ export function createSessionEndpoint<Input, Client extends StytchClient>(
           clockSkewMs: config.clockToleranceSeconds * 1000,
           onRefresh: metrics.jwksRefreshed,
           onKeysAdded: metrics.keySetRotated,
+          logger,
         }),
       },
       cookies: { httpOnly: config.cookieHttpOnly, domain: config.cookieDomain },
@@ -138,7 +142,7 @@ export function createSessionEndpoint<Input, Client extends StytchClient>(
   }
 
   return async function handler(event, context) {
-    addLambdaContext(context);
+    addLambdaContext(context, logger);
     const request = readEndpointRequest(event);
     const allowedOrigins = runtime?.config.allowedOrigins ?? [];
     const allowedOrigin =
@@ -166,7 +170,7 @@ export function createSessionEndpoint<Input, Client extends StytchClient>(
     if (request.origin !== undefined && !allowedOrigin) return respond(403, { message: "origin not allowed" });
     if (!runtime) {
       metrics.decided("fault", "none", "bad_config");
-      return respond(503, { message: "service unavailable" }, retryLater);
+      return respond(503, UNAVAILABLE_BODY, retryLater);
     }
 
     const { config, screening, cookies } = runtime;
@@ -228,7 +232,8 @@ export function createSessionEndpoint<Input, Client extends StytchClient>(
       if (outcome === "unproven") logger.info(`${name} deferred`, record);
       else logger.error(`${name} failed`, record);
       // An outage is not a logout: the cookies stay, and the client is told to come back.
-      return respond(503, { message: "Stytch is unavailable; try again shortly", reason }, retryLater);
+      // The body is every 503's; what failed is in the log line above, never in the response.
+      return respond(503, UNAVAILABLE_BODY, retryLater);
     }
   };
 }

@@ -1,6 +1,7 @@
 // The project's key set (JWKS), cached in the warm container (see JwksCache).
 
 import type { webcrypto } from "node:crypto";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { JwksUnavailableError, KeyNotYetKnownError, UnknownKeyError } from "../errors";
 import { logger } from "../operations/log";
 import { fetchKeySetDocument } from "../stytch/http";
@@ -49,6 +50,8 @@ export interface JwksCacheOptions {
   readonly onKeysAdded?: (count: number) => void;
   /** Clock, for tests. */
   readonly now?: () => number;
+  /** Where failed downloads are logged: the handler's logger. @default the shared logger */
+  readonly logger?: Logger;
 }
 
 /** Counters, for tests and the benchmark. */
@@ -226,7 +229,7 @@ export class JwksCache {
         this.consecutiveFailures += 1;
         this.lastFailureAt = this.now();
         this.stats.failures += 1;
-        logger.warn("JWKS fetch failed", {
+        (this.options.logger ?? logger).warn("JWKS fetch failed", {
           reason: "jwks_unavailable",
           detail: error instanceof Error ? error.message : String(error),
           consecutiveFailures: this.consecutiveFailures,
