@@ -414,7 +414,8 @@ describe("a CDK app that installs the tarball", () => {
       secretsManager.secrets.set(arn, JSON.stringify({ secret: stytch.secret }));
       const session = stytch.createSession({ roles: ["admin"] });
       const bundle = path.join(app, "node_modules", PACKAGE.name, "dist", "assets", "authorizer", "index.js");
-      const script = `require(${JSON.stringify(bundle)}).handler({ type: "TOKEN", authorizationToken: "Bearer " + process.env.TOKEN, methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" }).then((r) => console.log(JSON.stringify(r)), (e) => { console.log(JSON.stringify({ error: e.message })); })`;
+      // After the answer, which internal modules the Stytch call loaded: not undici (the global fetch's).
+      const script = `require(${JSON.stringify(bundle)}).handler({ type: "TOKEN", authorizationToken: "Bearer " + process.env.TOKEN, methodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/orders" }).then((r) => console.log(JSON.stringify({ ...r, undici: process.moduleLoadList.filter((m) => /undici/.test(m)) })), (e) => { console.log(JSON.stringify({ error: e.message })); })`;
       const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
         cwd: app,
         env: {
