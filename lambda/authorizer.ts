@@ -46,6 +46,7 @@ import { RejectionCache } from "./lib/session/rejection-cache";
 import { SessionJwtVerifier } from "./lib/session/session-jwt";
 import { decideVerdict, type SessionVerdictDeps } from "./lib/session/session-verdict";
 import { VerdictCache } from "./lib/session/verdict-cache";
+import { CACHE_HORIZON_MARGIN_SECONDS } from "./lib/settings";
 import { createSecretProvider } from "./lib/stytch/project-secret";
 import { StytchClient } from "./lib/stytch/stytch-client";
 
@@ -85,7 +86,11 @@ export interface AuthorizerRuntime extends SessionVerdictDeps {
  * Builds the per-container runtime from validated configuration.
  * @throws ConfigurationError
  */
-function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMetrics): AuthorizerRuntime {
+function createAuthorizerRuntime(
+  config: AuthorizerConfig,
+  metrics?: DecisionMetrics,
+  clock?: () => number,
+): AuthorizerRuntime {
   const verdictCache = new VerdictCache();
   const jwksCache = new JwksCache({
     jwksUrl: config.jwksUrl,
@@ -112,7 +117,20 @@ function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMet
     rejectionCache: new RejectionCache(),
     sessionJwts: new SessionJwtVerifier(config),
     rbacPolicies,
-    routeAnswers: { httpApiResponse: config.httpApiResponse, cached: config.resultsCacheTtlSeconds !== 0 },
+    routeAnswers: routeAnswerSettings(config),
+    ...(clock !== undefined ? { clock } : {}),
+  };
+}
+
+/** How a route table's answers are shaped, and how long a cached one may be reused. */
+function routeAnswerSettings(config: AuthorizerConfig): RouteAnswerSettings {
+  const cached = config.resultsCacheTtlSeconds !== 0;
+  return {
+    httpApiResponse: config.httpApiResponse,
+    cached,
+    // Unknown TTL (not said): config.ts refuses freshness limits then, so only the margin matters.
+    cacheHorizonMs: cached ? ((config.resultsCacheTtlSeconds ?? 0) + CACHE_HORIZON_MARGIN_SECONDS) * 1000 : 0,
+    clockToleranceMs: config.clockToleranceSeconds * 1000,
   };
 }
 
@@ -120,6 +138,11 @@ function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMet
 export interface AuthorizerOptions {
   /** Observes every decision (the same token-free record that is logged), e.g. for the local dev server's request log. */
   readonly onDecision?: (record: DecisionRecord) => void;
+  /**
+   * The clock (epoch ms) of the verdict, its caches and the step-up requirements, for tests that move time;
+   * by default the system clock.
+   */
+  readonly clock?: () => number;
 }
 
 /**
@@ -141,7 +164,7 @@ export function createAuthorizer(
   let runtime: AuthorizerRuntime | undefined;
   let startupError: AuthorizerError | undefined;
   try {
-    runtime = createAuthorizerRuntime(loadAuthorizerConfig(env), metrics);
+    runtime = createAuthorizerRuntime(loadAuthorizerConfig(env), metrics, options.clock);
     runtime.jwksCache.prefetch();
   } catch (error) {
     startupError = error as AuthorizerError;
@@ -167,7 +190,13 @@ export function createAuthorizer(
       const table = runtime.config.routePermissions;
       let access: RouteAccess | undefined;
       if (table) {
-        const deciding = decideRouteAccess(event, verdict.memberSession, table, runtime.rbacPolicies!, deadline);
+        const { cached, cacheHorizonMs, clockToleranceMs } = runtime.routeAnswers;
+        const deciding = decideRouteAccess(event, verdict.memberSession, table, runtime.rbacPolicies!, deadline, {
+          nowMs: runtime.clock?.() ?? Date.now(),
+          toleranceMs: clockToleranceMs,
+          horizonMs: cacheHorizonMs,
+          cached,
+        });
         access = deciding instanceof Promise ? await deciding : deciding;
       }
       const response = access
@@ -186,7 +215,8 @@ export function createAuthorizer(
             verdict.context,
             runtime.config.httpApiResponse,
           );
-      // A valid member refused this route: 403 (never 401), logged with its reason even on the hot path.
+      // A valid member refused this route (permission, tenancy, step-up): 403, never 401, logged with its reason
+      // even on the hot path.
       const forbidden = access?.outcome !== undefined && access.outcome !== "allowed" ? access.outcome : undefined;
       if (forbidden || observed || logsAllow(verdict.path)) {
         decided(

@@ -44,6 +44,8 @@ import { sessionRoutes } from "./session-endpoints";
 import { type CreatedSession, type CreateSessionOptions, Sessions } from "./sessions";
 import { jwksBody, jwksRoute, SigningKeys } from "./signing-keys";
 
+export type { EmulatedFactor, FactorKind } from "./authentication-factors";
+export { FACTOR_KINDS } from "./authentication-factors";
 export type { CallCounts, ReceivedAuthenticateRequest } from "./call-counters";
 export { DEMO_RBAC_POLICY } from "./demo-rbac-policy";
 export type { FaultMode, FaultSwitch, FaultSwitches, JwksFaultMode } from "./faults";
