@@ -145,9 +145,10 @@ describe("the packed tarball in a separate CDK app", () => {
         !/^dist\/(lambda|infra)\/[a-z-]+\.(js|d\.ts)$/.test(f) &&
         // The metric names are plain data shared by the handlers and the monitoring construct, the member-context
         // reader is the Lambda-side entry's own code, and the constructs load the environment they deploy with the
-        // handlers' own configuration loaders at synth (plain code, no dependencies); no other handler internals ship.
+        // handlers' own configuration loaders at synth (plain code, no dependencies; the route table's with its step-up
+        // parser); no other handler internals ship.
         !/^dist\/lambda\/lib\/(operations\/metric-names|response\/member-context)\.(js|d\.ts)$/.test(f) &&
-        !/^dist\/lambda\/lib\/(config|settings|errors|permissions\/(route-table|arn-patterns)|response\/cors)\.(js|d\.ts)$/.test(
+        !/^dist\/lambda\/lib\/(config|settings|errors|permissions\/(route-table|arn-patterns|step-up)|response\/cors)\.(js|d\.ts)$/.test(
           f,
         ) &&
         !/^dist\/assets\/(authorizer|refresh)\/index\.js$/.test(f),
