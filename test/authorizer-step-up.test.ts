@@ -286,6 +286,9 @@ describe("impersonation", () => {
     expect(at("POST", "billing")).not.toBe("allow");
     expect(at("GET", "invoices")).not.toBe("allow");
     expect(at("DELETE", "invoices")).not.toBe("allow");
+    // A request the answer is made for is judged the same way: its 403 and its log line agree.
+    expect((await rest(handler, restEvent(member.sessionJwt, INVOICES, member, "GET")))[0]).toBe(403);
+    expect(decisions().at(-1)).toMatchObject({ outcome: "forbidden", reason: "impersonation_refused" });
   });
 });
 
