@@ -10,9 +10,18 @@ import { RETRY_AFTER_SECONDS, UNAVAILABLE_BODY } from "../lambda/lib/response/un
 export { RETRY_AFTER_SECONDS };
 
 /**
+ * The `reason` of the 403 body: the authorizer's reason, which it puts in the context of each Deny it answers for
+ * one request (`permission_denied`, `tenancy_mismatch`, `step_up_required`, `impersonation_refused`), so that a
+ * frontend can tell "step up" from "not permitted". Gateway response templates are not VTL: API Gateway only
+ * substitutes the variable, so a 403 of a cached answer (whose context names no reason) reads `""`.
+ */
+export const ACCESS_DENIED_REASON = "$context.authorizer.reason";
+
+/**
  * Adds the gateway responses that give a REST API the authorizer's status table: 401 and 403 with
- * JSON bodies, and 503 with `Retry-After` for authorizer faults (an outage must never read as
- * "logged out"), all with CORS headers so that browsers can read them.
+ * JSON bodies (the 403's reason from the authorizer, {@link ACCESS_DENIED_REASON}), and 503 with
+ * `Retry-After` for authorizer faults (an outage must never read as "logged out"), all with CORS headers
+ * so that browsers can read them.
  */
 export function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: string | undefined): void {
   // Another Stytch authorizer on the same API already added them (API Gateway allows one per type).
@@ -36,7 +45,7 @@ export function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: s
       "Unauthorized",
       "unauthorized",
     ],
-    ["AccessDenied", apigateway.ResponseType.ACCESS_DENIED, "403", {}, "Forbidden", "forbidden"],
+    ["AccessDenied", apigateway.ResponseType.ACCESS_DENIED, "403", {}, "Forbidden", ACCESS_DENIED_REASON],
   ];
   for (const [id, type] of [
     ["AuthorizerFailure", apigateway.ResponseType.AUTHORIZER_FAILURE],

@@ -8,9 +8,13 @@
 export { RETRY_AFTER_SECONDS } from "./gateway-responses";
 export type { RoutePermission } from "./route-permission-table";
 export {
+  type FactorRequirement,
+  type ImpersonationRule,
   type RbacPolicyResources,
+  type RouteOptions,
   RoutePermissionTable,
   type RoutePermissionTableOptions,
+  type StepUpOptions,
 } from "./route-permission-table";
 export {
   MAX_AUTHORIZER_TIMEOUT,

@@ -16,14 +16,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Aspects, type IAspect } from "aws-cdk-lib";
+import { Aspects, type Duration, type IAspect } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
-import { parseRoute, type RoutePermission } from "../lambda/lib/permissions/route-table";
+import { parseRoute, type RoutePermission, routeEntryJson } from "../lambda/lib/permissions/route-table";
+import type { FactorRequirement, ImpersonationRule } from "../lambda/lib/permissions/step-up";
 import { ENVIRONMENT_VARIABLE } from "../lambda/lib/settings";
 import { checkProjectSnapshot, claimsToBeSnapshot, InvalidSnapshotError } from "../lambda/lib/stytch/project-snapshot";
 
-export type { RoutePermission };
+export type { FactorRequirement, ImpersonationRule, RoutePermission };
 
 /** The environment variable the authorizer reads its table from. */
 export const ROUTE_PERMISSIONS_VARIABLE = ENVIRONMENT_VARIABLE.routePermissions;
@@ -38,7 +39,49 @@ export const ROUTE_PERMISSIONS_LAYER_FILE = "/opt/stytch-route-permissions.json"
 const ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES = 3_072;
 
 /** The JSON form of one entry, as the authorizer reads it. */
-export type RoutePermissionJson = "authenticated" | { readonly resource_id: string; readonly action: string };
+export type RoutePermissionJson =
+  | "authenticated"
+  | { readonly resource_id: string; readonly action: string; readonly step_up?: StepUpJson }
+  | { readonly step_up: StepUpJson };
+
+/** A route's `step_up` in the table's JSON form. */
+export interface StepUpJson {
+  readonly factors?: readonly FactorRequirement[];
+  readonly within_minutes?: number;
+  readonly impersonation: ImpersonationRule;
+}
+
+/**
+ * A route's step-up requirements (docs/step-up.md): how and how recently the member must have authenticated, and
+ * what impersonated sessions may do. A member who has the route's permission but not these gets 403 with reason
+ * `step_up_required` or `impersonation_refused`, never 401.
+ */
+export interface StepUpOptions {
+  /**
+   * One of these factors: `"mfa"` (TOTP, SMS OTP or a recovery code), `"totp"`, `"sms_otp"`, `"sso"`, or
+   * `"sso:<connection_id>"` (that SSO connection).
+   * @default - any factor (with {@link within}: a recent authentication of any kind)
+   */
+  readonly factors?: readonly FactorRequirement[];
+  /**
+   * How recently: the factor must have been authenticated less than this long ago (whole minutes, 1 minute to
+   * 1 day). With a results cache, it must be longer than the cache TTL, or the synth fails.
+   * @default - any time during the session
+   */
+  readonly within?: Duration;
+  /**
+   * Impersonated sessions (Stytch's impersonation): `"refused"`, `"allowed"`, or `"read_only"` (GET, HEAD,
+   * OPTIONS only). An impersonated session is judged by this alone.
+   * @default "refused"
+   */
+  readonly impersonation?: ImpersonationRule;
+}
+
+/** Options of one route of a {@link RoutePermissionTable}. */
+export interface RouteOptions {
+  /** Step-up requirements next to the permission. @default - none */
+  readonly stepUp?: StepUpOptions;
+}
 
 /** The parts of a Stytch RBAC policy the synth-time check reads (`GET /v1/b2b/rbac/policy`'s `policy`). */
 export interface RbacPolicyResources {
@@ -63,20 +106,24 @@ export class RoutePermissionTable {
   constructor(readonly options: RoutePermissionTableOptions = {}) {}
 
   /**
-   * Declares what a route needs: its permission, or `"authenticated"` (any member of any organization). Every
+   * Declares what a route needs: its permission, or `"authenticated"` (any member of any organization), and
+   * optionally step-up requirements (`{ stepUp: { factors: ["mfa"], within: Duration.minutes(15) } }`). Every
    * route that uses the authorizer must be declared, or the synth fails naming it.
    * @throws Error for what the authorizer would refuse in this entry (checked with the authorizer's own
-   *   parser): a malformed method or path, a wildcard or malformed permission; or a route declared twice with
-   *   different permissions. Rules that span the table (e.g. tenancy) are checked at synth.
+   *   parser): a malformed method or path, a wildcard or malformed permission, an invalid step-up requirement;
+   *   or a route declared twice with different permissions. Rules that span the table (e.g. tenancy) or the
+   *   authorizer (a freshness limit against the results cache TTL) are checked at synth.
    */
-  add(method: string, path: string, permission: RoutePermission): this {
+  add(method: string, path: string, permission: RoutePermission, options: RouteOptions = {}): this {
     const key = `${method} ${path}`;
-    const json: RoutePermissionJson =
-      permission === "authenticated"
-        ? "authenticated"
-        : { resource_id: permission.resourceId, action: permission.action };
+    let json: RoutePermissionJson;
     try {
-      parseRoute(key, json, "route permissions");
+      const stepUp = options.stepUp === undefined ? undefined : stepUpJson(key, options.stepUp);
+      const entry =
+        stepUp === undefined ? permissionEntry(permission) : { ...entryObject(permission), step_up: stepUp };
+      // The authorizer's own parser, and its own spelling of what it parsed (so equal routes compare equal).
+      const route = parseRoute(key, entry, "route permissions");
+      json = routeEntryJson(route.permission, route.stepUp) as RoutePermissionJson;
     } catch (error) {
       throw new Error((error as Error).message);
     }
@@ -110,6 +157,39 @@ export class RoutePermissionTable {
   }
 }
 
+function permissionEntry(permission: RoutePermission): RoutePermissionJson {
+  return permission === "authenticated"
+    ? "authenticated"
+    : { resource_id: permission.resourceId, action: permission.action };
+}
+
+function entryObject(permission: RoutePermission): Record<string, unknown> {
+  return permission === "authenticated" ? {} : { resource_id: permission.resourceId, action: permission.action };
+}
+
+/**
+ * The table's JSON form of step-up options, before the authorizer's parser checks it.
+ * @throws Error when the options are empty, or `within` is not a whole number of minutes
+ */
+function stepUpJson(key: string, options: StepUpOptions): Record<string, unknown> {
+  if (options.factors === undefined && options.within === undefined && options.impersonation === undefined)
+    throw new Error(`route permissions: "${key}" has an empty stepUp: give factors, within or impersonation`);
+  let withinMinutes: number | undefined;
+  if (options.within !== undefined) {
+    const seconds = options.within.toMilliseconds() / 1000;
+    if (!Number.isInteger(seconds / 60))
+      throw new Error(
+        `route permissions: "${key}" stepUp.within must be whole minutes, got ${options.within.toHumanString()}`,
+      );
+    withinMinutes = seconds / 60;
+  }
+  return {
+    ...(options.factors !== undefined ? { factors: [...options.factors] } : {}),
+    ...(withinMinutes !== undefined ? { within_minutes: withinMinutes } : {}),
+    impersonation: options.impersonation ?? "refused",
+  };
+}
+
 /**
  * Checks a table against a Stytch policy: every resource a route names must exist, with the action among its
  * actions. (Roles are not checked: which roles grant what is the policy's business, and may change.)
@@ -121,7 +201,7 @@ export function checkAgainstPolicy(
   const actions = new Map(policy.resources.map((resource) => [resource.resource_id, new Set(resource.actions)]));
   const problems: string[] = [];
   for (const [routeKey, permission] of Object.entries(table)) {
-    if (permission === "authenticated") continue;
+    if (permission === "authenticated" || !("resource_id" in permission)) continue;
     const defined = actions.get(permission.resource_id);
     if (!defined)
       problems.push(

@@ -118,7 +118,9 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
    * a revoked session working until the TTL ends, so the TTL is capped at 300 s (the lifetime of
    * a Stytch session JWT) unless `allowLongCache` is set. The authorizer's REST policy must
    * cover the whole stage, or a cached Allow denies other routes. With {@link routePermissions},
-   * only the REST authorizer caches; the HTTP API authorizer does not.
+   * only the REST authorizer caches; the HTTP API authorizer does not. A route's step-up freshness limit
+   * (`stepUp.within`) must be longer than the TTL plus 5 s, or the synth fails: a cached answer holds such a
+   * route only while the limit outlasts the TTL, and a cached 403's body names no reason (docs/step-up.md).
    *
    * @default 300 seconds with `identity: "header"`
    */

@@ -48,6 +48,7 @@ import { RejectionCache } from "./lib/session/rejection-cache";
 import { SessionJwtVerifier } from "./lib/session/session-jwt";
 import { decideVerdict, type SessionVerdictDeps } from "./lib/session/session-verdict";
 import { VerdictCache } from "./lib/session/verdict-cache";
+import { CACHE_HORIZON_MARGIN_SECONDS } from "./lib/settings";
 import { createSecretProvider } from "./lib/stytch/project-secret";
 import { StytchClient } from "./lib/stytch/stytch-client";
 
@@ -89,7 +90,11 @@ export interface AuthorizerRuntime extends SessionVerdictDeps {
  * Builds the per-container runtime from validated configuration.
  * @throws ConfigurationError
  */
-function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMetrics): AuthorizerRuntime {
+function createAuthorizerRuntime(
+  config: AuthorizerConfig,
+  metrics?: DecisionMetrics,
+  clock?: () => number,
+): AuthorizerRuntime {
   const verdictCache = new VerdictCache();
   const jwksCache = new JwksCache({
     jwksUrl: config.jwksUrl,
@@ -130,7 +135,20 @@ function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMet
     sessionJwts: new SessionJwtVerifier(config),
     rbacPolicies,
     seededFromSnapshot: snapshot !== undefined,
-    routeAnswers: { httpApiResponse: config.httpApiResponse, cached: config.resultsCacheTtlSeconds !== 0 },
+    routeAnswers: routeAnswerSettings(config),
+    ...(clock !== undefined ? { clock } : {}),
+  };
+}
+
+/** How a route table's answers are shaped, and how long a cached one may be reused. */
+function routeAnswerSettings(config: AuthorizerConfig): RouteAnswerSettings {
+  const cached = config.resultsCacheTtlSeconds !== 0;
+  return {
+    httpApiResponse: config.httpApiResponse,
+    cached,
+    // Unknown TTL (not said): config.ts refuses freshness limits then, so only the margin matters.
+    cacheHorizonMs: cached ? ((config.resultsCacheTtlSeconds ?? 0) + CACHE_HORIZON_MARGIN_SECONDS) * 1000 : 0,
+    clockToleranceMs: config.clockToleranceSeconds * 1000,
   };
 }
 
@@ -138,6 +156,11 @@ function createAuthorizerRuntime(config: AuthorizerConfig, metrics?: DecisionMet
 export interface AuthorizerOptions {
   /** Observes every decision (the same token-free record that is logged), e.g. for the local dev server's request log. */
   readonly onDecision?: (record: DecisionRecord) => void;
+  /**
+   * The clock (epoch ms) of the verdict, its caches and the step-up requirements, for tests that move time;
+   * by default the system clock.
+   */
+  readonly clock?: () => number;
 }
 
 /**
@@ -159,7 +182,7 @@ export function createAuthorizer(
   let runtime: AuthorizerRuntime | undefined;
   let startupError: AuthorizerError | undefined;
   try {
-    runtime = createAuthorizerRuntime(loadAuthorizerConfig(env), metrics);
+    runtime = createAuthorizerRuntime(loadAuthorizerConfig(env), metrics, options.clock);
     // In parallel: the key set, and with a route table the project's RBAC policy. With a snapshot, its policy
     // answers and is refreshed in the background from its first use: reading the secret (from Secrets Manager,
     // loading the AWS SDK) is left out of the init of a container that does not need it to answer.
@@ -190,8 +213,13 @@ export function createAuthorizer(
       const table = runtime.config.routePermissions;
       let access: RouteAccess | undefined;
       if (table) {
+        const { cached, cacheHorizonMs, clockToleranceMs } = runtime.routeAnswers;
         const deciding = decideRouteAccess(event, verdict.memberSession, table, runtime.rbacPolicies!, deadline, {
           thisRequestOnly: answersThisRequestOnly(event, runtime.routeAnswers),
+          nowMs: runtime.clock?.() ?? Date.now(),
+          toleranceMs: clockToleranceMs,
+          horizonMs: cacheHorizonMs,
+          cached,
         });
         access = deciding instanceof Promise ? await deciding : deciding;
       }
@@ -211,7 +239,8 @@ export function createAuthorizer(
             verdict.context,
             runtime.config.httpApiResponse,
           );
-      // A valid member refused this route: 403 (never 401), logged with its reason even on the hot path.
+      // A valid member refused this route (permission, tenancy, step-up): 403, never 401, logged with its reason
+      // even on the hot path.
       const forbidden = access?.outcome !== undefined && access.outcome !== "allowed" ? access.outcome : undefined;
       if (forbidden || observed || logsAllow(verdict.path)) {
         decided(

@@ -7,6 +7,7 @@
  * @module
  */
 export {
+  type AuthenticationFactor,
   type AuthMethod,
   type AuthorizerContext,
   CONTEXT_KEYS,
@@ -14,6 +15,7 @@ export {
   type EventWithMemberContext,
   getMemberContext,
   hasRole,
+  isImpersonated,
   type MemberSession,
   MissingMemberContextError,
 } from "./lib/response/member-context";

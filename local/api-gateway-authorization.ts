@@ -55,7 +55,7 @@ export async function authorize(
   if (!isObject(result)) return reject(CONFIGURATION_ERROR, "malformed_authorizer_response");
   try {
     if (typeof result.isAuthorized === "boolean") {
-      if (!result.isAuthorized) return reject(FORBIDDEN, "not_authorized");
+      if (!result.isAuthorized) return reject(forbidden(undefined), "not_authorized");
       return {
         kind: "allow",
         authorizer: { ...stringifyContext(result.context), principalId: "", integrationLatency },
@@ -65,8 +65,8 @@ export async function authorize(
     if (typeof result.principalId !== "string" || result.principalId === "")
       return reject(CONFIGURATION_ERROR, "no_principal_id");
     const decision = evaluateIamPolicy(result.policyDocument, event.methodArn);
-    if (decision === "explicit_deny") return reject(FORBIDDEN, "policy_explicit_deny");
-    if (decision === "implicit_deny") return reject(FORBIDDEN, "policy_implicit_deny");
+    if (decision === "explicit_deny") return reject(forbidden(result.context), "policy_explicit_deny");
+    if (decision === "implicit_deny") return reject(forbidden(result.context), "policy_implicit_deny");
     // principalId last, so a context key of the same name cannot override it (API Gateway's own value wins).
     return {
       kind: "allow",
@@ -99,13 +99,25 @@ const UNAUTHORIZED = gatewayResponse(
   { message: "Unauthorized", reason: "unauthorized" },
   { "www-authenticate": "Bearer", "cache-control": "no-store" },
 );
-// The stack's ACCESS_DENIED template replaces both of AWS's texts (explicit and implicit deny) with one body.
-const FORBIDDEN = gatewayResponse(
-  403,
-  "AccessDeniedException",
-  { message: "Forbidden", reason: "forbidden" },
-  { "cache-control": "no-store" },
-);
+/**
+ * The stack's ACCESS_DENIED response: it replaces both of AWS's texts (explicit and implicit deny) with one body,
+ * whose `reason` is the authorizer's context `reason` (infra/gateway-responses.ts's `$context.authorizer.reason`):
+ * API Gateway substitutes it as it is, and an absent key as `""`. An HTTP API has no gateway responses; its
+ * refusal (`isAuthorized: false`) is rendered the same way here, without a reason, which is all it can carry.
+ */
+function forbidden(context: unknown): GatewayResponse {
+  const reason = isObject(context) ? context.reason : undefined;
+  return gatewayResponse(
+    403,
+    "AccessDeniedException",
+    {
+      message: "Forbidden",
+      reason:
+        typeof reason === "string" || typeof reason === "number" || typeof reason === "boolean" ? String(reason) : "",
+    },
+    { "cache-control": "no-store" },
+  );
+}
 const unavailable = (errorType: string) =>
   gatewayResponse(503, errorType, UNAVAILABLE_BODY, {
     "retry-after": String(AUTHORIZER_FAILURE_RETRY_AFTER_SECONDS),

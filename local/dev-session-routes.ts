@@ -4,7 +4,7 @@
 // production, sessions come from a real Stytch login flow.
 
 import { type HttpResponse, jsonResponse } from "./proxy-response";
-import type { StytchEmulator } from "./stytch-emulator";
+import { type EmulatedFactor, FACTOR_KINDS, type FactorKind, type StytchEmulator } from "./stytch-emulator";
 
 /** The dev-only routes: method, path, and the one line the start-up banner prints for each. */
 export const DEV_ROUTES = Object.freeze([
@@ -25,15 +25,27 @@ export interface SessionCookieNames {
  */
 export const MFA_REQUIRED_DEMO_ORGANIZATION = "initech";
 
-const LOGIN_KEYS = new Set(["roles", "organization_slug", "email", "also_member_of"]);
+const LOGIN_KEYS = new Set(["roles", "organization_slug", "email", "also_member_of", "factors"]);
 const MAX_OTHER_ORGANIZATIONS = 8;
+/**
+ * The factors of a demo login without `factors`: an email magic link and an authenticator app (TOTP), both just
+ * now, as a member of an organization that requires MFA has after logging in.
+ */
+export const DEFAULT_LOGIN_FACTORS: readonly LoginFactor[] = Object.freeze([
+  { factor: "magic_link" },
+  { factor: "totp" },
+] as const);
+/** The furthest back a demo factor may lie: a day. */
+const MAX_MINUTES_AGO = 1_440;
 const ROLE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const SLUG = /^[a-z0-9._~-]{2,128}$/;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 
 /**
  * Answers a dev-only route, or returns `undefined` when `method path` is not one.
- * @param body the raw request body (login: optional JSON `{roles?, organization_slug?, email?, also_member_of?}`)
+ * @param body the raw request body (login: optional JSON `{roles?, organization_slug?, email?, also_member_of?,
+ *   factors?}`, where `factors` is e.g. `[{"factor": "magic_link"}, {"factor": "totp", "minutes_ago": 20}]`; default
+ *   {@link DEFAULT_LOGIN_FACTORS})
  * @param headers Node's lower-cased request headers (logout reads `authorization` and `cookie`)
  */
 export function devSessionRoute(
@@ -73,10 +85,14 @@ function login(
 ): HttpResponse {
   const parsed = parseLoginBody(body);
   if (typeof parsed === "string") return jsonResponse(400, { message: parsed });
+  const now = Math.floor(Date.now() / 1000);
   const session = stytch.createSession({
     ...(parsed.roles ? { roles: parsed.roles } : {}),
     ...(parsed.organization_slug ? { organizationSlug: parsed.organization_slug } : {}),
     ...(parsed.email ? { email: parsed.email } : {}),
+    authenticationFactors: (parsed.factors ?? DEFAULT_LOGIN_FACTORS).map(
+      ({ factor, minutes_ago }): EmulatedFactor => ({ kind: factor, authenticatedAt: now - (minutes_ago ?? 0) * 60 }),
+    ),
   });
   // The same person (the same email) in other organizations: where an organization switch can take them.
   const otherOrganizations = Object.fromEntries(
@@ -122,12 +138,19 @@ function logout(
   return jsonResponse(200, { revoked: true }, cleared);
 }
 
+/** One factor of a demo login: how (a kind of the emulator's, e.g. `totp`), and how long ago (default now). */
+export interface LoginFactor {
+  readonly factor: FactorKind;
+  readonly minutes_ago?: number;
+}
+
 interface LoginRequest {
   roles?: string[];
   organization_slug?: string;
   email?: string;
   /** Slugs of other organizations the member also belongs to (created if new), without a session there. */
   also_member_of?: string[];
+  factors?: LoginFactor[];
 }
 
 /** The validated login body, or an error message for a 400. */
@@ -145,8 +168,8 @@ function parseLoginBody(body: Buffer): LoginRequest | string {
   // Unknown keys are refused rather than ignored, so a typo such as "organizationSlug" is not silently dropped.
   const unknown = Object.keys(request).filter((key) => !LOGIN_KEYS.has(key));
   if (unknown.length > 0)
-    return `unknown field(s) ${unknown.join(", ")}; allowed: roles, organization_slug, email, also_member_of`;
-  const { roles, organization_slug, email, also_member_of } = request;
+    return `unknown field(s) ${unknown.join(", ")}; allowed: roles, organization_slug, email, also_member_of, factors`;
+  const { roles, organization_slug, email, also_member_of, factors } = request;
   if (
     roles !== undefined &&
     !(Array.isArray(roles) && roles.length <= 32 && roles.every((role) => typeof role === "string" && ROLE.test(role)))
@@ -167,7 +190,24 @@ function parseLoginBody(body: Buffer): LoginRequest | string {
   ) {
     return `also_member_of must be an array of at most ${MAX_OTHER_ORGANIZATIONS} organization slugs`;
   }
+  if (
+    factors !== undefined &&
+    !(Array.isArray(factors) && factors.length >= 1 && factors.length <= 8 && factors.every(isLoginFactor))
+  ) {
+    return `factors must be 1 to 8 of {"factor": ${FACTOR_KINDS.map((kind) => `"${kind}"`).join(" | ")}, "minutes_ago": 0-${MAX_MINUTES_AGO}}`;
+  }
   return request as LoginRequest;
+}
+
+function isLoginFactor(value: unknown): value is LoginFactor {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const { factor, minutes_ago, ...rest } = value as Record<string, unknown>;
+  return (
+    Object.keys(rest).length === 0 &&
+    (FACTOR_KINDS as readonly unknown[]).includes(factor) &&
+    (minutes_ago === undefined ||
+      (Number.isInteger(minutes_ago) && (minutes_ago as number) >= 0 && (minutes_ago as number) <= MAX_MINUTES_AGO))
+  );
 }
 
 /**

@@ -28,8 +28,8 @@ export function userSetting(env: Env, name: string): string | undefined {
 /**
  * The environment of the authorizer and the handlers: the user's `STYTCH_*` and `REFRESH_*` settings, the
  * emulator's coordinates in emulator mode, and local defaults: `/me` and refresh accept the browser origins
- * of `allowedOrigins` (as the stack's `allowedOrigins` does for both functions), and refresh's cookies are
- * readable by scripts, as the Stytch frontend SDK's are.
+ * of `allowedOrigins` (as the stack's `allowedOrigins` does for both functions), refresh's cookies are
+ * readable by scripts, as the Stytch frontend SDK's are, and the authorizer knows its answers are not cached.
  */
 export function handlerEnvironment(
   env: Env,
@@ -53,6 +53,9 @@ export function handlerEnvironment(
   result.CORS_ALLOWED_ORIGINS = allowedOrigins.join(",");
   result.REFRESH_ALLOWED_ORIGINS ??= result.CORS_ALLOWED_ORIGINS;
   result.REFRESH_COOKIE_HTTP_ONLY ??= "false";
+  // The local gateway caches no authorizer answer, as the construct's default identity mode ("header-or-cookie"):
+  // each answer covers its own request, and a 403's reason (step_up_required, …) reaches the client.
+  result.STYTCH_RESULTS_CACHE_TTL_SECONDS ??= "0";
   return result;
 }
 

@@ -100,7 +100,7 @@ export function curlWalkthrough(
   const jar = `"$D/cookies.txt"`;
   let step = 0;
   const lines = [
-    `# ${++step}. Log in as a demo member (an admin); the cookie jar (in a temporary folder, $D) gets stytch_session and stytch_session_jwt`,
+    `# ${++step}. Log in as a demo member (an admin, with MFA just now); the cookie jar (in a temporary folder, $D) gets stytch_session and stytch_session_jwt`,
     `D=$(mktemp -d); curl -s -c ${jar} -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"roles":["admin"]}' | tee "$D/login.json"; echo`,
     `JWT=$(node -p 'require(process.argv[1]).session_jwt' "$D/login.json"); TOKEN=$(node -p 'require(process.argv[1]).session_token' "$D/login.json"); ORG=$(node -p 'require(process.argv[1]).organization_id' "$D/login.json")`,
   ];
@@ -116,7 +116,7 @@ export function curlWalkthrough(
     const at = (route: { path: string }, organization: string) =>
       `${url}${route.path.replace("{organization_id}", organization)}`;
     lines.push(
-      `# ${++step}. Per-route permissions: the admin may read billing of their own organization: 200`,
+      `# ${++step}. Per-route permissions: the admin may read billing of their own organization${billing.stepUp ? " (MFA just now meets its step-up requirement)" : ""}: 200`,
       `curl -s -w '  HTTP %{http_code}\\n' ${at(billing, "$ORG")} -H "Authorization: Bearer $JWT"`,
       `# ${++step}. A viewer of the same organization reads documents (200) but not billing: 403 (a valid member, never a 401)`,
       `VIEWER=$(curl -s -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"roles":["viewer"]}' | node -p 'JSON.parse(require("fs").readFileSync(0)).session_jwt')`,
@@ -126,6 +126,17 @@ export function curlWalkthrough(
       `OTHER=$(curl -s -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"organization_slug":"globex"}' | node -p 'JSON.parse(require("fs").readFileSync(0)).organization_id')`,
       `curl -s -w '  HTTP %{http_code}\\n' ${at(documents, "$OTHER")} -H "Authorization: Bearer $JWT"`,
     );
+    if (billing.stepUp?.withinMinutes !== undefined) {
+      const login = (factors: string) =>
+        `$(curl -s -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"roles":["admin"],"factors":${factors}}' | node -p 'JSON.parse(require("fs").readFileSync(0)).session_jwt')`;
+      lines.push(
+        `# ${++step}. Step-up: billing also needs MFA within ${billing.stepUp.withinMinutes} minutes. An admin whose MFA was 20 minutes ago: 403 step_up_required; an impersonated admin: 403 impersonation_refused`,
+        `STALE=${login('[{"factor":"magic_link","minutes_ago":20},{"factor":"totp","minutes_ago":20}]')}`,
+        `curl -s -w '  HTTP %{http_code}\\n' ${at(billing, "$ORG")} -H "Authorization: Bearer $STALE"`,
+        `SUPPORT=${login('[{"factor":"impersonated"}]')}`,
+        `curl -s -w '  HTTP %{http_code}\\n' ${at(billing, "$ORG")} -H "Authorization: Bearer $SUPPORT"`,
+      );
+    }
   }
   if (refresh) {
     lines.push(

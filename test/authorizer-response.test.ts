@@ -314,13 +314,20 @@ describe("routeTableAuthorizerResponse: the member's IAM policy for a route tabl
   const grants = (roleId: string, resourceId: string): RbacRole[] => [
     { role_id: roleId, permissions: [{ resource_id: resourceId, actions: ["read"] }] },
   ];
-  const cached = { httpApiResponse: "iam", cached: true } as const;
+  const cached = { httpApiResponse: "iam", cached: true, cacheHorizonMs: 305_000, clockToleranceMs: 5_000 } as const;
   const iamPolicyOf = (response: AuthorizerResponse) => (response as APIGatewayAuthorizerResult).policyDocument;
-  const member = (roles: string[]) => ({ memberId: MEMBER_ID, organizationId: ORG, organizationSlug: "acme", roles });
+  const member = (roles: string[]) => ({
+    memberId: MEMBER_ID,
+    organizationId: ORG,
+    organizationSlug: "acme",
+    roles,
+    authenticationFactors: [],
+  });
   const access = (version: string, roles: RbacRole[]): RouteAccess => ({
     rbacRoles: { version, roles },
     outcome: undefined,
     routeKey: undefined,
+    nowMs: Date.now(),
   });
 
   test("a newer RBAC policy version is never answered with the policy of an older one, even for the same member object", () => {
@@ -380,6 +387,7 @@ describe("routeTableAuthorizerResponse: the member's IAM policy for a route tabl
     // A view of the table that counts how often building the IAM policy walks its routes.
     const counted = {
       byRouteKey: big.byRouteKey,
+      stepUpRoutes: big.stepUpRoutes,
       get routes() {
         reads++;
         return big.routes;
@@ -405,7 +413,7 @@ describe("routeTableAuthorizerResponse: the member's IAM policy for a route tabl
   });
 
   test("uncached, an event that names its route gets an Allow or a Deny of exactly its ARN, never a wildcard", () => {
-    const uncached = { httpApiResponse: "iam", cached: false } as const;
+    const uncached = { httpApiResponse: "iam", cached: false, cacheHorizonMs: 0, clockToleranceMs: 5_000 } as const;
     const allowed = routeTableAuthorizerResponse(
       { methodArn: BILLING },
       MEMBER_ID,

@@ -88,6 +88,9 @@ describe("allowing a valid session JWT", () => {
         session_expires_at: session.expiresAt,
         email: session.email,
         custom_claims: JSON.stringify({ plan: "pro" }),
+        authentication_factors: expect.stringMatching(
+          /^\[\{"type":"magic_link","delivery_method":"email","last_authenticated_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"\}\]$/,
+        ),
       },
     });
     expect(stytch.calls.authenticate).toBe(0);

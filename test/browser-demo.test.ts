@@ -196,7 +196,28 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)("the demo page in Chromium, a
     const billing = await act("billing");
     expect(documents).toMatchObject({ status: 200 });
     expect(documents!.json).toMatchObject({ documents: expect.any(Array) });
-    expect(billing).toMatchObject({ status: 403, reason: "forbidden" });
+    // The 403 body names the reason: not permitted, as opposed to "step up".
+    expect(billing).toMatchObject({ status: 403, reason: "permission_denied" });
+  });
+
+  it("an admin whose MFA is 20 minutes old reads a 403 step_up_required from billing; impersonated, impersonation_refused; MFA just now, 200", async () => {
+    await page.click('input[name="role"][value="admin"]');
+    try {
+      for (const [choice, expected] of [
+        ["mfa-20", { status: 403, reason: "step_up_required" }],
+        ["impersonated", { status: 403, reason: "impersonation_refused" }],
+        ["mfa-now", { status: 200 }],
+      ] as const) {
+        await page.select("#factors", choice);
+        expect(await act("login")).toMatchObject({ status: 200 });
+        expect(await act("billing"), choice).toMatchObject(expected);
+      }
+      // The page shows how the member authenticated, from the context's factors.
+      expect(await text("#member-factors")).toMatch(/^magic_link\/email at .*, totp\/authenticator_app at /);
+      await page.screenshot({ path: path.join(ARTIFACTS, "demo-step-up.png"), fullPage: true });
+    } finally {
+      await page.click('input[name="role"][value="admin"]');
+    }
   });
 
   it("gives a page on a foreign origin no credentialed access: unreadable answers, refresh, switch and logout refused with 403", async () => {

@@ -374,6 +374,45 @@ describe("unit tests config", () => {
     );
   });
 
+  describe("step-up freshness limits and API Gateway's result cache", () => {
+    const table = (withinMinutes: number) =>
+      JSON.stringify({
+        "GET /me": "authenticated",
+        "GET /billing": {
+          resource_id: "billing",
+          action: "read",
+          step_up: { factors: ["mfa"], within_minutes: withinMinutes },
+        },
+      });
+
+    test("uncached, or cached for less than the limit (and the 5 s margin), is accepted", () => {
+      for (const ttl of ["0", "300", "894"])
+        expect(
+          loadAuthorizerConfig(env({ STYTCH_ROUTE_PERMISSIONS: table(15), STYTCH_RESULTS_CACHE_TTL_SECONDS: ttl }))
+            .resultsCacheTtlSeconds,
+        ).toBe(Number(ttl));
+    });
+
+    test("a TTL that the limit does not outlast is refused: no cached answer could ever allow the route", () => {
+      const error = configError(() =>
+        loadAuthorizerConfig(env({ STYTCH_ROUTE_PERMISSIONS: table(5), STYTCH_RESULTS_CACHE_TTL_SECONDS: "300" })),
+      );
+      expect(error.message).toMatch(/^STYTCH_RESULTS_CACHE_TTL_SECONDS \(300 s\)/);
+      expect(error.message).toContain('"GET /billing" (within 5 minutes)');
+      expect(error.message).toContain("less than 295 s");
+      configError(() =>
+        loadAuthorizerConfig(env({ STYTCH_ROUTE_PERMISSIONS: table(15), STYTCH_RESULTS_CACHE_TTL_SECONDS: "895" })),
+      );
+    });
+
+    test("an unknown TTL is refused when a route has a freshness limit, and fine without one", () => {
+      const error = configError(() => loadAuthorizerConfig(env({ STYTCH_ROUTE_PERMISSIONS: table(15) })));
+      expect(error.message).toMatch(/^STYTCH_RESULTS_CACHE_TTL_SECONDS must be set/);
+      const factorsOnly = JSON.stringify({ "GET /admin": { step_up: { factors: ["sso"] } } });
+      expect(loadAuthorizerConfig(env({ STYTCH_ROUTE_PERMISSIONS: factorsOnly })).routePermissions).toBeDefined();
+    });
+  });
+
   describe("STYTCH_HTTP_API_RESPONSE", () => {
     test('"simple" and "iam" are accepted, "simple" is the default', () => {
       expect(loadAuthorizerConfig(env({ STYTCH_HTTP_API_RESPONSE: "iam" })).httpApiResponse).toBe("iam");

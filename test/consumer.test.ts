@@ -136,7 +136,7 @@ describe("the packed tarball", () => {
         // handlers, and the constructs load the environment they deploy with the handlers' own configuration
         // loaders at synth (plain code, no dependencies); no other handler internals ship.
         !/^dist\/lambda\/lib\/(operations\/metric-names|response\/(member-context|unavailable))\.(js|d\.ts)$/.test(f) &&
-        !/^dist\/lambda\/lib\/(config|settings|errors|permissions\/(route-table|arn-patterns)|response\/cors)\.(js|d\.ts)$/.test(
+        !/^dist\/lambda\/lib\/(config|settings|errors|permissions\/(route-table|arn-patterns|step-up)|response\/cors)\.(js|d\.ts)$/.test(
           f,
         ) &&
         // The snapshot format's one definition and its key filter: the constructs check a snapshot at synth.

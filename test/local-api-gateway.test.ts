@@ -155,14 +155,32 @@ describe("authorize", () => {
     expect(typeof outcome.authorizer.integrationLatency).toBe("number");
   });
 
-  it("answers 403 for an Allow that does not cover the method ARN (implicit deny)", async () => {
+  it("answers 403 for an Allow that does not cover the method ARN (implicit deny), with the context's reason, here none", async () => {
     const outcome = await authorize(authorizerAllowing(ARN.replace("/GET/", "/POST/")), authEvent());
     expect(outcome.kind === "reject" && outcome.response.statusCode).toBe(403);
+    // The stack's template reads "$context.authorizer.reason": API Gateway substitutes an absent key as "".
     expect(outcome.kind === "reject" && JSON.parse(outcome.response.body)).toEqual({
       message: "Forbidden",
-      reason: "forbidden",
+      reason: "",
     });
     expect(outcome.kind === "reject" && outcome.note).toBe("policy_implicit_deny");
+  });
+
+  it("answers 403 for a Deny with the reason its context gives, so that a frontend can tell step-up from not permitted", async () => {
+    for (const reason of ["step_up_required", "impersonation_refused", "permission_denied"]) {
+      const outcome = await authorize(
+        async () => ({
+          principalId: "member-1",
+          policyDocument: {
+            Version: "2012-10-17",
+            Statement: [{ Action: "execute-api:Invoke", Effect: "Deny", Resource: ARN }],
+          },
+          context: { reason },
+        }),
+        authEvent(),
+      );
+      expect(outcome.kind === "reject" && JSON.parse(outcome.response.body)).toEqual({ message: "Forbidden", reason });
+    }
   });
 
   it("answers 403 for an explicit Deny", async () => {

@@ -159,6 +159,12 @@ describe("the local API", () => {
       '{"also_member_of":"globex"}',
       '{"also_member_of":["Globex Inc"]}',
       `{"also_member_of":${JSON.stringify(Array.from({ length: 9 }, (_, i) => `org-${i}`))}}`,
+      '{"factors":[]}',
+      '{"factors":[{"factor":"retina_scan"}]}',
+      '{"factors":[{"factor":"totp","minutes_ago":-1}]}',
+      '{"factors":[{"factor":"totp","minutes_ago":1441}]}',
+      '{"factors":[{"factor":"totp","when":"now"}]}',
+      '{"factors":"totp"}',
     ]) {
       const res = await post(body);
       expect(res.status, body).toBe(400);
@@ -185,6 +191,26 @@ describe("the local API", () => {
     expect(Array.isArray(member.roles)).toBe(true);
     expect(new Set(member.roles as string[])).toEqual(new Set(["stytch_member", "admin", "editor"]));
     expect(lastLogLine()).toMatch(/^GET \/me 200 authorizer=allow:(local|cache) /);
+  });
+
+  it("a demo login chooses how the member authenticated; by default an email magic link and TOTP, just now", async () => {
+    const plain = await login({ roles: ["admin"] });
+    const member = async (jwt: string) =>
+      ((await (await getMe({ authorization: `Bearer ${jwt}` })).json()) as { member: Record<string, unknown> }).member;
+    expect((await member(plain.json.session_jwt)).authenticationFactors).toEqual([
+      expect.objectContaining({ type: "magic_link", deliveryMethod: "email" }),
+      expect.objectContaining({ type: "totp", deliveryMethod: "authenticator_app" }),
+    ]);
+    const stale = await login({ roles: ["admin"], factors: [{ factor: "totp", minutes_ago: 20 }] });
+    const [totp] = (await member(stale.json.session_jwt)).authenticationFactors as Array<{
+      lastAuthenticatedAt: string;
+    }>;
+    expect(Date.now() - Date.parse(totp!.lastAuthenticatedAt)).toBeGreaterThanOrEqual(20 * 60_000 - 1_000);
+    const support = await login({ roles: ["admin"], factors: [{ factor: "impersonated" }] });
+    expect(await member(support.json.session_jwt)).toMatchObject({
+      authenticationFactors: [expect.objectContaining({ type: "impersonated" })],
+      impersonatorId: expect.stringMatching(/^member-test-/),
+    });
   });
 
   it("answers GET /me for a browser that only has the stytch_session cookie, via the session token", async () => {

@@ -68,7 +68,15 @@ const deny = async () => ({
     Version: "2012-10-17",
     Statement: [{ Action: "execute-api:Invoke", Effect: "Deny", Resource: "*" }],
   },
+  context: { reason: "step_up_required" },
 });
+/** What API Gateway makes of a gateway response template: `$context.authorizer.<key>` replaced by the answer's value. */
+const CONTEXT_OF_DENY = { reason: "step_up_required" };
+function substituted(template: string): string {
+  return template.replace(/\$context\.authorizer\.([A-Za-z_]+)/g, (_, key: string) =>
+    String((CONTEXT_OF_DENY as Record<string, string>)[key] ?? ""),
+  );
+}
 const LOCAL_BEHAVIOUR: Record<string, AuthorizerFunction> = {
   UNAUTHORIZED: async () => {
     throw new Error("Unauthorized");
@@ -89,7 +97,9 @@ describe("the local gateway against the deployed stack's configuration", () => {
       const local = await localAnswer(authorizer);
       expect(String(local.statusCode)).toBe(configured.StatusCode);
       expect(local.headers).toMatchObject(headersOf(configured.ResponseParameters, "gatewayresponse.header."));
-      expect(JSON.parse(local.body.toString())).toEqual(JSON.parse(configured.ResponseTemplates["application/json"]));
+      expect(JSON.parse(local.body.toString())).toEqual(
+        JSON.parse(substituted(configured.ResponseTemplates["application/json"])),
+      );
     });
   }
 

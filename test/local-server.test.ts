@@ -81,11 +81,16 @@ describe("npm start", () => {
       expect(stdout).toContain('{"revoked":true}');
       expect(stdout).toMatch(/HTTP\/1\.1 401 Unauthorized/);
       expect(stdout).not.toMatch(/HTTP\/1\.1 5\d\d/);
-      // Per-route permissions: admin billing 200, viewer documents 200, viewer billing 403, another organization 403.
+      // Per-route permissions: admin billing 200, viewer documents 200, viewer billing 403, another organization 403;
+      // step-up: MFA 20 minutes ago 403, impersonated 403.
       expect(
         [...stdout.matchAll(/ HTTP (\d{3})$/gm)].map((match) => match[1]),
         stdout,
-      ).toEqual(["200", "200", "403", "403"]);
+      ).toEqual(["200", "200", "403", "403", "403", "403"]);
+      // The 403 bodies tell "step up" from "not permitted".
+      expect(stdout).toContain('{"message":"Forbidden","reason":"permission_denied"}  HTTP 403');
+      expect(stdout).toContain('{"message":"Forbidden","reason":"step_up_required"}  HTTP 403');
+      expect(stdout).toContain('{"message":"Forbidden","reason":"impersonation_refused"}  HTTP 403');
       expect(stdout).toContain('"billing":{"plan"');
       // Its cookie jar and login answer went to a temporary folder (removed at the end), not where it was pasted.
       expect(await readdir(dir)).toEqual([]);

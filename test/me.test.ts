@@ -17,6 +17,7 @@ const member: MemberSession = {
   sessionExpiresAt: "2030-01-01T00:00:00Z",
   email: "ada@example.com",
   customClaims: { plan: "pro" },
+  authenticationFactors: [],
 };
 
 /** API Gateway hands a REST proxy integration every context value as a string. */

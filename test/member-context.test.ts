@@ -9,7 +9,9 @@ import {
   contextBytes,
   getMemberContext,
   hasRole,
+  isImpersonated,
   MAX_CONTEXT_BYTES,
+  MAX_CONTEXT_FACTORS,
   MAX_CUSTOM_CLAIMS_JSON_LENGTH,
   MAX_EMAIL_LENGTH,
   type MemberSession,
@@ -28,6 +30,31 @@ const MEMBER: MemberSession = {
   sessionExpiresAt: "2030-01-01T00:00:00Z",
   email: "ada@acme.example",
   customClaims: { tier: "gold", seats: 12, flags: { beta: true }, teams: ["red", "blue"] },
+  authenticationFactors: [
+    { type: "magic_link", deliveryMethod: "email", lastAuthenticatedAt: "2029-12-31T23:00:00Z" },
+    { type: "totp", deliveryMethod: "authenticator_app", lastAuthenticatedAt: "2029-12-31T23:01:00Z" },
+  ],
+};
+const MAGIC_LINK_AND_TOTP =
+  '[{"type":"magic_link","delivery_method":"email","last_authenticated_at":"2029-12-31T23:00:00Z"},' +
+  '{"type":"totp","delivery_method":"authenticator_app","last_authenticated_at":"2029-12-31T23:01:00Z"}]';
+const IMPERSONATED: MemberSession = {
+  ...MEMBER,
+  authenticationFactors: [
+    {
+      type: "impersonated",
+      deliveryMethod: "impersonation",
+      lastAuthenticatedAt: "2029-12-31T23:30:00Z",
+      impersonatorId: "member-live-support-1",
+    },
+  ],
+  impersonatorId: "member-live-support-1",
+};
+const SSO_FACTOR = {
+  type: "sso",
+  deliveryMethod: "sso_saml",
+  lastAuthenticatedAt: "2029-12-31T23:30:00Z",
+  connectionId: "saml-connection-test-d89ff7a0-e86f-4b4d-b6a3-9a74d967528e",
 };
 
 /**
@@ -97,7 +124,62 @@ describe("unit tests member-context", () => {
         session_expires_at: "2030-01-01T00:00:00Z",
         email: "ada@acme.example",
         custom_claims: '{"tier":"gold","seats":12,"flags":{"beta":true},"teams":["red","blue"]}',
+        authentication_factors: MAGIC_LINK_AND_TOTP,
       });
+    });
+
+    test("the factors travel with their times and Stytch's field names; an impersonated session names its impersonator", () => {
+      expect(toAuthorizerContext({ ...MEMBER, authenticationFactors: [SSO_FACTOR] }).authentication_factors).toBe(
+        '[{"type":"sso","delivery_method":"sso_saml","last_authenticated_at":"2029-12-31T23:30:00Z","connection_id":"saml-connection-test-d89ff7a0-e86f-4b4d-b6a3-9a74d967528e"}]',
+      );
+      const context = toAuthorizerContext(IMPERSONATED);
+      expect(context.impersonator_id).toBe("member-live-support-1");
+      expect(JSON.parse(context.authentication_factors as string)).toEqual([
+        {
+          type: "impersonated",
+          delivery_method: "impersonation",
+          last_authenticated_at: "2029-12-31T23:30:00Z",
+          impersonator_id: "member-live-support-1",
+        },
+      ]);
+      expect(toAuthorizerContext(MEMBER)).not.toHaveProperty("impersonator_id");
+      expect(toAuthorizerContext({ ...MEMBER, authenticationFactors: [] }).authentication_factors).toBe("[]");
+    });
+
+    test("at most MAX_CONTEXT_FACTORS factors travel, flagged as truncated beyond; the impersonator stays", () => {
+      const many = Array.from({ length: MAX_CONTEXT_FACTORS + 1 }, () => MEMBER.authenticationFactors[1]!);
+      const context = toAuthorizerContext({ ...IMPERSONATED, authenticationFactors: many });
+      expect(JSON.parse(context.authentication_factors as string)).toHaveLength(MAX_CONTEXT_FACTORS);
+      expect(context.authentication_factors_truncated).toBe(true);
+      expect(context.impersonator_id).toBe("member-live-support-1");
+      expect(toAuthorizerContext({ ...MEMBER, authenticationFactors: many.slice(1) })).not.toHaveProperty(
+        "authentication_factors_truncated",
+      );
+    });
+
+    test("factors give way to a huge identity so that the context stays within its budget; they go before custom claims", () => {
+      const long = {
+        type: "sso",
+        deliveryMethod: "sso_saml",
+        lastAuthenticatedAt: "2029-12-31T23:30:00Z",
+        connectionId: "c".repeat(128),
+      };
+      const member = {
+        ...MEMBER,
+        organizationSlug: "s".repeat(6_000),
+        authenticationFactors: Array.from({ length: MAX_CONTEXT_FACTORS }, () => long),
+        customClaims: { blob: "x".repeat(1_000) },
+      };
+      const context = toAuthorizerContext(member);
+      expect(contextBytes(context)).toBeLessThanOrEqual(MAX_CONTEXT_BYTES);
+      expect(context.authentication_factors_truncated).toBe(true);
+      expect(JSON.parse(context.authentication_factors as string).length).toBeGreaterThan(0);
+      expect(context.custom_claims_truncated).toBe(true);
+      // With a short slug, all of them fit, next to the custom claims.
+      const roomy = toAuthorizerContext({ ...member, organizationSlug: "acme" });
+      expect(JSON.parse(roomy.authentication_factors as string)).toHaveLength(MAX_CONTEXT_FACTORS);
+      expect(roomy).not.toHaveProperty("authentication_factors_truncated");
+      expect(roomy).not.toHaveProperty("custom_claims_truncated");
     });
 
     test("every value is a string, number or boolean", () => {
@@ -194,6 +276,9 @@ describe("unit tests member-context", () => {
         email: "email",
         customClaims: "custom_claims",
         customClaimsTruncated: "custom_claims_truncated",
+        authenticationFactors: "authentication_factors",
+        authenticationFactorsTruncated: "authentication_factors_truncated",
+        impersonatorId: "impersonator_id",
       });
       expect(Object.isFrozen(CONTEXT_KEYS)).toBe(true);
     });
@@ -208,6 +293,39 @@ describe("unit tests member-context", () => {
     test("a member survives the round trip through an HTTP API v2 event", () => {
       const event = httpApiEvent(toAuthorizerContext(MEMBER));
       expect(getMemberContext(event)).toStrictEqual(MEMBER);
+    });
+
+    test("factors and the impersonator survive both round trips, and isImpersonated finds the impersonation", () => {
+      for (const member of [IMPERSONATED, { ...MEMBER, authenticationFactors: [SSO_FACTOR] }]) {
+        expect(getMemberContext(restProxyEvent(toAuthorizerContext(member), member.memberId))).toStrictEqual(member);
+        expect(getMemberContext(httpApiEvent(toAuthorizerContext(member)))).toStrictEqual(member);
+      }
+      expect(isImpersonated(getMemberContext(httpApiEvent(toAuthorizerContext(IMPERSONATED))))).toBe(true);
+      expect(isImpersonated(getMemberContext(httpApiEvent(toAuthorizerContext(MEMBER))))).toBe(false);
+      // Impersonated without a readable impersonator: still impersonated.
+      const { impersonatorId: _, ...anonymous } = IMPERSONATED;
+      expect(
+        isImpersonated({
+          ...anonymous,
+          authenticationFactors: [{ ...IMPERSONATED.authenticationFactors[0]!, impersonatorId: undefined }],
+        }),
+      ).toBe(true);
+    });
+
+    test("a context without authentication_factors (an older authorizer) reads as no factors", () => {
+      const { authentication_factors: _, ...context } = toAuthorizerContext(MEMBER);
+      expect(getMemberContext(httpApiEvent(context)).authenticationFactors).toStrictEqual([]);
+    });
+
+    test.each([
+      ["not JSON", "[{type:totp}]"],
+      ["an object", '{"type":"totp"}'],
+      ["a list with a factor lacking its time", '[{"type":"totp","delivery_method":"authenticator_app"}]'],
+      ["a list with a number", "[1]"],
+    ])("authentication factors that are %s are rejected", (_, factors) => {
+      expectMissing(() =>
+        getMemberContext(restProxyEvent({ ...toAuthorizerContext(MEMBER), authentication_factors: factors }, "m")),
+      );
     });
 
     test("a member without an email or custom claims survives both round trips", () => {

@@ -15,6 +15,7 @@ const member: MemberSession = {
   authMethod: "jwt",
   sessionExpiresAt: "2030-01-01T00:00:00Z",
   customClaims: {},
+  authenticationFactors: [],
 };
 const context = Object.fromEntries(
   Object.entries(toAuthorizerContext(member)).map(([key, value]) => [key, String(value)]),

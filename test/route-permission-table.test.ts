@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { App, Stack } from "aws-cdk-lib";
+import { App, Duration, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
@@ -28,6 +28,7 @@ const POLICY_FILE = DEMO_SNAPSHOT_FILE;
 function synth(
   declare: (table: RoutePermissionTable, attach: (method: string, pathText: string) => void) => void,
   policyFile?: string,
+  cache: { identity?: "header"; resultsCacheTtl?: Duration } = {},
 ) {
   const app = new App({
     context: { ...FEATURE_FLAGS, "aws:cdk:bundling-stacks": [] },
@@ -38,6 +39,7 @@ function synth(
   const auth = new StytchAuthorizer(stack, "Auth", {
     projectId: "project-test-11111111-2222-3333-4444-555555555555",
     routePermissions: table,
+    ...cache,
   });
   const api = new apigateway.RestApi(stack, "Api");
   const fn = new lambda.Function(stack, "Fn", {
@@ -70,7 +72,12 @@ describe("compiling the table", () => {
       "GET /me": "authenticated",
       "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" },
       "POST /orgs/{organization_id}/documents": { resource_id: "documents", action: "write" },
-      "GET /orgs/{organization_id}/billing": { resource_id: "billing", action: "read" },
+      "GET /orgs/{organization_id}/billing": {
+        resource_id: "billing",
+        action: "read",
+        // The demo's one step-up requirement.
+        step_up: { factors: ["mfa"], within_minutes: 15, impersonation: "refused" },
+      },
       "GET /by-slug/{organization_slug}/documents": { resource_id: "documents", action: "read" },
     });
     expect(parseRoutePermissions(JSON.stringify(json), "compiled").routes).toHaveLength(5);
@@ -109,6 +116,75 @@ describe("compiling the table", () => {
     expect(() => table.add("get", "/a", "authenticated")).toThrow(/"get \/a" is not a route key/);
     expect(() => table.add("GET", "a/b", "authenticated")).toThrow(/"GET a\/b" is not a route key/);
     expect(() => table.add("GET", "/a//b", "authenticated")).toThrow(/empty or invalid path segment/);
+  });
+
+  test("a route's step-up options compile to its step_up, checked by the authorizer's own parser as declared", () => {
+    const table = new RoutePermissionTable()
+      .add(
+        "POST",
+        "/orgs/{organization_id}/billing",
+        { resourceId: "billing", action: "write" },
+        {
+          stepUp: { factors: ["mfa"], within: Duration.minutes(15) },
+        },
+      )
+      .add("GET", "/admin", "authenticated", {
+        stepUp: {
+          factors: ["sso:saml-connection-test-d89ff7a0-e86f-4b4d-b6a3-9a74d967528e"],
+          impersonation: "allowed",
+        },
+      })
+      .add(
+        "GET",
+        "/orgs/{organization_id}/billing",
+        { resourceId: "billing", action: "read" },
+        {
+          stepUp: { impersonation: "read_only" },
+        },
+      );
+    expect(table.toJSON()).toEqual({
+      "POST /orgs/{organization_id}/billing": {
+        resource_id: "billing",
+        action: "write",
+        step_up: { factors: ["mfa"], within_minutes: 15, impersonation: "refused" },
+      },
+      "GET /admin": {
+        step_up: {
+          factors: ["sso:saml-connection-test-d89ff7a0-e86f-4b4d-b6a3-9a74d967528e"],
+          impersonation: "allowed",
+        },
+      },
+      "GET /orgs/{organization_id}/billing": {
+        resource_id: "billing",
+        action: "read",
+        step_up: { impersonation: "read_only" },
+      },
+    });
+    const parsed = parseRoutePermissions(JSON.stringify(table.toJSON()), "compiled");
+    expect(parsed.byRouteKey.get("POST /orgs/{organization_id}/billing")!.stepUp).toEqual({
+      factors: ["mfa"],
+      withinMinutes: 15,
+      impersonation: "refused",
+    });
+    // The same route again with the same requirements is fine; with other ones it is not.
+    table.add("GET", "/admin", "authenticated", {
+      stepUp: { factors: ["sso:saml-connection-test-d89ff7a0-e86f-4b4d-b6a3-9a74d967528e"], impersonation: "allowed" },
+    });
+    expect(() => table.add("GET", "/admin", "authenticated", { stepUp: { factors: ["sso"] } })).toThrow(/twice/);
+  });
+
+  test.each([
+    [{ factors: ["face_id" as never] }, /"GET \/a" has the step_up factor "face_id"/],
+    [{ within: Duration.seconds(90) }, /"GET \/a" stepUp.within must be whole minutes, got 1 minute 30 seconds/],
+    [{ within: Duration.days(2) }, /within_minutes that is not a whole number of minutes from 1 to 1440/],
+    [{}, /"GET \/a" has an empty stepUp/],
+  ])("invalid step-up options fail at once: %j", (stepUp, message) => {
+    expect(() => new RoutePermissionTable().add("GET", "/a", "authenticated", { stepUp: stepUp as never })).toThrow(
+      message,
+    );
+    expect(() =>
+      new RoutePermissionTable().add("POST", "/a", "authenticated", { stepUp: { impersonation: "read_only" } }),
+    ).toThrow(/read_only on POST/);
   });
 });
 
@@ -182,6 +258,36 @@ describe("synth-time checks", () => {
       table.add("GET", "/me", "authenticated");
     }, file);
     expect(build).toThrow(`${file} holds no usable key`);
+  });
+
+  test("a freshness limit that a cached answer could outlive fails the synth, naming resultsCacheTtl and the route", () => {
+    const declare = (within: Duration) => (table: RoutePermissionTable, attach: (m: string, p: string) => void) => {
+      attach("GET", "/orgs/{organization_id}/billing");
+      table.add(
+        "GET",
+        "/orgs/{organization_id}/billing",
+        { resourceId: "billing", action: "read" },
+        {
+          stepUp: { factors: ["mfa"], within },
+        },
+      );
+    };
+    const cached = { identity: "header" as const, resultsCacheTtl: Duration.minutes(5) };
+    expect(synth(declare(Duration.minutes(5)), POLICY_FILE, cached)).toThrow(
+      /resultsCacheTtl: STYTCH_RESULTS_CACHE_TTL_SECONDS \(300 s\) is not shorter than the step-up freshness limit of "GET \/orgs\/\{organization_id\}\/billing" \(within 5 minutes\)/,
+    );
+    expect(synth(declare(Duration.minutes(15)), POLICY_FILE, cached)).not.toThrow();
+    // Uncached (the default identity), any limit will do.
+    expect(synth(declare(Duration.minutes(1)), POLICY_FILE)).not.toThrow();
+  });
+
+  test("a route open to any member with only step-up requirements passes the RBAC policy check", () => {
+    expect(
+      synth((table, attach) => {
+        attach("GET", "/admin");
+        table.add("GET", "/admin", "authenticated", { stepUp: { factors: ["sso"] } });
+      }, POLICY_FILE),
+    ).not.toThrow();
   });
 
   test("the same routes synthesize without an RBAC policy file (the check is optional)", () => {

@@ -11,6 +11,7 @@ import {
   parseRoutePermissions,
   permissionJson,
   restRouteKey,
+  routeEntryJson,
 } from "../lambda/lib/permissions/route-table";
 import { thrownBy } from "./support/thrown";
 
@@ -75,6 +76,47 @@ describe("parsing a route table", () => {
     expect(permissionJson("authenticated")).toBe("authenticated");
   });
 
+  test("a route may add step_up next to its permission; {} and {step_up} alone are any authenticated member", () => {
+    const table = parseRoutePermissions(
+      JSON.stringify({
+        ...DEMO,
+        "POST /orgs/{organization_id}/billing": {
+          resource_id: "billing",
+          action: "write",
+          step_up: { factors: ["mfa"], within_minutes: 15, impersonation: "refused" },
+        },
+        "GET /admin": { step_up: { factors: ["sso"] } },
+        "GET /status": {},
+      }),
+      "test",
+    );
+    const billing = table.byRouteKey.get("POST /orgs/{organization_id}/billing")!;
+    expect(billing.permission).toEqual({ resourceId: "billing", action: "write" });
+    expect(billing.stepUp).toEqual({ factors: ["mfa"], withinMinutes: 15, impersonation: "refused" });
+    expect(table.byRouteKey.get("GET /admin")!.permission).toBe("authenticated");
+    expect(table.byRouteKey.get("GET /admin")!.stepUp).toEqual({
+      factors: ["sso"],
+      withinMinutes: undefined,
+      impersonation: "refused",
+    });
+    expect(table.byRouteKey.get("GET /status")!.permission).toBe("authenticated");
+    expect(table.byRouteKey.get("GET /me")).not.toHaveProperty("stepUp");
+    // Only the routes with requirements are listed for the step-up work: the others cost nothing.
+    expect(table.stepUpRoutes.map((route) => route.routeKey)).toEqual([
+      "POST /orgs/{organization_id}/billing",
+      "GET /admin",
+    ]);
+    expect(routeEntryJson(billing.permission, billing.stepUp)).toEqual({
+      resource_id: "billing",
+      action: "write",
+      step_up: { factors: ["mfa"], within_minutes: 15, impersonation: "refused" },
+    });
+    expect(routeEntryJson("authenticated", table.byRouteKey.get("GET /admin")!.stepUp)).toEqual({
+      step_up: { factors: ["sso"], impersonation: "refused" },
+    });
+    expect(routeEntryJson("authenticated", undefined)).toBe("authenticated");
+  });
+
   test.each([
     ["not JSON", "{", /not valid JSON/],
     ["an array", "[]", /JSON object/],
@@ -98,6 +140,27 @@ describe("parsing a route table", () => {
       /resource_id/,
     ],
     ["another string", JSON.stringify({ "GET /a": "public" }), /authenticated/],
+    [
+      "a step_up with an unknown factor",
+      JSON.stringify({ "GET /a": { resource_id: "billing", action: "read", step_up: { factors: ["mfa", "face"] } } }),
+      /"GET \/a" has the step_up factor "face"/,
+    ],
+    ["an empty step_up", JSON.stringify({ "GET /a": { step_up: {} } }), /empty step_up/],
+    [
+      "a step_up freshness of zero minutes",
+      JSON.stringify({ "GET /a": { step_up: { within_minutes: 0 } } }),
+      /within_minutes/,
+    ],
+    [
+      "read_only impersonation on a write",
+      JSON.stringify({ "POST /a": { step_up: { impersonation: "read_only" } } }),
+      /read_only on POST/,
+    ],
+    [
+      "a resource without an action next to step_up",
+      JSON.stringify({ "GET /a": { resource_id: "x", step_up: { factors: ["sso"] } } }),
+      /resource_id/,
+    ],
     [
       "the same route twice under other parameter names",
       JSON.stringify({ "GET /a/{x}": "authenticated", "GET /a/{y}": "authenticated" }),

@@ -688,7 +688,36 @@ describe("unit tests session-jwt", () => {
         sessionExpiresAt: "2030-03-13T19:03:00Z",
         email: "ada@acme.example",
         customClaims: { tier: "gold" },
+        authenticationFactors: [
+          { type: "magic_link", deliveryMethod: "email", lastAuthenticatedAt: "2030-03-12T18:00:00Z" },
+        ],
       });
+    });
+
+    test("the factors are read from the session claim, with the impersonator of an impersonated session", () => {
+      const session = memberPayload({})["https://stytch.com/session"] as Record<string, unknown>;
+      const impersonated = toMemberSession(
+        memberPayload({
+          "https://stytch.com/session": {
+            ...session,
+            authentication_factors: [
+              {
+                type: "impersonated",
+                delivery_method: "impersonation",
+                last_authenticated_at: "2030-03-12T18:00:00Z",
+                impersonated_factor: { impersonator_id: "member-live-support", impersonator_email_address: "s@x" },
+              },
+            ],
+          },
+        }),
+      );
+      expect(impersonated.impersonatorId).toBe("member-live-support");
+      expect(impersonated.authenticationFactors).toHaveLength(1);
+      // A claim without factors is still a member session; the factor list reads as unreadable.
+      const { authentication_factors: _, ...without } = session;
+      expect(
+        toMemberSession(memberPayload({ "https://stytch.com/session": without })).authenticationFactors,
+      ).toStrictEqual([{ type: "", deliveryMethod: "", lastAuthenticatedAt: "" }]);
     });
 
     test("the slug is read from `slug`, not from `organization_slug`", () => {

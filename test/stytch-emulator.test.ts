@@ -7,6 +7,7 @@ import type { JWTPayload, JWTVerifyResult } from "jose";
 import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_RBAC_POLICY, type StytchEmulator, startStytchEmulator } from "../local/stytch-emulator";
+import { rfc3339 } from "../local/stytch-emulator/time";
 
 let stytch: StytchEmulator;
 
@@ -470,6 +471,67 @@ describe("POST /v1/b2b/sessions/authenticate", () => {
     expect(payload.plan).toBe("pro");
     expect(payload).not.toHaveProperty("locale");
     expect(payload.sub).toBe(session.memberId);
+  });
+});
+
+describe("authentication factors", () => {
+  it("a session created with chosen factors carries them, in that order and with their times, in the JWT and in member_session", async () => {
+    const now = nowSeconds();
+    const session = stytch.createSession({
+      authenticationFactors: [
+        { kind: "magic_link", authenticatedAt: now - 1_800 },
+        { kind: "totp", authenticatedAt: now - 1_200 },
+        { kind: "sso_saml", connectionId: "saml-connection-test-1" },
+        { kind: "impersonated", impersonatorId: "member-test-support", impersonatorEmail: "support@stytch.example" },
+      ],
+    });
+    const { payload } = await verifyLocally(session.sessionJwt);
+    const inJwt = (payload["https://stytch.com/session"] as { authentication_factors: Array<Record<string, unknown>> })
+      .authentication_factors;
+    expect(inJwt).toEqual([
+      expect.objectContaining({
+        type: "magic_link",
+        delivery_method: "email",
+        last_authenticated_at: rfc3339(now - 1_800),
+      }),
+      {
+        type: "totp",
+        delivery_method: "authenticator_app",
+        last_authenticated_at: rfc3339(now - 1_200),
+        authenticator_app_factor: { totp_id: expect.stringMatching(/^member-totp-test-/) },
+      },
+      {
+        type: "sso",
+        delivery_method: "sso_saml",
+        last_authenticated_at: expect.stringMatching(RFC3339_SECONDS),
+        saml_sso_factor: {
+          id: expect.stringMatching(/^saml-registration-test-/),
+          provider_id: "saml-connection-test-1",
+          external_id: expect.any(String),
+        },
+      },
+      {
+        type: "impersonated",
+        delivery_method: "impersonation",
+        last_authenticated_at: expect.stringMatching(RFC3339_SECONDS),
+        impersonated_factor: {
+          impersonator_id: "member-test-support",
+          impersonator_email_address: "support@stytch.example",
+        },
+      },
+    ]);
+    // The API's copy is the same list, each factor with created_at and updated_at as well.
+    const res = await authenticate({ session_token: session.sessionToken });
+    const inApi = res.body.member_session.authentication_factors as Array<Record<string, unknown>>;
+    expect(inApi.map(({ created_at: _c, updated_at: _u, ...rest }) => rest)).toEqual(inJwt);
+    for (const factor of inApi) expect(factor.created_at).toBe(factor.last_authenticated_at);
+  });
+
+  it("raw factors are served exactly as given, for tests of malformed input", async () => {
+    const raw = { type: "totp", delivery_method: "authenticator_app", last_authenticated_at: "not a date" };
+    const session = stytch.createSession({ authenticationFactors: [{ raw }] });
+    const res = await authenticate({ session_token: session.sessionToken });
+    expect(res.body.member_session.authentication_factors).toEqual([raw]);
   });
 });
 

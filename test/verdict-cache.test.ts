@@ -17,6 +17,7 @@ function verdict(memberId: string, notAfterMs: number): CachedVerdict {
     authMethod: "jwt",
     sessionExpiresAt: "2030-01-01T00:00:00Z",
     customClaims: {},
+    authenticationFactors: [],
   };
   return { memberSession, context: { member_id: memberId }, notAfterMs };
 }

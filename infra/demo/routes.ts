@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { RoutePermission } from "../route-permission-table";
+import type { FactorRequirement, ImpersonationRule, RoutePermission } from "../route-permission-table";
 
 /**
  * How a route is protected.
@@ -34,6 +34,15 @@ export interface ApiRoute {
   readonly authorization: RouteAuthorization;
   /** For routes behind the authorizer: the permission the route needs (compiled into the authorizer's route table). */
   readonly permission?: RoutePermission;
+  /**
+   * For routes behind the authorizer: step-up requirements next to the permission (the construct's `stepUp`,
+   * with the freshness limit in minutes so that this module stays plain data).
+   */
+  readonly stepUp?: {
+    readonly factors?: readonly FactorRequirement[];
+    readonly withinMinutes?: number;
+    readonly impersonation?: ImpersonationRule;
+  };
   /** One-line description, used for documentation and resource descriptions. */
   readonly description: string;
 }
@@ -78,7 +87,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
     handler: "handler",
     authorization: "stytch",
     permission: { resourceId: "billing", action: "read" },
-    description: "Billing of the member's organization",
+    // Step-up: an MFA factor (TOTP, SMS OTP, recovery code) authenticated within the last 15 minutes; impersonated
+    // sessions are refused.
+    stepUp: { factors: ["mfa"], withinMinutes: 15 },
+    description: "Billing of the member's organization (admin only, after MFA within 15 minutes)",
   },
   {
     method: "GET",

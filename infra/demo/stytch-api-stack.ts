@@ -19,6 +19,7 @@ import { StytchMonitoring, type StytchMonitoringProps } from "../stytch-monitori
 import { StytchRefreshFunction, type StytchRefreshFunctionProps } from "../stytch-refresh-function";
 import { validateOrigins } from "../stytch-settings";
 import { StytchSnapshot } from "../stytch-snapshot";
+import { routeOptionsOf } from "./demo-route-table";
 import { DEMO_SNAPSHOT_FILE } from "./demo-snapshot";
 import { API_ROUTES, type ApiRoute, CORS_PREFLIGHT } from "./routes";
 
@@ -218,7 +219,12 @@ export class StytchApiStack extends Stack {
       acknowledgeRestRoute(method, route);
       // The route's permission is declared where it is attached; the authorizer compiles the table at synth.
       if (!isPublic)
-        this.authorizer.routePermissions?.add(route.method, route.path, route.permission ?? "authenticated");
+        this.authorizer.routePermissions?.add(
+          route.method,
+          route.path,
+          route.permission ?? "authenticated",
+          routeOptionsOf(route),
+        );
 
       const [httpRoute] = this.httpApi.addRoutes({
         path: route.path,

@@ -10,6 +10,7 @@ import { loadRoutePermissions, type RoutePermissions } from "./permissions/route
 import { originList } from "./response/cors";
 import {
   apiUrlProblem,
+  CACHE_HORIZON_MARGIN_SECONDS,
   cookieDomainProblem,
   cookieNameProblem,
   ENVIRONMENT_VARIABLE,
@@ -142,6 +143,9 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
   if (!(HTTP_API_RESPONSES as readonly string[]).includes(httpApiResponse)) {
     throw new ConfigurationError(`${VARIABLE.httpApiResponse} must be "simple" or "iam"`);
   }
+  const routePermissions = loadRoutePermissions(env);
+  const resultsCacheTtlSeconds = wholeNumber(env, "resultsCacheTtlSeconds", undefined);
+  if (routePermissions) assertFreshnessOutlastsCache(routePermissions, resultsCacheTtlSeconds);
   return Object.freeze({
     ...stytch,
     secret,
@@ -152,16 +156,16 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
       WHOLE_NUMBER.sessionTokenCacheSeconds.fallback,
     ),
     httpApiResponse: httpApiResponse as AuthorizerConfig["httpApiResponse"],
-    routePermissions: loadRoutePermissions(env),
-    resultsCacheTtlSeconds: wholeNumber(env, "resultsCacheTtlSeconds", undefined),
+    routePermissions,
+    resultsCacheTtlSeconds,
     snapshot: loadSnapshot(env, stytch.projectId, Date.now()),
   });
 }
 
 /**
  * Reads the project snapshot named by STYTCH_SNAPSHOT_FILE (absolute, or relative to LAMBDA_TASK_ROOT), if any.
- * Unreadable, not a snapshot, of another project, or past STYTCH_SNAPSHOT_MAX_AGE_SECONDS: a configuration fault,
- * never ignored.
+ * Unreadable, not a snapshot, of another project, or taken in the future: a configuration fault, never ignored.
+ * Past STYTCH_SNAPSHOT_MAX_AGE_SECONDS it is returned as it is, to be left unused (see LoadedSnapshot).
  * @throws ConfigurationError naming the variable at fault
  */
 export function loadSnapshot(env: Env, projectId: string, nowMs: number): LoadedSnapshot | undefined {
@@ -188,6 +192,31 @@ export function loadSnapshot(env: Env, projectId: string, nowMs: number): Loaded
   const ageProblem = nowMs < expiresAtMs ? snapshotAgeProblem(snapshot, maxAgeSeconds, nowMs) : undefined;
   check(FILE, snapshotProjectProblem(snapshot, projectId) ?? ageProblem);
   return Object.freeze({ snapshot, takenAtMs: snapshotTakenAtMs(snapshot), expiresAtMs });
+}
+
+/**
+ * A route with a step-up freshness limit (`within_minutes`) is in a cached answer only while the limit holds for
+ * as long as API Gateway may reuse that answer (lambda/lib/response/authorizer-response.ts). So the TTL must be
+ * known, and shorter than every limit, or no cached answer could ever allow the route: both are configuration
+ * errors, never a route that silently answers 403 to everyone (nor one allowed past its limit).
+ * @throws ConfigurationError naming STYTCH_RESULTS_CACHE_TTL_SECONDS and the route
+ */
+function assertFreshnessOutlastsCache(table: RoutePermissions, ttlSeconds: number | undefined): void {
+  const TTL = VARIABLE.resultsCacheTtlSeconds;
+  for (const route of table.stepUpRoutes) {
+    const minutes = route.stepUp?.withinMinutes;
+    if (minutes === undefined || ttlSeconds === 0) continue;
+    if (ttlSeconds === undefined) {
+      throw new ConfigurationError(
+        `${TTL} must be set when a route has a step-up freshness limit ("${route.routeKey}": within ${minutes} minutes): how long API Gateway caches this authorizer's answers, 0 for not at all (the CDK construct sets it)`,
+      );
+    }
+    if (minutes * 60 <= ttlSeconds + CACHE_HORIZON_MARGIN_SECONDS) {
+      throw new ConfigurationError(
+        `${TTL} (${ttlSeconds} s) is not shorter than the step-up freshness limit of "${route.routeKey}" (within ${minutes} minutes), so no cached answer could allow it: cache answers for less than ${minutes * 60 - CACHE_HORIZON_MARGIN_SECONDS} s, or not at all`,
+      );
+    }
+  }
 }
 
 /** Settings of the refresh endpoint. */

@@ -16,10 +16,13 @@ export type ReasonCode =
   | "not_member_session"
   | "revoked"
   | "rejected_by_stytch"
-  // refusals of a valid member (403): the route's permission or organization is not theirs, or Stytch refused
-  // to switch the session to the organization asked for
+  // refusals of a valid member (403): the route's permission or organization is not theirs, the session does
+  // not meet the route's step-up requirements (lambda/lib/permissions/step-up.ts), or Stytch refused to switch the
+  // session to the organization asked for
   | "permission_denied"
   | "tenancy_mismatch"
+  | "step_up_required"
+  | "impersonation_refused"
   | "organization_switch_refused"
   // unproven (503, retryable; not a fault): a credential that could not be checked yet
   | "kid_not_yet_known"

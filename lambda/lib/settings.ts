@@ -65,6 +65,13 @@ export const WHOLE_NUMBER = {
   maxSessionDurationMinutes: { min: 5, max: 527_040, fallback: 0, zeroMeansOff: true },
 } as const satisfies Record<string, WholeNumberRule>;
 
+/**
+ * Seconds added to API Gateway's result-cache TTL (STYTCH_RESULTS_CACHE_TTL_SECONDS) when the authorizer judges how
+ * long a cached answer lives: the answer's way back to API Gateway, and the cache's own timekeeping. A route's
+ * step-up freshness limit must outlast TTL + margin, or no cached answer could allow the route.
+ */
+export const CACHE_HORIZON_MARGIN_SECONDS = 5;
+
 /** Values of STYTCH_HTTP_API_RESPONSE: the HTTP API (payload 2.0) answer format. */
 export const HTTP_API_RESPONSES = ["simple", "iam"] as const;
 

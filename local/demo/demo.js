@@ -11,6 +11,17 @@
   // Seconds before the JWT's expiry at which the page refreshes it (the Stytch SDK refreshes every 3 minutes).
   const refreshLeadSeconds = Math.min(Math.max(Number(params.get("refresh_lead") ?? 60) || 60, 1), 299);
   const JWT_COOKIE = "stytch_session_jwt";
+  /** The demo login's factor choices (POST /dev/login's `factors`); the billing route asks for MFA within 15 minutes. */
+  const FACTOR_CHOICES = {
+    "mfa-now": [{ factor: "magic_link" }, { factor: "totp" }],
+    "mfa-20": [
+      { factor: "magic_link", minutes_ago: 20 },
+      { factor: "totp", minutes_ago: 20 },
+    ],
+    "email-only": [{ factor: "magic_link" }],
+    sso: [{ factor: "sso_saml" }],
+    impersonated: [{ factor: "impersonated" }],
+  };
   const SESSION_COOKIE = "stytch_session";
 
   const $ = (id) => document.getElementById(id);
@@ -117,6 +128,15 @@
     $("member-organization").textContent = member ? `${member.organizationSlug} (${member.organizationId})` : "—";
     $("member-roles").textContent = member ? member.roles.join(", ") : "—";
     $("member-auth-method").textContent = member?.authMethod ?? "—";
+    $("member-factors").textContent = member
+      ? member.authenticationFactors
+          .map(
+            (f) =>
+              `${f.type}/${f.deliveryMethod} at ${new Date(f.lastAuthenticatedAt).toLocaleTimeString([], { hour12: false })}`,
+          )
+          .join(", ") || "none"
+      : "—";
+    $("member-impersonator").textContent = member?.impersonatorId ?? "—";
   }
 
   /** Plans the next refresh `refreshLeadSeconds` before the JWT expires, without reloading the page. */
@@ -165,10 +185,11 @@
 
   async function login() {
     const roles = [...document.querySelectorAll('input[name="role"]:checked')].map((input) => input.value);
+    const factors = FACTOR_CHOICES[$("factors").value] ?? FACTOR_CHOICES["mfa-now"];
     const entry = await call("login", "POST", "/dev/login", {
       headers: { "content-type": "application/json" },
       // Also a member of two other organizations, to switch to (initech requires MFA).
-      body: JSON.stringify({ roles, also_member_of: ["globex", "initech"] }),
+      body: JSON.stringify({ roles, factors, also_member_of: ["globex", "initech"] }),
     });
     if (entry.status !== 200) return entry;
     demo.organizations = { acme: entry.json.organization_id, ...entry.json.also_member_of };

@@ -47,6 +47,8 @@ import { type CreatedSession, type CreateSessionOptions, Sessions } from "./sess
 import { jwksBody, jwksRoute, SigningKeys } from "./signing-keys";
 import { nowSeconds } from "./time";
 
+export type { EmulatedFactor, FactorKind } from "./authentication-factors";
+export { FACTOR_KINDS } from "./authentication-factors";
 export type { CallCounts, ReceivedAuthenticateRequest } from "./call-counters";
 export { DEMO_RBAC_POLICY } from "./demo-rbac-policy";
 export type { FaultMode, FaultSwitch, FaultSwitches, JwksFaultMode } from "./faults";

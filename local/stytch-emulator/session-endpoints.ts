@@ -7,7 +7,7 @@ import { memberObject, type Organizations, organizationObject } from "./organiza
 import type { Project } from "./project";
 import { optionalString, parseJsonBody, parseJsonOrRaw } from "./request-body";
 import type { Route } from "./router";
-import { authenticationFactor } from "./session-jwt";
+import { authenticationFactors } from "./session-jwt";
 import { isActive, mergeCustomClaims, type SessionRecord } from "./session-record";
 import type { Sessions } from "./sessions";
 import { StytchApiError } from "./stytch-api-error";
@@ -161,7 +161,7 @@ export function memberSessionObject(session: SessionRecord, sessions: Sessions):
     started_at: rfc3339(session.startedAt),
     last_accessed_at: rfc3339(session.lastAccessedAt),
     expires_at: rfc3339(session.expiresAt),
-    authentication_factors: [authenticationFactor(session, member, true)],
+    authentication_factors: authenticationFactors(session, member, true),
     roles: [...member.roles],
     custom_claims: { ...session.customClaims },
   };

@@ -1,6 +1,7 @@
 // B2B session JWTs (reference §5): their claims, as Stytch mints them, and their check by the API, which
 // ignores `exp` and `nbf` (the API exists to refresh expired JWTs).
 
+import { factorObject } from "./authentication-factors";
 import { isJsonObject, type JsonObject } from "./json";
 import type { MemberRecord, OrganizationRecord } from "./organizations";
 import type { Project } from "./project";
@@ -42,7 +43,7 @@ export function sessionJwtPayload(
       last_accessed_at: rfc3339(session.lastAccessedAt),
       expires_at: rfc3339(session.expiresAt), // the SESSION expiry, not the JWT's
       attributes: { user_agent: "", ip_address: "" },
-      authentication_factors: [authenticationFactor(session, member, false)],
+      authentication_factors: authenticationFactors(session, member, false),
       // Roles are read from the member at mint time, so role changes reach existing sessions on the next JWT.
       roles: [...member.roles],
     },
@@ -52,6 +53,17 @@ export function sessionJwtPayload(
     },
     ...session.customClaims,
   };
+}
+
+/** The session's factors in Stytch's wire format; the API's objects carry created_at/updated_at, the JWT's do not (§5.1). */
+export function authenticationFactors(
+  session: SessionRecord,
+  member: MemberRecord,
+  withTimestamps: boolean,
+): JsonObject[] {
+  return session.factors === undefined
+    ? [authenticationFactor(session, member, withTimestamps)]
+    : session.factors.map((factor) => factorObject(factor, member, withTimestamps));
 }
 
 /** An email magic-link factor; the API object carries created_at/updated_at, the JWT copy does not (§5.1). */

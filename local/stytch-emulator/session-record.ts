@@ -1,6 +1,7 @@
 // A member session as the emulator stores it, and the rules of its custom claims (reference §2.1).
 
 import { randomBytes } from "node:crypto";
+import type { StoredFactor } from "./authentication-factors";
 import type { JsonObject } from "./json";
 
 /** A member session. All times are epoch seconds: Stytch's timestamps have second precision. */
@@ -13,6 +14,8 @@ export interface SessionRecord {
   lastAccessedAt: number;
   expiresAt: number;
   authenticatedAt: number;
+  /** How the member authenticated (authentication-factors.ts); absent: one email magic-link factor at `authenticatedAt`. */
+  factors?: StoredFactor[];
   customClaims: JsonObject;
   revoked: boolean;
 }

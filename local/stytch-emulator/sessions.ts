@@ -1,6 +1,7 @@
 // Member sessions: created as a completed login would, looked up by ID, token or JWT, revoked, and turned
 // into session JWTs signed with the project's current key.
 
+import { type EmulatedFactor, storeFactors } from "./authentication-factors";
 import type { JsonObject } from "./json";
 import type { MemberRecord, OrganizationRecord, Organizations } from "./organizations";
 import type { Project } from "./project";
@@ -40,6 +41,12 @@ export interface CreateSessionOptions {
   durationMinutes?: number;
   /** Session custom claims; they become top-level JWT claims. Reserved and `https://stytch.com/` keys are dropped. */
   customClaims?: Record<string, unknown>;
+  /**
+   * How the member authenticated, in this order (authentication-factors.ts): e.g. `[{ kind: "magic_link" },
+   * { kind: "totp", authenticatedAt: now - 20 * 60 }]` for MFA 20 minutes ago, `[{ kind: "impersonated" }]` for an
+   * impersonated session, or `{ raw }` entries for malformed ones. Default: one email magic-link factor at the start.
+   */
+  authenticationFactors?: readonly EmulatedFactor[];
 }
 
 /** Every member session of the project. */
@@ -72,6 +79,9 @@ export class Sessions {
     const session = this.start(member, now, {
       expiresAt: now + Math.round(durationMinutes * 60),
       authenticatedAt: now,
+      ...(options.authenticationFactors !== undefined
+        ? { factors: storeFactors(options.authenticationFactors, now, this.#project) }
+        : {}),
       customClaims: mergeCustomClaims({}, options.customClaims ?? {}),
     });
 

@@ -74,7 +74,8 @@ export const DIMENSION_SETS = {
  * Values of the `outcome` dimension:
  * - `allow`;
  * - `deny` (401);
- * - `forbidden`: a valid member refused a route by the route table (403, reason `permission_denied` or `tenancy_mismatch`),
+ * - `forbidden`: a valid member refused a route by the route table (403, reason `permission_denied`,
+ *   `tenancy_mismatch`, or for the route's step-up requirements `step_up_required` or `impersonation_refused`),
  *   or refused an organization switch by Stytch (403, reason `organization_switch_refused`);
  * - `unproven`: a credential that proved nothing, answered with a retryable 503 so that a real key rotation never
  *   logs anyone out: a JWT whose kid is not in our key set while the key set may predate it (reason

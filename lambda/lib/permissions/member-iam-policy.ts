@@ -52,7 +52,12 @@ const ARN_SAFE_VALUE = /^[A-Za-z0-9._~-]{1,128}$/;
  *        `…/orgs/o1/documents/*`, each merge checked the same way, and kept only if nothing leaks.
  * ```
  *
+ * A route with step-up requirements counts as one the member may call only where `meetsStepUp` says so (the
+ * caller judges them for the whole time API Gateway may reuse the document, lambda/lib/permissions/step-up.ts);
+ * otherwise it is a route the member may not call, like one whose permission they lack.
+ *
  * @param stagePrefix `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}`
+ * @param meetsStepUp whether the member meets a route's step-up requirements; asked only for routes that have them
  * @throws IamPolicyTooLargeError when even the merged document exceeds the budget
  */
 export function buildMemberIamPolicy(
@@ -61,6 +66,7 @@ export function buildMemberIamPolicy(
   rbacRoles: readonly RbacRole[],
   stagePrefix: string,
   budgetBytes: number = IAM_POLICY_BUDGET_BYTES,
+  meetsStepUp: (route: PermissionedRoute) => boolean = () => false,
 ): PolicyDocument {
   const binding: TenantBinding = {
     ...(ARN_SAFE_VALUE.test(member.organizationId) ? { organization_id: member.organizationId } : {}),
@@ -69,7 +75,8 @@ export function buildMemberIamPolicy(
   const question: LeakQuestion = {
     table,
     member: binding,
-    mayCall: (route) => mayCall(route, member, rbacRoles, binding),
+    mayCall: (route) =>
+      mayCall(route, member, rbacRoles, binding) && (route.stepUp === undefined || meetsStepUp(route)),
   };
   const denies: string[] = [];
   const permitted = table.routes.filter(question.mayCall);

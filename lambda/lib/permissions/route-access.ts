@@ -9,11 +9,18 @@ import type { MemberSession } from "../response/member-context";
 import { checkPermission, type PermissionOutcome } from "./permission-check";
 import type { RbacPolicyCache, VersionedRbacRoles } from "./rbac-policy-cache";
 import { findRoute, type PermissionedRoute, type RoutePermissions, restRouteKey } from "./route-table";
+import { checkStepUp, type StepUpOutcome } from "./step-up";
 
 type AuthorizerEvent =
   | APIGatewayTokenAuthorizerEvent
   | APIGatewayRequestAuthorizerEvent
   | APIGatewayRequestAuthorizerEventV2;
+
+/**
+ * One request's route decision: allowed, or the reason of its 403: tenancy and permission first
+ * (permission-check.ts), then the route's step-up requirements (step-up.ts).
+ */
+export type RouteOutcome = PermissionOutcome | Exclude<StepUpOutcome, "allowed">;
 
 /** The permission decision for one request. */
 export interface RouteAccess {
@@ -23,13 +30,33 @@ export interface RouteAccess {
    * This request's outcome, when the event names its route (HTTP API 2.0, REST REQUEST); `undefined` for
    * TOKEN events, whose IAM policy still decides every route. An unlisted route is `permission_denied`.
    */
-  readonly outcome: PermissionOutcome | undefined;
+  readonly outcome: RouteOutcome | undefined;
   /** The route key decided, for the log. */
   readonly routeKey: string | undefined;
+  /** The clock reading the decision was made at (epoch ms): step-up freshness is judged against it. */
+  readonly nowMs: number;
 }
 
-/** Options of {@link decideRouteAccess}. */
-export interface RouteAccessOptions {
+/** The time a decision is made at, for step-up requirements. */
+export interface DecisionClock {
+  /** Epoch ms. */
+  readonly nowMs: number;
+  /** How far in the future a factor's `last_authenticated_at` may be (clock skew between Stytch and us). */
+  readonly toleranceMs: number;
+  /**
+   * How long the answer may be reused (API Gateway's result cache, plus a margin; 0 when answers are not cached): a
+   * freshness limit must hold until `nowMs + horizonMs`, so that the decision logged is the one every reuse gets.
+   */
+  readonly horizonMs: number;
+  /**
+   * Whether API Gateway may reuse the answer for other requests: then it covers every method of an `ANY` route,
+   * and a `read_only` impersonation rule is judged for the route, not for this request's method.
+   */
+  readonly cached: boolean;
+}
+
+/** Options of {@link decideRouteAccess}: the time of the decision, and the answer's reach. */
+export interface RouteAccessOptions extends DecisionClock {
   /**
    * Whether the answer covers this request only (see `answersThisRequestOnly` in authorizer-response.ts). Then a
    * route the project policy's roles grant is decided without waiting for the organization's custom roles.
@@ -49,8 +76,8 @@ export interface RouteAccessOptions {
  * - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, tenancy from
  *   `pathParameters` (organization first, as Stytch's SDK), then the permission.
  * - REST and `iam` mode answer with the member's IAM policy for every route
- *   (lambda/lib/permissions/member-iam-policy.ts); the per-request outcome computed here only feeds the
- *   decision log, where the route is known (REQUEST events).
+ *   (lambda/lib/permissions/member-iam-policy.ts); the per-request outcome computed here feeds the
+ *   decision log, and, uncached, the exact answer for this request.
  * @throws RbacPolicyUnavailableError (503) when no RBAC policy can be had
  */
 export function decideRouteAccess(
@@ -62,18 +89,18 @@ export function decideRouteAccess(
   options: RouteAccessOptions,
 ): RouteAccess | Promise<RouteAccess> {
   const roles = rbacPolicies.rolesFor(member.organizationId, deadline);
-  if (!(roles instanceof Promise)) return settle(event, member, table, roles);
+  if (!(roles instanceof Promise)) return settle(event, member, table, roles, options);
   if (options.thisRequestOnly) {
     const projectRoles = rbacPolicies.projectRolesNow(deadline);
     if (projectRoles) {
-      const early = settle(event, member, table, projectRoles);
+      const early = settle(event, member, table, projectRoles, options);
       if (early.outcome === "allowed" || early.outcome === "tenancy_mismatch") {
         roles.catch(() => undefined); // the custom roles keep coming, for the next request; a failure is the cache's
         return early;
       }
     }
   }
-  return roles.then((resolved) => settle(event, member, table, resolved));
+  return roles.then((resolved) => settle(event, member, table, resolved, options));
 }
 
 function settle(
@@ -81,17 +108,28 @@ function settle(
   member: MemberSession,
   table: RoutePermissions,
   rbacRoles: VersionedRbacRoles,
+  clock: DecisionClock,
 ): RouteAccess {
+  const { nowMs } = clock;
   const request = requestedRoute(event);
-  if (request === undefined) return { rbacRoles, outcome: undefined, routeKey: undefined };
+  if (request === undefined) return { rbacRoles, outcome: undefined, routeKey: undefined, nowMs };
   const route = findRoute(table, request.routeKey);
   // With a table, a route it does not list is closed to everyone.
-  if (!route) return { rbacRoles, outcome: "permission_denied", routeKey: request.routeKey };
-  return {
-    rbacRoles,
-    outcome: decideRoute(route, member, rbacRoles, request.pathParameters),
-    routeKey: route.routeKey,
-  };
+  if (!route) return { rbacRoles, outcome: "permission_denied", routeKey: request.routeKey, nowMs };
+  let outcome: RouteOutcome = decideRoute(route, member, rbacRoles, request.pathParameters);
+  // Step-up only for a member who may call the route at all: "step up" must never hint at a route that is not theirs.
+  if (outcome === "allowed" && route.stepUp !== undefined) {
+    const stepUp = checkStepUp(
+      route.stepUp,
+      member.authenticationFactors,
+      clock.cached ? (route.method === "ANY" ? undefined : route.method) : request.method,
+      nowMs,
+      clock.horizonMs,
+      clock.toleranceMs,
+    );
+    if (stepUp !== "allowed") outcome = stepUp;
+  }
+  return { rbacRoles, outcome, routeKey: route.routeKey, nowMs };
 }
 
 /**
@@ -119,15 +157,27 @@ function decideRoute(
   });
 }
 
-/** The route key and path parameters an event names, if it names them. */
-export function requestedRoute(
-  event: AuthorizerEvent,
-): { routeKey: string; pathParameters: Record<string, string | undefined> | null | undefined } | undefined {
-  if ("routeKey" in event && typeof event.routeKey === "string")
-    return { routeKey: event.routeKey, pathParameters: event.pathParameters };
+/** The route key, path parameters and method an event names, if it names them. */
+export function requestedRoute(event: AuthorizerEvent):
+  | {
+      routeKey: string;
+      pathParameters: Record<string, string | undefined> | null | undefined;
+      /** The request's own method (an `ANY` route's key does not say it). */
+      method: string | undefined;
+    }
+  | undefined {
+  if ("routeKey" in event && typeof event.routeKey === "string") {
+    const method = (event.requestContext as { http?: { method?: unknown } } | undefined)?.http?.method;
+    return {
+      routeKey: event.routeKey,
+      pathParameters: event.pathParameters,
+      method: typeof method === "string" ? method.toUpperCase() : undefined,
+    };
+  }
   if (event.type === "REQUEST" && "httpMethod" in event) {
     const routeKey = restRouteKey(event);
-    if (routeKey !== undefined) return { routeKey, pathParameters: event.pathParameters };
+    if (routeKey !== undefined)
+      return { routeKey, pathParameters: event.pathParameters, method: event.httpMethod.toUpperCase() };
   }
   return undefined;
 }

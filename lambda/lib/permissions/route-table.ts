@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { ConfigurationError } from "../errors";
 import { ENVIRONMENT_VARIABLE } from "../settings";
 import { findLeak, HTTP_METHODS, type LeakQuestion, routeGlobs } from "./arn-patterns";
+import { parseStepUp, type StepUpRequirement, stepUpJson } from "./step-up";
 
 /** What one route needs: a Stytch permission, or only an authenticated member of any organization. */
 export type RoutePermission = { readonly resourceId: string; readonly action: string } | "authenticated";
@@ -26,6 +27,8 @@ export interface PermissionedRoute {
   readonly method: string;
   readonly segments: readonly PathSegment[];
   readonly permission: RoutePermission;
+  /** Step-up requirements (the entry's `step_up`): how and how recently the member must have authenticated. */
+  readonly stepUp?: StepUpRequirement;
 }
 
 /**
@@ -41,6 +44,8 @@ export interface RoutePermissions {
   readonly routes: readonly PermissionedRoute[];
   /** By route key, for HTTP API events (which carry `routeKey`) and REST REQUEST events (`httpMethod resource`). */
   readonly byRouteKey: ReadonlyMap<string, PermissionedRoute>;
+  /** The routes with step-up requirements, in table order; empty for most tables, which then pay nothing for them. */
+  readonly stepUpRoutes: readonly PermissionedRoute[];
 }
 
 const METHODS = new Set([...HTTP_METHODS, "ANY"]);
@@ -82,7 +87,8 @@ export function parseRoutePermissions(json: string, origin: string): RoutePermis
     byShape.set(shape, route.routeKey);
     byRouteKey.set(route.routeKey, route);
   }
-  const table = Object.freeze({ routes: Object.freeze(routes), byRouteKey });
+  const stepUpRoutes = Object.freeze(routes.filter((route) => route.stepUp !== undefined));
+  const table = Object.freeze({ routes: Object.freeze(routes), byRouteKey, stepUpRoutes });
   assertTenancyExpressible(table, origin);
   return table;
 }
@@ -119,6 +125,18 @@ export function permissionJson(permission: RoutePermission): unknown {
   return permission === "authenticated"
     ? "authenticated"
     : { resource_id: permission.resourceId, action: permission.action };
+}
+
+/**
+ * A table entry in its JSON form: {@link permissionJson}, with the route's `step_up` when it has one
+ * (`{"resource_id", "action", "step_up"}`, or `{"step_up"}` for any authenticated member).
+ */
+export function routeEntryJson(permission: RoutePermission, stepUp: StepUpRequirement | undefined): unknown {
+  if (stepUp === undefined) return permissionJson(permission);
+  return {
+    ...(permission === "authenticated" ? {} : { resource_id: permission.resourceId, action: permission.action }),
+    step_up: stepUpJson(stepUp),
+  };
 }
 
 /** The route key of a request in a REST REQUEST event (`httpMethod` + `resource`), or undefined for other events. */
@@ -167,7 +185,8 @@ function assertTenancyExpressible(table: RoutePermissions, origin: string): void
 
 /**
  * Parses one entry of a route table (the CDK construct checks each route with it as it is declared).
- * @param permission the entry's value in the table's JSON form
+ * @param permission the entry's value in the table's JSON form: `"authenticated"`, or an object with the
+ *   permission (`resource_id` and `action`, or neither for any authenticated member) and optionally `step_up`
  * @throws ConfigurationError naming the route key
  */
 export function parseRoute(routeKey: string, permission: unknown, origin: string): PermissionedRoute {
@@ -198,29 +217,50 @@ export function parseRoute(routeKey: string, permission: unknown, origin: string
       throw routeError(origin, routeKey, "has an empty or invalid path segment");
     }
   });
+  const { permission: parsed, stepUp } = parseEntry(permission, routeKey, method, origin);
   return Object.freeze({
     routeKey,
     method,
     segments: Object.freeze(segments),
-    permission: parsePermission(permission, routeKey, origin),
+    permission: parsed,
+    ...(stepUp !== undefined ? { stepUp } : {}),
   });
 }
 
-function parsePermission(value: unknown, routeKey: string, origin: string): RoutePermission {
-  if (value === "authenticated") return "authenticated";
+function parseEntry(
+  value: unknown,
+  routeKey: string,
+  method: string,
+  origin: string,
+): { permission: RoutePermission; stepUp?: StepUpRequirement } {
+  if (value === "authenticated") return { permission: "authenticated" };
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    const { resource_id: resourceId, action, ...rest } = value as Record<string, unknown>;
-    if (
-      Object.keys(rest).length === 0 &&
-      typeof resourceId === "string" &&
-      typeof action === "string" &&
-      PERMISSION_PART.test(resourceId) &&
-      PERMISSION_PART.test(action)
-    ) {
-      return Object.freeze({ resourceId, action });
+    const { resource_id: resourceId, action, step_up: stepUpValue, ...rest } = value as Record<string, unknown>;
+    let stepUp: StepUpRequirement | undefined;
+    if (stepUpValue !== undefined) {
+      const parsed = parseStepUp(stepUpValue, method);
+      if (typeof parsed === "string") throw routeError(origin, routeKey, parsed);
+      stepUp = parsed;
+    }
+    const step = stepUp !== undefined ? { stepUp } : {};
+    if (Object.keys(rest).length === 0) {
+      // `{}` (or only `step_up`): any authenticated member, the object form of "authenticated".
+      if (resourceId === undefined && action === undefined) return { permission: "authenticated", ...step };
+      if (
+        typeof resourceId === "string" &&
+        typeof action === "string" &&
+        PERMISSION_PART.test(resourceId) &&
+        PERMISSION_PART.test(action)
+      ) {
+        return { permission: Object.freeze({ resourceId, action }), ...step };
+      }
     }
   }
-  throw routeError(origin, routeKey, 'needs {"resource_id": "…", "action": "…"} (no wildcards) or "authenticated"');
+  throw routeError(
+    origin,
+    routeKey,
+    'needs {"resource_id": "…", "action": "…"} (no wildcards) or "authenticated", optionally as an object with "step_up"',
+  );
 }
 
 function isTenant(name: string): name is "organization_id" | "organization_slug" {

@@ -8,8 +8,9 @@ import type {
 import { IamPolicyTooLargeError, UnsupportedEventError } from "../errors";
 import { buildMemberIamPolicy, type IamPolicyMember, invokeIamPolicy } from "../permissions/member-iam-policy";
 import { type RouteAccess, requestedRoute } from "../permissions/route-access";
-import type { RoutePermissions } from "../permissions/route-table";
-import type { AuthorizerContext } from "./member-context";
+import type { PermissionedRoute, RoutePermissions } from "../permissions/route-table";
+import { checkStepUp } from "../permissions/step-up";
+import type { AuthenticationFactor, AuthorizerContext } from "./member-context";
 
 /** The fields of an authorizer event that say where the request is going. */
 export interface RouteCarrier {
@@ -57,6 +58,20 @@ export interface RouteAnswerSettings {
   readonly httpApiResponse: "simple" | "iam";
   /** Whether API Gateway may reuse the answer for other requests (see AuthorizerConfig.resultsCacheTtlSeconds). */
   readonly cached: boolean;
+  /**
+   * How long after it is made API Gateway may still reuse a cached answer (ms): its result-cache TTL plus a
+   * margin for the answer's way back. A route with a freshness limit is in a cached answer only if the limit
+   * still holds then (lambda/lib/config.ts refuses a TTL that no freshness limit of the table outlasts, or an
+   * unknown one).
+   */
+  readonly cacheHorizonMs: number;
+  /** How far in the future a factor's `last_authenticated_at` may be (the configured clock tolerance). */
+  readonly clockToleranceMs: number;
+}
+
+/** The member facts a route table's answer depends on: the IAM policy's, and the factors for step-up requirements. */
+export interface RouteAnswerMember extends IamPolicyMember {
+  readonly authenticationFactors: readonly AuthenticationFactor[];
 }
 
 /**
@@ -86,9 +101,12 @@ function exactArn(event: RouteCarrier): string | undefined {
  * - Not cached, and the event names its route (REST REQUEST, HTTP API `iam`): an Allow (with the context) or a
  *   Deny of exactly this request's ARN, decided by {@link RouteAccess.outcome}: a route the table does not list
  *   is refused, and no IAM wildcard is written at all. Were the answer cached after all, it would still cover
- *   this one request only.
+ *   this one request only. A Deny carries one context key, `reason` (`permission_denied`, `tenancy_mismatch`,
+ *   `step_up_required`, `impersonation_refused`), which the REST API's ACCESS_DENIED gateway response shows
+ *   (infra/gateway-responses.ts), so that a frontend can tell "step up" from "not permitted".
  * - Otherwise: the member's IAM policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts). It depends only on
- *   the token and the stage, never on the request that triggered it, so API Gateway's result cache stays correct.
+ *   the token, the stage and the time, never on the request that triggered it, so API Gateway's result cache stays
+ *   correct: a route with step-up requirements is in it only while they hold for the whole cache horizon.
  * @throws UnsupportedEventError when the event has no parsable method or route ARN
  * @throws IamPolicyTooLargeError when the member's IAM policy cannot be made small enough
  */
@@ -98,7 +116,7 @@ export function routeTableAuthorizerResponse(
   context: AuthorizerContext,
   settings: RouteAnswerSettings,
   table: RoutePermissions,
-  member: IamPolicyMember,
+  member: RouteAnswerMember,
   access: RouteAccess,
 ): AuthorizerResponse {
   if (event.version === "2.0" && settings.httpApiResponse === "simple") {
@@ -112,12 +130,12 @@ export function routeTableAuthorizerResponse(
   if (!settings.cached && exact) {
     return access.outcome === "allowed"
       ? { principalId, policyDocument: invokeIamPolicy(["Allow", exact]), context }
-      : { principalId, policyDocument: invokeIamPolicy(["Deny", exact]) };
+      : { principalId, policyDocument: invokeIamPolicy(["Deny", exact]), context: { reason: access.outcome } };
   }
   // Every route at once needs every role: the project's alone could refuse what a custom role grants.
   if (access.rbacRoles.projectOnly)
     throw new Error("an IAM policy for every route needs the organization's custom roles");
-  const iamPolicy = cachedMemberIamPolicy(prefix, table, member, access);
+  const iamPolicy = cachedMemberIamPolicy(prefix, table, member, access, settings);
   // Cached, a refused request the event names (a route the table does not list, or another organization's)
   // still gets its 403: an explicit Deny of exactly its ARN, right for every later request too.
   if (exact && access.outcome !== "allowed") {
@@ -137,37 +155,74 @@ export function routeTableAuthorizerResponse(
 function cachedMemberIamPolicy(
   prefix: string,
   table: RoutePermissions,
-  member: IamPolicyMember,
+  member: RouteAnswerMember,
   access: RouteAccess,
+  settings: RouteAnswerSettings,
 ): PolicyDocument {
+  const stepUp = stepUpState(table, member, access, settings);
   // The verdict cache hands back the same member object for a repeated token: remember its IAM policy on it.
   const known = iamPolicyOfMember.get(member);
-  if (known && known.table === table && known.prefix === prefix && known.version === access.rbacRoles.version)
+  if (
+    known &&
+    known.table === table &&
+    known.prefix === prefix &&
+    known.version === access.rbacRoles.version &&
+    known.stepUp === stepUp
+  )
     return known.iamPolicy;
-  const iamPolicy = memberIamPolicy(prefix, table, member, access);
-  iamPolicyOfMember.set(member, { table, prefix, version: access.rbacRoles.version, iamPolicy });
+  const iamPolicy = memberIamPolicy(prefix, table, member, access, stepUp);
+  iamPolicyOfMember.set(member, { table, prefix, version: access.rbacRoles.version, stepUp, iamPolicy });
   return iamPolicy;
 }
 
 const iamPolicyOfMember = new WeakMap<
   IamPolicyMember,
-  { table: RoutePermissions; prefix: string; version: string; iamPolicy: PolicyDocument }
+  { table: RoutePermissions; prefix: string; version: string; stepUp: string; iamPolicy: PolicyDocument }
 >();
+
+/**
+ * Which of the table's step-up routes the member may have in an answer made now and reused until the cache
+ * horizon: one character per route of {@link RoutePermissions.stepUpRoutes}, `1` where the requirements hold
+ * throughout. `""` for tables without step-up routes. Part of the IAM policy's cache keys, so a remembered
+ * document is never reused once a freshness limit has moved a route out of it.
+ */
+function stepUpState(
+  table: RoutePermissions,
+  member: RouteAnswerMember,
+  access: RouteAccess,
+  settings: RouteAnswerSettings,
+): string {
+  let state = "";
+  for (const route of table.stepUpRoutes) {
+    const outcome = checkStepUp(
+      route.stepUp!,
+      member.authenticationFactors,
+      // A cached answer serves every method of an ANY route: only a route of one safe method is read-only.
+      route.method === "ANY" ? undefined : route.method,
+      access.nowMs,
+      settings.cacheHorizonMs,
+      settings.clockToleranceMs,
+    );
+    state += outcome === "allowed" ? "1" : "0";
+  }
+  return state;
+}
 
 // Per table (one per container; tests build several), then per member key.
 const memberIamPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument | IamPolicyTooLargeError>>();
 const MEMBER_IAM_POLICY_LIMIT = 1_024;
 
 /**
- * One IAM policy per (stage, organization, roles, RBAC policy version): members alike share it, and the hot path
- * is a lookup. An IAM policy too large for API Gateway is remembered the same way: building it again would cost as much
- * and end the same.
+ * One IAM policy per (stage, organization, roles, RBAC policy version, step-up state): members alike share it, and
+ * the hot path is a lookup. An IAM policy too large for API Gateway is remembered the same way: building it again
+ * would cost as much and end the same.
  */
 function memberIamPolicy(
   prefix: string,
   table: RoutePermissions,
   member: IamPolicyMember,
   access: RouteAccess,
+  stepUp: string,
 ): PolicyDocument {
   // JSON keeps the parts apart whatever they contain (a role named "viewer\nadmin" is not two roles).
   const key = JSON.stringify([
@@ -176,13 +231,17 @@ function memberIamPolicy(
     member.organizationSlug,
     access.rbacRoles.version,
     member.roles,
+    stepUp,
   ]);
   let iamPolicies = memberIamPolicies.get(table);
   if (!iamPolicies) memberIamPolicies.set(table, (iamPolicies = new Map()));
   let iamPolicy = iamPolicies.get(key);
   if (!iamPolicy) {
     try {
-      iamPolicy = Object.freeze(buildMemberIamPolicy(table, member, access.rbacRoles.roles, prefix)) as PolicyDocument;
+      const meetsStepUp = (route: PermissionedRoute) => stepUp[table.stepUpRoutes.indexOf(route)] === "1";
+      iamPolicy = Object.freeze(
+        buildMemberIamPolicy(table, member, access.rbacRoles.roles, prefix, undefined, meetsStepUp),
+      ) as PolicyDocument;
     } catch (error) {
       if (!(error instanceof IamPolicyTooLargeError)) throw error;
       iamPolicy = error;

@@ -5,6 +5,25 @@
 /** How the member authenticated to this request. */
 export type AuthMethod = "jwt" | "session_token";
 
+/**
+ * One of Stytch's authentication factors of the session (`authentication_factors` in the session JWT and in the
+ * API's `member_session`), as the authorizer read it (lambda/lib/session/authentication-factors.ts). A field
+ * Stytch left out, or sent in a shape that is not Stytch's, reads as `""`: such a factor proves nothing, and a
+ * route with step-up requirements refuses the session (docs/step-up.md).
+ */
+export interface AuthenticationFactor {
+  /** Stytch's `type`: `magic_link`, `password`, `oauth`, `sso`, `totp`, `otp`, `recovery_codes`, `impersonated`, … */
+  readonly type: string;
+  /** Stytch's `delivery_method`: `email`, `sso_saml`, `sso_oidc`, `authenticator_app`, `sms`, `impersonation`, … */
+  readonly deliveryMethod: string;
+  /** Stytch's `last_authenticated_at`: when the member last proved this factor (RFC 3339, UTC). */
+  readonly lastAuthenticatedAt: string;
+  /** SSO factors: the SSO connection, the `provider_id` of Stytch's `saml_sso_factor` or `oidc_sso_factor`. */
+  readonly connectionId?: string;
+  /** Impersonated factors: who impersonates the member, `impersonated_factor.impersonator_id`. */
+  readonly impersonatorId?: string;
+}
+
 /** The authenticated Stytch B2B member session, as downstream code sees it. */
 export interface MemberSession {
   readonly memberId: string;
@@ -19,6 +38,16 @@ export interface MemberSession {
   readonly email?: string;
   /** The session's custom claims (empty when none, or when they were too large for the context). */
   readonly customClaims: Readonly<Record<string, unknown>>;
+  /**
+   * How and when the member authenticated: the session's factors, in Stytch's order (downstream: at most
+   * {@link MAX_CONTEXT_FACTORS}; empty from an authorizer that predates them).
+   */
+  readonly authenticationFactors: readonly AuthenticationFactor[];
+  /**
+   * Set when the session is impersonated (Stytch's `impersonated` factor): the impersonator's ID, for audit logs.
+   * Use {@link isImpersonated} to ask whether a session is impersonated at all.
+   */
+  readonly impersonatorId?: string;
 }
 
 /** The exact context keys. Users' code and mapping templates may read them as `$context.authorizer.<key>`. */
@@ -34,6 +63,9 @@ export const CONTEXT_KEYS = /* @__PURE__ */ Object.freeze({
   email: "email",
   customClaims: "custom_claims",
   customClaimsTruncated: "custom_claims_truncated",
+  authenticationFactors: "authentication_factors",
+  authenticationFactorsTruncated: "authentication_factors_truncated",
+  impersonatorId: "impersonator_id",
 } as const);
 
 /** One of the context keys. */
@@ -52,16 +84,25 @@ export const MAX_CONTEXT_BYTES = 8_192;
 /** Longer email addresses are left out of the context: no deliverable address is longer (RFC 5321 §4.5.3.1). */
 export const MAX_EMAIL_LENGTH = 254;
 
+/**
+ * At most this many authentication factors travel in the context (Stytch's first ones); beyond,
+ * `authentication_factors_truncated` is `true`. A factor takes at most about 450 bytes (its fields are bounded
+ * when read), so the factors take at most about 3.6 KB of {@link MAX_CONTEXT_BYTES}, and usually about 130 bytes.
+ */
+export const MAX_CONTEXT_FACTORS = 8;
+
 /** API Gateway's flat context: only strings, numbers and booleans survive (objects or arrays give a 500). */
 export type AuthorizerContext = Record<string, string | number | boolean>;
 
 /**
  * Encodes a member session into API Gateway's flat authorizer context.
  * Arrays and objects become JSON strings, because API Gateway rejects nested values.
- * The member's identity (ids, slug, roles, auth method, session expiry) always stays; what could push
- * the response past API Gateway's limits is left out instead of failing the request: an email longer
- * than {@link MAX_EMAIL_LENGTH}, and custom claims over {@link MAX_CUSTOM_CLAIMS_JSON_LENGTH} or over
- * the {@link MAX_CONTEXT_BYTES} budget (then `custom_claims_truncated` is `true`).
+ * The member's identity (ids, slug, roles, auth method, session expiry) and the impersonator always stay;
+ * what could push the response past API Gateway's limits is left out instead of failing the request: an
+ * email longer than {@link MAX_EMAIL_LENGTH}, authentication factors beyond {@link MAX_CONTEXT_FACTORS}
+ * (then `authentication_factors_truncated` is `true`), and custom claims over
+ * {@link MAX_CUSTOM_CLAIMS_JSON_LENGTH} or over the {@link MAX_CONTEXT_BYTES} budget (then
+ * `custom_claims_truncated` is `true`). The factors come before the custom claims in that budget.
  */
 export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
   // A literal with fixed keys (checked against CONTEXT_KEYS below) lets V8 build it from one shape;
@@ -75,8 +116,19 @@ export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
     auth_method: session.authMethod,
     session_expires_at: session.sessionExpiresAt,
     custom_claims: "{}",
-  } satisfies Record<Exclude<ContextKey, "email" | "custom_claims_truncated">, string>;
+    authentication_factors: factorsJson(session.authenticationFactors, MAX_CONTEXT_FACTORS),
+  } satisfies Record<
+    Exclude<ContextKey, "email" | "custom_claims_truncated" | "authentication_factors_truncated" | "impersonator_id">,
+    string
+  >;
   if (session.email && session.email.length <= MAX_EMAIL_LENGTH) context.email = session.email;
+  if (session.impersonatorId !== undefined) context.impersonator_id = session.impersonatorId;
+  const factors = session.authenticationFactors;
+  let kept = Math.min(factors.length, MAX_CONTEXT_FACTORS);
+  // Rarely needed (many or long factors next to a large identity): only then count the exact UTF-8 bytes.
+  while (kept > 0 && mostBytes(context) > MAX_CONTEXT_BYTES && contextBytes(context) > MAX_CONTEXT_BYTES)
+    context.authentication_factors = factorsJson(factors, --kept);
+  if (kept < factors.length) context.authentication_factors_truncated = true;
   for (const _ in session.customClaims) {
     // Only pay for JSON.stringify when there is something to encode.
     const json = JSON.stringify(session.customClaims);
@@ -89,6 +141,38 @@ export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
     break;
   }
   return context;
+}
+
+/** The first `limit` factors as the context carries them: a JSON array with Stytch's field names. */
+function factorsJson(factors: readonly AuthenticationFactor[], limit: number): string {
+  let json = "[";
+  const count = Math.min(factors.length, limit);
+  for (let i = 0; i < count; i += 1) {
+    const factor = factors[i]!;
+    json += `${i > 0 ? "," : ""}{"type":${JSON.stringify(factor.type)},"delivery_method":${JSON.stringify(factor.deliveryMethod)},"last_authenticated_at":${JSON.stringify(factor.lastAuthenticatedAt)}`;
+    if (factor.connectionId !== undefined) json += `,"connection_id":${JSON.stringify(factor.connectionId)}`;
+    if (factor.impersonatorId !== undefined) json += `,"impersonator_id":${JSON.stringify(factor.impersonatorId)}`;
+    json += "}";
+  }
+  return `${json}]`;
+}
+
+/**
+ * True when the session is impersonated: one of its factors is Stytch's `impersonated` factor, wherever it is in
+ * the list. An impersonated session is support staff acting as the member; {@link MemberSession.impersonatorId}
+ * names them when Stytch did.
+ */
+export function isImpersonated(member: Pick<MemberSession, "authenticationFactors" | "impersonatorId">): boolean {
+  return (
+    member.impersonatorId !== undefined || member.authenticationFactors.some((factor) => factor.type === "impersonated")
+  );
+}
+
+/** An upper bound of {@link contextBytes} without encoding anything: a UTF-16 unit is at most 3 UTF-8 bytes. */
+function mostBytes(context: AuthorizerContext): number {
+  let units = 0;
+  for (const key in context) units += key.length + String(context[key]).length;
+  return units * 3;
 }
 
 /** UTF-8 bytes of a context's keys and values, as API Gateway would carry them. */
@@ -146,6 +230,7 @@ export function getMemberContext(event: EventWithMemberContext): MemberSession {
     throw new MissingMemberContextError(`authorizer context has an unknown ${CONTEXT_KEYS.authMethod}`);
   }
   const email = bag[CONTEXT_KEYS.email];
+  const impersonatorId = bag[CONTEXT_KEYS.impersonatorId];
   return {
     memberId,
     memberSessionId: requiredString(bag, CONTEXT_KEYS.memberSessionId),
@@ -171,6 +256,46 @@ export function getMemberContext(event: EventWithMemberContext): MemberSession {
             CONTEXT_KEYS.customClaims,
             (v): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v),
           ),
+    authenticationFactors:
+      bag[CONTEXT_KEYS.authenticationFactors] === undefined
+        ? []
+        : parseJson(bag, CONTEXT_KEYS.authenticationFactors, isContextFactorList).map(fromContextFactor),
+    ...(typeof impersonatorId === "string" && impersonatorId !== "" ? { impersonatorId } : {}),
+  };
+}
+
+/** A factor as the context carries it (see factorsJson). */
+interface ContextFactor {
+  type: string;
+  delivery_method: string;
+  last_authenticated_at: string;
+  connection_id?: string;
+  impersonator_id?: string;
+}
+
+function isContextFactorList(value: unknown): value is ContextFactor[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (factor: Partial<Record<keyof ContextFactor, unknown>> | null) =>
+        typeof factor === "object" &&
+        factor !== null &&
+        typeof factor.type === "string" &&
+        typeof factor.delivery_method === "string" &&
+        typeof factor.last_authenticated_at === "string" &&
+        (factor.connection_id === undefined || typeof factor.connection_id === "string") &&
+        (factor.impersonator_id === undefined || typeof factor.impersonator_id === "string"),
+    )
+  );
+}
+
+function fromContextFactor(factor: ContextFactor): AuthenticationFactor {
+  return {
+    type: factor.type,
+    deliveryMethod: factor.delivery_method,
+    lastAuthenticatedAt: factor.last_authenticated_at,
+    ...(factor.connection_id !== undefined ? { connectionId: factor.connection_id } : {}),
+    ...(factor.impersonator_id !== undefined ? { impersonatorId: factor.impersonator_id } : {}),
   };
 }
 

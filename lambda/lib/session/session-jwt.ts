@@ -21,6 +21,7 @@ import {
   WrongIssuerError,
 } from "../errors";
 import type { MemberSession } from "../response/member-context";
+import { impersonatorOf, readAuthenticationFactors } from "./authentication-factors";
 import type { VerificationKey } from "./jwks-cache";
 
 /** The protected header fields we act on. */
@@ -244,6 +245,8 @@ export function toMemberSession(payload: Record<string, unknown>): MemberSession
       ? session.expires_at
       : new Date((payload.exp as number) * 1000).toISOString();
   const email = emailOf(session.authentication_factors);
+  const authenticationFactors = readAuthenticationFactors(session.authentication_factors);
+  const impersonatorId = impersonatorOf(authenticationFactors);
   return {
     memberId: sub,
     memberSessionId: sessionId,
@@ -254,6 +257,8 @@ export function toMemberSession(payload: Record<string, unknown>): MemberSession
     sessionExpiresAt: expiresAt,
     ...(email ? { email } : {}),
     customClaims: customClaimsOf(payload),
+    authenticationFactors,
+    ...(impersonatorId !== undefined ? { impersonatorId } : {}),
   };
 }
 

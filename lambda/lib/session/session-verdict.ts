@@ -11,6 +11,7 @@ import {
   toAuthorizerContext,
 } from "../response/member-context";
 import type { StytchAuthenticateResponse, StytchClient } from "../stytch/stytch-client";
+import { impersonatorOf, readAuthenticationFactors } from "./authentication-factors";
 import type { Credential } from "./credentials";
 import type { JwksCache, VerificationKey } from "./jwks-cache";
 import type { RejectionCache } from "./rejection-cache";
@@ -44,6 +45,11 @@ export interface SessionVerdictDeps extends ScreeningDeps {
   readonly stytch: StytchClient;
   readonly verdictCache: VerdictCache;
   readonly rejectionCache: RejectionCache;
+  /**
+   * The clock (epoch ms) for the caches and JWT claims, injected by tests that move time; by default the
+   * system clock (and jose's own).
+   */
+  readonly clock?: () => number;
 }
 
 /**
@@ -67,7 +73,7 @@ export function decideVerdict(
   deadline: number,
   deps: SessionVerdictDeps,
 ): Verdict | Promise<Verdict> {
-  const cached = deps.verdictCache.get(credential.value, Date.now());
+  const cached = deps.verdictCache.get(credential.value, nowOf(deps));
   // The hot path: a repeated credential is answered without an await.
   if (cached) return { memberSession: cached.memberSession, context: cached.context, path: "cache" };
   if (credential.kind === "session_token") return authenticateRemotely(credential, deadline, deps);
@@ -90,7 +96,11 @@ async function verifyLocally(credential: Credential, deadline: number, deps: Ses
   const token = credential.value;
   const key = await keyOf(token, deps);
   if (!key) return authenticateRemotely(credential, deadline, deps);
-  const jwt = await deps.sessionJwts.verify(token, key);
+  const jwt = await deps.sessionJwts.verify(
+    token,
+    key,
+    deps.clock === undefined ? undefined : Math.floor(deps.clock() / 1000),
+  );
   // Authentic but stale: only Stytch can say whether the session still lives.
   if (jwt.status !== "valid") return authenticateRemotely(credential, deadline, deps);
   const context = contextOf(jwt.memberSession);
@@ -105,7 +115,10 @@ async function verifyLocally(credential: Credential, deadline: number, deps: Ses
  * @returns the key, or `undefined` when no key set can be obtained at all; the token was then screened
  *   for everything but its signature
  */
-async function keyOf(token: string, deps: ScreeningDeps): Promise<VerificationKey | undefined> {
+async function keyOf(
+  token: string,
+  deps: ScreeningDeps & Pick<SessionVerdictDeps, "clock">,
+): Promise<VerificationKey | undefined> {
   // One spelling per token, checked before anything else reads it.
   assertCompactJws(token);
   const { kid } = sessionJwtHeader(token);
@@ -120,7 +133,7 @@ async function keyOf(token: string, deps: ScreeningDeps): Promise<VerificationKe
     if (!(error instanceof JwksUnavailableError)) throw error;
     // No key set at all. A token that is not even shaped like one of this project's member sessions
     // is still denied without a Stytch call.
-    screenUnverifiedClaims(payload, deps.sessionJwts.rules, Math.floor(Date.now() / 1000));
+    screenUnverifiedClaims(payload, deps.sessionJwts.rules, Math.floor(nowOf(deps) / 1000));
     return undefined;
   }
 }
@@ -130,7 +143,7 @@ async function authenticateRemotely(
   deadline: number,
   deps: SessionVerdictDeps,
 ): Promise<Verdict> {
-  if (deps.rejectionCache.has(credential.value, Date.now())) {
+  if (deps.rejectionCache.has(credential.value, nowOf(deps))) {
     throw new RevokedSessionError("Stytch found no live session for this credential moments ago");
   }
   let response: StytchAuthenticateResponse;
@@ -141,7 +154,7 @@ async function authenticateRemotely(
     );
   } catch (error) {
     // Only a definitive "no such session" is remembered; faults say nothing about the credential.
-    if (error instanceof RevokedSessionError) deps.rejectionCache.add(credential.value, Date.now());
+    if (error instanceof RevokedSessionError) deps.rejectionCache.add(credential.value, nowOf(deps));
     throw error;
   }
   const memberSession = memberSessionFromStytch(response, credential.kind === "session_jwt" ? "jwt" : "session_token");
@@ -152,10 +165,14 @@ async function authenticateRemotely(
   // when an operator opted in, and never past the session's own expiry.
   const ttlSeconds = deps.config.sessionTokenCacheSeconds;
   if (ttlSeconds > 0 && credential.kind === "session_token") {
-    const notAfterMs = Math.min(Date.now() + ttlSeconds * 1000, Date.parse(memberSession.sessionExpiresAt) || 0);
+    const notAfterMs = Math.min(nowOf(deps) + ttlSeconds * 1000, Date.parse(memberSession.sessionExpiresAt) || 0);
     deps.verdictCache.set(credential.value, { memberSession, context, notAfterMs });
   }
   return { memberSession, context, path: "remote" };
+}
+
+function nowOf(deps: Pick<SessionVerdictDeps, "clock">): number {
+  return deps.clock === undefined ? Date.now() : deps.clock();
 }
 
 /** The member's context, with a logged reason when something had to be left out to fit API Gateway's limits. */
@@ -180,6 +197,8 @@ export function memberSessionFromStytch(response: StytchAuthenticateResponse, au
   const session = response.member_session;
   const email = response.member?.email_address ?? emailOf(session.authentication_factors);
   const customClaims = session.custom_claims;
+  const authenticationFactors = readAuthenticationFactors(session.authentication_factors);
+  const impersonatorId = impersonatorOf(authenticationFactors);
   return {
     memberId: session.member_id,
     memberSessionId: session.member_session_id,
@@ -191,5 +210,7 @@ export function memberSessionFromStytch(response: StytchAuthenticateResponse, au
     ...(typeof email === "string" && email !== "" ? { email } : {}),
     customClaims:
       typeof customClaims === "object" && customClaims !== null && !Array.isArray(customClaims) ? customClaims : {},
+    authenticationFactors,
+    ...(impersonatorId !== undefined ? { impersonatorId } : {}),
   };
 }
