@@ -1,7 +1,7 @@
 // Member sessions: created as a completed login would, looked up by ID, token or JWT, revoked, and turned
 // into session JWTs signed with the project's current key.
 
-import { type EmulatedFactor, storeFactors } from "./authentication-factors";
+import { type EmulatedFactor, type StoredFactor, storeFactors } from "./authentication-factors";
 import type { JsonObject } from "./json";
 import type { MemberRecord, OrganizationRecord, Organizations } from "./organizations";
 import type { Project } from "./project";
@@ -105,7 +105,7 @@ export class Sessions {
   start(
     member: MemberRecord,
     now: number,
-    times: { expiresAt: number; authenticatedAt: number; customClaims: JsonObject },
+    times: { expiresAt: number; authenticatedAt: number; customClaims: JsonObject; factors?: StoredFactor[] },
   ): SessionRecord {
     const session: SessionRecord = {
       memberSessionId: this.#project.newId("session"),
@@ -116,6 +116,7 @@ export class Sessions {
       lastAccessedAt: now,
       expiresAt: times.expiresAt,
       authenticatedAt: times.authenticatedAt,
+      ...(times.factors !== undefined ? { factors: times.factors } : {}),
       customClaims: times.customClaims,
       revoked: false,
     };
