@@ -11,6 +11,7 @@ import type {
   APIGatewayTokenAuthorizerEvent,
   Context,
 } from "aws-lambda";
+import { principalOf } from "./lib/callers/caller";
 import { type AuthorizerConfig, loadAuthorizerConfig } from "./lib/config";
 import {
   AuthorizerError,
@@ -33,14 +34,16 @@ import {
 import { SERVICE_NAMES } from "./lib/operations/metric-names";
 import { DecisionMetrics } from "./lib/operations/metrics";
 import { RbacPolicyCache } from "./lib/permissions/rbac-policy-cache";
-import { decideRouteAccess, type RouteAccess } from "./lib/permissions/route-access";
+import { decideRouteAccess, type RouteAccess, type RouteOutcome, requestedRoute } from "./lib/permissions/route-access";
+import { findRoute, type RoutePermissions } from "./lib/permissions/route-table";
 import {
   type AuthorizerResponse,
   type RouteAnswerSettings,
   routeTableAuthorizerResponse,
   stageAuthorizerResponse,
+  stageRefusalResponse,
 } from "./lib/response/authorizer-response";
-import { type Credential, findCredential } from "./lib/session/credentials";
+import { asOpaqueAccessToken, type Credential, findCredential } from "./lib/session/credentials";
 import { JwksCache } from "./lib/session/jwks-cache";
 import { RejectionCache } from "./lib/session/rejection-cache";
 import { SessionJwtVerifier } from "./lib/session/session-jwt";
@@ -159,36 +162,46 @@ export function createAuthorizer(
       if (!runtime) throw startupError;
       credential = findCredential(event, runtime.config);
       if (!credential) throw new MissingCredentialError("no credential in the Authorization header or Stytch cookies");
+      const table = runtime.config.routePermissions;
+      // The one place an opaque credential may be read as a Connected-App access token instead of a session token.
+      if (credential.kind === "session_token" && table && runtime.config.introspectionClientId)
+        credential = opaqueCredentialFor(event, credential, table);
       const deadline = deadlineOf(context, runtime.config);
       const pending = decideVerdict(credential, deadline, runtime);
       // Most verdicts are synchronous (cache or cached key): skip the extra microtask of an await.
       const verdict = pending instanceof Promise ? await pending : pending;
-      // Permission: with a route table, what this member may call (tenancy first, then Stytch RBAC).
-      const table = runtime.config.routePermissions;
+      const caller = verdict.caller;
+      const principalId = principalOf(caller);
+      // Permission: with a route table, what this caller may call (caller type, tenancy, then its permission).
       let access: RouteAccess | undefined;
       if (table) {
-        const deciding = decideRouteAccess(event, verdict.memberSession, table, runtime.rbacPolicies!, deadline);
+        const deciding = decideRouteAccess(event, caller, table, runtime.rbacPolicies!, deadline);
         access = deciding instanceof Promise ? await deciding : deciding;
       }
-      const response = access
-        ? routeTableAuthorizerResponse(
-            event,
-            verdict.memberSession.memberId,
-            verdict.context,
-            runtime.routeAnswers,
-            table!,
-            verdict.memberSession,
-            access,
-          )
-        : stageAuthorizerResponse(
-            event,
-            verdict.memberSession.memberId,
-            verdict.context,
-            runtime.config.httpApiResponse,
-          );
-      // A valid member refused this route: 403 (never 401), logged with its reason even on the hot path.
-      const forbidden = access?.outcome !== undefined && access.outcome !== "allowed" ? access.outcome : undefined;
+      let forbidden: Exclude<RouteOutcome, "allowed"> | undefined;
+      let response: AuthorizerResponse;
+      if (access) {
+        response = routeTableAuthorizerResponse(
+          event,
+          principalId,
+          verdict.context,
+          runtime.routeAnswers,
+          table!,
+          caller,
+          access,
+        );
+        const outcome = access.outcome;
+        forbidden = outcome !== undefined && outcome !== "allowed" ? outcome : undefined;
+      } else if (caller.type === "member") {
+        response = stageAuthorizerResponse(event, principalId, verdict.context, runtime.config.httpApiResponse);
+      } else {
+        // Without a route table every route is members-only: a valid machine caller is refused (403), never 401.
+        response = stageRefusalResponse(event, principalId, runtime.config.httpApiResponse);
+        forbidden = "caller_not_accepted";
+      }
+      // A valid caller refused this route: 403 (never 401), logged with its reason even on the hot path.
       if (forbidden || observed || logsAllow(verdict.path)) {
+        const organization = caller.type === "m2m" ? undefined : caller.member;
         decided(
           {
             outcome: forbidden ? "forbidden" : "allow",
@@ -198,8 +211,9 @@ export function createAuthorizer(
             latencyMs: elapsed(started),
             credentialKind: credential.kind,
             credentialSource: credential.source,
-            memberId: verdict.memberSession.memberId,
-            organizationId: verdict.memberSession.organizationId,
+            callerType: caller.type,
+            ...(caller.type === "member" ? {} : { clientId: caller.clientId }),
+            ...(organization ? { memberId: organization.memberId, organizationId: organization.organizationId } : {}),
           },
           context,
         );
@@ -239,6 +253,19 @@ export const handler: AuthorizerHandler = process.env.STYTCH_PROJECT_ID
       let built: AuthorizerHandler | undefined;
       return (event, context) => (built ??= createAuthorizer())(event, context);
     })();
+
+/**
+ * Where an opaque bearer credential goes (a strict rule, so that no credential ever reaches two Stytch APIs): to
+ * Stytch's introspection endpoint only when an introspection client is configured, the credential came in the
+ * `Authorization` header, and the request's route is known, accepts Connected Apps and does not accept members;
+ * everywhere else it is a session token, as it always was. Cookies always carry sessions.
+ */
+function opaqueCredentialFor(event: AuthorizerEvent, credential: Credential, table: RoutePermissions): Credential {
+  const request = requestedRoute(event);
+  const route = request ? findRoute(table, request.routeKey) : undefined;
+  if (!route || route.callers.includes("member") || !route.callers.includes("connected_app")) return credential;
+  return asOpaqueAccessToken(credential) ?? credential;
+}
 
 function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefined, config: AuthorizerConfig): number {
   const now = Date.now();

@@ -88,6 +88,7 @@ describe("unit tests member-context", () => {
   describe("toAuthorizerContext", () => {
     test("a member becomes exactly the documented flat keys", () => {
       expect(toAuthorizerContext(MEMBER)).toStrictEqual({
+        caller_type: "member",
         member_id: MEMBER.memberId,
         member_session_id: MEMBER.memberSessionId,
         organization_id: MEMBER.organizationId,
@@ -194,6 +195,10 @@ describe("unit tests member-context", () => {
         email: "email",
         customClaims: "custom_claims",
         customClaimsTruncated: "custom_claims_truncated",
+        callerType: "caller_type",
+        clientId: "client_id",
+        scopes: "scopes",
+        tokenExpiresAt: "token_expires_at",
       });
       expect(Object.isFrozen(CONTEXT_KEYS)).toBe(true);
     });

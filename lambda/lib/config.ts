@@ -8,6 +8,7 @@ import { loadRoutePermissions, type RoutePermissions } from "./permissions/route
 import { originList } from "./response/cors";
 import {
   apiUrlProblem,
+  connectedAppClientIdProblem,
   cookieDomainProblem,
   cookieNameProblem,
   ENVIRONMENT_VARIABLE,
@@ -63,6 +64,11 @@ export interface AuthorizerConfig extends StytchConfig {
    * cover that request only. `undefined` (not said): assumed cached, so an answer covers every route at once.
    */
   readonly resultsCacheTtlSeconds: number | undefined;
+  /**
+   * The public Connected-App client as which opaque bearer tokens are introspected (STYTCH_INTROSPECTION_CLIENT_ID),
+   * on routes that accept Connected Apps and not members. `undefined`: opaque credentials are always session tokens.
+   */
+  readonly introspectionClientId: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -128,7 +134,15 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
     httpApiResponse: httpApiResponse as AuthorizerConfig["httpApiResponse"],
     routePermissions: loadRoutePermissions(env),
     resultsCacheTtlSeconds: wholeNumber(env, "resultsCacheTtlSeconds", undefined),
+    introspectionClientId: introspectionClientId(env),
   });
+}
+
+function introspectionClientId(env: Env): string | undefined {
+  const value = env[VARIABLE.introspectionClientId]?.trim();
+  if (!value) return undefined;
+  check(VARIABLE.introspectionClientId, connectedAppClientIdProblem(value));
+  return value;
 }
 
 /** Settings of the refresh endpoint. */

@@ -1,7 +1,14 @@
 // How often each endpoint was called, and what the authenticate endpoint received: what tests assert on.
 
 /** The endpoints that have a call counter (every HTTP request also counts in `total`). */
-export type CountedEndpoint = "jwks" | "authenticate" | "revoke" | "rbacPolicy" | "organizationPolicy";
+export type CountedEndpoint =
+  | "jwks"
+  | "authenticate"
+  | "revoke"
+  | "rbacPolicy"
+  | "organizationPolicy"
+  | "m2mToken"
+  | "introspect";
 
 /** Calls per endpoint, counting every HTTP request received (also the faulted ones). */
 export type CallCounts = Record<CountedEndpoint, number> & { total: number };
@@ -14,7 +21,16 @@ export interface ReceivedAuthenticateRequest {
 
 /** The call counters and the log of authenticate requests. Both are mutated in place, never replaced. */
 export class CallCounters {
-  readonly calls: CallCounts = { jwks: 0, authenticate: 0, revoke: 0, rbacPolicy: 0, organizationPolicy: 0, total: 0 };
+  readonly calls: CallCounts = {
+    jwks: 0,
+    authenticate: 0,
+    revoke: 0,
+    rbacPolicy: 0,
+    organizationPolicy: 0,
+    m2mToken: 0,
+    introspect: 0,
+    total: 0,
+  };
   /** Newest last. */
   readonly authenticateRequests: ReceivedAuthenticateRequest[] = [];
 
@@ -31,6 +47,8 @@ export class CallCounters {
     this.calls.revoke = 0;
     this.calls.rbacPolicy = 0;
     this.calls.organizationPolicy = 0;
+    this.calls.m2mToken = 0;
+    this.calls.introspect = 0;
     this.calls.total = 0;
     this.authenticateRequests.length = 0;
   }

@@ -1,13 +1,15 @@
-// The permission decision of one request (see decideRouteAccess).
+// The permission decision of one request, for any caller type (see decideRouteAccess).
 
 import type {
   APIGatewayRequestAuthorizerEvent,
   APIGatewayRequestAuthorizerEventV2,
   APIGatewayTokenAuthorizerEvent,
 } from "aws-lambda";
-import type { MemberSession } from "../response/member-context";
-import { checkPermission, type PermissionOutcome } from "./permission-check";
-import type { RbacPolicyCache, VersionedRbacRoles } from "./rbac-policy-cache";
+import { type Caller, organizationOf } from "../callers/caller";
+import { m2mScopesGrant } from "../callers/m2m-scopes";
+import type { IamPolicySubject } from "./member-iam-policy";
+import { hasPermission, type PermissionOutcome, scopesGrant } from "./permission-check";
+import type { RbacPolicyCache, VersionedRbacRoles, VersionedRbacScopes } from "./rbac-policy-cache";
 import { findRoute, type PermissionedRoute, type RoutePermissions, restRouteKey } from "./route-table";
 
 type AuthorizerEvent =
@@ -15,88 +17,180 @@ type AuthorizerEvent =
   | APIGatewayRequestAuthorizerEvent
   | APIGatewayRequestAuthorizerEventV2;
 
+/**
+ * What decides a caller's permissions, with a version that changes whenever it does: a member's organization's
+ * RBAC roles, the project policy's scopes for a Connected App, and for an M2M client nothing but its own scopes.
+ */
+export type CallerPolicy =
+  | { readonly type: "member"; readonly rbacRoles: VersionedRbacRoles; readonly version: string }
+  | { readonly type: "connected_app"; readonly rbacScopes: VersionedRbacScopes; readonly version: string }
+  | { readonly type: "m2m"; readonly version: string };
+
+/** A request's outcome: a permission outcome, or a valid caller of a type the route does not accept (403). */
+export type RouteOutcome = PermissionOutcome | "caller_not_accepted";
+
 /** The permission decision for one request. */
 export interface RouteAccess {
-  /** The decisive RBAC roles of the member's organization (project + custom roles). */
-  readonly rbacRoles: VersionedRbacRoles;
+  /** What decides the caller's permissions (for the IAM policy of every route). */
+  readonly policy: CallerPolicy;
   /**
    * This request's outcome, when the event names its route (HTTP API 2.0, REST REQUEST); `undefined` for
    * TOKEN events, whose IAM policy still decides every route. An unlisted route is `permission_denied`.
    */
-  readonly outcome: PermissionOutcome | undefined;
+  readonly outcome: RouteOutcome | undefined;
   /** The route key decided, for the log. */
   readonly routeKey: string | undefined;
 }
 
+const M2M_POLICY: CallerPolicy = Object.freeze({ type: "m2m", version: "" });
+
 /**
- * Decides a request's route permission for a member, between the verdict (who) and the authorizer response
- * (what they may do); synchronously when the RBAC policies are cached.
+ * Decides a request's route permission for a caller, between the verdict (who) and the authorizer response
+ * (what they may do); synchronously when the RBAC policies are cached (M2M callers need none).
  *
- * - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, tenancy from
- *   `pathParameters` (organization first, as Stytch's SDK), then the permission.
- * - REST and `iam` mode answer with the member's IAM policy for every route
+ * - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, then the caller type,
+ *   tenancy from `pathParameters` (organization first, as Stytch's SDK), then the permission.
+ * - REST and `iam` mode answer with the caller's IAM policy for every route
  *   (lambda/lib/permissions/member-iam-policy.ts); the per-request outcome computed here only feeds the
  *   decision log, where the route is known (REQUEST events).
  * @throws RbacPolicyUnavailableError (503) when no RBAC policy can be had
  */
 export function decideRouteAccess(
   event: AuthorizerEvent,
-  member: MemberSession,
+  caller: Caller,
   table: RoutePermissions,
   rbacPolicies: RbacPolicyCache,
   deadline: number,
 ): RouteAccess | Promise<RouteAccess> {
-  const roles = rbacPolicies.rolesFor(member.organizationId, deadline);
-  return roles instanceof Promise
-    ? roles.then((resolved) => settle(event, member, table, resolved))
-    : settle(event, member, table, roles);
+  const policy = callerPolicy(caller, rbacPolicies, deadline);
+  return policy instanceof Promise
+    ? policy.then((resolved) => settle(event, caller, table, resolved))
+    : settle(event, caller, table, policy);
 }
 
-function settle(
-  event: AuthorizerEvent,
-  member: MemberSession,
-  table: RoutePermissions,
-  rbacRoles: VersionedRbacRoles,
-): RouteAccess {
+function callerPolicy(
+  caller: Caller,
+  rbacPolicies: RbacPolicyCache,
+  deadline: number,
+): CallerPolicy | Promise<CallerPolicy> {
+  if (caller.type === "m2m") return M2M_POLICY;
+  if (caller.type === "connected_app") {
+    const scopes = rbacPolicies.scopesFor(deadline);
+    const of = (rbacScopes: VersionedRbacScopes): CallerPolicy => ({
+      type: "connected_app",
+      rbacScopes,
+      version: rbacScopes.version,
+    });
+    return scopes instanceof Promise ? scopes.then(of) : of(scopes);
+  }
+  const roles = rbacPolicies.rolesFor(caller.member.organizationId, deadline);
+  return roles instanceof Promise ? roles.then(memberPolicy) : memberPolicy(roles);
+}
+
+// One policy object per roles object: the member hot path allocates nothing new.
+const memberPolicies = new WeakMap<VersionedRbacRoles, CallerPolicy>();
+
+function memberPolicy(rbacRoles: VersionedRbacRoles): CallerPolicy {
+  let policy = memberPolicies.get(rbacRoles);
+  if (!policy) memberPolicies.set(rbacRoles, (policy = { type: "member", rbacRoles, version: rbacRoles.version }));
+  return policy;
+}
+
+function settle(event: AuthorizerEvent, caller: Caller, table: RoutePermissions, policy: CallerPolicy): RouteAccess {
   const request = requestedRoute(event);
-  if (request === undefined) return { rbacRoles, outcome: undefined, routeKey: undefined };
+  if (request === undefined) return { policy, outcome: undefined, routeKey: undefined };
   const route = findRoute(table, request.routeKey);
   // With a table, a route it does not list is closed to everyone.
-  if (!route) return { rbacRoles, outcome: "permission_denied", routeKey: request.routeKey };
+  if (!route) return { policy, outcome: "permission_denied", routeKey: request.routeKey };
+  return { policy, outcome: decideRoute(route, caller, policy, request.pathParameters), routeKey: route.routeKey };
+}
+
+/**
+ * One route for one caller: the route must accept the caller's type; every tenancy parameter must name the
+ * caller's own organization (a member's, or the member's a Connected App acts for; an M2M client has none), the
+ * SDK's tenancy check, first; then the route's permission must be granted, the way Stytch grants it to that type.
+ */
+export function decideRoute(
+  route: PermissionedRoute,
+  caller: Caller,
+  policy: CallerPolicy,
+  pathParameters: Readonly<Record<string, string | undefined>> | null | undefined,
+): RouteOutcome {
+  if (!route.callers.includes(caller.type)) return "caller_not_accepted";
+  const organization = organizationOf(caller);
+  for (const segment of route.segments) {
+    if (segment.kind !== "tenant") continue;
+    const requested = pathParameters?.[segment.name];
+    const own =
+      organization === undefined
+        ? ""
+        : segment.name === "organization_id"
+          ? organization.organizationId
+          : organization.organizationSlug;
+    // A missing parameter or an empty own slug can never prove tenancy.
+    if (requested === undefined || own === "" || requested !== own) return "tenancy_mismatch";
+  }
+  return grants(route, caller, policy) ? "allowed" : "permission_denied";
+}
+
+/**
+ * Whether the caller may call the route in its own organization (tenancy aside): its type is accepted, and the
+ * route's permission is granted: by a member's roles, by an M2M client's scopes (`action:resource`), by the
+ * project policy's scopes a Connected App holds.
+ */
+export function mayCall(route: PermissionedRoute, caller: Caller, policy: CallerPolicy): boolean {
+  return route.callers.includes(caller.type) && grants(route, caller, policy);
+}
+
+function grants(route: PermissionedRoute, caller: Caller, policy: CallerPolicy): boolean {
+  const permission = route.permission;
+  if (permission === "authenticated") return true;
+  switch (caller.type) {
+    case "member":
+      return (
+        policy.type === "member" &&
+        hasPermission(policy.rbacRoles.roles, caller.member.roles, permission.resourceId, permission.action)
+      );
+    case "m2m":
+      return m2mScopesGrant(caller.scopes, permission.resourceId, permission.action);
+    case "connected_app":
+      return (
+        policy.type === "connected_app" &&
+        scopesGrant(policy.rbacScopes.scopes, caller.scopes, permission.resourceId, permission.action)
+      );
+  }
+}
+
+/**
+ * The caller as its IAM policy sees it: its tenancy values (none for an M2M client: no organization value is ever
+ * its own, so it never reaches a tenancy route) and which routes it may call.
+ */
+export function iamPolicySubject(caller: Caller, policy: CallerPolicy): IamPolicySubject {
+  const organization = organizationOf(caller);
   return {
-    rbacRoles,
-    outcome: decideRoute(route, member, rbacRoles, request.pathParameters),
-    routeKey: route.routeKey,
+    ...(organization
+      ? { organizationId: organization.organizationId, organizationSlug: organization.organizationSlug }
+      : {}),
+    mayCall: (route) => mayCall(route, caller, policy),
   };
 }
 
 /**
- * One route for one member: every tenancy parameter must name the member's own organization (the SDK's
- * tenancy check, first), then the route's permission must be granted by one of the member's roles.
+ * What makes two callers' IAM policies equal (with the table and the stage): type, tenancy, the deciding policy's
+ * version, and the roles or scopes. JSON keeps the parts apart whatever they contain.
  */
-function decideRoute(
-  route: PermissionedRoute,
-  member: Pick<MemberSession, "organizationId" | "organizationSlug" | "roles">,
-  rbacRoles: VersionedRbacRoles,
-  pathParameters: Readonly<Record<string, string | undefined>> | null | undefined,
-): PermissionOutcome {
-  for (const segment of route.segments) {
-    if (segment.kind !== "tenant") continue;
-    const requested = pathParameters?.[segment.name];
-    const own = segment.name === "organization_id" ? member.organizationId : member.organizationSlug;
-    // A missing parameter or an empty own slug can never prove tenancy.
-    if (requested === undefined || own === "" || requested !== own) return "tenancy_mismatch";
+export function iamPolicyKey(caller: Caller, policy: CallerPolicy): string {
+  if (caller.type === "member") {
+    const { organizationId, organizationSlug, roles } = caller.member;
+    return JSON.stringify(["member", organizationId, organizationSlug, policy.version, roles]);
   }
-  if (route.permission === "authenticated") return "allowed";
-  return checkPermission(rbacRoles.roles, member, {
-    organization_id: member.organizationId,
-    resource_id: route.permission.resourceId,
-    action: route.permission.action,
-  });
+  if (caller.type === "m2m") return JSON.stringify(["m2m", caller.scopes]);
+  const { organizationId, organizationSlug } = caller.member;
+  return JSON.stringify(["connected_app", organizationId, organizationSlug, policy.version, caller.scopes]);
 }
 
 /** The route key and path parameters an event names, if it names them. */
-function requestedRoute(
+export function requestedRoute(
   event: AuthorizerEvent,
 ): { routeKey: string; pathParameters: Record<string, string | undefined> | null | undefined } | undefined {
   if ("routeKey" in event && typeof event.routeKey === "string")

@@ -2,6 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { CALLER_TYPES, type CallerType } from "../callers/caller";
 import { ConfigurationError } from "../errors";
 import { ENVIRONMENT_VARIABLE } from "../settings";
 import { findLeak, HTTP_METHODS, type LeakQuestion, routeGlobs } from "./arn-patterns";
@@ -26,7 +27,16 @@ export interface PermissionedRoute {
   readonly method: string;
   readonly segments: readonly PathSegment[];
   readonly permission: RoutePermission;
+  /**
+   * Who may call the route (issue 16's `callers` key): members (by their roles), M2M clients (by their scopes,
+   * `action:resource`), Connected Apps (by their scopes, through the RBAC policy's `scopes`, in the member's
+   * organization). Default `["member"]`: a route opens to machines only when it says so.
+   */
+  readonly callers: readonly CallerType[];
 }
+
+/** The callers of a route that names none: members only. */
+export const DEFAULT_CALLERS: readonly CallerType[] = Object.freeze(["member"]);
 
 /**
  * The validated route table: which Stytch RBAC permission each API Gateway route needs. Parsed and validated
@@ -112,13 +122,15 @@ export function loadRoutePermissions(env: Readonly<Record<string, string | undef
 }
 
 /**
- * A route's permission requirement in the table's JSON form: `{"resource_id", "action"}` or `"authenticated"`.
- * The inverse of parsing, used by the CDK construct to compile the table.
+ * A route's requirement in the table's JSON form: `{"resource_id", "action"}` or `"authenticated"`, with
+ * `"callers"` when they are not the default (members only), so that a table without machine routes is written
+ * exactly as before. The inverse of parsing, used by the CDK construct to compile the table.
  */
-export function permissionJson(permission: RoutePermission): unknown {
-  return permission === "authenticated"
-    ? "authenticated"
-    : { resource_id: permission.resourceId, action: permission.action };
+export function permissionJson(permission: RoutePermission, callers: readonly CallerType[] = DEFAULT_CALLERS): unknown {
+  const defaultCallers = callers.length === 1 && callers[0] === "member";
+  if (permission === "authenticated") return defaultCallers ? "authenticated" : { callers: [...callers] };
+  const json = { resource_id: permission.resourceId, action: permission.action };
+  return defaultCallers ? json : { ...json, callers: [...callers] };
 }
 
 /** The route key of a request in a REST REQUEST event (`httpMethod` + `resource`), or undefined for other events. */
@@ -198,29 +210,81 @@ export function parseRoute(routeKey: string, permission: unknown, origin: string
       throw routeError(origin, routeKey, "has an empty or invalid path segment");
     }
   });
+  const { permission: parsed, callers } = parseRequirement(permission, routeKey, origin);
+  // An M2M client has no organization: no tenancy value of a request can ever be its own.
+  if (callers.includes("m2m") && segments.some((segment) => segment.kind === "tenant"))
+    throw routeError(
+      origin,
+      routeKey,
+      'cannot accept "m2m": an M2M client has no organization, so it can never pass a route\'s tenancy',
+    );
   return Object.freeze({
     routeKey,
     method,
     segments: Object.freeze(segments),
-    permission: parsePermission(permission, routeKey, origin),
+    permission: parsed,
+    callers,
   });
 }
 
-function parsePermission(value: unknown, routeKey: string, origin: string): RoutePermission {
-  if (value === "authenticated") return "authenticated";
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    const { resource_id: resourceId, action, ...rest } = value as Record<string, unknown>;
-    if (
-      Object.keys(rest).length === 0 &&
-      typeof resourceId === "string" &&
-      typeof action === "string" &&
-      PERMISSION_PART.test(resourceId) &&
-      PERMISSION_PART.test(action)
-    ) {
-      return Object.freeze({ resourceId, action });
-    }
-  }
-  throw routeError(origin, routeKey, 'needs {"resource_id": "…", "action": "…"} (no wildcards) or "authenticated"');
+const REQUIREMENT_FORMS =
+  'needs {"resource_id": "…", "action": "…"} (no wildcards), "authenticated", or either with "callers": ["member", "m2m", "connected_app"]';
+
+/**
+ * An entry's value: `"authenticated"` (members, no permission; the same as `{}`), or an object with the
+ * permission (`resource_id` and `action`, both or neither) and `callers` (default members only).
+ */
+function parseRequirement(
+  value: unknown,
+  routeKey: string,
+  origin: string,
+): { permission: RoutePermission; callers: readonly CallerType[] } {
+  if (value === "authenticated") return { permission: "authenticated", callers: DEFAULT_CALLERS };
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw routeError(origin, routeKey, REQUIREMENT_FORMS);
+  const { resource_id: resourceId, action, callers: callersValue, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0)
+    throw routeError(origin, routeKey, `has an unknown key "${unknown[0]}": it ${REQUIREMENT_FORMS}`);
+  const callers = callersValue === undefined ? DEFAULT_CALLERS : parseCallers(callersValue, routeKey, origin);
+  if (resourceId === undefined && action === undefined) return { permission: "authenticated", callers };
+  if (
+    typeof resourceId !== "string" ||
+    typeof action !== "string" ||
+    !PERMISSION_PART.test(resourceId) ||
+    !PERMISSION_PART.test(action)
+  )
+    throw routeError(origin, routeKey, REQUIREMENT_FORMS);
+  // An M2M scope is `action:resource`: a `:` inside either would make the required scope ambiguous.
+  if (callers.includes("m2m") && (resourceId.includes(":") || action.includes(":")))
+    throw routeError(
+      origin,
+      routeKey,
+      'accepts "m2m", whose scopes are action:resource: no ":" in its resource_id or action',
+    );
+  return { permission: Object.freeze({ resourceId, action }), callers };
+}
+
+function parseCallers(value: unknown, routeKey: string, origin: string): readonly CallerType[] {
+  const known = CALLER_TYPES as readonly unknown[];
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((caller) => known.includes(caller)) ||
+    new Set(value).size !== value.length
+  )
+    throw routeError(
+      origin,
+      routeKey,
+      `has "callers" that is not a list of distinct ${CALLER_TYPES.map((c) => `"${c}"`).join(", ")}`,
+    );
+  // In the canonical order, so that equal lists compare equal.
+  return Object.freeze(CALLER_TYPES.filter((caller) => value.includes(caller)));
+}
+
+/** Whether a route accepts callers of this type. */
+export function acceptsCaller(route: PermissionedRoute, type: CallerType): boolean {
+  return route.callers.includes(type);
 }
 
 function isTenant(name: string): name is "organization_id" | "organization_slug" {

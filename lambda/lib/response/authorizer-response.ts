@@ -5,9 +5,10 @@ import type {
   APIGatewaySimpleAuthorizerWithContextResult,
   PolicyDocument,
 } from "aws-lambda";
+import type { Caller } from "../callers/caller";
 import { IamPolicyTooLargeError, UnsupportedEventError } from "../errors";
-import { buildMemberIamPolicy, type IamPolicyMember, invokeIamPolicy } from "../permissions/member-iam-policy";
-import type { RouteAccess } from "../permissions/route-access";
+import { buildIamPolicy, invokeIamPolicy } from "../permissions/member-iam-policy";
+import { iamPolicyKey, iamPolicySubject, type RouteAccess } from "../permissions/route-access";
 import type { RoutePermissions } from "../permissions/route-table";
 import type { AuthorizerContext } from "./member-context";
 
@@ -52,6 +53,24 @@ export function stageAuthorizerResponse(
   return { principalId, policyDocument: stageIamPolicy(event.methodArn ?? event.routeArn), context };
 }
 
+/**
+ * The authorizer response without a route table for a valid caller that no route accepts: every route is
+ * members-only then, so an M2M client or a Connected App gets 403 (never 401) on every route: a Deny of the whole
+ * stage (right for every later request too, if cached), or `{isAuthorized: false}`.
+ * @throws UnsupportedEventError when the event has no parsable method or route ARN
+ */
+export function stageRefusalResponse(
+  event: RouteCarrier,
+  principalId: string,
+  httpApiResponse: "simple" | "iam",
+): AuthorizerResponse {
+  if (event.version === "2.0" && httpApiResponse === "simple") return { isAuthorized: false } as AuthorizerResponse;
+  return {
+    principalId,
+    policyDocument: invokeIamPolicy(["Deny", stageResourceArn(event.methodArn ?? event.routeArn)]),
+  };
+}
+
 /** How the answer of a route table is shaped. */
 export interface RouteAnswerSettings {
   readonly httpApiResponse: "simple" | "iam";
@@ -68,8 +87,10 @@ export interface RouteAnswerSettings {
  *   Deny of exactly this request's ARN, decided by {@link RouteAccess.outcome}: a route the table does not list
  *   is refused, and no IAM wildcard is written at all. Were the answer cached after all, it would still cover
  *   this one request only.
- * - Otherwise: the member's IAM policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts). It depends only on
- *   the token and the stage, never on the request that triggered it, so API Gateway's result cache stays correct.
+ * - Otherwise: the caller's IAM policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts):
+ *   a member's, a Connected App's (in the member's organization) or an M2M client's (no tenancy route), each with
+ *   only the routes that accept its type. It depends only on the token and the stage, never on the request that
+ *   triggered it, so API Gateway's result cache stays correct when one API serves members and machines.
  * @throws UnsupportedEventError when the event has no parsable method or route ARN
  * @throws IamPolicyTooLargeError when the member's IAM policy cannot be made small enough
  */
@@ -79,7 +100,7 @@ export function routeTableAuthorizerResponse(
   context: AuthorizerContext,
   settings: RouteAnswerSettings,
   table: RoutePermissions,
-  member: IamPolicyMember,
+  caller: Caller,
   access: RouteAccess,
 ): AuthorizerResponse {
   if (event.version === "2.0" && settings.httpApiResponse === "simple") {
@@ -96,7 +117,7 @@ export function routeTableAuthorizerResponse(
       ? { principalId, policyDocument: invokeIamPolicy(["Allow", exact]), context }
       : { principalId, policyDocument: invokeIamPolicy(["Deny", exact]) };
   }
-  const iamPolicy = cachedMemberIamPolicy(prefix, table, member, access);
+  const iamPolicy = cachedIamPolicy(prefix, table, caller, access);
   // Cached, a refused request the event names (a route the table does not list, or another organization's)
   // still gets its 403: an explicit Deny of exactly its ARN, right for every later request too.
   if (exact && access.outcome !== "allowed") {
@@ -112,61 +133,46 @@ export function routeTableAuthorizerResponse(
   return { principalId, policyDocument: iamPolicy, context };
 }
 
-/** The member's IAM policy for every route, remembered on the member object and per member facts. */
-function cachedMemberIamPolicy(
-  prefix: string,
-  table: RoutePermissions,
-  member: IamPolicyMember,
-  access: RouteAccess,
-): PolicyDocument {
-  // The verdict cache hands back the same member object for a repeated token: remember its IAM policy on it.
-  const known = iamPolicyOfMember.get(member);
-  if (known && known.table === table && known.prefix === prefix && known.version === access.rbacRoles.version)
+/** The caller's IAM policy for every route, remembered on the caller object and per caller facts. */
+function cachedIamPolicy(prefix: string, table: RoutePermissions, caller: Caller, access: RouteAccess): PolicyDocument {
+  // The verdict cache hands back the same caller object for a repeated token: remember its IAM policy on it.
+  const known = iamPolicyOfCaller.get(caller);
+  if (known && known.table === table && known.prefix === prefix && known.version === access.policy.version)
     return known.iamPolicy;
-  const iamPolicy = memberIamPolicy(prefix, table, member, access);
-  iamPolicyOfMember.set(member, { table, prefix, version: access.rbacRoles.version, iamPolicy });
+  const iamPolicy = sharedIamPolicy(prefix, table, caller, access);
+  iamPolicyOfCaller.set(caller, { table, prefix, version: access.policy.version, iamPolicy });
   return iamPolicy;
 }
 
-const iamPolicyOfMember = new WeakMap<
-  IamPolicyMember,
+const iamPolicyOfCaller = new WeakMap<
+  Caller,
   { table: RoutePermissions; prefix: string; version: string; iamPolicy: PolicyDocument }
 >();
 
-// Per table (one per container; tests build several), then per member key.
-const memberIamPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument | IamPolicyTooLargeError>>();
-const MEMBER_IAM_POLICY_LIMIT = 1_024;
+// Per table (one per container; tests build several), then per caller key.
+const sharedIamPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument | IamPolicyTooLargeError>>();
+const SHARED_IAM_POLICY_LIMIT = 1_024;
 
 /**
- * One IAM policy per (stage, organization, roles, RBAC policy version): members alike share it, and the hot path
- * is a lookup. An IAM policy too large for API Gateway is remembered the same way: building it again would cost as much
- * and end the same.
+ * One IAM policy per (stage, caller facts that decide it: type, organization, roles or scopes, RBAC policy
+ * version): callers alike share it, and the hot path is a lookup. An IAM policy too large for API Gateway is
+ * remembered the same way: building it again would cost as much and end the same.
  */
-function memberIamPolicy(
-  prefix: string,
-  table: RoutePermissions,
-  member: IamPolicyMember,
-  access: RouteAccess,
-): PolicyDocument {
-  // JSON keeps the parts apart whatever they contain (a role named "viewer\nadmin" is not two roles).
-  const key = JSON.stringify([
-    prefix,
-    member.organizationId,
-    member.organizationSlug,
-    access.rbacRoles.version,
-    member.roles,
-  ]);
-  let iamPolicies = memberIamPolicies.get(table);
-  if (!iamPolicies) memberIamPolicies.set(table, (iamPolicies = new Map()));
+function sharedIamPolicy(prefix: string, table: RoutePermissions, caller: Caller, access: RouteAccess): PolicyDocument {
+  const key = JSON.stringify([prefix, iamPolicyKey(caller, access.policy)]);
+  let iamPolicies = sharedIamPolicies.get(table);
+  if (!iamPolicies) sharedIamPolicies.set(table, (iamPolicies = new Map()));
   let iamPolicy = iamPolicies.get(key);
   if (!iamPolicy) {
     try {
-      iamPolicy = Object.freeze(buildMemberIamPolicy(table, member, access.rbacRoles.roles, prefix)) as PolicyDocument;
+      iamPolicy = Object.freeze(
+        buildIamPolicy(table, iamPolicySubject(caller, access.policy), prefix),
+      ) as PolicyDocument;
     } catch (error) {
       if (!(error instanceof IamPolicyTooLargeError)) throw error;
       iamPolicy = error;
     }
-    if (iamPolicies.size >= MEMBER_IAM_POLICY_LIMIT) iamPolicies.clear();
+    if (iamPolicies.size >= SHARED_IAM_POLICY_LIMIT) iamPolicies.clear();
     iamPolicies.set(key, iamPolicy);
   }
   if (iamPolicy instanceof IamPolicyTooLargeError) throw iamPolicy;
