@@ -12,8 +12,13 @@ export const RETRY_AFTER_SECONDS = 5;
  * Adds the gateway responses that give a REST API the authorizer's status table: 401 and 403 with
  * JSON bodies, and 503 with `Retry-After` for authorizer faults (an outage must never read as
  * "logged out"), all with CORS headers so that browsers can read them.
+ * @param challenge the 401's `WWW-Authenticate`: `Bearer`, or with `resource_metadata="…"` for agents (RFC 9728)
  */
-export function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: string | undefined): void {
+export function addGatewayResponses(
+  restApi: apigateway.IRestApi,
+  allowOrigin: string | undefined,
+  challenge = "Bearer",
+): void {
   // Another Stytch authorizer on the same API already added them (API Gateway allows one per type).
   if (restApi.node.tryFindChild("StytchUnauthorized")) return;
   const origin = allowOrigin ?? corsOriginOf(restApi) ?? "*";
@@ -31,7 +36,7 @@ export function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: s
       "Unauthorized",
       apigateway.ResponseType.UNAUTHORIZED,
       "401",
-      { "WWW-Authenticate": "'Bearer'" },
+      { "WWW-Authenticate": `'${challenge}'` },
       "Unauthorized",
       "unauthorized",
     ],

@@ -6,9 +6,16 @@
  */
 
 export { RETRY_AFTER_SECONDS } from "./gateway-responses";
-export type { RoutePermission } from "./route-permission-table";
+export {
+  bearerChallenge,
+  PROTECTED_RESOURCE_METADATA_PATH,
+  protectedResourceDocument,
+  type StytchProtectedResourceOptions,
+} from "./protected-resource";
+export type { CallerType, RoutePermission } from "./route-permission-table";
 export {
   type RbacPolicyResources,
+  type RouteOptions,
   RoutePermissionTable,
   type RoutePermissionTableOptions,
 } from "./route-permission-table";

@@ -2,7 +2,8 @@
  * The authorizer's route table, compiled from the routes as they are attached (issue 10).
  *
  * Each protected route declares what it needs where it is attached (`table.add("GET",
- * "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" })`); the construct writes
+ * "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" })`), and who may call it
+ * (members by default; `{ callers: ["member", "connected_app"] }` opens it to agents too); the construct writes
  * the compiled table into the authorizer's `STYTCH_ROUTE_PERMISSIONS` (or, beyond Lambda's 4 KB environment,
  * into a layer's file named by `STYTCH_ROUTE_PERMISSIONS_FILE`) when the app synthesizes, so routes added
  * after the authorizer was created are included. Optionally the table is checked at synth time
@@ -19,10 +20,16 @@ import * as path from "node:path";
 import { Aspects, type IAspect } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
-import { parseRoute, type RoutePermission } from "../lambda/lib/permissions/route-table";
+import type { CallerType } from "../lambda/lib/callers/caller";
+import {
+  DEFAULT_CALLERS,
+  parseRoute,
+  permissionJson,
+  type RoutePermission,
+} from "../lambda/lib/permissions/route-table";
 import { ENVIRONMENT_VARIABLE } from "../lambda/lib/settings";
 
-export type { RoutePermission };
+export type { CallerType, RoutePermission };
 
 /** The environment variable the authorizer reads its table from. */
 export const ROUTE_PERMISSIONS_VARIABLE = ENVIRONMENT_VARIABLE.routePermissions;
@@ -37,11 +44,35 @@ export const ROUTE_PERMISSIONS_LAYER_FILE = "/opt/stytch-route-permissions.json"
 const ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES = 3_072;
 
 /** The JSON form of one entry, as the authorizer reads it. */
-export type RoutePermissionJson = "authenticated" | { readonly resource_id: string; readonly action: string };
+export type RoutePermissionJson =
+  | "authenticated"
+  | {
+      readonly resource_id?: string;
+      readonly action?: string;
+      /** Omitted: members only. */
+      readonly callers?: readonly CallerType[];
+    };
 
 /** The parts of a Stytch RBAC policy the synth-time check reads (`GET /v1/b2b/rbac/policy`'s `policy`). */
 export interface RbacPolicyResources {
   readonly resources: ReadonlyArray<{ readonly resource_id: string; readonly actions: readonly string[] }>;
+  /** What Connected Apps may be granted: each scope's permissions. */
+  readonly scopes?: ReadonlyArray<{
+    readonly scope: string;
+    readonly permissions: ReadonlyArray<{ readonly resource_id: string; readonly actions: readonly string[] }>;
+  }>;
+}
+
+/** Options of one route ({@link RoutePermissionTable.add}). */
+export interface RouteOptions {
+  /**
+   * Who may call the route: `member` (a Stytch session; by its roles), `m2m` (an M2M client credentials token; by
+   * its scopes, `action:resource`), `connected_app` (an OAuth app or AI agent acting for a member; by its scopes,
+   * through the RBAC policy's `scopes`, in the member's organization). An M2M client has no organization: a route
+   * with `{organization_id}` or `{organization_slug}` cannot accept `m2m`.
+   * @default ["member"]
+   */
+  readonly callers?: readonly CallerType[];
 }
 
 /** Options of {@link RoutePermissionTable}. */
@@ -60,20 +91,25 @@ export class RoutePermissionTable {
   constructor(readonly options: RoutePermissionTableOptions = {}) {}
 
   /**
-   * Declares what a route needs: its permission, or `"authenticated"` (any member of any organization). Every
-   * route that uses the authorizer must be declared, or the synth fails naming it.
+   * Declares what a route needs: its permission, or `"authenticated"` (any member of any organization), and who
+   * may call it ({@link RouteOptions.callers}; members by default). Every route that uses the authorizer must be
+   * declared, or the synth fails naming it.
    * @throws Error for what the authorizer would refuse in this entry (checked with the authorizer's own
-   *   parser): a malformed method or path, a wildcard or malformed permission; or a route declared twice with
-   *   different permissions. Rules that span the table (e.g. tenancy) are checked at synth.
+   *   parser): a malformed method or path, a wildcard or malformed permission, unknown callers, `m2m` on a tenancy
+   *   route; or a route declared twice with different permissions. Rules that span the table (e.g. tenancy) are
+   *   checked at synth.
    */
-  add(method: string, path: string, permission: RoutePermission): this {
+  add(method: string, path: string, permission: RoutePermission, options: RouteOptions = {}): this {
     const key = `${method} ${path}`;
-    const json: RoutePermissionJson =
-      permission === "authenticated"
-        ? "authenticated"
-        : { resource_id: permission.resourceId, action: permission.action };
+    let json: RoutePermissionJson;
     try {
-      parseRoute(key, json, "route permissions");
+      // The authorizer's own parser decides, and its canonical form is what is written (callers in one order).
+      const route = parseRoute(
+        key,
+        permissionJson(permission, options.callers ?? DEFAULT_CALLERS),
+        "route permissions",
+      );
+      json = permissionJson(route.permission, route.callers) as RoutePermissionJson;
     } catch (error) {
       throw new Error((error as Error).message);
     }
@@ -109,7 +145,9 @@ export class RoutePermissionTable {
 
 /**
  * Checks a table against a Stytch policy: every resource a route names must exist, with the action among its
- * actions. (Roles are not checked: which roles grant what is the policy's business, and may change.)
+ * actions, and a route open to Connected Apps needs a scope that grants it. (Roles are not checked: which roles grant
+ * what is the policy's business, and may change. Routes for M2M clients only are not checked: M2M scopes are the
+ * clients' own `action:resource` strings.)
  */
 export function checkAgainstPolicy(
   table: Readonly<Record<string, RoutePermissionJson>>,
@@ -117,20 +155,42 @@ export function checkAgainstPolicy(
 ): string[] {
   const actions = new Map(policy.resources.map((resource) => [resource.resource_id, new Set(resource.actions)]));
   const problems: string[] = [];
-  for (const [routeKey, permission] of Object.entries(table)) {
-    if (permission === "authenticated") continue;
-    const defined = actions.get(permission.resource_id);
+  for (const [routeKey, entry] of Object.entries(table)) {
+    if (entry === "authenticated" || entry.resource_id === undefined || entry.action === undefined) continue;
+    const { resource_id: resourceId, action } = entry;
+    // M2M scopes are the client's own strings (`action:resource`), not the RBAC policy's resources.
+    const callers = entry.callers ?? ["member"];
+    if (callers.length === 1 && callers[0] === "m2m") continue;
+    const defined = actions.get(resourceId);
     if (!defined)
       problems.push(
-        `route permissions: ${routeKey} names resource "${permission.resource_id}", which the RBAC policy does not define`,
+        `route permissions: ${routeKey} names resource "${resourceId}", which the RBAC policy does not define`,
       );
-    else if (!defined.has(permission.action)) {
+    else if (!defined.has(action)) {
       problems.push(
-        `route permissions: ${routeKey} names action "${permission.action}", which resource "${permission.resource_id}" does not define`,
+        `route permissions: ${routeKey} names action "${action}", which resource "${resourceId}" does not define`,
       );
     }
+    // A Connected App holds scopes, never roles: a route no scope grants would refuse every app.
+    if (entry.callers?.includes("connected_app") && grantingScopes(policy, resourceId, action).length === 0)
+      problems.push(
+        `route permissions: ${routeKey} accepts connected_app, but no scope of the RBAC policy grants "${action}" on "${resourceId}"`,
+      );
   }
   return problems;
+}
+
+/** The policy's scopes that grant `action` on `resourceId` (Stytch's scope check: the action, or `*`). */
+export function grantingScopes(policy: RbacPolicyResources, resourceId: string, action: string): string[] {
+  return (policy.scopes ?? [])
+    .filter((scope) =>
+      scope.permissions.some(
+        (permission) =>
+          permission.resource_id === resourceId &&
+          (permission.actions.includes(action) || permission.actions.includes("*")),
+      ),
+    )
+    .map((scope) => scope.scope);
 }
 
 /**

@@ -169,7 +169,8 @@ describe("StytchApiStack", () => {
     const functionRoles = ofType("AWS::IAM::Role").filter(([, role]) =>
       JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes("lambda.amazonaws.com"),
     );
-    expect(functionRoles).toHaveLength(4);
+    // The authorizer, the refresh function and the demo handlers (me, organization data, service usage).
+    expect(functionRoles).toHaveLength(5);
     for (const [, role] of functionRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 

@@ -148,6 +148,7 @@ export class StytchApiStack extends Stack {
     const factories: Record<ApiRoute["functionId"], (route: ApiRoute) => lambda.IFunction> = {
       Me: (route) => downstreamFunction(route),
       OrganizationData: (route) => downstreamFunction(route),
+      ServiceUsage: (route) => downstreamFunction(route),
       Refresh: (route) => {
         refresh = new StytchRefreshFunction(this, route.functionId, {
           tracing,
@@ -192,7 +193,9 @@ export class StytchApiStack extends Stack {
       acknowledgeRestRoute(method, route);
       // The route's permission is declared where it is attached; the authorizer compiles the table at synth.
       if (!isPublic)
-        this.authorizer.routePermissions?.add(route.method, route.path, route.permission ?? "authenticated");
+        this.authorizer.routePermissions?.add(route.method, route.path, route.permission ?? "authenticated", {
+          callers: route.callers,
+        });
 
       const [httpRoute] = this.httpApi.addRoutes({
         path: route.path,
