@@ -11,7 +11,7 @@ export {
   PROTECTED_RESOURCE_METADATA_PATH,
   protectedResourceDocument,
   type StytchProtectedResourceOptions,
-} from "./protected-resource";
+} from "./protected-resource-document";
 export type { CallerType, RoutePermission } from "./route-permission-table";
 export {
   type RbacPolicyResources,

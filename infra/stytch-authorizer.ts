@@ -27,14 +27,14 @@ import { ENVIRONMENT_VARIABLE as VARIABLE, WHOLE_NUMBER } from "../lambda/lib/se
 import { type AttachedRoute, isInRouteTable, routesUsingAuthorizers } from "./attached-routes";
 import { addGatewayResponses } from "./gateway-responses";
 import { createBundledFunction } from "./lambda-defaults";
+import { serveProtectedResourceMetadata } from "./protected-resource";
 import {
   bearerChallenge,
   defaultAdvertisedScopes,
   PROTECTED_RESOURCE_METADATA_PATH,
   protectedResourceProblems,
   type StytchProtectedResourceOptions,
-  serveProtectedResourceMetadata,
-} from "./protected-resource";
+} from "./protected-resource-document";
 import {
   attachRoutePermissions,
   ROUTE_PERMISSIONS_LAYER_FILE,

@@ -10,7 +10,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, test } from "vitest";
 import { FEATURE_FLAGS } from "../infra/demo/feature-flags";
 import { REPO_ROOT } from "../infra/lambda-defaults";
-import { protectedResourceDocument } from "../infra/protected-resource";
+import { protectedResourceDocument } from "../infra/protected-resource-document";
 import {
   checkAgainstPolicy,
   type RoutePermissionJson,
