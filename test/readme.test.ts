@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test } from "vitest";
 import { API_ROUTES } from "../infra/demo/routes";
-import { curlWalkthrough } from "../local/walkthrough";
+import { curlWalkthrough, machineWalkthrough } from "../local/walkthrough";
 
 const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
 
@@ -17,6 +17,13 @@ test("the README starts with the two commands of a fresh machine", () => {
 test("the README shows exactly the curl walkthrough that npm start prints on the default port", () => {
   const printed = curlWalkthrough({ url: "http://127.0.0.1:3000", routes: API_ROUTES }).join("\n");
   expect(readme).toContain(printed);
+});
+
+test("the README's Machines and agents section shows exactly the machine walkthrough npm start prints", () => {
+  const section = readme.slice(readme.indexOf("\n## Machines and agents\n"));
+  const printed = machineWalkthrough({ url: "http://127.0.0.1:3000", routes: API_ROUTES }).join("\n");
+  expect(printed).toContain("/dev/m2m-client");
+  expect(section).toContain(printed);
 });
 
 test(".ci/run runs the README's test command", () => {
