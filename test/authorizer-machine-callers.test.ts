@@ -218,6 +218,30 @@ describe("M2M access tokens", () => {
     }
   });
 
+  test("one client's cached IAM policy is never another's: scopes and organizations are part of its key", async () => {
+    const handler = authorizer();
+    const narrow = m2mToken(["read:documents"]).token;
+    const wide = m2mToken(["read:*"]).token;
+    expect(await restStatus(handler, restEvent(narrow, "GET /service/billing"))).toBe(403);
+    expect(await restStatus(handler, restEvent(wide, "GET /service/billing"))).toBe(200);
+    const viewer = member(["viewer"]);
+    const other = member(["viewer"], "globex");
+    const ownApp = connectedAppToken(viewer, ["read:documents"]).accessToken;
+    const otherApp = connectedAppToken(other, ["read:documents"]).accessToken;
+    const unscoped = connectedAppToken(viewer, ["openid"]).accessToken;
+    const path = { organization_id: viewer.organizationId };
+    const otherPath = { organization_id: other.organizationId };
+    // Each allowed on its own organization's path: the answer is its IAM policy, never the other app's.
+    expect(await restStatus(handler, restEvent(otherApp, "GET /orgs/{organization_id}/documents", otherPath))).toBe(
+      200,
+    );
+    expect(await restStatus(handler, restEvent(ownApp, "GET /orgs/{organization_id}/documents", path))).toBe(200);
+    const { policyDocument } = (await handler(restEvent(unscoped, "GET /me"))) as { policyDocument: PolicyDocument };
+    expect(evaluateIamPolicy(policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/documents`)).not.toBe(
+      "allow",
+    );
+  });
+
   test("a repeated M2M token is answered from the verdict cache, like a session JWT", async () => {
     const handler = authorizer({ POWERTOOLS_LOG_LEVEL: "DEBUG" });
     const { token } = m2mToken(["read:documents"]);
