@@ -143,10 +143,13 @@ describe("the packed tarball in a separate CDK app", () => {
       (f) =>
         !/^(LICENSE|README\.md|CHANGELOG\.md|package\.json)$/.test(f) &&
         !/^dist\/(lambda|infra)\/[a-z-]+\.(js|d\.ts)$/.test(f) &&
-        // The metric names are plain data shared by the handlers and the monitoring construct, the member-context
-        // reader is the Lambda-side entry's own code, and the constructs load the environment they deploy with the
-        // handlers' own configuration loaders at synth (plain code, no dependencies); no other handler internals ship.
-        !/^dist\/lambda\/lib\/(operations\/metric-names|response\/member-context)\.(js|d\.ts)$/.test(f) &&
+        // The metric names are plain data shared by the handlers and the monitoring construct, the member- and
+        // caller-context readers (and the caller types they return) are the Lambda-side entry's own code, and the
+        // constructs load the environment they deploy with the handlers' own configuration loaders at synth (plain
+        // code, no dependencies); no other handler internals ship.
+        !/^dist\/lambda\/lib\/(operations\/metric-names|response\/(member|caller)-context|callers\/caller)\.(js|d\.ts)$/.test(
+          f,
+        ) &&
         !/^dist\/lambda\/lib\/(config|settings|errors|permissions\/(route-table|arn-patterns)|response\/cors)\.(js|d\.ts)$/.test(
           f,
         ) &&
