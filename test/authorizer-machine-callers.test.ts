@@ -491,6 +491,8 @@ describe("opaque Connected-App access tokens: introspected only on routes that a
       caller_type: "connected_app",
       client_id: clientId,
       member_id: viewer.memberId,
+      // The introspection answer's own fields (active, token_type, request_id, status_code) are no custom claims.
+      custom_claims: "{}",
     });
     expect(
       await httpStatus(

@@ -201,7 +201,9 @@ async function introspectRemotely(
     if (error instanceof InactiveTokenError) deps.rejectionCache.add(rejectionKey, Date.now());
     throw error;
   }
-  const caller = connectedAppCallerOf(answer, answer.exp);
+  // The answer's own fields are no claims of the token (Stytch's SDK strips the same ones).
+  const { active: _active, token_type: _type, request_id: _request, status_code: _status, ...claims } = answer;
+  const caller = connectedAppCallerOf(claims, answer.exp);
   const context = machineContextOf(caller);
   const ttlSeconds = deps.config.sessionTokenCacheSeconds;
   if (ttlSeconds > 0) {
