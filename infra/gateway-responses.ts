@@ -22,8 +22,13 @@ export const ACCESS_DENIED_REASON = "$context.authorizer.reason";
  * JSON bodies (the 403's reason from the authorizer, {@link ACCESS_DENIED_REASON}), and 503 with
  * `Retry-After` for authorizer faults (an outage must never read as "logged out"), all with CORS headers
  * so that browsers can read them.
+ * @param challenge the 401's `WWW-Authenticate`: `Bearer`, or with `resource_metadata="…"` for agents (RFC 9728)
  */
-export function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: string | undefined): void {
+export function addGatewayResponses(
+  restApi: apigateway.IRestApi,
+  allowOrigin: string | undefined,
+  challenge = "Bearer",
+): void {
   // Another Stytch authorizer on the same API already added them (API Gateway allows one per type).
   if (restApi.node.tryFindChild("StytchUnauthorized")) return;
   const origin = allowOrigin ?? corsOriginOf(restApi) ?? "*";
@@ -41,7 +46,7 @@ export function addGatewayResponses(restApi: apigateway.IRestApi, allowOrigin: s
       "Unauthorized",
       apigateway.ResponseType.UNAUTHORIZED,
       "401",
-      { "WWW-Authenticate": "'Bearer'" },
+      { "WWW-Authenticate": `'${challenge}'` },
       "Unauthorized",
       "unauthorized",
     ],

@@ -6,7 +6,13 @@
  */
 
 export { RETRY_AFTER_SECONDS } from "./gateway-responses";
-export type { RoutePermission } from "./route-permission-table";
+export {
+  bearerChallenge,
+  PROTECTED_RESOURCE_METADATA_PATH,
+  protectedResourceDocument,
+  type StytchProtectedResourceOptions,
+} from "./protected-resource-document";
+export type { CallerType, RoutePermission } from "./route-permission-table";
 export {
   type FactorRequirement,
   type ImpersonationRule,

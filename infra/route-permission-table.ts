@@ -2,7 +2,8 @@
  * The authorizer's route table, compiled from the routes as they are attached (issue 10).
  *
  * Each protected route declares what it needs where it is attached (`table.add("GET",
- * "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" })`); the construct writes
+ * "/orgs/{organization_id}/documents", { resourceId: "documents", action: "read" })`), and who may call it
+ * (members by default; `{ callers: ["member", "connected_app"] }` opens it to agents too); the construct writes
  * the compiled table into the authorizer's `STYTCH_ROUTE_PERMISSIONS` (or, beyond Lambda's 4 KB environment,
  * into a layer's file named by `STYTCH_ROUTE_PERMISSIONS_FILE`) when the app synthesizes, so routes added
  * after the authorizer was created are included. Optionally the table is checked at synth time
@@ -19,12 +20,18 @@ import * as path from "node:path";
 import { Aspects, type Duration, type IAspect } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
-import { parseRoute, type RoutePermission, routeEntryJson } from "../lambda/lib/permissions/route-table";
+import type { CallerType } from "../lambda/lib/callers/caller";
+import {
+  DEFAULT_CALLERS,
+  parseRoute,
+  type RoutePermission,
+  routeEntryJson,
+} from "../lambda/lib/permissions/route-table";
 import type { FactorRequirement, ImpersonationRule } from "../lambda/lib/permissions/step-up";
 import { ENVIRONMENT_VARIABLE } from "../lambda/lib/settings";
 import { checkProjectSnapshot, claimsToBeSnapshot, InvalidSnapshotError } from "../lambda/lib/stytch/project-snapshot";
 
-export type { FactorRequirement, ImpersonationRule, RoutePermission };
+export type { CallerType, FactorRequirement, ImpersonationRule, RoutePermission };
 
 /** The environment variable the authorizer reads its table from. */
 export const ROUTE_PERMISSIONS_VARIABLE = ENVIRONMENT_VARIABLE.routePermissions;
@@ -41,8 +48,13 @@ const ROUTE_TABLE_ENVIRONMENT_BUDGET_BYTES = 3_072;
 /** The JSON form of one entry, as the authorizer reads it. */
 export type RoutePermissionJson =
   | "authenticated"
-  | { readonly resource_id: string; readonly action: string; readonly step_up?: StepUpJson }
-  | { readonly step_up: StepUpJson };
+  | {
+      readonly resource_id?: string;
+      readonly action?: string;
+      /** Omitted: members only. */
+      readonly callers?: readonly CallerType[];
+      readonly step_up?: StepUpJson;
+    };
 
 /** A route's `step_up` in the table's JSON form. */
 export interface StepUpJson {
@@ -77,15 +89,28 @@ export interface StepUpOptions {
   readonly impersonation?: ImpersonationRule;
 }
 
-/** Options of one route of a {@link RoutePermissionTable}. */
-export interface RouteOptions {
-  /** Step-up requirements next to the permission. @default - none */
-  readonly stepUp?: StepUpOptions;
-}
-
 /** The parts of a Stytch RBAC policy the synth-time check reads (`GET /v1/b2b/rbac/policy`'s `policy`). */
 export interface RbacPolicyResources {
   readonly resources: ReadonlyArray<{ readonly resource_id: string; readonly actions: readonly string[] }>;
+  /** What Connected Apps may be granted: each scope's permissions. */
+  readonly scopes?: ReadonlyArray<{
+    readonly scope: string;
+    readonly permissions: ReadonlyArray<{ readonly resource_id: string; readonly actions: readonly string[] }>;
+  }>;
+}
+
+/** Options of one route ({@link RoutePermissionTable.add}). */
+export interface RouteOptions {
+  /**
+   * Who may call the route: `member` (a Stytch session; by its roles), `m2m` (an M2M client credentials token; by
+   * its scopes, `action:resource`), `connected_app` (an OAuth app or AI agent acting for a member; by its scopes,
+   * through the RBAC policy's `scopes`, in the member's organization). An M2M client has no organization: a route
+   * with `{organization_id}` or `{organization_slug}` cannot accept `m2m`.
+   * @default ["member"]
+   */
+  readonly callers?: readonly CallerType[];
+  /** Step-up requirements next to the permission, for routes that accept members only. @default - none */
+  readonly stepUp?: StepUpOptions;
 }
 
 /** Options of {@link RoutePermissionTable}. */
@@ -106,24 +131,26 @@ export class RoutePermissionTable {
   constructor(readonly options: RoutePermissionTableOptions = {}) {}
 
   /**
-   * Declares what a route needs: its permission, or `"authenticated"` (any member of any organization), and
-   * optionally step-up requirements (`{ stepUp: { factors: ["mfa"], within: Duration.minutes(15) } }`). Every
-   * route that uses the authorizer must be declared, or the synth fails naming it.
+   * Declares what a route needs: its permission, or `"authenticated"` (any member of any organization), who may
+   * call it ({@link RouteOptions.callers}; members by default), and optionally step-up requirements for members
+   * (`{ stepUp: { factors: ["mfa"], within: Duration.minutes(15) } }`). Every route that uses the authorizer must
+   * be declared, or the synth fails naming it.
    * @throws Error for what the authorizer would refuse in this entry (checked with the authorizer's own
-   *   parser): a malformed method or path, a wildcard or malformed permission, an invalid step-up requirement;
-   *   or a route declared twice with different permissions. Rules that span the table (e.g. tenancy) or the
-   *   authorizer (a freshness limit against the results cache TTL) are checked at synth.
+   *   parser): a malformed method or path, a wildcard or malformed permission, unknown callers, `m2m` on a tenancy
+   *   route, an invalid step-up requirement or one on a route open to machines; or a route declared twice with
+   *   different permissions. Rules that span the table (e.g. tenancy) or the authorizer (a freshness limit against
+   *   the results cache TTL) are checked at synth.
    */
   add(method: string, path: string, permission: RoutePermission, options: RouteOptions = {}): this {
     const key = `${method} ${path}`;
     let json: RoutePermissionJson;
     try {
       const stepUp = options.stepUp === undefined ? undefined : stepUpJson(key, options.stepUp);
-      const entry =
-        stepUp === undefined ? permissionEntry(permission) : { ...entryObject(permission), step_up: stepUp };
-      // The authorizer's own parser, and its own spelling of what it parsed (so equal routes compare equal).
+      const callers = options.callers ?? DEFAULT_CALLERS;
+      const entry = routeEntryJsonOf(permission, callers, stepUp);
+      // The authorizer's own parser decides, and its canonical form is what is written (callers in one order).
       const route = parseRoute(key, entry, "route permissions");
-      json = routeEntryJson(route.permission, route.stepUp) as RoutePermissionJson;
+      json = routeEntryJson(route.permission, route.stepUp, route.callers) as RoutePermissionJson;
     } catch (error) {
       throw new Error((error as Error).message);
     }
@@ -157,20 +184,21 @@ export class RoutePermissionTable {
   }
 }
 
-function permissionEntry(permission: RoutePermission): RoutePermissionJson {
-  return permission === "authenticated"
-    ? "authenticated"
-    : { resource_id: permission.resourceId, action: permission.action };
+/** An entry in the JSON form the authorizer's parser reads, before it is parsed. */
+function routeEntryJsonOf(
+  permission: RoutePermission,
+  callers: readonly CallerType[],
+  stepUp: Record<string, unknown> | undefined,
+): unknown {
+  const members = callers.length === 1 && callers[0] === "member";
+  if (stepUp === undefined && members && permission === "authenticated") return "authenticated";
+  return {
+    ...(permission === "authenticated" ? {} : { resource_id: permission.resourceId, action: permission.action }),
+    ...(members ? {} : { callers: [...callers] }),
+    ...(stepUp === undefined ? {} : { step_up: stepUp }),
+  };
 }
 
-function entryObject(permission: RoutePermission): Record<string, unknown> {
-  return permission === "authenticated" ? {} : { resource_id: permission.resourceId, action: permission.action };
-}
-
-/**
- * The table's JSON form of step-up options, before the authorizer's parser checks it.
- * @throws Error when the options are empty, or `within` is not a whole number of minutes
- */
 function stepUpJson(key: string, options: StepUpOptions): Record<string, unknown> {
   if (options.factors === undefined && options.within === undefined && options.impersonation === undefined)
     throw new Error(`route permissions: "${key}" has an empty stepUp: give factors, within or impersonation`);
@@ -192,7 +220,9 @@ function stepUpJson(key: string, options: StepUpOptions): Record<string, unknown
 
 /**
  * Checks a table against a Stytch policy: every resource a route names must exist, with the action among its
- * actions. (Roles are not checked: which roles grant what is the policy's business, and may change.)
+ * actions, and a route open to Connected Apps needs a scope that grants it. (Roles are not checked: which roles grant
+ * what is the policy's business, and may change. Routes for M2M clients only are not checked: M2M scopes are the
+ * clients' own `action:resource` strings.)
  */
 export function checkAgainstPolicy(
   table: Readonly<Record<string, RoutePermissionJson>>,
@@ -200,20 +230,42 @@ export function checkAgainstPolicy(
 ): string[] {
   const actions = new Map(policy.resources.map((resource) => [resource.resource_id, new Set(resource.actions)]));
   const problems: string[] = [];
-  for (const [routeKey, permission] of Object.entries(table)) {
-    if (permission === "authenticated" || !("resource_id" in permission)) continue;
-    const defined = actions.get(permission.resource_id);
+  for (const [routeKey, entry] of Object.entries(table)) {
+    if (entry === "authenticated" || entry.resource_id === undefined || entry.action === undefined) continue;
+    const { resource_id: resourceId, action } = entry;
+    // M2M scopes are the client's own strings (`action:resource`), not the RBAC policy's resources.
+    const callers = entry.callers ?? ["member"];
+    if (callers.length === 1 && callers[0] === "m2m") continue;
+    const defined = actions.get(resourceId);
     if (!defined)
       problems.push(
-        `route permissions: ${routeKey} names resource "${permission.resource_id}", which the RBAC policy does not define`,
+        `route permissions: ${routeKey} names resource "${resourceId}", which the RBAC policy does not define`,
       );
-    else if (!defined.has(permission.action)) {
+    else if (!defined.has(action)) {
       problems.push(
-        `route permissions: ${routeKey} names action "${permission.action}", which resource "${permission.resource_id}" does not define`,
+        `route permissions: ${routeKey} names action "${action}", which resource "${resourceId}" does not define`,
       );
     }
+    // A Connected App holds scopes, never roles: a route no scope grants would refuse every app.
+    if (entry.callers?.includes("connected_app") && grantingScopes(policy, resourceId, action).length === 0)
+      problems.push(
+        `route permissions: ${routeKey} accepts connected_app, but no scope of the RBAC policy grants "${action}" on "${resourceId}"`,
+      );
   }
   return problems;
+}
+
+/** The policy's scopes that grant `action` on `resourceId` (Stytch's scope check: the action, or `*`). */
+export function grantingScopes(policy: RbacPolicyResources, resourceId: string, action: string): string[] {
+  return (policy.scopes ?? [])
+    .filter((scope) =>
+      scope.permissions.some(
+        (permission) =>
+          permission.resource_id === resourceId &&
+          (permission.actions.includes(action) || permission.actions.includes("*")),
+      ),
+    )
+    .map((scope) => scope.scope);
 }
 
 /**

@@ -28,6 +28,14 @@ import { snapshotAgeProblem, snapshotProjectProblem, snapshotTakenAtMs } from ".
 import { type AttachedRoute, isInRouteTable, routesUsingAuthorizers } from "./attached-routes";
 import { addGatewayResponses } from "./gateway-responses";
 import { createBundledFunction } from "./lambda-defaults";
+import { serveProtectedResourceMetadata } from "./protected-resource";
+import {
+  bearerChallenge,
+  defaultAdvertisedScopes,
+  PROTECTED_RESOURCE_METADATA_PATH,
+  protectedResourceProblems,
+  type StytchProtectedResourceOptions,
+} from "./protected-resource-document";
 import {
   attachRoutePermissions,
   checkAgainstPolicy,
@@ -140,6 +148,24 @@ export interface StytchAuthorizerProps extends StytchConnectionProps, StytchFunc
    * @default no per-route permissions
    */
   readonly routePermissions?: RoutePermissionTable;
+  /**
+   * Agents (MCP clients and other Connected Apps) find out how to authenticate: each REST API this authorizer is
+   * attached to serves the RFC 9728 protected-resource metadata at `/.well-known/oauth-protected-resource` (no
+   * authorization; naming the authorization server, Stytch or your custom domain, and the scopes), and its 401
+   * gateway response says `WWW-Authenticate: Bearer resource_metadata="…"`. Needs a route open to Connected Apps
+   * (`routePermissions.add(…, { callers: ["connected_app"] })`). HTTP APIs have no gateway responses and no mock
+   * integrations: serve the document yourself there (`protectedResourceDocument`).
+   * @default - no metadata; the 401 says `WWW-Authenticate: Bearer`
+   */
+  readonly protectedResource?: StytchProtectedResourceOptions;
+  /**
+   * A public Connected-App client id (`connected-app-live-…`) as which opaque bearer tokens are introspected
+   * (`POST /v1/public/{project_id}/oauth2/introspect`): only on routes that accept Connected Apps and not members,
+   * only from the `Authorization` header. Stytch's Connected-App access tokens are JWTs, verified locally; this is
+   * for tokens only introspection can judge.
+   * @default - no introspection: an opaque credential is always a session token
+   */
+  readonly introspectionClientId?: string;
   /**
    * A project snapshot, so that a new container answers without waiting for Stytch:
    * `StytchSnapshot.fromFile("stytch-snapshot.json")`, taken before deploy with
@@ -295,6 +321,12 @@ export class StytchAuthorizer extends Construct {
       );
     }
 
+    if (props.protectedResource) {
+      const problems = protectedResourceProblems(props.protectedResource);
+      if (!props.routePermissions)
+        problems.push("protectedResource needs routePermissions with a route open to Connected Apps");
+      if (problems.length > 0) throw propsError(this, problems.join("; "));
+    }
     warnDeprecatedFunctionOptions(this, props);
     this.secret = resolveSecret(this, props);
     this.putSecretCommand = putSecretCommand(this.secret);
@@ -374,7 +406,13 @@ export class StytchAuthorizer extends Construct {
         resultsCacheTtl: this.resultsCacheTtl,
       },
       (restApi) => {
-        if (this.props.gatewayResponses ?? true) addGatewayResponses(restApi, this.props.gatewayResponseAllowOrigin);
+        const metadataUrl = this.serveProtectedResourceMetadata(restApi);
+        if (this.props.gatewayResponses ?? true)
+          addGatewayResponses(
+            restApi,
+            this.props.gatewayResponseAllowOrigin,
+            metadataUrl === undefined ? "Bearer" : bearerChallenge(metadataUrl),
+          );
       },
     );
     if (!header) {
@@ -384,6 +422,22 @@ export class StytchAuthorizer extends Construct {
     this.restAuthorizers.push(authorizer);
     return authorizer;
   }
+
+  /** Serves the RFC 9728 metadata on a REST API (once per API), if configured; returns its URL. */
+  private serveProtectedResourceMetadata(restApi: apigateway.IRestApi): string | undefined {
+    const options = this.props.protectedResource;
+    if (!options) return undefined;
+    const served = this.metadataUrls.get(restApi);
+    if (served !== undefined) return served;
+    const known = restApi.root.getResource(".well-known")?.getResource("oauth-protected-resource");
+    if (known?.node.tryFindChild("GET"))
+      throw propsError(this, `${PROTECTED_RESOURCE_METADATA_PATH} is already served on this REST API`);
+    const url = serveProtectedResourceMetadata(restApi, options, () => defaultAdvertisedScopes(this.routePermissions));
+    this.metadataUrls.set(restApi, url);
+    return url;
+  }
+
+  private readonly metadataUrls = new Map<apigateway.IRestApi, string>();
 
   /**
    * Creates an additional REST API authorizer.
@@ -450,7 +504,12 @@ export class StytchAuthorizer extends Construct {
     const loaded = loadProblem(loadAuthorizerConfig, env, AUTHORIZER_PROP_OF_VARIABLE);
     if ("problem" in loaded) return [loaded.problem];
     const table = loaded.config.routePermissions;
-    return table ? this.unlistedRoutes(table).map(unlistedRouteProblem) : [];
+    const problems = table ? this.unlistedRoutes(table).map(unlistedRouteProblem) : [];
+    if (this.props.protectedResource && !table?.routes.some((route) => route.callers.includes("connected_app")))
+      problems.push(
+        'protectedResource is set, but no route accepts Connected Apps: add one with { callers: ["connected_app"] }, or drop protectedResource',
+      );
+    return problems;
   }
 
   /** The routes that use one of this construct's authorizers and are not in `table`. */
@@ -475,6 +534,9 @@ export class StytchAuthorizer extends Construct {
         [VARIABLE.httpApiResponse]: this.httpResponseType === HttpLambdaResponseType.IAM ? "iam" : "simple",
         // Uncached (the default), a route table's answers cover their own request only: exact, no IAM wildcard.
         [VARIABLE.resultsCacheTtlSeconds]: String(this.resultsCacheTtl.toSeconds()),
+        ...(this.props.introspectionClientId
+          ? { [VARIABLE.introspectionClientId]: this.props.introspectionClientId }
+          : {}),
         [SERVICE_NAME_ENV]: SERVICE_NAMES.authorizer,
         ...this.snapshotEnvironment(),
       },
@@ -549,6 +611,7 @@ const AUTHORIZER_PROP_OF_VARIABLE: Readonly<Record<string, string>> = {
   [VARIABLE.routePermissionsFile]: "routePermissions",
   [VARIABLE.snapshotFile]: "snapshot",
   [VARIABLE.snapshotMaxAgeSeconds]: "snapshotMaxAge",
+  [VARIABLE.introspectionClientId]: "introspectionClientId",
 };
 
 function unlistedRouteProblem(route: AttachedRoute): string {

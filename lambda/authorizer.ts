@@ -12,6 +12,7 @@ import type {
   APIGatewayTokenAuthorizerEvent,
   Context,
 } from "aws-lambda";
+import { principalOf } from "./lib/callers/caller";
 import { type AuthorizerConfig, loadAuthorizerConfig } from "./lib/config";
 import {
   AuthorizerError,
@@ -34,15 +35,17 @@ import {
 import { SERVICE_NAMES } from "./lib/operations/metric-names";
 import { DecisionMetrics } from "./lib/operations/metrics";
 import { RbacPolicyCache } from "./lib/permissions/rbac-policy-cache";
-import { decideRouteAccess, type RouteAccess } from "./lib/permissions/route-access";
+import { decideRouteAccess, type RouteAccess, type RouteOutcome, requestedRoute } from "./lib/permissions/route-access";
+import { findRoute, type RoutePermissions } from "./lib/permissions/route-table";
 import {
   type AuthorizerResponse,
   answersThisRequestOnly,
   type RouteAnswerSettings,
   routeTableAuthorizerResponse,
   stageAuthorizerResponse,
+  stageRefusalResponse,
 } from "./lib/response/authorizer-response";
-import { type Credential, findCredential } from "./lib/session/credentials";
+import { asOpaqueAccessToken, type Credential, findCredential } from "./lib/session/credentials";
 import { JwksCache } from "./lib/session/jwks-cache";
 import { RejectionCache } from "./lib/session/rejection-cache";
 import { SessionJwtVerifier } from "./lib/session/session-jwt";
@@ -118,7 +121,7 @@ function createAuthorizerRuntime(
   if (snapshot) {
     // Through the same filters as a fetched key set; replaced (and its dropped kids forgotten) when one lands.
     jwksCache.seed(snapshot.snapshot.jwks, snapshot.takenAtMs, snapshot.expiresAtMs);
-    rbacPolicies?.seedProjectRoles(snapshot.snapshot.rbac_policy.roles, snapshot.expiresAtMs);
+    rbacPolicies?.seedProjectPolicy(snapshot.snapshot.rbac_policy, snapshot.expiresAtMs);
   } else if (config.snapshot) {
     // Never trusted past its maximum age; the function starts as one without a snapshot, loudly.
     logger.error("project snapshot past its maximum age: not used; the key set and RBAC policy come from Stytch", {
@@ -205,16 +208,21 @@ export function createAuthorizer(
       if (!runtime) throw startupError;
       credential = findCredential(event, runtime.config);
       if (!credential) throw new MissingCredentialError("no credential in the Authorization header or Stytch cookies");
+      const table = runtime.config.routePermissions;
+      // The one place an opaque credential may be read as a Connected-App access token instead of a session token.
+      if (credential.kind === "session_token" && table && runtime.config.introspectionClientId)
+        credential = opaqueCredentialFor(event, credential, table);
       const deadline = deadlineOf(context, runtime.config);
       const pending = decideVerdict(credential, deadline, runtime);
       // Most verdicts are synchronous (cache or cached key): skip the extra microtask of an await.
       const verdict = pending instanceof Promise ? await pending : pending;
-      // Permission: with a route table, what this member may call (tenancy first, then Stytch RBAC).
-      const table = runtime.config.routePermissions;
+      const caller = verdict.caller;
+      const principalId = principalOf(caller);
+      // Permission: with a route table, what this caller may call (caller type, tenancy, then its permission).
       let access: RouteAccess | undefined;
       if (table) {
         const { cached, cacheHorizonMs, clockToleranceMs } = runtime.routeAnswers;
-        const deciding = decideRouteAccess(event, verdict.memberSession, table, runtime.rbacPolicies!, deadline, {
+        const deciding = decideRouteAccess(event, caller, table, runtime.rbacPolicies!, deadline, {
           thisRequestOnly: answersThisRequestOnly(event, runtime.routeAnswers),
           nowMs: runtime.clock?.() ?? Date.now(),
           toleranceMs: clockToleranceMs,
@@ -223,26 +231,31 @@ export function createAuthorizer(
         });
         access = deciding instanceof Promise ? await deciding : deciding;
       }
-      const response = access
-        ? routeTableAuthorizerResponse(
-            event,
-            verdict.memberSession.memberId,
-            verdict.context,
-            runtime.routeAnswers,
-            table!,
-            verdict.memberSession,
-            access,
-          )
-        : stageAuthorizerResponse(
-            event,
-            verdict.memberSession.memberId,
-            verdict.context,
-            runtime.config.httpApiResponse,
-          );
-      // A valid member refused this route (permission, tenancy, step-up): 403, never 401, logged with its reason
-      // even on the hot path.
-      const forbidden = access?.outcome !== undefined && access.outcome !== "allowed" ? access.outcome : undefined;
+      let forbidden: Exclude<RouteOutcome, "allowed"> | undefined;
+      let response: AuthorizerResponse;
+      if (access) {
+        response = routeTableAuthorizerResponse(
+          event,
+          principalId,
+          verdict.context,
+          runtime.routeAnswers,
+          table!,
+          caller,
+          access,
+        );
+        const outcome = access.outcome;
+        forbidden = outcome !== undefined && outcome !== "allowed" ? outcome : undefined;
+      } else if (caller.type === "member") {
+        response = stageAuthorizerResponse(event, principalId, verdict.context, runtime.config.httpApiResponse);
+      } else {
+        // Without a route table every route is members-only: a valid machine caller is refused (403), never 401.
+        response = stageRefusalResponse(event, principalId, runtime.config.httpApiResponse);
+        forbidden = "caller_not_accepted";
+      }
+      // A valid caller refused this route (caller type, permission, tenancy, step-up): 403, never 401, logged with
+      // its reason even on the hot path.
       if (forbidden || observed || logsAllow(verdict.path)) {
+        const organization = caller.type === "m2m" ? undefined : caller.member;
         decided(
           {
             outcome: forbidden ? "forbidden" : "allow",
@@ -252,8 +265,9 @@ export function createAuthorizer(
             latencyMs: elapsed(started),
             credentialKind: credential.kind,
             credentialSource: credential.source,
-            memberId: verdict.memberSession.memberId,
-            organizationId: verdict.memberSession.organizationId,
+            callerType: caller.type,
+            ...(caller.type === "member" ? {} : { clientId: caller.clientId }),
+            ...(organization ? { memberId: organization.memberId, organizationId: organization.organizationId } : {}),
           },
           context,
         );
@@ -293,6 +307,19 @@ export const handler: AuthorizerHandler = process.env.STYTCH_PROJECT_ID
       let built: AuthorizerHandler | undefined;
       return (event, context) => (built ??= createAuthorizer())(event, context);
     })();
+
+/**
+ * Where an opaque bearer credential goes (a strict rule, so that no credential ever reaches two Stytch APIs): to
+ * Stytch's introspection endpoint only when an introspection client is configured, the credential came in the
+ * `Authorization` header, and the request's route is known, accepts Connected Apps and does not accept members;
+ * everywhere else it is a session token, as it always was. Cookies always carry sessions.
+ */
+function opaqueCredentialFor(event: AuthorizerEvent, credential: Credential, table: RoutePermissions): Credential {
+  const request = requestedRoute(event);
+  const route = request ? findRoute(table, request.routeKey) : undefined;
+  if (!route || route.callers.includes("member") || !route.callers.includes("connected_app")) return credential;
+  return asOpaqueAccessToken(credential) ?? credential;
+}
 
 function deadlineOf(context: Pick<Context, "getRemainingTimeInMillis"> | undefined, config: AuthorizerConfig): number {
   const now = Date.now();

@@ -1,7 +1,8 @@
-// `POST /dev/login` and `POST /dev/logout`: stand-ins for the Stytch frontend SDK's login and logout, and
-// `POST /dev/stytch-outage`: the emulator's fault switch, so that a browser can see a Stytch outage. Served
-// only with the embedded emulator. They are not in the route table because they are never deployed: in
-// production, sessions come from a real Stytch login flow.
+// `POST /dev/login` and `POST /dev/logout`: stand-ins for the Stytch frontend SDK's login and logout,
+// `POST /dev/m2m-client` and `POST /dev/agent-token`: stand-ins for creating an M2M client in the Stytch dashboard
+// and for a member's OAuth consent to a Connected App (an agent), and `POST /dev/stytch-outage`: the emulator's
+// fault switch, so that a browser can see a Stytch outage. Served only with the embedded emulator. They are not
+// in the route table because they are never deployed: in production, sessions come from a real Stytch login flow.
 
 import { type HttpResponse, jsonResponse } from "./proxy-response";
 import { type EmulatedFactor, FACTOR_KINDS, type FactorKind, type StytchEmulator } from "./stytch-emulator";
@@ -10,6 +11,16 @@ import { type EmulatedFactor, FACTOR_KINDS, type FactorKind, type StytchEmulator
 export const DEV_ROUTES = Object.freeze([
   { method: "POST", path: "/dev/login", description: "creates a demo member session" },
   { method: "POST", path: "/dev/logout", description: "revokes it" },
+  {
+    method: "POST",
+    path: "/dev/m2m-client",
+    description: '{"scopes":[…]} creates an M2M client; get tokens at its token_url',
+  },
+  {
+    method: "POST",
+    path: "/dev/agent-token",
+    description: '{"member_id":…,"scopes":[…]}: a Connected App token, as after consent',
+  },
   { method: "POST", path: "/dev/stytch-outage", description: '{"outage":true} makes the emulated Stytch answer 500' },
 ] as const);
 
@@ -59,7 +70,69 @@ export function devSessionRoute(
   if (method === "POST" && path === "/dev/login") return login(stytch, cookieNames, body);
   if (method === "POST" && path === "/dev/logout") return logout(stytch, cookieNames, headers);
   if (method === "POST" && path === "/dev/stytch-outage") return outage(stytch, body);
+  if (method === "POST" && path === "/dev/m2m-client") return m2mClient(stytch, body);
+  if (method === "POST" && path === "/dev/agent-token") return agentToken(stytch, body);
   return undefined;
+}
+
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
+
+/** `{"scopes": ["read:usage"]}` (the default): a new M2M client, with the emulator's token endpoint to use it at. */
+function m2mClient(stytch: StytchEmulator, body: Buffer): HttpResponse {
+  const parsed = parseJsonObject(body, ["scopes"]);
+  if (typeof parsed === "string") return jsonResponse(400, { message: parsed });
+  const scopes = parsed.scopes ?? ["read:usage"];
+  if (!isScopeList(scopes)) return jsonResponse(400, { message: "scopes must be an array of scope strings" });
+  const client = stytch.createM2MClient({ scopes });
+  return jsonResponse(200, {
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    scopes: client.scopes,
+    token_url: `${stytch.url}/v1/public/${stytch.projectId}/oauth2/token`,
+  });
+}
+
+/**
+ * `{"member_id": "…", "scopes": ["read:documents"]}`: what a Connected App (an AI agent) holds once the member
+ * consented: its access token, signed with the project's keys. The consent flow itself is not emulated.
+ */
+function agentToken(stytch: StytchEmulator, body: Buffer): HttpResponse {
+  const parsed = parseJsonObject(body, ["member_id", "scopes"]);
+  if (typeof parsed === "string") return jsonResponse(400, { message: parsed });
+  const scopes = parsed.scopes ?? ["read:documents"];
+  if (typeof parsed.member_id !== "string" || !isScopeList(scopes))
+    return jsonResponse(400, {
+      message: "member_id must be a member id (from /dev/login) and scopes an array of scopes",
+    });
+  const app = stytch.createConnectedApp();
+  try {
+    const issued = stytch.issueConnectedAppToken({ clientId: app.clientId, memberId: parsed.member_id, scopes });
+    return jsonResponse(200, { client_id: app.clientId, access_token: issued.accessToken, scope: scopes.join(" ") });
+  } catch {
+    return jsonResponse(400, { message: "member_id names no member of the emulator: log in with /dev/login first" });
+  }
+}
+
+function isScopeList(value: unknown): value is string[] {
+  return (
+    Array.isArray(value) && value.length <= 32 && value.every((scope) => typeof scope === "string" && SCOPE.test(scope))
+  );
+}
+
+/** A JSON object body with only the allowed keys (empty body: `{}`), or an error message for a 400. */
+function parseJsonObject(body: Buffer, allowed: readonly string[]): Record<string, unknown> | string {
+  const text = body.toString("utf8").trim();
+  if (text === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "body is not valid JSON";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "body must be a JSON object";
+  const unknown = Object.keys(value).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) return `unknown field(s) ${unknown.join(", ")}; allowed: ${allowed.join(", ")}`;
+  return value as Record<string, unknown>;
 }
 
 /** `{"outage": true}`: every sessions/authenticate call fails with a Stytch 500 until `{"outage": false}`. */

@@ -14,7 +14,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { routePermissionTableOf } from "../infra/demo/demo-route-table";
+import { DEMO_SNAPSHOT_FILE } from "../infra/demo/demo-snapshot";
 import { API_ROUTES, type ApiRoute } from "../infra/demo/routes";
+import {
+  bearerChallenge,
+  defaultAdvertisedScopes,
+  PROTECTED_RESOURCE_METADATA_PATH,
+  protectedResourceDocument,
+} from "../infra/protected-resource-document";
 import { ROUTE_PERMISSIONS_FILE_VARIABLE, ROUTE_PERMISSIONS_VARIABLE } from "../infra/route-permission-table";
 import { isLoopbackHost, loadAuthorizerConfig, parseAllowedOrigins } from "../lambda/lib/config";
 import type { DecisionRecord } from "../lambda/lib/operations/log";
@@ -103,6 +110,11 @@ export interface LocalApi {
   /** The demo page's URL (with {@link LocalApiOptions.demoPort}), e.g. `http://127.0.0.1:3001`. */
   readonly demoUrl?: string;
   /**
+   * The RFC 9728 protected-resource metadata's URL (`{url}/.well-known/oauth-protected-resource`), served without
+   * authorization, as the demo stack does with `-c authorizationServer=…`; every 401 points at it.
+   */
+  readonly protectedResourceUrl: string;
+  /**
    * Browser origins with credentialed access (CORS), as the deployed stack's `allowedOrigins`: preflights, the
    * gateway's own responses, `/me`, refresh (unless `REFRESH_ALLOWED_ORIGINS` is set) and the dev routes.
    */
@@ -130,7 +142,9 @@ export const AUTHORIZER_FUNCTION_NAME = "Authorizer";
  * - responses the gateway produces itself (401/403/503 from the authorizer, 404, 405, 413, 502) carry credentialed
  *   CORS headers for allowed origins, like the stack's gateway responses; handlers set their own;
  * - routes with `authorization: "stytch"` run the real authorizer first; `"none"` routes never do, and their
- *   proxy event has no `requestContext.authorizer`, whatever credential the request carries.
+ *   proxy event has no `requestContext.authorizer`, whatever credential the request carries;
+ * - `GET /.well-known/oauth-protected-resource` is the RFC 9728 metadata for agents (authorization server: the
+ *   emulator, or the configured Stytch API URL), and a 401's `WWW-Authenticate` names it (`resource_metadata`).
  *
  * The server listens only once everything is loaded: a connection accepted earlier would find no request
  * handler and never be answered (finding 9.2g). Until then, connections are refused.
@@ -158,6 +172,8 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   let demo: DemoPage | undefined;
   /** Known once the API listens; until then the demo page says it is starting rather than serve a page whose calls fail. */
   let apiPort: number | undefined;
+  /** The API's base URL, once it listens (requests only arrive after that). */
+  let publicUrl = "";
   let restoreEnv = () => {};
   let snapshotFolder: string | undefined;
   const stop = async () => {
@@ -222,6 +238,11 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       },
     }) as AuthorizerFunction;
     const routesByPath = groupByPath(API_ROUTES);
+    // The demo table's agent scopes, from the checked-in demo snapshot's policy (the emulator serves the same one).
+    const advertisedScopes = defaultAdvertisedScopes(
+      routePermissionTableOf(API_ROUTES, { policyFile: DEMO_SNAPSHOT_FILE }),
+    );
+    const authorizationServer = stytch ? stytch.url : authorizerConfig.apiUrl;
 
     server.on("request", (req, res) => {
       const started = performance.now();
@@ -259,6 +280,12 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     ): Promise<HttpResponse> {
       // What the gateway answers itself carries its CORS headers; the handlers' answers are theirs alone.
       const gateway = (response: HttpResponse) => withGatewayCors(response, origin, allowedOrigins);
+      if (target.pathname === PROTECTED_RESOURCE_METADATA_PATH) {
+        if (method !== "GET" && method !== "HEAD")
+          return gateway(jsonResponse(405, { message: "Method Not Allowed" }, { allow: "GET" }));
+        const document = protectedResourceDocument(publicUrl, { authorizationServer }, advertisedScopes);
+        return jsonResponse(200, document, { "cache-control": "max-age=300", "access-control-allow-origin": "*" });
+      }
       const dev = stytch !== undefined && DEV_ROUTES.some((route) => route.path === target.pathname);
       const match = matchPath(routesByPath, target.pathname);
       const atPath = match?.routes;
@@ -304,7 +331,14 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         if (outcome.kind === "reject") {
           // The authorizer's own reason code is in the decision record; only note what the gateway added.
           if (outcome.note !== "unauthorized" && outcome.note !== "authorizer_failure") scope.note = outcome.note;
-          return gateway({ ...outcome.response, body: Buffer.from(outcome.response.body) });
+          const headers =
+            outcome.response.statusCode === 401
+              ? {
+                  ...outcome.response.headers,
+                  "www-authenticate": bearerChallenge(`${publicUrl}${PROTECTED_RESOURCE_METADATA_PATH}`),
+                }
+              : outcome.response.headers;
+          return gateway({ ...outcome.response, headers, body: Buffer.from(outcome.response.body) });
         }
         if (outcome.note) scope.note = outcome.note;
         authorizerContext = outcome.authorizer;
@@ -326,6 +360,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     await listen(server, options.port ?? 3000, host);
     apiPort = (server.address() as AddressInfo).port;
     const url = `http://${host}:${apiPort}`;
+    publicUrl = url;
 
     log(
       stytch
@@ -340,6 +375,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       routes: API_ROUTES,
       routeTable,
       ...(demo ? { demoUrl: demo.url } : {}),
+      protectedResourceUrl: `${url}${PROTECTED_RESOURCE_METADATA_PATH}`,
       allowedOrigins,
       close: () => (closing ??= stop()),
     };

@@ -10,6 +10,7 @@ const ME_ENTRY = "lambda/demo/me.ts";
 const REFRESH_ENTRY = "lambda/refresh.ts";
 const SWITCH_ENTRY = "lambda/switch-organization.ts";
 const ORGANIZATION_DATA_ENTRY = "lambda/demo/organization-data.ts";
+const SERVICE_USAGE_ENTRY = "lambda/demo/service-usage.ts";
 
 type BannerApi = Pick<LocalApi, "url" | "mode" | "routes" | "routeTable" | "demoUrl"> & {
   readonly stytch?: Pick<NonNullable<LocalApi["stytch"]>, "rbacPolicy">;
@@ -55,7 +56,7 @@ export function banner(api: BannerApi): string {
     ...unserved.map((entry) => `  (your table also lists ${entry.routeKey}, which npm start does not serve: 404)`),
     "",
     ...(api.mode === "emulator"
-      ? ["Try it (paste into bash):", ...curlWalkthrough(api).map((line) => `  ${line}`)]
+      ? ["Try it (paste into bash):", ...curlWalkthrough(api).map((line) => `  ${line}`), ...machineLines(api)]
       : stytchModeHint(api)),
     "",
     "Ctrl+C to stop.",
@@ -178,6 +179,61 @@ export function curlWalkthrough(
   }
   lines.push(`rm -r "$D"   # the temporary folder`);
   return lines;
+}
+
+/**
+ * The walkthrough of machine callers, one shell line per element: an M2M token (client credentials, at the
+ * emulator's token endpoint) on the M2M route (200) and on a members-only route (403); the RFC 9728 metadata a 401
+ * points agents at; an agent's Connected-App token for a viewer on the documents route (200), in another
+ * organization (403) and on a members-only route (403). Emulator mode only: it uses the /dev routes.
+ */
+export function machineWalkthrough(
+  api: Pick<LocalApi, "url" | "routes"> & Partial<Pick<LocalApi, "routeTable">>,
+): string[] {
+  // Its steps rely on the demo table's callers and permissions.
+  if ((api.routeTable?.source ?? "demo") !== "demo") return [];
+  const usage = api.routes.find((r) => r.entry === SERVICE_USAGE_ENTRY);
+  const me = api.routes.find((r) => r.entry === ME_ENTRY);
+  const documents = api.routes.find(
+    (r) => r.entry === ORGANIZATION_DATA_ENTRY && r.method === "GET" && r.path === "/orgs/{organization_id}/documents",
+  );
+  const billing = api.routes.find(
+    (r) => r.entry === ORGANIZATION_DATA_ENTRY && r.method === "GET" && r.path === "/orgs/{organization_id}/billing",
+  );
+  if (!usage || !me || !documents || !billing) return [];
+  const url = api.url;
+  const json = (file: string, field: string) => `$(node -p 'require(process.argv[1]).${field}' "$M/${file}")`;
+  const fromStdin = (field: string) => `node -p 'JSON.parse(require("fs").readFileSync(0)).${field}'`;
+  const at = (route: { path: string }, organization: string) =>
+    `${url}${route.path.replace("{organization_id}", organization)}`;
+  let step = 0;
+  return [
+    `# ${++step}. An M2M client (made in the Stytch dashboard; here by the emulator) gets a token at Stytch's token endpoint: client credentials`,
+    `M=$(mktemp -d); curl -s -X POST ${url}/dev/m2m-client -H 'content-type: application/json' -d '{"scopes":["read:usage"]}' > "$M/m2m.json"`,
+    `MACHINE=$(curl -s -X POST "${json("m2m.json", "token_url")}" -d grant_type=client_credentials -d client_id="${json("m2m.json", "client_id")}" -d client_secret="${json("m2m.json", "client_secret")}" | ${fromStdin("access_token")})`,
+    `# ${++step}. ${usage.method} ${usage.path} admits M2M clients with the scope read:usage: 200`,
+    `curl -s -w '  HTTP %{http_code}\\n' ${url}${usage.path} -H "Authorization: Bearer $MACHINE"`,
+    `# ${++step}. ${me.method} ${me.path} is for members only: 403 (a valid caller of a type the route does not accept, never a 401)`,
+    `curl -s -w '  HTTP %{http_code}\\n' ${url}${me.path} -H "Authorization: Bearer $MACHINE"`,
+    `# ${++step}. Agents: a 401 names the protected-resource metadata (RFC 9728), which names the authorization server and the scopes`,
+    `curl -s -o /dev/null -D - ${url}${me.path} | grep -i '^www-authenticate'`,
+    `curl -s ${url}/.well-known/oauth-protected-resource; echo`,
+    `# ${++step}. An agent (a Connected App) acting for a viewer, with the scope read:documents, reads the viewer's organization's documents: 200`,
+    `curl -s -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"roles":["viewer"]}' > "$M/viewer.json"`,
+    `AGENT=$(curl -s -X POST ${url}/dev/agent-token -H 'content-type: application/json' -d "{\\"member_id\\":\\"${json("viewer.json", "member_id")}\\",\\"scopes\\":[\\"read:documents\\"]}" | ${fromStdin("access_token")}); VIEWER_ORG=${json("viewer.json", "organization_id")}`,
+    `curl -s -w '  HTTP %{http_code}\\n' ${at(documents, "$VIEWER_ORG")} -H "Authorization: Bearer $AGENT"`,
+    `# ${++step}. Never another organization's (403, tenancy), never a members-only route such as billing (403)`,
+    `ELSEWHERE=$(curl -s -X POST ${url}/dev/login -H 'content-type: application/json' -d '{"organization_slug":"initech"}' | ${fromStdin("organization_id")})`,
+    `curl -s -w '  HTTP %{http_code}\\n' ${at(documents, "$ELSEWHERE")} -H "Authorization: Bearer $AGENT"`,
+    `curl -s -w '  HTTP %{http_code}\\n' ${at(billing, "$VIEWER_ORG")} -H "Authorization: Bearer $AGENT"`,
+    `rm -r "$M"   # the temporary folder`,
+  ];
+}
+
+/** The machine walkthrough under its heading, when there is one. */
+function machineLines(api: Parameters<typeof machineWalkthrough>[0]): string[] {
+  const lines = machineWalkthrough(api);
+  return lines.length === 0 ? [] : ["", "Machines and agents (paste into bash):", ...lines.map((line) => `  ${line}`)];
 }
 
 function stytchModeHint(api: Pick<LocalApi, "url" | "routes">): string[] {

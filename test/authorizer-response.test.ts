@@ -3,6 +3,7 @@
 
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import { describe, expect, test } from "vitest";
+import type { Caller } from "../lambda/lib/callers/caller";
 import { IamPolicyTooLargeError, UnsupportedEventError } from "../lambda/lib/errors";
 import type { RbacRole } from "../lambda/lib/permissions/permission-check";
 import type { RouteAccess } from "../lambda/lib/permissions/route-access";
@@ -316,15 +317,22 @@ describe("routeTableAuthorizerResponse: the member's IAM policy for a route tabl
   ];
   const cached = { httpApiResponse: "iam", cached: true, cacheHorizonMs: 305_000, clockToleranceMs: 5_000 } as const;
   const iamPolicyOf = (response: AuthorizerResponse) => (response as APIGatewayAuthorizerResult).policyDocument;
-  const member = (roles: string[]) => ({
-    memberId: MEMBER_ID,
-    organizationId: ORG,
-    organizationSlug: "acme",
-    roles,
-    authenticationFactors: [],
+  const member = (roles: string[]): Caller => ({
+    type: "member",
+    member: {
+      memberId: MEMBER_ID,
+      memberSessionId: "member-session-test-1",
+      organizationId: ORG,
+      organizationSlug: "acme",
+      roles,
+      authMethod: "jwt",
+      sessionExpiresAt: "2099-01-01T00:00:00Z",
+      customClaims: {},
+      authenticationFactors: [],
+    },
   });
   const access = (version: string, roles: RbacRole[]): RouteAccess => ({
-    rbacRoles: { version, roles },
+    policy: { type: "member", rbacRoles: { version, roles }, version },
     outcome: undefined,
     routeKey: undefined,
     nowMs: Date.now(),

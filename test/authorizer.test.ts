@@ -79,6 +79,7 @@ describe("allowing a valid session JWT", () => {
         Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: STAGE_RESOURCE }],
       },
       context: {
+        caller_type: "member",
         member_id: session.memberId,
         member_session_id: session.memberSessionId,
         organization_id: session.organizationId,

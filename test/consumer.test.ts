@@ -135,7 +135,9 @@ describe("the packed tarball", () => {
         // reader is the Lambda-side entry's own code, the 503 contract is shared by the gateway responses and the
         // handlers, and the constructs load the environment they deploy with the handlers' own configuration
         // loaders at synth (plain code, no dependencies); no other handler internals ship.
-        !/^dist\/lambda\/lib\/(operations\/metric-names|response\/(member-context|unavailable))\.(js|d\.ts)$/.test(f) &&
+        !/^dist\/lambda\/lib\/(operations\/metric-names|response\/(member-context|caller-context|unavailable)|callers\/caller)\.(js|d\.ts)$/.test(
+          f,
+        ) &&
         !/^dist\/lambda\/lib\/(config|settings|errors|permissions\/(route-table|arn-patterns|step-up)|response\/cors)\.(js|d\.ts)$/.test(
           f,
         ) &&

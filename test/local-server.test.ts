@@ -99,6 +99,37 @@ describe("npm start", () => {
     }
   });
 
+  it("prints a machines-and-agents walkthrough that works when pasted into bash", async () => {
+    const script = walkthroughFromBanner(output(), "Machines and agents");
+    expect(script).toContain("/dev/m2m-client");
+    const dir = await mkdtemp(path.join(tmpdir(), "local-machines-"));
+    try {
+      const stdout = await new Promise<string>((resolve, reject) =>
+        execFile("bash", ["-c", script], { cwd: dir, timeout: 15_000 }, (error, out, err) =>
+          error ? reject(new Error(`${error.message}\n${out}\n${err}`)) : resolve(out),
+        ),
+      );
+      // M2M on its route 200, on /me 403; the agent on its member's documents 200, elsewhere 403, on billing 403.
+      expect(
+        [...stdout.matchAll(/ HTTP (\d{3})$/gm)].map((match) => match[1]),
+        stdout,
+      ).toEqual(["200", "403", "200", "403", "403"]);
+      expect(stdout).toContain(
+        `www-authenticate: Bearer resource_metadata="${url}/.well-known/oauth-protected-resource"`,
+      );
+      const metadata = JSON.parse(stdout.split("\n").find((line) => line.startsWith('{"resource"'))!);
+      expect(metadata).toMatchObject({
+        resource: url,
+        scopes_supported: ["read:documents", "write:documents"],
+        bearer_methods_supported: ["header"],
+      });
+      expect(metadata.authorization_servers[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(stdout).toContain('"usage":[');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("stops cleanly on Ctrl+C", async () => {
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     process.kill(-child.pid!, "SIGINT");
@@ -131,9 +162,9 @@ describe("npm start", () => {
 });
 
 /** The walkthrough lines of the banner, as a bash script (the banner indents them by two spaces). */
-function walkthroughFromBanner(text: string): string {
+function walkthroughFromBanner(text: string, heading = "Try it"): string {
   const lines = text.split("\n");
-  const start = lines.findIndex((line) => line.startsWith("Try it"));
+  const start = lines.findIndex((line) => line.startsWith(heading));
   const end = lines.findIndex((line, i) => i > start && line.trim() === "");
   return lines
     .slice(start + 1, end)

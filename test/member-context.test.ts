@@ -115,6 +115,7 @@ describe("unit tests member-context", () => {
   describe("toAuthorizerContext", () => {
     test("a member becomes exactly the documented flat keys", () => {
       expect(toAuthorizerContext(MEMBER)).toStrictEqual({
+        caller_type: "member",
         member_id: MEMBER.memberId,
         member_session_id: MEMBER.memberSessionId,
         organization_id: MEMBER.organizationId,
@@ -279,6 +280,10 @@ describe("unit tests member-context", () => {
         authenticationFactors: "authentication_factors",
         authenticationFactorsTruncated: "authentication_factors_truncated",
         impersonatorId: "impersonator_id",
+        callerType: "caller_type",
+        clientId: "client_id",
+        scopes: "scopes",
+        tokenExpiresAt: "token_expires_at",
       });
       expect(Object.isFrozen(CONTEXT_KEYS)).toBe(true);
     });

@@ -4,9 +4,12 @@
 // every route a request could be routed to, whatever API Gateway's precedence between them.
 
 import { describe, expect, test } from "vitest";
-import { buildMemberIamPolicy } from "../lambda/lib/permissions/member-iam-policy";
-import type { RbacRole } from "../lambda/lib/permissions/permission-check";
-import { hasPermission } from "../lambda/lib/permissions/permission-check";
+import type { Caller } from "../lambda/lib/callers/caller";
+import { m2mScopesGrant } from "../lambda/lib/callers/m2m-scopes";
+import { buildIamPolicy, buildMemberIamPolicy } from "../lambda/lib/permissions/member-iam-policy";
+import type { RbacRole, RbacScope } from "../lambda/lib/permissions/permission-check";
+import { hasPermission, scopesGrant } from "../lambda/lib/permissions/permission-check";
+import { type CallerPolicy, iamPolicySubject } from "../lambda/lib/permissions/route-access";
 import {
   type PermissionedRoute,
   parseRoutePermissions,
@@ -243,5 +246,129 @@ describe("generated tables with hostile slugs", () => {
     // The generator must exercise the property, not skip it.
     expect(tables).toBeGreaterThan(500);
     expect(allowed).toBeGreaterThan(2_000);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Machine callers: the same proof for every caller type. An M2M client has no organization (no tenancy value is
+// ever its own), a Connected App acts in its member's organization, and each may call only the routes that accept
+// its type; members may not call routes that accept machines only.
+
+const CALLER_SETS = [
+  ["member"],
+  ["m2m"],
+  ["connected_app"],
+  ["member", "connected_app"],
+  ["member", "m2m", "connected_app"],
+];
+const M2M_SCOPE_SETS = [[], ["read:documents"], ["read:*"], ["read:billing", "write:*"]];
+const APP_SCOPE_SETS = [[], ["read:documents"], ["write:documents"], ["openid"]];
+
+function generateCallerTable(next: () => number): RoutePermissions | undefined {
+  const base = generateTable(next);
+  if (!base) return undefined;
+  const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)]!;
+  const routes: Record<string, unknown> = {};
+  for (const route of base.routes) {
+    const permission =
+      route.permission === "authenticated"
+        ? {}
+        : { resource_id: route.permission.resourceId, action: route.permission.action };
+    routes[route.routeKey] = { ...permission, callers: pick(CALLER_SETS) };
+  }
+  try {
+    return table(routes);
+  } catch {
+    return undefined; // e.g. an M2M route with an organization parameter: the parser refuses it
+  }
+}
+
+function callerMayCall(caller: Caller, route: PermissionedRoute, values: Map<string, string>): boolean {
+  if (!route.callers.includes(caller.type)) return false;
+  const organization = caller.type === "m2m" ? undefined : caller.member;
+  if (values.has("organization_id") && values.get("organization_id") !== organization?.organizationId) return false;
+  if (values.has("organization_slug") && values.get("organization_slug") !== organization?.organizationSlug)
+    return false;
+  if (route.permission === "authenticated") return true;
+  const { resourceId, action } = route.permission;
+  if (caller.type === "member") return hasPermission(ROLES, caller.member.roles, resourceId, action);
+  if (caller.type === "m2m") return m2mScopesGrant(caller.scopes, resourceId, action);
+  return scopesGrant(DEMO_RBAC_POLICY.scopes as RbacScope[], caller.scopes, resourceId, action);
+}
+
+function policyOf(caller: Caller): CallerPolicy {
+  if (caller.type === "member") return { type: "member", rbacRoles: { roles: ROLES, version: "v" }, version: "v" };
+  if (caller.type === "m2m") return { type: "m2m", version: "" };
+  return {
+    type: "connected_app",
+    rbacScopes: { scopes: DEMO_RBAC_POLICY.scopes as RbacScope[], version: "v" },
+    version: "v",
+  };
+}
+
+describe("generated tables with machine callers", () => {
+  test("no caller's allowed request reaches a route of another type, another organization, or beyond its grant", () => {
+    const next = random(20261216);
+    const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)]!;
+    const pathVocabulary = [...LITERALS, ORG, OTHER, "acme", "globex", "p"];
+    let tables = 0;
+    const allowed: Record<string, number> = { member: 0, m2m: 0, connected_app: 0 };
+    for (let t = 0; t < 1_500; t++) {
+      const routes = generateCallerTable(next);
+      if (!routes) continue;
+      tables++;
+      const slug = pick(SLUGS);
+      const callers: Caller[] = [
+        {
+          type: "member",
+          member: {
+            memberId: "member-test-1",
+            memberSessionId: "member-session-test-1",
+            organizationId: ORG,
+            organizationSlug: slug,
+            roles: ["stytch_member", pick(["viewer", "admin", "editor"])],
+            authMethod: "jwt",
+            sessionExpiresAt: "2030-01-01T00:00:00Z",
+            customClaims: {},
+            authenticationFactors: [],
+          },
+        },
+        {
+          type: "m2m",
+          clientId: "m2m-client-test-1",
+          scopes: pick(M2M_SCOPE_SETS),
+          tokenExpiresAt: "",
+          customClaims: {},
+        },
+        {
+          type: "connected_app",
+          clientId: "connected-app-test-1",
+          scopes: pick(APP_SCOPE_SETS),
+          tokenExpiresAt: "",
+          member: { memberId: "member-test-1", organizationId: ORG, organizationSlug: slug },
+          customClaims: {},
+        },
+      ];
+      for (const caller of callers) {
+        const policy = buildIamPolicy(routes, iamPolicySubject(caller, policyOf(caller)), PREFIX);
+        for (let q = 0; q < 40; q++) {
+          const segments = Array.from({ length: 1 + Math.floor(next() * 5) }, () =>
+            next() < 0.4 ? slug : pick(pathVocabulary),
+          );
+          const method = pick(["GET", "POST", "DELETE"]);
+          if (!allows(policy, method, `/${segments.join("/")}`)) continue;
+          allowed[caller.type]! += 1;
+          for (const { route, values } of servingRoutes(routes, method, segments)) {
+            if (!callerMayCall(caller, route, values)) {
+              throw new Error(
+                `table ${t}: ${method} /${segments.join("/")} is allowed for ${caller.type} but reaches "${route.routeKey}" (${route.callers.join(",")})\n${JSON.stringify(policy)}`,
+              );
+            }
+          }
+        }
+      }
+    }
+    expect(tables).toBeGreaterThan(300);
+    for (const type of ["member", "m2m", "connected_app"]) expect(allowed[type], type).toBeGreaterThan(200);
   });
 });

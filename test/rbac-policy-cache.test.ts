@@ -220,14 +220,14 @@ describe("hardening: a broken organization-policy answer is a fault, never no cu
   });
 });
 
-describe("a project snapshot's policy (seedProjectRoles)", () => {
+describe("a project snapshot's policy (seedProjectPolicy)", () => {
   const SNAPSHOT_ROLES = [{ role_id: "viewer", permissions: [{ resource_id: "documents", actions: ["read"] }] }];
 
   test("the project roles are at hand at once, and stay so while Stytch cannot be reached, within the snapshot's age", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     stytch.faults.rbac = "reset";
     const cache = new RbacPolicyCache({ source: client() });
-    cache.seedProjectRoles(SNAPSHOT_ROLES, Date.now() + 3_600_000);
+    cache.seedProjectPolicy({ roles: SNAPSHOT_ROLES, scopes: [] }, Date.now() + 3_600_000);
     cache.prefetchProjectRoles(soon());
     expect(cache.projectRolesNow(soon())).toMatchObject({ roles: SNAPSHOT_ROLES, projectOnly: true });
     await expect(cache.rolesFor("organization-test-1", soon())).rejects.toBeInstanceOf(RbacPolicyUnavailableError);
@@ -240,7 +240,7 @@ describe("a project snapshot's policy (seedProjectRoles)", () => {
     const { organizationId } = stytch.createSession();
     stytch.faults.rbac = "reset";
     const cache = new RbacPolicyCache({ source: client() });
-    cache.seedProjectRoles(SNAPSHOT_ROLES, Date.now() + 60_000);
+    cache.seedProjectPolicy({ roles: SNAPSHOT_ROLES, scopes: [] }, Date.now() + 60_000);
     vi.setSystemTime(Date.now() + 60_000);
     expect(cache.projectRolesNow(soon())).toBeUndefined();
     await expect(cache.rolesFor(organizationId, soon())).rejects.toBeInstanceOf(RbacPolicyUnavailableError);
@@ -250,7 +250,7 @@ describe("a project snapshot's policy (seedProjectRoles)", () => {
     stytch.setLatency("rbac", 100);
     try {
       const cache = new RbacPolicyCache({ source: client() });
-      cache.seedProjectRoles(SNAPSHOT_ROLES, Date.now() + 3_600_000);
+      cache.seedProjectPolicy({ roles: SNAPSHOT_ROLES, scopes: [] }, Date.now() + 3_600_000);
       cache.prefetchProjectRoles(soon());
       expect(cache.projectRolesNow(soon())?.roles).toEqual(SNAPSHOT_ROLES);
       const givingUpAt = Date.now() + 5_000;

@@ -18,7 +18,7 @@ import { UNAVAILABLE_BODY } from "../lambda/lib/response/unavailable";
 import { classifyCredential, findCredential } from "../lambda/lib/session/credentials";
 import { ENVIRONMENT_VARIABLE } from "../lambda/lib/settings";
 import { DecisionSummary } from "../local/decision-summary";
-import { curlWalkthrough } from "../local/walkthrough";
+import { curlWalkthrough, machineWalkthrough } from "../local/walkthrough";
 import { docBlocks, documents, documentText, REPO } from "./support/doc-snippets";
 
 const readme = documentText("README.md");
@@ -92,6 +92,12 @@ describe("the README and docs/", () => {
     expect(blocks.length).toBeGreaterThan(0);
     for (const block of blocks) expect(block.code, `${block.file}:${block.line}`).toMatch(/^import /m);
   });
+});
+
+test("docs/walkthrough.md shows exactly the machine walkthrough npm start prints", () => {
+  const printed = machineWalkthrough({ url: "http://127.0.0.1:3000", routes: API_ROUTES }).join("\n");
+  expect(printed).toContain("/dev/m2m-client");
+  expect(documentText("docs/walkthrough.md")).toContain(printed);
 });
 
 describe("the numbers and contracts the documents state are the code's", () => {

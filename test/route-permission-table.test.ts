@@ -70,7 +70,11 @@ describe("compiling the table", () => {
     const json = routePermissionTableOf(API_ROUTES).toJSON();
     expect(json).toEqual({
       "GET /me": "authenticated",
-      "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" },
+      "GET /orgs/{organization_id}/documents": {
+        resource_id: "documents",
+        action: "read",
+        callers: ["member", "connected_app"],
+      },
       "POST /orgs/{organization_id}/documents": { resource_id: "documents", action: "write" },
       "GET /orgs/{organization_id}/billing": {
         resource_id: "billing",
@@ -79,8 +83,9 @@ describe("compiling the table", () => {
         step_up: { factors: ["mfa"], within_minutes: 15, impersonation: "refused" },
       },
       "GET /by-slug/{organization_slug}/documents": { resource_id: "documents", action: "read" },
+      "GET /service/usage": { resource_id: "usage", action: "read", callers: ["m2m"] },
     });
-    expect(parseRoutePermissions(JSON.stringify(json), "compiled").routes).toHaveLength(5);
+    expect(parseRoutePermissions(JSON.stringify(json), "compiled").routes).toHaveLength(6);
   });
 
   test("routes declared after the authorizer was created still reach its environment (compiled at synth)", () => {

@@ -215,6 +215,95 @@ describe("parsing a route table", () => {
   });
 });
 
+describe("callers: who may call a route", () => {
+  test("a route is members-only unless it says otherwise; callers come out in one canonical order", () => {
+    const table = parseRoutePermissions(
+      JSON.stringify({
+        ...DEMO,
+        "GET /service/documents": { resource_id: "documents", action: "read", callers: ["m2m"] },
+        "GET /orgs/{organization_id}/agent": { callers: ["connected_app", "member"] },
+        "GET /whoami": { callers: ["m2m", "connected_app", "member"] },
+        "GET /plain": {},
+      }),
+      "test",
+    );
+    expect(table.byRouteKey.get("GET /me")!.callers).toEqual(["member"]);
+    expect(table.byRouteKey.get("GET /orgs/{organization_id}/documents")!.callers).toEqual(["member"]);
+    expect(table.byRouteKey.get("GET /service/documents")!.callers).toEqual(["m2m"]);
+    const agent = table.byRouteKey.get("GET /orgs/{organization_id}/agent")!;
+    expect(agent.callers).toEqual(["member", "connected_app"]);
+    // No resource_id and no action: any authenticated caller of the accepted types.
+    expect(agent.permission).toBe("authenticated");
+    expect(table.byRouteKey.get("GET /whoami")!.callers).toEqual(["member", "m2m", "connected_app"]);
+    expect(table.byRouteKey.get("GET /plain")).toMatchObject({ permission: "authenticated", callers: ["member"] });
+  });
+
+  test("permissionJson writes callers only when they are not the default, so old tables read as before", () => {
+    expect(permissionJson("authenticated", ["member"])).toBe("authenticated");
+    expect(permissionJson("authenticated", ["m2m"])).toEqual({ callers: ["m2m"] });
+    expect(permissionJson({ resourceId: "documents", action: "read" }, ["member", "connected_app"])).toEqual({
+      resource_id: "documents",
+      action: "read",
+      callers: ["member", "connected_app"],
+    });
+    const json = {
+      "GET /a": permissionJson({ resourceId: "documents", action: "read" }, ["m2m"]),
+      "GET /b": permissionJson("authenticated", ["member", "connected_app"]),
+    };
+    const parsed = parseRoutePermissions(JSON.stringify(json), "test");
+    expect(parsed.byRouteKey.get("GET /a")!.callers).toEqual(["m2m"]);
+    expect(parsed.byRouteKey.get("GET /b")!.callers).toEqual(["member", "connected_app"]);
+  });
+
+  test.each([
+    ["an empty callers list", { callers: [] }, /callers/],
+    ["an unknown caller type", { callers: ["member", "robot"] }, /callers/],
+    ["a caller type twice", { callers: ["m2m", "m2m"] }, /callers/],
+    ["callers that are not a list", { callers: "m2m" }, /callers/],
+    ["a resource_id without an action", { resource_id: "documents", callers: ["m2m"] }, /resource_id/],
+    [
+      "a ':' in the resource of an M2M route (its scope would be ambiguous)",
+      { resource_id: "stytch:documents", action: "read", callers: ["m2m"] },
+      /no ":"/,
+    ],
+    [
+      "a ':' in the action of an M2M route",
+      { resource_id: "documents", action: "read:all", callers: ["member", "m2m"] },
+      /no ":"/,
+    ],
+  ])("refuses %s", (_name, entry, message) => {
+    const error = thrownBy(() =>
+      parseRoutePermissions(JSON.stringify({ "GET /a": entry }), "STYTCH_ROUTE_PERMISSIONS"),
+    );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  test("refuses an M2M route with an organization parameter: an M2M client has no organization", () => {
+    for (const path of ["/orgs/{organization_id}/documents", "/by-slug/{organization_slug}/documents"]) {
+      const error = thrownBy(() =>
+        parseRoutePermissions(JSON.stringify({ [`GET ${path}`]: { callers: ["member", "m2m"] } }), "test"),
+      );
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toMatch(/M2M client has no organization/);
+    }
+    // A Connected App acts in its member's organization: tenancy routes may accept it.
+    expect(() =>
+      parseRoutePermissions(
+        JSON.stringify({ "GET /orgs/{organization_id}/x": { callers: ["connected_app"] } }),
+        "test",
+      ),
+    ).not.toThrow();
+    // A ':' is fine where no M2M scope has to name it.
+    expect(() =>
+      parseRoutePermissions(
+        JSON.stringify({ "GET /a": { resource_id: "stytch:x", action: "read", callers: ["connected_app"] } }),
+        "test",
+      ),
+    ).not.toThrow();
+  });
+});
+
 describe("loading the table from the environment", () => {
   test("no table: undefined (every route for any member, as before)", () => {
     expect(loadRoutePermissions({})).toBeUndefined();

@@ -180,7 +180,9 @@ describe("StytchApiStack", () => {
     const functionRoles = ofType("AWS::IAM::Role").filter(([, role]) =>
       JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes("lambda.amazonaws.com"),
     );
-    expect(functionRoles).toHaveLength(5);
+    // The authorizer, the refresh and organization-switch functions, and the demo handlers (me, organization data,
+    // service usage).
+    expect(functionRoles).toHaveLength(6);
     for (const [, role] of functionRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 

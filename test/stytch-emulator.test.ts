@@ -168,6 +168,8 @@ describe("JWKS endpoint", () => {
       exchange: 0,
       rbacPolicy: 0,
       organizationPolicy: 0,
+      m2mToken: 0,
+      introspect: 0,
       total: 1,
     });
   });
@@ -186,6 +188,8 @@ describe("JWKS endpoint", () => {
       exchange: 0,
       rbacPolicy: 0,
       organizationPolicy: 0,
+      m2mToken: 0,
+      introspect: 0,
       total: 2,
     });
   });
@@ -749,6 +753,8 @@ describe("fault injection", () => {
       exchange: 0,
       rbacPolicy: 0,
       organizationPolicy: 0,
+      m2mToken: 0,
+      introspect: 0,
       total: 4,
     });
     expect(stytch.authenticateRequests).toHaveLength(4);
@@ -761,6 +767,8 @@ describe("fault injection", () => {
       exchange: 0,
       rbacPolicy: 0,
       organizationPolicy: 0,
+      m2mToken: 0,
+      introspect: 0,
       total: 0,
     });
     expect(stytch.authenticateRequests).toEqual([]);
@@ -952,5 +960,163 @@ describe("key rotation", () => {
     expect(decodeProtectedHeader(refreshed.body.session_jwt).kid).toBe(newKid);
 
     expect(() => stytch.retireKey(newKid)).toThrow();
+  });
+});
+
+describe("M2M: POST /v1/public/{project_id}/oauth2/token (client credentials)", () => {
+  const tokenUrl = () => `${stytch.url}/v1/public/${stytch.projectId}/oauth2/token`;
+  const form = (params: Record<string, string>, authorization?: string) =>
+    fetch(tokenUrl(), {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        ...(authorization ? { authorization } : {}),
+      },
+      body: new URLSearchParams(params),
+    });
+
+  it("issues an RS256 access token with the docs' claims, by form body, JSON body or HTTP Basic", async () => {
+    const client = stytch.createM2MClient({
+      scopes: ["read:documents", "write:documents"],
+      customClaims: { tier: "gold" },
+    });
+    const answers = [
+      await form({ client_id: client.clientId, client_secret: client.clientSecret, grant_type: "client_credentials" }),
+      await fetch(tokenUrl(), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          client_id: client.clientId,
+          client_secret: client.clientSecret,
+          grant_type: "client_credentials",
+          scope: "read:documents",
+        }),
+      }),
+      await form(
+        { grant_type: "client_credentials" },
+        `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64")}`,
+      ),
+    ];
+    const bodies = await Promise.all(answers.map((answer) => answer.json() as Promise<Record<string, unknown>>));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    for (const body of bodies) expect(body).toMatchObject({ status_code: 200, token_type: "bearer", expires_in: 3600 });
+    const { payload, protectedHeader } = await verifyLocally(bodies[0]!.access_token as string);
+    expect(protectedHeader).toMatchObject({ alg: "RS256", typ: "JWT", kid: stytch.currentKid });
+    expect(payload).toMatchObject({
+      sub: client.clientId,
+      iss: `stytch.com/${stytch.projectId}`,
+      aud: [stytch.projectId],
+      scope: "read:documents write:documents",
+      tier: "gold",
+    });
+    expect((payload.exp as number) - (payload.iat as number)).toBe(3600);
+    expect(payload).not.toHaveProperty("client_id");
+    expect(decodeJwt(bodies[1]!.access_token as string).scope).toBe("read:documents");
+    expect(client.clientId).toMatch(new RegExp(`^m2m-client-test-${UUID}$`));
+    expect(stytch.calls.m2mToken).toBe(3);
+  });
+
+  it("refuses a wrong secret, another grant type and a scope the client lacks, in RFC 6749's error shape", async () => {
+    const client = stytch.createM2MClient({ scopes: ["read:documents"] });
+    const wrong = await form({ client_id: client.clientId, client_secret: "nope", grant_type: "client_credentials" });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ status_code: 401, error: "invalid_client" });
+    const grant = await form({
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+      grant_type: "password",
+    });
+    expect(await grant.json()).toMatchObject({ status_code: 400, error: "unsupported_grant_type" });
+    const scope = await form({
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+      grant_type: "client_credentials",
+      scope: "read:documents write:documents",
+    });
+    expect(await scope.json()).toMatchObject({ status_code: 400, error: "invalid_scope" });
+  });
+});
+
+describe("Connected Apps: issued tokens, and POST /v1/public/{project_id}/oauth2/introspect", () => {
+  const introspect = (params: Record<string, string>) =>
+    fetch(`${stytch.url}/v1/public/${stytch.projectId}/oauth2/introspect`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(params),
+    }).then(async (answer) => ({ status: answer.status, body: (await answer.json()) as Record<string, unknown> }));
+
+  it("issues an access token with the docs' claims and the B2B organization claim", async () => {
+    const session = stytch.createSession({ organizationSlug: "acme" });
+    const app = stytch.createConnectedApp();
+    const issued = stytch.issueConnectedAppToken({
+      clientId: app.clientId,
+      memberId: session.memberId,
+      scopes: ["openid", "read:documents"],
+    });
+    const { payload } = await verifyLocally(issued.accessToken);
+    expect(payload).toMatchObject({
+      iss: `stytch.com/${stytch.projectId}`,
+      sub: session.memberId,
+      aud: [stytch.projectId],
+      client_id: app.clientId,
+      scope: "openid read:documents",
+      "https://stytch.com/organization": { organization_id: session.organizationId, slug: "acme" },
+    });
+    expect(typeof payload.jti).toBe("string");
+    expect(app.clientId).toMatch(new RegExp(`^connected-app-test-${UUID}$`));
+    expect(issued.refreshToken).toMatch(/^[A-Za-z0-9_-]{44}$/);
+  });
+
+  it("introspects: active access tokens (JWT or opaque) with their claims; refresh tokens as refresh tokens", async () => {
+    const session = stytch.createSession();
+    const app = stytch.createConnectedApp();
+    const issued = stytch.issueConnectedAppToken({ clientId: app.clientId, memberId: session.memberId });
+    for (const token of [issued.accessToken, issued.opaqueAccessToken]) {
+      const { status, body } = await introspect({ token, client_id: app.clientId, token_type_hint: "access_token" });
+      expect(status).toBe(200);
+      expect(body).toMatchObject({
+        active: true,
+        token_type: "access_token",
+        client_id: app.clientId,
+        sub: session.memberId,
+        scope: "read:documents",
+        "https://stytch.com/organization": { organization_id: session.organizationId },
+        status_code: 200,
+      });
+    }
+    expect((await introspect({ token: issued.refreshToken, client_id: app.clientId })).body).toMatchObject({
+      active: true,
+      token_type: "refresh_token",
+    });
+    expect(stytch.calls.introspect).toBe(3);
+  });
+
+  it("answers inactive for unknown, revoked and expired tokens, and refuses unknown clients", async () => {
+    const session = stytch.createSession();
+    const app = stytch.createConnectedApp();
+    const issued = stytch.issueConnectedAppToken({ clientId: app.clientId, memberId: session.memberId });
+    const now = Math.floor(Date.now() / 1000);
+    const expired = stytch.issueConnectedAppToken({
+      clientId: app.clientId,
+      memberId: session.memberId,
+      overrides: { iat: now - 7200, nbf: now - 7200, exp: now - 3600 },
+    });
+    stytch.revokeConnectedAppToken(issued.opaqueAccessToken);
+    for (const token of ["A".repeat(44), issued.opaqueAccessToken, issued.accessToken, expired.accessToken]) {
+      expect((await introspect({ token, client_id: app.clientId })).body).toEqual({
+        active: false,
+        request_id: expect.stringMatching(/^request-id-test-/),
+        status_code: 200,
+      });
+    }
+    const unknown = await introspect({ token: expired.opaqueAccessToken, client_id: "connected-app-test-nobody" });
+    expect(unknown.status).toBe(401);
+    expect(unknown.body).toMatchObject({ error: "invalid_client" });
+    const confidential = stytch.createConnectedApp({ confidential: true });
+    expect((await introspect({ token: "x", client_id: confidential.clientId })).status).toBe(401);
+    expect(
+      (await introspect({ token: "x", client_id: confidential.clientId, client_secret: confidential.clientSecret! }))
+        .body,
+    ).toMatchObject({ active: false });
   });
 });

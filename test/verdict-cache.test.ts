@@ -19,7 +19,7 @@ function verdict(memberId: string, notAfterMs: number): CachedVerdict {
     customClaims: {},
     authenticationFactors: [],
   };
-  return { memberSession, context: { member_id: memberId }, notAfterMs };
+  return { caller: { type: "member", member: memberSession }, context: { member_id: memberId }, notAfterMs };
 }
 
 describe("unit tests verdict-cache", () => {
@@ -52,7 +52,7 @@ describe("unit tests verdict-cache", () => {
     expect(cache.get("token-a", NOW + 1)).toBeUndefined();
     expect(cache.size).toBe(1);
     expect(cache.get("token-a", NOW - 1)).toBeUndefined();
-    expect(cache.get("token-b", NOW + 1)?.memberSession.memberId).toBe("member-b");
+    expect(cache.get("token-b", NOW + 1)?.context.member_id).toBe("member-b");
   });
 
   test("replacing the verdict of a credential keeps one entry with the new verdict", () => {
@@ -70,15 +70,15 @@ describe("unit tests verdict-cache", () => {
     cache.set("token-2", verdict("member-2", NOW + 60_000));
     cache.set("token-3", verdict("member-3", NOW + 60_000));
     // Reading an entry does not make it younger: eviction follows insertion order.
-    expect(cache.get("token-1", NOW)?.memberSession.memberId).toBe("member-1");
+    expect(cache.get("token-1", NOW)?.context.member_id).toBe("member-1");
     cache.set("token-4", verdict("member-4", NOW + 60_000));
     expect(cache.size).toBe(3);
     expect(cache.get("token-1", NOW)).toBeUndefined();
-    expect(cache.get("token-2", NOW)?.memberSession.memberId).toBe("member-2");
-    expect(cache.get("token-4", NOW)?.memberSession.memberId).toBe("member-4");
+    expect(cache.get("token-2", NOW)?.context.member_id).toBe("member-2");
+    expect(cache.get("token-4", NOW)?.context.member_id).toBe("member-4");
     cache.set("token-5", verdict("member-5", NOW + 60_000));
     expect(cache.get("token-2", NOW)).toBeUndefined();
-    expect(cache.get("token-3", NOW)?.memberSession.memberId).toBe("member-3");
+    expect(cache.get("token-3", NOW)?.context.member_id).toBe("member-3");
   });
 
   test("updating a credential that is already cached does not evict anyone when full", () => {
@@ -87,8 +87,8 @@ describe("unit tests verdict-cache", () => {
     cache.set("token-2", verdict("member-2", NOW + 60_000));
     cache.set("token-2", verdict("member-2", NOW + 120_000));
     expect(cache.size).toBe(2);
-    expect(cache.get("token-1", NOW)?.memberSession.memberId).toBe("member-1");
-    expect(cache.get("token-2", NOW + 90_000)?.memberSession.memberId).toBe("member-2");
+    expect(cache.get("token-1", NOW)?.context.member_id).toBe("member-1");
+    expect(cache.get("token-2", NOW + 90_000)?.context.member_id).toBe("member-2");
   });
 
   test("clear() forgets every verdict", () => {
@@ -115,8 +115,8 @@ describe("unit tests verdict-cache", () => {
     }
     expect(cache.size).toBe(100);
     expect(cache.get("token-9899", NOW)).toBeUndefined();
-    expect(cache.get("token-9900", NOW)?.memberSession.memberId).toBe("member-9900");
-    expect(cache.get("token-9999", NOW)?.memberSession.memberId).toBe("member-9999");
+    expect(cache.get("token-9900", NOW)?.context.member_id).toBe("member-9900");
+    expect(cache.get("token-9999", NOW)?.context.member_id).toBe("member-9999");
   });
 
   test("the default cap is 2048 entries", () => {
@@ -124,7 +124,7 @@ describe("unit tests verdict-cache", () => {
     for (let i = 0; i < 3_000; i++) cache.set(`token-${i}`, verdict(`member-${i}`, NOW + 60_000));
     expect(cache.size).toBe(2_048);
     expect(cache.get("token-951", NOW)).toBeUndefined();
-    expect(cache.get("token-952", NOW)?.memberSession.memberId).toBe("member-952");
+    expect(cache.get("token-952", NOW)?.context.member_id).toBe("member-952");
   });
 
   test("two credentials with the same tail are still told apart", () => {
@@ -135,6 +135,6 @@ describe("unit tests verdict-cache", () => {
     const cache = new VerdictCache(10);
     cache.set("header.payload.SAMETAIL", verdict("member-genuine", NOW + 60_000));
     expect(cache.get("header.tampered.SAMETAIL", NOW)).toBeUndefined();
-    expect(cache.get("header.payload.SAMETAIL", NOW)?.memberSession.memberId).toBe("member-genuine");
+    expect(cache.get("header.payload.SAMETAIL", NOW)?.context.member_id).toBe("member-genuine");
   });
 });

@@ -9,6 +9,8 @@
  * Browser origins: `-c allowedOrigins=https://app.example.com,https://admin.example.com` (none by
  * default, with a loud warning: the deployed demo must not trust a developer's localhost).
  * `-c createCloudWatchRole=false` where the account already has API Gateway's logging role.
+ * Agents: `-c authorizationServer=https://login.example.com` (your Stytch project domain or custom domain) serves
+ * the RFC 9728 protected-resource metadata on the REST API and points 401s at it.
  *
  * @module
  */
@@ -38,12 +40,16 @@ const allowedOrigins = String(app.node.tryGetContext("allowedOrigins") ?? "")
 // With none, StytchApiStack warns itself (a construct annotation, which `cdk synth` prints).
 const createCloudWatchRole = String(app.node.tryGetContext("createCloudWatchRole") ?? "true") !== "false";
 const snapshotFile: unknown = app.node.tryGetContext("snapshotFile");
+const authorizationServer = app.node.tryGetContext("authorizationServer");
 
 new StytchApiStack(app, "StytchAuthorizerDemo", {
   projectId: projectId as string,
   allowedOrigins,
   createCloudWatchRole,
   ...(typeof snapshotFile === "string" && snapshotFile !== "" ? { snapshotFile } : {}),
+  ...(typeof authorizationServer === "string" && authorizationServer !== ""
+    ? { authorizer: { protectedResource: { authorizationServer, resourceName: "Stytch authorizer demo" } } }
+    : {}),
   description: "Stytch B2B session authorizer demo: REST and HTTP APIs with a Lambda authorizer",
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

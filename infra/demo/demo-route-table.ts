@@ -8,7 +8,7 @@ import { Duration } from "aws-cdk-lib";
 import { type RouteOptions, RoutePermissionTable, type RoutePermissionTableOptions } from "../route-permission-table";
 import type { ApiRoute } from "./routes";
 
-/** The table of a route list: every route behind the authorizer with its declared permission and step-up. */
+/** The table of a route list: every route behind the authorizer with its declared permission, callers and step-up. */
 export function routePermissionTableOf(
   routes: readonly ApiRoute[],
   options?: RoutePermissionTableOptions,
@@ -20,11 +20,13 @@ export function routePermissionTableOf(
   return table;
 }
 
-/** A route's options for {@link RoutePermissionTable.add}: its step-up requirements, if any. */
+/** A route's options for {@link RoutePermissionTable.add}: who may call it, and its step-up requirements, if any. */
 export function routeOptionsOf(route: ApiRoute): RouteOptions {
+  const callers = route.callers !== undefined ? { callers: route.callers } : {};
   const stepUp = route.stepUp;
-  if (stepUp === undefined) return {};
+  if (stepUp === undefined) return callers;
   return {
+    ...callers,
     stepUp: {
       ...(stepUp.factors !== undefined ? { factors: stepUp.factors } : {}),
       ...(stepUp.withinMinutes !== undefined ? { within: Duration.minutes(stepUp.withinMinutes) } : {}),

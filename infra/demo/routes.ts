@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { FactorRequirement, ImpersonationRule, RoutePermission } from "../route-permission-table";
+import type { CallerType, FactorRequirement, ImpersonationRule, RoutePermission } from "../route-permission-table";
 
 /**
  * How a route is protected.
@@ -25,7 +25,7 @@ export interface ApiRoute {
   /** Resource path, starting with `/`, without a stage prefix, e.g. `"/me"` or `"/auth/refresh"`. */
   readonly path: string;
   /** Construct id of the function serving the route; routes with the same id share one function. */
-  readonly functionId: "Me" | "Refresh" | "SwitchOrganization" | "OrganizationData";
+  readonly functionId: "Me" | "Refresh" | "SwitchOrganization" | "OrganizationData" | "ServiceUsage";
   /** Handler source file, relative to the repository root, e.g. `"lambda/demo/me.ts"`. */
   readonly entry: string;
   /** Name of the exported handler function in {@link ApiRoute.entry}. */
@@ -43,6 +43,8 @@ export interface ApiRoute {
     readonly withinMinutes?: number;
     readonly impersonation?: ImpersonationRule;
   };
+  /** For routes behind the authorizer: who may call it (default members only). */
+  readonly callers?: readonly CallerType[];
   /** One-line description, used for documentation and resource descriptions. */
   readonly description: string;
 }
@@ -67,7 +69,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
     handler: "handler",
     authorization: "stytch",
     permission: { resourceId: "documents", action: "read" },
-    description: "Documents of the member's organization",
+    callers: ["member", "connected_app"],
+    description:
+      "Documents of the member's organization (viewer, editor, admin), also to Connected Apps (agents) with read:documents",
   },
   {
     method: "POST",
@@ -101,6 +105,17 @@ export const API_ROUTES: readonly ApiRoute[] = [
     authorization: "stytch",
     permission: { resourceId: "documents", action: "read" },
     description: "The same documents, addressed by organization slug",
+  },
+  {
+    method: "GET",
+    path: "/service/usage",
+    functionId: "ServiceUsage",
+    entry: "lambda/demo/service-usage.ts",
+    handler: "handler",
+    authorization: "stytch",
+    permission: { resourceId: "usage", action: "read" },
+    callers: ["m2m"],
+    description: "Usage across organizations, for back ends: M2M clients with the read:usage scope only",
   },
   {
     method: "POST",

@@ -182,6 +182,7 @@ export class StytchApiStack extends Stack {
     const factories: Record<ApiRoute["functionId"], (route: ApiRoute) => lambda.IFunction> = {
       Me: (route) => downstreamFunction(route),
       OrganizationData: (route) => downstreamFunction(route),
+      ServiceUsage: (route) => downstreamFunction(route),
       Refresh: () => sessionEndpoints().function,
       SwitchOrganization: () => sessionEndpoints().organizationSwitchFunction!,
     };

@@ -1,14 +1,17 @@
 // The demo handler behind the permissioned organization routes (documents and billing). It checks nothing
-// itself: with a route table, the authorizer has already decided that this member may call this route in
-// this organization (tenancy and RBAC), so the handler only reads the member and answers.
+// itself: with a route table, the authorizer has already decided that this caller may call this route in
+// this organization (tenancy and RBAC, or a Connected App's scopes), so the handler only reads the caller and
+// answers. The documents route is open to Connected Apps too: it reads the caller with getCallerContext.
 
 import type {
   APIGatewayProxyEvent,
   APIGatewayProxyEventV2WithLambdaAuthorizer,
   APIGatewayProxyResult,
 } from "aws-lambda";
+import type { ActingMember } from "../lib/callers/caller";
+import { getCallerContext } from "../lib/response/caller-context";
 import { corsHeadersFor, downstreamAllowedOrigins, requestOrigin } from "../lib/response/cors";
-import { getMemberContext, type MemberSession, MissingMemberContextError } from "../lib/response/member-context";
+import { MissingMemberContextError } from "../lib/response/member-context";
 
 // Like /me: a browser app on an allowed origin needs these headers to read a credentialed answer.
 const ALLOWED_ORIGINS = downstreamAllowedOrigins();
@@ -18,9 +21,14 @@ type Event = APIGatewayProxyEvent | APIGatewayProxyEventV2WithLambdaAuthorizer<R
 /** `GET|POST /orgs/{organization_id}/documents`, `GET /orgs/{organization_id}/billing`, `GET /by-slug/{organization_slug}/documents`. */
 export async function handler(event: Event): Promise<APIGatewayProxyResult> {
   const cors = corsHeadersFor(requestOrigin(event.headers), ALLOWED_ORIGINS);
-  let member: MemberSession;
+  let member: ActingMember;
+  let agent: string | undefined;
   try {
-    member = getMemberContext(event);
+    const caller = getCallerContext(event);
+    // A member, or the member a Connected App acts for: tenancy is theirs either way.
+    if (caller.type === "m2m") return json(500, { message: "route does not expect M2M clients" }, cors);
+    member = caller.member;
+    if (caller.type === "connected_app") agent = caller.clientId;
   } catch (error) {
     // Only reachable when the route was deployed without the authorizer: a server-side mistake.
     if (error instanceof MissingMemberContextError)
@@ -28,7 +36,11 @@ export async function handler(event: Event): Promise<APIGatewayProxyResult> {
     throw error;
   }
   const [method, resource] = routeOf(event);
-  const organization = { organization_id: member.organizationId, organization_slug: member.organizationSlug };
+  const organization = {
+    organization_id: member.organizationId,
+    organization_slug: member.organizationSlug,
+    ...(agent ? { read_by_connected_app: agent } : {}),
+  };
   if (resource.endsWith("/billing"))
     return json(200, { organization, billing: { plan: "team", seats: 25, next_invoice: "2027-01-01" } }, cors);
   if (method === "POST")

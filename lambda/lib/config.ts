@@ -11,6 +11,7 @@ import { originList } from "./response/cors";
 import {
   apiUrlProblem,
   CACHE_HORIZON_MARGIN_SECONDS,
+  connectedAppClientIdProblem,
   cookieDomainProblem,
   cookieNameProblem,
   ENVIRONMENT_VARIABLE,
@@ -75,7 +76,12 @@ export interface AuthorizerConfig extends StytchConfig {
    * cover that request only. `undefined` (not said): assumed cached, so an answer covers every route at once.
    */
   readonly resultsCacheTtlSeconds: number | undefined;
-  /** The project snapshot (STYTCH_SNAPSHOT_FILE): of this project, and within its maximum age when read. */
+  /**
+   * The public Connected-App client as which opaque bearer tokens are introspected (STYTCH_INTROSPECTION_CLIENT_ID),
+   * on routes that accept Connected Apps and not members. `undefined`: opaque credentials are always session tokens.
+   */
+  readonly introspectionClientId: string | undefined;
+  /** The project snapshot (STYTCH_SNAPSHOT_FILE): of this project; past its maximum age, left unused. */
   readonly snapshot: LoadedSnapshot | undefined;
 }
 
@@ -159,6 +165,7 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
     routePermissions,
     resultsCacheTtlSeconds,
     snapshot: loadSnapshot(env, stytch.projectId, Date.now()),
+    introspectionClientId: introspectionClientId(env),
   });
 }
 
@@ -217,6 +224,13 @@ function assertFreshnessOutlastsCache(table: RoutePermissions, ttlSeconds: numbe
       );
     }
   }
+}
+
+function introspectionClientId(env: Env): string | undefined {
+  const value = env[VARIABLE.introspectionClientId]?.trim();
+  if (!value) return undefined;
+  check(VARIABLE.introspectionClientId, connectedAppClientIdProblem(value));
+  return value;
 }
 
 /** Settings of the refresh endpoint. */

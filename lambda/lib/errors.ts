@@ -16,11 +16,19 @@ export type ReasonCode =
   | "not_member_session"
   | "revoked"
   | "rejected_by_stytch"
-  // refusals of a valid member (403): the route's permission or organization is not theirs, the session does
-  // not meet the route's step-up requirements (lambda/lib/permissions/step-up.ts), or Stytch refused to switch the
-  // session to the organization asked for
+  // denials of machine tokens (401): the claims say no single caller type, or not a well-formed one
+  | "ambiguous_token"
+  | "malformed_scope"
+  | "malformed_client_id"
+  | "malformed_claims"
+  | "expired_token"
+  | "inactive_token"
+  // refusals of a valid caller (403): the route's permission, organization or caller type is not theirs, the
+  // session does not meet the route's step-up requirements (lambda/lib/permissions/step-up.ts), or Stytch
+  // refused to switch the session to the organization asked for
   | "permission_denied"
   | "tenancy_mismatch"
+  | "caller_not_accepted"
   | "step_up_required"
   | "impersonation_refused"
   | "organization_switch_refused"
@@ -166,6 +174,48 @@ export class NotYetValidError extends CredentialRejectedError {
 export class NotMemberSessionError extends CredentialRejectedError {
   readonly name = "NotMemberSessionError";
   readonly reason = "not_member_session";
+}
+
+/**
+ * The claims fit more than one caller type: session claims next to client claims (`client_id`, `scope`), or an
+ * M2M token with an organization. Such a token is refused rather than read as either.
+ */
+export class AmbiguousTokenError extends CredentialRejectedError {
+  readonly name = "AmbiguousTokenError";
+  readonly reason = "ambiguous_token";
+}
+
+/** A machine token whose `scope` is not a string of space-separated scopes. */
+export class MalformedScopeError extends CredentialRejectedError {
+  readonly name = "MalformedScopeError";
+  readonly reason = "malformed_scope";
+}
+
+/** A machine token whose client id (an M2M token's `sub`, a Connected-App token's `client_id`) is not one. */
+export class MalformedClientIdError extends CredentialRejectedError {
+  readonly name = "MalformedClientIdError";
+  readonly reason = "malformed_client_id";
+}
+
+/** A machine token without a claim its type requires (a Connected-App token's member or organization). */
+export class MalformedClaimsError extends CredentialRejectedError {
+  readonly name = "MalformedClaimsError";
+  readonly reason = "malformed_claims";
+}
+
+/**
+ * An authentic machine token past its `exp`. Unlike a session JWT, it has no session behind it that Stytch
+ * could still vouch for: it is refused, never sent to the Stytch session API.
+ */
+export class ExpiredTokenError extends CredentialRejectedError {
+  readonly name = "ExpiredTokenError";
+  readonly reason = "expired_token";
+}
+
+/** Stytch's introspection says the opaque token is not an active Connected-App access token. */
+export class InactiveTokenError extends CredentialRejectedError {
+  readonly name = "InactiveTokenError";
+  readonly reason = "inactive_token";
 }
 
 /** Stytch says the session does not exist any more (revoked or expired): 404 `session_not_found`. */

@@ -29,6 +29,8 @@ export const ENVIRONMENT_VARIABLE = {
   /** A project snapshot (`npm run snapshot`): absolute, or relative to `LAMBDA_TASK_ROOT`. */
   snapshotFile: "STYTCH_SNAPSHOT_FILE",
   snapshotMaxAgeSeconds: "STYTCH_SNAPSHOT_MAX_AGE_SECONDS",
+  /** A public Connected-App client that opaque access tokens are introspected as (routes open to Connected Apps only). */
+  introspectionClientId: "STYTCH_INTROSPECTION_CLIENT_ID",
   allowedOrigins: "REFRESH_ALLOWED_ORIGINS",
   maxSessionDurationMinutes: "REFRESH_MAX_SESSION_DURATION_MINUTES",
   cookieHttpOnly: "REFRESH_COOKIE_HTTP_ONLY",
@@ -81,6 +83,7 @@ export const MAX_COOKIE_NAME_LENGTH = 64;
 const PROJECT_ID = /^project-(test|live)-[A-Za-z0-9-]{1,64}$/;
 // RFC 6265 cookie-name: an RFC 7230 token.
 const COOKIE_NAME = new RegExp(`^[!#$%&'*+\\-.^_\`|~0-9A-Za-z]{1,${MAX_COOKIE_NAME_LENGTH}}$`);
+const CONNECTED_APP_CLIENT_ID = /^connected-app-(test|live)-[A-Za-z0-9-]{1,128}$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
 const DOMAIN = /^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
@@ -104,6 +107,13 @@ export function apiUrlProblem(value: string): string | undefined {
     return "must be a bare origin such as https://login.example.com";
   }
   return undefined;
+}
+
+/** STYTCH_INTROSPECTION_CLIENT_ID: a Connected-App client id, `connected-app-test-…` or `connected-app-live-…`. */
+export function connectedAppClientIdProblem(value: string): string | undefined {
+  return CONNECTED_APP_CLIENT_ID.test(value)
+    ? undefined
+    : "is not a Connected-App client id (connected-app-test-… or connected-app-live-…)";
 }
 
 /** STYTCH_SECRET_ARN: a Secrets Manager secret ARN, complete or partial (without the 6-character suffix). */

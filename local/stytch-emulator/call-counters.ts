@@ -1,7 +1,15 @@
 // How often each endpoint was called, and what the authenticate endpoint received: what tests assert on.
 
 /** The endpoints that have a call counter (every HTTP request also counts in `total`). */
-export type CountedEndpoint = "jwks" | "authenticate" | "revoke" | "exchange" | "rbacPolicy" | "organizationPolicy";
+export type CountedEndpoint =
+  | "jwks"
+  | "authenticate"
+  | "revoke"
+  | "exchange"
+  | "rbacPolicy"
+  | "organizationPolicy"
+  | "m2mToken"
+  | "introspect";
 
 /** Calls per endpoint, counting every HTTP request received (also the faulted ones). */
 export type CallCounts = Record<CountedEndpoint, number> & { total: number };
@@ -21,6 +29,8 @@ export class CallCounters {
     exchange: 0,
     rbacPolicy: 0,
     organizationPolicy: 0,
+    m2mToken: 0,
+    introspect: 0,
     total: 0,
   };
   /** Newest last. */
@@ -42,6 +52,8 @@ export class CallCounters {
     this.calls.exchange = 0;
     this.calls.rbacPolicy = 0;
     this.calls.organizationPolicy = 0;
+    this.calls.m2mToken = 0;
+    this.calls.introspect = 0;
     this.calls.total = 0;
     this.authenticateRequests.length = 0;
     this.exchangeRequests.length = 0;

@@ -50,5 +50,10 @@ export const DEMO_RBAC_POLICY: Readonly<RbacPolicy> = Object.freeze({
       description: "Read documents",
       permissions: [{ resource_id: "documents", actions: ["read"] }],
     },
+    {
+      scope: "write:documents",
+      description: "Read and write documents",
+      permissions: [{ resource_id: "documents", actions: ["read", "write"] }],
+    },
   ],
 });

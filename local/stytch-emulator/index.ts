@@ -7,13 +7,16 @@
  * - `POST /v1/b2b/sessions/exchange` (a member's session for one in another organization; see `session-exchange.ts`)
  * - `GET  /v1/b2b/rbac/policy` (the project's RBAC policy; {@link DEMO_RBAC_POLICY} unless replaced)
  * - `GET  /v1/b2b/rbac/organizations/{organization_id}` (an organization's custom roles)
+ * - `POST /v1/public/{project_id}/oauth2/token` (M2M access tokens: the client credentials grant)
+ * - `POST /v1/public/{project_id}/oauth2/introspect` (Connected-App token introspection, RFC 7662)
  *
  * The wire format follows `stytch-b2b-sessions.md` (the shared reference). Where that reference marks a
  * behaviour UNVERIFIED, the choice made here is flagged with an `UNVERIFIED:` comment, so that a reader can tell
  * an emulator decision from a documented Stytch fact.
  *
- * Besides serving HTTP, the emulator is a test fixture: it creates sessions, mints and forges JWTs, rotates keys
- * and injects faults (errors, hangs, connection resets, latency, oversized or garbage key sets).
+ * Besides serving HTTP, the emulator is a test fixture: it creates sessions, M2M clients and Connected Apps, issues
+ * their tokens (a Connected App's without the consent flow), mints and forges JWTs, rotates keys and injects faults
+ * (errors, hangs, connection resets, latency, oversized or garbage key sets).
  *
  * Only node built-ins are used, so the emulator can also back the local dev server and benchmarks without
  * pulling a JOSE library into the thing that is supposed to check our use of one.
@@ -27,10 +30,19 @@
  */
 import type { KeyObject } from "node:crypto";
 import { CallCounters, type CallCounts, type ReceivedAuthenticateRequest } from "./call-counters";
+import {
+  ConnectedApps,
+  type CreateConnectedAppOptions,
+  type CreatedConnectedApp,
+  type IssueConnectedAppTokenOptions,
+  type IssuedConnectedAppToken,
+  introspectionRoute,
+} from "./connected-apps";
 import { DEMO_RBAC_POLICY } from "./demo-rbac-policy";
 import { FaultInjector, type FaultSwitch, type FaultSwitches, type JwksFaultMode } from "./faults";
 import { EmulatorHttpServer } from "./http-server";
 import { type Algorithm, signCompact } from "./jws";
+import { type CreatedM2MClient, type CreateM2MClientOptions, M2MClients, m2mTokenRoute } from "./m2m";
 import { type EmulatorMember, type MfaPolicy, Organizations } from "./organizations";
 import { Project } from "./project";
 import {
@@ -50,8 +62,15 @@ import { nowSeconds } from "./time";
 export type { EmulatedFactor, FactorKind } from "./authentication-factors";
 export { FACTOR_KINDS } from "./authentication-factors";
 export type { CallCounts, ReceivedAuthenticateRequest } from "./call-counters";
+export type {
+  CreateConnectedAppOptions,
+  CreatedConnectedApp,
+  IssueConnectedAppTokenOptions,
+  IssuedConnectedAppToken,
+} from "./connected-apps";
 export { DEMO_RBAC_POLICY } from "./demo-rbac-policy";
 export type { FaultMode, FaultSwitch, FaultSwitches, JwksFaultMode } from "./faults";
+export type { CreatedM2MClient, CreateM2MClientOptions } from "./m2m";
 export type { EmulatorMember, MfaPolicy } from "./organizations";
 export type { OrganizationPolicyFault, RbacPermission, RbacPolicy, RbacRole } from "./rbac-policies";
 export type { CreatedSession, CreateSessionOptions } from "./sessions";
@@ -162,6 +181,22 @@ export interface StytchEmulator {
    * the claim.
    */
   sessionPayload(memberSessionId: string, overrides?: Record<string, unknown>): Record<string, unknown>;
+  /** Creates an M2M client (default scopes `["read:documents"]`); its secret gets tokens from the token endpoint. */
+  createM2MClient(options?: CreateM2MClientOptions): CreatedM2MClient;
+  /**
+   * Mints an M2M access token for a known client without the token endpoint (for tests that need expired or
+   * tampered tokens). `overrides` are shallow-merged into the payload; `undefined` removes a claim.
+   */
+  mintM2MToken(clientId: string, overrides?: Record<string, unknown>): string;
+  /** The M2M access token payload of a client, for tests that sign their own variants with {@link signJwt}. */
+  m2mTokenPayload(clientId: string, overrides?: Record<string, unknown>): Record<string, unknown>;
+  /** Creates a Connected-App client (public unless `confidential`). */
+  createConnectedApp(options?: CreateConnectedAppOptions): CreatedConnectedApp;
+  /** Issues a Connected App's tokens for a member, as the end of an OAuth consent would (a test helper). */
+  issueConnectedAppToken(options: IssueConnectedAppTokenOptions): IssuedConnectedAppToken;
+  /** Revokes a Connected-App access or refresh token: introspection answers it inactive from then on. */
+  revokeConnectedAppToken(token: string): boolean;
+
   /** Public JWKS as served (object with keys[]); a fresh copy on every call. */
   jwks(): { keys: Array<Record<string, unknown>> };
   /** kid of the key that signs new JWTs. */
@@ -207,16 +242,30 @@ export async function startStytchEmulator(options: StytchEmulatorOptions = {}): 
   const rbac = new RbacPolicies(organizations, structuredClone(DEMO_RBAC_POLICY) as RbacPolicy);
   const counters = new CallCounters();
   const faults = new FaultInjector(() => jwksBody(keys, project));
+  const m2mClients = new M2MClients(project, keys);
+  const connectedApps = new ConnectedApps(project, keys, organizations);
 
   const router = new Router((authorization) => project.requireCredentials(authorization));
   router.register(jwksRoute(keys, project));
   router.register(...sessionRoutes({ sessions, organizations, project, counters }));
   router.register(sessionExchangeRoute({ sessions, organizations, project, counters }));
   router.register(...rbacPolicyRoutes(rbac, project));
+  router.register(m2mTokenRoute(m2mClients, project), introspectionRoute(connectedApps, project));
 
   const server = new EmulatorHttpServer({ router, counters, faults, newRequestId: () => project.newId("request-id") });
   await server.listen(options.port ?? 0, host);
-  return new Emulator({ project, keys, organizations, sessions, rbac, counters, faults, server });
+  return new Emulator({
+    project,
+    keys,
+    organizations,
+    sessions,
+    rbac,
+    counters,
+    faults,
+    server,
+    m2mClients,
+    connectedApps,
+  });
 }
 
 /** The public face of one emulator: each call goes to the part that owns it. */
@@ -234,6 +283,8 @@ class Emulator implements StytchEmulator {
   readonly #counters: CallCounters;
   readonly #faults: FaultInjector;
   readonly #server: EmulatorHttpServer;
+  readonly #m2mClients: M2MClients;
+  readonly #connectedApps: ConnectedApps;
 
   constructor(parts: {
     project: Project;
@@ -244,6 +295,8 @@ class Emulator implements StytchEmulator {
     counters: CallCounters;
     faults: FaultInjector;
     server: EmulatorHttpServer;
+    m2mClients: M2MClients;
+    connectedApps: ConnectedApps;
   }) {
     this.projectId = parts.project.projectId;
     this.secret = parts.project.secret;
@@ -258,6 +311,8 @@ class Emulator implements StytchEmulator {
     this.#counters = parts.counters;
     this.#faults = parts.faults;
     this.#server = parts.server;
+    this.#m2mClients = parts.m2mClients;
+    this.#connectedApps = parts.connectedApps;
   }
 
   get url(): string {
@@ -362,6 +417,30 @@ class Emulator implements StytchEmulator {
 
   jwks(): { keys: Array<Record<string, unknown>> } {
     return this.#keys.jwks();
+  }
+
+  createM2MClient(options?: CreateM2MClientOptions): CreatedM2MClient {
+    return this.#m2mClients.create(options);
+  }
+
+  mintM2MToken(clientId: string, overrides?: Record<string, unknown>): string {
+    return this.#m2mClients.mint(clientId, overrides);
+  }
+
+  m2mTokenPayload(clientId: string, overrides?: Record<string, unknown>): Record<string, unknown> {
+    return this.#m2mClients.payload(clientId, overrides);
+  }
+
+  createConnectedApp(options?: CreateConnectedAppOptions): CreatedConnectedApp {
+    return this.#connectedApps.create(options);
+  }
+
+  issueConnectedAppToken(options: IssueConnectedAppTokenOptions): IssuedConnectedAppToken {
+    return this.#connectedApps.issue(options);
+  }
+
+  revokeConnectedAppToken(token: string): boolean {
+    return this.#connectedApps.revoke(token);
   }
 
   rotateKeys(): { newKid: string; previousKid: string } {

@@ -49,3 +49,51 @@ export function optionalString(body: JsonObject, field: string): string | undefi
   if (typeof value !== "string") throw new StytchApiError(400, "invalid_request", `${field} must be a string.`);
   return value;
 }
+
+/**
+ * The parameters of an OAuth request body: `application/x-www-form-urlencoded` as RFC 6749 (and Stytch's SDK)
+ * sends them, or a JSON object as Stytch's API reference shows them. A repeated form field: the first value.
+ * UNVERIFIED: that Stytch accepts both encodings on every public OAuth endpoint (its docs show both).
+ */
+export function parseOAuthParams(raw: string): Record<string, string | undefined> {
+  if (raw.trimStart().startsWith("{")) {
+    const body = parseJsonBody(raw);
+    const params: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(body)) {
+      if (typeof value === "string") params[name] = value;
+      // UNVERIFIED: error_type for a non-string OAuth parameter.
+      else if (value !== null && value !== undefined)
+        throw new StytchApiError(400, "invalid_request", `${name} must be a string.`, "oauth");
+    }
+    return params;
+  }
+  const params: Record<string, string | undefined> = {};
+  for (const [name, value] of new URLSearchParams(raw)) params[name] ??= value;
+  return params;
+}
+
+/**
+ * OAuth client credentials: HTTP Basic (`client_id:client_secret`, form-encoded as RFC 6749 §2.3.1 says) or the
+ * body's `client_id` and `client_secret`.
+ */
+export function clientCredentials(
+  authorization: string | undefined,
+  params: Record<string, string | undefined>,
+): { clientId: string | undefined; clientSecret: string | undefined } {
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? "");
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon > 0) {
+      try {
+        return {
+          clientId: decodeURIComponent(decoded.slice(0, colon)),
+          clientSecret: decodeURIComponent(decoded.slice(colon + 1)),
+        };
+      } catch {
+        return { clientId: undefined, clientSecret: undefined };
+      }
+    }
+  }
+  return { clientId: params.client_id || undefined, clientSecret: params.client_secret || undefined };
+}

@@ -1,4 +1,4 @@
-// Type-level tests of getMemberContext: a downstream handler of every event type users write
+// Type-level tests of getMemberContext and getCallerContext: a downstream handler of every event type users write
 // compiles, and events that can never carry the Stytch context do not. `npm test` type-checks this
 // file against the source; the consumer test compiles it again against the installed package
 // (it rewrites the import below to the package name). Nothing here runs.
@@ -16,7 +16,15 @@ import type {
   APIGatewayProxyResultV2,
   SQSEvent,
 } from "aws-lambda";
-import { getMemberContext, hasRole, type MemberSession } from "../../lambda/index";
+import {
+  type Caller,
+  type ConnectedAppCaller,
+  getCallerContext,
+  getMemberContext,
+  hasRole,
+  type M2MCaller,
+  type MemberSession,
+} from "../../lambda/index";
 
 // REST API (and HTTP API payload 1.0) proxy events.
 export const restHandler: APIGatewayProxyHandler = async (event) => {
@@ -49,6 +57,30 @@ export function withLooseContext(event: APIGatewayProxyEventV2WithLambdaAuthoriz
   return getMemberContext(event).sessionExpiresAt;
 }
 
+// Routes open to machines: getCallerContext returns a discriminated union on `type`.
+export const machineHandler: APIGatewayProxyHandlerV2 = async (event) => {
+  const caller: Caller = getCallerContext(event);
+  switch (caller.type) {
+    case "member":
+      return { statusCode: 200, body: caller.member.memberId };
+    case "m2m": {
+      const machine: M2MCaller = caller;
+      return { statusCode: machine.scopes.includes("read:usage") ? 200 : 403, body: machine.clientId };
+    }
+    case "connected_app": {
+      const app: ConnectedAppCaller = caller;
+      return { statusCode: 200, body: `${app.clientId} for ${app.member.memberId} in ${app.member.organizationId}` };
+    }
+  }
+};
+
+export function restMachine(event: APIGatewayProxyEvent): string {
+  const caller = getCallerContext(event);
+  // @ts-expect-error only a Connected App acts for a member: narrow on `type` first
+  const member: string = caller.member.memberId;
+  return caller.type === "m2m" ? caller.tokenExpiresAt : member;
+}
+
 // Events that can never carry this authorizer's context are compile errors.
 export function refused(
   jwt: APIGatewayProxyEventV2WithJWTAuthorizer,
@@ -63,4 +95,6 @@ export function refused(
   getMemberContext(sqs);
   // @ts-expect-error not an event
   getMemberContext("member-123");
+  // @ts-expect-error a JWT authorizer's event has no Stytch caller context
+  getCallerContext(jwt);
 }

@@ -3,6 +3,7 @@
 
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
+import type { CallerType } from "../callers/caller";
 import type { ReasonCode } from "../errors";
 import { type DecisionOutcome, type DecisionPath, SERVICE_NAME_ENV, SERVICE_NAMES } from "./metric-names";
 
@@ -24,15 +25,20 @@ export type VerdictPath = DecisionPath;
 /** One authorization decision, as logged. Contains no credential material by construction. */
 export interface DecisionRecord {
   /**
-   * `forbidden`: a valid member without the route's permission or organization (403). `unproven`: a credential
+   * `forbidden`: a valid caller without the route's permission, organization or caller type (403). `unproven`: a credential
    * that proved nothing yet (503 to retry, e.g. `kid_not_yet_known`), which is not a fault of ours.
    */
   readonly outcome: DecisionOutcome;
   readonly reason?: ReasonCode;
   readonly path: VerdictPath;
   readonly latencyMs: number;
-  readonly credentialKind?: "session_jwt" | "session_token";
+  readonly credentialKind?: "session_jwt" | "session_token" | "access_token";
   readonly credentialSource?: "authorization" | "cookie" | "body";
+  /** Who the credential proved: a member, an M2M client, a Connected App. */
+  readonly callerType?: CallerType;
+  /** Machine callers: the M2M or Connected-App client id. */
+  readonly clientId?: string;
+  /** A member's id, or the member a Connected App acts for. */
   readonly memberId?: string;
   readonly organizationId?: string;
   /** With a route table: the route key decided. */

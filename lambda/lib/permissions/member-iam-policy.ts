@@ -4,13 +4,26 @@ import type { PolicyDocument } from "aws-lambda";
 import { IamPolicyTooLargeError } from "../errors";
 import { findLeak, type LeakQuestion, routeGlobs, type TenantBinding } from "./arn-patterns";
 import { hasPermission, type RbacRole } from "./permission-check";
-import type { PermissionedRoute, RoutePermissions } from "./route-table";
+import { acceptsCaller, type PermissionedRoute, type RoutePermissions } from "./route-table";
 
 /** The member facts the member's IAM policy depends on (all of them come from the token). */
 export interface IamPolicyMember {
   readonly organizationId: string;
   readonly organizationSlug: string;
   readonly roles: readonly string[];
+}
+
+/**
+ * Any caller, as its IAM policy sees it: its own tenancy values and the routes it may call. A member or a
+ * Connected App (the member it acts for) has both values; an M2M client has neither, so no organization value of
+ * a request is ever its own: it reaches no tenancy route, and {@link findLeak} counts every tenancy value as
+ * another organization's for it.
+ */
+export interface IamPolicySubject {
+  readonly organizationId?: string;
+  readonly organizationSlug?: string;
+  /** Whether the caller may call the route in its own organization: its caller type and its permission. */
+  readonly mayCall: (route: PermissionedRoute) => boolean;
 }
 
 /**
@@ -68,15 +81,45 @@ export function buildMemberIamPolicy(
   budgetBytes: number = IAM_POLICY_BUDGET_BYTES,
   meetsStepUp: (route: PermissionedRoute) => boolean = () => false,
 ): PolicyDocument {
+  return buildIamPolicy(
+    table,
+    {
+      organizationId: member.organizationId,
+      organizationSlug: member.organizationSlug,
+      mayCall: (route) =>
+        acceptsCaller(route, "member") &&
+        (route.permission === "authenticated" ||
+          hasPermission(rbacRoles, member.roles, route.permission.resourceId, route.permission.action)),
+    },
+    stagePrefix,
+    budgetBytes,
+  );
+}
+
+/**
+ * The IAM policy document of any caller ({@link IamPolicySubject}), built and proven as
+ * {@link buildMemberIamPolicy} describes: a member, a Connected App in the member's organization, an M2M client
+ * without one. Routes the caller's type may not call are simply routes it may not call: never allowed, and
+ * denied where an Allow's wildcard would reach them.
+ * @throws IamPolicyTooLargeError when even the merged document exceeds the budget
+ */
+export function buildIamPolicy(
+  table: RoutePermissions,
+  subject: IamPolicySubject,
+  stagePrefix: string,
+  budgetBytes: number = IAM_POLICY_BUDGET_BYTES,
+): PolicyDocument {
+  const { organizationId, organizationSlug } = subject;
   const binding: TenantBinding = {
-    ...(ARN_SAFE_VALUE.test(member.organizationId) ? { organization_id: member.organizationId } : {}),
-    ...(ARN_SAFE_VALUE.test(member.organizationSlug) ? { organization_slug: member.organizationSlug } : {}),
+    ...(organizationId !== undefined && ARN_SAFE_VALUE.test(organizationId) ? { organization_id: organizationId } : {}),
+    ...(organizationSlug !== undefined && ARN_SAFE_VALUE.test(organizationSlug)
+      ? { organization_slug: organizationSlug }
+      : {}),
   };
   const question: LeakQuestion = {
     table,
     member: binding,
-    mayCall: (route) =>
-      mayCall(route, member, rbacRoles, binding) && (route.stepUp === undefined || meetsStepUp(route)),
+    mayCall: (route) => mayCall(route, subject, binding),
   };
   const denies: string[] = [];
   const permitted = table.routes.filter(question.mayCall);
@@ -115,19 +158,12 @@ function settle(question: LeakQuestion, glob: string, denies: string[]): boolean
   return true;
 }
 
-/** Whether the member may call the route in their own organization (tenancy is settled by the binding). */
-function mayCall(
-  route: PermissionedRoute,
-  member: IamPolicyMember,
-  rbacRoles: readonly RbacRole[],
-  binding: TenantBinding,
-): boolean {
-  // A tenancy value that cannot be written into an ARN safely gives no access to routes that need it.
+/** Whether the caller may call the route in its own organization (tenancy is settled by the binding). */
+function mayCall(route: PermissionedRoute, subject: IamPolicySubject, binding: TenantBinding): boolean {
+  // A tenancy value that cannot be written into an ARN safely (or that the caller has none of) gives no access to
+  // routes that need it.
   if (route.segments.some((segment) => segment.kind === "tenant" && binding[segment.name] === undefined)) return false;
-  return (
-    route.permission === "authenticated" ||
-    hasPermission(rbacRoles, member.roles, route.permission.resourceId, route.permission.action)
-  );
+  return subject.mayCall(route);
 }
 
 function render(allows: readonly string[], denies: readonly string[], stagePrefix: string): PolicyDocument {

@@ -12,6 +12,12 @@ export interface RbacRole {
   readonly permissions: readonly RbacPermission[];
 }
 
+/** One scope of a Stytch project RBAC policy (`policy.scopes`): what a Connected App granted it may do. */
+export interface RbacScope {
+  readonly scope: string;
+  readonly permissions: readonly RbacPermission[];
+}
+
 /** The member facts the check reads. */
 export interface PermissionSubject {
   readonly organizationId: string;
@@ -60,6 +66,32 @@ export function hasPermission(
   for (const role of rbacRoles) {
     if (!subjectRoles.includes(role.role_id)) continue;
     for (const permission of role.permissions) {
+      if (
+        permission.resource_id === resourceId &&
+        (permission.actions.includes(action) || permission.actions.includes("*"))
+      )
+        return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether a Connected App's scopes grant `action` on `resourceId`: Stytch's scope check (stytch-node
+ * `performBaseScopeAuthorizationCheck`, used by `idp.introspectTokenLocal`): keep the project policy's scopes the
+ * token names, then one of their permissions must name exactly the resource and list the action or `"*"`.
+ * Tenancy (the token's organization) is settled by the caller, as for {@link hasPermission}.
+ * @param policyScopes the project RBAC policy's `scopes` (organization policies have none)
+ */
+export function scopesGrant(
+  policyScopes: readonly RbacScope[],
+  tokenScopes: readonly string[],
+  resourceId: string,
+  action: string,
+): boolean {
+  for (const scope of policyScopes) {
+    if (!tokenScopes.includes(scope.scope)) continue;
+    for (const permission of scope.permissions) {
       if (
         permission.resource_id === resourceId &&
         (permission.actions.includes(action) || permission.actions.includes("*"))

@@ -1,7 +1,7 @@
 // Stytch's RBAC policies, cached in the warm container (see RbacPolicyCache).
 
 import { type AuthorizerError, RbacPolicyUnavailableError } from "../errors";
-import type { RbacRole } from "./permission-check";
+import type { RbacRole, RbacScope } from "./permission-check";
 
 /** The roles that decide for one organization: the project RBAC policy's, then the organization's custom roles. */
 export interface VersionedRbacRoles {
@@ -16,10 +16,19 @@ export interface VersionedRbacRoles {
   readonly projectOnly?: true;
 }
 
+/** The project RBAC policy's scopes, which decide for Connected Apps (organization policies have none). */
+export interface VersionedRbacScopes {
+  readonly scopes: readonly RbacScope[];
+  /** Changes whenever the project policy changes. */
+  readonly version: string;
+}
+
 /** Where RBAC policies come from (the Stytch client, in production). */
 export interface RbacPolicySource {
-  /** `GET /v1/b2b/rbac/policy`: the project policy's roles. */
-  projectRoles(deadline: number): Promise<readonly RbacRole[]>;
+  /** `GET /v1/b2b/rbac/policy`: the project policy's roles and scopes. */
+  projectPolicy(
+    deadline: number,
+  ): Promise<{ readonly roles: readonly RbacRole[]; readonly scopes: readonly RbacScope[] }>;
   /** `GET /v1/b2b/rbac/organizations/{organization_id}`: the custom roles; empty when the feature is off. */
   organizationRoles(organizationId: string, deadline: number): Promise<readonly RbacRole[]>;
 }
@@ -46,15 +55,15 @@ export interface RbacPolicyCacheOptions {
  * - Stale if error: when a refetch fails, the last good copy keeps answering (for at most 24 hours), and the
  *   next refetch waits 30 seconds, so an outage does not add a timeout to every request.
  * - No copy at all and no answer: a fault (503). Never an Allow, never a 401.
- * - A project snapshot's policy ({@link RbacPolicyCache.seedProjectRoles}) answers at once while the first fetch
+ * - A project snapshot's policy ({@link RbacPolicyCache.seedProjectPolicy}) answers at once while the first fetch
  *   (started at init, {@link RbacPolicyCache.prefetchProjectRoles}) is on its way, and while fetches fail, for as
  *   long as the snapshot is within its maximum age; the first fetched copy replaces it.
  */
 export class RbacPolicyCache {
   /** Fetches started, for tests and metrics. */
   fetches = 0;
-  private readonly project: RbacPolicySlot;
-  private readonly organizations = new Map<string, RbacPolicySlot>();
+  private readonly project: RbacPolicySlot<ProjectPolicy>;
+  private readonly organizations = new Map<string, RbacPolicySlot<readonly RbacRole[]>>();
   private readonly maxOrganizations: number;
   private readonly timing: SlotTiming;
 
@@ -65,9 +74,9 @@ export class RbacPolicyCache {
       retryAfterErrorMs: options.retryAfterErrorMs ?? 30_000,
     };
     this.maxOrganizations = options.maxOrganizations ?? 1_024;
-    this.project = new RbacPolicySlot("project policy", this.timing, (deadline) => {
+    this.project = new RbacPolicySlot<ProjectPolicy>("project policy", this.timing, (deadline) => {
       this.fetches += 1;
-      return options.source.projectRoles(deadline);
+      return options.source.projectPolicy(deadline);
     });
   }
 
@@ -75,8 +84,8 @@ export class RbacPolicyCache {
    * Starts from a project snapshot's roles (call at init): they answer without waiting until `trustedUntilMs` (the
    * snapshot's expiry), each use starting a background fetch while none has landed.
    */
-  seedProjectRoles(roles: readonly RbacRole[], trustedUntilMs: number): void {
-    this.project.seed(roles, trustedUntilMs);
+  seedProjectPolicy(policy: ProjectPolicy, trustedUntilMs: number): void {
+    this.project.seed({ roles: policy.roles, scopes: policy.scopes }, trustedUntilMs);
   }
 
   /** Starts fetching the project policy in the background (call at init, alongside the key set). Never rejects. */
@@ -93,7 +102,7 @@ export class RbacPolicyCache {
     if (this.project.get(Date.now(), deadline) !== undefined) return undefined;
     const version = `${this.project.generation}.project`;
     if (this.projectOnly?.version !== version)
-      this.projectOnly = Object.freeze({ roles: this.project.roles!, version, projectOnly: true as const });
+      this.projectOnly = Object.freeze({ roles: this.project.value!.roles, version, projectOnly: true as const });
     return this.projectOnly;
   }
 
@@ -115,24 +124,42 @@ export class RbacPolicyCache {
     return this.combine(organization);
   }
 
+  /**
+   * The project policy's scopes, for Connected Apps (Stytch's `introspectTokenLocal` reads only the project
+   * policy): synchronously when the copy is fresh.
+   * @throws RbacPolicyUnavailableError when the policy has never been obtained and cannot be fetched now
+   */
+  scopesFor(deadline: number): VersionedRbacScopes | Promise<VersionedRbacScopes> {
+    const project = this.project.get(Date.now(), deadline);
+    return project instanceof Promise ? project.then(() => this.projectScopes()) : this.projectScopes();
+  }
+
+  private projectScopes(): VersionedRbacScopes {
+    const version = String(this.project.generation);
+    if (this.scopes?.version === version) return this.scopes;
+    return (this.scopes = Object.freeze({ scopes: this.project.value!.scopes, version }));
+  }
+
+  private scopes: VersionedRbacScopes | undefined;
+
   /** The organization's roles after the project's, built again only when either changed; kept on the organization's slot. */
-  private combine(organization: RbacPolicySlot): VersionedRbacRoles {
+  private combine(organization: RbacPolicySlot<readonly RbacRole[]>): VersionedRbacRoles {
     const version = `${this.project.generation}.${organization.generation}`;
     const known = organization.combined;
     if (known?.version === version) return known;
     // The SDK's order: project roles, then the organization's (role IDs may repeat; any match grants).
     return (organization.combined = Object.freeze({
-      roles: Object.freeze([...this.project.roles!, ...organization.roles!]),
+      roles: Object.freeze([...this.project.value!.roles, ...organization.value!]),
       version,
     }));
   }
 
-  private organizationSlot(organizationId: string): RbacPolicySlot {
+  private organizationSlot(organizationId: string): RbacPolicySlot<readonly RbacRole[]> {
     let slot = this.organizations.get(organizationId);
     if (slot) return slot;
     if (this.organizations.size >= this.maxOrganizations)
       this.organizations.delete(this.organizations.keys().next().value as string);
-    slot = new RbacPolicySlot("organization policy", this.timing, (deadline) => {
+    slot = new RbacPolicySlot<readonly RbacRole[]>("organization policy", this.timing, (deadline) => {
       this.fetches += 1;
       return this.options.source.organizationRoles(organizationId, deadline);
     });
@@ -151,9 +178,15 @@ interface SlotTiming {
 // forgotten to make room must not repeat a version its predecessor gave out for other roles.
 let lastGeneration = 0;
 
+/** The project policy as cached: its roles, and its scopes. */
+interface ProjectPolicy {
+  readonly roles: readonly RbacRole[];
+  readonly scopes: readonly RbacScope[];
+}
+
 /** One cached RBAC policy with its own freshness, single-flight refetch and stale-if-error state. */
-class RbacPolicySlot {
-  roles: readonly RbacRole[] | undefined;
+class RbacPolicySlot<T> {
+  value: T | undefined;
   /** Replaced by a never-used number when a fetch brings different content. */
   generation = 0;
   /** For an organization's slot: its roles combined with the project's (see RbacPolicyCache.combine). */
@@ -168,14 +201,14 @@ class RbacPolicySlot {
   constructor(
     private readonly what: string,
     private readonly timing: SlotTiming,
-    private readonly fetch: (deadline: number) => Promise<readonly RbacRole[]>,
+    private readonly fetch: (deadline: number) => Promise<T>,
   ) {}
 
-  /** Installs a snapshot's roles, unless a fetch has landed already. */
-  seed(roles: readonly RbacRole[], trustedUntilMs: number): void {
+  /** Installs a snapshot's copy, unless a fetch has landed already. */
+  seed(value: T, trustedUntilMs: number): void {
     if (this.fetchedAt !== 0) return;
-    this.fingerprint = JSON.stringify(roles);
-    this.roles = roles;
+    this.fingerprint = JSON.stringify(value);
+    this.value = value;
     this.generation = ++lastGeneration;
     this.seededUntil = trustedUntilMs;
   }
@@ -185,17 +218,17 @@ class RbacPolicySlot {
     (this.inflight ??= this.refetch(deadline).finally(() => (this.inflight = undefined))).catch(() => undefined);
   }
 
-  /** Resolves when `roles` is usable; synchronously (undefined) when it already is. */
+  /** Resolves when `value` is usable; synchronously (undefined) when it already is. */
   get(now: number, deadline: number): undefined | Promise<void> {
-    if (this.fetchedAt === 0 && this.roles !== undefined) {
+    if (this.fetchedAt === 0 && this.value !== undefined) {
       // A snapshot's roles: fetched copies replace them; until then they answer, within the snapshot's age.
       if (now < this.seededUntil) {
         if (now - this.failedAt >= this.timing.retryAfterErrorMs) this.fetchInBackground(deadline);
         return undefined;
       }
-      this.roles = undefined; // past the snapshot's age: never trusted again
+      this.value = undefined; // past the snapshot's age: never trusted again
     }
-    if (this.roles !== undefined) {
+    if (this.value !== undefined) {
       const age = now - this.fetchedAt;
       if (age < this.timing.maxAgeMs) return undefined;
       // Stale, and the last refetch failed a moment ago: keep answering with the copy instead of waiting again.
@@ -206,19 +239,19 @@ class RbacPolicySlot {
 
   private async refetch(deadline: number): Promise<void> {
     try {
-      const roles = await this.fetch(deadline);
-      const fingerprint = JSON.stringify(roles);
+      const value = await this.fetch(deadline);
+      const fingerprint = JSON.stringify(value);
       if (fingerprint !== this.fingerprint) {
         this.fingerprint = fingerprint;
-        this.roles = roles;
+        this.value = value;
         this.generation = ++lastGeneration;
       }
       this.fetchedAt = Date.now();
       this.failedAt = -Infinity;
     } catch (error) {
       this.failedAt = Date.now();
-      if (this.roles !== undefined && this.fetchedAt === 0 && Date.now() < this.seededUntil) return; // a snapshot's
-      if (this.roles !== undefined && Date.now() - this.fetchedAt < this.timing.maxStaleMs) return; // stale if error
+      if (this.value !== undefined && this.fetchedAt === 0 && Date.now() < this.seededUntil) return; // a snapshot's
+      if (this.value !== undefined && Date.now() - this.fetchedAt < this.timing.maxStaleMs) return; // stale if error
       const cause = error as AuthorizerError;
       throw new RbacPolicyUnavailableError(
         `no RBAC ${this.what}: ${cause?.reason ?? "error"}: ${cause?.message ?? String(error)}`,

@@ -1,13 +1,15 @@
-// The permission decision of one request (see decideRouteAccess).
+// The permission decision of one request, for any caller type (see decideRouteAccess).
 
 import type {
   APIGatewayRequestAuthorizerEvent,
   APIGatewayRequestAuthorizerEventV2,
   APIGatewayTokenAuthorizerEvent,
 } from "aws-lambda";
-import type { MemberSession } from "../response/member-context";
-import { checkPermission, type PermissionOutcome } from "./permission-check";
-import type { RbacPolicyCache, VersionedRbacRoles } from "./rbac-policy-cache";
+import { type Caller, organizationOf } from "../callers/caller";
+import { m2mScopesGrant } from "../callers/m2m-scopes";
+import type { IamPolicySubject } from "./member-iam-policy";
+import { hasPermission, type PermissionOutcome, scopesGrant } from "./permission-check";
+import type { RbacPolicyCache, VersionedRbacRoles, VersionedRbacScopes } from "./rbac-policy-cache";
 import { findRoute, type PermissionedRoute, type RoutePermissions, restRouteKey } from "./route-table";
 import { checkStepUp, type StepUpOutcome } from "./step-up";
 
@@ -17,15 +19,24 @@ type AuthorizerEvent =
   | APIGatewayRequestAuthorizerEventV2;
 
 /**
- * One request's route decision: allowed, or the reason of its 403: tenancy and permission first
- * (permission-check.ts), then the route's step-up requirements (step-up.ts).
+ * What decides a caller's permissions, with a version that changes whenever it does: a member's organization's
+ * RBAC roles, the project policy's scopes for a Connected App, and for an M2M client nothing but its own scopes.
  */
-export type RouteOutcome = PermissionOutcome | Exclude<StepUpOutcome, "allowed">;
+export type CallerPolicy =
+  | { readonly type: "member"; readonly rbacRoles: VersionedRbacRoles; readonly version: string }
+  | { readonly type: "connected_app"; readonly rbacScopes: VersionedRbacScopes; readonly version: string }
+  | { readonly type: "m2m"; readonly version: string };
+
+/**
+ * One request's route decision: allowed, or the reason of its 403: the caller type, tenancy and permission first
+ * (permission-check.ts), then the route's step-up requirements (step-up.ts, member sessions only).
+ */
+export type RouteOutcome = PermissionOutcome | "caller_not_accepted" | Exclude<StepUpOutcome, "allowed">;
 
 /** The permission decision for one request. */
 export interface RouteAccess {
-  /** The decisive RBAC roles of the member's organization (project + custom roles). */
-  readonly rbacRoles: VersionedRbacRoles;
+  /** What decides the caller's permissions (for the IAM policy of every route). */
+  readonly policy: CallerPolicy;
   /**
    * This request's outcome, when the event names its route (HTTP API 2.0, REST REQUEST); `undefined` for
    * TOKEN events, whose IAM policy still decides every route. An unlisted route is `permission_denied`.
@@ -64,64 +75,95 @@ export interface RouteAccessOptions extends DecisionClock {
   readonly thisRequestOnly: boolean;
 }
 
+const M2M_POLICY: CallerPolicy = Object.freeze({ type: "m2m", version: "" });
+
 /**
- * Decides a request's route permission for a member, between the verdict (who) and the authorizer response
- * (what they may do); synchronously when the RBAC policies are cached.
+ * Decides a request's route permission for a caller, between the verdict (who) and the authorizer response
+ * (what they may do); synchronously when the RBAC policies are cached (M2M callers need none).
  *
  * Stytch's check grants when any role grants (project roles, then the organization's custom roles, which may
- * repeat a project role's ID and so extend it): an answer for this request only that the project roles settle
- * (granted, or another organization's) does not wait for the custom roles, e.g. on a cold container that has its
- * project policy from a snapshot. Whatever they refuse waits for them (503 when Stytch cannot be reached).
+ * repeat a project role's ID and so extend it): a member's answer for this request only that the project roles
+ * settle (granted, or another organization's) does not wait for the custom roles, e.g. on a cold container that
+ * has its project policy from a snapshot. Whatever they refuse waits for them (503 when Stytch cannot be reached).
  *
- * - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, tenancy from
- *   `pathParameters` (organization first, as Stytch's SDK), then the permission.
- * - REST and `iam` mode answer with the member's IAM policy for every route
+ * - HTTP API `simple` mode answers for this request only: the table entry of `routeKey`, then the caller type,
+ *   tenancy from `pathParameters` (organization first, as Stytch's SDK), then the permission, then step-up.
+ * - REST and `iam` mode answer with the caller's IAM policy for every route
  *   (lambda/lib/permissions/member-iam-policy.ts); the per-request outcome computed here feeds the
  *   decision log, and, uncached, the exact answer for this request.
  * @throws RbacPolicyUnavailableError (503) when no RBAC policy can be had
  */
 export function decideRouteAccess(
   event: AuthorizerEvent,
-  member: MemberSession,
+  caller: Caller,
   table: RoutePermissions,
   rbacPolicies: RbacPolicyCache,
   deadline: number,
   options: RouteAccessOptions,
 ): RouteAccess | Promise<RouteAccess> {
-  const roles = rbacPolicies.rolesFor(member.organizationId, deadline);
-  if (!(roles instanceof Promise)) return settle(event, member, table, roles, options);
-  if (options.thisRequestOnly) {
+  const policy = callerPolicy(caller, rbacPolicies, deadline);
+  if (!(policy instanceof Promise)) return settle(event, caller, table, policy, options);
+  if (options.thisRequestOnly && caller.type === "member") {
     const projectRoles = rbacPolicies.projectRolesNow(deadline);
     if (projectRoles) {
-      const early = settle(event, member, table, projectRoles, options);
+      const early = settle(event, caller, table, memberPolicy(projectRoles), options);
       if (early.outcome === "allowed" || early.outcome === "tenancy_mismatch") {
-        roles.catch(() => undefined); // the custom roles keep coming, for the next request; a failure is the cache's
+        policy.catch(() => undefined); // the custom roles keep coming, for the next request; a failure is the cache's
         return early;
       }
     }
   }
-  return roles.then((resolved) => settle(event, member, table, resolved, options));
+  return policy.then((resolved) => settle(event, caller, table, resolved, options));
+}
+
+function callerPolicy(
+  caller: Caller,
+  rbacPolicies: RbacPolicyCache,
+  deadline: number,
+): CallerPolicy | Promise<CallerPolicy> {
+  if (caller.type === "m2m") return M2M_POLICY;
+  if (caller.type === "connected_app") {
+    const scopes = rbacPolicies.scopesFor(deadline);
+    const of = (rbacScopes: VersionedRbacScopes): CallerPolicy => ({
+      type: "connected_app",
+      rbacScopes,
+      version: rbacScopes.version,
+    });
+    return scopes instanceof Promise ? scopes.then(of) : of(scopes);
+  }
+  const roles = rbacPolicies.rolesFor(caller.member.organizationId, deadline);
+  return roles instanceof Promise ? roles.then(memberPolicy) : memberPolicy(roles);
+}
+
+// One policy object per roles object: the member hot path allocates nothing new.
+const memberPolicies = new WeakMap<VersionedRbacRoles, CallerPolicy>();
+
+function memberPolicy(rbacRoles: VersionedRbacRoles): CallerPolicy {
+  let policy = memberPolicies.get(rbacRoles);
+  if (!policy) memberPolicies.set(rbacRoles, (policy = { type: "member", rbacRoles, version: rbacRoles.version }));
+  return policy;
 }
 
 function settle(
   event: AuthorizerEvent,
-  member: MemberSession,
+  caller: Caller,
   table: RoutePermissions,
-  rbacRoles: VersionedRbacRoles,
+  policy: CallerPolicy,
   clock: DecisionClock,
 ): RouteAccess {
   const { nowMs } = clock;
   const request = requestedRoute(event);
-  if (request === undefined) return { rbacRoles, outcome: undefined, routeKey: undefined, nowMs };
+  if (request === undefined) return { policy, outcome: undefined, routeKey: undefined, nowMs };
   const route = findRoute(table, request.routeKey);
   // With a table, a route it does not list is closed to everyone.
-  if (!route) return { rbacRoles, outcome: "permission_denied", routeKey: request.routeKey, nowMs };
-  let outcome: RouteOutcome = decideRoute(route, member, rbacRoles, request.pathParameters);
-  // Step-up only for a member who may call the route at all: "step up" must never hint at a route that is not theirs.
+  if (!route) return { policy, outcome: "permission_denied", routeKey: request.routeKey, nowMs };
+  let outcome: RouteOutcome = decideRoute(route, caller, policy, request.pathParameters);
+  // Step-up only for a caller who may call the route at all: "step up" must never hint at a route that is not
+  // theirs. A route with step-up accepts member sessions only (route-table.ts), which alone carry factors.
   if (outcome === "allowed" && route.stepUp !== undefined) {
     const stepUp = checkStepUp(
       route.stepUp,
-      member.authenticationFactors,
+      caller.type === "member" ? caller.member.authenticationFactors : [],
       clock.cached ? (route.method === "ANY" ? undefined : route.method) : request.method,
       nowMs,
       clock.horizonMs,
@@ -129,32 +171,91 @@ function settle(
     );
     if (stepUp !== "allowed") outcome = stepUp;
   }
-  return { rbacRoles, outcome, routeKey: route.routeKey, nowMs };
+  return { policy, outcome, routeKey: route.routeKey, nowMs };
 }
 
 /**
- * One route for one member: every tenancy parameter must name the member's own organization (the SDK's
- * tenancy check, first), then the route's permission must be granted by one of the member's roles.
+ * One route for one caller: the route must accept the caller's type; every tenancy parameter must name the
+ * caller's own organization (a member's, or the member's a Connected App acts for; an M2M client has none), the
+ * SDK's tenancy check, first; then the route's permission must be granted, the way Stytch grants it to that type.
  */
-function decideRoute(
+export function decideRoute(
   route: PermissionedRoute,
-  member: Pick<MemberSession, "organizationId" | "organizationSlug" | "roles">,
-  rbacRoles: VersionedRbacRoles,
+  caller: Caller,
+  policy: CallerPolicy,
   pathParameters: Readonly<Record<string, string | undefined>> | null | undefined,
-): PermissionOutcome {
+): RouteOutcome {
+  if (!route.callers.includes(caller.type)) return "caller_not_accepted";
+  const organization = organizationOf(caller);
   for (const segment of route.segments) {
     if (segment.kind !== "tenant") continue;
     const requested = pathParameters?.[segment.name];
-    const own = segment.name === "organization_id" ? member.organizationId : member.organizationSlug;
+    const own =
+      organization === undefined
+        ? ""
+        : segment.name === "organization_id"
+          ? organization.organizationId
+          : organization.organizationSlug;
     // A missing parameter or an empty own slug can never prove tenancy.
     if (requested === undefined || own === "" || requested !== own) return "tenancy_mismatch";
   }
-  if (route.permission === "authenticated") return "allowed";
-  return checkPermission(rbacRoles.roles, member, {
-    organization_id: member.organizationId,
-    resource_id: route.permission.resourceId,
-    action: route.permission.action,
-  });
+  return grants(route, caller, policy) ? "allowed" : "permission_denied";
+}
+
+/**
+ * Whether the caller may call the route in its own organization (tenancy aside): its type is accepted, and the
+ * route's permission is granted: by a member's roles, by an M2M client's scopes (`action:resource`), by the
+ * project policy's scopes a Connected App holds.
+ */
+export function mayCall(route: PermissionedRoute, caller: Caller, policy: CallerPolicy): boolean {
+  return route.callers.includes(caller.type) && grants(route, caller, policy);
+}
+
+function grants(route: PermissionedRoute, caller: Caller, policy: CallerPolicy): boolean {
+  const permission = route.permission;
+  if (permission === "authenticated") return true;
+  switch (caller.type) {
+    case "member":
+      return (
+        policy.type === "member" &&
+        hasPermission(policy.rbacRoles.roles, caller.member.roles, permission.resourceId, permission.action)
+      );
+    case "m2m":
+      return m2mScopesGrant(caller.scopes, permission.resourceId, permission.action);
+    case "connected_app":
+      return (
+        policy.type === "connected_app" &&
+        scopesGrant(policy.rbacScopes.scopes, caller.scopes, permission.resourceId, permission.action)
+      );
+  }
+}
+
+/**
+ * The caller as its IAM policy sees it: its tenancy values (none for an M2M client: no organization value is ever
+ * its own, so it never reaches a tenancy route) and which routes it may call.
+ */
+export function iamPolicySubject(caller: Caller, policy: CallerPolicy): IamPolicySubject {
+  const organization = organizationOf(caller);
+  return {
+    ...(organization
+      ? { organizationId: organization.organizationId, organizationSlug: organization.organizationSlug }
+      : {}),
+    mayCall: (route) => mayCall(route, caller, policy),
+  };
+}
+
+/**
+ * What makes two callers' IAM policies equal (with the table and the stage): type, tenancy, the deciding policy's
+ * version, and the roles or scopes. JSON keeps the parts apart whatever they contain.
+ */
+export function iamPolicyKey(caller: Caller, policy: CallerPolicy): string {
+  if (caller.type === "member") {
+    const { organizationId, organizationSlug, roles } = caller.member;
+    return JSON.stringify(["member", organizationId, organizationSlug, policy.version, roles]);
+  }
+  if (caller.type === "m2m") return JSON.stringify(["m2m", caller.scopes]);
+  const { organizationId, organizationSlug } = caller.member;
+  return JSON.stringify(["connected_app", organizationId, organizationSlug, policy.version, caller.scopes]);
 }
 
 /** The route key, path parameters and method an event names, if it names them. */

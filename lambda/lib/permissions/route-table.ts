@@ -2,6 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { CALLER_TYPES, type CallerType } from "../callers/caller";
 import { ConfigurationError } from "../errors";
 import { ENVIRONMENT_VARIABLE } from "../settings";
 import { findLeak, HTTP_METHODS, type LeakQuestion, routeGlobs } from "./arn-patterns";
@@ -29,7 +30,16 @@ export interface PermissionedRoute {
   readonly permission: RoutePermission;
   /** Step-up requirements (the entry's `step_up`): how and how recently the member must have authenticated. */
   readonly stepUp?: StepUpRequirement;
+  /**
+   * Who may call the route (issue 16's `callers` key): members (by their roles), M2M clients (by their scopes,
+   * `action:resource`), Connected Apps (by their scopes, through the RBAC policy's `scopes`, in the member's
+   * organization). Default `["member"]`: a route opens to machines only when it says so.
+   */
+  readonly callers: readonly CallerType[];
 }
+
+/** The callers of a route that names none: members only. */
+export const DEFAULT_CALLERS: readonly CallerType[] = Object.freeze(["member"]);
 
 /**
  * The validated route table: which Stytch RBAC permission each API Gateway route needs. Parsed and validated
@@ -118,23 +128,31 @@ export function loadRoutePermissions(env: Readonly<Record<string, string | undef
 }
 
 /**
- * A route's permission requirement in the table's JSON form: `{"resource_id", "action"}` or `"authenticated"`.
- * The inverse of parsing, used by the CDK construct to compile the table.
+ * A route's requirement in the table's JSON form: `{"resource_id", "action"}` or `"authenticated"`, with
+ * `"callers"` when they are not the default (members only), so that a table without machine routes is written
+ * exactly as before. The inverse of parsing, used by the CDK construct to compile the table.
  */
-export function permissionJson(permission: RoutePermission): unknown {
-  return permission === "authenticated"
-    ? "authenticated"
-    : { resource_id: permission.resourceId, action: permission.action };
+export function permissionJson(permission: RoutePermission, callers: readonly CallerType[] = DEFAULT_CALLERS): unknown {
+  const defaultCallers = callers.length === 1 && callers[0] === "member";
+  if (permission === "authenticated") return defaultCallers ? "authenticated" : { callers: [...callers] };
+  const json = { resource_id: permission.resourceId, action: permission.action };
+  return defaultCallers ? json : { ...json, callers: [...callers] };
 }
 
 /**
  * A table entry in its JSON form: {@link permissionJson}, with the route's `step_up` when it has one
  * (`{"resource_id", "action", "step_up"}`, or `{"step_up"}` for any authenticated member).
  */
-export function routeEntryJson(permission: RoutePermission, stepUp: StepUpRequirement | undefined): unknown {
-  if (stepUp === undefined) return permissionJson(permission);
+export function routeEntryJson(
+  permission: RoutePermission,
+  stepUp: StepUpRequirement | undefined,
+  callers: readonly CallerType[] = DEFAULT_CALLERS,
+): unknown {
+  if (stepUp === undefined) return permissionJson(permission, callers);
+  const defaultCallers = callers.length === 1 && callers[0] === "member";
   return {
     ...(permission === "authenticated" ? {} : { resource_id: permission.resourceId, action: permission.action }),
+    ...(defaultCallers ? {} : { callers: [...callers] }),
     step_up: stepUpJson(stepUp),
   };
 }
@@ -217,50 +235,104 @@ export function parseRoute(routeKey: string, permission: unknown, origin: string
       throw routeError(origin, routeKey, "has an empty or invalid path segment");
     }
   });
-  const { permission: parsed, stepUp } = parseEntry(permission, routeKey, method, origin);
+  const { permission: parsed, callers, stepUp } = parseRequirement(permission, routeKey, method, origin);
+  // An M2M client has no organization: no tenancy value of a request can ever be its own.
+  if (callers.includes("m2m") && segments.some((segment) => segment.kind === "tenant"))
+    throw routeError(
+      origin,
+      routeKey,
+      'cannot accept "m2m": an M2M client has no organization, so it can never pass a route\'s tenancy',
+    );
   return Object.freeze({
     routeKey,
     method,
     segments: Object.freeze(segments),
     permission: parsed,
+    callers,
     ...(stepUp !== undefined ? { stepUp } : {}),
   });
 }
 
-function parseEntry(
+const REQUIREMENT_FORMS =
+  'needs {"resource_id": "…", "action": "…"} (no wildcards), "authenticated", or either with "callers": ["member", "m2m", "connected_app"] and, for members only, "step_up"';
+
+/**
+ * An entry's value: `"authenticated"` (members, no permission; the same as `{}`), or an object with the
+ * permission (`resource_id` and `action`, both or neither), `callers` (default members only), and `step_up`
+ * (step-up requirements, for routes that accept members only: machine tokens carry no session factors).
+ */
+function parseRequirement(
   value: unknown,
   routeKey: string,
   method: string,
   origin: string,
-): { permission: RoutePermission; stepUp?: StepUpRequirement } {
-  if (value === "authenticated") return { permission: "authenticated" };
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    const { resource_id: resourceId, action, step_up: stepUpValue, ...rest } = value as Record<string, unknown>;
-    let stepUp: StepUpRequirement | undefined;
-    if (stepUpValue !== undefined) {
-      const parsed = parseStepUp(stepUpValue, method);
-      if (typeof parsed === "string") throw routeError(origin, routeKey, parsed);
-      stepUp = parsed;
-    }
-    const step = stepUp !== undefined ? { stepUp } : {};
-    if (Object.keys(rest).length === 0) {
-      // `{}` (or only `step_up`): any authenticated member, the object form of "authenticated".
-      if (resourceId === undefined && action === undefined) return { permission: "authenticated", ...step };
-      if (
-        typeof resourceId === "string" &&
-        typeof action === "string" &&
-        PERMISSION_PART.test(resourceId) &&
-        PERMISSION_PART.test(action)
-      ) {
-        return { permission: Object.freeze({ resourceId, action }), ...step };
-      }
-    }
+): { permission: RoutePermission; callers: readonly CallerType[]; stepUp?: StepUpRequirement } {
+  if (value === "authenticated") return { permission: "authenticated", callers: DEFAULT_CALLERS };
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw routeError(origin, routeKey, REQUIREMENT_FORMS);
+  const {
+    resource_id: resourceId,
+    action,
+    callers: callersValue,
+    step_up: stepUpValue,
+    ...rest
+  } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0)
+    throw routeError(origin, routeKey, `has an unknown key "${unknown[0]}": it ${REQUIREMENT_FORMS}`);
+  const callers = callersValue === undefined ? DEFAULT_CALLERS : parseCallers(callersValue, routeKey, origin);
+  let stepUp: StepUpRequirement | undefined;
+  if (stepUpValue !== undefined) {
+    // Step-up judges a member session's authentication factors; a machine token has none to show.
+    if (callers.some((caller) => caller !== "member"))
+      throw routeError(
+        origin,
+        routeKey,
+        'has "step_up", which only member sessions can meet: its "callers" must be ["member"]',
+      );
+    const parsed = parseStepUp(stepUpValue, method);
+    if (typeof parsed === "string") throw routeError(origin, routeKey, parsed);
+    stepUp = parsed;
   }
-  throw routeError(
-    origin,
-    routeKey,
-    'needs {"resource_id": "…", "action": "…"} (no wildcards) or "authenticated", optionally as an object with "step_up"',
-  );
+  const step = stepUp !== undefined ? { stepUp } : {};
+  if (resourceId === undefined && action === undefined) return { permission: "authenticated", callers, ...step };
+  if (
+    typeof resourceId !== "string" ||
+    typeof action !== "string" ||
+    !PERMISSION_PART.test(resourceId) ||
+    !PERMISSION_PART.test(action)
+  )
+    throw routeError(origin, routeKey, REQUIREMENT_FORMS);
+  // An M2M scope is `action:resource`: a `:` inside either would make the required scope ambiguous.
+  if (callers.includes("m2m") && (resourceId.includes(":") || action.includes(":")))
+    throw routeError(
+      origin,
+      routeKey,
+      'accepts "m2m", whose scopes are action:resource: no ":" in its resource_id or action',
+    );
+  return { permission: Object.freeze({ resourceId, action }), callers, ...step };
+}
+
+function parseCallers(value: unknown, routeKey: string, origin: string): readonly CallerType[] {
+  const known = CALLER_TYPES as readonly unknown[];
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((caller) => known.includes(caller)) ||
+    new Set(value).size !== value.length
+  )
+    throw routeError(
+      origin,
+      routeKey,
+      `has "callers" that is not a list of distinct ${CALLER_TYPES.map((c) => `"${c}"`).join(", ")}`,
+    );
+  // In the canonical order, so that equal lists compare equal.
+  return Object.freeze(CALLER_TYPES.filter((caller) => value.includes(caller)));
+}
+
+/** Whether a route accepts callers of this type. */
+export function acceptsCaller(route: PermissionedRoute, type: CallerType): boolean {
+  return route.callers.includes(type);
 }
 
 function isTenant(name: string): name is "organization_id" | "organization_slug" {

@@ -5,12 +5,13 @@ import type {
   APIGatewaySimpleAuthorizerWithContextResult,
   PolicyDocument,
 } from "aws-lambda";
+import type { Caller } from "../callers/caller";
 import { IamPolicyTooLargeError, UnsupportedEventError } from "../errors";
-import { buildMemberIamPolicy, type IamPolicyMember, invokeIamPolicy } from "../permissions/member-iam-policy";
-import { type RouteAccess, requestedRoute } from "../permissions/route-access";
+import { buildIamPolicy, invokeIamPolicy } from "../permissions/member-iam-policy";
+import { iamPolicyKey, iamPolicySubject, type RouteAccess, requestedRoute } from "../permissions/route-access";
 import type { PermissionedRoute, RoutePermissions } from "../permissions/route-table";
 import { checkStepUp } from "../permissions/step-up";
-import type { AuthenticationFactor, AuthorizerContext } from "./member-context";
+import type { AuthorizerContext } from "./member-context";
 
 /** The fields of an authorizer event that say where the request is going. */
 export interface RouteCarrier {
@@ -53,6 +54,24 @@ export function stageAuthorizerResponse(
   return { principalId, policyDocument: stageIamPolicy(event.methodArn ?? event.routeArn), context };
 }
 
+/**
+ * The authorizer response without a route table for a valid caller that no route accepts: every route is
+ * members-only then, so an M2M client or a Connected App gets 403 (never 401) on every route: a Deny of the whole
+ * stage (right for every later request too, if cached), or `{isAuthorized: false}`.
+ * @throws UnsupportedEventError when the event has no parsable method or route ARN
+ */
+export function stageRefusalResponse(
+  event: RouteCarrier,
+  principalId: string,
+  httpApiResponse: "simple" | "iam",
+): AuthorizerResponse {
+  if (event.version === "2.0" && httpApiResponse === "simple") return { isAuthorized: false } as AuthorizerResponse;
+  return {
+    principalId,
+    policyDocument: invokeIamPolicy(["Deny", stageResourceArn(event.methodArn ?? event.routeArn)]),
+  };
+}
+
 /** How the answer of a route table is shaped. */
 export interface RouteAnswerSettings {
   readonly httpApiResponse: "simple" | "iam";
@@ -67,11 +86,6 @@ export interface RouteAnswerSettings {
   readonly cacheHorizonMs: number;
   /** How far in the future a factor's `last_authenticated_at` may be (the configured clock tolerance). */
   readonly clockToleranceMs: number;
-}
-
-/** The member facts a route table's answer depends on: the IAM policy's, and the factors for step-up requirements. */
-export interface RouteAnswerMember extends IamPolicyMember {
-  readonly authenticationFactors: readonly AuthenticationFactor[];
 }
 
 /**
@@ -102,11 +116,13 @@ function exactArn(event: RouteCarrier): string | undefined {
  *   Deny of exactly this request's ARN, decided by {@link RouteAccess.outcome}: a route the table does not list
  *   is refused, and no IAM wildcard is written at all. Were the answer cached after all, it would still cover
  *   this one request only. A Deny carries one context key, `reason` (`permission_denied`, `tenancy_mismatch`,
- *   `step_up_required`, `impersonation_refused`), which the REST API's ACCESS_DENIED gateway response shows
- *   (infra/gateway-responses.ts), so that a frontend can tell "step up" from "not permitted".
- * - Otherwise: the member's IAM policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts). It depends only on
- *   the token, the stage and the time, never on the request that triggered it, so API Gateway's result cache stays
- *   correct: a route with step-up requirements is in it only while they hold for the whole cache horizon.
+ *   `caller_not_accepted`, `step_up_required`, `impersonation_refused`), which the REST API's ACCESS_DENIED gateway
+ *   response shows (infra/gateway-responses.ts), so that a frontend can tell "step up" from "not permitted".
+ * - Otherwise: the caller's IAM policy for every route of the stage (lambda/lib/permissions/member-iam-policy.ts):
+ *   a member's, a Connected App's (in the member's organization) or an M2M client's (no tenancy route), each with
+ *   only the routes that accept its type. It depends only on the token, the stage and the time, never on the
+ *   request that triggered it, so API Gateway's result cache stays correct when one API serves members and
+ *   machines: a route with step-up requirements is in it only while they hold for the whole cache horizon.
  * @throws UnsupportedEventError when the event has no parsable method or route ARN
  * @throws IamPolicyTooLargeError when the member's IAM policy cannot be made small enough
  */
@@ -116,7 +132,7 @@ export function routeTableAuthorizerResponse(
   context: AuthorizerContext,
   settings: RouteAnswerSettings,
   table: RoutePermissions,
-  member: RouteAnswerMember,
+  caller: Caller,
   access: RouteAccess,
 ): AuthorizerResponse {
   if (event.version === "2.0" && settings.httpApiResponse === "simple") {
@@ -133,9 +149,9 @@ export function routeTableAuthorizerResponse(
       : { principalId, policyDocument: invokeIamPolicy(["Deny", exact]), context: { reason: access.outcome } };
   }
   // Every route at once needs every role: the project's alone could refuse what a custom role grants.
-  if (access.rbacRoles.projectOnly)
+  if (access.policy.type === "member" && access.policy.rbacRoles.projectOnly)
     throw new Error("an IAM policy for every route needs the organization's custom roles");
-  const iamPolicy = cachedMemberIamPolicy(prefix, table, member, access, settings);
+  const iamPolicy = cachedIamPolicy(prefix, table, caller, access, settings);
   // Cached, a refused request the event names (a route the table does not list, or another organization's)
   // still gets its 403: an explicit Deny of exactly its ARN, right for every later request too.
   if (exact && access.outcome !== "allowed") {
@@ -151,102 +167,100 @@ export function routeTableAuthorizerResponse(
   return { principalId, policyDocument: iamPolicy, context };
 }
 
-/** The member's IAM policy for every route, remembered on the member object and per member facts. */
-function cachedMemberIamPolicy(
+/** The caller's IAM policy for every route, remembered on the caller object and per caller facts. */
+function cachedIamPolicy(
   prefix: string,
   table: RoutePermissions,
-  member: RouteAnswerMember,
+  caller: Caller,
   access: RouteAccess,
   settings: RouteAnswerSettings,
 ): PolicyDocument {
-  const stepUp = stepUpState(table, member, access, settings);
-  // The verdict cache hands back the same member object for a repeated token: remember its IAM policy on it.
-  const known = iamPolicyOfMember.get(member);
+  const stepUp = stepUpState(table, caller, access, settings);
+  // The verdict cache hands back the same caller object for a repeated token: remember its IAM policy on it.
+  const known = iamPolicyOfCaller.get(caller);
   if (
     known &&
     known.table === table &&
     known.prefix === prefix &&
-    known.version === access.rbacRoles.version &&
+    known.version === access.policy.version &&
     known.stepUp === stepUp
   )
     return known.iamPolicy;
-  const iamPolicy = memberIamPolicy(prefix, table, member, access, stepUp);
-  iamPolicyOfMember.set(member, { table, prefix, version: access.rbacRoles.version, stepUp, iamPolicy });
+  const iamPolicy = sharedIamPolicy(prefix, table, caller, access, stepUp);
+  iamPolicyOfCaller.set(caller, { table, prefix, version: access.policy.version, stepUp, iamPolicy });
   return iamPolicy;
 }
 
-const iamPolicyOfMember = new WeakMap<
-  IamPolicyMember,
+const iamPolicyOfCaller = new WeakMap<
+  Caller,
   { table: RoutePermissions; prefix: string; version: string; stepUp: string; iamPolicy: PolicyDocument }
 >();
 
 /**
- * Which of the table's step-up routes the member may have in an answer made now and reused until the cache
+ * Which of the table's step-up routes the caller may have in an answer made now and reused until the cache
  * horizon: one character per route of {@link RoutePermissions.stepUpRoutes}, `1` where the requirements hold
  * throughout. `""` for tables without step-up routes. Part of the IAM policy's cache keys, so a remembered
- * document is never reused once a freshness limit has moved a route out of it.
+ * document is never reused once a freshness limit has moved a route out of it. Only member sessions carry
+ * factors (and only they may call step-up routes).
  */
 function stepUpState(
   table: RoutePermissions,
-  member: RouteAnswerMember,
+  caller: Caller,
   access: RouteAccess,
   settings: RouteAnswerSettings,
 ): string {
   let state = "";
   for (const route of table.stepUpRoutes) {
-    const outcome = checkStepUp(
-      route.stepUp!,
-      member.authenticationFactors,
-      // A cached answer serves every method of an ANY route: only a route of one safe method is read-only.
-      route.method === "ANY" ? undefined : route.method,
-      access.nowMs,
-      settings.cacheHorizonMs,
-      settings.clockToleranceMs,
-    );
+    const outcome =
+      caller.type !== "member"
+        ? "step_up_required"
+        : checkStepUp(
+            route.stepUp!,
+            caller.member.authenticationFactors,
+            // A cached answer serves every method of an ANY route: only a route of one safe method is read-only.
+            route.method === "ANY" ? undefined : route.method,
+            access.nowMs,
+            settings.cacheHorizonMs,
+            settings.clockToleranceMs,
+          );
     state += outcome === "allowed" ? "1" : "0";
   }
   return state;
 }
 
-// Per table (one per container; tests build several), then per member key.
-const memberIamPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument | IamPolicyTooLargeError>>();
-const MEMBER_IAM_POLICY_LIMIT = 1_024;
+// Per table (one per container; tests build several), then per caller key.
+const sharedIamPolicies = new WeakMap<RoutePermissions, Map<string, PolicyDocument | IamPolicyTooLargeError>>();
+const SHARED_IAM_POLICY_LIMIT = 1_024;
 
 /**
- * One IAM policy per (stage, organization, roles, RBAC policy version, step-up state): members alike share it, and
- * the hot path is a lookup. An IAM policy too large for API Gateway is remembered the same way: building it again
- * would cost as much and end the same.
+ * One IAM policy per (stage, caller facts that decide it: type, organization, roles or scopes, RBAC policy
+ * version, step-up state): callers alike share it, and the hot path is a lookup. An IAM policy too large for API
+ * Gateway is remembered the same way: building it again would cost as much and end the same.
  */
-function memberIamPolicy(
+function sharedIamPolicy(
   prefix: string,
   table: RoutePermissions,
-  member: IamPolicyMember,
+  caller: Caller,
   access: RouteAccess,
   stepUp: string,
 ): PolicyDocument {
-  // JSON keeps the parts apart whatever they contain (a role named "viewer\nadmin" is not two roles).
-  const key = JSON.stringify([
-    prefix,
-    member.organizationId,
-    member.organizationSlug,
-    access.rbacRoles.version,
-    member.roles,
-    stepUp,
-  ]);
-  let iamPolicies = memberIamPolicies.get(table);
-  if (!iamPolicies) memberIamPolicies.set(table, (iamPolicies = new Map()));
+  const key = JSON.stringify([prefix, iamPolicyKey(caller, access.policy), stepUp]);
+  let iamPolicies = sharedIamPolicies.get(table);
+  if (!iamPolicies) sharedIamPolicies.set(table, (iamPolicies = new Map()));
   let iamPolicy = iamPolicies.get(key);
   if (!iamPolicy) {
     try {
-      const meetsStepUp = (route: PermissionedRoute) => stepUp[table.stepUpRoutes.indexOf(route)] === "1";
+      const subject = iamPolicySubject(caller, access.policy);
+      const meetsStepUp = (route: PermissionedRoute) =>
+        route.stepUp === undefined || stepUp[table.stepUpRoutes.indexOf(route)] === "1";
       iamPolicy = Object.freeze(
-        buildMemberIamPolicy(table, member, access.rbacRoles.roles, prefix, undefined, meetsStepUp),
+        buildIamPolicy(table, { ...subject, mayCall: (route) => subject.mayCall(route) && meetsStepUp(route) }, prefix),
       ) as PolicyDocument;
     } catch (error) {
       if (!(error instanceof IamPolicyTooLargeError)) throw error;
       iamPolicy = error;
     }
-    if (iamPolicies.size >= MEMBER_IAM_POLICY_LIMIT) iamPolicies.clear();
+    if (iamPolicies.size >= SHARED_IAM_POLICY_LIMIT) iamPolicies.clear();
     iamPolicies.set(key, iamPolicy);
   }
   if (iamPolicy instanceof IamPolicyTooLargeError) throw iamPolicy;

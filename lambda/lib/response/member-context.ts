@@ -66,6 +66,14 @@ export const CONTEXT_KEYS = /* @__PURE__ */ Object.freeze({
   authenticationFactors: "authentication_factors",
   authenticationFactorsTruncated: "authentication_factors_truncated",
   impersonatorId: "impersonator_id",
+  /** `member`, `m2m` or `connected_app`; absent in contexts of versions before machine callers (members). */
+  callerType: "caller_type",
+  /** Machine callers: the M2M or Connected-App client id. */
+  clientId: "client_id",
+  /** Machine callers: the token's scopes, a JSON array. */
+  scopes: "scopes",
+  /** Machine callers: the access token's expiry (RFC 3339). */
+  tokenExpiresAt: "token_expires_at",
 } as const);
 
 /** One of the context keys. */
@@ -108,6 +116,7 @@ export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
   // A literal with fixed keys (checked against CONTEXT_KEYS below) lets V8 build it from one shape;
   // this runs on every first-seen token.
   const context: AuthorizerContext = {
+    caller_type: "member",
     member_id: session.memberId,
     member_session_id: session.memberSessionId,
     organization_id: session.organizationId,
@@ -118,7 +127,10 @@ export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
     custom_claims: "{}",
     authentication_factors: factorsJson(session.authenticationFactors, MAX_CONTEXT_FACTORS),
   } satisfies Record<
-    Exclude<ContextKey, "email" | "custom_claims_truncated" | "authentication_factors_truncated" | "impersonator_id">,
+    Exclude<
+      ContextKey,
+      "email" | "custom_claims_truncated" | "authentication_factors_truncated" | "impersonator_id" | MachineContextKey
+    >,
     string
   >;
   if (session.email && session.email.length <= MAX_EMAIL_LENGTH) context.email = session.email;
@@ -129,9 +141,22 @@ export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
   while (kept > 0 && mostBytes(context) > MAX_CONTEXT_BYTES && contextBytes(context) > MAX_CONTEXT_BYTES)
     context.authentication_factors = factorsJson(factors, --kept);
   if (kept < factors.length) context.authentication_factors_truncated = true;
-  for (const _ in session.customClaims) {
+  addCustomClaims(context, session.customClaims);
+  return context;
+}
+
+/** The context keys of machine callers only. */
+type MachineContextKey = "client_id" | "scopes" | "token_expires_at";
+
+/**
+ * Writes custom claims into a context whose `custom_claims` is `"{}"`, unless they are over
+ * {@link MAX_CUSTOM_CLAIMS_JSON_LENGTH} or would take the context over {@link MAX_CONTEXT_BYTES}: then
+ * `custom_claims_truncated` is `true` instead.
+ */
+export function addCustomClaims(context: AuthorizerContext, customClaims: Readonly<Record<string, unknown>>): void {
+  for (const _ in customClaims) {
     // Only pay for JSON.stringify when there is something to encode.
-    const json = JSON.stringify(session.customClaims);
+    const json = JSON.stringify(customClaims);
     if (
       json.length <= MAX_CUSTOM_CLAIMS_JSON_LENGTH &&
       contextBytes(context) - 2 + Buffer.byteLength(json) <= MAX_CONTEXT_BYTES
@@ -140,7 +165,6 @@ export function toAuthorizerContext(session: MemberSession): AuthorizerContext {
     else context.custom_claims_truncated = true;
     break;
   }
-  return context;
 }
 
 /** The first `limit` factors as the context carries them: a JSON array with Stytch's field names. */
@@ -192,7 +216,8 @@ export class MissingMemberContextError extends Error {
   }
 }
 
-type ContextBag = Record<string, unknown>;
+/** The authorizer's context as a downstream Lambda receives it (REST delivers every value as a string). */
+export type ContextBag = Record<string, unknown>;
 
 /**
  * Every API Gateway proxy event a downstream handler is typed with: `APIGatewayProxyEvent` (REST,
@@ -218,12 +243,34 @@ export interface EventWithMemberContext {
  * @throws MissingMemberContextError when the event has no context from the Stytch authorizer
  */
 export function getMemberContext(event: EventWithMemberContext): MemberSession {
+  const bag = contextBagOf(event);
+  const callerType = bag[CONTEXT_KEYS.callerType];
+  if (callerType !== undefined && callerType !== "member") {
+    throw new MissingMemberContextError(
+      `the caller is not a member (${CONTEXT_KEYS.callerType} ${String(callerType)}): read it with getCallerContext`,
+    );
+  }
+  return memberOfContext(bag);
+}
+
+/**
+ * The authorizer's flat context of a downstream event: `requestContext.authorizer.lambda` (HTTP API) or
+ * `requestContext.authorizer` (REST).
+ * @throws MissingMemberContextError when the event has no context from the Stytch authorizer
+ */
+export function contextBagOf(event: EventWithMemberContext): ContextBag {
   const authorizer = (event?.requestContext as { authorizer?: ContextBag } | undefined)?.authorizer;
   if (!authorizer || typeof authorizer !== "object") throw new MissingMemberContextError();
-  const bag = (
+  return (
     typeof authorizer.lambda === "object" && authorizer.lambda !== null ? authorizer.lambda : authorizer
   ) as ContextBag;
+}
 
+/**
+ * The member of a member's context bag.
+ * @throws MissingMemberContextError
+ */
+export function memberOfContext(bag: ContextBag): MemberSession {
   const memberId = requiredString(bag, CONTEXT_KEYS.memberId);
   const authMethod = requiredString(bag, CONTEXT_KEYS.authMethod);
   if (authMethod !== "jwt" && authMethod !== "session_token") {
@@ -304,7 +351,7 @@ export function hasRole(member: Pick<MemberSession, "roles">, role: string): boo
   return member.roles.includes(role);
 }
 
-function requiredString(bag: ContextBag, key: string): string {
+export function requiredString(bag: ContextBag, key: string): string {
   const value = bag[key];
   if (typeof value !== "string" || value === "") {
     throw new MissingMemberContextError(`authorizer context has no ${key}: is the route behind the Stytch authorizer?`);
@@ -312,7 +359,7 @@ function requiredString(bag: ContextBag, key: string): string {
   return value;
 }
 
-function parseJson<T>(bag: ContextBag, key: string, guard: (value: unknown) => value is T): T {
+export function parseJson<T>(bag: ContextBag, key: string, guard: (value: unknown) => value is T): T {
   const raw = bag[key];
   let value: unknown = raw;
   if (typeof raw === "string") {

@@ -4,9 +4,14 @@
 
 import { MalformedCredentialError } from "../errors";
 
-/** A credential found in the request, classified by its shape. */
+/**
+ * A credential found in the request, classified by its shape: `session_jwt` (anything with a dot: a JWT of any
+ * caller type, told apart by its claims), `session_token` (an opaque string of a session token's shape), or
+ * `access_token`: an opaque string the handler's rule reads as a Connected-App access token instead
+ * ({@link asOpaqueAccessToken}), to be introspected, never sent to the session API.
+ */
 export interface Credential {
-  readonly kind: "session_jwt" | "session_token";
+  readonly kind: "session_jwt" | "session_token" | "access_token";
   readonly value: string;
   readonly source: "authorization" | "cookie" | "body";
 }
@@ -125,4 +130,14 @@ function cookieJar(event: CredentialCarrier): Map<string, string> | undefined {
     jar.set(name, value);
   }
   return jar;
+}
+
+/**
+ * The same opaque credential, read as a Connected-App access token (to introspect) instead of a session token.
+ * Only a bearer token of the `Authorization` header qualifies: browsers carry sessions in cookies, never agents.
+ */
+export function asOpaqueAccessToken(credential: Credential): Credential | undefined {
+  return credential.kind === "session_token" && credential.source === "authorization"
+    ? { kind: "access_token", value: credential.value, source: credential.source }
+    : undefined;
 }

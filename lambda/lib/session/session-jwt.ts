@@ -11,8 +11,18 @@ import {
   JWTClaimValidationFailed,
   JWTExpired,
 } from "jose/errors";
+import type { MachineCaller } from "../callers/caller";
+import {
+  callerTypeOf,
+  connectedAppCallerOf,
+  m2mCallerOf,
+  ORGANIZATION_CLAIM,
+  SESSION_CLAIM,
+} from "../callers/token-claims";
 import {
   BadSignatureError,
+  ExpiredTokenError,
+  JwksUnavailableError,
   MalformedCredentialError,
   NotMemberSessionError,
   NotYetValidError,
@@ -64,8 +74,15 @@ export type AuthenticSessionJwt = ClaimsVerdict & {
   readonly memberSession: MemberSession;
 };
 
-const SESSION_CLAIM = "https://stytch.com/session";
-const ORGANIZATION_CLAIM = "https://stytch.com/organization";
+/**
+ * An authentic token of any caller type (see {@link SessionJwtVerifier.verifyCaller}): a member session JWT (which
+ * may be stale: only Stytch can then say whether its session lives), or a valid machine token (M2M or Connected
+ * App), with the instant its verdict stops holding.
+ */
+export type AuthenticToken =
+  | { readonly type: "member"; readonly jwt: AuthenticSessionJwt }
+  | { readonly type: "machine"; readonly caller: MachineCaller; readonly notAfterMs: number };
+
 // Registered claims, never custom claims (the same set Stytch's Node SDK strips).
 const REGISTERED_CLAIMS = new Set(["aud", "exp", "iat", "iss", "jti", "nbf", "sub", SESSION_CLAIM, ORGANIZATION_CLAIM]);
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
@@ -170,18 +187,50 @@ export class SessionJwtVerifier {
    * @throws a CredentialRejectedError for anything forged, foreign, malformed or not a member session
    */
   async verify(token: string, key: VerificationKey, nowSeconds?: number): Promise<AuthenticSessionJwt> {
-    let payload: JWTPayload;
-    let stale: "expired" | "too_old" | undefined;
+    const { payload, stale } = await this.authentic(token, key, nowSeconds);
+    return this.memberVerdict(payload, stale);
+  }
+
+  /**
+   * Verifies `token` (already in strict compact form) with `key`, and tells which caller it names by its authentic
+   * claims ({@link callerTypeOf}) before anything else reads them:
+   * - a member session JWT: as {@link verify}; a stale one goes on to Stytch;
+   * - an M2M or Connected-App access token: its caller, valid until its `exp` (plus the tolerance). Machine tokens
+   *   have no session behind them: an expired one is refused (never sent to Stytch's session API), and the maximum
+   *   token age, a rule for session JWTs, does not apply to them.
+   * @param nowSeconds the current time in whole seconds, for tests
+   * @throws a CredentialRejectedError for anything forged, foreign, malformed, ambiguous or expired (machines)
+   */
+  async verifyCaller(token: string, key: VerificationKey, nowSeconds?: number): Promise<AuthenticToken> {
+    const { payload, stale } = await this.authentic(token, key, nowSeconds);
+    const type = callerTypeOf(payload);
+    if (type === "member") return { type: "member", jwt: this.memberVerdict(payload, stale) };
+    for (const claim of ["nbf", "iat"] as const) timeClaim(payload, claim);
+    const exp = timeClaim(payload, "exp");
+    // `too_old` (jose's maximum age) is only ever reported after exp passed: such a machine token is valid.
+    if (stale === "expired") throw new ExpiredTokenError("the machine token has expired");
+    const caller = type === "connected_app" ? connectedAppCallerOf(payload, exp) : m2mCallerOf(payload, exp);
+    return { type: "machine", caller, notAfterMs: (exp + this.rules.clockToleranceSeconds) * 1000 };
+  }
+
+  /** The verified payload of an authentic token, and whether it is stale (jose checks the signature first). */
+  private async authentic(
+    token: string,
+    key: VerificationKey,
+    nowSeconds: number | undefined,
+  ): Promise<{ payload: JWTPayload; stale: "expired" | "too_old" | undefined }> {
     try {
       const options =
         nowSeconds === undefined ? this.options : { ...this.options, currentDate: new Date(nowSeconds * 1000) };
-      ({ payload } = await jwtVerify(token, key, options));
+      return { payload: (await jwtVerify(token, key, options)).payload, stale: undefined };
     } catch (error) {
       // Thrown only after the signature verified and every other claim passed: authentic but stale.
       if (!(error instanceof JWTExpired)) throw rejectionOf(error);
-      payload = error.payload;
-      stale = error.claim === "exp" ? "expired" : "too_old";
+      return { payload: error.payload, stale: error.claim === "exp" ? "expired" : "too_old" };
     }
+  }
+
+  private memberVerdict(payload: JWTPayload, stale: "expired" | "too_old" | undefined): AuthenticSessionJwt {
     const memberSession = toMemberSession(payload);
     if (stale) return { status: stale, payload, memberSession };
     const maxAge = this.rules.maxTokenAgeSeconds;
@@ -197,8 +246,9 @@ export class SessionJwtVerifier {
 /**
  * Screens the claims of a token whose signature cannot be checked (no key set could be obtained):
  * a token that is not even shaped like one of this project's current member sessions is refused
- * without a Stytch call. Staleness is not judged: Stytch will.
- * @throws a CredentialRejectedError
+ * without a Stytch call. Staleness is not judged: Stytch will. A machine token (M2M, Connected App) of this
+ * project is a fault instead (503): nothing but the key set could prove it, and the session API must never see it.
+ * @throws a CredentialRejectedError, or JwksUnavailableError for a machine token
  */
 export function screenUnverifiedClaims(payload: Record<string, unknown>, rules: ClaimRules, nowSeconds: number): void {
   const { iss, aud, nbf } = payload;
@@ -206,6 +256,9 @@ export function screenUnverifiedClaims(payload: Record<string, unknown>, rules: 
   if (!(aud === rules.projectId || (Array.isArray(aud) && aud.includes(rules.projectId)))) {
     throw new WrongAudienceError(WRONG_AUDIENCE);
   }
+  // A machine token has no session Stytch could vouch for: without a key set it cannot be judged at all.
+  if (callerTypeOf(payload) !== "member")
+    throw new JwksUnavailableError("no key set to verify a machine token with, and no Stytch API can");
   toMemberSession(payload);
   if ((nbf as number) > nowSeconds + rules.clockToleranceSeconds) throw new NotYetValidError("nbf is in the future");
 }
@@ -218,6 +271,8 @@ export function screenUnverifiedClaims(payload: Record<string, unknown>, rules: 
  */
 export function toMemberSession(payload: Record<string, unknown>): MemberSession {
   for (const claim of ["exp", "nbf", "iat"] as const) timeClaim(payload, claim);
+  // Session claims next to client claims name no single caller: refused, never read as a member.
+  callerTypeOf(payload);
   const session = payload[SESSION_CLAIM] as Record<string, unknown> | undefined;
   const organization = payload[ORGANIZATION_CLAIM] as Record<string, unknown> | undefined;
   const sub = payload.sub;

@@ -1,8 +1,11 @@
 // Who is it? The single home of the fallback decision (see decideVerdict).
 
+import type { Caller, MachineCaller } from "../callers/caller";
+import { connectedAppCallerOf } from "../callers/token-claims";
 import type { AuthorizerConfig } from "../config";
-import { JwksUnavailableError, RevokedSessionError } from "../errors";
+import { ConfigurationError, InactiveTokenError, JwksUnavailableError, RevokedSessionError } from "../errors";
 import { logger, type VerdictPath } from "../operations/log";
+import { machineAuthorizerContext } from "../response/caller-context";
 import {
   type AuthMethod,
   type AuthorizerContext,
@@ -10,7 +13,7 @@ import {
   type MemberSession,
   toAuthorizerContext,
 } from "../response/member-context";
-import type { StytchAuthenticateResponse, StytchClient } from "../stytch/stytch-client";
+import type { StytchAuthenticateResponse, StytchClient, StytchIntrospectionResponse } from "../stytch/stytch-client";
 import { impersonatorOf, readAuthenticationFactors } from "./authentication-factors";
 import type { Credential } from "./credentials";
 import type { JwksCache, VerificationKey } from "./jwks-cache";
@@ -26,9 +29,9 @@ import {
 } from "./session-jwt";
 import type { VerdictCache } from "./verdict-cache";
 
-/** An authenticated member, its encoded context, and how we know. */
+/** An authenticated caller (a member, an M2M client, a Connected App), its encoded context, and how we know. */
 export interface Verdict {
-  readonly memberSession: MemberSession;
+  readonly caller: Caller;
   readonly context: AuthorizerContext;
   readonly path: VerdictPath;
 }
@@ -53,16 +56,21 @@ export interface SessionVerdictDeps extends ScreeningDeps {
 }
 
 /**
- * Decides who a credential belongs to: the single home of the fallback decision. A session JWT is verified
- * locally (jose); only what local verification cannot settle goes to the Stytch API:
+ * Decides who a credential belongs to: the single home of the fallback decision. A JWT is verified locally
+ * (jose), and its authentic claims say which caller it is (a member session, an M2M or a Connected-App access
+ * token: session-jwt.ts `verifyCaller`) before anything else; only what local verification cannot settle goes to
+ * the Stytch API:
  *
  * - opaque session tokens (always: only Stytch knows them, so any credential of a session token's shape
  *   (credentials.ts; anything with a dot is a JWT) reaches Stytch, once per credential and rejection-cache
  *   TTL if Stytch says it is dead);
- * - authentic JWTs that are expired, or older than the configured maximum age;
- * - JWTs that cannot be checked because no key set could be obtained at all (screened for everything
+ * - opaque Connected-App access tokens (`access_token`: the handler's rule decides which opaque credentials are
+ *   these) go to Stytch's introspection endpoint instead, never to the session API;
+ * - authentic member JWTs that are expired, or older than the configured maximum age;
+ * - member JWTs that cannot be checked because no key set could be obtained at all (screened for everything
  *   but their signature first).
  *
+ * Machine tokens never reach the session API: an expired one is refused, and without a key set one is a fault.
  * Forged, foreign and malformed JWTs are denied here and never cost a Stytch call while a key set is at hand.
  * @param deadline absolute epoch ms by which any Stytch call must be finished
  * @returns the verdict, synchronously when it comes from the verdict cache
@@ -75,8 +83,9 @@ export function decideVerdict(
 ): Verdict | Promise<Verdict> {
   const cached = deps.verdictCache.get(credential.value, nowOf(deps));
   // The hot path: a repeated credential is answered without an await.
-  if (cached) return { memberSession: cached.memberSession, context: cached.context, path: "cache" };
+  if (cached) return { caller: cached.caller, context: cached.context, path: "cache" };
   if (credential.kind === "session_token") return authenticateRemotely(credential, deadline, deps);
+  if (credential.kind === "access_token") return introspectRemotely(credential, deadline, deps);
   return verifyLocally(credential, deadline, deps);
 }
 
@@ -96,17 +105,25 @@ async function verifyLocally(credential: Credential, deadline: number, deps: Ses
   const token = credential.value;
   const key = await keyOf(token, deps);
   if (!key) return authenticateRemotely(credential, deadline, deps);
-  const jwt = await deps.sessionJwts.verify(
+  const authentic = await deps.sessionJwts.verifyCaller(
     token,
     key,
     deps.clock === undefined ? undefined : Math.floor(deps.clock() / 1000),
   );
+  if (authentic.type === "machine") {
+    const { caller, notAfterMs } = authentic;
+    const context = machineContextOf(caller);
+    deps.verdictCache.set(token, { caller, context, notAfterMs });
+    return { caller, context, path: "local" };
+  }
+  const { jwt } = authentic;
   // Authentic but stale: only Stytch can say whether the session still lives.
   if (jwt.status !== "valid") return authenticateRemotely(credential, deadline, deps);
+  const caller: Caller = { type: "member", member: jwt.memberSession };
   const context = contextOf(jwt.memberSession);
   // Admitted on its first verification: the same JWT typically comes back for its whole five minutes.
-  deps.verdictCache.set(token, { memberSession: jwt.memberSession, context, notAfterMs: jwt.notAfterMs });
-  return { memberSession: jwt.memberSession, context, path: "local" };
+  deps.verdictCache.set(token, { caller, context, notAfterMs: jwt.notAfterMs });
+  return { caller, context, path: "local" };
 }
 
 /**
@@ -158,6 +175,7 @@ async function authenticateRemotely(
     throw error;
   }
   const memberSession = memberSessionFromStytch(response, credential.kind === "session_jwt" ? "jwt" : "session_token");
+  const caller: Caller = { type: "member", member: memberSession };
   const context = contextOf(memberSession);
   // STYTCH_SESSION_TOKEN_CACHE_SECONDS is about opaque session tokens only: a JWT that went to Stytch
   // (expired, too old, strict mode) went there because its answer must not be reused. Stytch's promise
@@ -166,9 +184,61 @@ async function authenticateRemotely(
   const ttlSeconds = deps.config.sessionTokenCacheSeconds;
   if (ttlSeconds > 0 && credential.kind === "session_token") {
     const notAfterMs = Math.min(nowOf(deps) + ttlSeconds * 1000, Date.parse(memberSession.sessionExpiresAt) || 0);
-    deps.verdictCache.set(credential.value, { memberSession, context, notAfterMs });
+    deps.verdictCache.set(credential.value, { caller, context, notAfterMs });
   }
-  return { memberSession, context, path: "remote" };
+  return { caller, context, path: "remote" };
+}
+
+/**
+ * An opaque Connected-App access token, introspected by Stytch (`POST /v1/public/{project_id}/oauth2/introspect`,
+ * as the configured introspection client). Only an active access token whose claims make a Connected-App caller
+ * counts; an inactive one is remembered like a dead session (rejection cache). Its verdict is reused on the same
+ * terms as an opaque session token's (STYTCH_SESSION_TOKEN_CACHE_SECONDS, never past the token's expiry).
+ */
+async function introspectRemotely(
+  credential: Credential,
+  deadline: number,
+  deps: SessionVerdictDeps,
+): Promise<Verdict> {
+  const clientId = deps.config.introspectionClientId;
+  // The handler only makes access tokens when a client is configured: anything else is a bug, never an Allow.
+  if (clientId === undefined) throw new ConfigurationError("no introspection client is configured");
+  const rejectionKey = `access_token:${credential.value}`;
+  if (deps.rejectionCache.has(rejectionKey, nowOf(deps))) {
+    throw new InactiveTokenError("Stytch found this access token inactive moments ago");
+  }
+  let answer: StytchIntrospectionResponse;
+  try {
+    answer = await deps.stytch.introspect(credential.value, clientId, { deadline });
+  } catch (error) {
+    if (error instanceof InactiveTokenError) deps.rejectionCache.add(rejectionKey, nowOf(deps));
+    throw error;
+  }
+  // The answer's own fields are no claims of the token (Stytch's SDK strips the same ones).
+  const { active: _active, token_type: _type, request_id: _request, status_code: _status, ...claims } = answer;
+  const caller = connectedAppCallerOf(claims, answer.exp);
+  const context = machineContextOf(caller);
+  const ttlSeconds = deps.config.sessionTokenCacheSeconds;
+  if (ttlSeconds > 0) {
+    const notAfterMs = Math.min(nowOf(deps) + ttlSeconds * 1000, answer.exp * 1000);
+    deps.verdictCache.set(credential.value, { caller, context, notAfterMs });
+  }
+  return { caller, context, path: "remote" };
+}
+
+/** A machine caller's context, with a logged reason when its custom claims had to be left out. */
+function machineContextOf(caller: MachineCaller): AuthorizerContext {
+  const context = machineAuthorizerContext(caller);
+  if (context.custom_claims_truncated === true) {
+    logger.warn("caller context trimmed to fit API Gateway's limits", {
+      reason: "context_too_large",
+      customClaimsOmitted: true,
+      contextBytes: contextBytes(context),
+      callerType: caller.type,
+      clientId: caller.clientId,
+    });
+  }
+  return context;
 }
 
 function nowOf(deps: Pick<SessionVerdictDeps, "clock">): number {

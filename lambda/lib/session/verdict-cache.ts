@@ -1,10 +1,11 @@
 // A bounded memory of positive verdicts (see VerdictCache).
 
-import type { AuthorizerContext, MemberSession } from "../response/member-context";
+import type { Caller } from "../callers/caller";
+import type { AuthorizerContext } from "../response/member-context";
 
-/** A remembered verdict: the member, and its encoded context (built once). */
+/** A remembered verdict: the caller (a member, an M2M client, a Connected App), and its encoded context (built once). */
 export interface CachedVerdict {
-  readonly memberSession: MemberSession;
+  readonly caller: Caller;
   readonly context: AuthorizerContext;
   /** Epoch ms after which the verdict must be recomputed. */
   readonly notAfterMs: number;
@@ -30,8 +31,9 @@ interface Entry {
  * credentials, and the full comparison makes that a miss.
  *
  * A locally verified JWT is admitted at once: a member's session JWT comes back with every request
- * for its five minutes, so each token costs one verification, not two. One-off tokens cost memory only
- * up to the cap, and every entry is dropped at its `notAfterMs` when it is next looked up, or evicted.
+ * for its five minutes, so each token costs one verification, not two. Machine tokens are admitted the same way,
+ * until their `exp`: the verdict records the caller type, so a cached answer is never read as another type.
+ * One-off tokens cost memory only up to the cap, and every entry is dropped at its `notAfterMs` when it is next looked up, or evicted.
  */
 export class VerdictCache {
   private readonly entries = new Map<number, Entry>();

@@ -3,6 +3,7 @@
 import type { IncomingMessage } from "node:http";
 import {
   AuthorizerError,
+  InactiveTokenError,
   RejectedByStytchError,
   RevokedSessionError,
   UpstreamCredentialsRejectedError,
@@ -49,6 +50,17 @@ export interface StytchAuthenticateResponse {
     string,
     unknown
   >;
+}
+
+/**
+ * The 200 answer of `POST /v1/public/{project_id}/oauth2/introspect` for an active access token (RFC 7662, Stytch's
+ * fields): checked as far as the wire goes (`active`, `token_type` `access_token`, a numeric `exp`); the claims
+ * that make a Connected-App caller are checked by the caller (token-claims.ts `connectedAppCallerOf`).
+ */
+export interface StytchIntrospectionResponse extends Record<string, unknown> {
+  readonly active: true;
+  readonly token_type: "access_token";
+  readonly exp: number;
 }
 
 /** Options of one authenticate call. */
@@ -135,10 +147,34 @@ export class StytchClient {
   // counts as no custom roles, as in Stytch's SDK. A 200 must carry the policy: one that is not JSON, or has
   // no `policy` / `org_policy` object, is a fault, never "no custom roles" (which would drop roles that exist).
 
-  /** `GET /v1/b2b/rbac/policy`: the project's RBAC roles. @throws UpstreamFaultError */
+  /** The project RBAC policy's roles ({@link projectPolicy}). @throws UpstreamFaultError */
   async projectRoles(deadline: number): Promise<readonly RbacRole[]> {
     const json = await this.call("/v1/b2b/rbac/policy", undefined, deadline, 1, rbacAnswer);
     return readRbacRoles((json as { policy?: { roles?: unknown } }).policy?.roles);
+  }
+
+  /**
+   * `POST /v1/public/{project_id}/oauth2/introspect` (RFC 7662): asks Stytch whether an opaque token is an active
+   * access token, as the Connected-App client `clientId` (form-encoded `token`, `client_id` and
+   * `token_type_hint=access_token`; no project credentials, as in Stytch's SDK). One attempt and its retry, like
+   * authenticate.
+   * @throws InactiveTokenError (401) when Stytch says the token is not active, or is not an access token; an
+   *   UpstreamFaultError otherwise (a refused introspection client is a configuration fault)
+   */
+  introspect(
+    token: string,
+    clientId: string,
+    options: { readonly deadline: number },
+  ): Promise<StytchIntrospectionResponse> {
+    const body = new URLSearchParams({ token, client_id: clientId, token_type_hint: "access_token" }).toString();
+    return this.call(
+      `/v1/public/${encodeURIComponent(this.options.projectId)}/oauth2/introspect`,
+      body,
+      options.deadline,
+      2,
+      introspectionAnswer,
+      { contentType: "application/x-www-form-urlencoded", projectCredentials: false },
+    );
   }
 
   /**
@@ -183,16 +219,19 @@ export class StytchClient {
     deadline: number,
     attempts: number,
     settle: (answer: StytchAnswer) => T,
+    request: RequestOptions = PROJECT_JSON,
   ): Promise<T> {
     const { projectId, secret, timeoutMs } = this.options;
     deadline = Math.min(deadline, Date.now() + timeoutMs);
-    const authorization = `Basic ${Buffer.from(`${projectId}:${await secret()}`).toString("base64")}`;
+    const authorization = request.projectCredentials
+      ? `Basic ${Buffer.from(`${projectId}:${await secret()}`).toString("base64")}`
+      : undefined;
     let lastFault: AuthorizerError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
       try {
-        return settle(await this.observedAttempt(path, body, authorization, remaining));
+        return settle(await this.observedAttempt(path, body, authorization, remaining, request.contentType));
       } catch (error) {
         if (!(error instanceof AuthorizerError && error.retryable)) throw error;
         lastFault = error;
@@ -208,13 +247,14 @@ export class StytchClient {
   private async observedAttempt(
     path: string,
     body: string | undefined,
-    authorization: string,
+    authorization: string | undefined,
     timeoutMs: number,
+    contentType: string,
   ): Promise<StytchAnswer> {
     const started = performance.now();
     let failure: unknown;
     try {
-      return await this.attempt(path, body, authorization, timeoutMs);
+      return await this.attempt(path, body, authorization, timeoutMs, contentType);
     } catch (error) {
       failure = error;
       throw error;
@@ -231,8 +271,9 @@ export class StytchClient {
   private async attempt(
     path: string,
     body: string | undefined,
-    authorization: string,
+    authorization: string | undefined,
     timeoutMs: number,
+    contentType: string,
   ): Promise<StytchAnswer> {
     this.requestsSent += 1;
     const signal = AbortSignal.timeout(timeoutMs);
@@ -242,8 +283,8 @@ export class StytchClient {
         method: body === undefined ? "GET" : "POST",
         headers: {
           accept: "application/json",
-          authorization,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(authorization === undefined ? {} : { authorization }),
+          ...(body === undefined ? {} : { "content-type": contentType }),
         },
         body,
         signal,
@@ -275,15 +316,23 @@ export class StytchClient {
       json = undefined;
     }
     const status = response.statusCode ?? 0;
+    // Stytch's API errors name `error_type`; its public OAuth endpoints answer RFC 6749's `error`.
+    const named = (json as { error_type?: unknown; error?: unknown } | undefined) ?? {};
     const errorType =
-      typeof (json as { error_type?: unknown })?.error_type === "string"
-        ? (json as { error_type: string }).error_type
-        : "unknown";
+      typeof named.error_type === "string"
+        ? named.error_type
+        : typeof named.error === "string"
+          ? named.error
+          : "unknown";
     if (status >= 500)
       throw new UpstreamUnavailableError(`Stytch answered ${status} (${errorType})`, { retryable: true });
     if (status === 429) throw new UpstreamRateLimitedError(`Stytch answered 429 (${errorType})`);
     // A 401 is about OUR credentials: the session itself travels in the body, and a dead session is a 404.
-    if (status === 401 || PROJECT_CREDENTIAL_ERRORS.has(errorType)) {
+    if (authorization === undefined) {
+      // A public endpoint (introspection): a 401 or 403 refuses our introspection client, not the caller's token.
+      if (status === 401 || status === 403)
+        throw new UpstreamCredentialsRejectedError(`Stytch refused the introspection client (${status} ${errorType})`);
+    } else if (status === 401 || PROJECT_CREDENTIAL_ERRORS.has(errorType)) {
       // The secret may have been replaced (put-secret-value) since this container read it.
       this.options.secret.credentialsRejected?.();
       throw new UpstreamCredentialsRejectedError(`Stytch refused the project credentials (${status} ${errorType})`);
@@ -291,6 +340,14 @@ export class StytchClient {
     return { status, json, errorType };
   }
 }
+
+/** How one exchange is sent: its body's content type, and whether it carries the project credentials. */
+interface RequestOptions {
+  readonly contentType: string;
+  readonly projectCredentials: boolean;
+}
+
+const PROJECT_JSON: RequestOptions = { contentType: "application/json", projectCredentials: true };
 
 /** An answer of Stytch that is neither a transport fault nor one of the faults every call shares. */
 export interface StytchAnswer {
@@ -311,6 +368,25 @@ function sessionAnswer({ status, json, errorType }: StytchAnswer): StytchAuthent
   if (status === 404) throw new RevokedSessionError(`Stytch has no such live session (${errorType})`);
   if (status >= 400) throw new RejectedByStytchError(`Stytch refused the session (${status} ${errorType})`);
   throw new UpstreamUnavailableError(`Stytch answered an unexpected ${status}`);
+}
+
+/**
+ * `POST /v1/public/{project_id}/oauth2/introspect`: an active access token, or why not. Inactive tokens, and active
+ * tokens of another type (a refresh token is never a bearer credential), are the caller's 401; any other answer
+ * (another 4xx, a 200 that is not an introspection answer) is a fault, never a 401 and never an Allow.
+ */
+function introspectionAnswer({ status, json, errorType }: StytchAnswer): StytchIntrospectionResponse {
+  if (status !== 200)
+    throw new UpstreamUnavailableError(`Stytch answered ${status} to an introspection (${errorType})`);
+  const answer = json as Record<string, unknown> | undefined;
+  if (typeof answer !== "object" || answer === null || typeof answer.active !== "boolean")
+    throw new UpstreamUnavailableError("Stytch answered 200 without an introspection result");
+  if (!answer.active) throw new InactiveTokenError("Stytch says the access token is not active");
+  if (answer.token_type !== "access_token")
+    throw new InactiveTokenError("the token is active, but not an access token");
+  if (typeof answer.exp !== "number" || !(answer.exp * 1000 > Date.now()))
+    throw new InactiveTokenError("the access token has no expiry in the future");
+  return answer as StytchIntrospectionResponse;
 }
 
 /** An RBAC read: a policy, and nothing else, is an answer. Never a refusal of the caller: the caller sent nothing. */
