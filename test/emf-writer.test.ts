@@ -2,6 +2,7 @@
 // (what infra/stytch-monitoring.ts alarms on), on stdout in production and through the console in dev mode,
 // and metrics must be on and off under the same environment.
 
+import fs from "node:fs";
 import { Metrics, MetricUnit as PowertoolsUnit } from "@aws-lambda-powertools/metrics";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { EmfWriter, MetricUnit } from "../lambda/lib/operations/emf-writer";
@@ -37,13 +38,24 @@ function play(writer: Writer, calls: readonly Call[]): void {
  * What a writer hands to stdout (production) and to `console.log` (dev mode, where the tests and `npm start` read
  * records) for the same calls. Powertools' own warnings (stderr, `console.warn`) are silenced and left out.
  */
-function capture(create: () => Writer, calls: readonly Call[]): { stdout: string; console: string[] } {
-  const stdout: string[] = [];
+function capture(
+  create: () => Writer,
+  calls: readonly Call[],
+  /** How many bytes a write to file descriptor 1 takes (a full pipe takes fewer, or fails). */
+  fdTakes: (bytes: number) => number = (bytes) => bytes,
+): { stdout: string; console: string[] } {
+  const stdout: Buffer[] = [];
   const logged: string[] = [];
   const spies = [
     vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => {
-      stdout.push(String(chunk));
+      stdout.push(Buffer.from(chunk as string));
       return true;
+    }),
+    vi.spyOn(fs, "writeSync").mockImplementation((fd: number, chunk: unknown) => {
+      expect(fd).toBe(1);
+      const taken = fdTakes((chunk as Uint8Array).length);
+      stdout.push(Buffer.from((chunk as Uint8Array).subarray(0, taken)));
+      return taken;
     }),
     vi.spyOn(process.stderr, "write").mockImplementation(() => true),
     vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void logged.push(args.join(" "))),
@@ -54,7 +66,7 @@ function capture(create: () => Writer, calls: readonly Call[]): { stdout: string
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
-  return { stdout: stdout.join(""), console: logged };
+  return { stdout: Buffer.concat(stdout).toString("utf8"), console: logged };
 }
 
 const powertools = () =>
@@ -120,6 +132,16 @@ describe("in production (stdout)", () => {
       if (calls.length > 1) expect(expected.stdout).toMatch(/^\{"_aws":.*\}\n$/s);
     });
   }
+
+  test("a full pipe: what file descriptor 1 does not take goes through process.stdout, in order", () => {
+    const calls = SCENARIOS["two records in a row: nothing of the first leaks into the second"]!;
+    const expected = capture(powertools, calls);
+    expect(capture(ours, calls, (bytes) => Math.min(bytes, 17))).toEqual(expected);
+    const eagain = () => {
+      throw Object.assign(new Error("EAGAIN: resource temporarily unavailable, write"), { code: "EAGAIN" });
+    };
+    expect(capture(ours, calls, eagain)).toEqual(expected);
+  });
 
   test("the units are CloudWatch's, as Powertools names them", () => {
     for (const unit of Object.keys(MetricUnit) as Array<keyof typeof MetricUnit>)

@@ -1,5 +1,7 @@
 // CloudWatch Embedded Metric Format records, written the way Powertools Metrics writes them (see EmfWriter).
 
+import fs from "node:fs";
+
 /** The CloudWatch units the handlers use. */
 export const MetricUnit = {
   Count: "Count",
@@ -30,6 +32,17 @@ const FALSY = new Set(["0", "n", "no", "f", "false", "off"]);
 
 function noop(): void {}
 
+/** As node's Console does for Powertools: a failed write to stdout is never an exception. */
+function writeToStdoutStream(bytes: Uint8Array): void {
+  const stdout = process.stdout;
+  stdout.once("error", noop);
+  try {
+    stdout.write(bytes, noop);
+  } finally {
+    stdout.removeListener("error", noop);
+  }
+}
+
 /**
  * Writes EMF records byte for byte as Powertools Metrics 2 does, for the part of its API the handlers use
  * (dimension sets under a default `service` dimension, standard-resolution metrics, an optional timestamp), so
@@ -37,10 +50,13 @@ function noop(): void {}
  * constructing that (with Powertools' commons, and a `Console` that opens stdout and stderr) measured as a
  * visible part of a cold start, on the way to an Allow that writes one small record.
  *
- * Like Powertools: one JSON line per record on stdout (through the global `console` in dev mode,
- * `POWERTOOLS_DEV`, where tests capture it), write errors ignored; metrics are off when `POWERTOOLS_METRICS_DISABLED`
- * is true, or when it is unset and dev mode is on. Unlike Powertools, an unreadable `POWERTOOLS_METRICS_DISABLED`
- * leaves metrics on (Powertools throws at construction): metrics are not a trust decision.
+ * Like Powertools: one JSON line per record on stdout (through the global `console` in dev mode, `POWERTOOLS_DEV`,
+ * where tests capture it), write errors ignored; metrics are off when `POWERTOOLS_METRICS_DISABLED` is true, or
+ * when it is unset and dev mode is on. Unlike Powertools: the line goes to file descriptor 1 with one synchronous
+ * write (what a full pipe does not take goes through `process.stdout`), because creating `process.stdout` measured
+ * at about a millisecond of a cold start's first Allow; and an unreadable `POWERTOOLS_METRICS_DISABLED` leaves
+ * metrics on (Powertools throws at construction): metrics are not a trust decision. CloudWatch takes up to 100
+ * values of a metric in one record; Powertools would split the record at the 100th, this writer does not.
  */
 export class EmfWriter {
   /** Whether records are dropped instead of written. */
@@ -121,13 +137,14 @@ export class EmfWriter {
       console.log(line);
       return;
     }
-    // As node's Console does for Powertools: a failed write to stdout is never an exception.
-    const stdout = process.stdout;
-    stdout.once("error", noop);
+    const bytes = Buffer.from(`${line}\n`);
+    let written = 0;
     try {
-      stdout.write(`${line}\n`, noop);
-    } finally {
-      stdout.removeListener("error", noop);
+      // Synchronous, as process.stdout is on Linux for pipes and files, so lines keep their order.
+      written = fs.writeSync(1, bytes);
+    } catch {
+      // e.g. EAGAIN on a full non-blocking pipe: the stream takes what is left, and buffers it
     }
+    if (written < bytes.length) writeToStdoutStream(bytes.subarray(written));
   }
 }
