@@ -1,14 +1,14 @@
 // CloudWatch metrics of the authorizer and the refresh endpoint, as EMF (written as Powertools Metrics writes it).
 //
-// At most one EMF record per invocation, and usually none on the hot path: a publish costs about 10 µs
-// (measured with Powertools Metrics, whose records EmfWriter reproduces), as much as five to ten cached verdicts. So allows from the verdict cache and from local
-// verification are counted in memory and published as one record per path at most once per flush
-// interval (default 1 s), from inside the first invocation after it, stamped with the time of the first
-// allow counted. Denials, refusals (403), unproven credentials, faults and Stytch-API allows publish their own
-// record at once: they are rare, and they are what an alarm must see without delay. What happened meanwhile
-// (Stytch attempts, key-set downloads, the cold start) rides on the next record; a key rotation does not wait
-// for the batch (the allow it lets through publishes at once). A container that is shut down loses at most one
-// interval of allow counts; alarms look at faults, which are never held back.
+// At most one EMF record per invocation, and usually none on the hot path: a publish costs about 10 µs (measured
+// with Powertools Metrics, whose records EmfWriter reproduces), as much as five to ten cached verdicts. So
+// allows from the verdict cache and from local verification are counted in memory and published as one record
+// per path at most once per flush interval (default 1 s), from inside the first invocation after it, stamped
+// with the time of the first allow counted. Denials, refusals (403), unproven credentials, faults and Stytch-API
+// allows publish their own record at once: they are rare, and they are what an alarm must see without delay.
+// What happened meanwhile (Stytch attempts, key-set downloads, the cold start) rides on the next record; a key
+// rotation does not wait for the batch (the allow it lets through publishes at once). A container that is shut
+// down loses at most one interval of allow counts; alarms look at faults, which are never held back.
 //
 // Dimensions are low-cardinality by construction (outcome, path, reason code, error class): never an id.
 
