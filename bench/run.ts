@@ -46,8 +46,8 @@ const ROUNDS = intFromEnv("BENCH_ROUNDS", 11);
 const TOKENS_PER_ROUND = intFromEnv("BENCH_TOKENS_PER_ROUND", 400);
 /** Calls per row before the next row takes its turn (see runRounds). BENCH_SLICE=<tokens per round> times whole batches. */
 const SLICE = intFromEnv("BENCH_SLICE", 25);
-/** Fresh processes per cold-start scenario (issue 15: medians of at least 7). */
-const COLD_STARTS = intFromEnv("BENCH_COLD_STARTS", 7);
+/** Fresh processes per cold-start scenario (issue 15 asks for medians of at least 7; 11 steady them on a shared box). */
+const COLD_STARTS = intFromEnv("BENCH_COLD_STARTS", 11);
 const COLD_ONLY = process.env.BENCH_ONLY === "cold";
 /** The memory phase's goal, and its fallback when signing that many tokens would take over a minute. */
 const MEMORY_TOKENS_GOAL = 100_000;
