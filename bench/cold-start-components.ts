@@ -1,9 +1,12 @@
 // Where a cold start's init time goes, measured rather than guessed: each candidate (Node's HTTP
-// modules, the global fetch's first call, the Powertools logger, jose, WebCrypto's first key import, and
-// our whole bundle) is bundled like the authorizer and loaded alone in a fresh `node`, interleaved, and
-// timed from `require()` to ready (an exported `ready` promise, if any), after node's own boot.
+// modules, the global fetch's first call, Powertools Logger and Metrics, jose, WebCrypto's first key import
+// and verification) is bundled like the authorizer and loaded alone in a fresh `node`, interleaved, and timed
+// from `require()` to ready (an exported `ready` promise, if any), after node's own boot. Our own bundle is
+// taken apart in three steps: only parsed (wrapped in a function that is never called), its modules evaluated
+// (no STYTCH_* set, so no handler is built), and required as Lambda does (handler built, key-set download started).
 
 import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build, stop } from "esbuild";
 import { median } from "./stats";
@@ -22,19 +25,26 @@ const COMPONENTS: ReadonlyArray<{ readonly name: string; readonly source: string
   { name: "node:http + node:https (our key-set fetch)", source: `require("node:http"); require("node:https");` },
   { name: "global fetch, first call (loads undici)", source: `fetch("http://127.0.0.1:9/").catch(() => undefined);` },
   {
-    name: "Powertools Logger: import + new Logger()",
+    name: "Powertools Logger: import + new Logger() (ours: at the first log line)",
     source: `const { Logger } = require("@aws-lambda-powertools/logger"); new Logger({ serviceName: "probe" });`,
+  },
+  {
+    name: "Powertools Metrics: import + new Metrics() (ours: EmfWriter)",
+    source: `const { Metrics } = require("@aws-lambda-powertools/metrics"); new Metrics({ namespace: "probe", serviceName: "probe" });`,
   },
   {
     name: "jose (jwtVerify, importJWK), bundled",
     source: `const jose = require("jose"); if (typeof jose.jwtVerify !== "function" || typeof jose.importJWK !== "function") throw new Error("jose");`,
   },
   {
-    name: "WebCrypto: first RSA key import",
+    name: "WebCrypto: first RSA key import + first verification",
     source: `const { generateKeyPairSync } = require("node:crypto");
 const jwk = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ format: "jwk" });
+const rs256 = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
 const started = performance.now();
-exports.ready = crypto.subtle.importKey("jwk", jwk, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]).then(() => { exports.selfMs = performance.now() - started; });`,
+exports.ready = crypto.subtle.importKey("jwk", jwk, rs256, false, ["verify"])
+  .then((key) => crypto.subtle.verify(rs256, key, new Uint8Array(256), new Uint8Array(8)))
+  .then(() => { exports.selfMs = performance.now() - started; });`,
   },
 ];
 
@@ -46,8 +56,8 @@ Promise.resolve(m && m.ready).then(() => {
 });`;
 
 /**
- * Measures every component, plus requiring our authorizer bundle with the deployed environment (which
- * builds the handler and starts the key-set prefetch).
+ * Measures every component, plus our authorizer bundle in three steps: parsed only, its modules evaluated, and
+ * required with the deployed environment (which builds the handler and starts the key-set download).
  * @param dir a temporary directory for the bundled entry points
  * @param oursBundle our bundled authorizer
  * @param env the environment our bundle is required with (a Lambda's, for the cold-start front)
@@ -74,11 +84,17 @@ export async function componentCosts(
     entries.push({ name: component.name, file, env: { PATH: process.env.PATH } });
   }
   await stop(); // esbuild's service must not compete for the CPU while we time
-  entries.push({
-    name: "our authorizer bundle: require with STYTCH_* set (handler built, prefetch started)",
-    file: oursBundle,
-    env,
-  });
+  const parseOnly = join(dir, "ours-parse-only.cjs");
+  writeFileSync(parseOnly, `module.exports = function () {\n${readFileSync(oursBundle, "utf8")}\n};\n`);
+  entries.push(
+    { name: "our bundle, parsed only (a function never called)", file: parseOnly, env: { PATH: process.env.PATH } },
+    {
+      name: "our bundle, modules evaluated (no STYTCH_*: no handler)",
+      file: oursBundle,
+      env: { PATH: process.env.PATH },
+    },
+    { name: "our bundle, as Lambda loads it (handler built, key-set download started)", file: oursBundle, env },
+  );
   const times = entries.map(() => [] as number[]);
   for (let i = 0; i < samples; i++) {
     for (const [index, entry] of entries.entries()) times[index]!.push(await timeRequire(entry.file, entry.env));

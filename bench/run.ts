@@ -14,7 +14,8 @@
 // default. Certificate verification stays on throughout.
 //
 // Optional overrides (for quick experiments; the committed numbers use the defaults):
-//   BENCH_ROUNDS, BENCH_TOKENS_PER_ROUND, BENCH_SLICE, BENCH_MEMORY_TOKENS
+//   BENCH_ROUNDS, BENCH_TOKENS_PER_ROUND, BENCH_SLICE, BENCH_MEMORY_TOKENS, BENCH_COLD_STARTS;
+//   BENCH_ONLY=cold runs only the bundles and the cold starts, and leaves bench/results.json alone.
 
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -23,8 +24,15 @@ import { join, relative } from "node:path";
 import { generateLoopbackCertificate } from "../local/tls-cert";
 import { closeUpstreamConnections, startTlsFront, type TlsFront } from "../local/tls-front";
 import { type BundleResult, bundleAuthorizer, bundleProbe, stopBundler } from "./bundles";
-import { type ColdStartSample, coldStart } from "./cold-start";
 import { type ComponentCost, componentCosts } from "./cold-start-components";
+import {
+  type ColdMatrix,
+  type ColdTargetResult,
+  childEnv,
+  formatColdMatrix,
+  judgeColdTargets,
+  measureColdMatrix,
+} from "./cold-start-matrix";
 import { heapUsedAfterGc, type MemoryResult, measureMemory } from "./memory";
 import { cell, formatBytes, median, mib, round } from "./stats";
 import { type MintedToken, restRequestEvent, TokenMint } from "./tokens";
@@ -38,7 +46,9 @@ const ROUNDS = intFromEnv("BENCH_ROUNDS", 11);
 const TOKENS_PER_ROUND = intFromEnv("BENCH_TOKENS_PER_ROUND", 400);
 /** Calls per row before the next row takes its turn (see runRounds). BENCH_SLICE=<tokens per round> times whole batches. */
 const SLICE = intFromEnv("BENCH_SLICE", 25);
-const COLD_STARTS = 7;
+/** Fresh processes per cold-start scenario (issue 15 asks for medians of at least 7; 11 steady them on a shared box). */
+const COLD_STARTS = intFromEnv("BENCH_COLD_STARTS", 11);
+const COLD_ONLY = process.env.BENCH_ONLY === "cold";
 /** The memory phase's goal, and its fallback when signing that many tokens would take over a minute. */
 const MEMORY_TOKENS_GOAL = 100_000;
 const MEMORY_TOKENS_FALLBACK = 20_000;
@@ -52,8 +62,6 @@ const TARGETS = {
   mixedRatio: 0.35,
   /** Each peer's mixed-traffic cost over ours. */
   mixedAdvantageOverPeers: 3,
-  /** Ours (init + first Allow) over the aws-jwt-verify authorizer's, same run. */
-  coldStartOverAwsJwtVerify: 1.2,
   bundleBytes: 128 * 1024,
   /** Growth allowed once the verdict cache is full (from max(2 × cap, 25 % of the stream) to the end). */
   heapGrowthAfterCapBytes: 2 * 1024 * 1024,
@@ -153,9 +161,7 @@ async function main(): Promise<void> {
     "jose",
     "stytch-sdk",
     "aws-jwt-verify",
-    "cold-ours",
-    "cold-stytch-sdk",
-    "cold-aws-jwt-verify",
+    "cold-components",
   ]) {
     fronts[name] = await startTlsFront(name, emulator.url, tls);
   }
@@ -193,17 +199,41 @@ async function main(): Promise<void> {
   printBundles(bundles);
 
   // --- Cold start ------------------------------------------------------------------------------------------
-  const cold = await measureColdStarts(probePath, bundles, fronts, stytchEnv, mint);
-  printColdStarts(cold, fronts);
+  console.log(`\nCold starts: ${COLD_STARTS} fresh processes per scenario…`);
+  const cold = await measureColdMatrix({
+    tmp,
+    probePath,
+    bundles: {
+      ours: bundles.ours.outfile,
+      stytchSdk: bundles.stytchSdk.outfile,
+      awsJwtVerify: bundles.awsJwtVerify.outfile,
+    },
+    emulator,
+    tls,
+    mint,
+    processes: COLD_STARTS,
+    progress: (text) => process.stdout.write(text),
+  });
+  process.stdout.write("\n");
+  for (const line of formatColdMatrix(cold)) console.log(line);
+  const coldTargets = judgeColdTargets(cold);
 
   // Where a cold start's init goes: each component alone, in a fresh process (measured, not guessed).
   const components = await componentCosts(
     tmp,
     bundles.ours.outfile,
-    childEnv(stytchEnv(fronts["cold-ours"]!), mint.mint()),
+    childEnv(tmp, stytchEnv(fronts["cold-components"]!), mint.mint()),
     COLD_STARTS,
   );
   printComponents(components);
+  if (COLD_ONLY) {
+    printTargets(coldTargets.map(coldTargetLine));
+    console.log("\nBENCH_ONLY=cold: bench/results.json left as it was.");
+    for (const front of Object.values(fronts)) await front.close();
+    closeUpstreamConnections();
+    await emulator.close();
+    process.exit(0);
+  }
 
   // --- Latency ---------------------------------------------------------------------------------------------
   const warm = mint.mint();
@@ -276,10 +306,7 @@ async function main(): Promise<void> {
     id,
     times: perRoundRatio(id, "ours-mixed"),
   }));
-  const coldOurs = coldSummary(cold.ours);
-  const coldAws = coldSummary(cold.awsJwtVerify);
-  const coldRatio = coldOurs.initPlusFirstAllowMedianMs / coldAws.initPlusFirstAllowMedianMs;
-  const targets = [
+  const targets: TargetLine[] = [
     {
       name: "first-seen valid JWT at most jose's own cost with a remote JWKS",
       value: `${overRemoteJose.toFixed(3)}× jose jwtVerify + createRemoteJWKSet (${firstSeen.medianUs.toFixed(1)} µs vs ${remoteJose.medianUs.toFixed(1)} µs)`,
@@ -305,11 +332,7 @@ async function main(): Promise<void> {
       value: peerAdvantage.map((p) => `${p.id.replace("-mixed", "")} ${p.times.toFixed(2)}×`).join(", "),
       pass: peerAdvantage.every((p) => p.times >= TARGETS.mixedAdvantageOverPeers),
     },
-    {
-      name: `cold start (init + first Allow, fresh process) ≤ ${TARGETS.coldStartOverAwsJwtVerify}× the aws-jwt-verify authorizer's`,
-      value: `${coldRatio.toFixed(2)}× (${coldOurs.initPlusFirstAllowMedianMs.toFixed(1)} ms vs ${coldAws.initPlusFirstAllowMedianMs.toFixed(1)} ms)`,
-      pass: coldRatio <= TARGETS.coldStartOverAwsJwtVerify,
-    },
+    ...coldTargets.map(coldTargetLine),
     {
       name: "authorizer bundle ≤ 128 KiB minified",
       value: formatBytes(bundles.ours.bytes),
@@ -326,17 +349,12 @@ async function main(): Promise<void> {
       pass: growthAfterCap < TARGETS.heapGrowthAfterCapBytes,
     },
   ];
-  console.log("\nTargets");
-  for (const t of targets) console.log(`  ${t.pass ? "PASS" : "FAIL ✗"}  ${t.name}: ${t.value}`);
-  const failed = targets.filter((t) => !t.pass).length;
-  console.log(
-    failed === 0 ? "  All targets met." : `  ${failed} TARGET(S) FAILED (exit code stays 0: this is a measurement).`,
-  );
+  printTargets(targets);
 
   console.log("\nJWKS / Stytch API requests per consumer (over the whole run)");
   for (const front of Object.values(fronts)) {
     console.log(
-      `  ${cell(front.name, 20)} jwks ${cell(front.counts.jwks, 3)}  authenticate ${cell(front.counts.authenticate, 2)}  other ${front.counts.other}`,
+      `  ${cell(front.name, 20)} jwks ${cell(front.counts.jwks, 3)}  authenticate ${cell(front.counts.authenticate, 2)}  RBAC policy ${cell(front.counts.rbacPolicy, 2)}  other ${front.counts.other}`,
     );
   }
   console.log(
@@ -391,7 +409,7 @@ async function main(): Promise<void> {
           ]),
         ),
         bundleOptions: "esbuild --bundle --minify --platform=node --format=cjs --target=node24 --external:@aws-sdk/*",
-        coldStart: Object.fromEntries(Object.entries(cold).map(([k, samples]) => [k, coldSummary(samples)])),
+        coldStart: coldResults(cold, coldTargets),
         memory: {
           tokens: memory.tokens,
           note: memoryNote,
@@ -518,67 +536,6 @@ function summarise(rows: readonly BenchRow[], perRound: ReadonlyArray<Record<str
   });
 }
 
-async function measureColdStarts(
-  probePath: string,
-  bundles: Record<"ours" | "stytchSdk" | "awsJwtVerify", BundleResult>,
-  fronts: Record<string, TlsFront>,
-  stytchEnv: (front: TlsFront) => Record<string, string>,
-  mint: TokenMint,
-): Promise<Record<"ours" | "stytchSdk" | "awsJwtVerify", ColdStartSample[]>> {
-  const plan = [
-    ["ours", bundles.ours.outfile, fronts["cold-ours"]!],
-    ["stytchSdk", bundles.stytchSdk.outfile, fronts["cold-stytch-sdk"]!],
-    ["awsJwtVerify", bundles.awsJwtVerify.outfile, fronts["cold-aws-jwt-verify"]!],
-  ] as const;
-  const samples: Record<"ours" | "stytchSdk" | "awsJwtVerify", ColdStartSample[]> = {
-    ours: [],
-    stytchSdk: [],
-    awsJwtVerify: [],
-  };
-  // One spawn to fill the OS file cache (node binary, bundles), then interleaved measured spawns.
-  for (const [, outfile, front] of plan) {
-    const t = mint.mint();
-    await coldStart(probePath, outfile, childEnv(stytchEnv(front), t), t.sub);
-  }
-  for (const front of Object.values(fronts)) if (front.name.startsWith("cold-")) front.counts.jwks = 0;
-  for (let i = 0; i < COLD_STARTS; i++) {
-    for (const [name, outfile, front] of plan) {
-      const t = mint.mint();
-      samples[name].push(await coldStart(probePath, outfile, childEnv(stytchEnv(front), t), t.sub));
-    }
-  }
-  return samples;
-}
-
-/**
- * The whole environment of a cold-start child: only what a Lambda would have, plus trust in the loopback
- * certificate alone (not the caller's extra CA bundle, whose parsing would be charged to the cold start).
- */
-function childEnv(stytch: Record<string, string>, token: MintedToken): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    NODE_EXTRA_CA_CERTS: join(process.env.BENCH_TMP_DIR!, "loopback-cert.pem"),
-    POWERTOOLS_LOG_LEVEL: "INFO",
-    ...stytch,
-    BENCH_COLD_TOKEN: token.jwt,
-  };
-}
-
-function coldSummary(samples: readonly ColdStartSample[]) {
-  return {
-    spawnToAllowMedianMs: round(median(samples.map((s) => s.spawnToAllowMs)), 1),
-    nodeBootMedianMs: round(median(samples.map((s) => s.bootedMs)), 1),
-    initMedianMs: round(median(samples.map((s) => s.loadedMs - s.bootedMs)), 1),
-    firstInvokeMedianMs: round(median(samples.map((s) => s.allowMs - s.loadedMs)), 1),
-    /** Module init plus the first Allow (key set fetched over loopback TLS): what a cold container adds. */
-    initPlusFirstAllowMedianMs: round(median(samples.map((s) => s.allowMs - s.bootedMs)), 1),
-    loadedMedianMs: round(median(samples.map((s) => s.loadedMs)), 1),
-    allowInsideChildMedianMs: round(median(samples.map((s) => s.allowMs)), 1),
-    samples: samples.length,
-    spawnToAllowMs: samples.map((s) => round(s.spawnToAllowMs, 1)),
-  };
-}
-
 function printBundles(bundles: Record<string, BundleResult>): void {
   console.log(
     "\nBundle (esbuild --bundle --minify --platform=node --format=cjs --target=node24 --external:@aws-sdk/*)",
@@ -594,21 +551,43 @@ function printBundles(bundles: Record<string, BundleResult>): void {
   }
 }
 
-function printColdStarts(cold: Record<string, ColdStartSample[]>, fronts: Record<string, TlsFront>): void {
+/** One line of the targets' verdict. */
+interface TargetLine {
+  readonly name: string;
+  readonly value: string;
+  readonly pass: boolean | "n/a";
+}
+
+function coldTargetLine(target: ColdTargetResult): TargetLine {
+  return { name: `cold start (init + first Allow): ${target.name}`, value: target.value, pass: target.pass };
+}
+
+function printTargets(targets: readonly TargetLine[]): void {
+  console.log("\nTargets");
+  for (const t of targets)
+    console.log(`  ${t.pass === "n/a" ? "n/a " : t.pass ? "PASS" : "FAIL ✗"}  ${t.name}: ${t.value}`);
+  const failed = targets.filter((t) => t.pass === false).length;
+  const skipped = targets.filter((t) => t.pass === "n/a").length;
   console.log(
-    `\nCold start: spawn fresh node → require(bundle) → first Allow, incl. TLS JWKS fetch from loopback (median of ${COLD_STARTS})`,
+    failed === 0
+      ? `  All targets met${skipped ? ` (${skipped} not measurable in this build)` : ""}.`
+      : `  ${failed} TARGET(S) FAILED (exit code stays 0: this is a measurement).`,
   );
-  const frontOf: Record<string, string> = {
-    ours: "cold-ours",
-    stytchSdk: "cold-stytch-sdk",
-    awsJwtVerify: "cold-aws-jwt-verify",
+}
+
+/** The cold-start section of bench/results.json. */
+function coldResults(cold: ColdMatrix, targets: readonly ColdTargetResult[]) {
+  return {
+    measure:
+      "module init + first Allow: from the end of node's own boot to the first Allow, inside a fresh process (medians)",
+    network:
+      "simulated by the loopback TLS front: each request one round trip, a new TLS connection two more round trips",
+    processesPerScenario: cold.processesPerScenario,
+    snapshotSupport: cold.snapshotSupport,
+    ...(cold.snapshotMadeBy ? { snapshotMadeBy: cold.snapshotMadeBy } : {}),
+    scenarios: cold.scenarios,
+    targets,
   };
-  for (const [name, samples] of Object.entries(cold)) {
-    const s = coldSummary(samples);
-    console.log(
-      `  ${cell(name, 14)} spawn→Allow ${cell(s.spawnToAllowMedianMs.toFixed(1), 6)} ms   (in child: node boot ${s.nodeBootMedianMs.toFixed(1)}, require/init ${s.initMedianMs.toFixed(1)}, first invoke→Allow ${s.firstInvokeMedianMs.toFixed(1)} ms; JWKS fetches ${fronts[frontOf[name]!]!.counts.jwks}/${samples.length})`,
-    );
-  }
 }
 
 function printComponents(components: readonly ComponentCost[]): void {

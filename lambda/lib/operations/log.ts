@@ -1,7 +1,7 @@
 // Structured, token-free logging. Every line about a request carries a reason code instead of the
 // credential: a token, a cookie or a secret is never passed to the logger, so it cannot leak.
 
-import { Logger } from "@aws-lambda-powertools/logger";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
 import type { CallerType } from "../callers/caller";
 import type { ReasonCode } from "../errors";
@@ -10,8 +10,47 @@ import { type DecisionOutcome, type DecisionPath, SERVICE_NAME_ENV, SERVICE_NAME
 /** The service of the shared logger: the function's (set by the constructs), else the authorizer's. */
 const SHARED_SERVICE = process.env[SERVICE_NAME_ENV]?.trim() || SERVICE_NAMES.authorizer;
 
-/** The shared Powertools logger (JSON, level from POWERTOOLS_LOG_LEVEL, default INFO). */
-export const logger = new Logger({ serviceName: SHARED_SERVICE });
+let powertoolsLogger: Logger | undefined;
+/** The Lambda context given before the logger existed (the latest), and how many times one was given. */
+let pendingContext: Context | undefined;
+let contextsBeforeLogger = 0;
+
+/**
+ * The Powertools logger, created at its first use. Loading Powertools Logger (and the `Console` it opens on stdout
+ * and stderr) measured as a visible part of a cold start, and a healthy container logs nothing on the way to its
+ * first Allow, or on any local Allow after it. The contexts handed to {@link addLambdaContext} meanwhile are
+ * replayed, so every line carries what it would have carried had the logger been there from the start.
+ */
+function createdLogger(): Logger {
+  if (powertoolsLogger) return powertoolsLogger;
+  // A require inside the function: the bundle evaluates the module only when a first line is logged.
+  const { Logger: PowertoolsLogger } =
+    require("@aws-lambda-powertools/logger") as typeof import("@aws-lambda-powertools/logger");
+  const created = new PowertoolsLogger({ serviceName: SHARED_SERVICE });
+  if (pendingContext) {
+    // Powertools counts its first addContext as the cold start: a second one says this is a later invocation.
+    created.addContext(pendingContext);
+    if (contextsBeforeLogger > 1) created.addContext(pendingContext);
+    pendingContext = undefined;
+  }
+  powertoolsLogger = created;
+  return created;
+}
+
+/**
+ * The shared Powertools logger (JSON, level from POWERTOOLS_LOG_LEVEL, default INFO), created when first used:
+ * every property of it is the created logger's.
+ */
+export const logger: Logger = new Proxy({} as Logger, {
+  get(_target, name) {
+    const created = createdLogger();
+    const value: unknown = Reflect.get(created, name, created);
+    return typeof value === "function" ? value.bind(created) : value;
+  },
+  set(_target, name, value) {
+    return Reflect.set(createdLogger(), name, value);
+  },
+});
 
 // Decided once at start-up: asking the logger its level re-reads the environment on every call,
 // which would cost more than the rest of a cached verdict.
@@ -90,5 +129,11 @@ export function handlerLogger(
  * invocation, and in the first invocation of a container (Powertools counts the first call as the cold start).
  */
 export function addLambdaContext(context: Partial<Context> | undefined, log: Logger = logger): void {
-  if (context?.awsRequestId) log.addContext(context as Context);
+  if (!context?.awsRequestId) return;
+  if (log !== logger) log.addContext(context as Context);
+  else if (powertoolsLogger) powertoolsLogger.addContext(context as Context);
+  else {
+    pendingContext = context as Context;
+    contextsBeforeLogger += 1;
+  }
 }

@@ -1,20 +1,20 @@
-// CloudWatch metrics of the authorizer and the refresh endpoint, as EMF through Powertools Metrics.
+// CloudWatch metrics of the authorizer and the refresh endpoint, as EMF (written as Powertools Metrics writes it).
 //
-// At most one EMF record per invocation, and usually none on the hot path: a Powertools publish costs
-// about 10 µs (measured), as much as five to ten cached verdicts. So allows from the verdict cache and from local
-// verification are counted in memory and published as one record per path at most once per flush
-// interval (default 1 s), from inside the first invocation after it, stamped with the time of the first
-// allow counted. Denials, refusals (403), unproven credentials, faults and Stytch-API allows publish their own
-// record at once: they are rare, and they are what an alarm must see without delay. What happened meanwhile
-// (Stytch attempts, key-set downloads, the cold start) rides on the next record; a key rotation does not wait
-// for the batch (the allow it lets through publishes at once). A container that is shut down loses at most one
-// interval of allow counts; alarms look at faults, which are never held back.
+// At most one EMF record per invocation, and usually none on the hot path: a publish costs about 10 µs (measured
+// with Powertools Metrics, whose records EmfWriter reproduces), as much as five to ten cached verdicts. So
+// allows from the verdict cache and from local verification are counted in memory and published as one record
+// per path at most once per flush interval (default 1 s), from inside the first invocation after it, stamped
+// with the time of the first allow counted. Denials, refusals (403), unproven credentials, faults and Stytch-API
+// allows publish their own record at once: they are rare, and they are what an alarm must see without delay.
+// What happened meanwhile (Stytch attempts, key-set downloads, the cold start) rides on the next record; a key
+// rotation does not wait for the batch (the allow it lets through publishes at once). A container that is shut
+// down loses at most one interval of allow counts; alarms look at faults, which are never held back.
 //
 // Dimensions are low-cardinality by construction (outcome, path, reason code, error class): never an id.
 
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
 import { AuthorizerError, type ReasonCode } from "../errors";
+import { EmfWriter, MetricUnit } from "./emf-writer";
 import { addLambdaContext, logger } from "./log";
 import {
   DEFAULT_METRICS_NAMESPACE,
@@ -43,10 +43,10 @@ export interface DecisionMetricsOptions {
 /** A denial's or fault's reason: the authorizer's closed set of codes (errors.ts), plus the refresh endpoint's `bad_request`. */
 export type DecisionReason = ReasonCode | "bad_request";
 
-/** Powertools publishes by itself once a metric holds this many values; stay below it. */
+/** CloudWatch takes at most this many values of one metric in an EMF record. */
 const MAX_VALUES = 100;
 
-// Dimension objects are built once per distinct value and reused: the per-record work is Powertools' own.
+// Dimension objects are built once per distinct value and reused: the per-record work is the writer's own.
 type Dimensions = Readonly<Record<string, string>>;
 const TOTAL: Dimensions = Object.freeze({});
 const DIMENSIONS = new Map<string, Dimensions>();
@@ -84,7 +84,7 @@ interface AllowBatch {
  * and report every decision with {@link DecisionMetrics.decided} (or, on the hot path, {@link DecisionMetrics.allowed}).
  */
 export class DecisionMetrics {
-  private readonly metrics: Metrics;
+  private readonly metrics: EmfWriter;
   private readonly now: () => number;
   /** Advanced by an unref'd timer once per flush interval, so the hot path compares integers instead of reading the clock. */
   private tick = 0;
@@ -120,7 +120,7 @@ export class DecisionMetrics {
       });
       namespace = DEFAULT_METRICS_NAMESPACE;
     }
-    this.metrics = new Metrics({ namespace, serviceName: env[SERVICE_NAME_ENV]?.trim() || options.service, logger });
+    this.metrics = new EmfWriter({ namespace, serviceName: env[SERVICE_NAME_ENV]?.trim() || options.service });
   }
 
   /**
