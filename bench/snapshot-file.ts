@@ -1,9 +1,10 @@
 // The deploy-time snapshot the "with snapshot" cold starts read from STYTCH_SNAPSHOT_FILE (issue 15): the
 // project's key set and RBAC project policy, taken from the emulator as `npm run snapshot` takes them from Stytch.
 
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 
 /** The agreed `format` of a snapshot file. */
 export const SNAPSHOT_FORMAT = "stytch-b2b-apigw-authorizer/snapshot@1";
@@ -40,9 +41,9 @@ export async function writeSnapshotFile(file: string, source: SnapshotSource): P
   const scripts = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts?: Record<string, string> })
     .scripts;
   if (scripts?.snapshot) {
-    execFileSync("npm", ["run", "--silent", "snapshot", "--", "--out", file], {
+    // Asynchronously: the TLS front the command talks to answers from this very process.
+    await promisify(execFile)("npm", ["run", "--silent", "snapshot", "--", "--out", file], {
       cwd: REPO,
-      stdio: ["ignore", "ignore", "inherit"],
       env: {
         ...process.env,
         STYTCH_PROJECT_ID: source.projectId,
