@@ -158,7 +158,12 @@ export async function measureColdMatrix(setup: ColdMatrixSetup): Promise<ColdMat
       const scenario: ColdScenario = { ...row, id: scenarioId(row, roundTripMs), roundTripMs };
       const front = await startTlsFront(`cold ${scenario.id}`, emulator.url, setup.tls, { roundTripMs });
       const env: Record<string, string> = stytchEnv(front);
-      if (row.routeTable) env.STYTCH_ROUTE_PERMISSIONS = BENCH_ROUTE_PERMISSIONS;
+      if (row.routeTable) {
+        env.STYTCH_ROUTE_PERMISSIONS = BENCH_ROUTE_PERMISSIONS;
+        // As the construct deploys it by default (identity "header-or-cookie": API Gateway caches no answer), so a
+        // route table's answer is this request's alone.
+        env.STYTCH_RESULTS_CACHE_TTL_SECONDS = "0";
+      }
       if (row.snapshot) {
         const file = join(tmp, `snapshot-${plan.length}.json`);
         snapshotMadeBy = await writeSnapshotFile(file, {

@@ -184,14 +184,18 @@ export function createAuthorizer(
   };
   let runtime: AuthorizerRuntime | undefined;
   let startupError: AuthorizerError | undefined;
+  let snapshotRefreshStarted = false;
   try {
     runtime = createAuthorizerRuntime(loadAuthorizerConfig(env), metrics, options.clock);
-    // In parallel: the key set, and with a route table the project's RBAC policy. With a snapshot, its policy
-    // answers and is refreshed in the background from its first use: reading the secret (from Secrets Manager,
-    // loading the AWS SDK) is left out of the init of a container that does not need it to answer.
-    runtime.jwksCache.prefetch();
-    if (!runtime.seededFromSnapshot)
+    // Without a snapshot, in parallel: the key set, and with a route table the project's RBAC policy. With one,
+    // its keys and policy answer the first requests: the key-set refresh that replaces them starts right after
+    // the first answer (off the cold start's critical path: node:https and a TLS handshake), and the policy is
+    // refreshed in the background from its first use (reading the secret, from Secrets Manager with the AWS SDK,
+    // is left out of the init of a container that does not need it to answer).
+    if (!runtime.seededFromSnapshot) {
+      runtime.jwksCache.prefetch();
       runtime.rbacPolicies?.prefetchProjectRoles(Date.now() + runtime.config.apiTimeoutMs);
+    }
   } catch (error) {
     startupError = error as AuthorizerError;
     logger.error("invalid authorizer configuration", {
@@ -292,6 +296,13 @@ export function createAuthorizer(
       );
       // Fail closed: a denial is exactly "Unauthorized" (401); anything else, known fault or bug, is a 500.
       throw new Error(denied ? UNAUTHORIZED : UPSTREAM_FAULT);
+    } finally {
+      // A snapshot answered: its refresh starts once this answer is on its way (see the init above).
+      if (runtime?.seededFromSnapshot && !snapshotRefreshStarted) {
+        snapshotRefreshStarted = true;
+        const { jwksCache } = runtime;
+        setImmediate(() => jwksCache.prefetch());
+      }
     }
   };
 }

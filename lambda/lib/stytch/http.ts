@@ -3,8 +3,7 @@
 // authorizer. Not the global `fetch`: its first use loads undici, which measured as the largest part of the
 // authorizer's cold start, and the first Stytch calls happen during init or on a cold container's first request.
 
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { IncomingMessage } from "node:http";
 
 /** One request: a GET, or a POST with a JSON body. */
 export interface RequestInit {
@@ -24,7 +23,11 @@ export interface RequestInit {
  */
 export function openRequest(url: string, init: RequestInit): Promise<IncomingMessage> {
   return new Promise<IncomingMessage>((resolve, reject) => {
-    const send = url.startsWith("https:") ? httpsRequest : httpRequest;
+    // Loaded at the first request, not at init: a container that starts from a project snapshot answers its first
+    // requests without the network, and node:https with its TLS stack is a visible part of a cold start.
+    const send = url.startsWith("https:")
+      ? (require("node:https") as typeof import("node:https")).request
+      : (require("node:http") as typeof import("node:http")).request;
     const headers =
       init.body === undefined
         ? init.headers
