@@ -245,3 +245,25 @@ describe("size", () => {
     expect(error).toBeInstanceOf(IamPolicyTooLargeError);
   });
 });
+
+describe("step-up routes", () => {
+  test("a route with step-up requirements is in the member's IAM policy only where meetsStepUp says so", () => {
+    const table = parseRoutePermissions(
+      JSON.stringify({
+        "GET /orgs/{organization_id}/billing": {
+          resource_id: "billing",
+          action: "read",
+          step_up: { factors: ["mfa"], within_minutes: 15 },
+        },
+        "GET /me": "authenticated",
+      }),
+      "test",
+    );
+    const billing = `/orgs/${ORG}/billing`;
+    const without = buildMemberIamPolicy(table, member(["admin"]), ROLES, PREFIX);
+    expect(gateway(without, "GET", billing)).toBe("403");
+    expect(gateway(without, "GET", "/me")).toBe("allow");
+    const met = buildMemberIamPolicy(table, member(["admin"]), ROLES, PREFIX, undefined, () => true);
+    expect(gateway(met, "GET", billing)).toBe("allow");
+  });
+});

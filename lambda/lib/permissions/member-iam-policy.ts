@@ -89,7 +89,8 @@ export function buildMemberIamPolicy(
       mayCall: (route) =>
         acceptsCaller(route, "member") &&
         (route.permission === "authenticated" ||
-          hasPermission(rbacRoles, member.roles, route.permission.resourceId, route.permission.action)),
+          hasPermission(rbacRoles, member.roles, route.permission.resourceId, route.permission.action)) &&
+        (route.stepUp === undefined || meetsStepUp(route)),
     },
     stagePrefix,
     budgetBytes,
