@@ -49,6 +49,7 @@ import {
   CONNECTION_PROP_OF_VARIABLE,
   createsPlaceholderSecret,
   deployedEnvironment,
+  functionSettingsOf,
   loadProblem,
   mergeEnvironment,
   propsError,
@@ -342,12 +343,7 @@ export class StytchAuthorizer extends Construct {
       entry: { packaged: "authorizer" },
       description: `Stytch B2B session authorizer for ${props.projectId}`,
       environment: this.functionEnvironment(),
-      memorySize: props.memorySize,
-      timeout: props.timeout,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      logGroup: props.logGroup,
-      logRetention: props.logRetention,
-      tracing: props.tracing,
+      ...functionSettingsOf(props),
     });
     this.secret.grantRead(this.function);
     this.handler = props.alias

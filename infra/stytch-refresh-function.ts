@@ -14,6 +14,7 @@ import type { StytchAuthorizer } from "./stytch-authorizer";
 import {
   CONNECTION_PROP_OF_VARIABLE,
   deployedEnvironment,
+  functionSettingsOf,
   loadProblem,
   mergeEnvironment,
   propsError,
@@ -128,12 +129,7 @@ export class StytchRefreshFunction extends Construct {
         entry: { packaged },
         description,
         environment: { ...environment, [SERVICE_NAME_ENV]: service },
-        memorySize: props.memorySize,
-        timeout: props.timeout,
-        reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-        logGroup: props.logGroup,
-        logRetention: props.logRetention,
-        tracing: props.tracing,
+        ...functionSettingsOf(props),
       });
       props.authorizer.secret.grantRead(fn);
       return fn;

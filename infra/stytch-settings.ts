@@ -115,6 +115,17 @@ export interface StytchFunctionOptions {
   readonly environment?: Readonly<Record<string, string>>;
 }
 
+/** The function settings of {@link StytchFunctionOptions} that pass to the function unchanged (not its environment). */
+export function functionSettingsOf(
+  props: StytchFunctionOptions,
+): Pick<
+  StytchFunctionOptions,
+  "memorySize" | "timeout" | "reservedConcurrentExecutions" | "logGroup" | "logRetention" | "tracing"
+> {
+  const { memorySize, timeout, reservedConcurrentExecutions, logGroup, logRetention, tracing } = props;
+  return { memorySize, timeout, reservedConcurrentExecutions, logGroup, logRetention, tracing };
+}
+
 /**
  * An error in a construct's props, named by the construct's path (`Stack/Auth: jwtCookieName …`), as
  * aws-cdk-lib's own validation errors are.

@@ -138,7 +138,7 @@ describe("the packed tarball", () => {
         !/^dist\/lambda\/lib\/(operations\/metric-names|response\/(member-context|caller-context|unavailable)|callers\/caller)\.(js|d\.ts)$/.test(
           f,
         ) &&
-        !/^dist\/lambda\/lib\/(config|settings|errors|permissions\/(route-table|arn-patterns|step-up)|response\/cors)\.(js|d\.ts)$/.test(
+        !/^dist\/lambda\/lib\/(config|settings|errors|shipped-file|permissions\/(route-table|arn-patterns|step-up)|response\/cors)\.(js|d\.ts)$/.test(
           f,
         ) &&
         // The snapshot format's one definition and its key filter: the constructs check a snapshot at synth.

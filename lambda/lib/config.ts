@@ -3,8 +3,6 @@
 // throws at import time (that would only turn into an opaque init failure); callers keep the error and
 // answer every request with a fault instead, so a broken deploy can never Allow.
 
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { ConfigurationError } from "./errors";
 import { loadRoutePermissions, type RoutePermissions } from "./permissions/route-table";
 import { originList } from "./response/cors";
@@ -23,6 +21,7 @@ import {
   WHOLE_NUMBER,
   wholeNumberProblem,
 } from "./settings";
+import { readShippedFile } from "./shipped-file";
 import {
   InvalidSnapshotError,
   type ProjectSnapshot,
@@ -180,12 +179,7 @@ export function loadSnapshot(env: Env, projectId: string, nowMs: number): Loaded
   const maxAgeSeconds = wholeNumber(env, "snapshotMaxAgeSeconds", WHOLE_NUMBER.snapshotMaxAgeSeconds.fallback);
   const file = env[FILE]?.trim();
   if (!file) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(path.resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), file), "utf8");
-  } catch {
-    throw new ConfigurationError(`${FILE} cannot be read`);
-  }
+  const text = readShippedFile(env, FILE, file);
   let snapshot: ProjectSnapshot;
   try {
     snapshot = parseProjectSnapshot(text);

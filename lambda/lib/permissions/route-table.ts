@@ -1,10 +1,9 @@
 // The route table: which Stytch RBAC permission each API Gateway route needs (see RoutePermissions).
 
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { CALLER_TYPES, type CallerType } from "../callers/caller";
 import { ConfigurationError } from "../errors";
 import { ENVIRONMENT_VARIABLE } from "../settings";
+import { readShippedFile } from "../shipped-file";
 import { findLeak, HTTP_METHODS, type LeakQuestion, routeGlobs } from "./arn-patterns";
 import { parseStepUp, type StepUpRequirement, stepUpJson } from "./step-up";
 
@@ -118,13 +117,7 @@ export function loadRoutePermissions(env: Readonly<Record<string, string | undef
   if (inline && file) throw new ConfigurationError(`set ${INLINE} or ${FILE}, not both`);
   if (inline) return parseRoutePermissions(inline, INLINE);
   if (!file) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(path.resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), file), "utf8");
-  } catch {
-    throw new ConfigurationError(`${FILE} cannot be read`);
-  }
-  return parseRoutePermissions(text, FILE);
+  return parseRoutePermissions(readShippedFile(env, FILE, file), FILE);
 }
 
 /**
