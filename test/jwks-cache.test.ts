@@ -429,6 +429,43 @@ describe("a project snapshot's keys (seed)", () => {
     expect(cache.stats.failures).toBe(1);
   });
 
+  test("their use starts no fetch: the refresh that replaces them waits for prefetch (the authorizer's, after its first answer)", async () => {
+    const cache = cacheWith();
+    cache.seed(stytch.jwks(), clock - 86_400_000, clock + 60_000); // taken a day ago: a refresh is long due
+    await cache.getKey(stytch.currentKid, issuedNow());
+    expect(cache.cachedKey(stytch.currentKid)).toBeDefined();
+    expect(cache.stats.fetches).toBe(0);
+    cache.prefetch();
+    expect(cache.stats.fetches).toBe(1);
+    await settle(cache);
+    expect(stytch.calls.jwks).toBe(1);
+  });
+
+  test("once prefetch has run, a refresh that failed is retried at a later use of the snapshot's keys", async () => {
+    stytch.faults.jwks = "503";
+    const cache = cacheWith({ failureBackoffMs: 1_000 });
+    cache.seed(stytch.jwks(), clock, clock + 600_000);
+    await cache.getKey(stytch.currentKid, issuedNow());
+    cache.prefetch();
+    await settle(cache);
+    expect(cache.stats.failures).toBe(1);
+    stytch.faults.jwks = "none";
+    clock += 1_000;
+    expect(cache.cachedKey(stytch.currentKid)).toBeDefined(); // still the snapshot's, while the retry runs
+    expect(cache.stats.fetches).toBe(2);
+    await settle(cache);
+    expect(cache.stats.failures).toBe(1);
+  });
+
+  test("a kid the snapshot lacks, in a token issued since, fetches without waiting for prefetch", async () => {
+    const before = stytch.jwks();
+    const { newKid } = stytch.rotateKeys();
+    const cache = cacheWith();
+    cache.seed(before, clock - 60_000, clock + 60_000);
+    expect(await cache.getKey(newKid, issuedNow())).toBeDefined();
+    expect(cache.stats.fetches).toBe(1);
+  });
+
   test("they stop being trusted when the snapshot passes its maximum age, during the container's life", async () => {
     stytch.faults.jwks = "503";
     const cache = cacheWith({ failureBackoffMs: 1 });

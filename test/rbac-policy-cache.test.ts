@@ -3,7 +3,7 @@
 
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { RbacPolicyUnavailableError } from "../lambda/lib/errors";
-import { RbacPolicyCache } from "../lambda/lib/permissions/rbac-policy-cache";
+import { RbacPolicyCache, type RbacPolicySource } from "../lambda/lib/permissions/rbac-policy-cache";
 import { StytchClient } from "../lambda/lib/stytch/stytch-client";
 import type { StytchEmulator } from "../local/stytch-emulator";
 import { useStytchEmulator } from "./support/fixtures";
@@ -43,6 +43,28 @@ describe("fetching", () => {
       role_id: "auditor",
       permissions: [{ resource_id: "billing", actions: ["read"] }],
     });
+  });
+
+  test("a fetch starts on the event loop's next turn, not inside the call that needed it (an answer given meanwhile pays nothing for it)", async () => {
+    const stytchClient = client();
+    const started: string[] = [];
+    const source: RbacPolicySource = {
+      projectPolicy: (deadline) => {
+        started.push("project");
+        return stytchClient.projectPolicy(deadline);
+      },
+      organizationRoles: (organizationId, deadline) => {
+        started.push("organization");
+        return stytchClient.organizationRoles(organizationId, deadline);
+      },
+    };
+    const { organizationId } = stytch.createSession();
+    const cache = new RbacPolicyCache({ source });
+    const roles = cache.rolesFor(organizationId, soon());
+    expect(started).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started.sort()).toEqual(["organization", "project"]);
+    await roles;
   });
 
   test("a second request within 5 minutes is answered synchronously, without a fetch", async () => {

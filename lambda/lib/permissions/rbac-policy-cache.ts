@@ -239,6 +239,10 @@ class RbacPolicySlot<T> {
 
   private async refetch(deadline: number): Promise<void> {
     try {
+      // The request starts on the next turn of the event loop, not inside the call that needed it: a request
+      // answered meanwhile (a member's route the project roles grant, see route-access.ts) goes out without
+      // paying for opening a connection (node:https and its TLS context, at a container's first call).
+      await new Promise((resolve) => setImmediate(resolve));
       const value = await this.fetch(deadline);
       const fingerprint = JSON.stringify(value);
       if (fingerprint !== this.fingerprint) {

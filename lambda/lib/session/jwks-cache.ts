@@ -86,6 +86,8 @@ export class JwksCache {
   private trustedUntil = -Infinity;
   /** From when the installed keys are refreshed in the background: at once for a snapshot's. */
   private refreshDueAt = -Infinity;
+  /** Set by {@link seed}: the due refresh waits for {@link prefetch} instead of starting at the keys' first use. */
+  private refreshHeld = false;
   /** Whether a key set fetched from Stytch was installed (a snapshot's does not count). */
   private fetchedOnce = false;
   /** The import of a snapshot's keys, while it runs. */
@@ -117,18 +119,21 @@ export class JwksCache {
     const now = this.now();
     if (now < this.refreshDueAt) return key;
     if (now >= this.trustedUntil) return undefined;
-    void this.refresh(); // in the background: the key still verifies meanwhile
+    if (!this.refreshHeld) void this.refresh(); // in the background: the key still verifies meanwhile
     return key;
   }
 
   /**
    * Installs the keys of a project snapshot (lambda/lib/stytch/project-snapshot.ts), through the same filters
    * as a fetched key set, unless a fetched set is already installed. They verify until `trustedUntilMs` (the
-   * snapshot's expiry) or until a fetched key set replaces them; a refresh is due at once. Call at init, then
-   * {@link prefetch}: the import takes a moment (no network), and {@link getKey} waits for it.
+   * snapshot's expiry) or until a fetched key set replaces them. The refresh that replaces them starts at
+   * {@link prefetch}, not at their first use: the authorizer calls it once its first answer is on its way, so
+   * that loading `node:https` and opening the connection stay off a cold start's first Allow. Call at init; the
+   * import takes a moment (no network), and {@link getKey} waits for it. A kid the snapshot lacks still fetches.
    * @param takenAtMs when the snapshot was taken: Stytch's key set was at least that recent
    */
   seed(document: unknown, takenAtMs: number, trustedUntilMs: number): void {
+    if (!this.fetchedOnce) this.refreshHeld = true;
     this.seeding = parseJwks(document)
       .then((keys) => {
         if (this.fetchedOnce) return;
@@ -196,6 +201,7 @@ export class JwksCache {
    * {@link seed}, it is the background refresh that replaces the snapshot's keys).
    */
   prefetch(): void {
+    this.refreshHeld = false;
     if (!this.fetchedOnce) void this.refresh();
   }
 
@@ -259,6 +265,7 @@ export class JwksCache {
     const fetchedAt = this.now();
     this.keys = keys;
     this.fetchedOnce = true;
+    this.refreshHeld = false;
     this.refreshDueAt = fetchedAt + this.refreshAfterMs;
     this.trustedUntil = fetchedAt + this.maxStaleMs;
     this.requestedAt = requestedAt;

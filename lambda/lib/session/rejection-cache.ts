@@ -1,7 +1,5 @@
 // A short, bounded memory of credentials that Stytch has declared dead (see RejectionCache).
 
-import { createHash } from "node:crypto";
-
 /** Tuning of the rejection cache. */
 export interface RejectionCacheOptions {
   /** How long a rejection is remembered. Default 30 s. */
@@ -55,5 +53,8 @@ export class RejectionCache {
 }
 
 function digestOf(credential: string): string {
+  // node:crypto is loaded at the first lookup, not at init: only a Stytch call follows one, and loading the module
+  // (its ciphers and streams, beyond the WebCrypto that verifies JWTs) is about a millisecond of a cold start.
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
   return createHash("sha256").update(credential).digest("base64url");
 }
