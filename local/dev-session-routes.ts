@@ -36,7 +36,7 @@ export interface SessionCookieNames {
  */
 export const MFA_REQUIRED_DEMO_ORGANIZATION = "initech";
 
-const LOGIN_KEYS = new Set(["roles", "organization_slug", "email", "also_member_of", "factors"]);
+const LOGIN_KEYS = ["roles", "organization_slug", "email", "also_member_of", "factors"] as const;
 const MAX_OTHER_ORGANIZATIONS = 8;
 /**
  * The factors of a demo login without `factors`: an email magic link and an authenticator app (TOTP), both just
@@ -228,20 +228,9 @@ interface LoginRequest {
 
 /** The validated login body, or an error message for a 400. */
 function parseLoginBody(body: Buffer): LoginRequest | string {
-  const text = body.toString("utf8").trim();
-  if (text === "") return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return "body is not valid JSON";
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "body must be a JSON object";
-  const request = value as Record<string, unknown>;
   // Unknown keys are refused rather than ignored, so a typo such as "organizationSlug" is not silently dropped.
-  const unknown = Object.keys(request).filter((key) => !LOGIN_KEYS.has(key));
-  if (unknown.length > 0)
-    return `unknown field(s) ${unknown.join(", ")}; allowed: roles, organization_slug, email, also_member_of, factors`;
+  const request = parseJsonObject(body, LOGIN_KEYS);
+  if (typeof request === "string") return request;
   const { roles, organization_slug, email, also_member_of, factors } = request;
   if (
     roles !== undefined &&

@@ -83,7 +83,7 @@ export function m2mCallerOf(payload: Readonly<Record<string, unknown>>, expSecon
     clientId: sub,
     scopes: scopesOf(payload.scope),
     tokenExpiresAt: new Date(expSeconds * 1000).toISOString(),
-    customClaims: machineCustomClaims(payload),
+    customClaims: customClaimsOf(payload, MACHINE_REGISTERED_CLAIMS),
   });
 }
 
@@ -117,7 +117,7 @@ export function connectedAppCallerOf(
     scopes,
     tokenExpiresAt: new Date(expSeconds * 1000).toISOString(),
     member: Object.freeze({ memberId: sub, organizationId, organizationSlug: slug ?? "" }),
-    customClaims: machineCustomClaims(payload),
+    customClaims: customClaimsOf(payload, MACHINE_REGISTERED_CLAIMS),
   });
 }
 
@@ -133,10 +133,17 @@ export function scopesOf(scope: unknown): readonly string[] {
   return Object.freeze(scope === "" ? [] : scope.split(" "));
 }
 
-function machineCustomClaims(payload: Readonly<Record<string, unknown>>): Record<string, unknown> {
+/**
+ * A token's custom claims: every claim but the `registered` ones (and keys that would reach an object's prototype),
+ * in one shared frozen empty object when there are none.
+ */
+export function customClaimsOf(
+  payload: Readonly<Record<string, unknown>>,
+  registered: ReadonlySet<string>,
+): Record<string, unknown> {
   let claims: Record<string, unknown> | undefined;
   for (const key in payload) {
-    if (MACHINE_REGISTERED_CLAIMS.has(key) || UNSAFE_KEYS.has(key)) continue;
+    if (registered.has(key) || UNSAFE_KEYS.has(key)) continue;
     (claims ??= {})[key] = payload[key];
   }
   return claims ?? EMPTY_CLAIMS;

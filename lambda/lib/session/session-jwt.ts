@@ -15,6 +15,7 @@ import type { MachineCaller } from "../callers/caller";
 import {
   callerTypeOf,
   connectedAppCallerOf,
+  customClaimsOf,
   m2mCallerOf,
   ORGANIZATION_CLAIM,
   SESSION_CLAIM,
@@ -85,7 +86,6 @@ export type AuthenticToken =
 
 // Registered claims, never custom claims (the same set Stytch's Node SDK strips).
 const REGISTERED_CLAIMS = new Set(["aud", "exp", "iat", "iss", "jti", "nbf", "sub", SESSION_CLAIM, ORGANIZATION_CLAIM]);
-const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 // One spelling per token: exactly three segments of the base64url alphabet, ASCII only, no padding,
 // no whitespace. jose alone accepts "=" padding and whitespace inside the signature segment, and
 // Buffer's decoder skips any character it does not know; a token that could be spelled many ways
@@ -311,7 +311,7 @@ export function toMemberSession(payload: Record<string, unknown>): MemberSession
     authMethod: "jwt",
     sessionExpiresAt: expiresAt,
     ...(email ? { email } : {}),
-    customClaims: customClaimsOf(payload),
+    customClaims: customClaimsOf(payload, REGISTERED_CLAIMS),
     authenticationFactors,
     ...(impersonatorId !== undefined ? { impersonatorId } : {}),
   };
@@ -353,17 +353,6 @@ function rejectionOf(error: unknown): unknown {
   if (error instanceof JOSEError) return new MalformedCredentialError(`rejected by jose (${error.code})`);
   return error;
 }
-
-function customClaimsOf(payload: Record<string, unknown>): Record<string, unknown> {
-  let claims: Record<string, unknown> | undefined;
-  for (const key in payload) {
-    if (REGISTERED_CLAIMS.has(key) || UNSAFE_KEYS.has(key)) continue;
-    (claims ??= {})[key] = payload[key];
-  }
-  return claims ?? EMPTY_CLAIMS;
-}
-
-const EMPTY_CLAIMS: Record<string, unknown> = Object.freeze({});
 
 function parseHeader(segment: string): SessionJwtHeader {
   // The segment is already canonical base64url (assertCompactJws), so the payload's strict decoder serves
