@@ -3,16 +3,21 @@
 // `callers`, each checked the way Stytch checks its type. REST answers are judged by evaluating the returned IAM
 // policy as API Gateway does; HTTP API `simple` answers by `isAuthorized`.
 
-import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2, PolicyDocument } from "aws-lambda";
+import type { PolicyDocument } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { type AuthorizerHandler, createAuthorizer, UNAUTHORIZED } from "../lambda/authorizer";
+import { type AuthorizerHandler, createAuthorizer } from "../lambda/authorizer";
 import { evaluateIamPolicy } from "../local/iam-policy-evaluator";
 import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
-import { restRequestEvent, tokenEvent } from "./support/authorizer-events";
+import { tokenEvent } from "./support/authorizer-events";
 import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
+import {
+  httpRouteEvent,
+  httpStatus,
+  REST_STAGE_ARN as PREFIX,
+  restRouteEvent,
+  restStatus,
+} from "./support/route-requests";
 
-const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
-const HTTP_PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default";
 const TABLE = {
   "GET /me": "authenticated",
   "GET /orgs/{organization_id}/documents": {
@@ -54,66 +59,6 @@ function authorizer(overrides: Record<string, string | undefined> = {}): Authori
     ...UNHURRIED_TIMEOUTS,
     ...overrides,
   });
-}
-
-/** A REST REQUEST event for a concrete request to a route of the table. */
-function restEvent(
-  token: string,
-  routeKey: string,
-  pathParameters: Record<string, string> = {},
-): APIGatewayRequestAuthorizerEvent {
-  const [method, resource] = routeKey.split(" ") as [string, string];
-  const path = resource.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name]!);
-  return {
-    ...restRequestEvent({ Authorization: `Bearer ${token}` }, `${PREFIX}/${method}${path}`),
-    httpMethod: method,
-    resource,
-    path,
-    pathParameters,
-  };
-}
-
-/** An HTTP API payload 2.0 event for a concrete request. */
-function httpEvent(
-  token: string,
-  routeKey: string,
-  pathParameters: Record<string, string> = {},
-): APIGatewayRequestAuthorizerEventV2 {
-  const [method, resource] = routeKey.split(" ") as [string, string];
-  const path = resource.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name]!);
-  return {
-    version: "2.0",
-    type: "REQUEST",
-    routeArn: `${HTTP_PREFIX}/${method}${path}`,
-    identitySource: [],
-    routeKey,
-    rawPath: path,
-    rawQueryString: "",
-    headers: { authorization: `Bearer ${token}` },
-    pathParameters,
-    requestContext: {} as APIGatewayRequestAuthorizerEventV2["requestContext"],
-  } as unknown as APIGatewayRequestAuthorizerEventV2;
-}
-
-type Status = 200 | 401 | 403 | 503;
-
-/** What the client sees from a REST API: 200 when the IAM policy covers the request's ARN. */
-async function restStatus(handler: AuthorizerHandler, event: APIGatewayRequestAuthorizerEvent): Promise<Status> {
-  try {
-    const response = (await handler(event)) as { policyDocument: unknown };
-    return evaluateIamPolicy(response.policyDocument, event.methodArn) === "allow" ? 200 : 403;
-  } catch (error) {
-    return (error as Error).message === UNAUTHORIZED ? 401 : 503;
-  }
-}
-
-/** What the client sees from an HTTP API in simple mode. */
-async function httpStatus(handler: AuthorizerHandler, event: APIGatewayRequestAuthorizerEventV2): Promise<Status> {
-  try {
-    return ((await handler(event)) as { isAuthorized: boolean }).isAuthorized ? 200 : 403;
-  } catch (error) {
-    return (error as Error).message === UNAUTHORIZED ? 401 : 503;
-  }
 }
 
 function decisionLog(): Array<Record<string, unknown>> {
@@ -164,7 +109,7 @@ describe("M2M access tokens", () => {
     });
     const { access_token: token } = (await answer.json()) as { access_token: string };
     const handler = authorizer({ STYTCH_RESULTS_CACHE_TTL_SECONDS: "0" });
-    const event = restEvent(token, "GET /service/documents");
+    const event = restRouteEvent(token, "GET /service/documents");
     const response = (await handler(event)) as { principalId: string; policyDocument: PolicyDocument; context: object };
     expect(evaluateIamPolicy(response.policyDocument, event.methodArn)).toBe("allow");
     expect(response.principalId).toBe(client.clientId);
@@ -180,33 +125,35 @@ describe("M2M access tokens", () => {
   test("a valid M2M token on a members-only route is 403 caller_not_accepted, never 401", async () => {
     const { token } = m2mToken(["read:documents"]);
     const handler = authorizer();
-    expect(await restStatus(handler, restEvent(token, "GET /me"))).toBe(403);
+    expect(await restStatus(handler, restRouteEvent(token, "GET /me"))).toBe(403);
     expect(lastReason()).toBe("caller_not_accepted");
-    expect(await httpStatus(handler, httpEvent(token, "GET /me"))).toBe(403);
+    expect(await httpStatus(handler, httpRouteEvent(token, "GET /me"))).toBe(403);
     expect(stytch.calls.authenticate).toBe(0);
   });
 
   test("scopes are action:resource: read:documents reads documents, not billing; read:* reads both", async () => {
     const handler = authorizer();
     const narrow = m2mToken(["read:documents"]).token;
-    expect(await restStatus(handler, restEvent(narrow, "GET /service/documents"))).toBe(200);
-    expect(await restStatus(handler, restEvent(narrow, "GET /service/billing"))).toBe(403);
+    expect(await restStatus(handler, restRouteEvent(narrow, "GET /service/documents"))).toBe(200);
+    expect(await restStatus(handler, restRouteEvent(narrow, "GET /service/billing"))).toBe(403);
     expect(lastReason()).toBe("permission_denied");
     const wide = m2mToken(["read:*"]).token;
-    expect(await httpStatus(handler, httpEvent(wide, "GET /service/billing"))).toBe(200);
+    expect(await httpStatus(handler, httpRouteEvent(wide, "GET /service/billing"))).toBe(200);
     const writer = m2mToken(["write:*"]).token;
-    expect(await httpStatus(handler, httpEvent(writer, "GET /service/billing"))).toBe(403);
+    expect(await httpStatus(handler, httpRouteEvent(writer, "GET /service/billing"))).toBe(403);
   });
 
   test("an M2M route open to any authenticated caller admits a token without scopes", async () => {
     const handler = authorizer();
-    expect(await restStatus(handler, restEvent(m2mToken([]).token, "GET /whoami"))).toBe(200);
+    expect(await restStatus(handler, restRouteEvent(m2mToken([]).token, "GET /whoami"))).toBe(200);
   });
 
   test("the M2M client's cached IAM policy lists its routes only: no tenancy route, no members-only route", async () => {
     const handler = authorizer();
     const { token } = m2mToken(["read:*", "write:*"]);
-    const response = (await handler(restEvent(token, "GET /service/documents"))) as { policyDocument: PolicyDocument };
+    const response = (await handler(restRouteEvent(token, "GET /service/documents"))) as {
+      policyDocument: PolicyDocument;
+    };
     const at = (path: string) => evaluateIamPolicy(response.policyDocument, `${PREFIX}/${path}`);
     expect(at("GET/service/documents")).toBe("allow");
     expect(at("GET/service/billing")).toBe("allow");
@@ -222,8 +169,8 @@ describe("M2M access tokens", () => {
     const handler = authorizer();
     const narrow = m2mToken(["read:documents"]).token;
     const wide = m2mToken(["read:*"]).token;
-    expect(await restStatus(handler, restEvent(narrow, "GET /service/billing"))).toBe(403);
-    expect(await restStatus(handler, restEvent(wide, "GET /service/billing"))).toBe(200);
+    expect(await restStatus(handler, restRouteEvent(narrow, "GET /service/billing"))).toBe(403);
+    expect(await restStatus(handler, restRouteEvent(wide, "GET /service/billing"))).toBe(200);
     const viewer = member(["viewer"]);
     const other = member(["viewer"], "globex");
     const ownApp = connectedAppToken(viewer, ["read:documents"]).accessToken;
@@ -232,11 +179,13 @@ describe("M2M access tokens", () => {
     const path = { organization_id: viewer.organizationId };
     const otherPath = { organization_id: other.organizationId };
     // Each allowed on its own organization's path: the answer is its IAM policy, never the other app's.
-    expect(await restStatus(handler, restEvent(otherApp, "GET /orgs/{organization_id}/documents", otherPath))).toBe(
-      200,
-    );
-    expect(await restStatus(handler, restEvent(ownApp, "GET /orgs/{organization_id}/documents", path))).toBe(200);
-    const { policyDocument } = (await handler(restEvent(unscoped, "GET /me"))) as { policyDocument: PolicyDocument };
+    expect(
+      await restStatus(handler, restRouteEvent(otherApp, "GET /orgs/{organization_id}/documents", otherPath)),
+    ).toBe(200);
+    expect(await restStatus(handler, restRouteEvent(ownApp, "GET /orgs/{organization_id}/documents", path))).toBe(200);
+    const { policyDocument } = (await handler(restRouteEvent(unscoped, "GET /me"))) as {
+      policyDocument: PolicyDocument;
+    };
     expect(evaluateIamPolicy(policyDocument, `${PREFIX}/GET/orgs/${viewer.organizationId}/documents`)).not.toBe(
       "allow",
     );
@@ -256,39 +205,39 @@ describe("M2M access tokens", () => {
       },
       { onDecision: (record) => decisions.push(`${record.path} ${record.callerType}`) },
     );
-    await observed(restEvent(token, "GET /service/documents"));
-    await observed(restEvent(token, "GET /service/documents"));
+    await observed(restRouteEvent(token, "GET /service/documents"));
+    await observed(restRouteEvent(token, "GET /service/documents"));
     expect(decisions).toEqual(["local m2m", "cache m2m"]);
-    expect(await restStatus(handler, restEvent(token, "GET /service/documents"))).toBe(200);
+    expect(await restStatus(handler, restRouteEvent(token, "GET /service/documents"))).toBe(200);
   });
 
   test("machine tokens are exempt from the maximum token age (a session rule): strict mode still allows one locally", async () => {
     const handler = authorizer({ STYTCH_MAX_TOKEN_AGE_SECONDS: "0" });
     const now = Math.floor(Date.now() / 1000);
     const { token } = m2mToken(["read:documents"], { iat: now - 600, nbf: now - 600 });
-    expect(await restStatus(handler, restEvent(token, "GET /service/documents"))).toBe(200);
+    expect(await restStatus(handler, restRouteEvent(token, "GET /service/documents"))).toBe(200);
     expect(stytch.calls.authenticate).toBe(0);
   });
 
   test("without a route table every route is members-only: a valid M2M token is 403 on every route, never 401", async () => {
     const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: undefined });
     const { token } = m2mToken(["read:documents"]);
-    expect(await restStatus(handler, restEvent(token, "GET /service/documents"))).toBe(403);
-    expect(await httpStatus(handler, httpEvent(token, "GET /service/documents"))).toBe(403);
+    expect(await restStatus(handler, restRouteEvent(token, "GET /service/documents"))).toBe(403);
+    expect(await httpStatus(handler, httpRouteEvent(token, "GET /service/documents"))).toBe(403);
     const tokenAnswer = (await handler(tokenEvent(token, `${PREFIX}/GET/anything`))) as {
       policyDocument: PolicyDocument;
     };
     expect(evaluateIamPolicy(tokenAnswer.policyDocument, `${PREFIX}/GET/me`)).toBe("explicit_deny");
     expect(lastReason()).toBe("caller_not_accepted");
     // A member is still allowed everywhere, as before.
-    expect(await restStatus(handler, restEvent(member().sessionJwt, "GET /service/documents"))).toBe(200);
+    expect(await restStatus(handler, restRouteEvent(member().sessionJwt, "GET /service/documents"))).toBe(200);
   });
 
   test("with no key set at all, an M2M token is a fault (503), never sent to the Stytch session API", async () => {
     const { token } = m2mToken(["read:documents"]);
     stytch.faults.jwks = "500";
     const handler = authorizer({ STYTCH_JWKS_TIMEOUT_MS: "500" });
-    expect(await restStatus(handler, restEvent(token, "GET /service/documents"))).toBe(503);
+    expect(await restStatus(handler, restRouteEvent(token, "GET /service/documents"))).toBe(503);
     expect(stytch.calls.authenticate).toBe(0);
   });
 });
@@ -298,24 +247,25 @@ describe("members next to machines", () => {
     const handler = authorizer();
     const viewer = member(["viewer"]);
     const org = { organization_id: viewer.organizationId };
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /service/documents"))).toBe(403);
+    expect(await restStatus(handler, restRouteEvent(viewer.sessionJwt, "GET /service/documents"))).toBe(403);
     expect(lastReason()).toBe("caller_not_accepted");
     expect(
-      await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/agent/documents", org)),
+      await restStatus(handler, restRouteEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/agent/documents", org)),
     ).toBe(403);
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org))).toBe(
-      200,
-    );
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /whoami"))).toBe(200);
+    expect(
+      await restStatus(handler, restRouteEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org)),
+    ).toBe(200);
+    expect(await restStatus(handler, restRouteEvent(viewer.sessionJwt, "GET /whoami"))).toBe(200);
   });
 
   test("one API serves both: each token's cached IAM policy covers only what its caller type may call", async () => {
     const handler = authorizer();
     const admin = member(["admin"]);
     const { token } = m2mToken(["read:*"]);
-    const memberPolicy = ((await handler(restEvent(admin.sessionJwt, "GET /me"))) as { policyDocument: PolicyDocument })
-      .policyDocument;
-    const machinePolicy = ((await handler(restEvent(token, "GET /me"))) as { policyDocument: PolicyDocument })
+    const memberPolicy = (
+      (await handler(restRouteEvent(admin.sessionJwt, "GET /me"))) as { policyDocument: PolicyDocument }
+    ).policyDocument;
+    const machinePolicy = ((await handler(restRouteEvent(token, "GET /me"))) as { policyDocument: PolicyDocument })
       .policyDocument;
     expect(evaluateIamPolicy(memberPolicy, `${PREFIX}/GET/service/documents`)).not.toBe("allow");
     expect(evaluateIamPolicy(memberPolicy, `${PREFIX}/GET/orgs/${admin.organizationId}/documents`)).toBe("allow");
@@ -329,7 +279,7 @@ describe("Connected-App access tokens", () => {
     const handler = authorizer();
     const viewer = member(["viewer"]);
     const { accessToken, clientId } = connectedAppToken(viewer, ["read:documents"]);
-    const event = restEvent(accessToken, "GET /orgs/{organization_id}/documents", {
+    const event = restRouteEvent(accessToken, "GET /orgs/{organization_id}/documents", {
       organization_id: viewer.organizationId,
     });
     const response = (await handler(event)) as { principalId: string; policyDocument: PolicyDocument; context: object };
@@ -354,9 +304,13 @@ describe("Connected-App access tokens", () => {
     const other = member(["admin"], "globex");
     const { accessToken } = connectedAppToken(viewer, ["read:documents"]);
     const path = { organization_id: other.organizationId };
-    expect(await restStatus(handler, restEvent(accessToken, "GET /orgs/{organization_id}/documents", path))).toBe(403);
+    expect(await restStatus(handler, restRouteEvent(accessToken, "GET /orgs/{organization_id}/documents", path))).toBe(
+      403,
+    );
     expect(lastReason()).toBe("tenancy_mismatch");
-    expect(await httpStatus(handler, httpEvent(accessToken, "GET /orgs/{organization_id}/documents", path))).toBe(403);
+    expect(await httpStatus(handler, httpRouteEvent(accessToken, "GET /orgs/{organization_id}/documents", path))).toBe(
+      403,
+    );
   });
 
   test("scopes map to permissions through the RBAC policy's scopes: an unmapped scope grants nothing", async () => {
@@ -364,14 +318,14 @@ describe("Connected-App access tokens", () => {
     const viewer = member(["viewer"]);
     const org = { organization_id: viewer.organizationId };
     const unmapped = connectedAppToken(viewer, ["openid", "documents:read"]).accessToken;
-    expect(await httpStatus(handler, httpEvent(unmapped, "GET /orgs/{organization_id}/documents", org))).toBe(403);
+    expect(await httpStatus(handler, httpRouteEvent(unmapped, "GET /orgs/{organization_id}/documents", org))).toBe(403);
     expect(lastReason()).toBe("permission_denied");
     const mapped = connectedAppToken(viewer, ["openid", "read:documents"]).accessToken;
-    expect(await httpStatus(handler, httpEvent(mapped, "GET /orgs/{organization_id}/documents", org))).toBe(200);
+    expect(await httpStatus(handler, httpRouteEvent(mapped, "GET /orgs/{organization_id}/documents", org))).toBe(200);
     // The policy decides: without the scope in the policy, the same token grants nothing.
     stytch.rbacPolicy = { ...stytch.rbacPolicy, scopes: [] };
     const fresh = authorizer();
-    expect(await httpStatus(fresh, httpEvent(mapped, "GET /orgs/{organization_id}/documents", org))).toBe(403);
+    expect(await httpStatus(fresh, httpRouteEvent(mapped, "GET /orgs/{organization_id}/documents", org))).toBe(403);
   });
 
   test("a Connected App on a members-only route is 403 caller_not_accepted", async () => {
@@ -381,11 +335,13 @@ describe("Connected-App access tokens", () => {
     expect(
       await restStatus(
         handler,
-        restEvent(accessToken, "POST /orgs/{organization_id}/documents", { organization_id: viewer.organizationId }),
+        restRouteEvent(accessToken, "POST /orgs/{organization_id}/documents", {
+          organization_id: viewer.organizationId,
+        }),
       ),
     ).toBe(403);
     expect(lastReason()).toBe("caller_not_accepted");
-    expect(await restStatus(handler, restEvent(accessToken, "GET /me"))).toBe(403);
+    expect(await restStatus(handler, restRouteEvent(accessToken, "GET /me"))).toBe(403);
   });
 });
 
@@ -463,9 +419,9 @@ describe("bad machine tokens: 401 with a reason code, never an Allow, never a St
     for (const table of [JSON.stringify(TABLE), undefined]) {
       const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: table, STYTCH_MAX_TOKEN_AGE_SECONDS: "0" });
       for (const routeKey of ["GET /service/documents", "GET /whoami", "GET /me"]) {
-        expect(await restStatus(handler, restEvent(token, routeKey))).toBe(401);
+        expect(await restStatus(handler, restRouteEvent(token, routeKey))).toBe(401);
         expect(lastReason()).toBe(reason);
-        expect(await httpStatus(handler, httpEvent(token, routeKey))).toBe(401);
+        expect(await httpStatus(handler, httpRouteEvent(token, routeKey))).toBe(401);
       }
     }
     expect(stytch.calls.authenticate).toBe(0);
@@ -482,7 +438,7 @@ describe("opaque Connected-App access tokens: introspected only on routes that a
     const viewer = member(["viewer"]);
     const other = member(["viewer"], "globex");
     const { opaqueAccessToken, clientId } = connectedAppToken(viewer, ["read:documents"]);
-    const own = restEvent(opaqueAccessToken, "GET /orgs/{organization_id}/agent/documents", {
+    const own = restRouteEvent(opaqueAccessToken, "GET /orgs/{organization_id}/agent/documents", {
       organization_id: viewer.organizationId,
     });
     const response = (await handler(own)) as { policyDocument: PolicyDocument; context: object };
@@ -497,7 +453,7 @@ describe("opaque Connected-App access tokens: introspected only on routes that a
     expect(
       await httpStatus(
         handler,
-        httpEvent(opaqueAccessToken, "GET /orgs/{organization_id}/agent/documents", {
+        httpRouteEvent(opaqueAccessToken, "GET /orgs/{organization_id}/agent/documents", {
           organization_id: other.organizationId,
         }),
       ),
@@ -515,9 +471,9 @@ describe("opaque Connected-App access tokens: introspected only on routes that a
     const org = { organization_id: viewer.organizationId };
     for (const token of [issued.refreshToken, revoked, "A".repeat(44)]) {
       for (let replay = 0; replay < 2; replay++) {
-        expect(await restStatus(handler, restEvent(token, "GET /orgs/{organization_id}/agent/documents", org))).toBe(
-          401,
-        );
+        expect(
+          await restStatus(handler, restRouteEvent(token, "GET /orgs/{organization_id}/agent/documents", org)),
+        ).toBe(401);
         expect(lastReason()).toBe("inactive_token");
       }
     }
@@ -531,18 +487,18 @@ describe("opaque Connected-App access tokens: introspected only on routes that a
     const { opaqueAccessToken } = connectedAppToken(viewer, ["read:documents"]);
     const org = { organization_id: viewer.organizationId };
     // GET /orgs/{organization_id}/documents accepts members and Connected Apps: the session API decides.
-    expect(await restStatus(handler, restEvent(opaqueAccessToken, "GET /orgs/{organization_id}/documents", org))).toBe(
-      401,
-    );
+    expect(
+      await restStatus(handler, restRouteEvent(opaqueAccessToken, "GET /orgs/{organization_id}/documents", org)),
+    ).toBe(401);
     expect(lastReason()).toBe("revoked");
     expect(stytch.calls).toMatchObject({ authenticate: 1, introspect: 0 });
     expect(
-      await restStatus(handler, restEvent(viewer.sessionToken, "GET /orgs/{organization_id}/documents", org)),
+      await restStatus(handler, restRouteEvent(viewer.sessionToken, "GET /orgs/{organization_id}/documents", org)),
     ).toBe(200);
     // A cookie on a Connected-App-only route: still a session token (a fresh one, not remembered as rejected).
     const fresh = connectedAppToken(viewer, ["read:documents"]).opaqueAccessToken;
     const cookie = {
-      ...restEvent("unused", "GET /orgs/{organization_id}/agent/documents", org),
+      ...restRouteEvent("unused", "GET /orgs/{organization_id}/agent/documents", org),
       headers: { Cookie: `stytch_session=${fresh}` },
       multiValueHeaders: { Cookie: [`stytch_session=${fresh}`] },
     };
@@ -556,7 +512,7 @@ describe("opaque Connected-App access tokens: introspected only on routes that a
     const { opaqueAccessToken } = connectedAppToken(viewer, ["read:documents"]);
     const org = { organization_id: viewer.organizationId };
     expect(
-      await restStatus(handler, restEvent(opaqueAccessToken, "GET /orgs/{organization_id}/agent/documents", org)),
+      await restStatus(handler, restRouteEvent(opaqueAccessToken, "GET /orgs/{organization_id}/agent/documents", org)),
     ).toBe(401);
     expect(stytch.calls).toMatchObject({ authenticate: 1, introspect: 0 });
   });
@@ -570,7 +526,7 @@ describe("opaque Connected-App access tokens: introspected only on routes that a
     expect(
       await restStatus(
         handler,
-        restEvent(opaqueAccessToken, "GET /orgs/{organization_id}/agent/documents", {
+        restRouteEvent(opaqueAccessToken, "GET /orgs/{organization_id}/agent/documents", {
           organization_id: viewer.organizationId,
         }),
       ),

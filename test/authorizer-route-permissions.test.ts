@@ -1,16 +1,22 @@
 // The authorizer with a route table, end to end against the loopback Stytch emulator: real JWTs, real
 // RBAC policy endpoints. REST answers are judged by evaluating the returned policy as API Gateway does.
 
-import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2, PolicyDocument } from "aws-lambda";
+import type { PolicyDocument } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { type AuthorizerHandler, createAuthorizer, UNAUTHORIZED, UPSTREAM_FAULT } from "../lambda/authorizer";
 import { evaluateIamPolicy } from "../local/iam-policy-evaluator";
 import type { CreatedSession, StytchEmulator } from "../local/stytch-emulator";
 import { restRequestEvent, tokenEvent } from "./support/authorizer-events";
 import { UNHURRIED_TIMEOUTS, useStytchEmulator } from "./support/fixtures";
+import {
+  HTTP_STAGE_ARN as HTTP_PREFIX,
+  httpRouteEvent,
+  httpStatus,
+  REST_STAGE_ARN as PREFIX,
+  restRouteEvent,
+  restStatus,
+} from "./support/route-requests";
 
-const PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
-const HTTP_PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default";
 const TABLE = {
   "GET /orgs/{organization_id}/documents": { resource_id: "documents", action: "read" },
   "POST /orgs/{organization_id}/documents": { resource_id: "documents", action: "write" },
@@ -44,70 +50,6 @@ function authorizer(overrides: Record<string, string | undefined> = {}): Authori
   });
 }
 
-/** A REST REQUEST event for a concrete request to a route of the table. */
-function restEvent(
-  token: string,
-  routeKey: string,
-  pathParameters: Record<string, string> = {},
-): APIGatewayRequestAuthorizerEvent {
-  const [method, resource] = routeKey.split(" ") as [string, string];
-  const path = resource.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name]!);
-  return {
-    ...restRequestEvent({ Authorization: `Bearer ${token}` }, `${PREFIX}/${method}${path}`),
-    httpMethod: method,
-    resource,
-    path,
-    pathParameters,
-  };
-}
-
-/** An HTTP API payload 2.0 event for a concrete request. */
-function httpEvent(
-  token: string,
-  routeKey: string,
-  pathParameters: Record<string, string> = {},
-): APIGatewayRequestAuthorizerEventV2 {
-  const [method, resource] = routeKey.split(" ") as [string, string];
-  const path = resource.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name]!);
-  return {
-    version: "2.0",
-    type: "REQUEST",
-    routeArn: `${HTTP_PREFIX}/${method}${path}`,
-    identitySource: [],
-    routeKey,
-    rawPath: path,
-    rawQueryString: "",
-    headers: { authorization: `Bearer ${token}` },
-    pathParameters,
-    requestContext: {} as APIGatewayRequestAuthorizerEventV2["requestContext"],
-  } as unknown as APIGatewayRequestAuthorizerEventV2;
-}
-
-/** What the client sees from a REST API: 200 when the IAM policy covers the request's ARN. */
-async function restStatus(
-  handler: AuthorizerHandler,
-  event: APIGatewayRequestAuthorizerEvent,
-): Promise<200 | 401 | 403 | 503> {
-  try {
-    const response = (await handler(event)) as { policyDocument: unknown };
-    return evaluateIamPolicy(response.policyDocument, event.methodArn) === "allow" ? 200 : 403;
-  } catch (error) {
-    return (error as Error).message === UNAUTHORIZED ? 401 : 503;
-  }
-}
-
-/** What the client sees from an HTTP API in simple mode. */
-async function httpStatus(
-  handler: AuthorizerHandler,
-  event: APIGatewayRequestAuthorizerEventV2,
-): Promise<200 | 401 | 403 | 503> {
-  try {
-    return ((await handler(event)) as { isAuthorized: boolean }).isAuthorized ? 200 : 403;
-  } catch (error) {
-    return (error as Error).message === UNAUTHORIZED ? 401 : 503;
-  }
-}
-
 function decisionLog(): Array<Record<string, unknown>> {
   return logLines.flatMap((line) => {
     try {
@@ -127,16 +69,16 @@ describe("REST: the IAM policy covers exactly the routes the member may call", (
     const handler = authorizer();
     const viewer = session(["viewer"]);
     const org = { organization_id: viewer.organizationId };
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org))).toBe(
-      200,
-    );
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "POST /orgs/{organization_id}/documents", org))).toBe(
-      403,
-    );
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", org))).toBe(
-      403,
-    );
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /me"))).toBe(200);
+    expect(
+      await restStatus(handler, restRouteEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org)),
+    ).toBe(200);
+    expect(
+      await restStatus(handler, restRouteEvent(viewer.sessionJwt, "POST /orgs/{organization_id}/documents", org)),
+    ).toBe(403);
+    expect(
+      await restStatus(handler, restRouteEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", org)),
+    ).toBe(403);
+    expect(await restStatus(handler, restRouteEvent(viewer.sessionJwt, "GET /me"))).toBe(200);
   });
 
   test("a refusal is logged as forbidden with reason permission_denied and the route key, never as a 401", async () => {
@@ -144,7 +86,9 @@ describe("REST: the IAM policy covers exactly the routes the member may call", (
     const viewer = session(["viewer"]);
     await restStatus(
       handler,
-      restEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: viewer.organizationId }),
+      restRouteEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", {
+        organization_id: viewer.organizationId,
+      }),
     );
     const record = decisionLog().find((line) => line.message === "request forbidden");
     expect(record).toMatchObject({
@@ -163,13 +107,17 @@ describe("REST: the IAM policy covers exactly the routes the member may call", (
     expect(
       await restStatus(
         handler,
-        restEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: admin.organizationId }),
+        restRouteEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", {
+          organization_id: admin.organizationId,
+        }),
       ),
     ).toBe(200);
     expect(
       await restStatus(
         handler,
-        restEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", { organization_id: other.organizationId }),
+        restRouteEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", {
+          organization_id: other.organizationId,
+        }),
       ),
     ).toBe(403);
     expect(decisionLog().find((line) => line.message === "request forbidden")).toMatchObject({
@@ -178,13 +126,13 @@ describe("REST: the IAM policy covers exactly the routes the member may call", (
     expect(
       await restStatus(
         handler,
-        restEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "acme" }),
+        restRouteEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "acme" }),
       ),
     ).toBe(200);
     expect(
       await restStatus(
         handler,
-        restEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "globex" }),
+        restRouteEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "globex" }),
       ),
     ).toBe(403);
   });
@@ -193,13 +141,13 @@ describe("REST: the IAM policy covers exactly the routes the member may call", (
     const handler = authorizer();
     const editor = session(["editor"]);
     const org = { organization_id: editor.organizationId };
-    const first = (await handler(restEvent(editor.sessionJwt, "GET /me"))) as { policyDocument: PolicyDocument };
-    const again = (await handler(restEvent(editor.sessionJwt, "POST /orgs/{organization_id}/documents", org))) as {
+    const first = (await handler(restRouteEvent(editor.sessionJwt, "GET /me"))) as { policyDocument: PolicyDocument };
+    const again = (await handler(restRouteEvent(editor.sessionJwt, "POST /orgs/{organization_id}/documents", org))) as {
       policyDocument: PolicyDocument;
     };
     expect(again.policyDocument).toEqual(first.policyDocument);
     // A refused request adds one thing only: an explicit Deny of its own exact ARN, right for every later request.
-    const refused = restEvent(editor.sessionJwt, "GET /orgs/{organization_id}/billing", org);
+    const refused = restRouteEvent(editor.sessionJwt, "GET /orgs/{organization_id}/billing", org);
     const second = (await handler(refused)) as { policyDocument: PolicyDocument };
     expect(second.policyDocument.Statement).toEqual([
       ...first.policyDocument.Statement,
@@ -228,7 +176,7 @@ describe("REST: the IAM policy covers exactly the routes the member may call", (
 
   test("the context keeps the member fields", async () => {
     const viewer = session(["viewer"]);
-    const response = (await authorizer()(restEvent(viewer.sessionJwt, "GET /me"))) as {
+    const response = (await authorizer()(restRouteEvent(viewer.sessionJwt, "GET /me"))) as {
       context: Record<string, unknown>;
     };
     expect(response.context).toMatchObject({
@@ -243,17 +191,17 @@ describe("REST: the IAM policy covers exactly the routes the member may call", (
     const editor = session(["editor"]);
     const org = { organization_id: editor.organizationId };
     expect(
-      await restStatus(handler, restEvent(editor.sessionToken, "POST /orgs/{organization_id}/documents", org)),
+      await restStatus(handler, restRouteEvent(editor.sessionToken, "POST /orgs/{organization_id}/documents", org)),
     ).toBe(200);
-    expect(await restStatus(handler, restEvent(editor.sessionToken, "GET /orgs/{organization_id}/billing", org))).toBe(
-      403,
-    );
+    expect(
+      await restStatus(handler, restRouteEvent(editor.sessionToken, "GET /orgs/{organization_id}/billing", org)),
+    ).toBe(403);
     expect(stytch.calls.authenticate).toBe(2);
   });
 
   test("HTTP API in iam mode answers with the same kind of IAM policy", async () => {
     const viewer = session(["viewer"]);
-    const event = httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", {
+    const event = httpRouteEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", {
       organization_id: viewer.organizationId,
     });
     const response = (await authorizer({ STYTCH_HTTP_API_RESPONSE: "iam" })(event)) as { policyDocument: unknown };
@@ -269,9 +217,9 @@ describe("HTTP API simple mode: routeKey and pathParameters", () => {
     const handler = authorizer();
     const viewer = session(["viewer"]);
     const org = { organization_id: viewer.organizationId };
-    const allowed = await handler(httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org));
+    const allowed = await handler(httpRouteEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", org));
     expect(allowed).toMatchObject({ isAuthorized: true, context: { member_id: viewer.memberId } });
-    expect(await handler(httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", org))).toEqual({
+    expect(await handler(httpRouteEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/billing", org))).toEqual({
       isAuthorized: false,
     });
   });
@@ -282,7 +230,7 @@ describe("HTTP API simple mode: routeKey and pathParameters", () => {
     expect(
       await httpStatus(
         handler,
-        httpEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", {
+        httpRouteEvent(admin.sessionJwt, "GET /orgs/{organization_id}/billing", {
           organization_id: "organization-test-someone-else",
         }),
       ),
@@ -290,13 +238,13 @@ describe("HTTP API simple mode: routeKey and pathParameters", () => {
     expect(
       await httpStatus(
         handler,
-        httpEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "acme" }),
+        httpRouteEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "acme" }),
       ),
     ).toBe(200);
     expect(
       await httpStatus(
         handler,
-        httpEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "globex" }),
+        httpRouteEvent(admin.sessionJwt, "GET /by-slug/{organization_slug}/documents", { organization_slug: "globex" }),
       ),
     ).toBe(403);
     const reasons = decisionLog()
@@ -310,7 +258,7 @@ describe("HTTP API simple mode: routeKey and pathParameters", () => {
     expect(
       await httpStatus(
         authorizer(),
-        httpEvent(admin.sessionJwt, "DELETE /orgs/{organization_id}/documents", {
+        httpRouteEvent(admin.sessionJwt, "DELETE /orgs/{organization_id}/documents", {
           organization_id: admin.organizationId,
         }),
       ),
@@ -318,7 +266,7 @@ describe("HTTP API simple mode: routeKey and pathParameters", () => {
   });
 
   test("bad credentials are still 401 before any permission is looked at", async () => {
-    expect(await httpStatus(authorizer(), httpEvent("not-a-token", "GET /me"))).toBe(401);
+    expect(await httpStatus(authorizer(), httpRouteEvent("not-a-token", "GET /me"))).toBe(401);
     expect(stytch.calls.rbacPolicy).toBe(0);
   });
 });
@@ -334,7 +282,7 @@ describe("Stytch's RBAC policies", () => {
     expect(
       await httpStatus(
         handler,
-        httpEvent(auditor.sessionJwt, "GET /orgs/{organization_id}/billing", {
+        httpRouteEvent(auditor.sessionJwt, "GET /orgs/{organization_id}/billing", {
           organization_id: auditor.organizationId,
         }),
       ),
@@ -342,7 +290,7 @@ describe("Stytch's RBAC policies", () => {
     expect(
       await httpStatus(
         handler,
-        httpEvent(elsewhere.sessionJwt, "GET /orgs/{organization_id}/billing", {
+        httpRouteEvent(elsewhere.sessionJwt, "GET /orgs/{organization_id}/billing", {
           organization_id: elsewhere.organizationId,
         }),
       ),
@@ -357,7 +305,7 @@ describe("Stytch's RBAC policies", () => {
     expect(
       await httpStatus(
         handler,
-        httpEvent(viewer.sessionJwt, "POST /orgs/{organization_id}/documents", {
+        httpRouteEvent(viewer.sessionJwt, "POST /orgs/{organization_id}/documents", {
           organization_id: viewer.organizationId,
         }),
       ),
@@ -372,7 +320,7 @@ describe("Stytch's RBAC policies", () => {
       members.map((m) =>
         httpStatus(
           handler,
-          httpEvent(m.sessionJwt, "GET /orgs/{organization_id}/documents", { organization_id: m.organizationId }),
+          httpRouteEvent(m.sessionJwt, "GET /orgs/{organization_id}/documents", { organization_id: m.organizationId }),
         ),
       ),
     );
@@ -389,8 +337,8 @@ describe("Stytch's RBAC policies", () => {
   test("no RBAC policy and no cached copy: a fault (503), never an Allow and never a 401", async () => {
     stytch.faults.rbac = "503";
     const admin = session(["admin"]);
-    expect(await httpStatus(authorizer(), httpEvent(admin.sessionJwt, "GET /me"))).toBe(503);
-    expect(await restStatus(authorizer(), restEvent(admin.sessionJwt, "GET /me"))).toBe(503);
+    expect(await httpStatus(authorizer(), httpRouteEvent(admin.sessionJwt, "GET /me"))).toBe(503);
+    expect(await restStatus(authorizer(), restRouteEvent(admin.sessionJwt, "GET /me"))).toBe(503);
     expect(decisionLog().find((line) => line.outcome === "fault")).toMatchObject({ reason: "rbac_policy_unavailable" });
   });
 
@@ -399,7 +347,7 @@ describe("Stytch's RBAC policies", () => {
     const table = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`GET /r${i}/{id}`, "authenticated"]));
     const viewer = session(["viewer"]);
     const handler = authorizer({ STYTCH_ROUTE_PERMISSIONS: JSON.stringify(table) });
-    expect(await restStatus(handler, restEvent(viewer.sessionJwt, "GET /r0/{id}", { id: "1" }))).toBe(503);
+    expect(await restStatus(handler, restRouteEvent(viewer.sessionJwt, "GET /r0/{id}", { id: "1" }))).toBe(503);
     // Computed here, not by Stytch: the metrics' path dimension must not send operators to the Stytch side.
     expect(decisionLog().find((line) => line.outcome === "fault")).toMatchObject({
       reason: "policy_too_large",
@@ -410,13 +358,13 @@ describe("Stytch's RBAC policies", () => {
   test("an RBAC policy Stytch answers in an unreadable shape is a fault too", async () => {
     stytch.rbacPolicy = { roles: [{ role_id: "admin", permissions: "everything" }] } as never;
     const admin = session(["admin"]);
-    await expect(authorizer()(httpEvent(admin.sessionJwt, "GET /me"))).rejects.toThrow(UPSTREAM_FAULT);
+    await expect(authorizer()(httpRouteEvent(admin.sessionJwt, "GET /me"))).rejects.toThrow(UPSTREAM_FAULT);
   });
 
   test("an RBAC policy fault after a good fetch keeps answering with the cached copy", async () => {
     const handler = authorizer();
     const viewer = session(["viewer"]);
-    const event = httpEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", {
+    const event = httpRouteEvent(viewer.sessionJwt, "GET /orgs/{organization_id}/documents", {
       organization_id: viewer.organizationId,
     });
     expect(await httpStatus(handler, event)).toBe(200);
@@ -428,7 +376,7 @@ describe("Stytch's RBAC policies", () => {
   test("without a table nothing changes: one stage-wide Allow and no RBAC policy fetch", async () => {
     const viewer = session(["viewer"]);
     const response = (await authorizer({ STYTCH_ROUTE_PERMISSIONS: undefined })(
-      restEvent(viewer.sessionJwt, "GET /me"),
+      restRouteEvent(viewer.sessionJwt, "GET /me"),
     )) as { policyDocument: { Statement: Array<{ Resource: string }> } };
     expect(response.policyDocument.Statement[0]!.Resource).toBe(`${PREFIX}/*/*`);
     expect(stytch.calls.rbacPolicy).toBe(0);
@@ -439,7 +387,7 @@ describe("Stytch's RBAC policies", () => {
     expect(
       await httpStatus(
         authorizer({ STYTCH_ROUTE_PERMISSIONS: '{"GET /x": "public"}' }),
-        httpEvent(viewer.sessionJwt, "GET /me"),
+        httpRouteEvent(viewer.sessionJwt, "GET /me"),
       ),
     ).toBe(503);
   });
@@ -510,7 +458,7 @@ describe("a slug that equals a route's literal never opens another organization'
             expect(await statusOf(handler, { ...rest, version: "1.0" } as Parameters<AuthorizerHandler>[0], arn)).toBe(
               403,
             );
-            const v2 = { ...httpEvent(token, attack.routeKey, attack.pathParameters), routeArn: arn };
+            const v2 = { ...httpRouteEvent(token, attack.routeKey, attack.pathParameters), routeArn: arn };
             expect(await statusOf(handler, v2, arn)).toBe(403);
             if (cache !== "0") {
               expect(await statusOf(handler, tokenEvent(`Bearer ${token}`, `${PREFIX}/GET/me`), arn)).toBe(403);
